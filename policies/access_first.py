@@ -1,0 +1,41 @@
+"""Access-first: the earliest slot with any clinician who can take the request.
+
+The baseline of DESIGN.md's policy table. It ignores who the patient usually
+sees, so it gives the shortest waits the workforce allows and whatever
+continuity chance produces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from sim.calendar import Slot
+from sim.policy_api import CalendarView, PracticeView, Request
+
+from .base import is_urgent, routine_slot, same_day_slot
+
+
+class AccessFirst:
+    """Earliest slot with any eligible clinician; urgent requests today.
+
+    Args:
+        params: none (the policy takes no parameters).
+        practice: read-only facts about the practice.
+        rng: the policy's own random stream (unused: ties go to the clinician listed first).
+    """
+
+    name = "access_first"
+    Params = None
+
+    def __init__(self, params: None, practice: PracticeView, rng: np.random.Generator):
+        self.practice = practice
+
+    def offers(self, request: Request, calendar: CalendarView) -> Sequence[Slot]:
+        """One offer: the earliest slot the request may take, or none."""
+        if is_urgent(request):
+            slot = same_day_slot(request, calendar, request.eligible)
+        else:
+            slot = routine_slot(request, calendar, self.practice, request.eligible)
+        return [slot] if slot is not None else []

@@ -1,0 +1,155 @@
+"""Patient-initiated demand, generated up front as arrays.
+
+Each patient ``i`` asks for care as a Poisson process of rate
+``rate_i * profile(t)``. The superposition over the list is a Poisson process
+of rate ``sum_i rate_i * profile(t)`` whose arrivals belong to patient ``i``
+with probability ``rate_i / sum_j rate_j``; we draw it day by day in a few
+vectorised calls, with no process per patient. ``profile`` combines a weekday
+pattern (demand on days the practice is shut moves to open days), a yearly
+cosine (winter peak) and a piecewise-constant intraday profile within opening
+hours.
+
+Because demand comes from its own streams and does not depend on the
+booking policy, two policies run with the same seed see exactly the same
+requests (common random numbers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .scenario import MODES, WEEKDAYS, Scenario, hours
+
+URGENT = 0
+ROUTINE = 1
+URGENCY_NAMES = ("urgent", "routine")
+MODE_INDEX = {m: i for i, m in enumerate(MODES)}
+HOME_VISIT = MODE_INDEX["home_visit"]
+FACE_TO_FACE = MODE_INDEX["face_to_face"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Arrivals:
+    """Requests in time order.
+
+    Attributes:
+        time: when the request is made (simulation days).
+        patient, need, urgency, mode: who, what, how urgent, how.
+        not_before: the earliest time wanted: ``time`` itself, or for a planned
+            routine request the opening time of a later day.
+    """
+
+    time: np.ndarray
+    not_before: np.ndarray
+    patient: np.ndarray
+    need: np.ndarray
+    urgency: np.ndarray
+    mode: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.time.shape[0])
+
+
+def expected_daily_requests(s: Scenario, total_rate_per_year: float, n_days: int) -> np.ndarray:
+    """Expected requests on each simulation day (zero on shut days).
+
+    A week's expected demand is ``7 * total / 365.25`` times the seasonal
+    factor, shared among the week's open weekdays by their weights; the
+    demand of a weekday that is shut (a bank holiday) moves to the next open
+    day.
+    """
+    from .workforce import open_days
+
+    wd0 = s.start_date.weekday()
+    days = np.arange(n_days)
+    weekday = (wd0 + days) % 7
+    w = np.array(
+        [s.demand.weekday_weights.get(WEEKDAYS[i], 0.0)
+         if WEEKDAYS[i] in s.practice.opening.days else 0.0 for i in range(7)]
+    )
+    per_day = 7.0 * total_rate_per_year / 365.25 * w[weekday] / w.sum()
+    dates = np.datetime64(s.start_date, "D") + days
+    doy = (dates - dates.astype("datetime64[Y]").astype("datetime64[D]")).astype(np.int64)
+    season = 1.0 + s.demand.seasonal_amplitude * np.cos(
+        2.0 * np.pi * (doy - (s.demand.seasonal_peak_day_of_year - 1)) / 365.25
+    )
+    expected = per_day * season
+    is_open = open_days(s, n_days)
+    # A shut weekday with weight (a bank holiday): its demand goes to the next open day.
+    carry = 0.0
+    for d in np.nonzero((w[weekday] > 0) | ~is_open)[0]:
+        if not is_open[d]:
+            carry += expected[d]
+            expected[d] = 0.0
+        elif carry:
+            expected[d] += carry
+            carry = 0.0
+    return expected
+
+
+def intraday_segments(s: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segments of the intraday profile: start and end (fraction of a day) and probability."""
+    close = hours(s.practice.opening.close) / 24.0
+    points = sorted((hours(t) / 24.0, wgt) for t, wgt in s.demand.intraday_profile.items())
+    open_ = hours(s.practice.opening.open) / 24.0
+    if points[0][0] > open_:
+        points.insert(0, (open_, points[0][1]))
+    starts = np.array([p[0] for p in points])
+    ends = np.append(starts[1:], close)
+    mass = np.array([p[1] for p in points]) * (ends - starts)
+    return starts, ends, mass / mass.sum()
+
+
+def generate_arrivals(
+    s: Scenario,
+    rate_per_year: np.ndarray,
+    n_days: int,
+    rng: np.random.Generator,
+    mix_rng: np.random.Generator,
+    housebound: np.ndarray,
+) -> Arrivals:
+    """Draw every request of the run.
+
+    Args:
+        s: the scenario.
+        rate_per_year: each patient's expected requests per year.
+        n_days: days to generate (the warm-up plus the observation window).
+        rng: the "demand" stream (counts, times, patients).
+        mix_rng: the "case_mix" stream (need, urgency, mode).
+        housebound: patients whose face-to-face requests become home visits.
+    """
+    total = float(rate_per_year.sum())
+    expected = expected_daily_requests(s, total, n_days)
+    counts = rng.poisson(expected)
+    n = int(counts.sum())
+    day = np.repeat(np.arange(n_days), counts)
+    seg_start, seg_end, seg_p = intraday_segments(s)
+    seg = rng.choice(seg_p.size, size=n, p=seg_p)
+    frac = seg_start[seg] + rng.random(n) * (seg_end[seg] - seg_start[seg])
+    time = day + frac
+    cum = np.cumsum(rate_per_year)
+    patient = np.searchsorted(cum, rng.random(n) * cum[-1], side="right").astype(np.int32)
+    patient = np.minimum(patient, rate_per_year.size - 1)
+    order = np.argsort(time, kind="stable")
+    time, patient = time[order], patient[order]
+
+    needs = list(s.demand.needs.values())
+    need_p = np.array([nd.share for nd in needs])
+    need = mix_rng.choice(len(needs), size=n, p=need_p / need_p.sum()).astype(np.int16)
+    urgent_p = np.array([nd.urgent_share for nd in needs])[need]
+    urgency = np.where(mix_rng.random(n) < urgent_p, URGENT, ROUTINE).astype(np.int8)
+    modes = list(s.demand.modes)
+    mode_p = np.array([s.demand.modes[m] for m in modes])
+    mode_codes = np.array([MODE_INDEX[m] for m in modes], dtype=np.int8)
+    mode = mode_codes[mix_rng.choice(len(modes), size=n, p=mode_p / mode_p.sum())]
+    mode = np.where((mode == FACE_TO_FACE) & housebound[patient], HOME_VISIT, mode).astype(np.int8)
+    planned_p = np.array([nd.routine_planned_share for nd in needs])[need]
+    planned = (urgency == ROUTINE) & (mix_rng.random(n) < planned_p)
+    lo, hi = s.demand.planned_delay_days
+    delay = mix_rng.integers(lo, hi + 1, size=n)
+    open_frac = hours(s.practice.opening.open) / 24.0
+    not_before = np.where(planned, np.floor(time) + delay + open_frac, time)
+    return Arrivals(time=time, not_before=not_before, patient=patient, need=need,
+                    urgency=urgency, mode=mode)

@@ -1,0 +1,294 @@
+"""The SimPy model of one practice.
+
+Two processes drive time:
+
+* the **day cycle**: at each midnight, yesterday's appointments are attended
+  or missed (DNA, by lead time and the patient's propensity), and sickness
+  spells that start today are revealed: the clinician's days are closed and
+  patients already booked with them are rebooked from the opening time;
+* the **front desk**: requests arrive in continuous time within opening hours
+  (drawn up front, :mod:`sim.demand`); each goes to the booking policy, which
+  offers slots; the patient takes the first offer. A request that finds
+  nothing is logged as unmet and the patient tries again when the practice
+  opens on the next working day, until ``practice.max_attempts``; then the
+  patient gives up.
+
+Everything is recorded in column buffers (:class:`EventLog`); metrics are
+computed later, by :mod:`analysis`. Nothing here plots or prints.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+import numpy as np
+import simpy
+
+from .calendar import Calendar, Slot
+from .demand import Arrivals, generate_arrivals
+from .policy_api import BookingPolicy, PracticeView, Request, make_policy
+from .population import Patients, build_patients
+from .scenario import MODES, Scenario, hours
+from .streams import Streams
+from .workforce import (
+    Workforce,
+    annual_leave,
+    build_calendar,
+    build_workforce,
+    open_days,
+    sickness_spells,
+)
+
+log = logging.getLogger(__name__)
+
+# Appointment status codes in the event log.
+BOOKED, ATTENDED, DNA, CANCELLED = 0, 1, 2, 3
+APPOINTMENT_STATUS = ("booked", "attended", "dna", "cancelled_by_practice")
+# Request outcomes.
+PENDING, GOT_APPOINTMENT, GAVE_UP = 0, 1, 2
+REQUEST_OUTCOME = ("waiting_at_end", "booked", "gave_up")
+
+
+class EventLog:
+    """Column buffers for requests, appointments and unmet attempts.
+
+    Rows are appended as events happen; the few fields that change later
+    (an appointment's status, a request's outcome) are updated in place by
+    row number, which is also the record's id.
+    """
+
+    def __init__(self) -> None:
+        self.req_patient: list[int] = []
+        self.req_time: list[float] = []
+        self.req_not_before: list[float] = []
+        self.req_need: list[int] = []
+        self.req_urgency: list[int] = []
+        self.req_mode: list[int] = []
+        self.req_attempts: list[int] = []
+        self.req_outcome: list[int] = []
+        self.req_appointment: list[int | None] = []
+        self.appt_request: list[int] = []
+        self.appt_patient: list[int] = []
+        self.appt_clinician: list[int] = []
+        self.appt_time: list[float] = []
+        self.appt_booked_at: list[float] = []
+        self.appt_pool: list[int] = []
+        self.appt_status: list[int] = []
+        self.unmet_request: list[int] = []
+        self.unmet_time: list[float] = []
+
+
+class PracticeModel:
+    """One practice, one replication: build everything, then :meth:`run`.
+
+    Args:
+        scenario: a validated scenario whose ``seed`` is set.
+        replication: replication number; with the seed, it picks the streams.
+    """
+
+    def __init__(self, scenario: Scenario, replication: int = 0):
+        if scenario.seed is None:
+            raise ValueError("the scenario's seed must be set before building a model")
+        s = scenario
+        self.scenario = s
+        self.replication = replication
+        streams = Streams(s.seed, replication)
+        self.end_day = s.end_day
+        self.n_days = s.end_day + s.practice.booking_horizon_days + 1
+        self.is_open = open_days(s, self.n_days)
+        self.workforce: Workforce = build_workforce(s)
+        self.leave = annual_leave(s, self.n_days, streams.get("leave"))
+        self.calendar: Calendar = build_calendar(
+            s, self.workforce, self.n_days, self.is_open, self.leave
+        )
+        holders = np.nonzero(self.workforce.holds_list)[0]
+        self.patients: Patients = build_patients(
+            s, streams.get("population"), streams.get("lists"), holders,
+            self.workforce.sessions_per_week[holders],
+        )
+        self.arrivals: Arrivals = generate_arrivals(
+            s, self.patients.rate_per_year, self.end_day, streams.get("demand"),
+            streams.get("case_mix"), self.patients.housebound,
+        )
+        self.spells = [sp for sp in sickness_spells(s, self.n_days, streams.get("sickness"))
+                       if sp[0] < self.end_day]
+        self.need_names = tuple(s.demand.needs)
+        self.eligible = self._eligibility()
+        self.practice_view = PracticeView(
+            patients=self.patients,
+            workforce=self.workforce,
+            need_names=self.need_names,
+            horizon_days=s.practice.booking_horizon_days,
+            release_days=s.practice.on_the_day_release_minutes / (24.0 * 60.0),
+        )
+        self.policy: BookingPolicy = make_policy(
+            s.policy.name, dict(s.policy.params), self.practice_view, streams.get("policy")
+        )
+        self._dna_rng = streams.get("dna")
+        bands = s.dna.by_lead_days
+        max_lead = self.n_days + 1
+        self._dna_by_lead = np.empty(max_lead)
+        lo = 0
+        for b in bands:
+            hi = max_lead if b.max_lead_days is None else min(b.max_lead_days + 1, max_lead)
+            self._dna_by_lead[lo:hi] = b.probability
+            lo = hi
+        nxt = np.full(self.n_days + 1, self.n_days, dtype=np.int64)
+        for d in range(self.n_days - 1, -1, -1):
+            nxt[d] = d + 1 if d + 1 < self.n_days and self.is_open[d + 1] else nxt[d + 1]
+        self._next_open = nxt.tolist()
+        self._open_time = hours(s.practice.opening.open) / 24.0
+        self.log = EventLog()
+        self._slot_appointment: dict[int, int] = {}
+        self._day_appointments: list[list[int]] = [[] for _ in range(self.n_days)]
+        self._max_attempts = s.practice.max_attempts
+        self._spell_ptr = 0
+        self.env: simpy.Environment | None = None
+
+    def _eligibility(self) -> list[list[tuple[int, ...]]]:
+        """Clinicians able to take each (need, mode): role suits need, role does mode."""
+        wf, s = self.workforce, self.scenario
+        table = []
+        for need in s.demand.needs.values():
+            roles = set(need.roles)
+            row = []
+            for mode in MODES:
+                row.append(tuple(c for c in range(wf.size)
+                                 if wf.roles[c] in roles and mode in wf.modes[c]))
+            table.append(row)
+        return table
+
+    # ---------------------------------------------------------------- running
+
+    def run(self) -> EventLog:
+        """Simulate from day 0 to the end of the observation window."""
+        env = simpy.Environment()
+        self.env = env
+        env.process(self._day_cycle(env))
+        env.process(self._front_desk(env))
+        env.run(until=self.end_day)
+        self._attendance(self.end_day - 1)
+        return self.log
+
+    def _day_cycle(self, env: simpy.Environment):
+        for d in range(self.end_day):
+            if d > 0:
+                self._attendance(d - 1)
+            self._reveal_sickness(d)
+            yield env.timeout(1)
+
+    def _front_desk(self, env: simpy.Environment):
+        a = self.arrivals
+        times = a.time.tolist()
+        patients = a.patient.tolist()
+        needs = a.need.tolist()
+        urgencies = a.urgency.tolist()
+        modes = a.mode.tolist()
+        not_before = a.not_before.tolist()
+        eligible = self.eligible
+        for j in range(len(times)):
+            t = times[j]
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            need, mode = needs[j], modes[j]
+            rid = self._new_request(patients[j], t, need, urgencies[j], mode, not_before[j])
+            self._handle(Request(rid, patients[j], t, need, urgencies[j], mode, 1, t,
+                                 eligible[need][mode], not_before[j]))
+
+    def _new_request(self, patient: int, t: float, need: int, urgency: int, mode: int,
+                     not_before: float) -> int:
+        L = self.log
+        L.req_patient.append(patient)
+        L.req_time.append(t)
+        L.req_not_before.append(not_before)
+        L.req_need.append(need)
+        L.req_urgency.append(urgency)
+        L.req_mode.append(mode)
+        L.req_attempts.append(0)
+        L.req_outcome.append(PENDING)
+        L.req_appointment.append(None)
+        return len(L.req_patient) - 1
+
+    def _handle(self, req: Request) -> None:
+        L = self.log
+        L.req_attempts[req.id] += 1
+        offers = self.policy.offers(req, self.calendar)
+        if offers:
+            self._book(req, offers[0])
+            return
+        L.unmet_request.append(req.id)
+        L.unmet_time.append(req.time)
+        if req.attempt >= self._max_attempts:
+            L.req_outcome[req.id] = GAVE_UP
+            return
+        t = self._next_open[req.day] + self._open_time
+        if t < self.end_day:
+            retry = Request(req.id, req.patient, t, req.need, req.urgency, req.mode,
+                            req.attempt + 1, req.first_time, req.eligible, req.not_before)
+            self._at(t, retry)
+
+    def _at(self, t: float, req: Request) -> None:
+        env = self.env
+        ev = env.timeout(t - env.now)
+        ev.callbacks.append(partial(self._fire, req))
+
+    def _fire(self, req: Request, _event: simpy.Event) -> None:
+        self._handle(req)
+
+    def _book(self, req: Request, slot: Slot) -> None:
+        self.calendar.book(slot)
+        L = self.log
+        aid = len(L.appt_request)
+        L.appt_request.append(req.id)
+        L.appt_patient.append(req.patient)
+        L.appt_clinician.append(slot.clinician)
+        L.appt_time.append(slot.time)
+        L.appt_booked_at.append(req.time)
+        L.appt_pool.append(slot.pool)
+        L.appt_status.append(BOOKED)
+        L.req_outcome[req.id] = GOT_APPOINTMENT
+        L.req_appointment[req.id] = aid
+        self._slot_appointment[slot.index] = aid
+        self._day_appointments[slot.day].append(aid)
+
+    def _reveal_sickness(self, d: int) -> None:
+        spells = self.spells
+        while self._spell_ptr < len(spells) and spells[self._spell_ptr][0] == d:
+            _, c, length = spells[self._spell_ptr]
+            self._spell_ptr += 1
+            for day in range(d, min(d + length, self.n_days)):
+                for index in self.calendar.close_day(c, day):
+                    self._cancel_and_rebook(self._slot_appointment[index], d)
+
+    def _cancel_and_rebook(self, aid: int, d: int) -> None:
+        L = self.log
+        L.appt_status[aid] = CANCELLED
+        rid = L.appt_request[aid]
+        L.req_outcome[rid] = PENDING
+        L.req_appointment[rid] = None
+        if not self.is_open[d]:
+            d = self._next_open[d]
+        t = d + self._open_time
+        if t >= self.end_day:
+            return
+        need, mode = L.req_need[rid], L.req_mode[rid]
+        req = Request(rid, L.req_patient[rid], t, need, L.req_urgency[rid], mode, 1,
+                      L.req_time[rid], self.eligible[need][mode], L.req_not_before[rid])
+        log.debug("day %d: appointment %d cancelled by sickness; rebooking", d, aid)
+        self._at(t, req)
+
+    def _attendance(self, d: int) -> None:
+        L = self.log
+        ids = [a for a in self._day_appointments[d] if L.appt_status[a] == BOOKED]
+        if not ids:
+            return
+        ids_arr = np.array(ids)
+        booked_day = np.array([L.appt_booked_at[a] for a in ids], dtype=float).astype(np.int64)
+        lead = d - booked_day
+        patient = np.array([L.appt_patient[a] for a in ids])
+        p = np.minimum(self._dna_by_lead[lead] * self.patients.dna_propensity[patient], 1.0)
+        missed = self._dna_rng.random(ids_arr.size) < p
+        status = L.appt_status
+        for a, m in zip(ids, missed.tolist(), strict=True):
+            status[a] = DNA if m else ATTENDED

@@ -1,0 +1,171 @@
+"""What a booking policy sees and must provide; how the engine finds one by name.
+
+The engine knows policies only through :class:`BookingPolicy`. A policy is a
+small class, constructed once per run as
+``PolicyClass(params=..., practice=..., rng=...)``, whose ``offers`` method
+looks at a request and a read-only view of the calendar and returns the slots
+it offers, best first. It never touches the clock or the event log, and it
+must not keep state that depends on anything but what it is shown.
+
+A scenario names a policy by a registered name (``policies.REGISTRY``) or by
+a dotted path ``package.module:Class`` to a user's own class. A class may
+declare a nested pydantic model ``Params``; the scenario's ``policy.params``
+are validated against it with the same messages as every other key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Sequence
+from difflib import get_close_matches
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from .calendar import Slot
+from .population import Patients
+from .workforce import Workforce
+
+
+class Request:
+    """One request for an appointment, as the booking policy sees it.
+
+    Attributes:
+        id: request number (unique within a run).
+        patient: patient index.
+        time: when this attempt is made, in simulation days.
+        need: index into ``PracticeView.need_names``.
+        urgency: ``URGENT`` (0) or ``ROUTINE`` (1), from :mod:`sim.demand`.
+        mode: index into ``sim.scenario.MODES``.
+        attempt: 1 for the first try, 2 for the first retry, ...
+        first_time: when the patient first asked, in simulation days.
+        not_before: the earliest appointment time the patient wants (later than
+            ``time`` for planned routine requests).
+        eligible: clinicians who may take it (their role suits the need and the mode),
+            in clinician order.
+    """
+
+    __slots__ = ("attempt", "eligible", "first_time", "id", "mode", "need", "not_before",
+                 "patient", "time", "urgency")
+
+    def __init__(self, id: int, patient: int, time: float, need: int, urgency: int, mode: int,
+                 attempt: int, first_time: float, eligible: tuple[int, ...],
+                 not_before: float):
+        self.id = id
+        self.patient = patient
+        self.time = time
+        self.need = need
+        self.urgency = urgency
+        self.mode = mode
+        self.attempt = attempt
+        self.first_time = first_time
+        self.eligible = eligible
+        self.not_before = not_before
+
+    @property
+    def day(self) -> int:
+        """The simulation day of this attempt."""
+        return int(self.time)
+
+    def __repr__(self) -> str:
+        return (f"Request(id={self.id}, patient={self.patient}, time={self.time:.4f}, "
+                f"need={self.need}, urgency={self.urgency}, mode={self.mode}, "
+                f"attempt={self.attempt})")
+
+
+class CalendarView(Protocol):
+    """The read-only part of :class:`sim.calendar.Calendar` that policies may use."""
+
+    n_days: int
+
+    def earliest(
+        self, clinicians: Sequence[int], pool: int, now: float, last_day: int,
+        not_before: float | None = None,
+    ) -> Slot | None:
+        """Earliest free slot from ``now`` (or ``not_before``) to ``last_day``."""
+        ...
+
+    def free_count(self, pool: int, clinician: int, day: int, now: float | None = None) -> int:
+        """Free slots in one clinician's day and pool."""
+        ...
+
+    def is_closed(self, clinician: int, day: int) -> bool:
+        """Whether a clinician's day was closed by sickness."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class PracticeView:
+    """Read-only facts about the practice that a policy may use.
+
+    Attributes:
+        patients: the registered list (arrays, read-only).
+        workforce: the clinicians (arrays, read-only).
+        need_names: names of need types, by index.
+        horizon_days: how far ahead routine appointments may be booked.
+        release_days: how long before it starts an unused on-the-day slot is
+            offered to routine requests, in days.
+    """
+
+    patients: Patients
+    workforce: Workforce
+    need_names: tuple[str, ...]
+    horizon_days: int
+    release_days: float
+
+
+@runtime_checkable
+class BookingPolicy(Protocol):
+    """A booking rule: the slots offered for a request, best first (empty: none)."""
+
+    def offers(self, request: Request, calendar: CalendarView) -> Sequence[Slot]:
+        """Offer slots for ``request``; the engine books the first one the patient takes."""
+        ...
+
+
+class PolicyLookupError(LookupError):
+    """A policy name or dotted path that does not resolve to a policy class."""
+
+
+def registry() -> dict[str, type]:
+    """The registered policy names (from the ``policies`` package)."""
+    mod = importlib.import_module("policies")
+    return dict(mod.REGISTRY)
+
+
+def policy_class(name: str) -> type:
+    """Resolve a registered name or ``package.module:Class`` to a policy class."""
+    if ":" in name:
+        module_name, _, attr = name.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as e:
+            raise PolicyLookupError(
+                f"cannot import module {module_name!r} for policy {name!r}: {e}"
+            ) from None
+        cls = getattr(module, attr, None)
+        if cls is None:
+            raise PolicyLookupError(f"module {module_name!r} has no class {attr!r}")
+    else:
+        known = registry()
+        if name not in known:
+            msg = f"unknown policy {name!r}"
+            close = get_close_matches(name, list(known), n=1)
+            msg += f"; did you mean {close[0]!r}?" if close else ""
+            msg += f" (registered: {', '.join(sorted(known))}; or give package.module:Class)"
+            raise PolicyLookupError(msg)
+        cls = known[name]
+    if not isinstance(cls, type) or not callable(getattr(cls, "offers", None)):
+        raise PolicyLookupError(f"{name!r} is not a policy class with an offers() method")
+    return cls
+
+
+def make_policy(
+    name: str, params: dict[str, Any], practice: PracticeView, rng: np.random.Generator
+) -> BookingPolicy:
+    """Build the policy a scenario names, with validated parameters."""
+    cls = policy_class(name)
+    params_model = getattr(cls, "Params", None)
+    parsed = params_model.model_validate(params) if params_model is not None else None
+    return cls(params=parsed, practice=practice, rng=rng)

@@ -1,0 +1,255 @@
+"""Running a scenario and turning the event log into tidy tables.
+
+Only what falls in the observation window (after the warm-up) is returned:
+
+* ``appointments``: one row per appointment on a day in the window or after
+  it (``status`` says ``attended``, ``dna``, ``cancelled_by_practice``, or
+  ``booked`` for appointments still in the future when the run ends);
+* ``requests``: one row per request first made in the window, with its
+  outcome (``booked``, ``gave_up``, ``waiting_at_end``);
+* ``unmet``: one row per attempt in the window that found no slot;
+* ``clinician_days``: per clinician and day in the window they were rostered:
+  status (working, leave, sick) and slots built, booked, attended and missed;
+* ``patients``: the registered list.
+
+A run that is all warm-up therefore records nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import time as _time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .calendar import POOL_NAMES
+from .demand import URGENCY_NAMES
+from .loading import load_scenario
+from .model import APPOINTMENT_STATUS, ATTENDED, DNA, REQUEST_OUTCOME, PracticeModel
+from .scenario import MODES, WEEKDAYS, Scenario
+
+
+@dataclasses.dataclass
+class RunResult:
+    """The tables of one run and what produced them.
+
+    Attributes:
+        scenario: the scenario as run (its ``seed`` always set).
+        replication: the replication number.
+        tables: name -> DataFrame (see the module docstring).
+        info: run facts: wall time, requests handled, window dates.
+    """
+
+    scenario: Scenario
+    replication: int
+    tables: dict[str, pd.DataFrame]
+    info: dict[str, Any]
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+
+def with_seed(scenario: Scenario, seed: int | None = None) -> Scenario:
+    """Return the scenario with a seed: the one given, its own, or a fresh random one."""
+    if seed is not None:
+        return scenario.model_copy(update={"seed": int(seed)})
+    if scenario.seed is None:
+        return scenario.model_copy(update={"seed": secrets.randbits(63)})
+    return scenario
+
+
+def run(scenario: Scenario, replication: int = 0, seed: int | None = None) -> RunResult:
+    """Simulate one replication of a validated scenario and return its tables."""
+    scenario = with_seed(scenario, seed)
+    t0 = _time.perf_counter()
+    model = PracticeModel(scenario, replication)
+    t_build = _time.perf_counter() - t0
+    model.run()
+    wall = _time.perf_counter() - t0
+    tables = build_tables(model)
+    info = {
+        "seed": scenario.seed,
+        "replication": replication,
+        "wall_seconds": wall,
+        "build_seconds": t_build,
+        "requests_handled": len(model.log.req_patient),
+        "arrivals": len(model.arrivals),
+        "patients": model.patients.size,
+        "clinicians": model.workforce.size,
+        "window_start": str(np.datetime64(scenario.start_date) + scenario.warmup_days),
+        "window_end": str(np.datetime64(scenario.start_date) + scenario.end_day),
+        "window_days": scenario.duration_days,
+    }
+    return RunResult(scenario=scenario, replication=replication, tables=tables, info=info)
+
+
+def simulate(
+    path: str | Path,
+    replication: int = 0,
+    seed: int | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> RunResult:
+    """Load a scenario file and run it: the one-call API for notebooks.
+
+    Example:
+        >>> from sim import simulate
+        >>> res = simulate("scenarios/default.yaml", seed=1)  # doctest: +SKIP
+        >>> res.appointments.head()  # doctest: +SKIP
+    """
+    return run(load_scenario(path, overrides), replication=replication, seed=seed)
+
+
+def _datetimes(start: np.datetime64, t: np.ndarray) -> np.ndarray:
+    seconds = np.round(np.asarray(t, dtype=float) * 86400.0).astype(np.int64)
+    return start + seconds.astype("timedelta64[s]")
+
+
+def build_tables(model: PracticeModel) -> dict[str, pd.DataFrame]:
+    """Turn a finished model's event log into the tables described above."""
+    s = model.scenario
+    L = model.log
+    wf = model.workforce
+    start = np.datetime64(s.start_date, "s")
+    w0, w1 = s.warmup_days, s.end_day
+    clin_ids = pd.Categorical.from_codes(np.arange(wf.size), categories=list(wf.ids))
+    role_cat = pd.CategoricalDtype(sorted(s.roles))
+    need_cat = pd.CategoricalDtype(list(model.need_names))
+    mode_cat = pd.CategoricalDtype(list(MODES))
+    urg_cat = pd.CategoricalDtype(list(URGENCY_NAMES))
+
+    # Requests first made in the window.
+    req_time = np.asarray(L.req_time, dtype=float)
+    n_req = req_time.size
+    req_appt = np.array([-1 if a is None else a for a in L.req_appointment], dtype=np.int64)
+    appt_time = np.asarray(L.appt_time, dtype=float)
+    appt_clin = np.asarray(L.appt_clinician, dtype=np.int64)
+    keep = (req_time >= w0) & (req_time < w1)
+    has = req_appt >= 0
+    r_appt_time = np.full(n_req, np.nan)
+    r_appt_time[has] = appt_time[req_appt[has]]
+    r_clin = np.full(n_req, -1, dtype=np.int64)
+    r_clin[has] = appt_clin[req_appt[has]]
+    idx = np.nonzero(keep)[0]
+    requests = pd.DataFrame({
+        "request_id": idx,
+        "patient_id": np.asarray(L.req_patient, dtype=np.int64)[idx],
+        "requested_at": _datetimes(start, req_time[idx]),
+        "urgency": pd.Categorical.from_codes(np.asarray(L.req_urgency)[idx], dtype=urg_cat),
+        "need": pd.Categorical.from_codes(np.asarray(L.req_need)[idx], dtype=need_cat),
+        "mode": pd.Categorical.from_codes(np.asarray(L.req_mode)[idx], dtype=mode_cat),
+        "attempts": np.asarray(L.req_attempts, dtype=np.int64)[idx],
+        "outcome": pd.Categorical.from_codes(np.asarray(L.req_outcome)[idx],
+                                             categories=list(REQUEST_OUTCOME)),
+        "appointment_at": pd.Series(_datetimes(start, np.nan_to_num(r_appt_time[idx])))
+        .where(has[idx]).to_numpy(),
+        "clinician_id": pd.Categorical.from_codes(r_clin[idx], categories=list(wf.ids)),
+    })
+    # Appointments on days in or after the window.
+    a_day = np.floor(appt_time).astype(np.int64)
+    a_idx = np.nonzero(a_day >= w0)[0]
+    a_req = np.asarray(L.appt_request, dtype=np.int64)[a_idx]
+    a_t = appt_time[a_idx]
+    a_booked = np.asarray(L.appt_booked_at, dtype=float)[a_idx]
+    a_first = req_time[a_req]
+    a_status = np.asarray(L.appt_status, dtype=np.int64)[a_idx]
+    a_clin = appt_clin[a_idx]
+    attended = pd.array(np.where(a_status == ATTENDED, True, False), dtype="boolean")
+    attended[(a_status != ATTENDED) & (a_status != DNA)] = pd.NA
+    appointments = pd.DataFrame({
+        "appointment_id": a_idx,
+        "request_id": a_req,
+        "patient_id": np.asarray(L.appt_patient, dtype=np.int64)[a_idx],
+        "clinician_id": clin_ids[a_clin],
+        "role": pd.Categorical(np.asarray(wf.roles, dtype=object)[a_clin], dtype=role_cat),
+        "requested_at": _datetimes(start, a_first),
+        "booked_at": _datetimes(start, a_booked),
+        "appointment_at": _datetimes(start, a_t),
+        "wait_days": a_t - a_first,
+        "lead_days": (a_day[a_idx] - np.floor(a_booked)).astype(np.int64),
+        "urgency": pd.Categorical.from_codes(np.asarray(L.req_urgency)[a_req], dtype=urg_cat),
+        "need": pd.Categorical.from_codes(np.asarray(L.req_need)[a_req], dtype=need_cat),
+        "mode": pd.Categorical.from_codes(np.asarray(L.req_mode)[a_req], dtype=mode_cat),
+        "pool": pd.Categorical.from_codes(np.asarray(L.appt_pool)[a_idx],
+                                          categories=list(POOL_NAMES)),
+        "status": pd.Categorical.from_codes(a_status, categories=list(APPOINTMENT_STATUS)),
+        "attended": attended,
+        "in_window": a_day[a_idx] < w1,
+    })
+    # Unmet attempts in the window.
+    u_time = np.asarray(L.unmet_time, dtype=float)
+    u_req = np.asarray(L.unmet_request, dtype=np.int64)
+    u_keep = (u_time >= w0) & (u_time < w1)
+    unmet = pd.DataFrame({
+        "request_id": u_req[u_keep],
+        "patient_id": np.asarray(L.req_patient, dtype=np.int64)[u_req[u_keep]],
+        "attempted_at": _datetimes(start, u_time[u_keep]),
+        "urgency": pd.Categorical.from_codes(np.asarray(L.req_urgency, dtype=np.int64)[
+            u_req[u_keep]], dtype=urg_cat),
+    })
+    clinician_days = _clinician_days(model, w0, w1, clin_ids, role_cat, a_idx, a_status, a_clin)
+    p = model.patients
+    patients = pd.DataFrame({
+        "patient_id": np.arange(p.size),
+        "age_band": pd.Categorical.from_codes(p.age_band, categories=list(p.age_band_names)),
+        "n_ltc": p.n_ltc,
+        "housebound": p.housebound,
+        "rate_per_year": p.rate_per_year,
+        "values_continuity": p.values_continuity,
+        "dna_propensity": p.dna_propensity,
+        "usual_clinician_id": clin_ids[p.usual_clinician],
+    })
+    return {"appointments": appointments, "requests": requests, "unmet": unmet,
+            "clinician_days": clinician_days, "patients": patients}
+
+
+def _clinician_days(model: PracticeModel, w0: int, w1: int, clin_ids: pd.Categorical,
+                    role_cat: pd.CategoricalDtype, a_idx: np.ndarray, a_status: np.ndarray,
+                    a_clin: np.ndarray) -> pd.DataFrame:
+    s = model.scenario
+    wf = model.workforce
+    cal = model.calendar.cell_table()
+    days = np.arange(w0, w1)
+    wd0 = s.start_date.weekday()
+    weekday = (wd0 + days) % 7
+    rostered = np.zeros((wf.size, days.size), dtype=np.int64)
+    for c, clin in enumerate(s.clinicians):
+        per_wd = np.zeros(7, dtype=np.int64)
+        for code in clin.sessions:
+            per_wd[WEEKDAYS.index(code.partition("_")[0])] += s.roles[clin.role].slots_per_session
+        rostered[c] = per_wd[weekday] * model.is_open[days]
+    built = cal["built"][:, :, w0:w1].sum(axis=0)
+    booked = cal["booked"][:, :, w0:w1].sum(axis=0)
+    closed = cal["closed"][:, w0:w1]
+    leave = model.leave[:, w0:w1] & (rostered > 0)
+    L = model.log
+    a_day = np.floor(np.asarray(L.appt_time, dtype=float)[a_idx]).astype(np.int64)
+    in_w = a_day < w1
+    att = np.zeros((wf.size, days.size), dtype=np.int64)
+    dna = np.zeros((wf.size, days.size), dtype=np.int64)
+    sel = in_w & (a_status == ATTENDED)
+    np.add.at(att, (a_clin[sel], a_day[sel] - w0), 1)
+    sel = in_w & (a_status == DNA)
+    np.add.at(dna, (a_clin[sel], a_day[sel] - w0), 1)
+    # A sick day's slots were built but closed: none of them was available.
+    available = np.where(closed, 0, built)
+    status = np.where(leave, "leave", np.where(closed & (built > 0), "sick", "working"))
+    cc, dd = np.nonzero(rostered > 0)
+    booked_kept = np.where(closed, 0, booked)
+    return pd.DataFrame({
+        "date": (np.datetime64(s.start_date, "D") + days[dd]),
+        "clinician_id": clin_ids[cc],
+        "role": pd.Categorical(np.asarray(wf.roles, dtype=object)[cc], dtype=role_cat),
+        "status": pd.Categorical(status[cc, dd], categories=["working", "leave", "sick"]),
+        "rostered_slots": rostered[cc, dd],
+        "available_slots": available[cc, dd],
+        "booked_slots": booked_kept[cc, dd],
+        "attended": att[cc, dd],
+        "dna": dna[cc, dd],
+    })

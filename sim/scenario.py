@@ -1,0 +1,467 @@
+"""The scenario schema: typed, validated once, then frozen.
+
+A scenario is read from YAML (see :mod:`sim.loading`) into these models. Every
+model forbids unknown keys and is immutable, so a scenario can be shared across
+runs, processes and replications without any run-time state leaking into it
+(STYLE.md, practices 3 and 4). Units live in the names: ``_days``,
+``_minutes``, ``_per_patient_year``; times of day are ``"HH:MM"`` strings.
+
+Cross-references (roles named by clinicians and needs, session names, the
+policy) are checked by :func:`cross_reference_problems`, which returns key
+paths so that the loader can point at the offending line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MODES: tuple[str, ...] = ("face_to_face", "telephone", "home_visit", "online")
+REQUEST_MODES: tuple[str, ...] = ("face_to_face", "telephone", "online")
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Mode = Literal["face_to_face", "telephone", "home_visit", "online"]
+RequestMode = Literal["face_to_face", "telephone", "online"]
+
+TimeOfDay = Annotated[
+    str,
+    Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Time of day as HH:MM (24-hour)."),
+]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Identifier = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.\-]+$",
+        description="Letters, digits, '_', '-' and '.' only.",
+    ),
+]
+
+
+def hours(t: str) -> float:
+    """Convert an ``"HH:MM"`` time of day to hours after midnight."""
+    hh, mm = t.split(":")
+    return int(hh) + int(mm) / 60.0
+
+
+def _shares_sum_to_one(values: dict[str, float] | list[float], what: str) -> None:
+    total = sum(values.values()) if isinstance(values, dict) else sum(values)
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"{what} must sum to 1 (they sum to {total:.6g})")
+
+
+class Strict(BaseModel):
+    """Base of every scenario model: unknown keys are errors and objects are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Opening(Strict):
+    """When the practice takes requests and runs sessions."""
+
+    days: tuple[Weekday, ...] = Field(
+        ("mon", "tue", "wed", "thu", "fri"),
+        min_length=1,
+        description="Weekdays the practice opens.",
+    )
+    open: TimeOfDay = Field("08:00", description="Doors and phones open.")
+    close: TimeOfDay = Field("18:30", description="Doors and phones close.")
+
+    @model_validator(mode="after")
+    def _open_before_close(self) -> Opening:
+        if hours(self.open) >= hours(self.close):
+            raise ValueError(f"open ({self.open}) must be before close ({self.close})")
+        if len(set(self.days)) != len(self.days):
+            raise ValueError("days lists a weekday twice")
+        return self
+
+
+class Practice(Strict):
+    """The practice: opening hours, sessions and booking rules."""
+
+    name: str = "Practice"
+    opening: Opening = Opening()
+    session_starts: dict[Identifier, TimeOfDay] = Field(
+        default_factory=lambda: {"am": "08:30", "pm": "14:00"},
+        min_length=1,
+        description="Start time of each named session; clinicians work e.g. 'mon_am'.",
+    )
+    closed_dates: tuple[dt.date, ...] = Field(
+        (), description="Dates the practice is shut although a weekday (bank holidays)."
+    )
+    booking_horizon_days: int = Field(
+        28, ge=1, le=365, description="How far ahead routine appointments can be booked."
+    )
+    on_the_day_release_minutes: int = Field(
+        60,
+        ge=0,
+        le=24 * 60,
+        description=(
+            "An on-the-day slot still free this many minutes before it starts is offered "
+            "to routine requests too; until then it is kept for urgent requests."
+        ),
+    )
+    max_attempts: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description="Attempts (the first request plus retries on later working days) "
+        "before a patient who finds no slot gives up.",
+    )
+
+
+class AgeBand(Strict):
+    """One age band of the registered list."""
+
+    name: str
+    share: Share = Field(description="Share of the list in this band.")
+    rate_ratio: float = Field(
+        gt=0, description="Consultation rate relative to other bands (normalised)."
+    )
+    ltc_mean: float = Field(
+        ge=0, description="Mean number of long-term conditions (Poisson) in this band."
+    )
+    housebound_probability: Share = Field(0.0, description="Chance a patient is housebound.")
+
+
+class Population(Strict):
+    """A synthetic registered list, drawn from distributions."""
+
+    size: int = Field(ge=1, le=5_000_000, description="Registered patients.")
+    age_bands: tuple[AgeBand, ...] = Field(min_length=1)
+    ltc_rate_ratio: float = Field(
+        1.1, gt=0, description="Consultation rate multiplier per long-term condition."
+    )
+    values_continuity_share: Share = Field(
+        0.6, description="Share of patients who value seeing the same clinician."
+    )
+    dna_propensity_shape: float = Field(
+        2.0,
+        gt=0,
+        description="Gamma shape of each patient's DNA propensity (mean 1); smaller means "
+        "DNAs concentrate in fewer patients.",
+    )
+
+    @field_validator("age_bands")
+    @classmethod
+    def _bands(cls, bands: tuple[AgeBand, ...]) -> tuple[AgeBand, ...]:
+        _shares_sum_to_one([b.share for b in bands], "age band shares")
+        names = [b.name for b in bands]
+        if len(set(names)) != len(names):
+            raise ValueError("age band names must be unique")
+        return bands
+
+
+class Need(Strict):
+    """A type of need: how common, how often urgent, which roles may take it."""
+
+    share: Share = Field(description="Share of requests with this need.")
+    urgent_share: Share = Field(description="Share of these requests that must be seen today.")
+    roles: tuple[Identifier, ...] = Field(min_length=1, description="Roles that can take it.")
+    routine_planned_share: Share = Field(
+        0.0,
+        description="Share of routine requests for a planned date rather than the soonest "
+        "slot (reviews, checks); the date is drawn from demand.planned_delay_days.",
+    )
+
+
+class Demand(Strict):
+    """Patient-initiated requests: volume, timing and case mix."""
+
+    requests_per_patient_year: float = Field(
+        gt=0, le=100, description="Mean requests per registered patient per year."
+    )
+    rate_shape: float = Field(
+        1.5,
+        gt=0,
+        description="Gamma shape of each patient's personal rate (mean 1); yearly counts are "
+        "negative binomial, variance = mean + mean^2 / shape.",
+    )
+    weekday_weights: dict[Weekday, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: {"mon": 1.3, "tue": 1.0, "wed": 0.95, "thu": 0.95, "fri": 0.9},
+        description="Relative demand by weekday; days the practice is shut get none "
+        "(their demand moves to open days).",
+    )
+    seasonal_amplitude: float = Field(
+        0.1, ge=0, lt=1, description="Relative amplitude of the yearly cosine demand cycle."
+    )
+    seasonal_peak_day_of_year: int = Field(
+        15, ge=1, le=366, description="Day of the year when demand peaks (winter)."
+    )
+    intraday_profile: dict[TimeOfDay, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: {"08:00": 3.0, "09:00": 2.0, "10:00": 1.2, "12:00": 1.0,
+                                 "14:00": 0.9, "16:00": 0.7},
+        min_length=1,
+        description="Relative request intensity from each time until the next (or close).",
+    )
+    needs: dict[Identifier, Need] = Field(min_length=1)
+    planned_delay_days: tuple[int, int] = Field(
+        (1, 14),
+        description="Planned routine requests want a slot no sooner than this many days "
+        "later, drawn uniformly between the two bounds (inclusive).",
+    )
+    modes: dict[RequestMode, Share] = Field(
+        default_factory=lambda: {"face_to_face": 0.82, "telephone": 0.14, "online": 0.04},
+        description="How requests are to be handled; a housebound patient's "
+        "face-to-face request becomes a home visit.",
+    )
+
+    @field_validator("needs")
+    @classmethod
+    def _need_shares(cls, needs: dict[str, Need]) -> dict[str, Need]:
+        _shares_sum_to_one({k: v.share for k, v in needs.items()}, "need shares")
+        return needs
+
+    @field_validator("planned_delay_days")
+    @classmethod
+    def _delay_bounds(cls, b: tuple[int, int]) -> tuple[int, int]:
+        if not 1 <= b[0] <= b[1]:
+            raise ValueError("planned_delay_days must be [min, max] with 1 <= min <= max")
+        return b
+
+    @field_validator("modes")
+    @classmethod
+    def _mode_shares(cls, modes: dict[str, float]) -> dict[str, float]:
+        _shares_sum_to_one(modes, "mode shares")
+        return modes
+
+    @field_validator("weekday_weights")
+    @classmethod
+    def _some_weight(cls, w: dict[str, float]) -> dict[str, float]:
+        if sum(w.values()) <= 0:
+            raise ValueError("at least one weekday weight must be positive")
+        return w
+
+    @field_validator("intraday_profile")
+    @classmethod
+    def _some_intraday(cls, w: dict[str, float]) -> dict[str, float]:
+        if sum(w.values()) <= 0:
+            raise ValueError("at least one intraday weight must be positive")
+        return w
+
+
+class DNABand(Strict):
+    """DNA probability for appointments booked up to ``max_lead_days`` ahead."""
+
+    max_lead_days: int | None = Field(
+        ge=0, description="Upper bound of the band in whole days; null for 'and longer'."
+    )
+    probability: Share
+
+
+class DNA(Strict):
+    """Did-not-attend: a probability that rises with lead time, times a personal propensity."""
+
+    by_lead_days: tuple[DNABand, ...] = Field(min_length=1)
+
+    @field_validator("by_lead_days")
+    @classmethod
+    def _ordered(cls, bands: tuple[DNABand, ...]) -> tuple[DNABand, ...]:
+        bounds = [b.max_lead_days for b in bands]
+        if bounds[-1] is not None:
+            raise ValueError("the last band must have max_lead_days: null (and longer)")
+        finite = [b for b in bounds[:-1] if b is not None]
+        if len(finite) != len(bounds) - 1 or finite != sorted(set(finite)):
+            raise ValueError("max_lead_days must increase strictly, with null only last")
+        return bands
+
+
+class Role(Strict):
+    """A clinical role. Roles are data: add any role a practice has."""
+
+    label: str
+    modes: tuple[Mode, ...] = Field(min_length=1, description="Appointment modes it does.")
+    slot_minutes: int = Field(ge=1, le=240)
+    slots_per_session: int = Field(ge=1, le=48)
+    on_the_day_share: Share = Field(
+        description="Share of each session's slots held for booking on the day itself."
+    )
+    annual_leave_weeks: float = Field(6.0, ge=0, le=20, description="Weeks of leave a year.")
+    holds_list: bool = Field(
+        False, description="Clinicians in this role hold a registered list (the usual GP)."
+    )
+
+    @model_validator(mode="after")
+    def _fits_session(self) -> Role:
+        if self.slot_minutes * self.slots_per_session > 6 * 60:
+            raise ValueError(
+                f"{self.slots_per_session} slots of {self.slot_minutes} minutes do not fit "
+                "in a session of at most 6 hours"
+            )
+        return self
+
+
+class Clinician(Strict):
+    """One clinician and the sessions they work each week."""
+
+    id: Identifier
+    role: Identifier
+    sessions: tuple[str, ...] = Field(
+        min_length=1, description="Weekly sessions as weekday_session, e.g. 'mon_am'."
+    )
+    annual_leave_weeks: float | None = Field(
+        None, ge=0, le=20, description="Overrides the role's leave."
+    )
+
+
+class Absence(Strict):
+    """Annual leave and sickness."""
+
+    leave_block_weeks: int = Field(
+        1, ge=1, le=4, description="Annual leave is taken in blocks of this many weeks."
+    )
+    sickness_rate: float = Field(
+        0.03, ge=0, le=0.5, description="Share of working days lost to sickness."
+    )
+    sickness_mean_spell_days: float = Field(
+        3.0, ge=1, le=60, description="Mean length of a sickness spell in calendar days."
+    )
+
+
+class PolicyRef(Strict):
+    """The booking policy: a registered name or a dotted path ``package.module:Class``."""
+
+    name: str = "access_first"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Scenario(Strict):
+    """A complete, validated scenario for one practice."""
+
+    name: str = "Unnamed scenario"
+    description: str = ""
+    seed: int | None = Field(
+        None, ge=0, lt=2**63, description="Master seed; chosen and stored if omitted."
+    )
+    start_date: dt.date = Field(
+        dt.date(2025, 1, 6), description="Calendar date of simulation day 0 (warm-up start)."
+    )
+    warmup_days: int = Field(
+        56, ge=0, le=3650, description="Days simulated before outputs are recorded."
+    )
+    duration_days: int = Field(
+        364, ge=1, le=3650, description="Days recorded after the warm-up."
+    )
+    practice: Practice = Practice()
+    population: Population
+    demand: Demand
+    dna: DNA
+    roles: dict[Identifier, Role] = Field(min_length=1)
+    clinicians: tuple[Clinician, ...] = Field(min_length=1)
+    absence: Absence = Absence()
+    policy: PolicyRef = PolicyRef()
+
+    @property
+    def end_day(self) -> int:
+        """First day after the observation window (simulation day index)."""
+        return self.warmup_days + self.duration_days
+
+
+def cross_reference_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
+    """Check references between parts of a scenario.
+
+    Returns:
+        A list of ``(key path, message)``; empty when the scenario is consistent.
+    """
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    roles = sorted(s.roles)
+    session_names = set(s.practice.session_starts)
+    seen_ids: dict[str, int] = {}
+    for i, c in enumerate(s.clinicians):
+        if c.id in seen_ids:
+            problems.append(
+                (("clinicians", i, "id"), f"duplicate clinician id {c.id!r} "
+                 f"(also clinicians[{seen_ids[c.id]}])")
+            )
+        seen_ids.setdefault(c.id, i)
+        if c.role not in s.roles:
+            problems.append((("clinicians", i, "role"), _unknown("role", c.role, roles)))
+        for j, code in enumerate(c.sessions):
+            day, _, sess = code.partition("_")
+            if day not in WEEKDAYS or sess not in session_names:
+                valid = [f"{d}_{n}" for d in s.practice.opening.days for n in sorted(session_names)]
+                problems.append(
+                    (("clinicians", i, "sessions", j), _unknown("session", code, valid))
+                )
+            elif day not in s.practice.opening.days:
+                problems.append(
+                    (("clinicians", i, "sessions", j),
+                     f"session {code!r} is on a day the practice is shut "
+                     f"(practice.opening.days: {', '.join(s.practice.opening.days)})")
+                )
+        if len(set(c.sessions)) != len(c.sessions):
+            problems.append((("clinicians", i, "sessions"), "a session is listed twice"))
+    for name, need in s.demand.needs.items():
+        for j, r in enumerate(need.roles):
+            if r not in s.roles:
+                problems.append((("demand", "needs", name, "roles", j), _unknown("role", r, roles)))
+    opening = s.practice.opening
+    for name, start in s.practice.session_starts.items():
+        if not hours(opening.open) <= hours(start) < hours(opening.close):
+            problems.append(
+                (("practice", "session_starts", name),
+                 f"session starts at {start}, outside opening hours "
+                 f"{opening.open}-{opening.close}")
+            )
+    for t in s.demand.intraday_profile:
+        if not hours(opening.open) <= hours(t) < hours(opening.close):
+            problems.append(
+                (("demand", "intraday_profile", t),
+                 f"{t} is outside opening hours {opening.open}-{opening.close}")
+            )
+    if not any(s.demand.weekday_weights.get(d, 0.0) > 0 for d in opening.days):
+        problems.append(
+            (("demand", "weekday_weights"), "no open weekday has a positive weight")
+        )
+    if not any(s.roles[c.role].holds_list for c in s.clinicians if c.role in s.roles):
+        problems.append(
+            (("roles",), "no clinician is in a role with holds_list: true, so patients "
+             "would have no usual clinician")
+        )
+    if s.demand.planned_delay_days[1] > s.practice.booking_horizon_days:
+        problems.append(
+            (("demand", "planned_delay_days"),
+             f"the longest planned delay ({s.demand.planned_delay_days[1]} days) is beyond the "
+             f"booking horizon (practice.booking_horizon_days: {s.practice.booking_horizon_days})")
+        )
+    if problems:
+        return problems
+    # Every request that can occur must have someone who can take it.
+    by_role: dict[str, int] = {}
+    for c in s.clinicians:
+        by_role[c.role] = by_role.get(c.role, 0) + 1
+    modes = [m for m, share in s.demand.modes.items() if share > 0]
+    if any(b.housebound_probability > 0 for b in s.population.age_bands) and (
+        s.demand.modes.get("face_to_face", 0) > 0
+    ):
+        modes.append("home_visit")
+    for name, need in s.demand.needs.items():
+        if need.share <= 0:
+            continue
+        for mode in modes:
+            able = [r for r in need.roles if mode in s.roles[r].modes and by_role.get(r)]
+            if not able:
+                problems.append(
+                    (("demand", "needs", name, "roles"),
+                     f"no clinician can take a {mode.replace('_', ' ')} request for need "
+                     f"{name!r}: roles {list(need.roles)} either do not do {mode} or "
+                     "have no clinicians")
+                )
+    return problems
+
+
+def _unknown(what: str, value: str, valid: list[str]) -> str:
+    from difflib import get_close_matches
+
+    msg = f"unknown {what} {value!r}"
+    close = get_close_matches(value, valid, n=1)
+    if close:
+        msg += f"; did you mean {close[0]!r}?"
+    elif valid:
+        shown = ", ".join(valid[:12]) + (", ..." if len(valid) > 12 else "")
+        msg += f" (valid: {shown})"
+    return msg

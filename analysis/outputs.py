@@ -1,0 +1,66 @@
+"""Writing one run's results to a folder, atomically, with its provenance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+from sim.atomic import atomic_dir
+from sim.provenance import code_version, environment, resolved_yaml, scenario_hash
+from sim.results import RunResult
+
+from .plots import wait_distribution
+from .summary import summarise
+
+#: Files a run writes, and what each holds.
+RUN_FILES = {
+    "scenario.resolved.yaml": "the scenario as run: extends applied, defaults filled, seed set",
+    "appointments.parquet": "one row per appointment on or after the window start",
+    "requests.parquet": "one row per request first made in the window, with its outcome",
+    "unmet.parquet": "one row per attempt in the window that found no slot",
+    "clinician_days.parquet": "per clinician and rostered day: status and slots",
+    "summary.csv": "the summary metrics (analysis.summary.SUMMARY_COLUMNS)",
+    "wait_distribution.png": "distribution of waits, urgent and routine",
+    "metadata.json": "seed, scenario hash, code version, file hashes (written last)",
+}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_run(result: RunResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write a run's files into ``out_dir``; return where each went.
+
+    Nothing in ``out_dir`` changes unless every file was written.
+    """
+    out_dir = Path(out_dir)
+    s = result.scenario
+    summary = summarise(result.tables, s.population.size, s.duration_days)
+    with atomic_dir(out_dir) as stage:
+        (stage / "scenario.resolved.yaml").write_text(resolved_yaml(s), encoding="utf-8")
+        for name in ("appointments", "requests", "unmet", "clinician_days"):
+            result.tables[name].to_parquet(stage / f"{name}.parquet", index=False)
+        summary.to_csv(stage / "summary.csv", index=False)
+        wait_distribution(result.tables["appointments"], stage / "wait_distribution.png",
+                          title=f"{s.name}: wait from request to appointment")
+        files = {p.name: _sha256(p) for p in sorted(stage.iterdir()) if p.is_file()}
+        meta = {
+            "scenario": s.name,
+            "seed": s.seed,
+            "replication": result.replication,
+            "scenario_sha256": scenario_hash(s),
+            "code_version": code_version(),
+            "environment": environment(),
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "run": {k: v for k, v in result.info.items() if k not in ("seed", "replication")},
+            "files": files,
+        }
+        (stage / "metadata.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    return {name: out_dir / name for name in RUN_FILES}

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Command line for the continuity-of-care booking simulator.
+
+    python run.py                          run the default scenario
+    python run.py run SCENARIO [--out DIR] [--seed N] [--replication K] [--set KEY=VALUE ...]
+    python run.py validate FILE [FILE ...]
+    python run.py schema [--out FILE]
+
+Exit status: 0 success, 2 bad input (a message names the file, key and line),
+1 an unexpected error (run again with --debug for the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_SCENARIO = ROOT / "scenarios" / "default.yaml"
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(Exception):
+    """A command-line argument that cannot be used; reported without a traceback."""
+
+
+def _parse_set(items: list[str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise BadInput(f"--set {item!r}: expected KEY=VALUE, e.g. population.size=5000")
+        try:
+            out[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise BadInput(f"--set {item!r}: the value is not valid YAML") from None
+    return out
+
+
+def _fail(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one scenario and write its results."""
+    from analysis.outputs import write_run
+    from analysis.summary import summarise
+    from sim import load_scenario, run
+
+    scenario = load_scenario(args.scenario, _parse_set(args.set or []))
+    out = Path(args.out) if args.out else ROOT / "results" / Path(args.scenario).stem
+    t0 = time.perf_counter()
+    print(f"Running {scenario.name!r} ({scenario.population.size:,} patients, "
+          f"{scenario.warmup_days} warm-up + {scenario.duration_days} recorded days) ...",
+          flush=True)
+    result = run(scenario, replication=args.replication, seed=args.seed)
+    write_run(result, out)
+    s = summarise(result.tables, scenario.population.size, scenario.duration_days).iloc[0]
+    print(f"Done in {time.perf_counter() - t0:.1f} s (seed {result.scenario.seed}, "
+          f"replication {args.replication}).")
+    print(f"  consultations per patient per year  {s.consultations_per_patient_year:6.2f}")
+    print(f"  same-day share of appointments      {s.same_day_share:6.1%}")
+    print(f"  routine wait, mean / 90th centile   {s.routine_wait_mean_days:6.1f} / "
+          f"{s.routine_wait_p90_days:.1f} days")
+    print(f"  urgent requests seen same day       {s.urgent_same_day_share:6.1%}")
+    print(f"  DNA rate                            {s.dna_rate:6.1%}")
+    print(f"  utilisation                         {s.utilisation:6.1%}")
+    print(f"Results written to {out}/ (summary.csv, appointments.parquet, "
+          "wait_distribution.png, ...)")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate scenario files; exit 2 if any is invalid."""
+    from sim import ScenarioError, load_scenario
+
+    bad = 0
+    for f in args.files:
+        try:
+            s = load_scenario(f)
+        except ScenarioError as e:
+            bad += 1
+            for p in e.problems:
+                print(f"error: {p}", file=sys.stderr)
+        else:
+            print(f"ok: {f} ({s.name}; {s.population.size:,} patients, "
+                  f"{len(s.clinicians)} clinicians, policy {s.policy.name})")
+    if bad:
+        print(f"{bad} of {len(args.files)} file(s) invalid", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print or write the scenario JSON Schema."""
+    from sim.scenario import Scenario
+
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Continuity-of-care simulator scenario"
+    text = json.dumps(schema, indent=2)
+    if args.out:
+        from sim.atomic import atomic_dir
+
+        out = Path(args.out)
+        with atomic_dir(out.parent if str(out.parent) else Path(".")) as stage:
+            (stage / out.name).write_text(text + "\n", encoding="utf-8")
+        print(f"Schema written to {out}")
+    else:
+        print(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and documentation)."""
+    p = argparse.ArgumentParser(
+        prog="run.py",
+        description="Discrete-event simulator of continuity-of-care booking policies "
+        "for general practice.",
+    )
+    p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    sub = p.add_subparsers(dest="command")
+    r = sub.add_parser("run", help="run one scenario and write its results")
+    r.add_argument("scenario", help="scenario YAML file")
+    r.add_argument("--out", help="output folder (default results/<scenario name>)")
+    r.add_argument("--seed", type=int, help="override the scenario's seed")
+    r.add_argument("--replication", type=int, default=0, help="replication number (default 0)")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a scenario key, e.g. --set population.size=5000")
+    r.set_defaults(func=cmd_run)
+    v = sub.add_parser("validate", help="check scenario files (exit 2 if any is invalid)")
+    v.add_argument("files", nargs="+", help="scenario YAML files")
+    v.set_defaults(func=cmd_validate)
+    sc = sub.add_parser("schema", help="print the scenario JSON Schema")
+    sc.add_argument("--out", help="write to this file instead")
+    sc.set_defaults(func=cmd_schema)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: parse, dispatch, turn bad input into a message and exit 2."""
+    sys.path.insert(0, str(ROOT))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["run", str(DEFAULT_SCENARIO)])
+    if getattr(args, "replication", 0) < 0:
+        return _fail("--replication must be 0 or more")
+    if getattr(args, "seed", None) is not None and args.seed < 0:
+        return _fail("--seed must be 0 or more")
+    from sim import ScenarioError
+
+    try:
+        return args.func(args)
+    except ScenarioError as e:
+        for problem in e.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BadInput as e:
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written for the unfinished run", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if getattr(args, "debug", False):
+            raise
+        print(f"error: unexpected {type(e).__name__}: {e} (run with --debug for details)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -43,7 +43,7 @@ def routine_slot(
 ) -> Slot | None:
     """Earliest slot a routine request may take with ``clinicians``.
 
-    Bookable-ahead slots from the time the patient wants (``not_before``) up
+    Bookable-ahead slots from the day the patient wants (``from_day``) up
     to the horizon (or ``max_wait_days`` if smaller), and, for a patient who
     wants the soonest slot, today's held on-the-day slots that start within
     the release window (``practice.release_days``) and are still free.
@@ -51,8 +51,8 @@ def routine_slot(
     horizon = practice.horizon_days if max_wait_days is None else min(
         max_wait_days, practice.horizon_days)
     today = request.day
-    best = calendar.earliest(clinicians, AHEAD, request.time, today + horizon, request.not_before)
-    if request.not_before > request.time:
+    best = calendar.earliest(clinicians, AHEAD, request.time, today + horizon, request.from_day)
+    if request.from_day > today:
         return best
     held = calendar.earliest(clinicians, ON_THE_DAY, request.time, today)
     if held is not None and held.time <= request.time + practice.release_days:

@@ -127,7 +127,7 @@ class Calendar:
         pool: int,
         now: float,
         last_day: int,
-        not_before: float | None = None,
+        from_day: int | None = None,
     ) -> Slot | None:
         """The earliest free slot with any of ``clinicians``.
 
@@ -136,14 +136,13 @@ class Calendar:
             pool: ``AHEAD`` or ``ON_THE_DAY``.
             now: the current time (simulation days); nothing earlier is offered.
             last_day: the last day searched, inclusive.
-            not_before: optionally, a later time from which a slot is wanted.
+            from_day: optionally, a later first day to search (a planned request).
 
         Ties in time go to the clinician listed first, so results never
         depend on set order.
         """
         today = int(now)
-        start = now if not_before is None or not_before < now else not_before
-        d0 = int(start)
+        d0 = today if from_day is None or from_day < today else from_day
         last_day = min(last_day, self.n_days - 1)
         if last_day < d0:
             return None
@@ -166,8 +165,9 @@ class Calendar:
                 i = nxt[k]
                 e = end[k]
                 if i < e:
-                    if d == d0 and times[i] < start:
-                        i = bisect_left(times, start, i, e)
+                    if d == today and times[i] < now:
+                        # Slots that have passed are gone; the rest of today is free.
+                        i = bisect_left(times, now, i, e)
                         if i == e:
                             d += 1
                             continue
@@ -188,11 +188,19 @@ class Calendar:
 
     # ----------------------------------------------------------------- changes
 
-    def book(self, slot: Slot) -> None:
-        """Take a free slot. Raises :class:`BookingError` if it is not free."""
+    def book(self, slot: Slot, now: float) -> None:
+        """Take a free slot at time ``now``. Raises :class:`BookingError` if it is not free.
+
+        Only the first free slot of a cell may be taken, or a later one if
+        every slot before it has passed by ``now``: so no free slot is ever
+        stranded behind a booking.
+        """
         k, i = slot.cell, slot.index
-        if not self._nxt[k] <= i < self._end[k]:
+        nxt = self._nxt[k]
+        if not nxt <= i < self._end[k]:
             raise BookingError(f"slot {slot} is not free")
+        if self._times[i] < now or (i > nxt and self._times[i - 1] >= now):
+            raise BookingError(f"slot {slot} is not the first free slot at time {now}")
         self._booked[i] = True
         self._nxt[k] = i + 1
 

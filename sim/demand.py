@@ -37,12 +37,12 @@ class Arrivals:
     Attributes:
         time: when the request is made (simulation days).
         patient, need, urgency, mode: who, what, how urgent, how.
-        not_before: the earliest time wanted: ``time`` itself, or for a planned
-            routine request the opening time of a later day.
+        from_day: the first day wanted: today, or a later day for a planned
+            routine request.
     """
 
     time: np.ndarray
-    not_before: np.ndarray
+    from_day: np.ndarray
     patient: np.ndarray
     need: np.ndarray
     urgency: np.ndarray
@@ -149,7 +149,6 @@ def generate_arrivals(
     planned = (urgency == ROUTINE) & (mix_rng.random(n) < planned_p)
     lo, hi = s.demand.planned_delay_days
     delay = mix_rng.integers(lo, hi + 1, size=n)
-    open_frac = hours(s.practice.opening.open) / 24.0
-    not_before = np.where(planned, np.floor(time) + delay + open_frac, time)
-    return Arrivals(time=time, not_before=not_before, patient=patient, need=need,
+    from_day = (np.floor(time).astype(np.int64) + np.where(planned, delay, 0)).astype(np.int32)
+    return Arrivals(time=time, from_day=from_day, patient=patient, need=need,
                     urgency=urgency, mode=mode)

@@ -61,7 +61,7 @@ class EventLog:
     def __init__(self) -> None:
         self.req_patient: list[int] = []
         self.req_time: list[float] = []
-        self.req_not_before: list[float] = []
+        self.req_from_day: list[int] = []
         self.req_need: list[int] = []
         self.req_urgency: list[int] = []
         self.req_mode: list[int] = []
@@ -185,23 +185,23 @@ class PracticeModel:
         needs = a.need.tolist()
         urgencies = a.urgency.tolist()
         modes = a.mode.tolist()
-        not_before = a.not_before.tolist()
+        from_day = a.from_day.tolist()
         eligible = self.eligible
         for j in range(len(times)):
             t = times[j]
             if t > env.now:
                 yield env.timeout(t - env.now)
             need, mode = needs[j], modes[j]
-            rid = self._new_request(patients[j], t, need, urgencies[j], mode, not_before[j])
+            rid = self._new_request(patients[j], t, need, urgencies[j], mode, from_day[j])
             self._handle(Request(rid, patients[j], t, need, urgencies[j], mode, 1, t,
-                                 eligible[need][mode], not_before[j]))
+                                 eligible[need][mode], from_day[j]))
 
     def _new_request(self, patient: int, t: float, need: int, urgency: int, mode: int,
-                     not_before: float) -> int:
+                     from_day: int) -> int:
         L = self.log
         L.req_patient.append(patient)
         L.req_time.append(t)
-        L.req_not_before.append(not_before)
+        L.req_from_day.append(from_day)
         L.req_need.append(need)
         L.req_urgency.append(urgency)
         L.req_mode.append(mode)
@@ -225,7 +225,7 @@ class PracticeModel:
         t = self._next_open[req.day] + self._open_time
         if t < self.end_day:
             retry = Request(req.id, req.patient, t, req.need, req.urgency, req.mode,
-                            req.attempt + 1, req.first_time, req.eligible, req.not_before)
+                            req.attempt + 1, req.first_time, req.eligible, req.from_day)
             self._at(t, retry)
 
     def _at(self, t: float, req: Request) -> None:
@@ -237,7 +237,7 @@ class PracticeModel:
         self._handle(req)
 
     def _book(self, req: Request, slot: Slot) -> None:
-        self.calendar.book(slot)
+        self.calendar.book(slot, req.time)
         L = self.log
         aid = len(L.appt_request)
         L.appt_request.append(req.id)
@@ -274,7 +274,7 @@ class PracticeModel:
             return
         need, mode = L.req_need[rid], L.req_mode[rid]
         req = Request(rid, L.req_patient[rid], t, need, L.req_urgency[rid], mode, 1,
-                      L.req_time[rid], self.eligible[need][mode], L.req_not_before[rid])
+                      L.req_time[rid], self.eligible[need][mode], L.req_from_day[rid])
         log.debug("day %d: appointment %d cancelled by sickness; rebooking", d, aid)
         self._at(t, req)
 

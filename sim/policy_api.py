@@ -40,18 +40,28 @@ class Request:
         mode: index into ``sim.scenario.MODES``.
         attempt: 1 for the first try, 2 for the first retry, ...
         first_time: when the patient first asked, in simulation days.
-        not_before: the earliest appointment time the patient wants (later than
-            ``time`` for planned routine requests).
+        from_day: the first day the patient wants an appointment on (later
+            than today for planned routine requests).
         eligible: clinicians who may take it (their role suits the need and the mode),
             in clinician order.
     """
 
-    __slots__ = ("attempt", "eligible", "first_time", "id", "mode", "need", "not_before",
-                 "patient", "time", "urgency")
+    __slots__ = (
+        "attempt",
+        "eligible",
+        "first_time",
+        "from_day",
+        "id",
+        "mode",
+        "need",
+        "patient",
+        "time",
+        "urgency",
+    )
 
     def __init__(self, id: int, patient: int, time: float, need: int, urgency: int, mode: int,
                  attempt: int, first_time: float, eligible: tuple[int, ...],
-                 not_before: float):
+                 from_day: int):
         self.id = id
         self.patient = patient
         self.time = time
@@ -61,7 +71,7 @@ class Request:
         self.attempt = attempt
         self.first_time = first_time
         self.eligible = eligible
-        self.not_before = not_before
+        self.from_day = from_day
 
     @property
     def day(self) -> int:
@@ -81,9 +91,9 @@ class CalendarView(Protocol):
 
     def earliest(
         self, clinicians: Sequence[int], pool: int, now: float, last_day: int,
-        not_before: float | None = None,
+        from_day: int | None = None,
     ) -> Slot | None:
-        """Earliest free slot from ``now`` (or ``not_before``) to ``last_day``."""
+        """Earliest free slot from ``now`` (or day ``from_day``) to ``last_day``."""
         ...
 
     def free_count(self, pool: int, clinician: int, day: int, now: float | None = None) -> int:

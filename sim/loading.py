@@ -75,7 +75,7 @@ def _line_map(node: yaml.Node, file: str) -> tuple[dict[KeyPath, int], list[Prob
     problems: list[Problem] = []
 
     def walk(n: yaml.Node, path: KeyPath) -> None:
-        lines[path] = n.start_mark.line + 1
+        lines.setdefault(path, n.start_mark.line + 1)
         if isinstance(n, yaml.MappingNode):
             seen: set[Any] = set()
             for k, v in n.value:

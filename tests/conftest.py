@@ -1,0 +1,27 @@
+"""Shared fixtures: paths and small, fast scenarios built from the default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim import load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = ROOT / "scenarios" / "default.yaml"
+BAD = Path(__file__).resolve().parent / "data" / "bad"
+
+
+@pytest.fixture(scope="session")
+def default_scenario():
+    return load_scenario(DEFAULT)
+
+
+@pytest.fixture(scope="session")
+def small_scenario():
+    """The default practice, shortened: 3,000 patients, 4 weeks warm-up, 12 weeks recorded."""
+    return load_scenario(
+        DEFAULT,
+        {"population.size": 3000, "warmup_days": 28, "duration_days": 84},
+    )

@@ -1,0 +1,121 @@
+"""End-to-end tests of the command line, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import BAD, DEFAULT, ROOT
+
+import run as cli
+from analysis import SUMMARY_COLUMNS
+from sim import load_scenario
+
+SMALL = ["--set", "population.size=2000", "--set", "warmup_days=14", "--set", "duration_days=28"]
+
+
+def sh(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300)
+
+
+def test_validate_good_file_exits_0():
+    p = sh("validate", str(DEFAULT))
+    assert p.returncode == 0, p.stderr
+    assert "ok:" in p.stdout
+
+
+def test_validate_bad_files_exit_2_without_traceback():
+    p = sh("validate", str(DEFAULT), str(BAD / "unknown_key.yaml"), str(BAD / "unsafe_tag.yaml"),
+           str(BAD / "empty.yaml"))
+    assert p.returncode == 2
+    assert "Traceback" not in p.stderr
+    assert "did you mean 'population'" in p.stderr
+    assert "unsafe or unknown YAML tag" in p.stderr
+    assert "3 of 4 file(s) invalid" in p.stderr
+
+
+def test_run_bad_scenario_exits_2(tmp_path):
+    p = sh("run", str(BAD / "wrong_type.yaml"), "--out", str(tmp_path / "out"))
+    assert p.returncode == 2
+    assert "population.size" in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_run_bad_set_exits_2(tmp_path):
+    p = sh("run", str(DEFAULT), "--set", "nonsense", "--out", str(tmp_path))
+    assert p.returncode == 2 and "KEY=VALUE" in p.stderr
+
+
+def test_run_writes_every_output(tmp_path):
+    out = tmp_path / "res"
+    p = sh("run", str(DEFAULT), "--out", str(out), "--seed", "42", *SMALL)
+    assert p.returncode == 0, p.stderr
+    assert str(out) in p.stdout
+    for name in ("scenario.resolved.yaml", "appointments.parquet", "requests.parquet",
+                 "summary.csv", "wait_distribution.png", "metadata.json", "clinician_days.parquet"):
+        assert (out / name).stat().st_size > 0, name
+    summary = pd.read_csv(out / "summary.csv")
+    required = ["consultations_per_patient_year", "same_day_share", "routine_wait_mean_days",
+                "routine_wait_p90_days", "urgent_same_day_share", "unmet_requests", "dna_rate",
+                "utilisation"]
+    assert set(required) <= set(summary.columns)
+    assert list(summary.columns) == list(SUMMARY_COLUMNS)
+    appts = pd.read_parquet(out / "appointments.parquet")
+    for col in ("patient_id", "clinician_id", "role", "requested_at", "appointment_at",
+                "wait_days", "urgency", "mode", "attended"):
+        assert col in appts.columns
+    resolved = yaml.safe_load((out / "scenario.resolved.yaml").read_text())
+    assert resolved["seed"] == 42
+    assert resolved["population"]["size"] == 2000
+    # The resolved scenario reproduces the run.
+    assert load_scenario(out / "scenario.resolved.yaml").seed == 42
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["seed"] == 42 and len(meta["scenario_sha256"]) == 64
+    assert set(meta["files"]) >= {"summary.csv", "appointments.parquet"}
+    assert (out / "wait_distribution.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_same_seed_same_files(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        assert sh("run", str(DEFAULT), "--out", str(out), "--seed", "9", *SMALL).returncode == 0
+    for name in ("summary.csv",):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+    pd.testing.assert_frame_equal(pd.read_parquet(a / "appointments.parquet"),
+                                  pd.read_parquet(b / "appointments.parquet"))
+
+
+def test_failed_run_leaves_existing_results_untouched(tmp_path, monkeypatch):
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / "summary.csv").write_text("previous results\n")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("analysis.outputs.wait_distribution", broken)
+    code = cli.main(["run", str(DEFAULT), "--out", str(out), *SMALL])
+    assert code == 1
+    assert (out / "summary.csv").read_text() == "previous results\n"
+    assert sorted(p.name for p in out.iterdir()) == ["summary.csv"], "no half-written files"
+
+
+def test_schema_command_prints_json_schema():
+    p = sh("schema")
+    assert p.returncode == 0
+    schema = json.loads(p.stdout)
+    assert schema["additionalProperties"] is False
+    assert {"population", "demand", "clinicians", "roles"} <= set(schema["properties"])
+
+
+@pytest.mark.slow
+def test_no_arguments_runs_the_default(tmp_path):
+    p = sh()
+    assert p.returncode == 0, p.stderr
+    assert "Results written to" in p.stdout
+    assert (ROOT / "results" / "default" / "summary.csv").exists()

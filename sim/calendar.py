@@ -6,9 +6,10 @@ one cell per (pool, clinician, day), sorted by time. A cell has a pointer
 free. Booking takes a slot at or after the pointer and moves the pointer past
 it, so a slot can never be handed out twice and a cell's free count
 ``end - nxt`` can never go below zero. Each clinician also keeps, per pool,
-the first day that may still have a free slot, so the search for the earliest
-slot is amortised constant time per clinician rather than a scan of the
-horizon.
+its *head*: the first free slot, kept exact after every booking and closure
+and refreshed lazily once time has passed it. The earliest slot with any of a
+set of clinicians is then one C-level ``min`` over their heads; only a planned
+request (wanting a later day) scans days, from each clinician's head.
 
 Two pools: ``AHEAD`` slots can be booked up to the horizon; ``ON_THE_DAY``
 slots are held for booking on the day itself. Days a practice is shut, annual
@@ -90,8 +91,25 @@ class Calendar:
         self._end: list[int] = ends.tolist()
         self._nxt: list[int] = starts.tolist()
         self._booked = [False] * len(self._times)
+        # First free slot time of every cell (inf when none), for planned
+        # searches over many clinicians and days at once.
+        first_time = np.full(2 * self.n_cells, np.inf)
+        filled = counts > 0
+        first_time[filled] = times[starts[filled]]
+        self._cell_first = first_time.reshape(2, self.n_clinicians, self.n_days)
+        self._arrays: dict[int, tuple[Sequence[int], np.ndarray]] = {}
         self._closed = [False] * self.n_cells
         self._first = [[0] * self.n_clinicians, [0] * self.n_clinicians]
+        # Head: each clinician's first free slot per pool (time, cell, index),
+        # kept exact after every booking and closure; a head that time has
+        # passed is refreshed when next looked at.
+        inf = float("inf")
+        self._head_t = [[inf] * self.n_clinicians, [inf] * self.n_clinicians]
+        self._head_k = [[-1] * self.n_clinicians, [-1] * self.n_clinicians]
+        self._head_i = [[-1] * self.n_clinicians, [-1] * self.n_clinicians]
+        for pool in (AHEAD, ON_THE_DAY):
+            for c in range(self.n_clinicians):
+                self._refresh(pool, c, 0.0)
 
     # ------------------------------------------------------------------ queries
 
@@ -121,6 +139,31 @@ class Calendar:
         """Whether the clinician's day was closed (sickness)."""
         return self._closed[clinician * self.n_days + day]
 
+    def _refresh(self, pool: int, c: int, now: float) -> None:
+        """Recompute clinician ``c``'s head in ``pool``: first free slot at or after ``now``."""
+        today = int(now)
+        first = self._first[pool]
+        d = first[c] if first[c] > today else today
+        base = pool * self.n_cells + c * self.n_days
+        times, nxt, end = self._times, self._nxt, self._end
+        while d < self.n_days:
+            k = base + d
+            i, e = nxt[k], end[k]
+            if i < e:
+                if d == today and times[i] < now:
+                    i = bisect_left(times, now, i, e)
+                if i < e:
+                    first[c] = d
+                    self._head_t[pool][c] = times[i]
+                    self._head_k[pool][c] = k
+                    self._head_i[pool][c] = i
+                    return
+            d += 1
+        first[c] = self.n_days
+        self._head_t[pool][c] = float("inf")
+        self._head_k[pool][c] = -1
+        self._head_i[pool][c] = -1
+
     def earliest(
         self,
         clinicians: Sequence[int],
@@ -141,50 +184,48 @@ class Calendar:
         Ties in time go to the clinician listed first, so results never
         depend on set order.
         """
+        if not clinicians:
+            return None
         today = int(now)
-        d0 = today if from_day is None or from_day < today else from_day
+        if from_day is not None and from_day > today:
+            return self._earliest_from(clinicians, pool, now, last_day, from_day)
+        head = self._head_t[pool]
+        key = head.__getitem__
+        while True:
+            c = min(clinicians, key=key)
+            t = head[c]
+            if t >= now:
+                break
+            self._refresh(pool, c, now)
+        if t == float("inf"):
+            return None
+        k = self._head_k[pool][c]
+        d = (k - pool * self.n_cells) - c * self.n_days
+        if d > last_day:
+            return None
+        return Slot(t, c, d, pool, k, self._head_i[pool][c])
+
+    def _earliest_from(
+        self, clinicians: Sequence[int], pool: int, now: float, last_day: int, d0: int
+    ) -> Slot | None:
+        """Earliest free slot on day ``d0`` (after today) or later, over all clinicians at once."""
         last_day = min(last_day, self.n_days - 1)
         if last_day < d0:
             return None
-        times, nxt, end = self._times, self._nxt, self._end
-        first = self._first[pool]
-        n_days = self.n_days
-        base = pool * self.n_cells
-        best_t = float("inf")
-        best: tuple[int, int, int, int] | None = None
-        limit = last_day
-        for c in clinicians:
-            f = first[c]
-            if f < today:
-                f = today
-                first[c] = today
-            d = f if f > d0 else d0
-            k0 = base + c * n_days
-            while d <= limit:
-                k = k0 + d
-                i = nxt[k]
-                e = end[k]
-                if i < e:
-                    if d == today and times[i] < now:
-                        # Slots that have passed are gone; the rest of today is free.
-                        i = bisect_left(times, now, i, e)
-                        if i == e:
-                            d += 1
-                            continue
-                    t = times[i]
-                    if t < best_t:
-                        best_t = t
-                        best = (c, d, k, i)
-                        limit = d
-                    break
-                # Invariant: every cell from first[c] to d - 1 is exhausted.
-                if d == first[c]:
-                    first[c] = d + 1
-                d += 1
-        if best is None:
+        cached = self._arrays.get(id(clinicians))
+        if cached is None or cached[0] is not clinicians:
+            cached = (clinicians, np.asarray(clinicians, dtype=np.int64))
+            self._arrays[id(clinicians)] = cached
+        block = self._cell_first[pool][cached[1], d0 : last_day + 1]
+        flat = int(block.argmin())  # row-major: ties go to the clinician listed first
+        row, col = divmod(flat, block.shape[1])
+        t = float(block[row, col])
+        if t == float("inf"):
             return None
-        c, d, k, i = best
-        return Slot(best_t, c, d, pool, k, i)
+        c = int(cached[1][row])
+        d = d0 + col
+        k = pool * self.n_cells + c * self.n_days + d
+        return Slot(t, c, d, pool, k, self._nxt[k])
 
     # ----------------------------------------------------------------- changes
 
@@ -203,6 +244,10 @@ class Calendar:
             raise BookingError(f"slot {slot} is not the first free slot at time {now}")
         self._booked[i] = True
         self._nxt[k] = i + 1
+        pool, c = slot.pool, slot.clinician
+        self._cell_first[pool, c, slot.day] = self._times[i + 1] if i + 1 < self._end[k] else np.inf
+        if self._head_k[pool][c] == k:
+            self._refresh(pool, c, now)
 
     def close_day(self, clinician: int, day: int) -> list[int]:
         """Close a clinician's day (sickness): nothing more can be booked in it.
@@ -220,6 +265,9 @@ class Calendar:
             kk = pool * self.n_cells + k
             booked.extend(i for i in range(self._start[kk], self._end[kk]) if self._booked[i])
             self._nxt[kk] = self._end[kk]
+            self._cell_first[pool, clinician, day] = np.inf
+            if self._head_k[pool][clinician] == kk:
+                self._refresh(pool, clinician, self._head_t[pool][clinician])
         return booked
 
     def slot_time(self, index: int) -> float:

@@ -12,10 +12,8 @@ import hashlib
 
 import numpy as np
 
-#: The sources of randomness the engine uses. Policies get their own ("policy").
-STREAM_NAMES = (
-    "population", "lists", "demand", "case_mix", "leave", "sickness", "dna", "choice", "policy",
-)
+#: The sources of randomness the engine uses; each is a separate stream.
+STREAM_NAMES = ("population", "lists", "demand", "case_mix", "leave", "sickness", "dna", "policy")
 
 
 def _name_key(name: str) -> int:

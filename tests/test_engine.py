@@ -31,6 +31,25 @@ def test_other_seed_or_replication_differs(small_scenario, small_run):
     assert not base.equals(other_seed.appointments)
 
 
+@pytest.mark.parametrize("path", sorted((DEFAULT.parent).rglob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_scenario_runs(path):
+    """Smoke test: each scenario file runs for a short window and books appointments."""
+    s = load_scenario(path, {"warmup_days": 7, "duration_days": 14})
+    res = run(s)
+    assert len(res.requests) > 0
+    assert (res.appointments["status"] == "attended").any()
+
+
+def test_stream_names_are_independent():
+    from sim.streams import STREAM_NAMES, Streams
+
+    st = Streams(5, 0)
+    firsts = {name: st.get(name).random() for name in STREAM_NAMES}
+    assert len(set(firsts.values())) == len(STREAM_NAMES)
+    assert Streams(5, 0).get("demand").random() == firsts["demand"]
+    assert Streams(5, 1).get("demand").random() != firsts["demand"]
+
+
 def test_seed_is_chosen_and_stored_when_missing(small_scenario):
     s = small_scenario.model_copy(update={"seed": None})
     seeded = with_seed(s)

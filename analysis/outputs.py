@@ -21,6 +21,7 @@ RUN_FILES = {
     "requests.parquet": "one row per request first made in the window, with its outcome",
     "unmet.parquet": "one row per attempt in the window that found no slot",
     "clinician_days.parquet": "per clinician and rostered day: status and slots",
+    "patients.parquet": "the registered list: age band, conditions, usual clinician, ...",
     "summary.csv": "the summary metrics (analysis.summary.SUMMARY_COLUMNS)",
     "wait_distribution.png": "distribution of waits, urgent and routine",
     "metadata.json": "seed, scenario hash, code version, file hashes (written last)",
@@ -45,7 +46,7 @@ def write_run(result: RunResult, out_dir: str | Path) -> dict[str, Path]:
     summary = summarise(result.tables, s.population.size, s.duration_days)
     with atomic_dir(out_dir) as stage:
         (stage / "scenario.resolved.yaml").write_text(resolved_yaml(s), encoding="utf-8")
-        for name in ("appointments", "requests", "unmet", "clinician_days"):
+        for name in ("appointments", "requests", "unmet", "clinician_days", "patients"):
             result.tables[name].to_parquet(stage / f"{name}.parquet", index=False)
         summary.to_csv(stage / "summary.csv", index=False)
         wait_distribution(result.tables["appointments"], stage / "wait_distribution.png",

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .continuity import patient_indices, slicc
+
 DAYS_PER_YEAR = 365.25
 
 #: Columns of ``summary.csv``, in order, with their meaning and unit.
@@ -40,6 +42,8 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "utilisation": "share of available slots booked",
     "gp_share": "share of appointments with a GP",
     "cancelled_by_practice": "appointments cancelled because the clinician was off sick",
+    "upc_mean": "mean UPC over GP consultations, patients with 3 or more (EVIDENCE V)",
+    "slicc": "share of GP consultations with the patient's own list GP (SLICC)",
 }
 
 
@@ -96,7 +100,33 @@ def summarise(
         "gp_share": _mean(happened["role"].isin(gp_roles).to_numpy()),
         "cancelled_by_practice": int((in_w["status"] == "cancelled_by_practice").sum()),
     }
+    row.update(_continuity(happened, tables.get("patients"), gp_roles))
     return pd.DataFrame([row], columns=list(SUMMARY_COLUMNS))
+
+
+def gp_visits(appointments: pd.DataFrame, patients: pd.DataFrame | None,
+              gp_roles: tuple[str, ...] = ("gp",)) -> pd.DataFrame:
+    """Attended GP consultations in the window, with each patient's usual clinician."""
+    a = appointments
+    if "in_window" in a:
+        a = a[a["in_window"].to_numpy(dtype=bool)]
+    a = a[(a["status"] == "attended") & a["role"].isin(gp_roles)]
+    cols = ["patient_id", "clinician_id", "appointment_at"]
+    a = a[cols]
+    if patients is not None:
+        a = a.merge(patients[["patient_id", "usual_clinician_id"]], on="patient_id", how="left")
+    return a
+
+
+def _continuity(happened: pd.DataFrame, patients: pd.DataFrame | None,
+                gp_roles: tuple[str, ...]) -> dict[str, float]:
+    visits = gp_visits(happened, patients, gp_roles)
+    if len(visits) == 0:
+        return {"upc_mean": np.nan, "slicc": np.nan}
+    idx = patient_indices(visits, min_visits=3, time="appointment_at")
+    out = {"upc_mean": float(idx["upc"].mean()) if idx["upc"].notna().any() else np.nan}
+    out["slicc"] = slicc(visits) if "usual_clinician_id" in visits else np.nan
+    return out
 
 
 def _mean(flags: np.ndarray) -> float:

@@ -5,9 +5,16 @@ classes. A scenario may instead give ``package.module:Class`` for its own.
 """
 
 from .access_first import AccessFirst
+from .micro_team import ClinicalChampion, MicroTeam, PersonalisedMicroTeams
+from .usual_gp_first import UsualGPFirst
 
 REGISTRY: dict[str, type] = {
     "access_first": AccessFirst,
+    "usual_gp_first": UsualGPFirst,
+    "micro_team": MicroTeam,
+    "clinical_champion": ClinicalChampion,
+    "personalised_micro_teams": PersonalisedMicroTeams,
 }
 
-__all__ = ["REGISTRY", "AccessFirst"]
+__all__ = ["REGISTRY", "AccessFirst", "ClinicalChampion", "MicroTeam", "PersonalisedMicroTeams",
+           "UsualGPFirst"]

@@ -2,12 +2,17 @@
 
 The urgent rule is common to all policies (DESIGN.md: urgent requests are seen
 the same day if any capacity exists, whatever the policy): first the day's
-held on-the-day slots, then any slot still free today.
+held on-the-day slots, then any slot still free today. Continuity policies
+first try the patient's own clinician (or team) today.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from sim.calendar import AHEAD, ON_THE_DAY, Slot
 from sim.demand import URGENT
@@ -63,3 +68,108 @@ def routine_slot(
 def is_urgent(request: Request) -> bool:
     """Whether the request must be seen today."""
     return request.urgency == URGENT
+
+
+class ContinuityParams(BaseModel):
+    """Parameters every continuity policy shares.
+
+    Attributes:
+        adherence: probability the receptionist applies the continuity rule at
+            all for a coded patient (ASSUMPTION: 0.7; seed 000 describes
+            reception staff not always following it).
+        popup_reminder: a pop-up reminder on the record (the EMIS toolkit of
+            seed 000) is switched on, raising adherence to ``adherence_with_popup``.
+        adherence_with_popup: adherence when the pop-up is on (ASSUMPTION: 0.9).
+        coded: which patients carry the continuity code: ``"all"`` or a list of
+            cohort names; everyone else is booked access-first.
+        max_wait_days: the longest wait (days from today) for which the named
+            clinician is offered; null means up to the booking horizon.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    adherence: float = Field(0.7, ge=0, le=1)
+    popup_reminder: bool = False
+    adherence_with_popup: float = Field(0.9, ge=0, le=1)
+    coded: Literal["all"] | tuple[str, ...] = "all"
+    max_wait_days: int | None = Field(None, ge=0)
+
+
+class ContinuityPolicy:
+    """Base of the continuity policies: tiers of preferred clinicians, then anyone.
+
+    A subclass says, for a request, which clinicians to try first and within
+    what wait (:meth:`tiers`); the base applies the receptionist's adherence
+    and the continuity code, offers one slot per tier plus the earliest with
+    anyone, and handles urgent requests (the first tier with a slot today,
+    else anyone today).
+    """
+
+    Params: type[ContinuityParams] = ContinuityParams
+
+    def __init__(self, params: ContinuityParams, practice: PracticeView,
+                 rng: np.random.Generator):
+        self.params = params
+        self.practice = practice
+        self.rng = rng
+        self.adherence = params.adherence_with_popup if params.popup_reminder else params.adherence
+        coded = self.coded_cohorts()
+        if coded == "all":
+            self.coded: np.ndarray | None = None
+        else:
+            mask = np.zeros(practice.patients.size, dtype=bool)
+            for name in coded:
+                mask |= practice.cohorts[name]
+            self.coded = mask
+
+    @classmethod
+    def check_scenario(cls, params: ContinuityParams, scenario: Any) -> list[tuple[tuple, str]]:
+        """Problems with ``params`` given the scenario: (key path under params, message)."""
+        problems = []
+        if params.coded != "all":
+            for j, name in enumerate(params.coded):
+                if name not in scenario.cohorts:
+                    problems.append((("coded", j), f"unknown cohort {name!r} (cohorts defined: "
+                                     f"{', '.join(scenario.cohorts) or 'none'})"))
+        return problems
+
+    def coded_cohorts(self) -> str | tuple[str, ...]:
+        """Cohorts whose patients carry the continuity code (``"all"`` for everyone)."""
+        return self.params.coded
+
+    def tiers(self, request: Request) -> list[tuple[tuple[int, ...], int | None]]:
+        """Preferred clinicians in order, each with the longest wait (days) to offer them."""
+        raise NotImplementedError
+
+    def applies(self, request: Request) -> bool:
+        """Whether the continuity rule is applied to this request (code, then adherence)."""
+        if self.coded is not None and not self.coded[request.patient]:
+            return False
+        return self.adherence >= 1.0 or self.rng.random() < self.adherence
+
+    def offers(self, request: Request, calendar: CalendarView) -> list[Slot]:
+        """Preferred tiers first (one offer each), then the earliest slot with anyone."""
+        eligible = request.eligible
+        if not self.applies(request):
+            tiers = []
+        else:
+            tiers = [(tuple(c for c in tier if c in eligible), wait)
+                     for tier, wait in self.tiers(request)]
+        if is_urgent(request):
+            for tier, _ in tiers:
+                if tier:
+                    slot = same_day_slot(request, calendar, tier)
+                    if slot is not None:
+                        return [slot]
+            slot = same_day_slot(request, calendar, eligible)
+            return [slot] if slot is not None else []
+        offers: list[Slot] = []
+        for tier, wait in tiers:
+            if tier:
+                slot = routine_slot(request, calendar, self.practice, tier, wait)
+                if slot is not None and slot not in offers:
+                    offers.append(slot)
+        anyone = routine_slot(request, calendar, self.practice, eligible)
+        if anyone is not None and anyone not in offers:
+            offers.append(anyone)
+        return offers

@@ -299,10 +299,16 @@ def _policy_problems(scenario: Scenario, docs: list[_Doc]) -> list[Problem]:
                             f"policy {scenario.policy.name!r} takes no parameters", line)]
         return []
     try:
-        params_model.model_validate(scenario.policy.params)
+        params = params_model.model_validate(scenario.policy.params)
     except ValidationError as err:
         return _pydantic_problems(err, params_model, docs, prefix=("policy", "params"))
-    return []
+    check = getattr(cls, "check_scenario", None)
+    problems = []
+    for path, msg in (check(params, scenario) if check is not None else []):
+        full = ("policy", "params", *path)
+        file, line = _line_for(docs, full)
+        problems.append(Problem(file, full, msg, line))
+    return problems
 
 
 # --------------------------------------------------------------------- public API

@@ -26,7 +26,8 @@ import numpy as np
 import simpy
 
 from .calendar import Calendar, Slot
-from .demand import Arrivals, generate_arrivals
+from .cohorts import cohort_masks, team_index
+from .demand import URGENT, Arrivals, generate_arrivals
 from .policy_api import BookingPolicy, PracticeView, Request, make_policy
 from .population import Patients, build_patients
 from .scenario import MODES, Scenario, hours
@@ -115,13 +116,22 @@ class PracticeModel:
                        if sp[0] < self.end_day]
         self.need_names = tuple(s.demand.needs)
         self.eligible = self._eligibility()
+        teams, team_of = team_index(s)
         self.practice_view = PracticeView(
             patients=self.patients,
             workforce=self.workforce,
             need_names=self.need_names,
             horizon_days=s.practice.booking_horizon_days,
             release_days=s.practice.on_the_day_release_minutes / (24.0 * 60.0),
+            cohorts=cohort_masks(s, self.patients),
+            teams=teams,
+            team_of_clinician=team_of,
+            usual_clinician=self.patients.usual_clinician,
         )
+        self._extra_days = [s.choice.extra_days_by_need.get(n, 0.0) for n in self.need_names]
+        self._values = self.patients.values_continuity.tolist()
+        self._usual = self.patients.usual_clinician
+        self._decline_after = s.choice.decline_beyond_days
         self.policy: BookingPolicy = make_policy(
             s.policy.name, dict(s.policy.params), self.practice_view, streams.get("policy")
         )
@@ -213,9 +223,9 @@ class PracticeModel:
     def _handle(self, req: Request) -> None:
         L = self.log
         L.req_attempts[req.id] += 1
-        offers = self.policy.offers(req, self.calendar)
-        if offers:
-            self._book(req, offers[0])
+        slot = self._choose(req, self.policy.offers(req, self.calendar))
+        if slot is not None:
+            self._book(req, slot)
             return
         L.unmet_request.append(req.id)
         L.unmet_time.append(req.time)
@@ -227,6 +237,33 @@ class PracticeModel:
             retry = Request(req.id, req.patient, t, req.need, req.urgency, req.mode,
                             req.attempt + 1, req.first_time, req.eligible, req.from_day)
             self._at(t, retry)
+
+    def _choose(self, req: Request, offers) -> Slot | None:
+        """The patient's choice among the offers (best first, as the policy ranks them).
+
+        Urgent: the first offer. Routine: the soonest offer, unless the patient
+        values continuity and an offer ranked before it, with their usual
+        clinician or team, is at most ``choice.extra_days_by_need`` later. A
+        routine patient declines everything later than ``decline_beyond_days``.
+        """
+        if not offers:
+            return None
+        first = offers[0]
+        if req.urgency == URGENT or len(offers) == 1:
+            chosen = first
+        else:
+            soonest = min(offers, key=_slot_time)
+            chosen = soonest
+            if self._values[req.patient]:
+                tolerance = self._extra_days[req.need]
+                for o in offers:
+                    if o is soonest or o.time - soonest.time <= tolerance:
+                        chosen = o
+                        break
+        if (self._decline_after is not None and req.urgency != URGENT
+                and chosen.time - req.first_time > self._decline_after):
+            return None
+        return chosen
 
     def _at(self, t: float, req: Request) -> None:
         env = self.env
@@ -292,3 +329,7 @@ class PracticeModel:
         status = L.appt_status
         for a, m in zip(ids, missed.tolist(), strict=True):
             status[a] = DNA if m else ATTENDED
+
+
+def _slot_time(slot: Slot) -> float:
+    return slot.time

@@ -116,6 +116,10 @@ class PracticeView:
         horizon_days: how far ahead routine appointments may be booked.
         release_days: how long before it starts an unused on-the-day slot is
             offered to routine requests, in days.
+        cohorts: cohort name -> boolean array over patients.
+        teams: micro-teams as clinician indices, lead first.
+        team_of_clinician: clinician index -> team number, for clinicians in a team.
+        usual_clinician: each patient's usual clinician (list GP) now.
     """
 
     patients: Patients
@@ -123,6 +127,15 @@ class PracticeView:
     need_names: tuple[str, ...]
     horizon_days: int
     release_days: float
+    cohorts: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    teams: tuple[tuple[int, ...], ...] = ()
+    team_of_clinician: dict[int, int] = dataclasses.field(default_factory=dict)
+    usual_clinician: np.ndarray | None = None
+
+    def team_of_patient(self, patient: int) -> tuple[int, ...]:
+        """The micro-team of a patient's usual clinician (lead first), or ``()``."""
+        k = self.team_of_clinician.get(int(self.usual_clinician[patient]))
+        return () if k is None else self.teams[k]
 
 
 @runtime_checkable

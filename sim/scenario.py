@@ -322,6 +322,46 @@ class Absence(Strict):
     )
 
 
+class CohortRule(Strict):
+    """A cohort search: a patient is in the cohort if every rule given holds."""
+
+    age_bands: tuple[str, ...] | None = Field(None, description="Any of these age bands.")
+    min_ltc: int | None = Field(None, ge=0, description="At least this many long-term conditions.")
+    housebound: bool | None = None
+    min_rate_per_year: float | None = Field(
+        None, ge=0, description="Expected requests a year at least this (frequent attenders)."
+    )
+
+    @model_validator(mode="after")
+    def _some_rule(self) -> CohortRule:
+        if all(v is None for v in self.model_dump().values()):
+            raise ValueError("a cohort needs at least one rule")
+        return self
+
+
+class Team(Strict):
+    """A micro-team: a named lead and the clinicians who share the care of its patients."""
+
+    id: Identifier
+    lead: Identifier = Field(description="Clinician id of the named lead (clinical champion).")
+    members: tuple[Identifier, ...] = Field((), description="Other clinicians in the team.")
+
+
+class Choice(Strict):
+    """How patients choose among the slots offered."""
+
+    extra_days_by_need: dict[Identifier, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Extra days a patient who values continuity will wait to see their own "
+        "clinician, by need (missing needs: 0).",
+    )
+    decline_beyond_days: float | None = Field(
+        None, ge=0,
+        description="A routine patient declines every offer later than this many days "
+        "after asking, and tries again on the next working day; null: never declines.",
+    )
+
+
 class PolicyRef(Strict):
     """The booking policy: a registered name or a dotted path ``package.module:Class``."""
 
@@ -353,6 +393,11 @@ class Scenario(Strict):
     roles: dict[Identifier, Role] = Field(min_length=1)
     clinicians: tuple[Clinician, ...] = Field(min_length=1)
     absence: Absence = Absence()
+    cohorts: dict[Identifier, CohortRule] = Field(
+        default_factory=dict, description="Named cohort searches (frequent attenders, ...)."
+    )
+    teams: tuple[Team, ...] = Field((), description="Micro-teams, for team-based policies.")
+    choice: Choice = Choice()
     policy: PolicyRef = PolicyRef()
 
     @property
@@ -422,6 +467,40 @@ def cross_reference_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             (("roles",), "no clinician is in a role with holds_list: true, so patients "
              "would have no usual clinician")
         )
+    ids = {c.id for c in s.clinicians}
+    band_names = [b.name for b in s.population.age_bands]
+    for name, rule in s.cohorts.items():
+        for j, band in enumerate(rule.age_bands or ()):
+            if band not in band_names:
+                problems.append(
+                    (("cohorts", name, "age_bands", j), _unknown("age band", band, band_names))
+                )
+    team_of: dict[str, str] = {}
+    for i, team in enumerate(s.teams):
+        if team.lead not in ids:
+            problems.append((("teams", i, "lead"), _unknown("clinician", team.lead, sorted(ids))))
+        for j, m in enumerate(team.members):
+            if m not in ids:
+                problems.append((("teams", i, "members", j), _unknown("clinician", m, sorted(ids))))
+        for j, m in enumerate((team.lead, *team.members)):
+            clin = next((c for c in s.clinicians if c.id == m), None)
+            if clin is None or clin.role not in s.roles or not s.roles[clin.role].holds_list:
+                continue  # support staff may serve several teams
+            if m in team_of:
+                where = ("lead",) if j == 0 else ("members", j - 1)
+                problems.append(
+                    (("teams", i, *where), f"list-holder {m!r} is already in team "
+                     f"{team_of[m]!r}; a patient's usual GP must belong to one team")
+                )
+            team_of.setdefault(m, team.id)
+    if len({t.id for t in s.teams}) != len(s.teams):
+        problems.append((("teams",), "team ids must be unique"))
+    for need in s.choice.extra_days_by_need:
+        if need not in s.demand.needs:
+            problems.append(
+                (("choice", "extra_days_by_need", need),
+                 _unknown("need", need, sorted(s.demand.needs)))
+            )
     if s.demand.planned_delay_days[1] > s.practice.booking_horizon_days:
         problems.append(
             (("demand", "planned_delay_days"),

@@ -1,0 +1,89 @@
+"""Continuity indices from any table of visits, simulated or a practice's own export.
+
+Per patient, with N visits, n_i visits to clinician i and M distinct
+clinicians (EVIDENCE.md section 2):
+
+* UPC (usual provider of care): max n_i / N
+* COC (Bice-Boxerman): (sum n_i^2 - N) / (N (N - 1))
+* SECON (sequential continuity): share of the N - 1 consecutive pairs of
+  visits, in time order, with the same clinician
+* HHI (Herfindahl): sum (n_i / N)^2
+* MMCI (modified modified continuity index): (1 - M / (N + 0.1)) / (1 - 1 / (N + 0.1))
+* usual_share: share of visits with the patient's usual clinician, when known
+
+Below the minimum number of visits an index is undefined (NaN), never 0.
+Ties in time keep the input order (a stable sort), so SECON never depends on
+how a sort happens to break them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+INDEX_COLUMNS = ("n_visits", "n_clinicians", "upc", "coc", "secon", "hhi", "mmci")
+
+
+def patient_indices(
+    visits: pd.DataFrame,
+    min_visits: int = 2,
+    patient: str = "patient_id",
+    clinician: str = "clinician_id",
+    time: str = "date",
+    usual: str | None = None,
+) -> pd.DataFrame:
+    """One row per patient: visit counts and continuity indices.
+
+    Args:
+        visits: one row per visit (attended consultation).
+        min_visits: fewer visits than this leaves every index undefined (NaN).
+        patient: column of patient identifiers.
+        clinician: column of clinician identifiers.
+        time: column of visit dates or times (orders visits for SECON).
+        usual: optional column with the patient's usual clinician at the visit;
+            adds ``usual_share``.
+    """
+    if min_visits < 2:
+        raise ValueError("min_visits must be at least 2: the indices need two visits")
+    v = visits[[c for c in (patient, clinician, time, usual) if c is not None]]
+    v = v.sort_values([patient, time], kind="stable")
+    p = v[patient].to_numpy()
+    c = v[clinician].astype(str).to_numpy()
+    pair = v.groupby([patient, clinician], observed=True, sort=False).size()
+    per = pair.groupby(level=0, sort=False)
+    n = per.sum()
+    out = pd.DataFrame({
+        "n_visits": n,
+        "n_clinicians": per.size(),
+    })
+    sum_sq = (pair.astype(float) ** 2).groupby(level=0, sort=False).sum()
+    nmax = per.max()
+    N = out["n_visits"].astype(float)
+    out["upc"] = nmax / N
+    out["coc"] = (sum_sq - N) / (N * (N - 1))
+    same = np.zeros(len(v), dtype=bool)
+    if len(v) > 1:
+        same[1:] = (p[1:] == p[:-1]) & (c[1:] == c[:-1])
+    same_count = pd.Series(same, index=v.index).groupby(v[patient].to_numpy(), sort=False).sum()
+    out["secon"] = same_count.reindex(out.index).astype(float) / (N - 1)
+    out["hhi"] = sum_sq / N**2
+    M = out["n_clinicians"].astype(float)
+    out["mmci"] = (1 - M / (N + 0.1)) / (1 - 1 / (N + 0.1))
+    if usual is not None:
+        with_usual = (v[clinician].astype(str).to_numpy() == v[usual].astype(str).to_numpy())
+        u = pd.Series(with_usual, index=v.index).groupby(v[patient].to_numpy(), sort=False).sum()
+        out["usual_share"] = u.reindex(out.index).astype(float) / N
+    undefined = out["n_visits"] < min_visits
+    for col in out.columns.difference(["n_visits", "n_clinicians"]):
+        out.loc[undefined, col] = np.nan
+    out.index.name = patient
+    return out.reset_index().sort_values(patient, kind="stable").reset_index(drop=True)
+
+
+def slicc(gp_visits: pd.DataFrame, clinician: str = "clinician_id",
+          usual: str = "usual_clinician_id") -> float:
+    """St Leonard's index: GP visits with the patient's own list GP over all GP visits."""
+    if len(gp_visits) == 0:
+        return float("nan")
+    same = gp_visits[clinician].astype(str).to_numpy() == gp_visits[usual].astype(str).to_numpy()
+    return float(same.mean())

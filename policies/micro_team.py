@@ -1,0 +1,126 @@
+"""Micro-teams: the named lead, then the rest of the patient's team, then anyone.
+
+Three flavours share one rule:
+
+* ``micro_team``: the patient's named lead is their usual GP; their team is
+  the team that GP belongs to (``teams:`` in the scenario);
+* ``clinical_champion`` (approach 1 of the My Care project, seed 001):
+  teams led by a clinical champion look after cohorts only (frequent
+  attenders, housebound, complex care: ``cohorts:`` in the scenario); the
+  champion is the named clinician; everyone else is booked access-first;
+* ``personalised_micro_teams`` (approach 2): every patient has a named lead
+  (their usual GP), one or two GPs, and nurse and pharmacist support; the
+  scenario's teams must all have that shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from sim.policy_api import Request
+
+from .base import ContinuityParams, ContinuityPolicy
+
+
+class TeamParams(ContinuityParams):
+    """Continuity parameters plus the wait limit for the rest of the team.
+
+    Attributes:
+        team_wait_days: the longest wait (days from today) for which another
+            team member is offered (ASSUMPTION default: 7).
+    """
+
+    team_wait_days: int = Field(7, ge=0)
+
+
+class MicroTeam(ContinuityPolicy):
+    """Named lead (usual GP), then the rest of their team, then anyone."""
+
+    name = "micro_team"
+    Params = TeamParams
+
+    @classmethod
+    def check_scenario(cls, params: TeamParams, scenario: Any) -> list[tuple[tuple, str]]:
+        """The scenario must define teams."""
+        problems = super().check_scenario(params, scenario)
+        if not scenario.teams:
+            problems.append(((), f"policy {cls.name!r} needs micro-teams: add a 'teams:' section"))
+        return problems
+
+    def named(self, request: Request, team: tuple[int, ...]) -> int:
+        """The patient's named clinician: their usual GP."""
+        return int(self.practice.usual_clinician[request.patient])
+
+    def tiers(self, request: Request) -> list[tuple[tuple[int, ...], int | None]]:
+        """The named clinician, then the rest of the team."""
+        team = self.practice.team_of_patient(request.patient)
+        named = self.named(request, team)
+        rest = tuple(c for c in team if c != named)
+        return [((named,), self.params.max_wait_days), (rest, self.params.team_wait_days)]
+
+
+class ChampionParams(TeamParams):
+    """Team parameters plus the cohorts the champions' teams look after.
+
+    Attributes:
+        cohorts: cohort names (from the scenario's ``cohorts:``) whose patients
+            are cared for by champion-led teams; they carry the continuity code.
+    """
+
+    cohorts: tuple[str, ...] = Field(min_length=1)
+
+
+class ClinicalChampion(MicroTeam):
+    """Champion-led micro-teams for cohorts only; everyone else access-first."""
+
+    name = "clinical_champion"
+    Params = ChampionParams
+
+    @classmethod
+    def check_scenario(cls, params: ChampionParams, scenario: Any) -> list[tuple[tuple, str]]:
+        """Cohorts named must exist."""
+        problems = super().check_scenario(params, scenario)
+        for j, name in enumerate(params.cohorts):
+            if name not in scenario.cohorts:
+                problems.append((("cohorts", j), f"unknown cohort {name!r} (cohorts defined: "
+                                 f"{', '.join(scenario.cohorts) or 'none'})"))
+        return problems
+
+    def coded_cohorts(self) -> tuple[str, ...]:
+        """Only the cohorts' patients are under the champions' care."""
+        return self.params.cohorts
+
+    def named(self, request: Request, team: tuple[int, ...]) -> int:
+        """The champion: the lead of the patient's team (their usual GP without a team)."""
+        return team[0] if team else int(self.practice.usual_clinician[request.patient])
+
+
+class PersonalisedMicroTeams(MicroTeam):
+    """Every patient: named lead, one or two GPs, nurse and pharmacist support."""
+
+    name = "personalised_micro_teams"
+
+    @classmethod
+    def check_scenario(cls, params: TeamParams, scenario: Any) -> list[tuple[tuple, str]]:
+        """Every list-holder is in a team, and every team has the approach-2 shape."""
+        problems = super().check_scenario(params, scenario)
+        by_id = {c.id: c for c in scenario.clinicians}
+        in_team = set()
+        for i, t in enumerate(scenario.teams):
+            members = [by_id[m] for m in (t.lead, *t.members) if m in by_id]
+            in_team.update(m.id for m in members)
+            holders = [m for m in members if scenario.roles[m.role].holds_list]
+            others = {m.role for m in members if not scenario.roles[m.role].holds_list}
+            if not 1 <= len(holders) <= 3:
+                problems.append(((), f"team {t.id!r} (teams[{i}]) has {len(holders)} list-holding "
+                                 "GPs; a personalised micro-team has a lead and one or two GPs"))
+            if len(others) < 2:
+                problems.append(((), f"team {t.id!r} (teams[{i}]) needs nursing and pharmacy "
+                                 "support: at least two other roles"))
+        for c in scenario.clinicians:
+            if scenario.roles[c.role].holds_list and c.id not in in_team:
+                problems.append(((), f"list-holder {c.id!r} is in no team: every patient needs "
+                                 "a micro-team"))
+        return problems

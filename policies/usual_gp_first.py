@@ -1,0 +1,25 @@
+"""Usual-GP-first: the patient's usual GP if a slot exists within the accepted wait, else anyone.
+
+The patient is offered their usual GP's earliest slot (within the policy's
+``max_wait_days``, if set) and the earliest slot with anyone; a patient who
+values continuity takes the usual GP if the extra wait is within what they
+accept for this need (``choice.extra_days_by_need``), otherwise the sooner.
+"""
+
+from __future__ import annotations
+
+from sim.policy_api import Request
+
+from .base import ContinuityParams, ContinuityPolicy
+
+
+class UsualGPFirst(ContinuityPolicy):
+    """The usual GP first, then anyone."""
+
+    name = "usual_gp_first"
+    Params = ContinuityParams
+
+    def tiers(self, request: Request) -> list[tuple[tuple[int, ...], int | None]]:
+        """One tier: the usual GP, within ``max_wait_days``."""
+        usual = int(self.practice.usual_clinician[request.patient])
+        return [((usual,), self.params.max_wait_days)]

@@ -1,0 +1,263 @@
+"""Booking policies.
+
+Exact slots on hand-built calendars, extremes of adherence and choice,
+direction of effects over replications, and a user's own policy class.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import DEFAULT, ROOT
+
+from analysis import summarise
+from policies import REGISTRY
+from policies.micro_team import ChampionParams, ClinicalChampion, MicroTeam, TeamParams
+from policies.usual_gp_first import UsualGPFirst
+from sim import ScenarioError, load_scenario, run
+from sim.calendar import AHEAD, ON_THE_DAY, Calendar
+from sim.policy_api import PracticeView, Request
+
+POLICY_DIR = ROOT / "scenarios" / "policies"
+
+
+# ---------------------------------------------------------------- hand-built calendars
+
+
+@dataclasses.dataclass
+class _Patients:
+    size: int
+
+
+def practice(usual, teams=(), cohorts=None):
+    team_of = {}
+    for k, t in enumerate(teams):
+        for c in t:
+            team_of.setdefault(c, k)
+    return PracticeView(patients=_Patients(len(usual)), workforce=None, need_names=("n",),
+                        horizon_days=10, release_days=0.0, cohorts=cohorts or {},
+                        teams=tuple(teams), team_of_clinician=team_of,
+                        usual_clinician=np.asarray(usual))
+
+
+def calendar(slots):
+    """slots: (clinician, day, pool, time)."""
+    arr = np.array(slots, dtype=float)
+    n_clin = int(arr[:, 0].max()) + 1
+    n_days = int(arr[:, 1].max()) + 1
+    return Calendar(n_clin, n_days, arr[:, 0].astype(int), arr[:, 1].astype(int),
+                    arr[:, 2].astype(int), arr[:, 3])
+
+
+def request(patient=0, urgency=1, t=0.35, eligible=(0, 1, 2, 3), from_day=None):
+    return Request(0, patient, t, 0, urgency, 0, 1, t, eligible,
+                   int(t) if from_day is None else from_day)
+
+
+# Clinician 0 is the usual GP (free day 3), 1 is a team-mate (free day 2),
+# 2 is outside the team (free day 1), 3 is the team lead/champion (free day 4).
+SLOTS = [(0, 3, AHEAD, 3.40), (1, 2, AHEAD, 2.40), (2, 1, AHEAD, 1.40), (3, 4, AHEAD, 4.40),
+         (2, 0, ON_THE_DAY, 0.50), (0, 0, ON_THE_DAY, 0.60), (3, 0, ON_THE_DAY, 0.45)]
+
+
+def test_access_first_offers_the_earliest_with_anyone():
+    cal = calendar(SLOTS)
+    pol = REGISTRY["access_first"](None, practice([0]), np.random.default_rng(0))
+    (slot,) = pol.offers(request(), cal)
+    assert (slot.clinician, slot.day) == (2, 1)
+    (urgent,) = pol.offers(request(urgency=0), cal)
+    assert (urgent.clinician, urgent.time) == (3, 0.45), "earliest held slot today"
+
+
+def test_usual_gp_first_offers_usual_then_anyone():
+    cal = calendar(SLOTS)
+    pol = UsualGPFirst(UsualGPFirst.Params(adherence=1.0), practice([0]), np.random.default_rng(0))
+    offers = pol.offers(request(), cal)
+    assert [(o.clinician, o.day) for o in offers] == [(0, 3), (2, 1)]
+    # The policy's maximum wait drops the usual GP when they are too far off.
+    pol2 = UsualGPFirst(UsualGPFirst.Params(adherence=1.0, max_wait_days=2), practice([0]),
+                        np.random.default_rng(0))
+    assert [(o.clinician, o.day) for o in pol2.offers(request(), cal)] == [(2, 1)]
+    # Urgent: the usual GP's slot today is preferred to an earlier one with someone else.
+    (urgent,) = pol.offers(request(urgency=0), cal)
+    assert (urgent.clinician, urgent.time) == (0, 0.60)
+
+
+def test_micro_team_offers_lead_then_team_then_anyone():
+    cal = calendar(SLOTS)
+    view = practice([0], teams=[(3, 0, 1)])
+    pol = MicroTeam(TeamParams(adherence=1.0, team_wait_days=5), view, np.random.default_rng(0))
+    offers = pol.offers(request(), cal)
+    # Named clinician is the usual GP (0); the rest of the team's earliest is clinician 1.
+    assert [(o.clinician, o.day) for o in offers] == [(0, 3), (1, 2), (2, 1)]
+    tight = MicroTeam(TeamParams(adherence=1.0, team_wait_days=1), view, np.random.default_rng(0))
+    assert [(o.clinician, o.day) for o in tight.offers(request(), cal)] == [(0, 3), (2, 1)]
+
+
+def test_clinical_champion_only_for_cohort_patients():
+    cal = calendar(SLOTS)
+    cohort = np.array([True, False])
+    view = practice([0, 0], teams=[(3, 0, 1)], cohorts={"frequent": cohort})
+    pol = ClinicalChampion(ChampionParams(adherence=1.0, cohorts=("frequent",)), view,
+                           np.random.default_rng(0))
+    # In the cohort: the champion (team lead, 3) first, then the team, then anyone.
+    offers = pol.offers(request(patient=0), cal)
+    assert [(o.clinician, o.day) for o in offers] == [(3, 4), (1, 2), (2, 1)]
+    # Not in the cohort: access-first.
+    assert [(o.clinician, o.day) for o in pol.offers(request(patient=1), cal)] == [(2, 1)]
+
+
+def test_planned_request_starts_on_its_day():
+    cal = calendar(SLOTS)
+    pol = UsualGPFirst(UsualGPFirst.Params(adherence=1.0), practice([0]), np.random.default_rng(0))
+    offers = pol.offers(request(from_day=2), cal)
+    assert [(o.clinician, o.day) for o in offers] == [(0, 3), (1, 2)]
+
+
+def test_adherence_zero_is_access_first_exactly():
+    cal_a, cal_b = calendar(SLOTS), calendar(SLOTS)
+    never = UsualGPFirst(UsualGPFirst.Params(adherence=0.0), practice([0]), np.random.default_rng(0))
+    access = REGISTRY["access_first"](None, practice([0]), np.random.default_rng(0))
+    for urgency in (0, 1):
+        assert never.offers(request(urgency=urgency), cal_a) == access.offers(
+            request(urgency=urgency), cal_b)
+
+
+def test_popup_raises_adherence():
+    p = UsualGPFirst.Params(adherence=0.0, popup_reminder=True, adherence_with_popup=1.0)
+    pol = UsualGPFirst(p, practice([0]), np.random.default_rng(0))
+    assert pol.offers(request(), calendar(SLOTS))[0].clinician == 0
+
+
+def test_coded_patients_only():
+    view = practice([0, 0], cohorts={"c": np.array([False, True])})
+    pol = UsualGPFirst(UsualGPFirst.Params(adherence=1.0, coded=("c",)), view,
+                       np.random.default_rng(0))
+    cal = calendar(SLOTS)
+    assert [o.clinician for o in pol.offers(request(patient=0), cal)] == [2]
+    assert [o.clinician for o in pol.offers(request(patient=1), cal)] == [0, 2]
+
+
+# ------------------------------------------------------------------- whole runs
+
+SHORT = {"population.size": 4000, "warmup_days": 28, "duration_days": 112}
+
+
+def test_adherence_zero_run_equals_access_first_run():
+    a = run(load_scenario(POLICY_DIR / "access_first.yaml", SHORT))
+    b = run(load_scenario(POLICY_DIR / "usual_gp_first.yaml",
+                          {**SHORT, "policy.params": {"adherence": 0.0}}))
+    pd.testing.assert_frame_equal(a.appointments, b.appointments)
+
+
+def test_full_adherence_and_patience_books_the_usual_gp():
+    """Everyone values continuity, waits any time, and the rule is always applied.
+
+    Then routine consultations for needs the usual GP can take are with the
+    usual GP, unless the usual GP had no slot within the horizon.
+    """
+    s = load_scenario(POLICY_DIR / "usual_gp_first.yaml", {
+        **SHORT, "policy.params": {"adherence": 1.0},
+        "population.values_continuity_share": 1.0,
+        "choice.extra_days_by_need": {"acute": 99, "complex": 99, "nursing": 99,
+                                      "medication": 99},
+    })
+    res = run(s)
+    a = res.appointments
+    a = a[a["in_window"] & (a["status"] != "cancelled_by_practice") & (a["urgency"] == "routine")
+          & (a["need"].isin(["complex", "acute", "medication"]))]
+    a = a.merge(res.patients[["patient_id", "usual_clinician_id"]], on="patient_id")
+    usual = (a["clinician_id"].astype(str) == a["usual_clinician_id"].astype(str)).mean()
+    assert usual > 0.95
+    base = run(load_scenario(POLICY_DIR / "access_first.yaml", SHORT)).appointments
+    base = base[base["in_window"] & (base["urgency"] == "routine")]
+    assert usual > 3 * (base["role"] == "gp").mean() / 8  # far above chance among 8 GPs
+
+
+@pytest.fixture(scope="module")
+def policy_summaries():
+    rows = []
+    for name in ("access_first", "usual_gp_first", "micro_team", "clinical_champion",
+                 "personalised_micro_teams"):
+        s = load_scenario(POLICY_DIR / f"{name}.yaml", {"duration_days": 182})
+        for k in range(3):
+            res = run(s, replication=k)
+            row = summarise(res.tables, s.population.size, s.duration_days).iloc[0].to_dict()
+            cohort = res.patients["patient_id"][_cohort(res, s)]
+            a = res.appointments
+            visits = a[a["in_window"] & (a["status"] == "attended") & (a["role"] == "gp")
+                       & a["patient_id"].isin(cohort)]
+            v = visits.merge(res.patients[["patient_id", "usual_clinician_id"]], on="patient_id")
+            lead = _lead_of(s, res)
+            row["cohort_named_share"] = (v["clinician_id"].astype(str).to_numpy()
+                                         == v["usual_clinician_id"].astype(str).map(lead)
+                                         .to_numpy()).mean()
+            rows.append({"policy": name, "replication": k, **row})
+    return pd.DataFrame(rows)
+
+
+def _cohort(res, s):
+    p = res.patients
+    return (p["housebound"] | (p["n_ltc"] >= 4) | (p["rate_per_year"] >= 12)).to_numpy()
+
+
+def _lead_of(s, res):
+    lead = {}
+    for t in s.teams:
+        for m in (t.lead, *t.members):
+            lead.setdefault(m, t.lead)
+    return lead
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy", ["usual_gp_first", "micro_team", "personalised_micro_teams"])
+def test_continuity_policies_raise_upc_and_slicc(policy_summaries, policy):
+    """Paired by replication (common random numbers): higher in every replication."""
+    df = policy_summaries.set_index(["policy", "replication"])
+    for metric in ("upc_mean", "slicc"):
+        diff = df.loc[policy, metric] - df.loc["access_first", metric]
+        assert (diff > 0.05).all(), (metric, diff.tolist())
+
+
+@pytest.mark.slow
+def test_clinical_champion_raises_continuity_for_its_cohorts(policy_summaries):
+    df = policy_summaries.set_index(["policy", "replication"])
+    diff = (df.loc["clinical_champion", "cohort_named_share"]
+            - df.loc["access_first", "cohort_named_share"])
+    assert (diff > 0.1).all(), diff.tolist()
+
+
+def test_user_policy_from_dotted_path(tmp_path):
+    f = tmp_path / "mine.yaml"
+    f.write_text(f"extends: {DEFAULT}\npolicy:\n  name: custom_policy:FirstListedClinician\n")
+    s = load_scenario(f, {"population.size": 1500, "warmup_days": 7, "duration_days": 28})
+    res = run(s)
+    a = res.appointments
+    assert len(a) > 0
+    # Only the first eligible clinician of each request is ever booked (gp_adams is first
+    # for every need a GP can take).
+    assert set(a.loc[a["role"] == "gp", "clinician_id"].astype(str)) <= {"gp_adams"}
+
+
+def test_bad_policy_params_are_reported_with_paths(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text(f"extends: {DEFAULT}\npolicy:\n  name: clinical_champion\n  params:\n"
+                 "    cohorts: [frequent_attendees]\n    adherance: 0.5\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(f)
+    text = str(info.value)
+    assert "policy.params.adherance" in text and "did you mean 'adherence'" in text
+    f.write_text(f"extends: {DEFAULT}\npolicy:\n  name: clinical_champion\n  params:\n"
+                 "    cohorts: [frequent_attendees]\n")
+    with pytest.raises(ScenarioError, match=r"policy\.params\.cohorts\[0\].*unknown cohort"):
+        load_scenario(f)
+
+
+def test_micro_team_needs_teams(tmp_path):
+    f = tmp_path / "noteams.yaml"
+    f.write_text(f"extends: {DEFAULT}\nteams: []\npolicy:\n  name: micro_team\n")
+    with pytest.raises(ScenarioError, match="needs micro-teams"):
+        load_scenario(f)

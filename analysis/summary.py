@@ -106,13 +106,19 @@ def summarise(
 
 def gp_visits(appointments: pd.DataFrame, patients: pd.DataFrame | None,
               gp_roles: tuple[str, ...] = ("gp",)) -> pd.DataFrame:
-    """Attended GP consultations in the window, with each patient's usual clinician."""
+    """Attended GP consultations in the window, with the patient's usual clinician then.
+
+    The usual clinician is the one recorded at booking (lists change when a
+    GP leaves); older tables without it take it from ``patients``.
+    """
     a = appointments
     if "in_window" in a:
         a = a[a["in_window"].to_numpy(dtype=bool)]
     a = a[(a["status"] == "attended") & a["role"].isin(gp_roles)]
-    cols = ["patient_id", "clinician_id", "appointment_at"]
-    a = a[cols]
+    cols = ["patient_id", "clinician_id", "appointment_at", "usual_clinician_id"]
+    if "usual_clinician_id" in a:
+        return a[cols]
+    a = a[cols[:-1]]
     if patients is not None:
         a = a.merge(patients[["patient_id", "usual_clinician_id"]], on="patient_id", how="left")
     return a

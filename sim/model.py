@@ -29,7 +29,7 @@ from .calendar import Calendar, Slot
 from .cohorts import cohort_masks, team_index
 from .demand import URGENT, Arrivals, generate_arrivals
 from .policy_api import BookingPolicy, PracticeView, Request, make_policy
-from .population import Patients, build_patients
+from .population import Patients, build_patients, reassign_list
 from .scenario import MODES, Scenario, hours
 from .streams import Streams
 from .workforce import (
@@ -37,6 +37,7 @@ from .workforce import (
     annual_leave,
     build_calendar,
     build_workforce,
+    employed,
     open_days,
     sickness_spells,
 )
@@ -76,6 +77,7 @@ class EventLog:
         self.appt_booked_at: list[float] = []
         self.appt_pool: list[int] = []
         self.appt_status: list[int] = []
+        self.appt_usual: list[int] = []
         self.unmet_request: list[int] = []
         self.unmet_time: list[float] = []
 
@@ -100,14 +102,27 @@ class PracticeModel:
         self.is_open = open_days(s, self.n_days)
         self.workforce: Workforce = build_workforce(s)
         self.leave = annual_leave(s, self.n_days, streams.get("leave"))
+        self.in_post = employed(s, self.n_days)
         self.calendar: Calendar = build_calendar(
-            s, self.workforce, self.n_days, self.is_open, self.leave
+            s, self.workforce, self.n_days, self.is_open, self.leave, self.in_post
         )
-        holders = np.nonzero(self.workforce.holds_list)[0]
+        self._caps = np.array([np.inf if c.max_list_size is None else c.max_list_size
+                               for c in s.clinicians])
+        holders = np.nonzero(self.workforce.holds_list & self.in_post[:, 0])[0]
+        self._lists_rng = streams.get("lists")
         self.patients: Patients = build_patients(
-            s, streams.get("population"), streams.get("lists"), holders,
-            self.workforce.sessions_per_week[holders],
+            s, streams.get("population"), self._lists_rng, holders,
+            self.workforce.sessions_per_week[holders], self._caps[holders],
         )
+        # Usual clinicians change when a list-holder leaves; the patients'
+        # starting lists stay in self.patients.
+        self.usual = self.patients.usual_clinician.copy()
+        self._leavers: dict[int, list[int]] = {}
+        for c, clin in enumerate(s.clinicians):
+            if clin.leaves is not None and self.workforce.holds_list[c]:
+                d = (clin.leaves - s.start_date).days
+                if 0 < d < s.end_day:
+                    self._leavers.setdefault(d, []).append(c)
         self.arrivals: Arrivals = generate_arrivals(
             s, self.patients.rate_per_year, self.end_day, streams.get("demand"),
             streams.get("case_mix"), self.patients.housebound,
@@ -126,11 +141,10 @@ class PracticeModel:
             cohorts=cohort_masks(s, self.patients),
             teams=teams,
             team_of_clinician=team_of,
-            usual_clinician=self.patients.usual_clinician,
+            usual_clinician=self.usual,
         )
         self._extra_days = [s.choice.extra_days_by_need.get(n, 0.0) for n in self.need_names]
         self._values = self.patients.values_continuity.tolist()
-        self._usual = self.patients.usual_clinician
         self._decline_after = s.choice.decline_beyond_days
         self.policy: BookingPolicy = make_policy(
             s.policy.name, dict(s.policy.params), self.practice_view, streams.get("policy")
@@ -185,6 +199,8 @@ class PracticeModel:
         for d in range(self.end_day):
             if d > 0:
                 self._attendance(d - 1)
+            for c in self._leavers.get(d, ()):
+                self._reassign(c, d)
             self._reveal_sickness(d)
             yield env.timeout(1)
 
@@ -284,10 +300,28 @@ class PracticeModel:
         L.appt_booked_at.append(req.time)
         L.appt_pool.append(slot.pool)
         L.appt_status.append(BOOKED)
+        L.appt_usual.append(int(self.usual[req.patient]))
         L.req_outcome[req.id] = GOT_APPOINTMENT
         L.req_appointment[req.id] = aid
         self._slot_appointment[slot.index] = aid
         self._day_appointments[slot.day].append(aid)
+
+    def _reassign(self, leaver: int, d: int) -> None:
+        """A list-holder leaves: their patients go to their team's list-holders, else anyone's."""
+        holds = self.workforce.holds_list & self.in_post[:, d]
+        team = self.practice_view.team_of_clinician.get(leaver)
+        pool = np.array([], dtype=np.int64)
+        if team is not None:
+            pool = np.array([c for c in self.practice_view.teams[team] if holds[c]], dtype=np.int64)
+        if pool.size == 0:
+            pool = np.nonzero(holds)[0]
+        if pool.size == 0:
+            log.warning("day %d: %s leaves and no list-holder remains; list kept", d,
+                        self.workforce.ids[leaver])
+            return
+        moved = reassign_list(self.usual, leaver, pool, self.workforce.sessions_per_week[pool],
+                              self._caps[pool], self._lists_rng)
+        log.debug("day %d: %d patients of %s reassigned", d, moved, self.workforce.ids[leaver])
 
     def _reveal_sickness(self, d: int) -> None:
         spells = self.spells

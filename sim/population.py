@@ -56,6 +56,7 @@ def build_patients(
     list_rng: np.random.Generator,
     list_holders: np.ndarray,
     list_weights: np.ndarray,
+    list_caps: np.ndarray | None = None,
 ) -> Patients:
     """Draw a registered list from the scenario's distributions.
 
@@ -65,6 +66,7 @@ def build_patients(
         list_rng: the "lists" stream (usual-clinician assignment).
         list_holders: indices of clinicians who hold a list.
         list_weights: their weekly sessions; lists are balanced in proportion.
+        list_caps: optional most patients per list-holder (inf for none).
     """
     pop = scenario.population
     n = pop.size
@@ -82,7 +84,7 @@ def build_patients(
     values = rng.random(n) < pop.values_continuity_share
     k = pop.dna_propensity_shape
     dna_prop = rng.gamma(k, 1.0 / k, size=n)
-    usual = assign_lists(n, list_holders, list_weights, list_rng)
+    usual = assign_lists(n, list_holders, list_weights, list_rng, list_caps)
     return Patients(
         age_band_names=tuple(b.name for b in bands),
         age_band=_readonly(age),
@@ -95,23 +97,81 @@ def build_patients(
     )
 
 
+def list_sizes(n_patients: int, weights: np.ndarray, caps: np.ndarray | None = None) -> np.ndarray:
+    """Whole list sizes in proportion to ``weights`` (sessions), none above its cap.
+
+    Water-filling: capped clinicians get their cap and the rest is shared in
+    proportion among the others; whole numbers by the largest-remainder rule,
+    so sizes differ from exact proportionality by less than one patient.
+    """
+    w = np.asarray(weights, dtype=float)
+    cap = np.full(w.size, np.inf) if caps is None else np.asarray(caps, dtype=float)
+    if cap.sum() < n_patients:
+        raise ValueError("list caps are smaller than the list")
+    quota = np.zeros(w.size)
+    free = np.ones(w.size, dtype=bool)
+    remaining = float(n_patients)
+    while True:
+        share = remaining * w * free / max((w * free).sum(), 1e-300)
+        over = free & (share > cap)
+        if not over.any():
+            quota[free] = share[free]
+            break
+        quota[over] = cap[over]
+        remaining -= cap[over].sum()
+        free &= ~over
+    sizes = np.floor(quota + 1e-9).astype(np.int64)
+    short = n_patients - int(sizes.sum())
+    room = (sizes < cap)
+    order = [i for i in np.argsort(-(quota - sizes), kind="stable") if room[i]]
+    sizes[order[:short]] += 1
+    return sizes
+
+
 def assign_lists(
-    n_patients: int, holders: np.ndarray, weights: np.ndarray, rng: np.random.Generator
+    n_patients: int, holders: np.ndarray, weights: np.ndarray, rng: np.random.Generator,
+    caps: np.ndarray | None = None,
 ) -> np.ndarray:
     """Give every patient a usual clinician, lists in proportion to sessions worked.
 
-    List sizes follow the largest-remainder rule, so they differ from exact
-    proportionality by less than one patient; who goes on which list is random.
+    Sizes come from :func:`list_sizes`; who goes on which list is random.
     """
     holders = np.asarray(holders, dtype=np.int32)
     if holders.size == 0:
         raise ValueError("no clinician holds a list")
-    w = np.asarray(weights, dtype=float)
-    quota = n_patients * w / w.sum()
-    sizes = np.floor(quota).astype(np.int64)
-    short = n_patients - int(sizes.sum())
-    order = np.argsort(-(quota - sizes), kind="stable")
-    sizes[order[:short]] += 1
-    usual = np.repeat(holders, sizes)
+    usual = np.repeat(holders, list_sizes(n_patients, weights, caps))
     rng.shuffle(usual)
     return usual
+
+
+def reassign_list(
+    usual: np.ndarray,
+    leaver: int,
+    candidates: np.ndarray,
+    weights: np.ndarray,
+    caps: np.ndarray,
+    rng: np.random.Generator,
+) -> int:
+    """Move a leaving clinician's patients to ``candidates``, in place; return how many.
+
+    Each candidate's share is its shortfall against a list in proportion to
+    sessions (capped), so lists end up as balanced as the move allows.
+    """
+    moving = np.nonzero(usual == leaver)[0]
+    if moving.size == 0:
+        return 0
+    candidates = np.asarray(candidates, dtype=np.int64)
+    current = np.array([(usual == c).sum() for c in candidates], dtype=float)
+    total = int(current.sum()) + moving.size
+    room = np.maximum(np.asarray(caps, dtype=float) - current, 0)
+    if room.sum() < moving.size:
+        raise ValueError("no room on the remaining lists (max_list_size) for a leaver's patients")
+    target = list_sizes(total, weights, caps)
+    need = np.clip(target - current, 0, None)
+    if need.sum() <= 0:
+        need = room.copy()
+        need[~np.isfinite(need)] = 1.0
+    counts = list_sizes(moving.size, need, room)
+    rng.shuffle(moving)
+    usual[moving] = np.repeat(candidates, counts)
+    return int(moving.size)

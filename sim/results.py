@@ -168,6 +168,7 @@ def build_tables(model: PracticeModel) -> dict[str, pd.DataFrame]:
         "patient_id": np.asarray(L.appt_patient, dtype=np.int64)[a_idx],
         "clinician_id": clin_ids[a_clin],
         "role": pd.Categorical(np.asarray(wf.roles, dtype=object)[a_clin], dtype=role_cat),
+        "usual_clinician_id": clin_ids[np.asarray(L.appt_usual, dtype=np.int64)[a_idx]],
         "requested_at": _datetimes(start, a_first),
         "booked_at": _datetimes(start, a_booked),
         "appointment_at": _datetimes(start, a_t),
@@ -204,6 +205,7 @@ def build_tables(model: PracticeModel) -> dict[str, pd.DataFrame]:
         "values_continuity": p.values_continuity,
         "dna_propensity": p.dna_propensity,
         "usual_clinician_id": clin_ids[p.usual_clinician],
+        "usual_clinician_at_end_id": clin_ids[model.usual],
     })
     return {"appointments": appointments, "requests": requests, "unmet": unmet,
             "clinician_days": clinician_days, "patients": patients}
@@ -223,7 +225,7 @@ def _clinician_days(model: PracticeModel, w0: int, w1: int, clin_ids: pd.Categor
         per_wd = np.zeros(7, dtype=np.int64)
         for code in clin.sessions:
             per_wd[WEEKDAYS.index(code.partition("_")[0])] += s.roles[clin.role].slots_per_session
-        rostered[c] = per_wd[weekday] * model.is_open[days]
+        rostered[c] = per_wd[weekday] * model.is_open[days] * model.in_post[c, days]
     built = cal["built"][:, :, w0:w1].sum(axis=0)
     booked = cal["booked"][:, :, w0:w1].sum(axis=0)
     closed = cal["closed"][:, w0:w1]

@@ -306,6 +306,20 @@ class Clinician(Strict):
     annual_leave_weeks: float | None = Field(
         None, ge=0, le=20, description="Overrides the role's leave."
     )
+    joins: dt.date | None = Field(None, description="First working day, if after the start.")
+    leaves: dt.date | None = Field(
+        None, description="Day the clinician leaves (works until the day before); their list "
+        "passes to the remaining list-holders, their own team's first."
+    )
+    max_list_size: int | None = Field(
+        None, ge=0, description="Workload capacity: the most patients on this clinician's list."
+    )
+
+    @model_validator(mode="after")
+    def _dates(self) -> Clinician:
+        if self.joins and self.leaves and self.leaves <= self.joins:
+            raise ValueError(f"leaves ({self.leaves}) must be after joins ({self.joins})")
+        return self
 
 
 class Absence(Strict):
@@ -461,6 +475,20 @@ def cross_reference_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     if not any(s.demand.weekday_weights.get(d, 0.0) > 0 for d in opening.days):
         problems.append(
             (("demand", "weekday_weights"), "no open weekday has a positive weight")
+        )
+    at_start = [c for c in s.clinicians if c.role in s.roles and s.roles[c.role].holds_list
+                and (c.joins is None or c.joins <= s.start_date)
+                and (c.leaves is None or c.leaves > s.start_date)]
+    caps = [c.max_list_size for c in at_start]
+    if at_start and all(cap is not None for cap in caps) and sum(caps) < s.population.size:
+        problems.append(
+            (("clinicians",), f"list caps (max_list_size) of the list-holders at the start add "
+             f"up to {sum(caps):,}, fewer than the {s.population.size:,} patients")
+        )
+    if s.roles and not at_start and any(c.role in s.roles for c in s.clinicians):
+        problems.append(
+            (("clinicians",), "no list-holding clinician works on the start date, so patients "
+             "would have no usual clinician")
         )
     if not any(s.roles[c.role].holds_list for c in s.clinicians if c.role in s.roles):
         problems.append(

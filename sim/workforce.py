@@ -73,6 +73,18 @@ def open_days(s: Scenario, n_days: int) -> np.ndarray:
     return is_open
 
 
+def employed(s: Scenario, n_days: int) -> np.ndarray:
+    """Whether each clinician is in post on each day (clinicians x days)."""
+    out = np.ones((len(s.clinicians), n_days), dtype=bool)
+    days = np.arange(n_days)
+    for c, clin in enumerate(s.clinicians):
+        if clin.joins is not None:
+            out[c] &= days >= (clin.joins - s.start_date).days
+        if clin.leaves is not None:
+            out[c] &= days < (clin.leaves - s.start_date).days
+    return out
+
+
 def annual_leave(s: Scenario, n_days: int, rng: np.random.Generator) -> np.ndarray:
     """Leave days per clinician, as a boolean array (clinicians x days).
 
@@ -130,7 +142,8 @@ def sickness_spells(
 
 
 def build_calendar(
-    s: Scenario, wf: Workforce, n_days: int, is_open: np.ndarray, leave: np.ndarray
+    s: Scenario, wf: Workforce, n_days: int, is_open: np.ndarray, leave: np.ndarray,
+    in_post: np.ndarray | None = None,
 ) -> Calendar:
     """Lay out every slot of every clinician's sessions on open days off leave.
 
@@ -149,6 +162,8 @@ def build_calendar(
         held = np.floor((j + 1) * h) > np.floor(j * h)
         offsets = j * role.slot_minutes / (24.0 * 60.0)
         works = is_open & ~leave[c]
+        if in_post is not None:
+            works = works & in_post[c]
         for code in clin.sessions:
             wd_name, _, sess = code.partition("_")
             days = np.nonzero(works & (weekday == WEEKDAYS.index(wd_name)))[0]

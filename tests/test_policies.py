@@ -169,7 +169,6 @@ def test_full_adherence_and_patience_books_the_usual_gp():
     a = res.appointments
     a = a[a["in_window"] & (a["status"] != "cancelled_by_practice") & (a["urgency"] == "routine")
           & (a["need"].isin(["complex", "acute", "medication"]))]
-    a = a.merge(res.patients[["patient_id", "usual_clinician_id"]], on="patient_id")
     usual = (a["clinician_id"].astype(str) == a["usual_clinician_id"].astype(str)).mean()
     assert usual > 0.95
     base = run(load_scenario(POLICY_DIR / "access_first.yaml", SHORT)).appointments
@@ -190,7 +189,7 @@ def policy_summaries():
             a = res.appointments
             visits = a[a["in_window"] & (a["status"] == "attended") & (a["role"] == "gp")
                        & a["patient_id"].isin(cohort)]
-            v = visits.merge(res.patients[["patient_id", "usual_clinician_id"]], on="patient_id")
+            v = visits
             lead = _lead_of(s, res)
             row["cohort_named_share"] = (v["clinician_id"].astype(str).to_numpy()
                                          == v["usual_clinician_id"].astype(str).map(lead)

@@ -70,6 +70,13 @@ def is_urgent(request: Request) -> bool:
     return request.urgency == URGENT
 
 
+def unknown_cohorts(names: Sequence[str], scenario: Any, key: str) -> list[tuple[tuple, str]]:
+    """Problems for cohort names under ``params.<key>`` that the scenario does not define."""
+    defined = ", ".join(scenario.cohorts) or "none"
+    return [((key, j), f"unknown cohort {name!r} (cohorts defined: {defined})")
+            for j, name in enumerate(names) if name not in scenario.cohorts]
+
+
 class ContinuityParams(BaseModel):
     """Parameters every continuity policy shares.
 
@@ -125,13 +132,9 @@ class ContinuityPolicy:
     @classmethod
     def check_scenario(cls, params: ContinuityParams, scenario: Any) -> list[tuple[tuple, str]]:
         """Problems with ``params`` given the scenario: (key path under params, message)."""
-        problems = []
-        if params.coded != "all":
-            for j, name in enumerate(params.coded):
-                if name not in scenario.cohorts:
-                    problems.append((("coded", j), f"unknown cohort {name!r} (cohorts defined: "
-                                     f"{', '.join(scenario.cohorts) or 'none'})"))
-        return problems
+        if params.coded == "all":
+            return []
+        return unknown_cohorts(params.coded, scenario, "coded")
 
     def coded_cohorts(self) -> str | tuple[str, ...]:
         """Cohorts whose patients carry the continuity code (``"all"`` for everyone)."""

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from sim.policy_api import Request
 
-from .base import ContinuityParams, ContinuityPolicy
+from .base import ContinuityParams, ContinuityPolicy, unknown_cohorts
 
 
 class TeamParams(ContinuityParams):
@@ -81,12 +81,8 @@ class ClinicalChampion(MicroTeam):
     @classmethod
     def check_scenario(cls, params: ChampionParams, scenario: Any) -> list[tuple[tuple, str]]:
         """Cohorts named must exist."""
-        problems = super().check_scenario(params, scenario)
-        for j, name in enumerate(params.cohorts):
-            if name not in scenario.cohorts:
-                problems.append((("cohorts", j), f"unknown cohort {name!r} (cohorts defined: "
-                                 f"{', '.join(scenario.cohorts) or 'none'})"))
-        return problems
+        return [*super().check_scenario(params, scenario),
+                *unknown_cohorts(params.cohorts, scenario, "cohorts")]
 
     def coded_cohorts(self) -> tuple[str, ...]:
         """Only the cohorts' patients are under the champions' care."""

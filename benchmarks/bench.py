@@ -21,16 +21,20 @@ sys.path.insert(0, str(ROOT))
 
 
 def scaled_scenario(patients: int, days: int = 365):
-    """The default practice with ``patients`` and its workforce scaled to match."""
+    """The default practice with ``patients`` and its workforce (and teams) scaled to match."""
     from sim.loading import read_scenario_data, scenario_from_dict
 
     data, _ = read_scenario_data(ROOT / "scenarios" / "default.yaml")
     copies = max(1, round(patients / data["population"]["size"]))
-    clinicians = []
+    clinicians, teams = [], []
     for k in range(copies):
         for c in data["clinicians"]:
             clinicians.append({**c, "id": f"{c['id']}_{k}"})
-    data = {**data, "clinicians": clinicians, "warmup_days": 0, "duration_days": days,
+        for t in data.get("teams", []):
+            teams.append({"id": f"{t['id']}_{k}", "lead": f"{t['lead']}_{k}",
+                          "members": [f"{m}_{k}" for m in t.get("members", [])]})
+    data = {**data, "clinicians": clinicians, "teams": teams, "warmup_days": 0,
+            "duration_days": days,
             "population": {**data["population"], "size": patients}}
     return scenario_from_dict(data, source=f"bench:{patients}")
 

@@ -117,6 +117,7 @@ class PracticeModel:
         # Usual clinicians change when a list-holder leaves; the patients'
         # starting lists stay in self.patients.
         self.usual = self.patients.usual_clinician.copy()
+        self._usual_list = self.usual.tolist()
         self._leavers: dict[int, list[int]] = {}
         for c, clin in enumerate(s.clinicians):
             if clin.leaves is not None and self.workforce.holds_list[c]:
@@ -300,7 +301,7 @@ class PracticeModel:
         L.appt_booked_at.append(req.time)
         L.appt_pool.append(slot.pool)
         L.appt_status.append(BOOKED)
-        L.appt_usual.append(int(self.usual[req.patient]))
+        L.appt_usual.append(self._usual_list[req.patient])
         L.req_outcome[req.id] = GOT_APPOINTMENT
         L.req_appointment[req.id] = aid
         self._slot_appointment[slot.index] = aid
@@ -321,6 +322,7 @@ class PracticeModel:
             return
         moved = reassign_list(self.usual, leaver, pool, self.workforce.sessions_per_week[pool],
                               self._caps[pool], self._lists_rng)
+        self._usual_list = self.usual.tolist()
         log.debug("day %d: %d patients of %s reassigned", d, moved, self.workforce.ids[leaver])
 
     def _reveal_sickness(self, d: int) -> None:

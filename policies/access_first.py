@@ -12,9 +12,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from sim.calendar import Slot
+from sim.demand import FOLLOW_UP
 from sim.policy_api import CalendarView, PracticeView, Request
 
-from .base import is_urgent, routine_slot, same_day_slot
+from .base import follow_up_offers, is_urgent, routine_slot, same_day_slot
 
 
 class AccessFirst:
@@ -33,7 +34,12 @@ class AccessFirst:
         self.practice = practice
 
     def offers(self, request: Request, calendar: CalendarView) -> Sequence[Slot]:
-        """One offer: the earliest slot the request may take, or none."""
+        """One offer: the earliest slot the request may take, or none.
+
+        Follow-ups go first to the clinician who asked for them (as in every policy).
+        """
+        if request.urgency == FOLLOW_UP:
+            return follow_up_offers(request, calendar, self.practice)
         if is_urgent(request):
             slot = same_day_slot(request, calendar, request.eligible)
         else:

@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim.calendar import AHEAD, ON_THE_DAY, Slot
-from sim.demand import URGENT
+from sim.demand import FOLLOW_UP, URGENT
 from sim.policy_api import CalendarView, PracticeView, Request
 
 
@@ -68,6 +68,31 @@ def routine_slot(
 def is_urgent(request: Request) -> bool:
     """Whether the request must be seen today."""
     return request.urgency == URGENT
+
+
+def follow_up_offers(
+    request: Request, calendar: CalendarView, practice: PracticeView
+) -> list[Slot]:
+    """A clinician-requested follow-up: that clinician near the wanted day, else anyone.
+
+    The same clinician is offered if they have a slot within
+    ``practice.follow_up_window_days`` of ``request.from_day``; the earliest
+    slot with anyone from the wanted day is offered too. Every policy books
+    follow-ups this way: the clinician, not the booking rule, asked for it.
+    """
+    offers: list[Slot] = []
+    c = request.with_clinician
+    if c >= 0:
+        slot = calendar.earliest((c,), AHEAD, request.time,
+                                 request.from_day + practice.follow_up_window_days,
+                                 request.from_day)
+        if slot is not None:
+            offers.append(slot)
+    anyone = calendar.earliest(request.eligible, AHEAD, request.time,
+                               request.from_day + practice.horizon_days, request.from_day)
+    if anyone is not None and anyone not in offers:
+        offers.append(anyone)
+    return offers
 
 
 def unknown_cohorts(names: Sequence[str], scenario: Any, key: str) -> list[tuple[tuple, str]]:
@@ -152,6 +177,8 @@ class ContinuityPolicy:
 
     def offers(self, request: Request, calendar: CalendarView) -> list[Slot]:
         """Preferred tiers first (one offer each), then the earliest slot with anyone."""
+        if request.urgency == FOLLOW_UP:
+            return follow_up_offers(request, calendar, self.practice)
         eligible = request.eligible
         if not self.applies(request):
             tiers = []

@@ -24,7 +24,8 @@ from .scenario import MODES, WEEKDAYS, Scenario, hours
 
 URGENT = 0
 ROUTINE = 1
-URGENCY_NAMES = ("urgent", "routine")
+FOLLOW_UP = 2
+URGENCY_NAMES = ("urgent", "routine", "follow_up")
 MODE_INDEX = {m: i for i, m in enumerate(MODES)}
 HOME_VISIT = MODE_INDEX["home_visit"]
 FACE_TO_FACE = MODE_INDEX["face_to_face"]

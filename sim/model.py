@@ -27,7 +27,7 @@ import simpy
 
 from .calendar import Calendar, Slot
 from .cohorts import cohort_masks, team_index
-from .demand import URGENT, Arrivals, generate_arrivals
+from .demand import FOLLOW_UP, ROUTINE, URGENT, Arrivals, generate_arrivals
 from .policy_api import BookingPolicy, PracticeView, Request, make_policy
 from .population import Patients, build_patients, reassign_list
 from .scenario import MODES, Scenario, hours
@@ -64,6 +64,7 @@ class EventLog:
         self.req_patient: list[int] = []
         self.req_time: list[float] = []
         self.req_from_day: list[int] = []
+        self.req_with: list[int] = []
         self.req_need: list[int] = []
         self.req_urgency: list[int] = []
         self.req_mode: list[int] = []
@@ -98,7 +99,8 @@ class PracticeModel:
         self.replication = replication
         streams = Streams(s.seed, replication)
         self.end_day = s.end_day
-        self.n_days = s.end_day + s.practice.booking_horizon_days + 1
+        longest_follow_up = max(n.follow_up_delay_days[1] for n in s.demand.needs.values())
+        self.n_days = s.end_day + max(s.practice.booking_horizon_days, longest_follow_up) + 1
         self.is_open = open_days(s, self.n_days)
         self.workforce: Workforce = build_workforce(s)
         self.leave = annual_leave(s, self.n_days, streams.get("leave"))
@@ -143,6 +145,7 @@ class PracticeModel:
             teams=teams,
             team_of_clinician=team_of,
             usual_clinician=self.usual,
+            follow_up_window_days=s.follow_ups.same_clinician_window_days,
         )
         self._extra_days = [s.choice.extra_days_by_need.get(n, 0.0) for n in self.need_names]
         self._values = self.patients.values_continuity.tolist()
@@ -151,6 +154,16 @@ class PracticeModel:
             s.policy.name, dict(s.policy.params), self.practice_view, streams.get("policy")
         )
         self._dna_rng = streams.get("dna")
+        self._fu_rng = streams.get("follow_up")
+        needs = list(s.demand.needs.values())
+        self._fu_p = np.array([n.follow_up_probability for n in needs])
+        self._fu_lo = np.array([n.follow_up_delay_days[0] for n in needs])
+        self._fu_span = np.array([n.follow_up_delay_days[1] - n.follow_up_delay_days[0] + 1
+                                  for n in needs])
+        self._fu_known_factor = s.follow_ups.known_clinician_factor
+        self._fu_known_after = s.follow_ups.known_after_visits
+        # Attended consultations per (patient, clinician) so far.
+        self.pair_visits: dict[tuple[int, int], int] = {}
         bands = s.dna.by_lead_days
         max_lead = self.n_days + 1
         self._dna_by_lead = np.empty(max_lead)
@@ -224,11 +237,12 @@ class PracticeModel:
                                  eligible[need][mode], from_day[j]))
 
     def _new_request(self, patient: int, t: float, need: int, urgency: int, mode: int,
-                     from_day: int) -> int:
+                     from_day: int, with_clinician: int = -1) -> int:
         L = self.log
         L.req_patient.append(patient)
         L.req_time.append(t)
         L.req_from_day.append(from_day)
+        L.req_with.append(with_clinician)
         L.req_need.append(need)
         L.req_urgency.append(urgency)
         L.req_mode.append(mode)
@@ -252,7 +266,8 @@ class PracticeModel:
         t = self._next_open[req.day] + self._open_time
         if t < self.end_day:
             retry = Request(req.id, req.patient, t, req.need, req.urgency, req.mode,
-                            req.attempt + 1, req.first_time, req.eligible, req.from_day)
+                            req.attempt + 1, req.first_time, req.eligible, req.from_day,
+                            req.with_clinician)
             self._at(t, retry)
 
     def _choose(self, req: Request, offers) -> Slot | None:
@@ -266,7 +281,7 @@ class PracticeModel:
         if not offers:
             return None
         first = offers[0]
-        if req.urgency == URGENT or len(offers) == 1:
+        if req.urgency != ROUTINE or len(offers) == 1:
             chosen = first
         else:
             soonest = min(offers, key=_slot_time)
@@ -347,7 +362,8 @@ class PracticeModel:
             return
         need, mode = L.req_need[rid], L.req_mode[rid]
         req = Request(rid, L.req_patient[rid], t, need, L.req_urgency[rid], mode, 1,
-                      L.req_time[rid], self.eligible[need][mode], L.req_from_day[rid])
+                      L.req_time[rid], self.eligible[need][mode], L.req_from_day[rid],
+                      L.req_with[rid])
         log.debug("day %d: appointment %d cancelled by sickness; rebooking", d, aid)
         self._at(t, req)
 
@@ -365,6 +381,43 @@ class PracticeModel:
         status = L.appt_status
         for a, m in zip(ids, missed.tolist(), strict=True):
             status[a] = DNA if m else ATTENDED
+        self._follow_ups(d, [a for a, m in zip(ids, missed.tolist(), strict=True) if not m])
+
+    def _follow_ups(self, d: int, attended: list[int]) -> None:
+        """Record who was seen by whom; some consultations ask for a follow-up.
+
+        The follow-up probability is lower when the clinician already knows the
+        patient (``follow_ups.known_after_visits`` earlier consultations). The
+        request counts as made at the consultation; it is booked at the end of
+        that day (midnight) for a day ``follow_up_delay_days`` later, with the
+        same clinician.
+        """
+        if not attended:
+            return
+        L = self.log
+        pairs = self.pair_visits
+        n = len(attended)
+        u = self._fu_rng.random(n)
+        v = self._fu_rng.random(n)
+        t = float(d + 1)
+        make = t < self.end_day
+        for j, a in enumerate(attended):
+            key = (L.appt_patient[a], L.appt_clinician[a])
+            prior = pairs.get(key, 0)
+            pairs[key] = prior + 1
+            rid = L.appt_request[a]
+            need = L.req_need[rid]
+            p = self._fu_p[need]
+            if prior >= self._fu_known_after:
+                p *= self._fu_known_factor
+            if not make or u[j] >= p:
+                continue
+            from_day = d + int(self._fu_lo[need] + int(v[j] * self._fu_span[need]))
+            mode = L.req_mode[rid]
+            seen_at = L.appt_time[a]
+            new = self._new_request(key[0], seen_at, need, FOLLOW_UP, mode, from_day, key[1])
+            self._handle(Request(new, key[0], t, need, FOLLOW_UP, mode, 1, seen_at,
+                                 self.eligible[need][mode], from_day, key[1]))
 
 
 def _slot_time(slot: Slot) -> float:

@@ -36,12 +36,13 @@ class Request:
         patient: patient index.
         time: when this attempt is made, in simulation days.
         need: index into ``PracticeView.need_names``.
-        urgency: ``URGENT`` (0) or ``ROUTINE`` (1), from :mod:`sim.demand`.
+        urgency: ``URGENT`` (0), ``ROUTINE`` (1) or ``FOLLOW_UP`` (2), from :mod:`sim.demand`.
         mode: index into ``sim.scenario.MODES``.
         attempt: 1 for the first try, 2 for the first retry, ...
         first_time: when the patient first asked, in simulation days.
         from_day: the first day the patient wants an appointment on (later
-            than today for planned routine requests).
+            than today for planned routine requests and follow-ups).
+        with_clinician: for a follow-up, the clinician who asked for it; else -1.
         eligible: clinicians who may take it (their role suits the need and the mode),
             in clinician order.
     """
@@ -57,11 +58,12 @@ class Request:
         "patient",
         "time",
         "urgency",
+        "with_clinician",
     )
 
     def __init__(self, id: int, patient: int, time: float, need: int, urgency: int, mode: int,
                  attempt: int, first_time: float, eligible: tuple[int, ...],
-                 from_day: int):
+                 from_day: int, with_clinician: int = -1):
         self.id = id
         self.patient = patient
         self.time = time
@@ -72,6 +74,7 @@ class Request:
         self.first_time = first_time
         self.eligible = eligible
         self.from_day = from_day
+        self.with_clinician = with_clinician
 
     @property
     def day(self) -> int:
@@ -120,6 +123,8 @@ class PracticeView:
         teams: micro-teams as clinician indices, lead first.
         team_of_clinician: clinician index -> team number, for clinicians in a team.
         usual_clinician: each patient's usual clinician (list GP) now.
+        follow_up_window_days: a follow-up goes to the clinician who asked for
+            it if they have a slot within this many days of the wanted day.
     """
 
     patients: Patients
@@ -131,6 +136,7 @@ class PracticeView:
     teams: tuple[tuple[int, ...], ...] = ()
     team_of_clinician: dict[int, int] = dataclasses.field(default_factory=dict)
     usual_clinician: np.ndarray | None = None
+    follow_up_window_days: int = 7
 
     def team_of_patient(self, patient: int) -> tuple[int, ...]:
         """The micro-team of a patient's usual clinician (lead first), or ``()``."""

@@ -150,6 +150,8 @@ def build_tables(model: PracticeModel) -> dict[str, pd.DataFrame]:
         "appointment_at": pd.Series(_datetimes(start, np.nan_to_num(r_appt_time[idx])))
         .where(has[idx]).to_numpy(),
         "clinician_id": pd.Categorical.from_codes(r_clin[idx], categories=list(wf.ids)),
+        "asked_by_clinician_id": pd.Categorical.from_codes(
+            np.asarray(L.req_with, dtype=np.int64)[idx], categories=list(wf.ids)),
     })
     # Appointments on days in or after the window.
     a_day = np.floor(appt_time).astype(np.int64)

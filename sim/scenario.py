@@ -162,12 +162,27 @@ class Need(Strict):
     share: Share = Field(description="Share of requests with this need.")
     urgent_share: Share = Field(description="Share of these requests that must be seen today.")
     roles: tuple[Identifier, ...] = Field(min_length=1, description="Roles that can take it.")
+    follow_up_probability: Share = Field(
+        0.0, description="Chance an attended consultation for this need asks for a follow-up."
+    )
+    follow_up_delay_days: tuple[int, int] = Field(
+        (7, 28),
+        description="A follow-up is wanted this many days later (uniform, inclusive); "
+        "clinicians may book beyond the patients' booking horizon.",
+    )
     routine_planned_share: Share = Field(
         0.0,
         description="Share of routine requests for a planned date rather than the soonest "
         "slot (reviews, checks); the date is drawn from demand.planned_delay_days.",
     )
 
+
+    @field_validator("follow_up_delay_days")
+    @classmethod
+    def _fu_bounds(cls, b: tuple[int, int]) -> tuple[int, int]:
+        if not 1 <= b[0] <= b[1] <= 365:
+            raise ValueError("follow_up_delay_days must be [min, max] with 1 <= min <= max <= 365")
+        return b
 
 class Demand(Strict):
     """Patient-initiated requests: volume, timing and case mix."""
@@ -361,6 +376,24 @@ class Team(Strict):
     members: tuple[Identifier, ...] = Field((), description="Other clinicians in the team.")
 
 
+class FollowUps(Strict):
+    """Clinician-requested follow-ups (the probabilities and delays are per need)."""
+
+    known_clinician_factor: float = Field(
+        0.8, ge=0, le=1,
+        description="Multiplier on the follow-up probability when the clinician already "
+        "knows the patient (continuity makes consultations more efficient; ASSUMPTION).",
+    )
+    known_after_visits: int = Field(
+        2, ge=1, description="Earlier consultations with the clinician that make them 'known'."
+    )
+    same_clinician_window_days: int = Field(
+        7, ge=0,
+        description="A follow-up is booked with the same clinician if they have a slot "
+        "within this many days of the wanted day; otherwise with anyone.",
+    )
+
+
 class Choice(Strict):
     """How patients choose among the slots offered."""
 
@@ -412,6 +445,7 @@ class Scenario(Strict):
     )
     teams: tuple[Team, ...] = Field((), description="Micro-teams, for team-based policies.")
     choice: Choice = Choice()
+    follow_ups: FollowUps = FollowUps()
     policy: PolicyRef = PolicyRef()
 
     @property

@@ -13,7 +13,9 @@ import hashlib
 import numpy as np
 
 #: The sources of randomness the engine uses; each is a separate stream.
-STREAM_NAMES = ("population", "lists", "demand", "case_mix", "leave", "sickness", "dna", "policy")
+STREAM_NAMES = (
+    "population", "lists", "demand", "case_mix", "leave", "sickness", "dna", "follow_up", "policy",
+)
 
 
 def _name_key(name: str) -> int:

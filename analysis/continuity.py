@@ -21,8 +21,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-INDEX_COLUMNS = ("n_visits", "n_clinicians", "upc", "coc", "secon", "hhi", "mmci")
-
 
 def patient_indices(
     visits: pd.DataFrame,

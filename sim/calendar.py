@@ -270,10 +270,6 @@ class Calendar:
                 self._refresh(pool, clinician, self._head_t[pool][clinician])
         return booked
 
-    def slot_time(self, index: int) -> float:
-        """Time of slot ``index`` in simulation days."""
-        return self._times[index]
-
     # ------------------------------------------------------------------ export
 
     def cell_table(self) -> dict[str, np.ndarray]:

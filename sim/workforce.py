@@ -11,7 +11,6 @@ patients already booked in them.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
 import numpy as np
 
@@ -51,11 +50,6 @@ def build_workforce(s: Scenario) -> Workforce:
         sessions_per_week=np.array([len(c.sessions) for c in s.clinicians], dtype=np.int32),
         modes=tuple(frozenset(s.roles[r].modes) for r in roles),
     )
-
-
-def day_dates(s: Scenario, n_days: int) -> np.ndarray:
-    """Calendar dates (numpy datetime64[D]) of simulation days 0..n_days-1."""
-    return np.datetime64(s.start_date, "D") + np.arange(n_days)
 
 
 def open_days(s: Scenario, n_days: int) -> np.ndarray:
@@ -183,7 +177,3 @@ def build_calendar(
         cat(pool_parts, np.int8), cat(time_parts, float),
     )
 
-
-def date_of(s: Scenario, day: int) -> dt.date:
-    """Calendar date of a simulation day."""
-    return s.start_date + dt.timedelta(days=int(day))

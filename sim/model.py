@@ -27,7 +27,7 @@ import simpy
 
 from .calendar import Calendar, Slot
 from .cohorts import cohort_masks, team_index
-from .demand import FOLLOW_UP, ROUTINE, URGENT, Arrivals, generate_arrivals
+from .demand import FOLLOW_UP, ROUTINE, Arrivals, generate_arrivals
 from .policy_api import BookingPolicy, PracticeView, Request, make_policy
 from .population import Patients, build_patients, reassign_list
 from .scenario import MODES, Scenario, hours
@@ -273,7 +273,7 @@ class PracticeModel:
     def _choose(self, req: Request, offers) -> Slot | None:
         """The patient's choice among the offers (best first, as the policy ranks them).
 
-        Urgent: the first offer. Routine: the soonest offer, unless the patient
+        Urgent and follow-up: the first offer. Routine: the soonest offer, unless the patient
         values continuity and an offer ranked before it, with their usual
         clinician or team, is at most ``choice.extra_days_by_need`` later. A
         routine patient declines everything later than ``decline_beyond_days``.
@@ -292,7 +292,7 @@ class PracticeModel:
                     if o is soonest or o.time - soonest.time <= tolerance:
                         chosen = o
                         break
-        if (self._decline_after is not None and req.urgency != URGENT
+        if (self._decline_after is not None and req.urgency == ROUTINE
                 and chosen.time - req.first_time > self._decline_after):
             return None
         return chosen

@@ -260,3 +260,16 @@ def test_micro_team_needs_teams(tmp_path):
     f.write_text(f"extends: {DEFAULT}\nteams: []\npolicy:\n  name: micro_team\n")
     with pytest.raises(ScenarioError, match="needs micro-teams"):
         load_scenario(f)
+
+
+def test_routine_patients_decline_late_offers_but_follow_ups_are_kept():
+    res = run(load_scenario(POLICY_DIR / "usual_gp_first.yaml",
+                            {**SHORT, "choice.decline_beyond_days": 2.0}))
+    a = res.appointments
+    a = a[a["status"] != "cancelled_by_practice"]
+    routine = a[a["urgency"] == "routine"]
+    assert len(routine) > 1000
+    assert (routine["wait_days"] <= 2.0).all()
+    assert (res.requests["outcome"] == "gave_up").sum() > 0
+    follow = a[a["urgency"] == "follow_up"]
+    assert (follow["wait_days"] > 2.0).any(), "follow-ups are booked by the clinician, not declined"

@@ -12,10 +12,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from sim.calendar import Slot
-from sim.demand import FOLLOW_UP
 from sim.policy_api import CalendarView, PracticeView, Request
 
-from .base import follow_up_offers, is_urgent, routine_slot, same_day_slot
+from .base import tiered_offers
 
 
 class AccessFirst:
@@ -38,10 +37,4 @@ class AccessFirst:
 
         Follow-ups go first to the clinician who asked for them (as in every policy).
         """
-        if request.urgency == FOLLOW_UP:
-            return follow_up_offers(request, calendar, self.practice)
-        if is_urgent(request):
-            slot = same_day_slot(request, calendar, request.eligible)
-        else:
-            slot = routine_slot(request, calendar, self.practice, request.eligible)
-        return [slot] if slot is not None else []
+        return tiered_offers(request, calendar, self.practice, ())

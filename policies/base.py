@@ -95,6 +95,40 @@ def follow_up_offers(
     return offers
 
 
+def tiered_offers(
+    request: Request,
+    calendar: CalendarView,
+    practice: PracticeView,
+    tiers: Sequence[tuple[Sequence[int], int | None]],
+) -> list[Slot]:
+    """Offers for ``request``: one per tier of preferred clinicians, then anyone.
+
+    ``tiers`` pairs clinicians (already limited to those eligible) with the
+    longest wait, in days, to offer them; the eligible clinicians, with no
+    limit but the horizon, are always the last tier. Urgent requests get the
+    first tier with a slot today; routine requests one offer per tier
+    (without repeats); follow-ups go to :func:`follow_up_offers`. With no
+    tiers this is access-first.
+    """
+    if request.urgency == FOLLOW_UP:
+        return follow_up_offers(request, calendar, practice)
+    all_tiers = [*tiers, (request.eligible, None)]
+    if is_urgent(request):
+        for tier, _ in all_tiers:
+            if tier:
+                slot = same_day_slot(request, calendar, tier)
+                if slot is not None:
+                    return [slot]
+        return []
+    offers: list[Slot] = []
+    for tier, wait in all_tiers:
+        if tier:
+            slot = routine_slot(request, calendar, practice, tier, wait)
+            if slot is not None and slot not in offers:
+                offers.append(slot)
+    return offers
+
+
 def unknown_cohorts(names: Sequence[str], scenario: Any, key: str) -> list[tuple[tuple, str]]:
     """Problems for cohort names under ``params.<key>`` that the scenario does not define."""
     defined = ", ".join(scenario.cohorts) or "none"
@@ -176,30 +210,15 @@ class ContinuityPolicy:
         return self.adherence >= 1.0 or self.rng.random() < self.adherence
 
     def offers(self, request: Request, calendar: CalendarView) -> list[Slot]:
-        """Preferred tiers first (one offer each), then the earliest slot with anyone."""
-        if request.urgency == FOLLOW_UP:
-            return follow_up_offers(request, calendar, self.practice)
+        """Preferred tiers first (one offer each), then the earliest slot with anyone.
+
+        Follow-ups, uncoded patients and requests where the receptionist does
+        not apply the rule are booked access-first (no adherence draw for a
+        follow-up).
+        """
+        if request.urgency == FOLLOW_UP or not self.applies(request):
+            return tiered_offers(request, calendar, self.practice, ())
         eligible = request.eligible
-        if not self.applies(request):
-            tiers = []
-        else:
-            tiers = [(tuple(c for c in tier if c in eligible), wait)
-                     for tier, wait in self.tiers(request)]
-        if is_urgent(request):
-            for tier, _ in tiers:
-                if tier:
-                    slot = same_day_slot(request, calendar, tier)
-                    if slot is not None:
-                        return [slot]
-            slot = same_day_slot(request, calendar, eligible)
-            return [slot] if slot is not None else []
-        offers: list[Slot] = []
-        for tier, wait in tiers:
-            if tier:
-                slot = routine_slot(request, calendar, self.practice, tier, wait)
-                if slot is not None and slot not in offers:
-                    offers.append(slot)
-        anyone = routine_slot(request, calendar, self.practice, eligible)
-        if anyone is not None and anyone not in offers:
-            offers.append(anyone)
-        return offers
+        tiers = [(tuple(c for c in tier if c in eligible), wait)
+                 for tier, wait in self.tiers(request)]
+        return tiered_offers(request, calendar, self.practice, tiers)

@@ -100,39 +100,22 @@ def summarise(
         "gp_share": _mean(happened["role"].isin(gp_roles).to_numpy()),
         "cancelled_by_practice": int((in_w["status"] == "cancelled_by_practice").sum()),
     }
-    row.update(_continuity(happened, tables.get("patients"), gp_roles))
+    row.update(_continuity(happened, gp_roles))
     return pd.DataFrame([row], columns=list(SUMMARY_COLUMNS))
 
 
-def gp_visits(appointments: pd.DataFrame, patients: pd.DataFrame | None,
-              gp_roles: tuple[str, ...] = ("gp",)) -> pd.DataFrame:
-    """Attended GP consultations in the window, with the patient's usual clinician then.
+def _continuity(happened: pd.DataFrame, gp_roles: tuple[str, ...]) -> dict[str, float]:
+    """UPC (GP visits, patients with 3 or more) and SLICC from attended GP consultations.
 
-    The usual clinician is the one recorded at booking (lists change when a
-    GP leaves); older tables without it take it from ``patients``.
+    Each visit is judged against the usual GP recorded at booking, since lists
+    change when a GP leaves.
     """
-    a = appointments
-    if "in_window" in a:
-        a = a[a["in_window"].to_numpy(dtype=bool)]
-    a = a[(a["status"] == "attended") & a["role"].isin(gp_roles)]
-    cols = ["patient_id", "clinician_id", "appointment_at", "usual_clinician_id"]
-    if "usual_clinician_id" in a:
-        return a[cols]
-    a = a[cols[:-1]]
-    if patients is not None:
-        a = a.merge(patients[["patient_id", "usual_clinician_id"]], on="patient_id", how="left")
-    return a
-
-
-def _continuity(happened: pd.DataFrame, patients: pd.DataFrame | None,
-                gp_roles: tuple[str, ...]) -> dict[str, float]:
-    visits = gp_visits(happened, patients, gp_roles)
+    visits = happened[(happened["status"] == "attended") & happened["role"].isin(gp_roles)]
     if len(visits) == 0:
         return {"upc_mean": np.nan, "slicc": np.nan}
     idx = patient_indices(visits, min_visits=3, time="appointment_at")
-    out = {"upc_mean": float(idx["upc"].mean()) if idx["upc"].notna().any() else np.nan}
-    out["slicc"] = slicc(visits) if "usual_clinician_id" in visits else np.nan
-    return out
+    upc = float(idx["upc"].mean()) if idx["upc"].notna().any() else np.nan
+    return {"upc_mean": upc, "slicc": slicc(visits)}
 
 
 def _mean(flags: np.ndarray) -> float:

@@ -537,19 +537,18 @@ def cross_reference_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                 problems.append(
                     (("cohorts", name, "age_bands", j), _unknown("age band", band, band_names))
                 )
+    by_id = {c.id: c for c in s.clinicians}
     team_of: dict[str, str] = {}
     for i, team in enumerate(s.teams):
-        if team.lead not in ids:
-            problems.append((("teams", i, "lead"), _unknown("clinician", team.lead, sorted(ids))))
-        for j, m in enumerate(team.members):
-            if m not in ids:
-                problems.append((("teams", i, "members", j), _unknown("clinician", m, sorted(ids))))
         for j, m in enumerate((team.lead, *team.members)):
-            clin = next((c for c in s.clinicians if c.id == m), None)
-            if clin is None or clin.role not in s.roles or not s.roles[clin.role].holds_list:
+            where = ("lead",) if j == 0 else ("members", j - 1)
+            clin = by_id.get(m)
+            if clin is None:
+                problems.append((("teams", i, *where), _unknown("clinician", m, sorted(ids))))
+                continue
+            if clin.role not in s.roles or not s.roles[clin.role].holds_list:
                 continue  # support staff may serve several teams
             if m in team_of:
-                where = ("lead",) if j == 0 else ("members", j - 1)
                 problems.append(
                     (("teams", i, *where), f"list-holder {m!r} is already in team "
                      f"{team_of[m]!r}; a patient's usual GP must belong to one team")

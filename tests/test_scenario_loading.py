@@ -123,3 +123,15 @@ def test_json_schema_forbids_unknown_keys():
     assert schema["additionalProperties"] is False
     assert "population" in schema["properties"]
     json.dumps(schema)  # serialisable
+
+
+def test_team_references_checked(tmp_path):
+    f = tmp_path / "teams.yaml"
+    f.write_text(f"extends: {DEFAULT}\nteams:\n"
+                 "  - {id: a, lead: gp_adamz, members: [gp_begum, pn_khan]}\n"
+                 "  - {id: b, lead: gp_begum, members: [pn_khan]}\n")
+    text = "\n".join(problems_of_path(f))
+    assert "teams.yaml:3: teams[0].lead: unknown clinician 'gp_adamz'; did you mean 'gp_adams'?" in text
+    assert "teams.yaml:4: teams[1].lead: list-holder 'gp_begum' is already in team 'a'" in text
+    # Support staff (pn_khan) may serve both teams: no problem reported for them.
+    assert "pn_khan" not in text

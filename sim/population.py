@@ -167,10 +167,9 @@ def reassign_list(
     if room.sum() < moving.size:
         raise ValueError("no room on the remaining lists (max_list_size) for a leaver's patients")
     target = list_sizes(total, weights, caps)
+    # Targets add up to the current lists plus the movers, so the shortfalls
+    # add up to at least the number moving: never zero.
     need = np.clip(target - current, 0, None)
-    if need.sum() <= 0:
-        need = room.copy()
-        need[~np.isfinite(need)] = 1.0
     counts = list_sizes(moving.size, need, room)
     rng.shuffle(moving)
     usual[moving] = np.repeat(candidates, counts)

@@ -68,7 +68,7 @@ def patient_indices(
     M = out["n_clinicians"].astype(float)
     out["mmci"] = (1 - M / (N + 0.1)) / (1 - 1 / (N + 0.1))
     if usual is not None:
-        with_usual = (v[clinician].astype(str).to_numpy() == v[usual].astype(str).to_numpy())
+        with_usual = c == v[usual].astype(str).to_numpy()
         u = pd.Series(with_usual, index=v.index).groupby(v[patient].to_numpy(), sort=False).sum()
         out["usual_share"] = u.reindex(out.index).astype(float) / N
     undefined = out["n_visits"] < min_visits

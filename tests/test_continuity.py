@@ -61,3 +61,11 @@ def test_slicc_worked_example():
     """EVIDENCE 2: SLICC 22/41 = 53.7%."""
     v = pd.DataFrame({"clinician_id": ["X"] * 22 + ["Y"] * 19, "usual_clinician_id": ["X"] * 41})
     assert slicc(v) == pytest.approx(22 / 41)
+
+
+def test_usual_share():
+    v = visits_of(["AAB", "BBBA"])
+    v["usual_clinician_id"] = ["A"] * 3 + ["A"] * 4
+    out = patient_indices(v, usual="usual_clinician_id").set_index("patient_id")
+    assert out.loc[0, "usual_share"] == pytest.approx(2 / 3)
+    assert out.loc[1, "usual_share"] == pytest.approx(1 / 4)

@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim.calendar import AHEAD, ON_THE_DAY, Slot
-from sim.demand import FOLLOW_UP, URGENT
+from sim.demand import FOLLOW_UP, REVIEW, URGENT
 from sim.policy_api import CalendarView, PracticeView, Request
 
 
@@ -73,12 +73,14 @@ def is_urgent(request: Request) -> bool:
 def follow_up_offers(
     request: Request, calendar: CalendarView, practice: PracticeView
 ) -> list[Slot]:
-    """A clinician-requested follow-up: that clinician near the wanted day, else anyone.
+    """A follow-up or a planned review: the named clinician near the wanted day, else anyone.
 
-    The same clinician is offered if they have a slot within
+    The clinician in ``request.with_clinician`` (who asked for the follow-up,
+    or the review's named clinician) is offered if they have a slot within
     ``practice.follow_up_window_days`` of ``request.from_day``; the earliest
     slot with anyone from the wanted day is offered too. Every policy books
-    follow-ups this way: the clinician, not the booking rule, asked for it.
+    follow-ups and reviews this way: the clinician or the care plan, not the
+    booking rule, chose who.
     """
     offers: list[Slot] = []
     c = request.with_clinician
@@ -107,10 +109,10 @@ def tiered_offers(
     longest wait, in days, to offer them; the eligible clinicians, with no
     limit but the horizon, are always the last tier. Urgent requests get the
     first tier with a slot today; routine requests one offer per tier
-    (without repeats); follow-ups go to :func:`follow_up_offers`. With no
+    (without repeats); follow-ups and reviews go to :func:`follow_up_offers`. With no
     tiers this is access-first.
     """
-    if request.urgency == FOLLOW_UP:
+    if request.urgency in (FOLLOW_UP, REVIEW):
         return follow_up_offers(request, calendar, practice)
     all_tiers = [*tiers, (request.eligible, None)]
     if is_urgent(request):
@@ -212,11 +214,11 @@ class ContinuityPolicy:
     def offers(self, request: Request, calendar: CalendarView) -> list[Slot]:
         """Preferred tiers first (one offer each), then the earliest slot with anyone.
 
-        Follow-ups, uncoded patients and requests where the receptionist does
-        not apply the rule are booked access-first (no adherence draw for a
-        follow-up).
+        Follow-ups and reviews go to their named clinician (no adherence
+        draw); uncoded patients and requests where the receptionist does not
+        apply the rule are booked access-first.
         """
-        if request.urgency == FOLLOW_UP or not self.applies(request):
+        if request.urgency in (FOLLOW_UP, REVIEW) or not self.applies(request):
             return tiered_offers(request, calendar, self.practice, ())
         eligible = request.eligible
         tiers = [(tuple(c for c in tier if c in eligible), wait)

@@ -46,7 +46,8 @@ class MicroTeam(ContinuityPolicy):
         """The scenario must define teams."""
         problems = super().check_scenario(params, scenario)
         if not scenario.teams:
-            problems.append(((), f"policy {cls.name!r} needs micro-teams: add a 'teams:' section"))
+            problems.append(((), f"policy {cls.name!r} needs micro-teams: add a 'teams:' "
+                             "section or 'team_formation:'"))
         return problems
 
     def named(self, request: Request, team: tuple[int, ...]) -> int:

@@ -25,7 +25,11 @@ from .scenario import MODES, WEEKDAYS, Scenario, hours
 URGENT = 0
 ROUTINE = 1
 FOLLOW_UP = 2
-URGENCY_NAMES = ("urgent", "routine", "follow_up")
+REVIEW = 3
+URGENCY_NAMES = ("urgent", "routine", "follow_up", "review")
+#: Who a planned review is with (``Arrivals.named``): nobody in particular, the usual GP,
+#: or the lead of the usual GP's micro-team.
+NAMED_NONE, NAMED_USUAL_GP, NAMED_TEAM_LEAD = -1, 0, 1
 MODE_INDEX = {m: i for i, m in enumerate(MODES)}
 HOME_VISIT = MODE_INDEX["home_visit"]
 FACE_TO_FACE = MODE_INDEX["face_to_face"]
@@ -39,7 +43,10 @@ class Arrivals:
         time: when the request is made (simulation days).
         patient, need, urgency, mode: who, what, how urgent, how.
         from_day: the first day wanted: today, or a later day for a planned
-            routine request.
+            routine request or a review.
+        named: for a care-plan review, who it is with (``NAMED_USUAL_GP`` or
+            ``NAMED_TEAM_LEAD``, resolved when it is booked); else ``NAMED_NONE``.
+            None when the run has no reviews.
     """
 
     time: np.ndarray
@@ -48,6 +55,7 @@ class Arrivals:
     need: np.ndarray
     urgency: np.ndarray
     mode: np.ndarray
+    named: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.time.shape[0])
@@ -153,3 +161,70 @@ def generate_arrivals(
     from_day = (np.floor(time).astype(np.int64) + np.where(planned, delay, 0)).astype(np.int32)
     return Arrivals(time=time, from_day=from_day, patient=patient, need=need,
                     urgency=urgency, mode=mode)
+
+
+def care_plan_reviews(
+    s: Scenario,
+    cohorts: dict[str, np.ndarray],
+    housebound: np.ndarray,
+    is_open: np.ndarray,
+    n_days: int,
+    rng: np.random.Generator,
+) -> Arrivals:
+    """Booking calls for the planned care-plan reviews of ``s.care_plan_reviews``.
+
+    Each cohort member's first review is due on a day drawn uniformly in the
+    first interval (the "reviews" stream), then every ``every_days``; each is
+    booked at opening time ``booked_days_ahead`` before it is due (on the
+    next open day if that day is shut; at the start for reviews due sooner).
+    Only reviews due before ``n_days`` are made.
+    """
+    open_frac = hours(s.practice.opening.open) / 24.0
+    next_open = np.full(n_days + 1, n_days, dtype=np.int64)
+    for d in range(n_days - 1, -1, -1):
+        next_open[d] = d if is_open[d] else next_open[d + 1]
+    needs = list(s.demand.needs)
+    parts: list[tuple[np.ndarray, ...]] = []
+    for review in s.care_plan_reviews:
+        members = np.nonzero(cohorts[review.cohort])[0].astype(np.int32)
+        first = rng.integers(0, review.every_days, size=members.size)
+        k_max = (n_days - 1) // review.every_days + 1
+        due = first[:, None] + review.every_days * np.arange(k_max)[None, :]
+        patient = np.broadcast_to(members[:, None], due.shape)
+        keep = due < n_days
+        due, patient = due[keep], patient[keep]
+        call = next_open[np.maximum(due - review.booked_days_ahead, 0)]
+        keep = call < n_days
+        due, patient, call = due[keep], patient[keep], call[keep]
+        mode = np.full(due.size, MODE_INDEX[review.mode], dtype=np.int8)
+        if review.mode == "face_to_face":
+            mode[housebound[patient]] = HOME_VISIT
+        named = NAMED_USUAL_GP if review.named_clinician == "usual_gp" else NAMED_TEAM_LEAD
+        parts.append((call + open_frac, np.maximum(due, call).astype(np.int32), patient,
+                      np.full(due.size, needs.index(review.need), dtype=np.int16),
+                      np.full(due.size, REVIEW, dtype=np.int8), mode,
+                      np.full(due.size, named, dtype=np.int8)))
+    if not parts:
+        empty = np.zeros(0)
+        return Arrivals(empty, empty.astype(np.int32), empty.astype(np.int32),
+                        empty.astype(np.int16), empty.astype(np.int8), empty.astype(np.int8),
+                        empty.astype(np.int8))
+    cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
+    return Arrivals(*cols)
+
+
+def merge_arrivals(a: Arrivals, b: Arrivals) -> Arrivals:
+    """Both sets of requests in one time order (``a`` first on a tie)."""
+    named_a = a.named if a.named is not None else np.full(len(a), NAMED_NONE, dtype=np.int8)
+    named_b = b.named if b.named is not None else np.full(len(b), NAMED_NONE, dtype=np.int8)
+    time = np.concatenate([a.time, b.time])
+    order = np.argsort(time, kind="stable")
+    return Arrivals(
+        time=time[order],
+        from_day=np.concatenate([a.from_day, b.from_day])[order],
+        patient=np.concatenate([a.patient, b.patient])[order],
+        need=np.concatenate([a.need, b.need])[order],
+        urgency=np.concatenate([a.urgency, b.urgency])[order],
+        mode=np.concatenate([a.mode, b.mode])[order],
+        named=np.concatenate([named_a, named_b])[order],
+    )

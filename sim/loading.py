@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .scenario import Scenario, cross_reference_problems
+from .scenario import Scenario, cross_reference_problems, form_teams
 
 KeyPath = tuple[Any, ...]
 
@@ -275,6 +275,14 @@ def _validate(data: dict[str, Any], docs: list[_Doc]) -> Scenario:
     except ValidationError as err:
         raise ScenarioError(_pydantic_problems(err, Scenario, docs)) from None
     problems = []
+    if scenario.team_formation is not None:
+        if scenario.teams:
+            file, line = _line_for(docs, ("team_formation",))
+            raise ScenarioError([Problem(file, ("team_formation",), "give either teams or "
+                                         "team_formation, not both", line)])
+        # The formed teams are written out in full (scenario.resolved.yaml).
+        scenario = scenario.model_copy(update={"teams": form_teams(scenario),
+                                               "team_formation": None})
     for path, msg in cross_reference_problems(scenario):
         file, line = _line_for(docs, path)
         problems.append(Problem(file, path, msg, line))

@@ -27,7 +27,16 @@ import simpy
 
 from .calendar import Calendar, Slot
 from .cohorts import cohort_masks, team_index
-from .demand import FOLLOW_UP, ROUTINE, Arrivals, generate_arrivals
+from .demand import (
+    FOLLOW_UP,
+    NAMED_USUAL_GP,
+    REVIEW,
+    ROUTINE,
+    Arrivals,
+    care_plan_reviews,
+    generate_arrivals,
+    merge_arrivals,
+)
 from .policy_api import BookingPolicy, PracticeView, Request, make_policy
 from .population import Patients, build_patients, reassign_list
 from .scenario import MODES, Scenario, hours
@@ -126,10 +135,15 @@ class PracticeModel:
                 d = (clin.leaves - s.start_date).days
                 if 0 < d < s.end_day:
                     self._leavers.setdefault(d, []).append(c)
+        self.cohorts = cohort_masks(s, self.patients)
         self.arrivals: Arrivals = generate_arrivals(
             s, self.patients.rate_per_year, self.end_day, streams.get("demand"),
             streams.get("case_mix"), self.patients.housebound,
         )
+        if s.care_plan_reviews:
+            self.arrivals = merge_arrivals(self.arrivals, care_plan_reviews(
+                s, self.cohorts, self.patients.housebound, self.is_open, self.end_day,
+                streams.get("reviews")))
         self.spells = [sp for sp in sickness_spells(s, self.n_days, streams.get("sickness"))
                        if sp[0] < self.end_day]
         self.need_names = tuple(s.demand.needs)
@@ -141,7 +155,7 @@ class PracticeModel:
             need_names=self.need_names,
             horizon_days=s.practice.booking_horizon_days,
             release_days=s.practice.on_the_day_release_minutes / (24.0 * 60.0),
-            cohorts=cohort_masks(s, self.patients),
+            cohorts=self.cohorts,
             teams=teams,
             team_of_clinician=team_of,
             usual_clinician=self.usual,
@@ -226,15 +240,31 @@ class PracticeModel:
         urgencies = a.urgency.tolist()
         modes = a.mode.tolist()
         from_day = a.from_day.tolist()
+        named = a.named.tolist() if a.named is not None else None
         eligible = self.eligible
         for j in range(len(times)):
             t = times[j]
             if t > env.now:
                 yield env.timeout(t - env.now)
-            need, mode = needs[j], modes[j]
-            rid = self._new_request(patients[j], t, need, urgencies[j], mode, from_day[j])
-            self._handle(Request(rid, patients[j], t, need, urgencies[j], mode, 1, t,
-                                 eligible[need][mode], from_day[j]))
+            need, mode, urgency, p = needs[j], modes[j], urgencies[j], patients[j]
+            with_clinician = -1
+            if urgency == REVIEW:
+                with_clinician = self._named_clinician(p, named[j], eligible[need][mode])
+            rid = self._new_request(p, t, need, urgency, mode, from_day[j], with_clinician)
+            self._handle(Request(rid, p, t, need, urgency, mode, 1, t,
+                                 eligible[need][mode], from_day[j], with_clinician))
+
+    def _named_clinician(self, patient: int, named: int, eligible: tuple[int, ...]) -> int:
+        """The clinician a review is with now (the usual GP or their team's lead), or -1.
+
+        -1 when that clinician cannot take the review's need and mode (it then
+        goes to anyone who can).
+        """
+        c = self._usual_list[patient]
+        if named != NAMED_USUAL_GP:
+            team = self.practice_view.team_of_patient(patient)
+            c = team[0] if team else c
+        return c if c in eligible else -1
 
     def _new_request(self, patient: int, t: float, need: int, urgency: int, mode: int,
                      from_day: int, with_clinician: int = -1) -> int:
@@ -271,31 +301,11 @@ class PracticeModel:
             self._at(t, retry)
 
     def _choose(self, req: Request, offers) -> Slot | None:
-        """The patient's choice among the offers (best first, as the policy ranks them).
-
-        Urgent and follow-up: the first offer. Routine: the soonest offer, unless the patient
-        values continuity and an offer ranked before it, with their usual
-        clinician or team, is at most ``choice.extra_days_by_need`` later. A
-        routine patient declines everything later than ``decline_beyond_days``.
-        """
-        if not offers:
-            return None
-        first = offers[0]
-        if req.urgency != ROUTINE or len(offers) == 1:
-            chosen = first
-        else:
-            soonest = min(offers, key=_slot_time)
-            chosen = soonest
-            if self._values[req.patient]:
-                tolerance = self._extra_days[req.need]
-                for o in offers:
-                    if o is soonest or o.time - soonest.time <= tolerance:
-                        chosen = o
-                        break
-        if (self._decline_after is not None and req.urgency == ROUTINE
-                and chosen.time - req.first_time > self._decline_after):
-            return None
-        return chosen
+        """The patient's choice among the offers: see :func:`patient_choice`."""
+        return patient_choice(
+            offers, req.urgency, bool(self._values[req.patient]), self._extra_days[req.need],
+            req.first_time, self._decline_after,
+        )
 
     def _at(self, t: float, req: Request) -> None:
         env = self.env
@@ -418,6 +428,38 @@ class PracticeModel:
             new = self._new_request(key[0], seen_at, need, FOLLOW_UP, mode, from_day, key[1])
             self._handle(Request(new, key[0], t, need, FOLLOW_UP, mode, 1, seen_at,
                                  self.eligible[need][mode], from_day, key[1]))
+
+
+def patient_choice(
+    offers, urgency: int, values_continuity: bool, extra_days: float, first_time: float,
+    decline_after: float | None,
+) -> Slot | None:
+    """Which offer a patient takes (offers are ranked best first by the policy).
+
+    Urgent requests and follow-ups take the first offer. A routine patient
+    takes the soonest offer, unless they value continuity and an offer ranked
+    before it (their usual clinician or team) is at most ``extra_days`` later;
+    then they take that one. A routine patient declines everything when the
+    chosen slot is more than ``decline_after`` days after they first asked.
+
+    Returns:
+        The slot taken, or None (nothing offered, or declined).
+    """
+    if not offers:
+        return None
+    chosen = offers[0]
+    if urgency == ROUTINE and len(offers) > 1:
+        soonest = min(offers, key=_slot_time)
+        chosen = soonest
+        if values_continuity:
+            for o in offers:
+                if o is soonest or o.time - soonest.time <= extra_days:
+                    chosen = o
+                    break
+    if (decline_after is not None and urgency == ROUTINE
+            and chosen.time - first_time > decline_after):
+        return None
+    return chosen
 
 
 def _slot_time(slot: Slot) -> float:

@@ -36,13 +36,15 @@ class Request:
         patient: patient index.
         time: when this attempt is made, in simulation days.
         need: index into ``PracticeView.need_names``.
-        urgency: ``URGENT`` (0), ``ROUTINE`` (1) or ``FOLLOW_UP`` (2), from :mod:`sim.demand`.
+        urgency: ``URGENT`` (0), ``ROUTINE`` (1), ``FOLLOW_UP`` (2) or ``REVIEW`` (3, a
+            planned care-plan review), from :mod:`sim.demand`.
         mode: index into ``sim.scenario.MODES``.
         attempt: 1 for the first try, 2 for the first retry, ...
         first_time: when the patient first asked, in simulation days.
         from_day: the first day the patient wants an appointment on (later
             than today for planned routine requests and follow-ups).
-        with_clinician: for a follow-up, the clinician who asked for it; else -1.
+        with_clinician: for a follow-up, the clinician who asked for it; for a
+            review, its named clinician (-1 if they cannot take it); else -1.
         eligible: clinicians who may take it (their role suits the need and the mode),
             in clinician order.
     """

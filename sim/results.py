@@ -6,7 +6,10 @@ Only what falls in the observation window (after the warm-up) is returned:
   it (``status`` says ``attended``, ``dna``, ``cancelled_by_practice``, or
   ``booked`` for appointments still in the future when the run ends);
 * ``requests``: one row per request first made in the window, with its
-  outcome (``booked``, ``gave_up``, ``waiting_at_end``);
+  outcome (``booked``, ``gave_up``, ``waiting_at_end``), the first day the
+  patient wanted (``wanted_from``) and, for a follow-up or a care-plan
+  review, the clinician who asked for it or is named for it
+  (``asked_by_clinician_id``);
 * ``unmet``: one row per attempt in the window that found no slot;
 * ``clinician_days``: per clinician and day in the window they were rostered:
   status (working, leave, sick) and slots built, booked, attended and missed;
@@ -141,6 +144,7 @@ def build_tables(model: PracticeModel) -> dict[str, pd.DataFrame]:
         "request_id": idx,
         "patient_id": np.asarray(L.req_patient, dtype=np.int64)[idx],
         "requested_at": _datetimes(start, req_time[idx]),
+        "wanted_from": _datetimes(start, np.asarray(L.req_from_day, dtype=float)[idx]),
         "urgency": pd.Categorical.from_codes(np.asarray(L.req_urgency)[idx], dtype=urg_cat),
         "need": pd.Categorical.from_codes(np.asarray(L.req_need)[idx], dtype=need_cat),
         "mode": pd.Categorical.from_codes(np.asarray(L.req_mode)[idx], dtype=mode_cat),

@@ -376,6 +376,43 @@ class Team(Strict):
     members: tuple[Identifier, ...] = Field((), description="Other clinicians in the team.")
 
 
+class CarePlanReview(Strict):
+    """Planned care-plan reviews for a cohort (coordinated care, seed 002).
+
+    Each member of the cohort is reviewed every ``every_days`` by their named
+    clinician; the first review falls at a random point of the first
+    interval. The practice books each review ``booked_days_ahead`` before it is
+    due, with the named clinician if they have a slot within
+    ``follow_ups.same_clinician_window_days`` of the due day, else with anyone
+    who can take the need.
+    """
+
+    cohort: Identifier = Field(description="The cohort (a name under cohorts:) reviewed.")
+    every_days: int = Field(ge=7, le=3650, description="Days between reviews.")
+    need: Identifier = Field(description="The need type of a review (says which roles may do it).")
+    mode: Literal["face_to_face", "telephone", "online"] = Field(
+        "face_to_face", description="How the review is done; housebound patients get a home visit "
+        "instead of face-to-face.")
+    named_clinician: Literal["usual_gp", "team_lead"] = Field(
+        "usual_gp", description="Who the review is with: the usual GP, or the lead of their "
+        "usual GP's micro-team.")
+    booked_days_ahead: int = Field(14, ge=0, description="Days before it is due that a review "
+                                   "is booked.")
+
+
+class TeamFormation(Strict):
+    """Micro-teams formed from the workforce, when ``teams`` is not given.
+
+    List-holders in the order listed are grouped ``gps_per_team`` at a time;
+    the one working the most sessions (the first listed on a tie) leads. The
+    other clinicians are shared out role by role in the order listed, one of
+    each role per team, going round again when a role has fewer clinicians
+    than there are teams (they then serve several teams).
+    """
+
+    gps_per_team: int = Field(2, ge=1, le=20, description="List-holders per team.")
+
+
 class FollowUps(Strict):
     """Clinician-requested follow-ups (the probabilities and delays are per need)."""
 
@@ -444,6 +481,10 @@ class Scenario(Strict):
         default_factory=dict, description="Named cohort searches (frequent attenders, ...)."
     )
     teams: tuple[Team, ...] = Field((), description="Micro-teams, for team-based policies.")
+    team_formation: TeamFormation | None = Field(
+        None, description="Form micro-teams from the workforce instead of listing them.")
+    care_plan_reviews: tuple[CarePlanReview, ...] = Field(
+        (), description="Planned care-plan reviews for cohorts (coordinated care).")
     choice: Choice = Choice()
     follow_ups: FollowUps = FollowUps()
     policy: PolicyRef = PolicyRef()
@@ -562,6 +603,25 @@ def cross_reference_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                 (("choice", "extra_days_by_need", need),
                  _unknown("need", need, sorted(s.demand.needs)))
             )
+    for i, review in enumerate(s.care_plan_reviews):
+        where = ("care_plan_reviews", i)
+        if review.cohort not in s.cohorts:
+            problems.append(((*where, "cohort"), _unknown("cohort", review.cohort,
+                                                          sorted(s.cohorts))))
+        if review.need not in s.demand.needs:
+            problems.append(((*where, "need"), _unknown("need", review.need,
+                                                        sorted(s.demand.needs))))
+        elif not any(s.roles[r].holds_list for r in s.demand.needs[review.need].roles
+                     if r in s.roles):
+            problems.append(((*where, "need"), f"need {review.need!r} cannot be taken by a "
+                             "list-holding role, so the named clinician could never do the review"))
+        if review.named_clinician == "team_lead" and not s.teams:
+            problems.append(((*where, "named_clinician"), "team_lead needs micro-teams "
+                             "(teams: or team_formation:)"))
+        if review.booked_days_ahead > s.practice.booking_horizon_days:
+            problems.append(((*where, "booked_days_ahead"), f"{review.booked_days_ahead} days is "
+                             "beyond the booking horizon (practice.booking_horizon_days: "
+                             f"{s.practice.booking_horizon_days})"))
     if s.demand.planned_delay_days[1] > s.practice.booking_horizon_days:
         problems.append(
             (("demand", "planned_delay_days"),
@@ -592,6 +652,31 @@ def cross_reference_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                      "have no clinicians")
                 )
     return problems
+
+
+def form_teams(s: Scenario) -> tuple[Team, ...]:
+    """Micro-teams formed from the workforce by ``s.team_formation`` (see :class:`TeamFormation`).
+
+    Clinicians who leave before the start or whose role is unknown are left out.
+    """
+    if s.team_formation is None:
+        return s.teams
+    k = s.team_formation.gps_per_team
+    staff = [c for c in s.clinicians if c.role in s.roles
+             and (c.leaves is None or c.leaves > s.start_date)]
+    holders = [c for c in staff if s.roles[c.role].holds_list]
+    groups = [holders[i:i + k] for i in range(0, len(holders), k)]
+    by_role: dict[str, list[Clinician]] = {}
+    for c in staff:
+        if not s.roles[c.role].holds_list:
+            by_role.setdefault(c.role, []).append(c)
+    teams = []
+    for n, group in enumerate(groups):
+        lead = max(group, key=lambda c: (len(c.sessions), -group.index(c)))
+        members = [c.id for c in group if c is not lead]
+        members += [people[n % len(people)].id for people in by_role.values()]
+        teams.append(Team(id=f"team_{n + 1}", lead=lead.id, members=tuple(members)))
+    return tuple(teams)
 
 
 def _unknown(what: str, value: str, valid: list[str]) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 #: The sources of randomness the engine uses; each is a separate stream.
 STREAM_NAMES = (
     "population", "lists", "demand", "case_mix", "leave", "sickness", "dna", "follow_up", "policy",
+    "reviews",
 )
 
 

@@ -18,7 +18,9 @@ from policies import REGISTRY
 from policies.micro_team import ChampionParams, ClinicalChampion, MicroTeam, TeamParams
 from policies.usual_gp_first import UsualGPFirst
 from sim import ScenarioError, load_scenario, run
-from sim.calendar import AHEAD, ON_THE_DAY, Calendar
+from sim.calendar import AHEAD, ON_THE_DAY, Calendar, Slot
+from sim.demand import FOLLOW_UP, ROUTINE, URGENT
+from sim.model import patient_choice
 from sim.policy_api import PracticeView, Request
 
 POLICY_DIR = ROOT / "scenarios" / "policies"
@@ -139,6 +141,41 @@ def test_coded_patients_only():
     cal = calendar(SLOTS)
     assert [o.clinician for o in pol.offers(request(patient=0), cal)] == [2]
     assert [o.clinician for o in pol.offers(request(patient=1), cal)] == [0, 2]
+
+
+# ---------------------------------------------------------------- patient choice
+
+USUAL_LATE = Slot(5.4, 0, 5, AHEAD, 0, 0)      # the usual GP, ranked first, day 5
+TEAM_MID = Slot(3.4, 1, 3, AHEAD, 1, 1)        # the team, day 3
+ANYONE_SOON = Slot(1.4, 2, 1, AHEAD, 2, 2)     # anyone, soonest, day 1
+OFFERS = [USUAL_LATE, TEAM_MID, ANYONE_SOON]
+
+
+@pytest.mark.parametrize("extra_days", [0.0, 2.0, 99.0])
+def test_patients_who_do_not_value_continuity_take_the_soonest(extra_days):
+    for first in (OFFERS, OFFERS[::-1]):
+        assert patient_choice(first, ROUTINE, False, extra_days, 0.3, None) is ANYONE_SOON
+
+
+def test_patients_who_value_continuity_wait_up_to_their_extra_days():
+    # 0 extra days: the soonest; 2: the team (2 days later), not the GP (4 days later);
+    # 4 or more: the usual GP.
+    assert patient_choice(OFFERS, ROUTINE, True, 0.0, 0.3, None) is ANYONE_SOON
+    assert patient_choice(OFFERS, ROUTINE, True, 2.0, 0.3, None) is TEAM_MID
+    assert patient_choice(OFFERS, ROUTINE, True, 4.0, 0.3, None) is USUAL_LATE
+    assert patient_choice(OFFERS, ROUTINE, True, 99.0, 0.3, None) is USUAL_LATE
+
+
+def test_urgent_and_follow_up_take_the_first_offer_and_never_decline():
+    for urgency in (URGENT, FOLLOW_UP):
+        assert patient_choice(OFFERS, urgency, False, 0.0, 0.3, 0.5) is USUAL_LATE
+
+
+def test_routine_patients_decline_beyond_their_limit():
+    assert patient_choice(OFFERS, ROUTINE, False, 0.0, 0.3, 1.0) is None
+    assert patient_choice(OFFERS, ROUTINE, False, 0.0, 0.3, 1.1) is ANYONE_SOON
+    assert patient_choice(OFFERS, ROUTINE, True, 99.0, 0.3, 3.0) is None
+    assert patient_choice([], ROUTINE, True, 99.0, 0.3, None) is None
 
 
 # ------------------------------------------------------------------- whole runs

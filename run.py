@@ -50,7 +50,7 @@ def _fail(msg: str) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario and write its results."""
     from analysis.outputs import write_run
-    from analysis.summary import summarise
+    from analysis.summary import run_summaries
     from sim import load_scenario, run
 
     scenario = load_scenario(args.scenario, _parse_set(args.set or []))
@@ -61,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
           flush=True)
     result = run(scenario, replication=args.replication, seed=args.seed)
     write_run(result, out)
-    s = summarise(result.tables, scenario.population.size, scenario.duration_days).iloc[0]
+    s = run_summaries(result)[0].iloc[0]
     print(f"Done in {time.perf_counter() - t0:.1f} s (seed {result.scenario.seed}, "
           f"replication {args.replication}).")
     print(f"  consultations per patient per year  {s.consultations_per_patient_year:6.2f}")
@@ -71,6 +71,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"  urgent requests seen same day       {s.urgent_same_day_share:6.1%}")
     print(f"  DNA rate                            {s.dna_rate:6.1%}")
     print(f"  utilisation                         {s.utilisation:6.1%}")
+    print(f"  UPC (GP, 3+ visits) / SLICC         {s.upc_mean:6.2f} / {s.slicc:.2f}")
+    print(f"  A&E per 1,000 a year (proxy)        {s.ae_per_1000:6.0f} "
+          f"({s.ae_access_per_1000:.0f} after failing to get an appointment)")
+    print(f"  admissions per 1,000 a year (proxy) {s.admissions_per_1000:6.0f}")
     print(f"Results written to {out}/ (summary.csv, appointments.parquet, "
           "wait_distribution.png, ...)")
     return 0

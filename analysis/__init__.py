@@ -1,5 +1,12 @@
 """Turning event logs into metrics, tables, plots and files. Never simulates."""
 
-from .summary import SUMMARY_COLUMNS, summarise
+from .summary import (
+    OUTCOME_COLUMNS,
+    SUMMARY_COLUMNS,
+    run_summaries,
+    summarise,
+    summarise_by_cohort,
+)
 
-__all__ = ["SUMMARY_COLUMNS", "summarise"]
+__all__ = ["OUTCOME_COLUMNS", "SUMMARY_COLUMNS", "run_summaries", "summarise",
+           "summarise_by_cohort"]

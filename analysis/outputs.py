@@ -11,8 +11,9 @@ from sim.atomic import atomic_dir
 from sim.provenance import code_version, environment, resolved_yaml, scenario_hash
 from sim.results import RunResult
 
+from .depth import usual_gp_consultations
 from .plots import wait_distribution
-from .summary import summarise
+from .summary import run_summaries
 
 #: Files a run writes, and what each holds.
 RUN_FILES = {
@@ -21,8 +22,13 @@ RUN_FILES = {
     "requests.parquet": "one row per request first made in the window, with its outcome",
     "unmet.parquet": "one row per attempt in the window that found no slot",
     "clinician_days.parquet": "per clinician and rostered day: status and slots",
-    "patients.parquet": "the registered list: age band, conditions, usual clinician, ...",
+    "patients.parquet": "the registered list: age band, conditions, usual clinician, "
+                        "cohort flags",
+    "emergency.parquet": "A&E attendances and emergency admissions by channel (PROXIES for "
+                         "comparing policies, not forecasts)",
     "summary.csv": "the summary metrics (analysis.summary.SUMMARY_COLUMNS)",
+    "summary_by_cohort.csv": "the outcome metrics for all patients and for each cohort",
+    "usual_gp_consultations.csv": "patients by number of consultations with their usual GP",
     "wait_distribution.png": "distribution of waits, urgent and routine",
     "metadata.json": "seed, scenario hash, code version, file hashes (written last)",
 }
@@ -43,12 +49,20 @@ def write_run(result: RunResult, out_dir: str | Path) -> dict[str, Path]:
     """
     out_dir = Path(out_dir)
     s = result.scenario
-    summary = summarise(result.tables, s.population.size, s.duration_days)
+    summary, by_cohort = run_summaries(result)
+    appts = result.tables["appointments"]
+    holders = [name for name, role in s.roles.items() if role.holds_list]
+    gp_visits = appts[appts["in_window"].to_numpy(dtype=bool) & (appts["status"] == "attended")
+                      & appts["role"].isin(holders)]
+    with_usual = usual_gp_consultations(gp_visits, result.tables["patients"]["patient_id"])
     with atomic_dir(out_dir) as stage:
         (stage / "scenario.resolved.yaml").write_text(resolved_yaml(s), encoding="utf-8")
-        for name in ("appointments", "requests", "unmet", "clinician_days", "patients"):
+        for name in ("appointments", "requests", "unmet", "clinician_days", "patients",
+                     "emergency"):
             result.tables[name].to_parquet(stage / f"{name}.parquet", index=False)
         summary.to_csv(stage / "summary.csv", index=False)
+        by_cohort.to_csv(stage / "summary_by_cohort.csv", index=False)
+        with_usual.to_csv(stage / "usual_gp_consultations.csv", index=False)
         wait_distribution(result.tables["appointments"], stage / "wait_distribution.png",
                           title=f"{s.name}: wait from request to appointment")
         files = {p.name: _sha256(p) for p in sorted(stage.iterdir()) if p.is_file()}

@@ -8,7 +8,14 @@ Definitions (all over the observation window, i.e. after the warm-up):
   (clinician sickness) are excluded and counted separately;
 * access measures count requests by the date they were first made; a wait
   runs from that first request to the appointment, so retries and
-  rebookings lengthen it.
+  rebookings lengthen it;
+* continuity indices (UPC, COC, SECON, usual-GP share) are per patient over
+  attended GP consultations (list-holding roles) in the window, for patients
+  with 3 or more (EVIDENCE V), then averaged over patients; SLICC pools all
+  GP consultations;
+* relationship depth uses consultations with any clinician in the window, so
+  a one-year run measures the depth built within it (for comparing policies);
+* A&E and admissions are proxies for comparing policies, not forecasts.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .continuity import patient_indices, slicc
+from .depth import DEFAULT_POINTS, deep_relationship_by_patient
 
 DAYS_PER_YEAR = 365.25
 
@@ -42,9 +50,26 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "utilisation": "share of available slots booked",
     "gp_share": "share of appointments with a GP",
     "cancelled_by_practice": "appointments cancelled because the clinician was off sick",
-    "upc_mean": "mean UPC over GP consultations, patients with 3 or more (EVIDENCE V)",
-    "slicc": "share of GP consultations with the patient's own list GP (SLICC)",
 }
+
+#: Outcome columns, in ``summary.csv`` and in the per-cohort table.
+OUTCOME_COLUMNS: dict[str, str] = {
+    "upc_mean": "mean UPC over GP consultations, patients with 3 or more (EVIDENCE V)",
+    "coc_mean": "mean Bice-Boxerman COC, same patients",
+    "secon_mean": "mean sequential continuity (SECON), same patients",
+    "usual_gp_share": "mean share of a patient's GP consultations with their usual GP, "
+                      "same patients",
+    "slicc": "share of GP consultations with the patient's own list GP (SLICC)",
+    "deep_relationship_share": "expected share of patients with a deep relationship with "
+                               "at least one clinician (depth curve)",
+    "ae_per_1000": "A&E attendances per 1,000 patients per year, both channels (PROXY)",
+    "ae_access_per_1000": "A&E attendances after a failure to get an appointment, per 1,000 "
+                          "per year (PROXY)",
+    "ae_continuity_per_1000": "background A&E attendances scaled by continuity, per 1,000 per "
+                              "year (PROXY)",
+    "admissions_per_1000": "emergency admissions per 1,000 patients per year (PROXY)",
+}
+SUMMARY_COLUMNS.update(OUTCOME_COLUMNS)
 
 
 def summarise(
@@ -52,15 +77,18 @@ def summarise(
     patients: int,
     window_days: int,
     gp_roles: tuple[str, ...] = ("gp",),
+    depth_points=DEFAULT_POINTS,
 ) -> pd.DataFrame:
     """One-row table of the metrics in :data:`SUMMARY_COLUMNS`.
 
     Args:
         tables: a run's tables (``appointments``, ``requests``, ``unmet``,
-            ``clinician_days``), as returned by :func:`sim.run`.
+            ``clinician_days``, and ``emergency`` and ``patients`` if the
+            outcomes are wanted), as returned by :func:`sim.run`.
         patients: registered patients.
         window_days: length of the observation window in days.
-        gp_roles: roles counted as GPs for ``gp_share``.
+        gp_roles: roles counted as GPs (list-holding roles).
+        depth_points: the two points of the relationship-depth curve.
 
     Undefined metrics (for example a wait with no routine appointments) are NaN.
     """
@@ -100,24 +128,97 @@ def summarise(
         "gp_share": _mean(happened["role"].isin(gp_roles).to_numpy()),
         "cancelled_by_practice": int((in_w["status"] == "cancelled_by_practice").sum()),
     }
-    row.update(_continuity(happened, gp_roles))
+    attended_visits = happened[happened["status"] == "attended"]
+    emergency = tables.get("emergency")
+    row.update(outcomes(attended_visits, emergency, patients, years, gp_roles, depth_points))
     return pd.DataFrame([row], columns=list(SUMMARY_COLUMNS))
 
 
-def _continuity(happened: pd.DataFrame, gp_roles: tuple[str, ...]) -> dict[str, float]:
-    """UPC (GP visits, patients with 3 or more) and SLICC from attended GP consultations.
+def outcomes(
+    visits: pd.DataFrame,
+    emergency: pd.DataFrame | None,
+    patients: int,
+    years: float,
+    gp_roles: tuple[str, ...] = ("gp",),
+    depth_points=DEFAULT_POINTS,
+) -> dict[str, float]:
+    """The :data:`OUTCOME_COLUMNS` for a group of ``patients`` patients.
 
-    Each visit is judged against the usual GP recorded at booking, since lists
-    change when a GP leaves.
+    Args:
+        visits: their attended consultations in the window (appointments rows).
+        emergency: their emergency events in the window, or None (NaN outcomes).
+        patients: how many patients the group has (the denominator).
+        years: length of the window in years.
+        gp_roles: roles counted as GPs.
+        depth_points: the depth curve's two points.
+
+    Each GP visit is judged against the usual GP recorded at booking, since
+    lists change when a GP leaves.
     """
-    visits = happened[(happened["status"] == "attended") & happened["role"].isin(gp_roles)]
-    if len(visits) == 0:
-        return {"upc_mean": np.nan, "slicc": np.nan}
-    idx = patient_indices(visits, min_visits=3, time="appointment_at")
-    upc = float(idx["upc"].mean()) if idx["upc"].notna().any() else np.nan
-    return {"upc_mean": upc, "slicc": slicc(visits)}
+    out = dict.fromkeys(OUTCOME_COLUMNS, np.nan)
+    gp = visits[visits["role"].isin(gp_roles)]
+    if len(gp):
+        idx = patient_indices(gp, min_visits=3, time="appointment_at",
+                              usual="usual_clinician_id")
+        for col, name in (("upc", "upc_mean"), ("coc", "coc_mean"), ("secon", "secon_mean"),
+                          ("usual_share", "usual_gp_share")):
+            out[name] = float(idx[col].mean()) if idx[col].notna().any() else np.nan
+        out["slicc"] = slicc(gp)
+    if patients:
+        deep = deep_relationship_by_patient(visits, depth_points)
+        out["deep_relationship_share"] = float(deep.sum()) / patients
+    if emergency is not None and patients and years > 0:
+        per = 1000.0 / patients / years
+        ae = emergency["kind"] == "ae"
+        out["ae_per_1000"] = float(ae.sum()) * per
+        out["ae_access_per_1000"] = float((ae & (emergency["channel"] == "access")).sum()) * per
+        out["ae_continuity_per_1000"] = float(
+            (ae & (emergency["channel"] == "continuity")).sum()) * per
+        out["admissions_per_1000"] = float((emergency["kind"] == "admission").sum()) * per
+    return out
+
+
+def summarise_by_cohort(
+    tables: Mapping[str, pd.DataFrame],
+    window_days: int,
+    gp_roles: tuple[str, ...] = ("gp",),
+    depth_points=DEFAULT_POINTS,
+) -> pd.DataFrame:
+    """The outcome columns for every patient (``all``) and for each cohort.
+
+    Cohorts are the ``cohort_<name>`` columns of the ``patients`` table.
+    """
+    pats = tables["patients"]
+    appts = tables["appointments"]
+    visits = appts[appts["in_window"].to_numpy(dtype=bool) & (appts["status"] == "attended")]
+    emergency = tables.get("emergency")
+    years = window_days / DAYS_PER_YEAR
+    groups = {"all": np.ones(len(pats), dtype=bool)}
+    for col in pats.columns:
+        if col.startswith("cohort_"):
+            groups[col.removeprefix("cohort_")] = pats[col].to_numpy(dtype=bool)
+    rows = []
+    for name, mask in groups.items():
+        ids = pats["patient_id"].to_numpy()[mask]
+        v = visits[visits["patient_id"].isin(ids)]
+        e = emergency[emergency["patient_id"].isin(ids)] if emergency is not None else None
+        rows.append({"cohort": name, "patients": int(mask.sum()),
+                     **outcomes(v, e, int(mask.sum()), years, gp_roles, depth_points)})
+    return pd.DataFrame(rows, columns=["cohort", "patients", *OUTCOME_COLUMNS])
 
 
 def _mean(flags: np.ndarray) -> float:
     flags = np.asarray(flags, dtype=bool)
     return float(flags.mean()) if flags.size else np.nan
+
+
+def run_summaries(result) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The summary row and the per-cohort table of a run (:class:`sim.RunResult`).
+
+    GPs are the scenario's list-holding roles; the depth curve is the scenario's.
+    """
+    s = result.scenario
+    gp_roles = tuple(name for name, role in s.roles.items() if role.holds_list)
+    points = s.relationship_depth.points
+    summary = summarise(result.tables, s.population.size, s.duration_days, gp_roles, points)
+    return summary, summarise_by_cohort(result.tables, s.duration_days, gp_roles, points)

@@ -37,6 +37,7 @@ from .demand import (
     generate_arrivals,
     merge_arrivals,
 )
+from .emergency import Emergencies, simulate_emergencies
 from .policy_api import BookingPolicy, PracticeView, Request, make_policy
 from .population import Patients, build_patients, reassign_list
 from .scenario import MODES, Scenario, hours
@@ -90,6 +91,7 @@ class EventLog:
         self.appt_usual: list[int] = []
         self.unmet_request: list[int] = []
         self.unmet_time: list[float] = []
+        self.gave_up_at: dict[int, float] = {}
 
 
 class PracticeModel:
@@ -107,6 +109,7 @@ class PracticeModel:
         self.scenario = s
         self.replication = replication
         streams = Streams(s.seed, replication)
+        self.streams = streams
         self.end_day = s.end_day
         longest_follow_up = max(n.follow_up_delay_days[1] for n in s.demand.needs.values())
         self.n_days = s.end_day + max(s.practice.booking_horizon_days, longest_follow_up) + 1
@@ -129,6 +132,8 @@ class PracticeModel:
         # starting lists stay in self.patients.
         self.usual = self.patients.usual_clinician.copy()
         self._usual_list = self.usual.tolist()
+        # (day, patients whose usual clinician changed that day), in time order.
+        self.list_changes: list[tuple[int, np.ndarray]] = []
         self._leavers: dict[int, list[int]] = {}
         for c, clin in enumerate(s.clinicians):
             if clin.leaves is not None and self.workforce.holds_list[c]:
@@ -197,6 +202,7 @@ class PracticeModel:
         self._max_attempts = s.practice.max_attempts
         self._spell_ptr = 0
         self.env: simpy.Environment | None = None
+        self.emergencies: Emergencies | None = None
 
     def _eligibility(self) -> list[list[tuple[int, ...]]]:
         """Clinicians able to take each (need, mode): role suits need, role does mode."""
@@ -221,6 +227,7 @@ class PracticeModel:
         env.process(self._front_desk(env))
         env.run(until=self.end_day)
         self._attendance(self.end_day - 1)
+        self.emergencies = simulate_emergencies(self, self.streams)
         return self.log
 
     def _day_cycle(self, env: simpy.Environment):
@@ -292,6 +299,7 @@ class PracticeModel:
         L.unmet_time.append(req.time)
         if req.attempt >= self._max_attempts:
             L.req_outcome[req.id] = GAVE_UP
+            L.gave_up_at[req.id] = req.time
             return
         t = self._next_open[req.day] + self._open_time
         if t < self.end_day:
@@ -345,8 +353,10 @@ class PracticeModel:
             log.warning("day %d: %s leaves and no list-holder remains; list kept", d,
                         self.workforce.ids[leaver])
             return
+        moving = np.nonzero(self.usual == leaver)[0]
         moved = reassign_list(self.usual, leaver, pool, self.workforce.sessions_per_week[pool],
                               self._caps[pool], self._lists_rng)
+        self.list_changes.append((d, moving))
         self._usual_list = self.usual.tolist()
         log.debug("day %d: %d patients of %s reassigned", d, moved, self.workforce.ids[leaver])
 

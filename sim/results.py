@@ -13,7 +13,10 @@ Only what falls in the observation window (after the warm-up) is returned:
 * ``unmet``: one row per attempt in the window that found no slot;
 * ``clinician_days``: per clinician and day in the window they were rostered:
   status (working, leave, sick) and slots built, booked, attended and missed;
-* ``patients``: the registered list.
+* ``patients``: the registered list, with a ``cohort_<name>`` column per cohort;
+* ``emergency``: A&E attendances and emergency admissions in the window, by
+  channel (``access``, ``continuity``) and cause: proxies for comparing
+  policies, not forecasts (:mod:`sim.emergency`).
 
 A run that is all warm-up therefore records nothing.
 """
@@ -31,6 +34,7 @@ import pandas as pd
 
 from .calendar import POOL_NAMES
 from .demand import URGENCY_NAMES
+from .emergency import CAUSE_NAMES, CHANNEL_NAMES, KIND_NAMES
 from .loading import load_scenario
 from .model import APPOINTMENT_STATUS, ATTENDED, DNA, REQUEST_OUTCOME, PracticeModel
 from .scenario import MODES, WEEKDAYS, Scenario
@@ -212,9 +216,19 @@ def build_tables(model: PracticeModel) -> dict[str, pd.DataFrame]:
         "dna_propensity": p.dna_propensity,
         "usual_clinician_id": clin_ids[p.usual_clinician],
         "usual_clinician_at_end_id": clin_ids[model.usual],
+        **{f"cohort_{name}": mask for name, mask in model.cohorts.items()},
     })
+    e = model.emergencies
+    emergency = pd.DataFrame({
+        "patient_id": e.patient,
+        "at": _datetimes(start, e.time),
+        "kind": pd.Categorical.from_codes(e.kind, categories=list(KIND_NAMES)),
+        "channel": pd.Categorical.from_codes(e.channel, categories=list(CHANNEL_NAMES)),
+        "cause": pd.Categorical.from_codes(e.cause, categories=list(CAUSE_NAMES)),
+        "continuity_ratio": e.ratio,
+    }).sort_values(["at", "patient_id"], kind="stable").reset_index(drop=True)
     return {"appointments": appointments, "requests": requests, "unmet": unmet,
-            "clinician_days": clinician_days, "patients": patients}
+            "clinician_days": clinician_days, "patients": patients, "emergency": emergency}
 
 
 def _clinician_days(model: PracticeModel, w0: int, w1: int, clin_ids: pd.Categorical,

@@ -15,7 +15,7 @@ import numpy as np
 #: The sources of randomness the engine uses; each is a separate stream.
 STREAM_NAMES = (
     "population", "lists", "demand", "case_mix", "leave", "sickness", "dna", "follow_up", "policy",
-    "reviews",
+    "reviews", "emergency_access", "emergency_ae", "emergency_admission", "relationship_years",
 )
 
 

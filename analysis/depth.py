@@ -1,0 +1,64 @@
+"""Relationship depth: consultations with the same clinician, mapped to a deep relationship.
+
+The curve is logistic in log(n): ``p(n) = 1 / (1 + exp(-(a + b log n)))``, fitted
+exactly through two points; the default passes through 30% at 5 and 80% at 20
+consultations (seed 000), which gives about 48% at 8 (EVIDENCE.md section 1).
+No consultations give 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_POINTS = ((5.0, 0.30), (20.0, 0.80))
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1.0 - p)))
+
+
+def depth_curve_coefficients(points=DEFAULT_POINTS) -> tuple[float, float]:
+    """Intercept ``a`` and slope ``b`` of the curve through the two points."""
+    (n1, p1), (n2, p2) = points
+    b = (_logit(p2) - _logit(p1)) / (np.log(n2) - np.log(n1))
+    a = _logit(p1) - b * np.log(n1)
+    return float(a), float(b)
+
+
+def deep_probability(n, points=DEFAULT_POINTS) -> np.ndarray:
+    """Probability of a deep relationship after ``n`` consultations (array-like)."""
+    a, b = depth_curve_coefficients(points)
+    n = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore"):
+        p = 1.0 / (1.0 + np.exp(-(a + b * np.log(n))))
+    return np.where(n > 0, p, 0.0)
+
+
+def deep_relationship_by_patient(visits: pd.DataFrame, points=DEFAULT_POINTS,
+                                 patient: str = "patient_id",
+                                 clinician: str = "clinician_id") -> pd.Series:
+    """Each patient's probability of a deep relationship with at least one clinician.
+
+    ``1 - prod over clinicians (1 - p(n))``, with ``n`` the patient's
+    consultations with that clinician in ``visits``; patients without visits
+    are not in the result (their probability is 0).
+    """
+    if len(visits) == 0:
+        return pd.Series(dtype=float)
+    pair = visits.groupby([patient, clinician], observed=True).size()
+    log_none = np.log1p(-np.minimum(deep_probability(pair.to_numpy(), points), 1 - 1e-12))
+    none = pd.Series(log_none, index=pair.index).groupby(level=0).sum()
+    return 1.0 - np.exp(none)
+
+
+def usual_gp_consultations(gp_visits: pd.DataFrame, patient_ids, cap: int = 10,
+                           patient: str = "patient_id", clinician: str = "clinician_id",
+                           usual: str = "usual_clinician_id") -> pd.DataFrame:
+    """How many patients had 0, 1, ..., ``cap`` or more consultations with their usual GP."""
+    same = gp_visits[clinician].astype(str).to_numpy() == gp_visits[usual].astype(str).to_numpy()
+    per = gp_visits.loc[same].groupby(patient, observed=True).size()
+    counts = per.reindex(pd.Index(patient_ids), fill_value=0).clip(upper=cap)
+    table = counts.value_counts().reindex(range(cap + 1), fill_value=0)
+    return pd.DataFrame({"consultations_with_usual_gp": [*map(str, range(cap)), f"{cap}+"],
+                         "patients": table.to_numpy()})

@@ -5,6 +5,8 @@
     python run.py run SCENARIO [--out DIR] [--seed N] [--replication K] [--set KEY=VALUE ...]
     python run.py validate FILE [FILE ...]
     python run.py schema [--out FILE]
+    python run.py indices VISITS.csv --out OUT.csv [--min-visits N] [--from DATE] [--to DATE]
+                          [--roles ROLE,...]
 
 Exit status: 0 success, 2 bad input (a message names the file, key and line),
 1 an unexpected error (run again with --debug for the traceback).
@@ -101,6 +103,59 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_indices(args: argparse.Namespace) -> int:
+    """Continuity indices of a practice's own visit export (CSV)."""
+    import pandas as pd
+
+    from analysis.visits import (
+        VisitsError,
+        index_table,
+        practice_summary,
+        read_visits,
+        select_visits,
+    )
+    from sim.atomic import atomic_dir
+
+    if args.min_visits < 2:
+        raise BadInput("--min-visits must be 2 or more (the indices need two visits)")
+    dates = {}
+    for flag in ("from_date", "to_date"):
+        value = getattr(args, flag)
+        if value is not None:
+            try:
+                dates[flag] = pd.Timestamp(value)
+            except ValueError:
+                raise BadInput(f"--{flag.split('_')[0]} {value!r}: not a date "
+                               "(use 2024-04-01)") from None
+    roles = [r.strip() for r in args.roles.split(",") if r.strip()] if args.roles else None
+    try:
+        visits = read_visits(args.visits)
+        if roles and "role" not in visits.columns:
+            raise VisitsError(f"{args.visits}: --roles needs a role column")
+        visits = select_visits(visits, dates.get("from_date"), dates.get("to_date"), roles)
+    except VisitsError as e:
+        raise BadInput(str(e)) from None
+    if len(visits) == 0:
+        raise BadInput(f"{args.visits}: no visits left after the date and role filters")
+    table = index_table(visits, args.min_visits)
+    out = Path(args.out)
+    with atomic_dir(out.parent if str(out.parent) else Path(".")) as stage:
+        table.to_csv(stage / out.name, index=False, na_rep="")
+    summary = practice_summary(visits, table)
+    print(f"{int(summary['visits']):,} visits, {int(summary['patients']):,} patients; "
+          f"{int(summary['patients_with_indices']):,} with {args.min_visits} or more visits "
+          "(indices are undefined, left empty, for the others).")
+    for key, label in (("upc_mean", "mean UPC"), ("coc_mean", "mean COC"),
+                       ("secon_mean", "mean SECON"), ("hhi_mean", "mean HHI"),
+                       ("mmci_mean", "mean MMCI"), ("usual_share_mean", "mean usual share"),
+                       ("slicc", "SLICC (visits with the usual clinician)"),
+                       ("opr", "OPR (list-holders' visits with their own list)")):
+        if key in summary:
+            print(f"  {label:<48} {summary[key]:.3f}")
+    print(f"Per-patient indices written to {out}")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print or write the scenario JSON Schema."""
     from sim.scenario import Scenario
@@ -141,6 +196,17 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check scenario files (exit 2 if any is invalid)")
     v.add_argument("files", nargs="+", help="scenario YAML files")
     v.set_defaults(func=cmd_validate)
+    ix = sub.add_parser("indices", help="continuity indices of a visit export (CSV)")
+    ix.add_argument("visits", help="CSV: patient_id, date, clinician_id "
+                    "[, usual_clinician_id, role]")
+    ix.add_argument("--out", required=True, help="CSV to write, one row per patient")
+    ix.add_argument("--min-visits", type=int, default=2,
+                    help="fewer visits leave a patient's indices undefined (default 2)")
+    ix.add_argument("--from", dest="from_date", help="first date to include (ISO date)")
+    ix.add_argument("--to", dest="to_date", help="first date to exclude (ISO date)")
+    ix.add_argument("--roles", help="keep only these roles, comma-separated (needs a role "
+                    "column), e.g. gp")
+    ix.set_defaults(func=cmd_indices)
     sc = sub.add_parser("schema", help="print the scenario JSON Schema")
     sc.add_argument("--out", help="write to this file instead")
     sc.set_defaults(func=cmd_schema)

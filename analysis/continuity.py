@@ -11,6 +11,13 @@ clinicians (EVIDENCE.md section 2):
 * MMCI (modified modified continuity index): (1 - M / (N + 0.1)) / (1 - 1 / (N + 0.1))
 * usual_share: share of visits with the patient's usual clinician, when known
 
+and for a group of GP visits with the patient's list GP known:
+
+* SLICC (St Leonard's index): visits with the list GP over all visits, for the
+  practice, per month (:func:`slicc_by_month`) or per list (:func:`slicc_by_list`);
+* OPR (own patient ratio): a list-holding GP's visits with their own list over
+  all their visits (:func:`opr_by_clinician`).
+
 Below the minimum number of visits an index is undefined (NaN), never 0.
 Ties in time keep the input order (a stable sort), so SECON never depends on
 how a sort happens to break them.
@@ -85,3 +92,48 @@ def slicc(gp_visits: pd.DataFrame, clinician: str = "clinician_id",
         return float("nan")
     same = gp_visits[clinician].astype(str).to_numpy() == gp_visits[usual].astype(str).to_numpy()
     return float(same.mean())
+
+
+def slicc_by_month(gp_visits: pd.DataFrame, time: str = "date", clinician: str = "clinician_id",
+                   usual: str = "usual_clinician_id") -> pd.DataFrame:
+    """SLICC per calendar month: ``month, visits, with_usual, slicc``."""
+    month = pd.to_datetime(gp_visits[time]).dt.to_period("M")
+    same = gp_visits[clinician].astype(str).to_numpy() == gp_visits[usual].astype(str).to_numpy()
+    g = pd.DataFrame({"month": month.to_numpy(), "same": same}).groupby("month")["same"]
+    out = pd.DataFrame({"visits": g.size(), "with_usual": g.sum()}).reset_index()
+    out["slicc"] = out["with_usual"] / out["visits"]
+    out["month"] = out["month"].astype(str)
+    return out
+
+
+def slicc_by_list(gp_visits: pd.DataFrame, clinician: str = "clinician_id",
+                  usual: str = "usual_clinician_id") -> pd.DataFrame:
+    """SLICC per list: for each list GP, their patients' GP visits with them over all.
+
+    Columns ``usual_clinician_id, visits, with_usual, slicc``.
+    """
+    u = gp_visits[usual].astype(str).to_numpy()
+    same = gp_visits[clinician].astype(str).to_numpy() == u
+    g = pd.DataFrame({"usual": u, "same": same}).groupby("usual")["same"]
+    out = pd.DataFrame({"visits": g.size(), "with_usual": g.sum()})
+    out["slicc"] = out["with_usual"] / out["visits"]
+    out.index.name = usual
+    return out.reset_index()
+
+
+def opr_by_clinician(gp_visits: pd.DataFrame, clinician: str = "clinician_id",
+                     usual: str = "usual_clinician_id") -> pd.DataFrame:
+    """Own patient ratio of each list-holding GP: ``clinician_id, appointments, own_list, opr``.
+
+    A clinician is a list-holder if they are some visit's usual clinician;
+    their appointments are all their visits in the table.
+    """
+    c = gp_visits[clinician].astype(str).to_numpy()
+    u = gp_visits[usual].astype(str).to_numpy()
+    holders = np.unique(u)
+    mine = np.isin(c, holders)
+    g = pd.DataFrame({"clinician": c[mine], "own": (c == u)[mine]}).groupby("clinician")["own"]
+    out = pd.DataFrame({"appointments": g.size(), "own_list": g.sum()})
+    out["opr"] = out["own_list"] / out["appointments"]
+    out.index.name = clinician
+    return out.reset_index()

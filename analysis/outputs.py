@@ -7,13 +7,16 @@ import hashlib
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from sim.atomic import atomic_dir
 from sim.provenance import code_version, environment, resolved_yaml, scenario_hash
 from sim.results import RunResult
 
+from .continuity import opr_by_clinician, slicc_by_list, slicc_by_month
 from .depth import usual_gp_consultations
 from .plots import wait_distribution
-from .summary import run_summaries
+from .summary import SUMMARY_COLUMNS, run_summaries
 
 #: Files a run writes, and what each holds.
 RUN_FILES = {
@@ -28,6 +31,9 @@ RUN_FILES = {
                          "comparing policies, not forecasts)",
     "summary.csv": "the summary metrics (analysis.summary.SUMMARY_COLUMNS)",
     "summary_by_cohort.csv": "the outcome metrics for all patients and for each cohort",
+    "summary_columns.csv": "what each summary column means, with its unit (A&E: PROXY)",
+    "slicc_by_month.csv": "SLICC per calendar month of the window (GP consultations)",
+    "continuity_by_list.csv": "per list-holding GP: their list's SLICC and their own OPR",
     "usual_gp_consultations.csv": "patients by number of consultations with their usual GP",
     "wait_distribution.png": "distribution of waits, urgent and routine",
     "metadata.json": "seed, scenario hash, code version, file hashes (written last)",
@@ -63,6 +69,18 @@ def write_run(result: RunResult, out_dir: str | Path) -> dict[str, Path]:
         summary.to_csv(stage / "summary.csv", index=False)
         by_cohort.to_csv(stage / "summary_by_cohort.csv", index=False)
         with_usual.to_csv(stage / "usual_gp_consultations.csv", index=False)
+        pd.DataFrame({"column": list(SUMMARY_COLUMNS),
+                      "meaning": list(SUMMARY_COLUMNS.values())}).to_csv(
+            stage / "summary_columns.csv", index=False)
+        slicc_by_month(gp_visits, time="appointment_at").to_csv(stage / "slicc_by_month.csv",
+                                                                index=False)
+        by_list = slicc_by_list(gp_visits).rename(columns={
+            "usual_clinician_id": "clinician_id", "visits": "list_gp_visits",
+            "with_usual": "list_visits_with_them", "slicc": "list_slicc"})
+        opr = opr_by_clinician(gp_visits).rename(columns={"appointments": "gp_appointments",
+                                                          "own_list": "with_own_list"})
+        by_list.merge(opr, on="clinician_id", how="outer").to_csv(
+            stage / "continuity_by_list.csv", index=False)
         wait_distribution(result.tables["appointments"], stage / "wait_distribution.png",
                           title=f"{s.name}: wait from request to appointment")
         files = {p.name: _sha256(p) for p in sorted(stage.iterdir()) if p.is_file()}

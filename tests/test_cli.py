@@ -56,15 +56,23 @@ def test_run_writes_every_output(tmp_path):
     p = sh("run", str(DEFAULT), "--out", str(out), "--seed", "42", *SMALL)
     assert p.returncode == 0, p.stderr
     assert str(out) in p.stdout
-    for name in ("scenario.resolved.yaml", "appointments.parquet", "requests.parquet",
-                 "summary.csv", "wait_distribution.png", "metadata.json", "clinician_days.parquet"):
+    from analysis.outputs import RUN_FILES
+
+    for name in RUN_FILES:
         assert (out / name).stat().st_size > 0, name
+    assert set(json.loads((out / "metadata.json").read_text())["files"]) == set(RUN_FILES) - {
+        "metadata.json"}
     summary = pd.read_csv(out / "summary.csv")
     required = ["consultations_per_patient_year", "same_day_share", "routine_wait_mean_days",
                 "routine_wait_p90_days", "urgent_same_day_share", "unmet_requests", "dna_rate",
                 "utilisation"]
     assert set(required) <= set(summary.columns)
     assert list(summary.columns) == list(SUMMARY_COLUMNS)
+    for col in ("ae_per_1000", "ae_access_per_1000", "ae_continuity_per_1000",
+                "admissions_per_1000"):
+        assert "PROXY" in SUMMARY_COLUMNS[col]
+    by_cohort = pd.read_csv(out / "summary_by_cohort.csv")
+    assert by_cohort["cohort"].tolist()[0] == "all"
     appts = pd.read_parquet(out / "appointments.parquet")
     for col in ("patient_id", "clinician_id", "role", "requested_at", "appointment_at",
                 "wait_days", "urgency", "mode", "attended"):

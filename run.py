@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Command line for the continuity-of-care booking simulator.
 
-    python run.py                          run the default scenario
+    python run.py                          compare the default practice under the five policies
+    python run.py compare A.yaml B.yaml ... [--replications R] [--out DIR] [--workers N]
+    python run.py report DIR               re-render a comparison's report from saved results
     python run.py run SCENARIO [--out DIR] [--seed N] [--replication K] [--set KEY=VALUE ...]
     python run.py validate FILE [FILE ...]
     python run.py schema [--out FILE]
@@ -24,6 +26,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_SCENARIO = ROOT / "scenarios" / "default.yaml"
+DEFAULT_COMPARISON = [ROOT / "scenarios" / "policies" / f"{name}.yaml" for name in (
+    "access_first", "usual_gp_first", "micro_team", "clinical_champion",
+    "personalised_micro_teams")]
+DEFAULT_REPLICATIONS = 10
 EXIT_BAD_INPUT = 2
 
 
@@ -79,6 +85,92 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"  admissions per 1,000 a year (proxy) {s.admissions_per_1000:6.0f}")
     print(f"Results written to {out}/ (summary.csv, appointments.parquet, "
           "wait_distribution.png, ...)")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Run scenarios over replications and write the comparison and its report."""
+    import hashlib
+    import os
+
+    import pandas as pd
+
+    from analysis.compare import collect, reduce_run, write_comparison
+    from analysis.report import render
+    from sim import load_scenario
+    from sim.atomic import atomic_dir
+    from sim.batch import run_batch
+    from sim.loading import parameter_sources
+    from sim.provenance import code_version, environment, parameter_rows, resolved_yaml
+    from sim.results import with_seed
+
+    if args.replications < 2:
+        raise BadInput("--replications must be 2 or more (intervals need two)")
+    files = [Path(f) for f in args.scenarios]
+    if len(files) < 1:
+        raise BadInput("give at least one scenario file")
+    scenarios = [load_scenario(f, _parse_set(args.set or [])) for f in files]
+    # One seed for all, so replication k of every scenario shares its streams.
+    first = with_seed(scenarios[0], args.seed)
+    scenarios = [s.model_copy(update={"seed": first.seed}) for s in scenarios]
+    labels: list[str] = []
+    for f in files:
+        label = f.stem
+        n = 2
+        while label in labels:
+            label = f"{f.stem}_{n}"
+            n += 1
+        labels.append(label)
+    names = {lb: s.name for lb, s in zip(labels, scenarios, strict=True)}
+    workers = args.workers or os.cpu_count() or 1
+    out = Path(args.out) if args.out else ROOT / "results" / "comparison"
+    jobs = [(lb, s, k) for k in range(args.replications)
+            for lb, s in zip(labels, scenarios, strict=True)]
+    print(f"Comparing {len(labels)} scenario(s) x {args.replications} replications "
+          f"({len(jobs)} runs, {min(workers, len(jobs))} process(es)) ...", flush=True)
+    t0 = time.perf_counter()
+    reduced = list(run_batch(jobs, reduce_run, workers=min(workers, len(jobs)),
+                             description="runs"))
+    data = collect(reduced, labels)
+    params = pd.DataFrame([
+        {"scenario": lb, **row}
+        for lb, s, f in zip(labels, scenarios, files, strict=True)
+        for row in parameter_rows(s, parameter_sources(f))])
+    s0 = scenarios[0]
+    meta = {
+        "title": args.title or "Comparison of booking approaches",
+        "replications": args.replications, "seeds": [first.seed],
+        "warmup_days": s0.warmup_days, "window_days": s0.duration_days,
+        "code_version": code_version(), "environment": environment(),
+        "files": {lb: str(f) for lb, f in zip(labels, files, strict=True)},
+    }
+    with atomic_dir(out) as stage:
+        write_comparison(stage, data, labels, names,
+                         {lb: resolved_yaml(s) for lb, s in zip(labels, scenarios, strict=True)},
+                         params, meta)
+        render(stage)
+        hashes = {p.relative_to(stage).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                  for p in sorted(stage.rglob("*")) if p.is_file()}
+        (stage / "metadata.json").write_text(json.dumps({"files": hashes}, indent=2),
+                                             encoding="utf-8")
+    print(f"Done in {time.perf_counter() - t0:.0f} s. Report: {out / 'report.html'}")
+    print(f"Tables: {out / 'comparison.csv'} (means, 95% intervals), "
+          f"{out / 'differences.csv'} (paired differences from {labels[0]})")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Re-render the report of a saved comparison, without simulating."""
+    from analysis.report import render
+    from sim.atomic import atomic_dir
+
+    folder = Path(args.folder)
+    if not (folder / "comparison.json").is_file():
+        raise BadInput(f"{folder}: not a comparison folder (no comparison.json); make one with "
+                       "python run.py compare A.yaml B.yaml --out DIR")
+    with atomic_dir(folder) as stage:
+        render(folder, out=stage)
+    print(f"Report written to {folder / 'report.html'}")
     return 0
 
 
@@ -196,6 +288,21 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check scenario files (exit 2 if any is invalid)")
     v.add_argument("files", nargs="+", help="scenario YAML files")
     v.set_defaults(func=cmd_validate)
+    cp = sub.add_parser("compare", help="compare scenarios over replications; write a report")
+    cp.add_argument("scenarios", nargs="+", help="scenario YAML files; the first is the baseline")
+    cp.add_argument("--replications", "-r", type=int, default=DEFAULT_REPLICATIONS,
+                    help=f"replications per scenario (default {DEFAULT_REPLICATIONS})")
+    cp.add_argument("--out", help="output folder (default results/comparison)")
+    cp.add_argument("--workers", type=int, help="processes (default: all cores)")
+    cp.add_argument("--seed", type=int, help="master seed for every scenario (default: the "
+                    "first scenario's)")
+    cp.add_argument("--title", help="title of the report")
+    cp.add_argument("--set", action="append", metavar="KEY=VALUE",
+                    help="override a key in every scenario, e.g. --set duration_days=182")
+    cp.set_defaults(func=cmd_compare)
+    rp = sub.add_parser("report", help="re-render a comparison's report from saved results")
+    rp.add_argument("folder", help="a folder written by compare")
+    rp.set_defaults(func=cmd_report)
     ix = sub.add_parser("indices", help="continuity indices of a visit export (CSV)")
     ix.add_argument("visits", help="CSV: patient_id, date, clinician_id "
                     "[, usual_clinician_id, role]")
@@ -219,7 +326,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        args = parser.parse_args(["run", str(DEFAULT_SCENARIO)])
+        args = parser.parse_args(["compare", *map(str, DEFAULT_COMPARISON),
+                                  "--title", "The default practice under five booking approaches",
+                                  "--out", str(ROOT / "results" / "default_comparison")])
     if getattr(args, "replication", 0) < 0:
         return _fail("--replication must be 0 or more")
     if getattr(args, "seed", None) is not None and args.seed < 0:

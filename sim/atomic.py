@@ -39,15 +39,21 @@ def clean_stale_staging(dest: Path) -> None:
         except ValueError:
             continue
         if not _pid_alive(pid):
-            shutil.rmtree(p, ignore_errors=True)
+            _, sep, sub = p.name.partition("-old-")
+            if sep and not (dest / sub).exists():
+                os.replace(p, dest / sub)  # interrupted mid-swap: put the old folder back
+            else:
+                shutil.rmtree(p, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def atomic_dir(dest: str | Path) -> Iterator[Path]:
-    """Yield a staging folder; on success move its files into ``dest``.
+    """Yield a staging folder; on success move its files and folders into ``dest``.
 
     Files are moved in sorted order except ``metadata.json``, which goes
-    last: a folder whose metadata lists a file's hash is complete.
+    last: a folder whose metadata lists a file's hash is complete. A folder
+    replaces the one of the same name (the old one is renamed aside first and
+    removed after, so an interruption leaves one of the two in place).
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -55,6 +61,15 @@ def atomic_dir(dest: str | Path) -> Iterator[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=dest))
     try:
         yield staging
+        for sub in sorted(p.name for p in staging.iterdir() if p.is_dir()):
+            target = dest / sub
+            old = None
+            if target.exists():
+                old = dest / f"{STAGING_PREFIX}{os.getpid()}-old-{sub}"
+                os.replace(target, old)
+            os.replace(staging / sub, target)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
         names = sorted(p.name for p in staging.iterdir() if p.is_file())
         names.sort(key=lambda n: n == "metadata.json")
         for name in names:

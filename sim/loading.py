@@ -381,3 +381,40 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scena
     if "extends" in data:
         raise ScenarioError([Problem(source, ("extends",), "extends works only in files")])
     return _validate(data, [_Doc(source, data, {})])
+
+
+def parameter_sources(path: str | Path) -> dict[str, str]:
+    """Every key the file (or what it extends) sets, with the inline comment on its line.
+
+    The comment is the key's evidence or ASSUMPTION note ('' if none). A key
+    set in a child file takes the child's comment when it has one.
+    """
+    _, docs = read_scenario_data(path)
+    out: dict[str, str] = {}
+    for doc in reversed(docs):  # parents first, children override
+        try:
+            lines = Path(doc.file).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for key_path, line in doc.lines.items():
+            if not key_path or line is None or line > len(lines):
+                continue
+            comment = _inline_comment(lines[line - 1])
+            key = format_path(key_path)
+            if comment or key not in out:
+                out[key] = comment
+    return out
+
+
+def _inline_comment(line: str) -> str:
+    """The text after an unquoted ``#`` on a YAML line, stripped ('' if none)."""
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[i + 1:].strip()
+    return ""

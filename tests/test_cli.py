@@ -119,11 +119,3 @@ def test_schema_command_prints_json_schema():
     schema = json.loads(p.stdout)
     assert schema["additionalProperties"] is False
     assert {"population", "demand", "clinicians", "roles"} <= set(schema["properties"])
-
-
-@pytest.mark.slow
-def test_no_arguments_runs_the_default(tmp_path):
-    p = sh()
-    assert p.returncode == 0, p.stderr
-    assert "Results written to" in p.stdout
-    assert (ROOT / "results" / "default" / "summary.csv").exists()

@@ -1,0 +1,132 @@
+"""Comparing scenarios over replications: what is kept of each run, and the saved comparison.
+
+A comparison folder holds everything the report needs, so ``run.py report DIR``
+re-renders it without simulating:
+
+* ``data/*.parquet``: per run (scenario, replication) the summary row, the
+  per-cohort outcomes, waits, per-patient continuity, SLICC by month,
+  utilisation by role, and consultations with the usual GP;
+* ``comparison.csv``: mean and 95% interval of every metric per scenario;
+* ``differences.csv``: paired differences from the first (baseline) scenario;
+* ``parameters.csv``: every parameter of every scenario with its source;
+* ``scenarios/<label>.resolved.yaml``: each scenario as run;
+* ``plots/*.png`` and ``report.html``; ``metadata.json`` (written last).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .continuity import patient_indices, slicc_by_month
+from .depth import usual_gp_consultations
+from .stats import paired_differences, summarise_replications
+from .summary import SUMMARY_COLUMNS, run_summaries
+
+#: Metrics compared, in report order (all columns of summary.csv but the counts of the set-up).
+COMPARED = [m for m in SUMMARY_COLUMNS if m not in ("patients", "window_days")]
+DATA_TABLES = ("runs", "cohorts", "waits", "patient_continuity", "slicc_by_month",
+               "utilisation", "usual_gp_consultations")
+
+
+def reduce_run(result) -> dict[str, pd.DataFrame]:
+    """The small tables a comparison keeps of one run (:class:`sim.RunResult`)."""
+    s = result.scenario
+    t = result.tables
+    summary, by_cohort = run_summaries(result)
+    holders = [name for name, role in s.roles.items() if role.holds_list]
+    a = t["appointments"]
+    happened = a[a["in_window"].to_numpy(dtype=bool) & a["status"].isin(["attended", "dna"])]
+    waits = happened[happened["urgency"].isin(["urgent", "routine"])]
+    waits = pd.DataFrame({"urgency": waits["urgency"].astype(str).to_numpy(),
+                          "wait_days": waits["wait_days"].to_numpy(dtype=np.float32)})
+    gp = happened[(happened["status"] == "attended") & happened["role"].isin(holders)]
+    idx = patient_indices(gp, min_visits=3, time="appointment_at", usual="usual_clinician_id")
+    idx = idx[idx["upc"].notna()][["patient_id", "n_visits", "upc", "coc", "secon",
+                                   "usual_share"]]
+    days = t["clinician_days"]
+    util = days.groupby("role", observed=True)[["available_slots", "booked_slots"]].sum()
+    util = util.reset_index()
+    util["role"] = util["role"].astype(str)
+    return {
+        "runs": summary,
+        "cohorts": by_cohort,
+        "waits": waits,
+        "patient_continuity": idx.astype({"upc": np.float32, "coc": np.float32,
+                                          "secon": np.float32, "usual_share": np.float32}),
+        "slicc_by_month": slicc_by_month(gp, time="appointment_at"),
+        "utilisation": util,
+        "usual_gp_consultations": usual_gp_consultations(gp, t["patients"]["patient_id"]),
+    }
+
+
+def collect(reduced: list[tuple[str, int, dict[str, pd.DataFrame]]],
+            order: list[str]) -> dict[str, pd.DataFrame]:
+    """Stack the reduced runs into one table each, with ``scenario`` and ``replication`` first.
+
+    Rows are sorted by the scenarios' order and then replication, whatever
+    order the runs finished in.
+    """
+    rank = {label: i for i, label in enumerate(order)}
+    reduced = sorted(reduced, key=lambda r: (rank[r[0]], r[1]))
+    out = {}
+    for name in DATA_TABLES:
+        parts = []
+        for label, k, tables in reduced:
+            df = tables[name].copy()
+            df.insert(0, "replication", k)
+            df.insert(0, "scenario", label)
+            parts.append(df)
+        out[name] = pd.concat(parts, ignore_index=True)
+    return out
+
+
+def comparison_tables(runs: pd.DataFrame, baseline: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Means with 95% intervals per scenario, and paired differences from the baseline."""
+    return (summarise_replications(runs, COMPARED),
+            paired_differences(runs, COMPARED, baseline))
+
+
+def write_comparison(stage: Path, data: dict[str, pd.DataFrame], labels: list[str],
+                     names: dict[str, str], resolved: dict[str, str],
+                     parameters: pd.DataFrame, meta: dict) -> None:
+    """Write a comparison's data and tables into ``stage`` (the report is rendered separately)."""
+    (stage / "data").mkdir(exist_ok=True)
+    for name, df in data.items():
+        df.to_parquet(stage / "data" / f"{name}.parquet", index=False)
+    data["runs"].to_csv(stage / "runs.csv", index=False)
+    comparison, differences = comparison_tables(data["runs"], labels[0])
+    comparison.to_csv(stage / "comparison.csv", index=False)
+    differences.to_csv(stage / "differences.csv", index=False)
+    parameters.to_csv(stage / "parameters.csv", index=False)
+    (stage / "scenarios").mkdir(exist_ok=True)
+    for label, text in resolved.items():
+        (stage / "scenarios" / f"{label}.resolved.yaml").write_text(text, encoding="utf-8")
+    meta = {**meta, "scenarios": [{"label": lb, "name": names[lb]} for lb in labels],
+            "baseline": labels[0],
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    (stage / "comparison.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+
+def load_comparison(folder: str | Path) -> dict:
+    """Read a comparison folder back (for :mod:`analysis.report`)."""
+    folder = Path(folder)
+    meta_file = folder / "comparison.json"
+    if not meta_file.is_file():
+        raise FileNotFoundError(f"{folder}: not a comparison folder (no comparison.json); "
+                                "create one with: python run.py compare A.yaml B.yaml --out DIR")
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    data = {name: pd.read_parquet(folder / "data" / f"{name}.parquet") for name in DATA_TABLES}
+    return {
+        "meta": meta,
+        "data": data,
+        "comparison": pd.read_csv(folder / "comparison.csv"),
+        "differences": pd.read_csv(folder / "differences.csv"),
+        "parameters": pd.read_csv(folder / "parameters.csv", keep_default_na=False),
+        "resolved": {p.name.removesuffix(".resolved.yaml"): p.read_text(encoding="utf-8")
+                     for p in sorted((folder / "scenarios").glob("*.resolved.yaml"))},
+    }

@@ -1,0 +1,297 @@
+"""The comparison report: one self-contained HTML file a practice manager can read.
+
+It opens with a plain-English table (each scenario's mean with its 95%
+interval, and how it differs from the baseline), then the plots (embedded),
+then every parameter with its value and source, and a model description
+following the STRESS-DES reporting checklist (Monks et al. 2019), generated
+from the scenarios. Rendered only from a saved comparison folder, so
+``run.py report DIR`` needs no simulation.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from . import plots
+from .compare import load_comparison
+from .summary import SUMMARY_COLUMNS
+
+#: The headline rows of the plain-English table: metric, label, format, which way is better.
+HEADLINE = [
+    ("routine_wait_mean_days", "Average wait for a routine appointment (days)", "{:.1f}", -1),
+    ("routine_within_14_days_share", "Routine appointments within 2 weeks", "{:.0%}", 1),
+    ("urgent_same_day_share", "Urgent requests seen the same day", "{:.0%}", 1),
+    ("gave_up_requests", "Requests abandoned (patient gave up)", "{:,.0f}", -1),
+    ("upc_mean", "Continuity: UPC (0-1; share of GP visits with the most-seen GP)", "{:.2f}", 1),
+    ("slicc", "GP visits with the patient's own list GP (SLICC)", "{:.0%}", 1),
+    ("deep_relationship_share", "Patients likely to have a deep relationship with a clinician",
+     "{:.1%}", 1),
+    ("ae_per_1000", "A&E attendances per 1,000 patients a year (PROXY)", "{:.0f}", -1),
+    ("admissions_per_1000", "Emergency admissions per 1,000 a year (PROXY)", "{:.0f}", -1),
+    ("utilisation", "Share of appointment slots used", "{:.0%}", 0),
+]
+
+PLOTS = [
+    ("waits.png", "Waiting times", "How soon patients are seen: the share of appointments "
+     "within a given number of days of the first request, all replications pooled.",
+     "compare_waits"),
+    ("tradeoff.png", "The trade-off", "Average routine wait against continuity (UPC), with 95% "
+     "intervals; colour shows A&E attendances (a proxy).", "compare_tradeoff"),
+    ("continuity.png", "Continuity per patient", "Spread of three continuity indices over "
+     "patients with 3 or more GP visits (boxes: middle half; line: median).",
+     "compare_continuity"),
+    ("slicc_by_month.png", "Continuity month by month", "SLICC: the share of GP consultations "
+     "with the patient's own list GP, by month.", "compare_slicc_by_month"),
+    ("depth.png", "Relationship depth", "Expected share of patients with a deep relationship "
+     "(depth curve: 30% after 5 and 80% after 20 consultations with the same clinician), and "
+     "how many consultations patients had with their usual GP.", "compare_depth"),
+    ("emergency.png", "A&E and admissions (proxies)", "Attendances after failing to get an "
+     "appointment (access channel), background attendances scaled by continuity (continuity "
+     "channel) and emergency admissions. These are proxies for comparing policies, not "
+     "forecasts.", "compare_emergency"),
+    ("utilisation.png", "Clinician utilisation", "Share of available slots booked, by role.",
+     "compare_utilisation"),
+]
+
+
+def make_plots(c: dict, folder: Path) -> dict[str, Path]:
+    """Draw every comparison plot into ``folder``; return file name -> path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    labels = [s["label"] for s in c["meta"]["scenarios"]]
+    names = {s["label"]: s["name"] for s in c["meta"]["scenarios"]}
+    d, comp = c["data"], c["comparison"]
+    calls = {
+        "compare_waits": lambda p: plots.compare_waits(d["waits"], labels, names, p),
+        "compare_tradeoff": lambda p: plots.compare_tradeoff(comp, labels, names, p),
+        "compare_continuity": lambda p: plots.compare_continuity(d["patient_continuity"],
+                                                                 labels, names, p),
+        "compare_slicc_by_month": lambda p: plots.compare_slicc_by_month(d["slicc_by_month"],
+                                                                         labels, names, p),
+        "compare_depth": lambda p: plots.compare_depth(comp, d["usual_gp_consultations"],
+                                                       labels, names, p),
+        "compare_emergency": lambda p: plots.compare_emergency(comp, labels, names, p),
+        "compare_utilisation": lambda p: plots.compare_utilisation(d["utilisation"], labels,
+                                                                   names, p),
+    }
+    return {f: calls[fn](folder / f) for f, _, _, fn in PLOTS}
+
+
+def _fmt(fmt: str, x: float) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else fmt.format(x)
+
+
+def _verdict(d: pd.Series, better: int) -> str:
+    lo, hi = d["low"], d["high"]
+    if any(isinstance(v, float) and math.isnan(v) for v in (lo, hi)):
+        return "too few replications to say"
+    if lo <= 0 <= hi:
+        return "no clear difference"
+    up = d["difference"] > 0
+    word = "higher" if up else "lower"
+    if better == 0:
+        return word
+    good = (up and better > 0) or (not up and better < 0)
+    return f"{word} ({'better' if good else 'worse'})"
+
+
+def render(folder: str | Path, out: Path | None = None) -> Path:
+    """Draw the plots and write ``report.html`` for a saved comparison folder.
+
+    Args:
+        folder: the comparison folder (read).
+        out: where to write ``report.html`` and ``plots/`` (default: ``folder``).
+    """
+    folder = Path(folder)
+    out = Path(out) if out is not None else folder
+    c = load_comparison(folder)
+    meta = c["meta"]
+    labels = [s["label"] for s in meta["scenarios"]]
+    names = {s["label"]: s["name"] for s in meta["scenarios"]}
+    base = meta["baseline"]
+    comp = c["comparison"].set_index(["scenario", "metric"])
+    diff = c["differences"].set_index(["scenario", "metric"]) if len(c["differences"]) else None
+    files = make_plots(c, out / "plots")
+    reps = meta["replications"]
+    e = html.escape
+
+    parts = [f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{e(meta.get('title', 'Comparison'))}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222;
+       line-height: 1.45; padding: 0 1em; }}
+table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }}
+th, td {{ border: 1px solid #ccc; padding: 0.35em 0.6em; text-align: left; vertical-align: top; }}
+th {{ background: #f1f4f8; }}
+td.num {{ text-align: right; white-space: nowrap; }}
+.proxy {{ color: #a00; font-weight: 600; }}
+.note {{ background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.6em 1em; }}
+img {{ max-width: 100%; border: 1px solid #ddd; }}
+details {{ margin: 1em 0; }} summary {{ cursor: pointer; font-weight: 600; }}
+</style></head><body>
+<h1>{e(meta.get('title', 'Comparison of booking approaches'))}</h1>
+<p>Scenarios compared: {', '.join(e(names[lb]) for lb in labels)}. Baseline (the first):
+<b>{e(names[base])}</b>. Each was simulated {reps} times (replications) with the same random
+patients and requests in replication <i>k</i> of every scenario (common random numbers), over
+{meta.get('window_days', '?')} days after a {meta.get('warmup_days', '?')}-day warm-up.
+Created {e(meta.get('created_at', ''))}.</p>
+<p class="note">How precise is this? Each figure is the average of {reps} replications; the range
+in brackets is its 95% confidence interval. "Difference" compares each scenario with the
+baseline replication by replication; where its interval includes zero, the simulation cannot
+tell the two apart at this number of replications. <span class="proxy">A&amp;E and admission
+figures are proxies for comparing policies, not forecasts.</span></p>
+<h2>The answer in one table</h2>
+<table><tr><th>Measure</th>"""]
+    for lb in labels:
+        parts.append(f"<th>{e(names[lb])}</th>")
+    parts.append("</tr>")
+    for metric, label, fmt, better in HEADLINE:
+        cls = ' class="proxy"' if "PROXY" in label else ""
+        parts.append(f"<tr><td{cls}>{e(label)}</td>")
+        for lb in labels:
+            r = comp.loc[(lb, metric)]
+            cell = (f"{_fmt(fmt, r['mean'])}<br><small>({_fmt(fmt, r['low'])} to "
+                    f"{_fmt(fmt, r['high'])})</small>")
+            if lb != base and diff is not None:
+                d = diff.loc[(lb, metric)]
+                cell += (f"<br><small>vs baseline: {_signed(fmt, d['difference'])} "
+                         f"({_signed(fmt, d['low'])} to {_signed(fmt, d['high'])}); "
+                         f"{e(_verdict(d, better))}</small>")
+            parts.append(f'<td class="num">{cell}</td>')
+        parts.append("</tr>")
+    parts.append("</table>")
+    parts.append(_sentences(labels, names, base, comp, diff))
+    for f, title, caption, _ in PLOTS:
+        data = base64.b64encode(files[f].read_bytes()).decode("ascii")
+        parts.append(f"<h2>{e(title)}</h2><p>{e(caption)}</p>"
+                     f'<img alt="{e(title)}" src="data:image/png;base64,{data}">')
+    parts.append("<h2>Every measure</h2><details><summary>All summary measures, mean "
+                 "(95% interval)</summary><table><tr><th>measure</th><th>meaning</th>")
+    parts += [f"<th>{e(names[lb])}</th>" for lb in labels]
+    parts.append("</tr>")
+    for metric, meaning in SUMMARY_COLUMNS.items():
+        if (labels[0], metric) not in comp.index:
+            continue
+        parts.append(f"<tr><td>{e(metric)}</td><td>{e(meaning)}</td>")
+        for lb in labels:
+            r = comp.loc[(lb, metric)]
+            parts.append(f'<td class="num">{_g(r["mean"])} ({_g(r["low"])} to '
+                         f'{_g(r["high"])})</td>')
+        parts.append("</tr>")
+    parts.append("</table></details>")
+    parts.append(_assumptions(c["parameters"], labels, names))
+    parts.append(_stress(meta, c["parameters"], labels, names))
+    parts.append("</body></html>")
+    path = out / "report.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def _signed(fmt: str, x: float) -> str:
+    """A difference: shares in percentage points, other measures in their own format."""
+    if fmt.endswith("%}"):
+        s = "n/a" if isinstance(x, float) and math.isnan(x) else f"{x * 100:.1f} points"
+    else:
+        s = _fmt(fmt, x)
+    return s if s.startswith("-") or s == "n/a" else "+" + s
+
+
+def _g(x: float) -> str:
+    return "n/a" if isinstance(x, float) and math.isnan(x) else f"{x:.4g}"
+
+
+def _sentences(labels, names, base, comp, diff) -> str:
+    if diff is None:
+        return ""
+    out = ["<h2>In words</h2><ul>"]
+    for lb in labels:
+        if lb == base:
+            continue
+        bits = []
+        for metric, label, fmt, better in HEADLINE[:8]:
+            d = diff.loc[(lb, metric)]
+            verdict = _verdict(d, better)
+            if verdict.startswith(("no clear", "too few")):
+                continue
+            b, v = comp.loc[(base, metric)]["mean"], comp.loc[(lb, metric)]["mean"]
+            bits.append(f"{label.split(' (')[0]}: {_fmt(fmt, v)} against {_fmt(fmt, b)}")
+        text = "; ".join(bits) if bits else "no headline measure differs clearly"
+        out.append(f"<li><b>{html.escape(names[lb])}</b> compared with "
+                   f"{html.escape(names[base])}: {html.escape(text)}.</li>")
+    out.append("</ul>")
+    return "".join(out)
+
+
+def _assumptions(params: pd.DataFrame, labels, names) -> str:
+    e = html.escape
+    out = ["<h2>Assumptions</h2><p>Every parameter with its value and its source: the "
+           "evidence row (EVIDENCE.md) or ASSUMPTION note written beside it in the scenario "
+           "file, or the built-in default's description.</p>"]
+    wide = params.pivot_table(index="parameter", columns="scenario", values="value",
+                              aggfunc="first", sort=False)
+    differ = [p for p in wide.index if wide.loc[p].nunique(dropna=False) > 1]
+    if differ:
+        out.append("<h3>Where the scenarios differ</h3><table><tr><th>parameter</th>")
+        out += [f"<th>{e(names[lb])}</th>" for lb in labels]
+        out.append("</tr>")
+        for p in differ:
+            out.append(f"<tr><td>{e(p)}</td>")
+            out += [f"<td>{e(str(wide.loc[p].get(lb, '')))}</td>" for lb in labels]
+            out.append("</tr>")
+        out.append("</table>")
+    first = params[params["scenario"] == labels[0]]
+    out.append(f"<details><summary>All {len(first)} parameters of the baseline "
+               f"({e(names[labels[0]])})</summary><table><tr><th>parameter</th><th>value</th>"
+               "<th>source</th></tr>")
+    for _, r in first.iterrows():
+        out.append(f"<tr><td>{e(r['parameter'])}</td><td>{e(str(r['value']))[:300]}</td>"
+                   f"<td>{e(str(r['source']))}</td></tr>")
+    out.append("</table></details>")
+    return "".join(out)
+
+
+def _stress(meta, params: pd.DataFrame, labels, names) -> str:
+    """A model description under the STRESS-DES headings (Monks et al. 2019)."""
+    e = html.escape
+    p = params[params["scenario"] == labels[0]].set_index("parameter")["value"]
+
+    def v(key, default="?"):
+        return e(str(p.get(key, default)))
+
+    policies = ", ".join(f"{e(names[lb])} ({e(str(params[(params['scenario'] == lb) & (params['parameter'] == 'policy.name')]['value'].squeeze()))})"  # noqa: E501
+                         for lb in labels)
+    env = meta.get("environment", {})
+    return f"""<h2>Model description (STRESS-DES)</h2>
+<h3>1. Objectives</h3><p>To compare booking approaches for a general practice on access (waits,
+same-day care), continuity of care (UPC, COC, SECON, SLICC, relationship depth) and proxies of
+emergency hospital use, under: {policies}.</p>
+<h3>2. Logic</h3><p>A discrete-event simulation (SimPy). Patients on the registered list
+({v('population.size')} patients) request appointments in continuous time within opening hours
+({v('practice.opening.open')}-{v('practice.opening.close')}); each request has a need (which
+roles may take it), an urgency (urgent: same day; routine; clinician-requested follow-up;
+care-plan review) and a mode. Clinicians work weekly sessions of slots, some held for the day;
+annual leave and sickness remove sessions. The booking policy offers slots, the patient chooses
+(patients who value continuity wait a few extra days for their own clinician), unmet requests
+are retried on the next working day up to {v('practice.max_attempts')} attempts. Attendance
+depends on lead time (DNA); consultations may ask for follow-ups. A&amp;E attendances follow
+failures to get an appointment (access channel) and background emergency rates scaled by recent
+continuity (continuity channel).</p>
+<h3>3. Data</h3><p>Inputs and their sources are listed under Assumptions above; published
+figures come from EVIDENCE.md (NHS Digital appointment data, GP Patient Survey, Barker 2017,
+Sandvik 2022, Cowling 2014, Turner 2007, Sidaway-Lee 2019 and 2023). Synthetic patients are
+generated from age bands, long-term conditions and gamma-distributed personal request rates.</p>
+<h3>4. Experimentation</h3><p>{meta.get('replications')} replications per scenario, warm-up
+{meta.get('warmup_days')} days (excluded), {meta.get('window_days')} days recorded; master
+seeds {e(', '.join(str(s) for s in meta.get('seeds', [])))}; every source of randomness has its
+own stream and replication <i>k</i> uses the same streams in every scenario. Intervals are
+Student-t 95% intervals over replications; differences are paired by replication.</p>
+<h3>5. Implementation</h3><p>Python {e(str(env.get('python', '?')))}, SimPy
+{e(str(env.get('simpy', '?')))}, NumPy {e(str(env.get('numpy', '?')))}, pandas
+{e(str(env.get('pandas', '?')))}; code version {e(str(meta.get('code_version', '?')))}.</p>
+<h3>6. Code access</h3><p>The scenarios as run are in <code>scenarios/*.resolved.yaml</code>
+beside this report; run one again with <code>python run.py run FILE</code> to reproduce it.</p>
+"""

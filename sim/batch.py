@@ -1,0 +1,73 @@
+"""Running many (scenario, replication) pairs, in parallel processes if asked.
+
+Replication ``k`` of every scenario uses the same random streams (common random
+numbers). Each run's full tables are reduced in the worker by a caller-supplied
+function (for example :func:`analysis.compare.reduce_run`) to the small tables
+a comparison needs, so memory does not grow with the number of runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any
+
+from .results import RunResult, run
+from .scenario import Scenario
+
+Reducer = Callable[[RunResult], Any]
+
+
+def _one(scenario: Scenario, replication: int, reducer: Reducer) -> Any:
+    return reducer(run(scenario, replication=replication))
+
+
+def run_batch(
+    jobs: Sequence[tuple[str, Scenario, int]],
+    reducer: Reducer,
+    workers: int = 1,
+    progress: bool | None = None,
+    description: str = "runs",
+) -> Iterator[tuple[str, int, Any]]:
+    """Run every ``(label, scenario, replication)`` and yield ``(label, replication, reduced)``.
+
+    Results come in completion order when ``workers > 1``. Every scenario must
+    have its seed set, so that all processes use the same streams.
+
+    Args:
+        jobs: what to run.
+        reducer: turns a run's result into what is kept (must be picklable for workers > 1).
+        workers: processes to use (1: in this process).
+        progress: show a progress bar; None means only on an interactive
+            terminal outside CI.
+        description: label of the progress bar.
+    """
+    for _, s, _ in jobs:
+        if s.seed is None:
+            raise ValueError("every scenario in a batch needs its seed set")
+    if progress is None:
+        progress = sys.stderr.isatty() and not os.environ.get("CI")
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), desc=description, unit="run", file=sys.stderr)
+    try:
+        if workers <= 1:
+            for label, s, k in jobs:
+                yield label, k, _one(s, k, reducer)
+                if bar is not None:
+                    bar.update(1)
+            return
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(_one, s, k, reducer): (label, k) for label, s, k in jobs}
+            for fut in as_completed(futures):
+                label, k = futures[fut]
+                yield label, k, fut.result()
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()

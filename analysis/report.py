@@ -142,8 +142,9 @@ Created {e(meta.get('created_at', ''))}.</p>
 <p class="note">How precise is this? Each figure is the average of {reps} replications; the range
 in brackets is its 95% confidence interval. "Difference" compares each scenario with the
 baseline replication by replication; where its interval includes zero, the simulation cannot
-tell the two apart at this number of replications. <span class="proxy">A&amp;E and admission
-figures are proxies for comparing policies, not forecasts.</span></p>
+tell the two apart at this number of replications. {_precision(comp, labels)}
+<span class="proxy">A&amp;E and admission figures are proxies for comparing policies, not
+forecasts.</span></p>
 <h2>The answer in one table</h2>
 <table><tr><th>Measure</th>"""]
     for lb in labels:
@@ -189,6 +190,24 @@ figures are proxies for comparing policies, not forecasts.</span></p>
     path = out / "report.html"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
+
+
+def _precision(comp: pd.DataFrame, labels) -> str:
+    """One sentence on the widest 95% half-widths of a few headline measures."""
+    bits = []
+    for metric, what, fmt in (("routine_wait_mean_days", "the average routine wait", "{:.1f} days"),
+                              ("upc_mean", "UPC", "{:.3f}"),
+                              ("ae_per_1000", "A&amp;E per 1,000", "{:.0f}")):
+        half = max(((comp.loc[(lb, metric)]["high"] - comp.loc[(lb, metric)]["low"]) / 2
+                    for lb in labels), default=float("nan"))
+        if not math.isnan(half):
+            bits.append(f"{what} to within &plusmn;{fmt.format(half)}")
+    if not bits:
+        return ""
+    return ("At this number of replications each scenario's figure is known to within "
+            "these margins (the widest over scenarios): " + ", ".join(bits) + ". More "
+            "replications (<code>--replications</code>) narrow them roughly as one over the "
+            "square root of their number.")
 
 
 def _signed(fmt: str, x: float) -> str:

@@ -30,6 +30,7 @@ def comparison(tmp_path_factory):
            str(POLICY_DIR / "usual_gp_first.yaml"), "-r", "3", "--workers", "2",
            "--out", str(out), *QUICK)
     assert p.returncode == 0, p.stderr
+    assert "run/s" not in p.stderr and "%|" not in p.stderr, "no progress bar when piped"
     return out, p
 
 

@@ -4,6 +4,7 @@
     python run.py                          compare the default practice under the five policies
     python run.py compare A.yaml B.yaml ... [--replications R] [--out DIR] [--workers N]
     python run.py report DIR               re-render a comparison's report from saved results
+    python run.py sweep SWEEP.yaml [--workers N] [--scheduler ADDRESS] [--out DIR]
     python run.py run SCENARIO [--out DIR] [--seed N] [--replication K] [--set KEY=VALUE ...]
     python run.py validate FILE [FILE ...]
     python run.py schema [--out FILE]
@@ -159,6 +160,54 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a sweep (resuming if interrupted) and write its aggregates and report."""
+    import os
+
+    from analysis.sweep import write_aggregates
+    from sim.atomic import atomic_dir
+    from sim.provenance import code_version, environment, parameter_rows, resolved_yaml
+    from sim.sweep import execute, load_sweep, read_runs
+
+    sweep = load_sweep(args.sweep)
+    out = Path(args.out) if args.out else ROOT / "results" / "sweeps" / Path(args.sweep).stem
+    runs = sweep.runs()
+    workers = args.workers or os.cpu_count() or 1
+    done_before = sum((out / "runs" / key / "metadata.json").is_file() for _, _, key in runs)
+    where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{workers} process(es)"
+    print(f"Sweep {sweep.spec.name!r}: {len(sweep.points)} points x "
+          f"{sweep.spec.replications} replications = {len(runs)} runs; {done_before} already "
+          f"done in {out}; running the rest on {where} ...", flush=True)
+    t0 = time.perf_counter()
+    failures = []
+    from analysis.compare import reduce_run
+
+    for _key, point, k, error in execute(sweep, out, reduce_run, workers=workers,
+                                         scheduler=args.scheduler):
+        if error:
+            failures.append((point, k, error))
+            print(f"  failed: {point.description}, replication {k}: {error}", file=sys.stderr,
+                  flush=True)
+    meta = {"title": f"Sweep: {sweep.spec.name}", "seeds": [sweep.points[0].scenario.seed],
+            "warmup_days": sweep.points[0].scenario.warmup_days,
+            "window_days": sweep.points[0].scenario.duration_days,
+            "code_version": code_version(), "environment": environment(),
+            "sweep_file": str(args.sweep)}
+    with atomic_dir(out) as stage:
+        tidy = write_aggregates(stage, sweep, out, read_runs, parameter_rows, resolved_yaml,
+                                meta)
+    print(f"Done in {time.perf_counter() - t0:.0f} s: {len(tidy)} of {len(runs)} runs "
+          f"finished. Table: {out / 'sweep.csv'}; plots: {out / 'plots'}; "
+          f"report: {out / 'report' / 'report.html'}")
+    if failures:
+        print(f"{len(failures)} run(s) failed (errors in {out / 'failures'}):", file=sys.stderr)
+        for point, k, error in failures:
+            print(f"  {point.description}, replication {k}: {error}", file=sys.stderr)
+        print("Run the same command again to retry them.", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Re-render the report of a saved comparison, without simulating."""
     from analysis.report import render
@@ -300,6 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--set", action="append", metavar="KEY=VALUE",
                     help="override a key in every scenario, e.g. --set duration_days=182")
     cp.set_defaults(func=cmd_compare)
+    sw = sub.add_parser("sweep", help="run a sweep of scenario variants (resumes if interrupted)")
+    sw.add_argument("sweep", help="sweep YAML file (see scenarios/sweeps/)")
+    sw.add_argument("--workers", type=int, help="local processes (default: all cores)")
+    sw.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    sw.add_argument("--out", help="output folder (default results/sweeps/<sweep name>)")
+    sw.set_defaults(func=cmd_sweep)
     rp = sub.add_parser("report", help="re-render a comparison's report from saved results")
     rp.add_argument("folder", help="a folder written by compare")
     rp.set_defaults(func=cmd_report)

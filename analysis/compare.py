@@ -124,9 +124,10 @@ def load_comparison(folder: str | Path) -> dict:
     return {
         "meta": meta,
         "data": data,
-        "comparison": pd.read_csv(folder / "comparison.csv"),
-        "differences": pd.read_csv(folder / "differences.csv"),
-        "parameters": pd.read_csv(folder / "parameters.csv", keep_default_na=False),
+        "comparison": pd.read_csv(folder / "comparison.csv", dtype={"scenario": str}),
+        "differences": pd.read_csv(folder / "differences.csv", dtype={"scenario": str}),
+        "parameters": pd.read_csv(folder / "parameters.csv", keep_default_na=False,
+                                  dtype=str),
         "resolved": {p.name.removesuffix(".resolved.yaml"): p.read_text(encoding="utf-8")
                      for p in sorted((folder / "scenarios").glob("*.resolved.yaml"))},
     }

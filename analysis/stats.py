@@ -64,4 +64,4 @@ def paired_differences(runs: pd.DataFrame, metrics, baseline: str,
             mean, low, high, n = mean_ci(d, level)
             rows.append({"scenario": scenario, "metric": m, "difference": mean, "low": low,
                          "high": high, "n": n})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["scenario", "metric", "difference", "low", "high", "n"])

@@ -16,3 +16,13 @@ class FirstListedClinician:
         else:
             slot = routine_slot(request, calendar, self.practice, first)
         return [slot] if slot is not None else []
+
+
+class BrokenPolicy:
+    """Fails on its first request: for testing that a failing run does not stop a sweep."""
+
+    def __init__(self, params, practice, rng):
+        pass
+
+    def offers(self, request, calendar):
+        raise RuntimeError("this policy is broken on purpose")

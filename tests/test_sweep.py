@@ -1,0 +1,148 @@
+"""Sweeps: grid expansion and validation, resume after a kill, failures, Dask, parallel runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from conftest import DEFAULT, ROOT
+
+from sim import ScenarioError
+from sim.sweep import load_sweep, run_key
+
+SMALL = "set: {population.size: 1500, warmup_days: 7, duration_days: 28}\n"
+
+
+def write(tmp_path, body: str, name: str = "sweep.yaml"):
+    f = tmp_path / name
+    f.write_text(f"base: {DEFAULT}\n{body}")
+    return f
+
+
+def sh(*args: str, env=None, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=timeout, env=env)
+
+
+def tidy(out) -> pd.DataFrame:
+    return pd.read_csv(out / "sweep.csv").sort_values(["point", "replication"]).reset_index(
+        drop=True)
+
+
+def test_grid_and_variants_expand_to_every_combination(tmp_path):
+    f = write(tmp_path, "replications: 2\n" + SMALL + "grid:\n"
+              "  policy.name: [access_first, usual_gp_first, micro_team]\n"
+              "  roles.gp.slots_per_session: [14, 18]\n"
+              "variants:\n  - {name: short, set: {practice.booking_horizon_days: 21}}\n"
+              "  - {name: long, set: {practice.booking_horizon_days: 35}}\n")
+    sw = load_sweep(f)
+    assert len(sw.points) == 3 * 2 * 2
+    assert len(sw.runs()) == 24
+    assert sw.swept == ["policy.name", "roles.gp.slots_per_session", "variant"]
+    p = next(p for p in sw.points if p.label == "long-micro_team-18")
+    assert p.scenario.policy.name == "micro_team"
+    assert p.scenario.roles["gp"].slots_per_session == 18
+    assert p.scenario.practice.booking_horizon_days == 35
+    assert p.scenario.population.size == 1500
+    # One seed for every point (common random numbers); keys differ by point and replication.
+    assert len({q.scenario.seed for q in sw.points}) == 1
+    assert len({key for _, _, key in sw.runs()}) == 24
+    assert run_key(p.scenario, 0) == run_key(p.scenario.model_copy(), 0)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("grid:\n  roles.gp.slots_per_sesion: [14]\n",
+     r"sweep\.yaml: grid\.roles\.gp\.slots_per_sesion: unknown key 'slots_per_sesion'; did you "
+     r"mean 'slots_per_session'"),
+    ("grid:\n  workforce.gp_sessions: [1, 2]\n", r"grid\.workforce\.gp_sessions: unknown key "
+     r"'workforce'.*and 1 other point"),
+    ("grid:\n  policy.name: [access_frist]\n", r"grid\.policy\.name: unknown policy "
+     r"'access_frist'; did you mean 'access_first'"),
+    ("grid:\n  population.size: [-5]\n", r"grid\.population\.size"),
+    ("grid:\n  policy.name: []\n", r"grid\.policy\.name: needs at least one value"),
+    ("replications: 0\n", r"replications"),
+    ("grids: {}\n", r"grids"),
+])
+def test_bad_sweeps_name_the_file_and_the_path(tmp_path, body, message):
+    with pytest.raises(ScenarioError, match=message):
+        load_sweep(write(tmp_path, body))
+
+
+def test_bad_sweep_from_the_cli_exits_2(tmp_path):
+    p = sh("sweep", str(write(tmp_path, "grid:\n  policy.name: [access_frist]\n")))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "grid.policy.name" in p.stderr
+
+
+@pytest.mark.slow
+def test_resume_after_kill_gives_the_same_results(tmp_path):
+    f = write(tmp_path, "replications: 3\n" + SMALL
+              + "grid:\n  policy.name: [access_first, usual_gp_first]\n")
+    whole = tmp_path / "whole"
+    p = sh("sweep", str(f), "--workers", "1", "--out", str(whole))
+    assert p.returncode == 0, p.stderr
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "sweep", str(f),
+                             "--workers", "1", "--out", str(killed)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(killed.glob("runs/*/metadata.json"))) < 2:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(list(killed.glob("runs/*/metadata.json")))
+    assert 2 <= done < 6, "killed mid-sweep"
+    assert not (killed / "sweep.csv").exists()
+    p = sh("sweep", str(f), "--workers", "1", "--out", str(killed))
+    assert p.returncode == 0, p.stderr
+    assert f"{done} already done" in p.stdout
+    assert len(list(killed.glob("runs/*/metadata.json"))) == 6
+    assert not list(killed.rglob(".staging-*")), "stale staging folders are cleaned"
+    pd.testing.assert_frame_equal(tidy(killed), tidy(whole))
+
+
+@pytest.mark.slow
+def test_a_failing_run_does_not_stop_the_others(tmp_path):
+    f = write(tmp_path, "replications: 2\n" + SMALL
+              + "grid:\n  policy.name: [access_first, 'custom_policy:BrokenPolicy']\n")
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
+    p = sh("sweep", str(f), "--workers", "2", "--out", str(out), env=env)
+    assert p.returncode == 1
+    assert "2 run(s) failed" in p.stderr and "broken on purpose" in p.stderr
+    t = tidy(out)
+    assert len(t) == 2 and set(t["policy.name"]) == {"access_first"}
+    assert len(list((out / "failures").glob("*.json"))) == 2
+    assert (out / "report" / "report.html").is_file()
+
+
+@pytest.mark.slow
+def test_parallel_equals_sequential(tmp_path):
+    f = write(tmp_path, "replications: 2\n" + SMALL
+              + "grid:\n  roles.gp.slots_per_session: [14, 18]\n")
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert sh("sweep", str(f), "--workers", "1", "--out", str(a)).returncode == 0
+    assert sh("sweep", str(f), "--workers", "2", "--out", str(b)).returncode == 0
+    pd.testing.assert_frame_equal(tidy(a), tidy(b))
+    assert sorted(p.name for p in (a / "plots").iterdir()) == ["sweep_roles_gp_slots_per_session.png"]
+
+
+@pytest.mark.slow
+def test_dask_local_cluster(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    f = write(tmp_path, "replications: 2\n" + SMALL
+              + "grid:\n  policy.name: [access_first, usual_gp_first]\n")
+    seq = tmp_path / "seq"
+    assert sh("sweep", str(f), "--workers", "1", "--out", str(seq)).returncode == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        out = tmp_path / "dask"
+        p = sh("sweep", str(f), "--scheduler", cluster.scheduler_address, "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    assert "Dask scheduler tcp://127.0.0.1" in p.stdout
+    pd.testing.assert_frame_equal(tidy(out), tidy(seq))

@@ -9,10 +9,19 @@ from .scenario import Scenario
 
 
 def cohort_masks(s: Scenario, patients: Patients) -> dict[str, np.ndarray]:
-    """For each named cohort, a read-only boolean array over patients."""
+    """For each named cohort, a read-only boolean array over patients.
+
+    A cohort flagged in an imported list file takes its membership from there.
+    """
     out = {}
     names = list(patients.age_band_names)
+    given = patients.cohort_flags or {}
     for name, rule in s.cohorts.items():
+        if name in given:  # membership from an imported list file
+            m = np.array(given[name], dtype=bool)
+            m.setflags(write=False)
+            out[name] = m
+            continue
         m = np.ones(patients.size, dtype=bool)
         if rule.age_bands is not None:
             m &= np.isin(patients.age_band, [names.index(b) for b in rule.age_bands])

@@ -275,6 +275,8 @@ def _validate(data: dict[str, Any], docs: list[_Doc]) -> Scenario:
     except ValidationError as err:
         raise ScenarioError(_pydantic_problems(err, Scenario, docs)) from None
     problems = []
+    if scenario.population.list_file is not None:
+        scenario = _with_list_file(scenario, docs)
     if scenario.team_formation is not None:
         if scenario.teams:
             file, line = _line_for(docs, ("team_formation",))
@@ -290,6 +292,27 @@ def _validate(data: dict[str, Any], docs: list[_Doc]) -> Scenario:
     if problems:
         raise ScenarioError(problems)
     return scenario
+
+
+def _with_list_file(scenario: Scenario, docs: list[_Doc]) -> Scenario:
+    """Resolve and check ``population.list_file``; set ``population.size`` from it."""
+    from .list_import import ListFileError, read_list
+
+    key = ("population", "list_file")
+    file, line = _line_for(docs, key)
+    raw = Path(scenario.population.list_file)
+    path = raw if raw.is_absolute() or file in ("<dict>", "override") else (
+        Path(file).parent / raw)
+    holders = [c.id for c in scenario.clinicians
+               if c.role in scenario.roles and scenario.roles[c.role].holds_list]
+    try:
+        imported = read_list(path, [b.name for b in scenario.population.age_bands], holders,
+                             list(scenario.cohorts))
+    except ListFileError as e:
+        raise ScenarioError([Problem(file, key, str(e), line)]) from None
+    population = scenario.population.model_copy(
+        update={"list_file": str(path.resolve()), "size": imported.size})
+    return scenario.model_copy(update={"population": population})
 
 
 def _policy_problems(scenario: Scenario, docs: list[_Doc]) -> list[Problem]:

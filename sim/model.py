@@ -124,9 +124,17 @@ class PracticeModel:
                                for c in s.clinicians])
         holders = np.nonzero(self.workforce.holds_list & self.in_post[:, 0])[0]
         self._lists_rng = streams.get("lists")
+        imported = None
+        if s.population.list_file is not None:
+            from .list_import import read_list
+
+            imported = read_list(s.population.list_file, [b.name for b in s.population.age_bands],
+                                 [self.workforce.ids[c] for c in np.nonzero(
+                                     self.workforce.holds_list)[0]], list(s.cohorts))
         self.patients: Patients = build_patients(
             s, streams.get("population"), self._lists_rng, holders,
             self.workforce.sessions_per_week[holders], self._caps[holders],
+            imported=imported, clinician_ids=tuple(self.workforce.ids),
         )
         # Usual clinicians change when a list-holder leaves; the patients'
         # starting lists stay in self.patients.

@@ -28,6 +28,9 @@ class Patients:
         values_continuity: whether the patient values seeing the same clinician.
         dna_propensity: multiplier on the DNA probability (mean 1).
         usual_clinician: index of the list-holding clinician (usual GP).
+        list_patient_id: identifiers from an imported list file (text), else None.
+        sex: from an imported list file, else None (not used by the model).
+        cohort_flags: cohort name -> membership given by an imported list file.
     """
 
     age_band_names: tuple[str, ...]
@@ -38,6 +41,9 @@ class Patients:
     values_continuity: np.ndarray
     dna_propensity: np.ndarray
     usual_clinician: np.ndarray
+    list_patient_id: np.ndarray | None = None
+    sex: np.ndarray | None = None
+    cohort_flags: dict[str, np.ndarray] | None = None
 
     @property
     def size(self) -> int:
@@ -57,8 +63,10 @@ def build_patients(
     list_holders: np.ndarray,
     list_weights: np.ndarray,
     list_caps: np.ndarray | None = None,
+    imported=None,
+    clinician_ids: tuple[str, ...] = (),
 ) -> Patients:
-    """Draw a registered list from the scenario's distributions.
+    """Draw a registered list from the scenario's distributions, or take it from a list file.
 
     Args:
         scenario: the validated scenario.
@@ -67,15 +75,24 @@ def build_patients(
         list_holders: indices of clinicians who hold a list.
         list_weights: their weekly sessions; lists are balanced in proportion.
         list_caps: optional most patients per list-holder (inf for none).
+        imported: an :class:`sim.list_import.ImportedList`: its age bands,
+            conditions, housebound flags and usual GPs are used instead of drawn
+            (patients without a usual GP get one, balancing lists).
+        clinician_ids: every clinician's id, by index (to place imported usual GPs).
     """
     pop = scenario.population
     n = pop.size
     bands = pop.age_bands
-    shares = np.array([b.share for b in bands])
-    age = rng.choice(len(bands), size=n, p=shares / shares.sum()).astype(np.int16)
-    ltc_mean = np.array([b.ltc_mean for b in bands])[age]
-    n_ltc = rng.poisson(ltc_mean).astype(np.int16)
-    housebound = rng.random(n) < np.array([b.housebound_probability for b in bands])[age]
+    if imported is None:
+        shares = np.array([b.share for b in bands])
+        age = rng.choice(len(bands), size=n, p=shares / shares.sum()).astype(np.int16)
+        ltc_mean = np.array([b.ltc_mean for b in bands])[age]
+        n_ltc = rng.poisson(ltc_mean).astype(np.int16)
+        housebound = rng.random(n) < np.array([b.housebound_probability for b in bands])[age]
+    else:
+        age = imported.age_band.copy()
+        n_ltc = imported.n_ltc.copy()
+        housebound = imported.housebound.copy()
     structural = np.array([b.rate_ratio for b in bands])[age] * pop.ltc_rate_ratio ** n_ltc
     structural = structural / structural.mean()
     shape = scenario.demand.rate_shape
@@ -84,7 +101,11 @@ def build_patients(
     values = rng.random(n) < pop.values_continuity_share
     k = pop.dna_propensity_shape
     dna_prop = rng.gamma(k, 1.0 / k, size=n)
-    usual = assign_lists(n, list_holders, list_weights, list_rng, list_caps)
+    if imported is None:
+        usual = assign_lists(n, list_holders, list_weights, list_rng, list_caps)
+    else:
+        usual = _imported_lists(imported, clinician_ids, list_holders, list_weights, list_rng,
+                                list_caps)
     return Patients(
         age_band_names=tuple(b.name for b in bands),
         age_band=_readonly(age),
@@ -94,7 +115,29 @@ def build_patients(
         values_continuity=_readonly(values),
         dna_propensity=_readonly(dna_prop),
         usual_clinician=_readonly(usual),
+        list_patient_id=None if imported is None else imported.patient_id,
+        sex=None if imported is None else imported.sex,
+        cohort_flags=None if imported is None else imported.cohorts,
     )
+
+
+def _imported_lists(imported, clinician_ids, holders, weights, rng, caps) -> np.ndarray:
+    """Usual GPs from the file; patients without one join the lists furthest below their share."""
+    index = {c: i for i, c in enumerate(clinician_ids)}
+    usual = np.array([index.get(c, -1) for c in imported.usual_gp], dtype=np.int32)
+    missing = np.nonzero(usual < 0)[0]
+    if missing.size:
+        holders = np.asarray(holders, dtype=np.int32)
+        current = np.array([(usual == h).sum() for h in holders], dtype=float)
+        cap = np.full(holders.size, np.inf) if caps is None else np.asarray(caps, dtype=float)
+        target = list_sizes(usual.size, weights, None)
+        need = np.clip(target - current, 0, None)
+        if need.sum() == 0:
+            need = np.asarray(weights, dtype=float)
+        counts = list_sizes(missing.size, need, np.maximum(cap - current, 0))
+        rng.shuffle(missing)
+        usual[missing] = np.repeat(holders, counts)
+    return usual
 
 
 def list_sizes(n_patients: int, weights: np.ndarray, caps: np.ndarray | None = None) -> np.ndarray:

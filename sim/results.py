@@ -218,6 +218,10 @@ def build_tables(model: PracticeModel) -> dict[str, pd.DataFrame]:
         "usual_clinician_at_end_id": clin_ids[model.usual],
         **{f"cohort_{name}": mask for name, mask in model.cohorts.items()},
     })
+    if p.list_patient_id is not None:
+        patients.insert(1, "list_patient_id", p.list_patient_id.astype(str))
+    if p.sex is not None:
+        patients.insert(3, "sex", p.sex.astype(str))
     e = model.emergencies
     emergency = pd.DataFrame({
         "patient_id": e.patient,

@@ -129,9 +129,14 @@ class AgeBand(Strict):
 
 
 class Population(Strict):
-    """A synthetic registered list, drawn from distributions."""
+    """The registered list: drawn from distributions, or read from a list file."""
 
-    size: int = Field(ge=1, le=5_000_000, description="Registered patients.")
+    size: int | None = Field(None, ge=1, le=5_000_000, description="Registered patients "
+                             "(taken from list_file when one is given).")
+    list_file: str | None = Field(
+        None, description="A CSV of the practice's real list (age band or age, n_ltc, "
+        "housebound, usual_gp, cohort_<name> flags; see sim/list_import.py), relative to the "
+        "scenario file; the age bands still give consultation rates.")
     age_bands: tuple[AgeBand, ...] = Field(min_length=1)
     ltc_rate_ratio: float = Field(
         1.1, gt=0, description="Consultation rate multiplier per long-term condition."
@@ -145,6 +150,12 @@ class Population(Strict):
         description="Gamma shape of each patient's DNA propensity (mean 1); smaller means "
         "DNAs concentrate in fewer patients.",
     )
+
+    @model_validator(mode="after")
+    def _size_or_file(self) -> Population:
+        if self.size is None and self.list_file is None:
+            raise ValueError("give size (patients to draw) or list_file (a real list)")
+        return self
 
     @field_validator("age_bands")
     @classmethod

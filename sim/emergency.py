@@ -14,9 +14,10 @@ appointment requests). They are proxies for comparing policies, not forecasts.
   year, Barker 2017) or of the years with their current usual GP (Sandvik
   2022). Events are drawn by thinning: candidates at the highest possible rate,
   each kept with probability ratio / highest ratio. The candidates come from
-  the "emergency" stream and do not depend on the policy, so two policies run
-  with the same seed are compared on the same candidate events (common random
-  numbers): only the acceptance differs, and only through continuity.
+  the "emergency_ae" and "emergency_admission" streams and do not depend on
+  the policy, so two policies run with the same seed are compared on the same
+  candidate events (common random numbers): only the acceptance differs, and
+  only through continuity.
 """
 
 from __future__ import annotations

@@ -31,7 +31,10 @@ def test_other_seed_or_replication_differs(small_scenario, small_run):
     assert not base.equals(other_seed.appointments)
 
 
-@pytest.mark.parametrize("path", sorted((DEFAULT.parent).rglob("*.yaml")), ids=lambda p: p.name)
+SCENARIOS = sorted(p for p in DEFAULT.parent.rglob("*.yaml") if "sweeps" not in p.parts)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
 def test_every_shipped_scenario_runs(path):
     """Smoke test: each scenario file runs for a short window and books appointments."""
     s = load_scenario(path, {"warmup_days": 7, "duration_days": 14})

@@ -12,7 +12,9 @@ from sim import ScenarioError, load_scenario, scenario_from_dict
 from sim.provenance import resolved_yaml
 from sim.scenario import Scenario
 
-SCENARIO_FILES = sorted((ROOT / "scenarios").rglob("*.yaml"))
+SCENARIO_FILES = sorted(p for p in (ROOT / "scenarios").rglob("*.yaml")
+                        if "sweeps" not in p.parts)
+SWEEP_FILES = sorted((ROOT / "scenarios" / "sweeps").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -20,6 +22,14 @@ def test_every_shipped_scenario_is_valid(path):
     s = load_scenario(path)
     assert isinstance(s, Scenario)
     assert s.population.size > 0
+
+
+@pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.name)
+def test_every_shipped_sweep_is_valid(path):
+    from sim.sweep import load_sweep
+
+    sweep = load_sweep(path)
+    assert len(sweep.points) > 1 and sweep.spec.replications >= 2
 
 
 def test_scenario_is_frozen(default_scenario):

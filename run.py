@@ -5,6 +5,7 @@
     python run.py compare A.yaml B.yaml ... [--replications R] [--out DIR] [--workers N]
     python run.py report DIR               re-render a comparison's report from saved results
     python run.py sweep SWEEP.yaml [--workers N] [--scheduler ADDRESS] [--out DIR]
+    python run.py network NETWORK.yaml [--workers N] [--replication K] [--out DIR]
     python run.py run SCENARIO [--out DIR] [--seed N] [--replication K] [--set KEY=VALUE ...]
     python run.py validate FILE [FILE ...]
     python run.py schema [--out FILE]
@@ -208,6 +209,39 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_network(args: argparse.Namespace) -> int:
+    """Run every practice of a network; write each practice's results and the network's."""
+    import os
+
+    from analysis.network import network_summaries
+    from analysis.outputs import write_run
+    from sim.atomic import atomic_dir
+    from sim.network import load_network, run_network
+
+    network = load_network(args.network)
+    out = Path(args.out) if args.out else ROOT / "results" / "networks" / Path(args.network).stem
+    workers = min(args.workers or os.cpu_count() or 1, len(network.practices))
+    patients = sum(s.population.size for _, s in network.practices)
+    print(f"Network {network.spec.name!r}: {len(network.practices)} practices, {patients:,} "
+          f"patients, replication {args.replication}, {workers} process(es) ...", flush=True)
+    t0 = time.perf_counter()
+    results = list(run_network(network, args.replication, workers))
+    for pid, res in results:
+        write_run(res, out / "practices" / pid)
+    table, by_cohort = network_summaries(results)
+    with atomic_dir(out) as stage:
+        table.to_csv(stage / "network_summary.csv", index=False)
+        by_cohort.to_csv(stage / "network_summary_by_cohort.csv", index=False)
+    net = table.iloc[-1]
+    print(f"Done in {time.perf_counter() - t0:.1f} s. Network: "
+          f"{net.consultations_per_patient_year:.2f} consultations per patient a year, "
+          f"routine wait {net.routine_wait_mean_days:.1f} days, UPC {net.upc_mean:.2f}, "
+          f"A&E {net.ae_per_1000:.0f} per 1,000 (proxy).")
+    print(f"Per-practice and network summary: {out / 'network_summary.csv'}; each practice's "
+          f"results in {out / 'practices'}/")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Re-render the report of a saved comparison, without simulating."""
     from analysis.report import render
@@ -355,6 +389,12 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     sw.add_argument("--out", help="output folder (default results/sweeps/<sweep name>)")
     sw.set_defaults(func=cmd_sweep)
+    nw = sub.add_parser("network", help="run every practice of a network (PCN, federation)")
+    nw.add_argument("network", help="network YAML file (see scenarios/networks/)")
+    nw.add_argument("--workers", type=int, help="processes (default: all cores)")
+    nw.add_argument("--replication", type=int, default=0, help="replication number (default 0)")
+    nw.add_argument("--out", help="output folder (default results/networks/<name>)")
+    nw.set_defaults(func=cmd_network)
     rp = sub.add_parser("report", help="re-render a comparison's report from saved results")
     rp.add_argument("folder", help="a folder written by compare")
     rp.set_defaults(func=cmd_report)

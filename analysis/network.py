@@ -1,0 +1,69 @@
+"""A network's results: each practice's summary and the network's, which add up.
+
+The network's figures are computed from the practices' tables pooled together
+(patients and clinicians kept distinct by practice), so counts add up exactly
+and rates are the list-weighted rates of the whole network.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .summary import SUMMARY_COLUMNS, summarise, summarise_by_cohort
+
+POOLED = ("appointments", "requests", "unmet", "clinician_days", "patients", "emergency")
+
+
+def pool_tables(results: list[tuple[str, object]]) -> dict[str, pd.DataFrame]:
+    """The practices' tables stacked, with ``practice_id``; ids made unique across practices.
+
+    Patient ids are offset so they do not collide; clinician ids become
+    ``practice/clinician``.
+    """
+    out: dict[str, list[pd.DataFrame]] = {name: [] for name in POOLED}
+    offset = 0
+    for pid, res in results:
+        n = res.scenario.population.size
+        for name in POOLED:
+            df = res.tables[name].copy()
+            if "patient_id" in df.columns:
+                df["patient_id"] = df["patient_id"].astype("int64") + offset
+            for col in ("clinician_id", "usual_clinician_id", "usual_clinician_at_end_id",
+                        "asked_by_clinician_id"):
+                if col in df.columns:
+                    df[col] = (pid + "/" + df[col].astype(str)).where(df[col].notna())
+            if "role" in df.columns:
+                df["role"] = df["role"].astype(str)
+            df.insert(0, "practice_id", pid)
+            out[name].append(df)
+        offset += n
+    pooled = {name: pd.concat(parts, ignore_index=True) for name, parts in out.items()}
+    cohort_cols = [c for c in pooled["patients"].columns if c.startswith("cohort_")]
+    pooled["patients"][cohort_cols] = pooled["patients"][cohort_cols].fillna(False).astype(bool)
+    return pooled
+
+
+def network_summaries(results: list[tuple[str, object]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One summary row per practice and one for the network; and the network's cohort table."""
+    rows = []
+    gp_roles: set[str] = set()
+    for pid, res in results:
+        s = res.scenario
+        roles = tuple(r for r, role in s.roles.items() if role.holds_list)
+        gp_roles |= set(roles)
+        row = summarise(res.tables, s.population.size, s.duration_days, roles,
+                        s.relationship_depth.points)
+        row.insert(0, "practice_id", pid)
+        row.insert(1, "policy", s.policy.name)
+        rows.append(row)
+    first = results[0][1].scenario
+    pooled = pool_tables(results)
+    total = sum(res.scenario.population.size for _, res in results)
+    net = summarise(pooled, total, first.duration_days, tuple(sorted(gp_roles)),
+                    first.relationship_depth.points)
+    net.insert(0, "practice_id", "network")
+    net.insert(1, "policy", "")
+    table = pd.concat([*rows, net], ignore_index=True)
+    by_cohort = summarise_by_cohort(pooled, first.duration_days, tuple(sorted(gp_roles)),
+                                    first.relationship_depth.points)
+    return table[["practice_id", "policy", *SUMMARY_COLUMNS]], by_cohort

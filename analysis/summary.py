@@ -41,10 +41,12 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "routine_wait_mean_days": "mean days from first request to appointment, routine",
     "routine_wait_p90_days": "90th percentile of that wait, days",
     "routine_within_14_days_share": "share of routine appointments within 14 days of request",
-    "urgent_same_day_share": "share of urgent requests seen on the day first made",
+    "urgent_same_day_share": "share of urgent requests seen on the day first made (of those "
+                             "not signposted elsewhere)",
     "unmet_requests": "attempts that found no slot (each retry counts)",
     "unmet_per_1000_patients_year": "the same per 1,000 patients per year",
     "gave_up_requests": "requests abandoned after the last attempt",
+    "signposted_requests": "requests care navigation sent to another service (no appointment)",
     "waiting_at_end": "requests still without an appointment when the run ended",
     "dna_rate": "share of appointments missed (did not attend)",
     "utilisation": "share of available slots booked",
@@ -103,7 +105,8 @@ def summarise(
     n_happened = len(happened)
     routine = happened[happened["urgency"] == "routine"]
     waits = routine["wait_days"].to_numpy(dtype=float)
-    urgent = reqs[reqs["urgency"] == "urgent"]
+    signposted = reqs["outcome"] == "signposted_elsewhere"
+    urgent = reqs[(reqs["urgency"] == "urgent") & ~signposted]
     same_day_urgent = (
         urgent["appointment_at"].dt.normalize() == urgent["requested_at"].dt.normalize()
     )
@@ -122,6 +125,7 @@ def summarise(
         "unmet_requests": len(unmet),
         "unmet_per_1000_patients_year": len(unmet) / patients * 1000.0 / years,
         "gave_up_requests": int((reqs["outcome"] == "gave_up").sum()),
+        "signposted_requests": int(signposted.sum()),
         "waiting_at_end": int((reqs["outcome"] == "waiting_at_end").sum()),
         "dna_rate": _mean(happened["status"].to_numpy() == "dna"),
         "utilisation": float(days["booked_slots"].sum()) / available if available else np.nan,

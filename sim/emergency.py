@@ -137,6 +137,8 @@ def simulate_emergencies(model: PracticeModel, streams: Streams) -> Emergencies:
 
 def _access_channel(model: PracticeModel, rng: np.random.Generator, w0: float,
                     w1: float) -> tuple[np.ndarray, ...]:
+    from .model import SIGNPOSTED
+
     L = model.log
     a = model.scenario.emergency.access
     urgency = np.asarray(L.req_urgency, dtype=np.int64)
@@ -154,10 +156,12 @@ def _access_channel(model: PracticeModel, rng: np.random.Generator, w0: float,
     day = np.floor(t_req)
     cause = np.full(t_req.size, -1, dtype=np.int64)
     when = np.full(t_req.size, np.nan)
+    # Requests signposted to another service are not failures of access here.
+    here = np.asarray(L.req_outcome, dtype=np.int64) != SIGNPOSTED
     # Urgent, not seen the day it was made (booked later, gave up, or still waiting).
-    u = (urgency == URGENT) & (np.floor(t_appt) > day)
+    u = (urgency == URGENT) & (np.floor(t_appt) > day) & here
     cause[u], when[u] = _URGENT_FAIL, np.minimum(day[u] + 1.0, w1) - 1e-6
-    r = urgency == ROUTINE
+    r = (urgency == ROUTINE) & here
     g = r & ~np.isnan(gave_up)
     cause[g], when[g] = _GAVE_UP, gave_up[g]
     wanted = np.maximum(t_req, from_day)

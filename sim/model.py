@@ -58,8 +58,8 @@ log = logging.getLogger(__name__)
 BOOKED, ATTENDED, DNA, CANCELLED = 0, 1, 2, 3
 APPOINTMENT_STATUS = ("booked", "attended", "dna", "cancelled_by_practice")
 # Request outcomes.
-PENDING, GOT_APPOINTMENT, GAVE_UP = 0, 1, 2
-REQUEST_OUTCOME = ("waiting_at_end", "booked", "gave_up")
+PENDING, GOT_APPOINTMENT, GAVE_UP, SIGNPOSTED = 0, 1, 2, 3
+REQUEST_OUTCOME = ("waiting_at_end", "booked", "gave_up", "signposted_elsewhere")
 
 
 class EventLog:
@@ -160,6 +160,7 @@ class PracticeModel:
         self.spells = [sp for sp in sickness_spells(s, self.n_days, streams.get("sickness"))
                        if sp[0] < self.end_day]
         self.need_names = tuple(s.demand.needs)
+        self._navigation = self._signposting(streams.get("navigation"))
         self.eligible = self._eligibility()
         teams, team_of = team_index(s)
         self.practice_view = PracticeView(
@@ -262,12 +263,36 @@ class PracticeModel:
             if t > env.now:
                 yield env.timeout(t - env.now)
             need, mode, urgency, p = needs[j], modes[j], urgencies[j], patients[j]
+            if self._navigation is not None and urgency != REVIEW:
+                to = self._navigation[j]
+                if to == -2:  # signposted to another service: no appointment here
+                    rid = self._new_request(p, t, need, urgency, mode, from_day[j])
+                    self.log.req_outcome[rid] = SIGNPOSTED
+                    continue
+                if to >= 0:
+                    need = to
             with_clinician = -1
             if urgency == REVIEW:
                 with_clinician = self._named_clinician(p, named[j], eligible[need][mode])
             rid = self._new_request(p, t, need, urgency, mode, from_day[j], with_clinician)
             self._handle(Request(rid, p, t, need, urgency, mode, 1, t,
                                  eligible[need][mode], from_day[j], with_clinician))
+
+    def _signposting(self, rng: np.random.Generator) -> list[int] | None:
+        """Care navigation for each arrival: -1 book as asked, -2 elsewhere, else a new need.
+
+        Drawn from the "navigation" stream, one uniform per arrival, so the
+        other streams are unchanged and every policy sees the same signposting.
+        """
+        needs = list(self.scenario.demand.needs.values())
+        if not any(n.signposted_share > 0 for n in needs):
+            return None
+        share = np.array([n.signposted_share for n in needs])
+        target = np.array([-2 if n.signposted_to == "external"
+                           else self.need_names.index(n.signposted_to) for n in needs])
+        a = self.arrivals
+        hit = rng.random(len(a)) < share[a.need]
+        return np.where(hit, target[a.need], -1).tolist()
 
     def _named_clinician(self, patient: int, named: int, eligible: tuple[int, ...]) -> int:
         """The clinician a review is with now (the usual GP or their team's lead), or -1.

@@ -181,6 +181,13 @@ class Need(Strict):
         description="A follow-up is wanted this many days later (uniform, inclusive); "
         "clinicians may book beyond the patients' booking horizon.",
     )
+    signposted_share: Share = Field(
+        0.0, description="Share of these requests that care navigation (active signposting) "
+        "directs elsewhere before booking (ASSUMPTION per scenario).")
+    signposted_to: Identifier = Field(
+        "external", description="Where they go: 'external' (another service, such as a "
+        "community pharmacy: no appointment here) or the name of another need, whose roles "
+        "then take it.")
     routine_planned_share: Share = Field(
         0.0,
         description="Share of routine requests for a planned date rather than the soonest "
@@ -705,6 +712,13 @@ def cross_reference_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             team_of.setdefault(m, team.id)
     if len({t.id for t in s.teams}) != len(s.teams):
         problems.append((("teams",), "team ids must be unique"))
+    for name, need in s.demand.needs.items():
+        to = need.signposted_to
+        if need.signposted_share > 0 and to != "external" and (
+                to not in s.demand.needs or to == name):
+            problems.append((("demand", "needs", name, "signposted_to"),
+                             _unknown("need", to, ["external", *sorted(set(s.demand.needs)
+                                                                       - {name})])))
     for need in s.choice.extra_days_by_need:
         if need not in s.demand.needs:
             problems.append(

@@ -31,7 +31,8 @@ def test_other_seed_or_replication_differs(small_scenario, small_run):
     assert not base.equals(other_seed.appointments)
 
 
-SCENARIOS = sorted(p for p in DEFAULT.parent.rglob("*.yaml") if "sweeps" not in p.parts)
+SCENARIOS = sorted(p for p in DEFAULT.parent.rglob("*.yaml")
+                   if not {"sweeps", "networks"} & set(p.parts))
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)

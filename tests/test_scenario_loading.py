@@ -13,7 +13,8 @@ from sim.provenance import resolved_yaml
 from sim.scenario import Scenario
 
 SCENARIO_FILES = sorted(p for p in (ROOT / "scenarios").rglob("*.yaml")
-                        if "sweeps" not in p.parts)
+                        if not {"sweeps", "networks"} & set(p.parts))
+NETWORK_FILES = sorted((ROOT / "scenarios" / "networks").glob("*.yaml"))
 SWEEP_FILES = sorted((ROOT / "scenarios" / "sweeps").glob("*.yaml"))
 
 
@@ -30,6 +31,13 @@ def test_every_shipped_sweep_is_valid(path):
 
     sweep = load_sweep(path)
     assert len(sweep.points) > 1 and sweep.spec.replications >= 2
+
+
+@pytest.mark.parametrize("path", NETWORK_FILES, ids=lambda p: p.name)
+def test_every_shipped_network_is_valid(path):
+    from sim.network import load_network
+
+    assert len(load_network(path).practices) > 1
 
 
 def test_scenario_is_frozen(default_scenario):

@@ -228,7 +228,7 @@ def cmd_network(args: argparse.Namespace) -> int:
     results = list(run_network(network, args.replication, workers))
     for pid, res in results:
         write_run(res, out / "practices" / pid)
-    table, by_cohort = network_summaries(results)
+    table, by_cohort = network_summaries(results, network.hub_ids)
     with atomic_dir(out) as stage:
         table.to_csv(stage / "network_summary.csv", index=False)
         by_cohort.to_csv(stage / "network_summary_by_cohort.csv", index=False)
@@ -237,6 +237,10 @@ def cmd_network(args: argparse.Namespace) -> int:
           f"{net.consultations_per_patient_year:.2f} consultations per patient a year, "
           f"routine wait {net.routine_wait_mean_days:.1f} days, UPC {net.upc_mean:.2f}, "
           f"A&E {net.ae_per_1000:.0f} per 1,000 (proxy).")
+    if network.hub_ids:
+        print(f"Hub ({network.spec.hub.name}): {int(net.hub_appointments):,} appointments, "
+              + ", ".join(f"{r.practice_id} {int(r.hub_appointments):,}"
+                          for r in table.iloc[:-1].itertuples()) + ".")
     print(f"Per-practice and network summary: {out / 'network_summary.csv'}; each practice's "
           f"results in {out / 'practices'}/")
     return 0

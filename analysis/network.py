@@ -43,8 +43,19 @@ def pool_tables(results: list[tuple[str, object]]) -> dict[str, pd.DataFrame]:
     return pooled
 
 
-def network_summaries(results: list[tuple[str, object]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One summary row per practice and one for the network; and the network's cohort table."""
+def _hub_count(appointments: pd.DataFrame, hub_ids) -> int:
+    a = appointments[appointments["in_window"].to_numpy(dtype=bool)
+                     & appointments["status"].isin(["attended", "dna"])]
+    return int(a["clinician_id"].astype(str).isin(hub_ids).sum())
+
+
+def network_summaries(results: list[tuple[str, object]], hub_ids=frozenset()
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One summary row per practice and one for the network; and the network's cohort table.
+
+    ``hub_appointments`` counts appointments (attended or missed) with the
+    clinicians in ``hub_ids`` (the extended-access hub).
+    """
     rows = []
     gp_roles: set[str] = set()
     for pid, res in results:
@@ -55,6 +66,7 @@ def network_summaries(results: list[tuple[str, object]]) -> tuple[pd.DataFrame, 
                         s.relationship_depth.points)
         row.insert(0, "practice_id", pid)
         row.insert(1, "policy", s.policy.name)
+        row["hub_appointments"] = _hub_count(res.tables["appointments"], hub_ids)
         rows.append(row)
     first = results[0][1].scenario
     pooled = pool_tables(results)
@@ -63,7 +75,8 @@ def network_summaries(results: list[tuple[str, object]]) -> tuple[pd.DataFrame, 
                     first.relationship_depth.points)
     net.insert(0, "practice_id", "network")
     net.insert(1, "policy", "")
+    net["hub_appointments"] = sum(int(r["hub_appointments"].iloc[0]) for r in rows)
     table = pd.concat([*rows, net], ignore_index=True)
     by_cohort = summarise_by_cohort(pooled, first.duration_days, tuple(sorted(gp_roles)),
                                     first.relationship_depth.points)
-    return table[["practice_id", "policy", *SUMMARY_COLUMNS]], by_cohort
+    return table[["practice_id", "policy", *SUMMARY_COLUMNS, "hub_appointments"]], by_cohort

@@ -117,7 +117,8 @@ class PersonalisedMicroTeams(MicroTeam):
                 problems.append(((), f"team {t.id!r} (teams[{i}]) needs nursing and pharmacy "
                                  "support: at least two other roles"))
         for c in scenario.clinicians:
-            if scenario.roles[c.role].holds_list and c.id not in in_team:
+            if (scenario.roles[c.role].holds_list and not c.extended_access
+                    and c.id not in in_team):
                 problems.append(((), f"list-holder {c.id!r} is in no team: every patient needs "
                                  "a micro-team"))
         return problems

@@ -206,7 +206,9 @@ def _continuity_channel(model: PracticeModel, rng: np.random.Generator, kind: in
         clin = np.asarray(L.appt_clinician, dtype=np.int64)
         from .model import ATTENDED
 
-        gp = model.workforce.holds_list[clin] if clin.size else np.zeros(0, dtype=bool)
+        roles = model.scenario.roles
+        gp_role = np.array([roles[r].holds_list for r in model.workforce.roles], dtype=bool)
+        gp = gp_role[clin] if clin.size else np.zeros(0, dtype=bool)
         v = np.nonzero((status == ATTENDED) & gp)[0]
         vp = np.asarray(L.appt_patient, dtype=np.int64)[v]
         vt = np.asarray(L.appt_time, dtype=float)[v]

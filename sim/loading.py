@@ -303,8 +303,8 @@ def _with_list_file(scenario: Scenario, docs: list[_Doc]) -> Scenario:
     raw = Path(scenario.population.list_file)
     path = raw if raw.is_absolute() or file in ("<dict>", "override") else (
         Path(file).parent / raw)
-    holders = [c.id for c in scenario.clinicians
-               if c.role in scenario.roles and scenario.roles[c.role].holds_list]
+    holders = [c.id for c in scenario.clinicians if not c.extended_access
+               and c.role in scenario.roles and scenario.roles[c.role].holds_list]
     try:
         imported = read_list(path, [b.name for b in scenario.population.age_bands], holders,
                              list(scenario.cohorts))

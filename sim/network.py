@@ -42,6 +42,37 @@ class PracticeRef(BaseModel):
     set: dict[str, Any] = Field(default_factory=dict)
 
 
+class HubClinician(BaseModel):
+    """A clinician of the extended-access hub."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    role: str = Field(description="A role every practice's scenario defines (e.g. gp).")
+    sessions: list[str] = Field(min_length=1, description="Weekly sessions, e.g. mon_ev.")
+    slots_per_session: int | None = Field(None, ge=1, le=200,
+                                          description="Default: the role's.")
+
+
+class Hub(BaseModel):
+    """An extended-access hub shared by the network's practices.
+
+    Its sessions (for example weekday evenings) may fall outside the practices'
+    opening hours. Each session's slots are allocated to the practices in
+    proportion to their list sizes (largest remainder), in consecutive blocks,
+    so no slot is ever offered to two practices and every practice gets a
+    share. Hub clinicians hold no lists; their slots are booked like any other
+    by each practice's policy (the earliest slot with anyone may be a hub
+    slot; urgent requests reach the hub only when no earlier slot is free
+    today).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = "Extended-access hub"
+    session_starts: dict[str, str] = Field(description="Start time of each hub session name, "
+                                           "e.g. {ev: '18:30'}.")
+    clinicians: list[HubClinician] = Field(min_length=1)
+
+
 class NetworkSpec(BaseModel):
     """A network file, validated."""
 
@@ -49,15 +80,35 @@ class NetworkSpec(BaseModel):
     name: str = "Network"
     seed: int = Field(20250106, ge=0, lt=2**63)
     practices: list[PracticeRef] = Field(min_length=1)
+    hub: Hub | None = None
 
 
 @dataclass
 class Network:
-    """A loaded network: its spec and each practice's validated scenario (seed set)."""
+    """A loaded network: its spec and each practice's validated scenario (seed set).
+
+    With a hub, each practice's scenario includes its allocation of the hub's
+    clinicians (``extended_access``), ids as in the network file.
+    """
 
     file: Path
     spec: NetworkSpec
     practices: list[tuple[str, Scenario]]
+
+    @property
+    def hub_ids(self) -> set[str]:
+        """Ids of the hub's clinicians (empty without a hub)."""
+        return {c.id for c in self.spec.hub.clinicians} if self.spec.hub else set()
+
+
+def allocate(total: int, sizes: list[int]) -> list[int]:
+    """Share ``total`` slots among practices in proportion to ``sizes`` (largest remainder)."""
+    quota = [total * n / sum(sizes) for n in sizes]
+    out = [int(q) for q in quota]
+    order = sorted(range(len(sizes)), key=lambda i: (-(quota[i] - out[i]), i))
+    for i in order[: total - sum(out)]:
+        out[i] += 1
+    return out
 
 
 def practice_seed(network_seed: int, practice_id: str) -> int:
@@ -102,6 +153,8 @@ def load_network(path: str | Path) -> Network:
                                                                               ref.id)})))
     if problems:
         raise ScenarioError(problems)
+    if spec.hub is not None:
+        practices = _with_hub(shown, spec.hub, practices, path)
     first = practices[0][1]
     for i, (pid, s) in enumerate(practices):
         if (s.start_date, s.warmup_days, s.duration_days) != (
@@ -111,6 +164,44 @@ def load_network(path: str | Path) -> Network:
                                          f"from {practices[0][0]!r}; a network shares one "
                                          "calendar (set them in the network's set: overrides)")])
     return Network(path, spec, practices)
+
+
+def _with_hub(shown: str, hub: Hub, practices: list[tuple[str, Scenario]],
+              path: Path) -> list[tuple[str, Scenario]]:
+    """Add each practice's allocation of the hub's clinicians to its scenario, revalidated."""
+    from .loading import scenario_from_dict
+
+    sizes = [s.population.size for _, s in practices]
+    extra: dict[str, list[dict]] = {pid: [] for pid, _ in practices}
+    for j, hc in enumerate(hub.clinicians):
+        roles = [s.roles.get(hc.role) for _, s in practices]
+        if any(r is None for r in roles):
+            missing = [pid for (pid, _), r in zip(practices, roles, strict=True) if r is None]
+            raise ScenarioError([Problem(shown, ("hub", "clinicians", j, "role"),
+                                         f"role {hc.role!r} is not defined by practice(s) "
+                                         f"{', '.join(missing)}")])
+        total = hc.slots_per_session or roles[0].slots_per_session
+        first = 0
+        for (pid, _), k in zip(practices, allocate(total, sizes), strict=True):
+            if k:
+                extra[pid].append({"id": hc.id, "role": hc.role, "sessions": list(hc.sessions),
+                                   "extended_access": True, "slots_per_session": k,
+                                   "first_slot": first})
+            first += k
+    out = []
+    for pid, s in practices:
+        data = s.model_dump(mode="json")
+        data["clinicians"] = [*data["clinicians"], *extra[pid]]
+        data["practice"]["session_starts"] = {**data["practice"]["session_starts"],
+                                              **hub.session_starts}
+        try:
+            out.append((pid, scenario_from_dict(data, source=f"{shown} (practice {pid} with "
+                                                "the hub)")))
+        except ScenarioError as e:
+            raise ScenarioError([Problem(shown, ("hub",), f"practice {pid!r}: {p.message} "
+                                         f"(at {'.'.join(map(str, p.path))})")
+                                 for p in e.problems]) from None
+    return out
 
 
 def _one(practice_id: str, scenario: Scenario, replication: int, reducer) -> tuple[str, Any]:

@@ -38,6 +38,7 @@ from .emergency import CAUSE_NAMES, CHANNEL_NAMES, KIND_NAMES
 from .loading import load_scenario
 from .model import APPOINTMENT_STATUS, ATTENDED, DNA, REQUEST_OUTCOME, PracticeModel
 from .scenario import MODES, WEEKDAYS, Scenario
+from .workforce import slots_per_session
 
 
 @dataclasses.dataclass
@@ -248,7 +249,7 @@ def _clinician_days(model: PracticeModel, w0: int, w1: int, clin_ids: pd.Categor
     for c, clin in enumerate(s.clinicians):
         per_wd = np.zeros(7, dtype=np.int64)
         for code in clin.sessions:
-            per_wd[WEEKDAYS.index(code.partition("_")[0])] += s.roles[clin.role].slots_per_session
+            per_wd[WEEKDAYS.index(code.partition("_")[0])] += slots_per_session(s, clin)
         rostered[c] = per_wd[weekday] * model.is_open[days] * model.in_post[c, days]
     built = cal["built"][:, :, w0:w1].sum(axis=0)
     booked = cal["booked"][:, :, w0:w1].sum(axis=0)

@@ -347,6 +347,16 @@ class Clinician(Strict):
     max_list_size: int | None = Field(
         None, ge=0, description="Workload capacity: the most patients on this clinician's list."
     )
+    extended_access: bool = Field(
+        False, description="An extended-access hub clinician: sessions may fall outside the "
+        "practice's opening hours; never holds a list; the hub covers its own leave and "
+        "sickness (ASSUMPTION), so none is drawn.")
+    slots_per_session: int | None = Field(
+        None, ge=1, le=200, description="Overrides the role's slots per session (a practice's "
+        "share of a hub session).")
+    first_slot: int = Field(
+        0, ge=0, le=200, description="This clinician's slots start this many slots into each "
+        "session (practices sharing a hub session take consecutive slots).")
 
     @model_validator(mode="after")
     def _dates(self) -> Clinician:
@@ -649,8 +659,10 @@ def cross_reference_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             if r not in s.roles:
                 problems.append((("demand", "needs", name, "roles", j), _unknown("role", r, roles)))
     opening = s.practice.opening
+    in_hours = {code.partition("_")[2] for c in s.clinicians if not c.extended_access
+                for code in c.sessions}
     for name, start in s.practice.session_starts.items():
-        if not hours(opening.open) <= hours(start) < hours(opening.close):
+        if name in in_hours and not hours(opening.open) <= hours(start) < hours(opening.close):
             problems.append(
                 (("practice", "session_starts", name),
                  f"session starts at {start}, outside opening hours "
@@ -667,7 +679,7 @@ def cross_reference_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             (("demand", "weekday_weights"), "no open weekday has a positive weight")
         )
     at_start = [c for c in s.clinicians if c.role in s.roles and s.roles[c.role].holds_list
-                and (c.joins is None or c.joins <= s.start_date)
+                and not c.extended_access and (c.joins is None or c.joins <= s.start_date)
                 and (c.leaves is None or c.leaves > s.start_date)]
     caps = [c.max_list_size for c in at_start]
     if at_start and all(cap is not None for cap in caps) and sum(caps) < s.population.size:
@@ -680,7 +692,8 @@ def cross_reference_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             (("clinicians",), "no list-holding clinician works on the start date, so patients "
              "would have no usual clinician")
         )
-    if not any(s.roles[c.role].holds_list for c in s.clinicians if c.role in s.roles):
+    if not any(s.roles[c.role].holds_list for c in s.clinicians
+               if c.role in s.roles and not c.extended_access):
         problems.append(
             (("roles",), "no clinician is in a role with holds_list: true, so patients "
              "would have no usual clinician")
@@ -799,7 +812,7 @@ def form_teams(s: Scenario) -> tuple[Team, ...]:
     if s.team_formation is None:
         return s.teams
     k = s.team_formation.gps_per_team
-    staff = [c for c in s.clinicians if c.role in s.roles
+    staff = [c for c in s.clinicians if c.role in s.roles and not c.extended_access
              and (c.leaves is None or c.leaves > s.start_date)]
     holders = [c for c in staff if s.roles[c.role].holds_list]
     groups = [holders[i:i + k] for i in range(0, len(holders), k)]

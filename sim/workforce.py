@@ -46,7 +46,8 @@ def build_workforce(s: Scenario) -> Workforce:
         roles=roles,
         role_names=role_names,
         role_index=np.array([role_names.index(r) for r in roles], dtype=np.int16),
-        holds_list=np.array([s.roles[r].holds_list for r in roles], dtype=bool),
+        holds_list=np.array([s.roles[c.role].holds_list and not c.extended_access
+                             for c in s.clinicians], dtype=bool),
         sessions_per_week=np.array([len(c.sessions) for c in s.clinicians], dtype=np.int32),
         modes=tuple(frozenset(s.roles[r].modes) for r in roles),
     )
@@ -92,6 +93,8 @@ def annual_leave(s: Scenario, n_days: int, rng: np.random.Generator) -> np.ndarr
     n_weeks = int(week_of_day[-1]) + 1
     leave = np.zeros((len(s.clinicians), n_days), dtype=bool)
     for c, clin in enumerate(s.clinicians):
+        if clin.extended_access:
+            continue  # the hub covers its own leave
         weeks = clin.annual_leave_weeks
         if weeks is None:
             weeks = s.roles[clin.role].annual_leave_weeks
@@ -126,6 +129,8 @@ def sickness_spells(
     q = rate / (m * (1.0 - rate))
     spells = []
     for c in range(len(s.clinicians)):
+        if s.clinicians[c].extended_access:
+            continue  # the hub covers its own sickness
         d = int(rng.geometric(q)) - 1
         while d < n_days:
             length = int(rng.geometric(1.0 / m))
@@ -135,15 +140,21 @@ def sickness_spells(
     return spells
 
 
+def slots_per_session(s: Scenario, clin) -> int:
+    """A clinician's slots per session: their own override, else their role's."""
+    return clin.slots_per_session or s.roles[clin.role].slots_per_session
+
+
 def build_calendar(
     s: Scenario, wf: Workforce, n_days: int, is_open: np.ndarray, leave: np.ndarray,
     in_post: np.ndarray | None = None,
 ) -> Calendar:
     """Lay out every slot of every clinician's sessions on open days off leave.
 
-    Within each session, on-the-day slots are spread evenly through the
-    session (slot ``j`` is held if ``floor((j+1) h) > floor(j h)`` for share
-    ``h``), so urgent capacity exists at every time of day.
+    A clinician's slots start ``first_slot`` slots into each session (hub
+    sessions shared by practices). Within each session, on-the-day slots are
+    spread evenly (slot ``j`` is held if ``floor((j+1) h) > floor(j h)`` for
+    share ``h``), so urgent capacity exists at every time of day.
     """
     wd0 = s.start_date.weekday()
     weekday = (wd0 + np.arange(n_days)) % 7
@@ -151,10 +162,10 @@ def build_calendar(
     cl_parts, day_parts, pool_parts, time_parts = [], [], [], []
     for c, clin in enumerate(s.clinicians):
         role = s.roles[clin.role]
-        j = np.arange(role.slots_per_session)
+        j = np.arange(slots_per_session(s, clin))
         h = role.on_the_day_share
         held = np.floor((j + 1) * h) > np.floor(j * h)
-        offsets = j * role.slot_minutes / (24.0 * 60.0)
+        offsets = (clin.first_slot + j) * role.slot_minutes / (24.0 * 60.0)
         works = is_open & ~leave[c]
         if in_post is not None:
             works = works & in_post[c]

@@ -97,3 +97,92 @@ def test_network_cli(tmp_path):
     assert table["practice_id"].tolist() == ["p0", "p1", "network"]
     assert (out / "practices" / "p0" / "summary.csv").is_file()
     assert (out / "network_summary_by_cohort.csv").is_file()
+
+
+# ------------------------------------------------------------------ extended-access hub
+
+HUB = """hub:
+  session_starts: {ev: "18:30"}
+  clinicians:
+    - {id: hub_gp_1, role: gp, sessions: [mon_ev, wed_ev, fri_ev], slots_per_session: 9}
+    - {id: hub_gp_2, role: gp, sessions: [tue_ev, thu_ev]}
+"""
+
+
+def test_allocation_shares_every_slot():
+    from sim.network import allocate
+
+    assert allocate(9, [8000, 12000, 10000]) == [2, 4, 3]
+    assert allocate(16, [1500, 2500]) == [6, 10]
+    assert allocate(1, [10, 10, 10]) == [1, 0, 0]
+
+
+def _slot_times(model, cid):
+    cal = model.calendar
+    c = model.workforce.ids.index(cid)
+    times = []
+    for pool in (0, 1):
+        for d in range(cal.n_days):
+            k = pool * cal.n_cells + c * cal.n_days + d
+            times += cal._times[cal._start[k]:cal._end[k]]
+    return times
+
+
+@pytest.fixture(scope="module")
+def hub_network(tmp_path_factory):
+    f = network_file(tmp_path_factory.mktemp("hub"), sizes=(1500, 2500), extra=HUB)
+    net = load_network(f)
+    return net, list(run_network(net, workers=2))
+
+
+def test_hub_slots_are_shared_without_overlap(hub_network):
+    from sim.model import PracticeModel
+
+    net, _ = hub_network
+    models = [PracticeModel(s) for _, s in net.practices]
+    for cid, per_session in (("hub_gp_1", 9), ("hub_gp_2", 16)):
+        per_practice = [set(_slot_times(m, cid)) for m in models]
+        assert not per_practice[0] & per_practice[1], "a hub slot offered to two practices"
+        union = per_practice[0] | per_practice[1]
+        days = {int(t) for t in union}
+        assert len(union) == per_session * len(days)  # every slot of every session, once
+        assert min(t % 1 for t in union) == pytest.approx(18.5 / 24)
+    # Hub clinicians hold no list, and are never off (the hub covers its own absence).
+    for m in models:
+        c = m.workforce.ids.index("hub_gp_1")
+        assert not m.workforce.holds_list[c]
+        assert not (m.patients.usual_clinician == c).any()
+        assert not m.leave[c].any()
+        assert all(sp[1] != c for sp in m.spells)
+
+
+def test_every_practice_books_the_hub_and_no_slot_twice(hub_network):
+    net, results = hub_network
+    booked = []
+    for pid, res in results:
+        a = res.appointments
+        a = a[a["clinician_id"].astype(str).isin(net.hub_ids)
+              & (a["status"] != "cancelled_by_practice")]
+        assert len(a) > 0, pid  # every practice can and does book the hub
+        assert (a["appointment_at"].dt.strftime("%H:%M") >= "18:30").all()
+        booked.append(a[["clinician_id", "appointment_at"]].astype({"clinician_id": str}))
+    both = pd.concat(booked)
+    assert not both.duplicated().any()
+    table, _ = network_summaries(results, net.hub_ids)
+    assert table["hub_appointments"].iloc[-1] == table["hub_appointments"].iloc[:-1].sum() > 0
+
+
+def test_adding_a_hub_leaves_the_practices_streams_alone(two_practices, hub_network):
+    _, plain = two_practices
+    _, hub = hub_network
+    for (_, a), (_, b) in zip(plain, hub, strict=True):
+        # Same patients and the same demand; only the booking differs.
+        pd.testing.assert_frame_equal(a.patients.astype(str), b.patients.astype(str))
+        assert len(a.requests) == pytest.approx(len(b.requests), rel=0.05)
+
+
+def test_hub_role_must_exist_everywhere(tmp_path):
+    f = network_file(tmp_path, extra=HUB.replace("role: gp, sessions: [tue_ev",
+                                                  "role: surgeon, sessions: [tue_ev"))
+    with pytest.raises(ScenarioError, match=r"hub\.clinicians\[1\]\.role.*'surgeon'"):
+        load_network(f)

@@ -57,13 +57,13 @@ class Hub(BaseModel):
     """An extended-access hub shared by the network's practices.
 
     Its sessions (for example weekday evenings) may fall outside the practices'
-    opening hours. Each session's slots are allocated to the practices in
-    proportion to their list sizes (largest remainder), in consecutive blocks,
-    so no slot is ever offered to two practices and every practice gets a
-    share. Hub clinicians hold no lists; their slots are booked like any other
-    by each practice's policy (the earliest slot with anyone may be a hub
-    slot; urgent requests reach the hub only when no earlier slot is free
-    today).
+    opening hours. The slots of each session, pooled over the hub clinicians
+    who work the same sessions, are allocated to the practices in proportion
+    to their list sizes (largest remainder), in consecutive blocks, so no slot
+    is ever offered to two practices and every practice gets its share. Hub
+    clinicians hold no lists; their slots are booked like any other by each
+    practice's policy (the earliest slot with anyone may be a hub slot; urgent
+    requests reach the hub only when no earlier slot is free today).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -174,20 +174,32 @@ def _with_hub(shown: str, hub: Hub, practices: list[tuple[str, Scenario]],
     sizes = [s.population.size for _, s in practices]
     extra: dict[str, list[dict]] = {pid: [] for pid, _ in practices}
     for j, hc in enumerate(hub.clinicians):
-        roles = [s.roles.get(hc.role) for _, s in practices]
-        if any(r is None for r in roles):
-            missing = [pid for (pid, _), r in zip(practices, roles, strict=True) if r is None]
+        missing = [pid for pid, s in practices if hc.role not in s.roles]
+        if missing:
             raise ScenarioError([Problem(shown, ("hub", "clinicians", j, "role"),
                                          f"role {hc.role!r} is not defined by practice(s) "
                                          f"{', '.join(missing)}")])
-        total = hc.slots_per_session or roles[0].slots_per_session
-        first = 0
-        for (pid, _), k in zip(practices, allocate(total, sizes), strict=True):
-            if k:
-                extra[pid].append({"id": hc.id, "role": hc.role, "sessions": list(hc.sessions),
-                                   "extended_access": True, "slots_per_session": k,
-                                   "first_slot": first})
-            first += k
+    # Clinicians working the same sessions form one pool of slots per session,
+    # shared out as a whole, so small practices get their share even when one
+    # clinician's session has fewer slots than there are practices.
+    groups: dict[tuple[str, ...], list[HubClinician]] = {}
+    for hc in hub.clinicians:
+        groups.setdefault(tuple(sorted(hc.sessions)), []).append(hc)
+    for members in groups.values():
+        seq = []  # (clinician, slot number) in order: each clinician's session in turn
+        for hc in members:
+            n = hc.slots_per_session or practices[0][1].roles[hc.role].slots_per_session
+            seq += [(hc, k) for k in range(n)]
+        start = 0
+        for (pid, _), share in zip(practices, allocate(len(seq), sizes), strict=True):
+            block = seq[start:start + share]
+            start += share
+            for hc in members:
+                mine = [k for c, k in block if c is hc]
+                if mine:
+                    extra[pid].append({"id": hc.id, "role": hc.role,
+                                       "sessions": list(hc.sessions), "extended_access": True,
+                                       "slots_per_session": len(mine), "first_slot": mine[0]})
     out = []
     for pid, s in practices:
         data = s.model_dump(mode="json")

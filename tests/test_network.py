@@ -186,3 +186,26 @@ def test_hub_role_must_exist_everywhere(tmp_path):
                                                   "role: surgeon, sessions: [tue_ev"))
     with pytest.raises(ScenarioError, match=r"hub\.clinicians\[1\]\.role.*'surgeon'"):
         load_network(f)
+
+
+def test_many_small_practices_all_get_hub_slots(tmp_path):
+    """Pooled over clinicians: 10 practices share 3 clinicians' 9-slot sessions (27 slots)."""
+    from sim.network import Hub, _with_hub
+
+    net = load_network(network_file(tmp_path, sizes=(1000,) * 10))
+    hub = Hub.model_validate({
+        "session_starts": {"ev": "18:30"},
+        "clinicians": [{"id": f"h{i}", "role": "gp", "sessions": ["mon_ev"],
+                        "slots_per_session": 9} for i in range(3)]})
+    practices = _with_hub("net.yaml", hub, net.practices, tmp_path)
+    shares = [sum(c.slots_per_session for c in s.clinicians if c.extended_access)
+              for _, s in practices]
+    assert sum(shares) == 27 and min(shares) == 2 and max(shares) == 3
+    seen = set()
+    for _, s in practices:
+        for c in s.clinicians:
+            if c.extended_access:
+                slots = {(c.id, c.first_slot + k) for k in range(c.slots_per_session)}
+                assert not slots & seen
+                seen |= slots
+    assert len(seen) == 27

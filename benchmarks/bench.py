@@ -5,7 +5,9 @@ The workforce is the default practice's, copied once per 10,000 patients, so
 capacity scales with the list.
 
     python benchmarks/bench.py            # 10,000 and 100,000 patients, one simulated year
-    python benchmarks/bench.py 400000     # any list sizes
+    python benchmarks/bench.py 400000     # any list sizes (one practice)
+    python benchmarks/bench.py --network  # scenarios/networks/bnssg.yaml: its first 10, 20 and
+                                          # 40 practices (100k, 200k, 400k patients, 2 years)
 """
 
 from __future__ import annotations
@@ -61,11 +63,64 @@ def one(patients: int) -> dict:
     }
 
 
+def _count(result) -> int:
+    """What a network benchmark keeps of each practice's run: its number of requests."""
+    return result.info["requests_handled"]
+
+
+def one_network(n_practices: int, workers: int) -> dict:
+    """Run the first ``n_practices`` of the BNSSG network in this process tree."""
+    import resource
+
+    from sim.network import load_network, run_network
+
+    t0 = time.perf_counter()
+    net = load_network(ROOT / "scenarios" / "networks" / "bnssg.yaml")
+    net.practices = net.practices[:n_practices]
+    t_load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    requests = sum(n for _, n in run_network(net, workers=workers, reducer=_count))
+    wall = time.perf_counter() - t0
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"practices": n_practices,
+            "patients": sum(s.population.size for _, s in net.practices),
+            "requests": requests, "load_s": t_load, "wall_s": wall,
+            "requests_per_s": requests / wall, "parent_mib": own, "worker_mib": child,
+            "total_mib": own + workers * child, "workers": workers}
+
+
+def network_main(workers: int) -> int:
+    """BNSSG at 100k, 200k and 400k patients (its first 10, 20 and 40 practices)."""
+    print(f"BNSSG network (scenarios/networks/bnssg.yaml), two simulated years after an "
+          f"8-week warm-up, {workers} worker processes; practices run independently "
+          "(hub slots allocated).")
+    print(f"{'practices':>9} {'patients':>9} {'requests':>11} {'load s':>7} {'wall s':>8} "
+          f"{'requests/s':>11} {'parent MiB':>10} {'worker MiB':>10} {'total MiB':>9}")
+    for n in (10, 20, 40):
+        p = subprocess.run([sys.executable, __file__, "--one-network", str(n), str(workers)],
+                           capture_output=True, text=True, check=True)
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        print(f"{r['practices']:>9} {r['patients']:>9,} {r['requests']:>11,} {r['load_s']:>7.1f} "
+              f"{r['wall_s']:>8.1f} {r['requests_per_s']:>11,.0f} {r['parent_mib']:>10,.0f} "
+              f"{r['worker_mib']:>10,.0f} {r['total_mib']:>9,.0f}")
+    print("Targets (issue 7): 400,000 patients in at most 20 s and 2 GiB; time linear in "
+          "patients. total MiB = parent + workers x the largest worker.")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     """Run each list size in a fresh process and print a table."""
     if argv and argv[0] == "--one":
         print(json.dumps(one(int(argv[1]))))
         return 0
+    if argv and argv[0] == "--one-network":
+        print(json.dumps(one_network(int(argv[1]), int(argv[2]))))
+        return 0
+    if argv and argv[0] == "--network":
+        import os
+
+        return network_main(int(argv[1]) if len(argv) > 1 else os.cpu_count() or 1)
     sizes = [int(a) for a in argv] or [10_000, 100_000]
     print("One simulated year, default practice scaled (access-first); no warm-up.")
     print(f"{'patients':>9} {'clinicians':>10} {'requests':>10} {'wall s':>8} {'build s':>8} "

@@ -209,12 +209,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+class _PracticeWriter:
+    """Picklable reducer for network runs: write a practice's results, keep a light copy."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def __call__(self, practice_id: str, result):
+        from analysis.network import write_and_reduce
+
+        return write_and_reduce(result, self.folder / practice_id)
+
+
 def cmd_network(args: argparse.Namespace) -> int:
     """Run every practice of a network; write each practice's results and the network's."""
     import os
 
     from analysis.network import network_summaries
-    from analysis.outputs import write_run
     from sim.atomic import atomic_dir
     from sim.network import load_network, run_network
 
@@ -225,9 +236,10 @@ def cmd_network(args: argparse.Namespace) -> int:
     print(f"Network {network.spec.name!r}: {len(network.practices)} practices, {patients:,} "
           f"patients, replication {args.replication}, {workers} process(es) ...", flush=True)
     t0 = time.perf_counter()
-    results = list(run_network(network, args.replication, workers))
-    for pid, res in results:
-        write_run(res, out / "practices" / pid)
+    # Each worker writes its practice's results and returns only what the network
+    # summary reads, so memory stays bounded for large networks.
+    results = list(run_network(network, args.replication, workers,
+                               reducer=_PracticeWriter(out / "practices")))
     table, by_cohort = network_summaries(results, network.hub_ids)
     with atomic_dir(out) as stage:
         table.to_csv(stage / "network_summary.csv", index=False)

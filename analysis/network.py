@@ -7,11 +7,44 @@ and rates are the list-weighted rates of the whole network.
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+from typing import Any
+
 import pandas as pd
 
 from .summary import SUMMARY_COLUMNS, summarise, summarise_by_cohort
 
 POOLED = ("appointments", "requests", "unmet", "clinician_days", "patients", "emergency")
+#: The columns of each table that the summaries read (everything else stays in the
+#: practice's own output folder).
+KEEP = {
+    "appointments": ["patient_id", "clinician_id", "role", "usual_clinician_id", "requested_at",
+                     "appointment_at", "wait_days", "lead_days", "urgency", "status",
+                     "in_window"],
+    "requests": ["patient_id", "requested_at", "urgency", "outcome", "appointment_at"],
+    "unmet": ["patient_id"],
+    "clinician_days": ["role", "available_slots", "booked_slots"],
+    "emergency": ["patient_id", "kind", "channel"],
+}
+
+
+@dataclasses.dataclass
+class PracticeTables:
+    """What the network summary needs of one practice's run (a light :class:`sim.RunResult`)."""
+
+    scenario: Any
+    tables: dict[str, pd.DataFrame]
+
+
+def write_and_reduce(result, out: str | Path) -> PracticeTables:
+    """In a worker: write a practice's full results to ``out``; keep what the summary reads."""
+    from .outputs import write_run
+
+    write_run(result, out)
+    tables = {name: (df[[c for c in KEEP[name] if c in df.columns]] if name in KEEP else df)
+              for name, df in result.tables.items() if name in POOLED}
+    return PracticeTables(result.scenario, tables)
 
 
 def pool_tables(results: list[tuple[str, object]]) -> dict[str, pd.DataFrame]:

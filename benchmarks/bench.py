@@ -63,7 +63,7 @@ def one(patients: int) -> dict:
     }
 
 
-def _count(result) -> int:
+def _count(practice_id: str, result) -> int:
     """What a network benchmark keeps of each practice's run: its number of requests."""
     return result.info["requests_handled"]
 

@@ -218,15 +218,15 @@ def _with_hub(shown: str, hub: Hub, practices: list[tuple[str, Scenario]],
 
 def _one(practice_id: str, scenario: Scenario, replication: int, reducer) -> tuple[str, Any]:
     result = run(scenario, replication=replication)
-    return practice_id, (reducer(result) if reducer is not None else result)
+    return practice_id, (reducer(practice_id, result) if reducer is not None else result)
 
 
 def run_network(network: Network, replication: int = 0, workers: int = 1,
                 reducer=None) -> Iterator[tuple[str, RunResult | Any]]:
     """Run every practice; yield ``(practice id, result)`` in the network's order.
 
-    ``reducer`` (picklable) turns each :class:`RunResult` into what is kept,
-    in the worker; without one the full results come back.
+    ``reducer(practice_id, result)`` (picklable) turns each :class:`RunResult`
+    into what is kept, in the worker; without one the full results come back.
     """
     jobs = [(pid, s, replication, reducer) for pid, s in network.practices]
     if workers <= 1:

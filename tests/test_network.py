@@ -209,3 +209,15 @@ def test_many_small_practices_all_get_hub_slots(tmp_path):
                 assert not slots & seen
                 seen |= slots
     assert len(seen) == 27
+
+
+def test_light_tables_give_the_same_network_summary(two_practices, tmp_path):
+    from analysis.network import write_and_reduce
+
+    _, results = two_practices
+    light = [(pid, write_and_reduce(res, tmp_path / pid)) for pid, res in results]
+    full_table, full_cohorts = network_summaries(results)
+    light_table, light_cohorts = network_summaries(light)
+    pd.testing.assert_frame_equal(full_table, light_table)
+    pd.testing.assert_frame_equal(full_cohorts, light_cohorts)
+    assert (tmp_path / "p0" / "appointments.parquet").is_file()

@@ -97,24 +97,39 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from analysis.compare import collect, reduce_run, write_comparison
+    from analysis.compare import collect, reduce_network, reduce_run, write_comparison
     from analysis.report import render
     from sim import load_scenario
     from sim.atomic import atomic_dir
     from sim.batch import run_batch
     from sim.loading import parameter_sources
-    from sim.provenance import code_version, environment, parameter_rows, resolved_yaml
+    from sim.provenance import code_version, environment, parameter_rows
     from sim.results import with_seed
 
     if args.replications < 2:
         raise BadInput("--replications must be 2 or more (intervals need two)")
+    from sim.network import is_network_file, load_network, with_network_seed
+
     files = [Path(f) for f in args.scenarios]
     if len(files) < 1:
         raise BadInput("give at least one scenario file")
-    scenarios = [load_scenario(f, _parse_set(args.set or [])) for f in files]
+    overrides = _parse_set(args.set or [])
+    items = []  # a Scenario, or a Network of practices compared as a whole
+    for f in files:
+        if is_network_file(f):
+            if overrides:
+                raise BadInput(f"{f}: --set applies to scenarios; put a network's overrides in "
+                               "its practices' set:")
+            items.append(load_network(f))
+        else:
+            items.append(load_scenario(f, overrides))
     # One seed for all, so replication k of every scenario shares its streams.
-    first = with_seed(scenarios[0], args.seed)
-    scenarios = [s.model_copy(update={"seed": first.seed}) for s in scenarios]
+    first = items[0]
+    seed = args.seed if args.seed is not None else (
+        first.spec.seed if hasattr(first, "spec") else with_seed(first).seed)
+    items = [with_network_seed(it, seed) if hasattr(it, "spec")
+             else it.model_copy(update={"seed": seed}) for it in items]
+    scenarios = [it.practices[0][1] if hasattr(it, "spec") else it for it in items]
     labels: list[str] = []
     for f in files:
         label = f.stem
@@ -123,32 +138,39 @@ def cmd_compare(args: argparse.Namespace) -> int:
             label = f"{f.stem}_{n}"
             n += 1
         labels.append(label)
-    names = {lb: s.name for lb, s in zip(labels, scenarios, strict=True)}
+    names = {lb: (it.spec.name if hasattr(it, "spec") else it.name)
+             for lb, it in zip(labels, items, strict=True)}
     workers = args.workers or os.cpu_count() or 1
     out = Path(args.out) if args.out else ROOT / "results" / "comparison"
-    jobs = [(lb, s, k) for k in range(args.replications)
-            for lb, s in zip(labels, scenarios, strict=True)]
+    jobs = [(lb, it, k) for k in range(args.replications)
+            for lb, it in zip(labels, items, strict=True)]
     print(f"Comparing {len(labels)} scenario(s) x {args.replications} replications "
           f"({len(jobs)} runs, {min(workers, len(jobs))} process(es)) ...", flush=True)
     t0 = time.perf_counter()
     reduced = list(run_batch(jobs, reduce_run, workers=min(workers, len(jobs)),
-                             description="runs"))
+                             description="runs", network_reducer=reduce_network))
     data = collect(reduced, labels)
-    params = pd.DataFrame([
-        {"scenario": lb, **row}
-        for lb, s, f in zip(labels, scenarios, files, strict=True)
-        for row in parameter_rows(s, parameter_sources(f))])
+    rows = []
+    for lb, it, f in zip(labels, items, files, strict=True):
+        if hasattr(it, "spec"):  # a network: its practices, then the first one's parameters
+            rows.append({"scenario": lb, "parameter": "network.practices", "value": "; ".join(
+                f"{pid}: {s.policy.name}, {s.population.size:,} patients"
+                for pid, s in it.practices), "source": f"network file {f}"})
+            rows += [{"scenario": lb, **row} for row in parameter_rows(it.practices[0][1])]
+        else:
+            rows += [{"scenario": lb, **row} for row in parameter_rows(it, parameter_sources(f))]
+    params = pd.DataFrame(rows)
     s0 = scenarios[0]
     meta = {
         "title": args.title or "Comparison of booking approaches",
-        "replications": args.replications, "seeds": [first.seed],
+        "replications": args.replications, "seeds": [seed],
         "warmup_days": s0.warmup_days, "window_days": s0.duration_days,
         "code_version": code_version(), "environment": environment(),
         "files": {lb: str(f) for lb, f in zip(labels, files, strict=True)},
     }
     with atomic_dir(out) as stage:
         write_comparison(stage, data, labels, names,
-                         {lb: resolved_yaml(s) for lb, s in zip(labels, scenarios, strict=True)},
+                         {lb: _resolved(it) for lb, it in zip(labels, items, strict=True)},
                          params, meta)
         render(stage)
         hashes = {p.relative_to(stage).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -256,6 +278,17 @@ def cmd_network(args: argparse.Namespace) -> int:
     print(f"Per-practice and network summary: {out / 'network_summary.csv'}; each practice's "
           f"results in {out / 'practices'}/")
     return 0
+
+
+def _resolved(item) -> str:
+    """A scenario's resolved YAML; for a network, its spec and every practice's scenario."""
+    from sim.provenance import resolved_yaml
+
+    if not hasattr(item, "spec"):
+        return resolved_yaml(item)
+    data = {"network": item.spec.model_dump(mode="json"),
+            "practices": {pid: s.model_dump(mode="json") for pid, s in item.practices}}
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -388,7 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("files", nargs="+", help="scenario YAML files")
     v.set_defaults(func=cmd_validate)
     cp = sub.add_parser("compare", help="compare scenarios over replications; write a report")
-    cp.add_argument("scenarios", nargs="+", help="scenario YAML files; the first is the baseline")
+    cp.add_argument("scenarios", nargs="+", help="scenario (or network) YAML files; the first "
+                    "is the baseline")
     cp.add_argument("--replications", "-r", type=int, default=DEFAULT_REPLICATIONS,
                     help=f"replications per scenario (default {DEFAULT_REPLICATIONS})")
     cp.add_argument("--out", help="output folder (default results/comparison)")

@@ -15,6 +15,7 @@ re-renders it without simulating:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -62,6 +63,29 @@ def reduce_run(result) -> dict[str, pd.DataFrame]:
         "utilisation": util,
         "usual_gp_consultations": usual_gp_consultations(gp, t["patients"]["patient_id"]),
     }
+
+
+@dataclasses.dataclass
+class NetworkRun:
+    """A network's replication seen as one run: pooled tables, and a scenario for its totals."""
+
+    scenario: object
+    tables: dict[str, pd.DataFrame]
+
+
+def reduce_network(results: list) -> dict[str, pd.DataFrame]:
+    """:func:`reduce_run` for a whole network: its practices' tables pooled.
+
+    GP roles, the window and the depth curve are the first practice's; the
+    list is the network's.
+    """
+    from .network import pool_tables
+
+    first = results[0][1].scenario
+    total = sum(res.scenario.population.size for _, res in results)
+    population = first.population.model_copy(update={"size": total})
+    pooled = pool_tables(results)
+    return reduce_run(NetworkRun(first.model_copy(update={"population": population}), pooled))
 
 
 def collect(reduced: list[tuple[str, int, dict[str, pd.DataFrame]]],

@@ -20,7 +20,12 @@ from .scenario import Scenario
 Reducer = Callable[[RunResult], Any]
 
 
-def _one(scenario: Scenario, replication: int, reducer: Reducer) -> Any:
+def _one(scenario, replication: int, reducer: Reducer, network_reducer=None) -> Any:
+    from .network import Network, run_network
+
+    if isinstance(scenario, Network):
+        # A whole network in this worker: its practices in turn, then reduced together.
+        return network_reducer(list(run_network(scenario, replication, workers=1)))
     return reducer(run(scenario, replication=replication))
 
 
@@ -30,6 +35,7 @@ def run_batch(
     workers: int = 1,
     progress: bool | None = None,
     description: str = "runs",
+    network_reducer: Callable[[list], Any] | None = None,
 ) -> Iterator[tuple[str, int, Any]]:
     """Run every ``(label, scenario, replication)`` and yield ``(label, replication, reduced)``.
 
@@ -43,9 +49,12 @@ def run_batch(
         progress: show a progress bar; None means only on an interactive
             terminal outside CI.
         description: label of the progress bar.
+        network_reducer: for jobs that are a :class:`sim.network.Network`
+            rather than a scenario: turns the list of ``(practice id, result)``
+            into what is kept.
     """
     for _, s, _ in jobs:
-        if s.seed is None:
+        if isinstance(s, Scenario) and s.seed is None:
             raise ValueError("every scenario in a batch needs its seed set")
     if progress is None:
         progress = sys.stderr.isatty() and not os.environ.get("CI")
@@ -57,12 +66,13 @@ def run_batch(
     try:
         if workers <= 1:
             for label, s, k in jobs:
-                yield label, k, _one(s, k, reducer)
+                yield label, k, _one(s, k, reducer, network_reducer)
                 if bar is not None:
                     bar.update(1)
             return
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_one, s, k, reducer): (label, k) for label, s, k in jobs}
+            futures = {pool.submit(_one, s, k, reducer, network_reducer): (label, k)
+                       for label, s, k in jobs}
             for fut in as_completed(futures):
                 label, k = futures[fut]
                 yield label, k, fut.result()

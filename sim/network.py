@@ -117,6 +117,23 @@ def practice_seed(network_seed: int, practice_id: str) -> int:
     return int.from_bytes(digest[:8], "little") >> 1
 
 
+def is_network_file(path: str | Path) -> bool:
+    """Whether a YAML file is a network (it has ``practices:``) rather than a scenario."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "practices" in data
+
+
+def with_network_seed(network: Network, seed: int) -> Network:
+    """The network with another master seed (each practice's seed derived again)."""
+    spec = network.spec.model_copy(update={"seed": seed})
+    practices = [(pid, s.model_copy(update={"seed": practice_seed(seed, pid)}))
+                 for pid, s in network.practices]
+    return Network(network.file, spec, practices)
+
+
 def load_network(path: str | Path) -> Network:
     """Read and validate a network file and every practice's scenario.
 

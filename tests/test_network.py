@@ -221,3 +221,28 @@ def test_light_tables_give_the_same_network_summary(two_practices, tmp_path):
     pd.testing.assert_frame_equal(full_table, light_table)
     pd.testing.assert_frame_equal(full_cohorts, light_cohorts)
     assert (tmp_path / "p0" / "appointments.parquet").is_file()
+
+
+def test_compare_works_for_networks(tmp_path):
+    from sim.network import with_network_seed
+
+    a = network_file(tmp_path, sizes=(1500, 2500))
+    b = tmp_path / "net_b.yaml"
+    b.write_text(a.read_text().replace("name: test network", "name: test network B")
+                 .replace(f"scenario: {DEFAULT}", f"scenario: {ROOT}/scenarios/policies/"
+                          "usual_gp_first.yaml"))
+    out = tmp_path / "cmp"
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "compare", str(a), str(b),
+                        "-r", "2", "--out", str(out)], capture_output=True, text=True, cwd=ROOT,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr
+    runs = pd.read_csv(out / "runs.csv")
+    assert set(runs["scenario"]) == {"net", "net_b"} and (runs["patients"] == 4000).all()
+    # Replication 0 of network A is exactly the network's own run with the same seed.
+    net = with_network_seed(load_network(a), 11)
+    table, _ = network_summaries(list(run_network(net, replication=0)))
+    row = runs[(runs["scenario"] == "net") & (runs["replication"] == 0)].iloc[0]
+    for col in ("requests", "appointments", "gave_up_requests"):
+        assert row[col] == table.iloc[-1][col], col
+    assert row["upc_mean"] == pytest.approx(table.iloc[-1]["upc_mean"])
+    assert "test network B" in (out / "report.html").read_text()

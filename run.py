@@ -103,16 +103,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.atomic import atomic_dir
     from sim.batch import run_batch
     from sim.loading import parameter_sources
+    from sim.network import Network, is_network_file, load_network, with_network_seed
     from sim.provenance import code_version, environment, parameter_rows
     from sim.results import with_seed
 
     if args.replications < 2:
         raise BadInput("--replications must be 2 or more (intervals need two)")
-    from sim.network import is_network_file, load_network, with_network_seed
-
     files = [Path(f) for f in args.scenarios]
-    if len(files) < 1:
-        raise BadInput("give at least one scenario file")
     overrides = _parse_set(args.set or [])
     items = []  # a Scenario, or a Network of practices compared as a whole
     for f in files:
@@ -126,10 +123,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     # One seed for all, so replication k of every scenario shares its streams.
     first = items[0]
     seed = args.seed if args.seed is not None else (
-        first.spec.seed if hasattr(first, "spec") else with_seed(first).seed)
-    items = [with_network_seed(it, seed) if hasattr(it, "spec")
+        first.spec.seed if isinstance(first, Network) else with_seed(first).seed)
+    items = [with_network_seed(it, seed) if isinstance(it, Network)
              else it.model_copy(update={"seed": seed}) for it in items]
-    scenarios = [it.practices[0][1] if hasattr(it, "spec") else it for it in items]
+    scenarios = [it.practices[0][1] if isinstance(it, Network) else it for it in items]
     labels: list[str] = []
     for f in files:
         label = f.stem
@@ -138,7 +135,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             label = f"{f.stem}_{n}"
             n += 1
         labels.append(label)
-    names = {lb: (it.spec.name if hasattr(it, "spec") else it.name)
+    names = {lb: (it.spec.name if isinstance(it, Network) else it.name)
              for lb, it in zip(labels, items, strict=True)}
     workers = args.workers or os.cpu_count() or 1
     out = Path(args.out) if args.out else ROOT / "results" / "comparison"
@@ -152,7 +149,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     data = collect(reduced, labels)
     rows = []
     for lb, it, f in zip(labels, items, files, strict=True):
-        if hasattr(it, "spec"):  # a network: its practices, then the first one's parameters
+        if isinstance(it, Network):  # its practices, then the first one's parameters
             rows.append({"scenario": lb, "parameter": "network.practices", "value": "; ".join(
                 f"{pid}: {s.policy.name}, {s.population.size:,} patients"
                 for pid, s in it.practices), "source": f"network file {f}"})
@@ -282,9 +279,10 @@ def cmd_network(args: argparse.Namespace) -> int:
 
 def _resolved(item) -> str:
     """A scenario's resolved YAML; for a network, its spec and every practice's scenario."""
+    from sim.network import Network
     from sim.provenance import resolved_yaml
 
-    if not hasattr(item, "spec"):
+    if not isinstance(item, Network):
         return resolved_yaml(item)
     data = {"network": item.spec.model_dump(mode="json"),
             "practices": {pid: s.model_dump(mode="json") for pid, s in item.practices}}

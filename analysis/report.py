@@ -273,6 +273,16 @@ def _assumptions(params: pd.DataFrame, labels, names) -> str:
     return "".join(out)
 
 
+def _who(p: pd.Series) -> str:
+    """Who is simulated: one practice's list, or a network of practices."""
+    if "network.practices" in p.index:
+        n = len(str(p["network.practices"]).split("; "))
+        return (f"Patients of a network of {n} practices (each simulated separately, sharing "
+                "only an allocated extended-access hub; the practices are listed under "
+                "Assumptions; the details below are the first practice's)")
+    return f"Patients on the registered list ({html.escape(str(p.get('population.size')))})"
+
+
 def _stress(meta, params: pd.DataFrame, labels, names) -> str:
     """A model description under the STRESS-DES headings (Monks et al. 2019)."""
     e = html.escape
@@ -288,8 +298,8 @@ def _stress(meta, params: pd.DataFrame, labels, names) -> str:
 <h3>1. Objectives</h3><p>To compare booking approaches for a general practice on access (waits,
 same-day care), continuity of care (UPC, COC, SECON, SLICC, relationship depth) and proxies of
 emergency hospital use, under: {policies}.</p>
-<h3>2. Logic</h3><p>A discrete-event simulation (SimPy). Patients on the registered list
-({v('population.size')} patients) request appointments in continuous time within opening hours
+<h3>2. Logic</h3><p>A discrete-event simulation (SimPy). {_who(p)} request appointments
+in continuous time within opening hours
 ({v('practice.opening.open')}-{v('practice.opening.close')}); each request has a need (which
 roles may take it), an urgency (urgent: same day; routine; clinician-requested follow-up;
 care-plan review) and a mode. Clinicians work weekly sessions of slots, some held for the day;

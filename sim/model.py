@@ -258,10 +258,20 @@ class PracticeModel:
         from_day = a.from_day.tolist()
         named = a.named.tolist() if a.named is not None else None
         eligible = self.eligible
+        day = -1
         for j in range(len(times)):
             t = times[j]
-            if t > env.now:
-                yield env.timeout(t - env.now)
+            # One SimPy step per day. Nothing else is ever scheduled within a day
+            # after its first arrival (retries and rebookings fire at opening time,
+            # the day's work at midnight), so the day's arrivals are handled in turn,
+            # each at its own time. The zero timeout lets every other event at the
+            # first arrival's time (retries at opening, when a review is booked at
+            # opening too) go first.
+            if int(t) != day:
+                day = int(t)
+                if t > env.now:
+                    yield env.timeout(t - env.now)
+                yield env.timeout(0)
             need, mode, urgency, p = needs[j], modes[j], urgencies[j], patients[j]
             if self._navigation is not None and urgency != REVIEW:
                 to = self._navigation[j]

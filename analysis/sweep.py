@@ -28,7 +28,7 @@ def tidy_table(sweep, runs: list) -> pd.DataFrame:
     for point, k, summary in runs:
         row = {"point": point.label, **point.values}
         if "variant" in sweep.swept:
-            row["variant"] = point.label.split("-")[0]
+            row["variant"] = point.variant
         row["replication"] = k
         row.update(summary.iloc[0].to_dict())
         rows.append(row)

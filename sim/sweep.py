@@ -80,6 +80,7 @@ class Point:
     values: dict[str, Any]
     scenario: Scenario
     overrides: dict[str, Any] = field(default_factory=dict)
+    variant: str | None = None
 
 
 @dataclass
@@ -160,7 +161,8 @@ def load_sweep(path: str | Path) -> Sweep:
                 for prob in e.problems:
                     problems.append(_locate(shown, prob, spec, variant, desc))
                 continue
-            points.append(Point(label, desc, values, s, overrides))
+            points.append(Point(label, desc, values, s, overrides,
+                                variant.name if variant else None))
     if problems:
         raise ScenarioError(_dedupe(problems))
     labels = [p.label for p in points]

@@ -45,6 +45,7 @@ def test_grid_and_variants_expand_to_every_combination(tmp_path):
     assert len(sw.runs()) == 24
     assert sw.swept == ["policy.name", "roles.gp.slots_per_session", "variant"]
     p = next(p for p in sw.points if p.label == "long-micro_team-18")
+    assert p.variant == "long"
     assert p.scenario.policy.name == "micro_team"
     assert p.scenario.roles["gp"].slots_per_session == 18
     assert p.scenario.practice.booking_horizon_days == 35

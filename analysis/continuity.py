@@ -29,6 +29,18 @@ import numpy as np
 import pandas as pd
 
 
+def ids(column: pd.Series) -> np.ndarray:
+    """Identifiers as an array that compares by value across columns.
+
+    Whole-number ids (as in pooled network tables) are used as they are; text
+    and categorical ids become strings, so two categorical columns with
+    different categories still compare by label.
+    """
+    if pd.api.types.is_integer_dtype(column.dtype):
+        return column.to_numpy()
+    return column.astype(str).to_numpy()
+
+
 def patient_indices(
     visits: pd.DataFrame,
     min_visits: int = 2,
@@ -53,7 +65,7 @@ def patient_indices(
     v = visits[[c for c in (patient, clinician, time, usual) if c is not None]]
     v = v.sort_values([patient, time], kind="stable")
     p = v[patient].to_numpy()
-    c = v[clinician].astype(str).to_numpy()
+    c = ids(v[clinician])
     pair = v.groupby([patient, clinician], observed=True, sort=False).size()
     per = pair.groupby(level=0, sort=False)
     n = per.sum()
@@ -75,7 +87,7 @@ def patient_indices(
     M = out["n_clinicians"].astype(float)
     out["mmci"] = (1 - M / (N + 0.1)) / (1 - 1 / (N + 0.1))
     if usual is not None:
-        with_usual = c == v[usual].astype(str).to_numpy()
+        with_usual = c == ids(v[usual])
         u = pd.Series(with_usual, index=v.index).groupby(v[patient].to_numpy(), sort=False).sum()
         out["usual_share"] = u.reindex(out.index).astype(float) / N
     undefined = out["n_visits"] < min_visits
@@ -90,7 +102,7 @@ def slicc(gp_visits: pd.DataFrame, clinician: str = "clinician_id",
     """St Leonard's index: GP visits with the patient's own list GP over all GP visits."""
     if len(gp_visits) == 0:
         return float("nan")
-    same = gp_visits[clinician].astype(str).to_numpy() == gp_visits[usual].astype(str).to_numpy()
+    same = ids(gp_visits[clinician]) == ids(gp_visits[usual])
     return float(same.mean())
 
 
@@ -98,7 +110,7 @@ def slicc_by_month(gp_visits: pd.DataFrame, time: str = "date", clinician: str =
                    usual: str = "usual_clinician_id") -> pd.DataFrame:
     """SLICC per calendar month: ``month, visits, with_usual, slicc``."""
     month = pd.to_datetime(gp_visits[time]).dt.to_period("M")
-    same = gp_visits[clinician].astype(str).to_numpy() == gp_visits[usual].astype(str).to_numpy()
+    same = ids(gp_visits[clinician]) == ids(gp_visits[usual])
     g = pd.DataFrame({"month": month.to_numpy(), "same": same}).groupby("month")["same"]
     out = pd.DataFrame({"visits": g.size(), "with_usual": g.sum()}).reset_index()
     out["slicc"] = out["with_usual"] / out["visits"]
@@ -112,8 +124,8 @@ def slicc_by_list(gp_visits: pd.DataFrame, clinician: str = "clinician_id",
 
     Columns ``usual_clinician_id, visits, with_usual, slicc``.
     """
-    u = gp_visits[usual].astype(str).to_numpy()
-    same = gp_visits[clinician].astype(str).to_numpy() == u
+    u = ids(gp_visits[usual])
+    same = ids(gp_visits[clinician]) == u
     g = pd.DataFrame({"usual": u, "same": same}).groupby("usual")["same"]
     out = pd.DataFrame({"visits": g.size(), "with_usual": g.sum()})
     out["slicc"] = out["with_usual"] / out["visits"]
@@ -128,8 +140,8 @@ def opr_by_clinician(gp_visits: pd.DataFrame, clinician: str = "clinician_id",
     A clinician is a list-holder if they are some visit's usual clinician;
     their appointments are all their visits in the table.
     """
-    c = gp_visits[clinician].astype(str).to_numpy()
-    u = gp_visits[usual].astype(str).to_numpy()
+    c = ids(gp_visits[clinician])
+    u = ids(gp_visits[usual])
     holders = np.unique(u)
     mine = np.isin(c, holders)
     g = pd.DataFrame({"clinician": c[mine], "own": (c == u)[mine]}).groupby("clinician")["own"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .continuity import ids
+
 DEFAULT_POINTS = ((5.0, 0.30), (20.0, 0.80))
 
 
@@ -56,7 +58,7 @@ def usual_gp_consultations(gp_visits: pd.DataFrame, patient_ids, cap: int = 10,
                            patient: str = "patient_id", clinician: str = "clinician_id",
                            usual: str = "usual_clinician_id") -> pd.DataFrame:
     """How many patients had 0, 1, ..., ``cap`` or more consultations with their usual GP."""
-    same = gp_visits[clinician].astype(str).to_numpy() == gp_visits[usual].astype(str).to_numpy()
+    same = ids(gp_visits[clinician]) == ids(gp_visits[usual])
     per = gp_visits.loc[same].groupby(patient, observed=True).size()
     counts = per.reindex(pd.Index(patient_ids), fill_value=0).clip(upper=cap)
     table = counts.value_counts().reindex(range(cap + 1), fill_value=0)

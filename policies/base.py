@@ -14,8 +14,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from sim.calendar import AHEAD, ON_THE_DAY, Slot
-from sim.demand import FOLLOW_UP, REVIEW, URGENT
+from sim.calendar import AHEAD, ON_THE_DAY, ONLINE, Slot
+from sim.demand import FOLLOW_UP, MODE_INDEX, REVIEW, URGENT
 from sim.policy_api import CalendarView, PracticeView, Request
 
 
@@ -28,11 +28,24 @@ def earlier(a: Slot | None, b: Slot | None) -> Slot | None:
     return b
 
 
+_ONLINE_MODE = MODE_INDEX["online"]
+
+
+def is_online(request: Request, calendar: CalendarView) -> bool:
+    """Whether the request is answered in online time (online, and the practice has some)."""
+    return request.mode == _ONLINE_MODE and getattr(calendar, "has_online", False)
+
+
 def same_day_slot(
     request: Request, calendar: CalendarView, clinicians: Sequence[int]
 ) -> Slot | None:
-    """Earliest slot today with ``clinicians``: held on-the-day slots first, then any."""
+    """Earliest slot today with ``clinicians``: held on-the-day slots first, then any.
+
+    An online request, when the practice sets online time aside, gets online time today.
+    """
     today = request.day
+    if is_online(request, calendar):
+        return calendar.earliest(clinicians, ONLINE, request.time, today)
     held = calendar.earliest(clinicians, ON_THE_DAY, request.time, today)
     if held is not None:
         return held
@@ -56,6 +69,9 @@ def routine_slot(
     horizon = practice.horizon_days if max_wait_days is None else min(
         max_wait_days, practice.horizon_days)
     today = request.day
+    if is_online(request, calendar):
+        return calendar.earliest(clinicians, ONLINE, request.time, today + horizon,
+                                 request.from_day)
     best = calendar.earliest(clinicians, AHEAD, request.time, today + horizon, request.from_day)
     if request.from_day > today:
         return best
@@ -83,14 +99,15 @@ def follow_up_offers(
     booking rule, chose who.
     """
     offers: list[Slot] = []
+    pool = ONLINE if is_online(request, calendar) else AHEAD
     c = request.with_clinician
     if c >= 0:
-        slot = calendar.earliest((c,), AHEAD, request.time,
+        slot = calendar.earliest((c,), pool, request.time,
                                  request.from_day + practice.follow_up_window_days,
                                  request.from_day)
         if slot is not None:
             offers.append(slot)
-    anyone = calendar.earliest(request.eligible, AHEAD, request.time,
+    anyone = calendar.earliest(request.eligible, pool, request.time,
                                request.from_day + practice.horizon_days, request.from_day)
     if anyone is not None and anyone not in offers:
         offers.append(anyone)

@@ -26,7 +26,10 @@ import numpy as np
 
 AHEAD = 0
 ON_THE_DAY = 1
-POOL_NAMES = ("ahead", "on_the_day")
+ONLINE = 2
+POOL_NAMES = ("ahead", "on_the_day", "online")
+N_POOLS = len(POOL_NAMES)
+POOLS = tuple(range(N_POOLS))
 
 
 class Slot(NamedTuple):
@@ -83,7 +86,7 @@ class Calendar:
         order = np.lexsort((slot_time, cell))
         cell = cell[order]
         times = np.asarray(slot_time, dtype=float)[order]
-        counts = np.bincount(cell, minlength=2 * self.n_cells)
+        counts = np.bincount(cell, minlength=N_POOLS * self.n_cells)
         ends = np.cumsum(counts)
         starts = ends - counts
         self._times: list[float] = times.tolist()
@@ -93,25 +96,31 @@ class Calendar:
         self._booked = [False] * len(self._times)
         # First free slot time of every cell (inf when none), for planned
         # searches over many clinicians and days at once.
-        first_time = np.full(2 * self.n_cells, np.inf)
+        first_time = np.full(N_POOLS * self.n_cells, np.inf)
         filled = counts > 0
         first_time[filled] = times[starts[filled]]
-        self._cell_first = first_time.reshape(2, self.n_clinicians, self.n_days)
+        self._cell_first = first_time.reshape(N_POOLS, self.n_clinicians, self.n_days)
         self._arrays: dict[int, tuple[Sequence[int], np.ndarray]] = {}
         self._closed = [False] * self.n_cells
-        self._first = [[0] * self.n_clinicians, [0] * self.n_clinicians]
+        self._has_online = bool(counts[ONLINE * self.n_cells:].sum() > 0)
+        self._first = [[0] * self.n_clinicians for _ in POOLS]
         # Head: each clinician's first free slot per pool (time, cell, index),
         # kept exact after every booking and closure; a head that time has
         # passed is refreshed when next looked at.
         inf = float("inf")
-        self._head_t = [[inf] * self.n_clinicians, [inf] * self.n_clinicians]
-        self._head_k = [[-1] * self.n_clinicians, [-1] * self.n_clinicians]
-        self._head_i = [[-1] * self.n_clinicians, [-1] * self.n_clinicians]
-        for pool in (AHEAD, ON_THE_DAY):
+        self._head_t = [[inf] * self.n_clinicians for _ in POOLS]
+        self._head_k = [[-1] * self.n_clinicians for _ in POOLS]
+        self._head_i = [[-1] * self.n_clinicians for _ in POOLS]
+        for pool in POOLS:
             for c in range(self.n_clinicians):
                 self._refresh(pool, c, 0.0)
 
     # ------------------------------------------------------------------ queries
+
+    @property
+    def has_online(self) -> bool:
+        """Whether any online time exists (then online requests use only the ONLINE pool)."""
+        return self._has_online
 
     @property
     def n_slots(self) -> int:
@@ -261,7 +270,7 @@ class Calendar:
             return []
         self._closed[k] = True
         booked = []
-        for pool in (AHEAD, ON_THE_DAY):
+        for pool in POOLS:
             kk = pool * self.n_cells + k
             booked.extend(i for i in range(self._start[kk], self._end[kk]) if self._booked[i])
             self._nxt[kk] = self._end[kk]
@@ -278,7 +287,7 @@ class Calendar:
         end = np.asarray(self._end, dtype=np.int64)
         booked = np.asarray(self._booked, dtype=np.int64)
         csum = np.concatenate(([0], np.cumsum(booked)))
-        built = (end - start).reshape(2, self.n_clinicians, self.n_days)
-        used = (csum[end] - csum[start]).reshape(2, self.n_clinicians, self.n_days)
+        built = (end - start).reshape(N_POOLS, self.n_clinicians, self.n_days)
+        used = (csum[end] - csum[start]).reshape(N_POOLS, self.n_clinicians, self.n_days)
         closed = np.asarray(self._closed, dtype=bool).reshape(self.n_clinicians, self.n_days)
         return {"built": built, "booked": used, "closed": closed}

@@ -25,7 +25,7 @@ from functools import partial
 import numpy as np
 import simpy
 
-from .calendar import Calendar, Slot
+from .calendar import ONLINE, Calendar, Slot
 from .cohorts import cohort_masks, team_index
 from .demand import (
     FOLLOW_UP,
@@ -440,6 +440,8 @@ class PracticeModel:
         lead = d - booked_day
         patient = np.array([L.appt_patient[a] for a in ids])
         p = np.minimum(self._dna_by_lead[lead] * self.patients.dna_propensity[patient], 1.0)
+        if self.calendar.has_online:  # an online consultation is answered, never missed
+            p[np.array([L.appt_pool[a] for a in ids]) == ONLINE] = 0.0
         missed = self._dna_rng.random(ids_arr.size) < p
         status = L.appt_status
         for a, m in zip(ids, missed.tolist(), strict=True):

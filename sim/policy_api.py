@@ -109,6 +109,11 @@ class CalendarView(Protocol):
         """Whether a clinician's day was closed by sickness."""
         ...
 
+    @property
+    def has_online(self) -> bool:
+        """Whether the practice sets online time aside (the ONLINE pool has slots)."""
+        ...
+
 
 @dataclasses.dataclass(frozen=True)
 class PracticeView:

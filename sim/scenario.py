@@ -317,6 +317,21 @@ class Role(Strict):
     holds_list: bool = Field(
         False, description="Clinicians in this role hold a registered list (the usual GP)."
     )
+    online_slots_per_session: int = Field(
+        0, ge=0, le=48, description="Slots of each session set aside for online consultations, "
+        "answered asynchronously; 0: online requests take ordinary slots.")
+    online_fraction: float = Field(
+        0.5, gt=0, le=1, description="Share of a slot's time one online consultation takes "
+        "(ASSUMPTION), so each set-aside slot answers 1/online_fraction of them.")
+
+    @model_validator(mode="after")
+    def _online(self) -> Role:
+        if self.online_slots_per_session > self.slots_per_session:
+            raise ValueError(f"online_slots_per_session ({self.online_slots_per_session}) is more "
+                             f"than slots_per_session ({self.slots_per_session})")
+        if self.online_slots_per_session and "online" not in self.modes:
+            raise ValueError("online_slots_per_session needs 'online' in modes")
+        return self
 
     @model_validator(mode="after")
     def _fits_session(self) -> Role:

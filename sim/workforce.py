@@ -14,7 +14,7 @@ import dataclasses
 
 import numpy as np
 
-from .calendar import AHEAD, ON_THE_DAY, Calendar
+from .calendar import AHEAD, ON_THE_DAY, ONLINE, Calendar
 from .scenario import WEEKDAYS, Scenario, hours
 
 
@@ -152,7 +152,9 @@ def build_calendar(
     """Lay out every slot of every clinician's sessions on open days off leave.
 
     A clinician's slots start ``first_slot`` slots into each session (hub
-    sessions shared by practices). Within each session, on-the-day slots are
+    sessions shared by practices). A role's ``online_slots_per_session`` last
+    slots become online time: ``1 / online_fraction`` short slots each, in the
+    ONLINE pool, which only online requests use. Within each session, on-the-day slots are
     spread evenly (slot ``j`` is held if ``floor((j+1) h) > floor(j h)`` for
     share ``h``), so urgent capacity exists at every time of day.
     """
@@ -162,10 +164,21 @@ def build_calendar(
     cl_parts, day_parts, pool_parts, time_parts = [], [], [], []
     for c, clin in enumerate(s.clinicians):
         role = s.roles[clin.role]
-        j = np.arange(slots_per_session(s, clin))
+        total = slots_per_session(s, clin)
+        n_online = 0 if clin.extended_access else role.online_slots_per_session
+        j = np.arange(total - n_online)
         h = role.on_the_day_share
         held = np.floor((j + 1) * h) > np.floor(j * h)
-        offsets = (clin.first_slot + j) * role.slot_minutes / (24.0 * 60.0)
+        minute = 1.0 / (24.0 * 60.0)
+        offsets = (clin.first_slot + j) * role.slot_minutes * minute
+        pools = np.where(held, ON_THE_DAY, AHEAD).astype(np.int8)
+        if n_online:
+            # The session's last slots are online time: short slots of online_fraction each.
+            m = np.arange(int(n_online / role.online_fraction + 1e-9))
+            offsets = np.concatenate([offsets, (clin.first_slot + j.size) * role.slot_minutes
+                                      * minute + m * role.slot_minutes
+                                      * role.online_fraction * minute])
+            pools = np.concatenate([pools, np.full(m.size, ONLINE, dtype=np.int8)])
         works = is_open & ~leave[c]
         if in_post is not None:
             works = works & in_post[c]
@@ -176,8 +189,8 @@ def build_calendar(
                 continue
             t = (days[:, None] + starts[sess] + offsets[None, :]).ravel()
             cl_parts.append(np.full(t.size, c, dtype=np.int32))
-            day_parts.append(np.repeat(days, j.size).astype(np.int32))
-            pool_parts.append(np.tile(np.where(held, ON_THE_DAY, AHEAD), days.size))
+            day_parts.append(np.repeat(days, offsets.size).astype(np.int32))
+            pool_parts.append(np.tile(pools, days.size))
             time_parts.append(t)
 
     def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:

@@ -85,12 +85,24 @@ def _fmt(fmt: str, x: float) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else fmt.format(x)
 
 
-def _verdict(d: pd.Series, better: int) -> str:
+#: A clear difference smaller than this share of the baseline's value is called negligible.
+NEGLIGIBLE = 0.01
+
+
+def _verdict(d: pd.Series, better: int, baseline: float = float("nan")) -> str:
+    """Plain words for a paired difference: clear or not, which way, and whether it matters.
+
+    A difference whose interval excludes zero but which is under 1% of the
+    baseline's value is reported as negligible rather than better or worse.
+    """
     lo, hi = d["low"], d["high"]
     if any(isinstance(v, float) and math.isnan(v) for v in (lo, hi)):
         return "too few replications to say"
     if lo <= 0 <= hi:
         return "no clear difference"
+    if baseline and not math.isnan(baseline) and abs(d["difference"]) < NEGLIGIBLE * abs(
+            baseline):
+        return "a clear but negligible difference (under 1%)"
     up = d["difference"] > 0
     word = "higher" if up else "lower"
     if better == 0:
@@ -161,7 +173,8 @@ forecasts.</span></p>
                 d = diff.loc[(lb, metric)]
                 cell += (f"<br><small>vs baseline: {_signed(fmt, d['difference'])} "
                          f"({_signed(fmt, d['low'])} to {_signed(fmt, d['high'])}); "
-                         f"{e(_verdict(d, better))}</small>")
+                         f"{e(_verdict(d, better, comp.loc[(base, metric)]['mean']))}"
+                         "</small>")
             parts.append(f'<td class="num">{cell}</td>')
         parts.append("</tr>")
     parts.append("</table>")
@@ -233,8 +246,8 @@ def _sentences(labels, names, base, comp, diff) -> str:
         bits = []
         for metric, label, fmt, better in HEADLINE[:8]:
             d = diff.loc[(lb, metric)]
-            verdict = _verdict(d, better)
-            if verdict.startswith(("no clear", "too few")):
+            verdict = _verdict(d, better, comp.loc[(base, metric)]["mean"])
+            if verdict.startswith(("no clear", "too few", "a clear but negligible")):
                 continue
             b, v = comp.loc[(base, metric)]["mean"], comp.loc[(lb, metric)]["mean"]
             bits.append(f"{label.split(' (')[0]}: {_fmt(fmt, v)} against {_fmt(fmt, b)}")

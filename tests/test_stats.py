@@ -44,3 +44,18 @@ def test_paired_differences_pair_by_replication_number():
     # Pairs: rep 0: 2 - 1 = 1; rep 1: 7 - 5 = 2; mean 1.5, t(0.975, 1) = 12.706, SD 0.7071.
     assert d["difference"] == pytest.approx(1.5)
     assert d["high"] - d["difference"] == pytest.approx(12.7062 * 0.70711 / np.sqrt(2), rel=1e-4)
+
+
+def test_report_verdicts_in_plain_words():
+    from analysis.report import _verdict
+
+    def d(diff, lo, hi):
+        return pd.Series({"difference": diff, "low": lo, "high": hi})
+
+    assert _verdict(d(-1.6, -2.3, -1.0), better=-1, baseline=10.0) == "lower (better)"
+    assert _verdict(d(0.2, 0.1, 0.3), better=-1, baseline=10.0) == "higher (worse)"
+    assert _verdict(d(0.5, -0.1, 1.1), better=1, baseline=10.0) == "no clear difference"
+    assert _verdict(d(-0.001, -0.002, -0.0005), better=1, baseline=0.86).startswith(
+        "a clear but negligible")
+    assert _verdict(d(0.02, 0.01, 0.03), better=0, baseline=0.9) == "higher"
+    assert _verdict(d(1.0, np.nan, np.nan), better=1) == "too few replications to say"

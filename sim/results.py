@@ -38,7 +38,7 @@ from .emergency import CAUSE_NAMES, CHANNEL_NAMES, KIND_NAMES
 from .loading import load_scenario
 from .model import APPOINTMENT_STATUS, ATTENDED, DNA, REQUEST_OUTCOME, PracticeModel
 from .scenario import MODES, WEEKDAYS, Scenario
-from .workforce import slots_per_session
+from .workforce import slots_per_session, working_days
 
 
 @dataclasses.dataclass
@@ -250,7 +250,8 @@ def _clinician_days(model: PracticeModel, w0: int, w1: int, clin_ids: pd.Categor
         per_wd = np.zeros(7, dtype=np.int64)
         for code in clin.sessions:
             per_wd[WEEKDAYS.index(code.partition("_")[0])] += slots_per_session(s, clin)
-        rostered[c] = per_wd[weekday] * model.is_open[days] * model.in_post[c, days]
+        works = working_days(s, clin, model.is_open)
+        rostered[c] = per_wd[weekday] * works[days] * model.in_post[c, days]
     built = cal["built"][:, :, w0:w1].sum(axis=0)
     booked = cal["booked"][:, :, w0:w1].sum(axis=0)
     closed = cal["closed"][:, w0:w1]

@@ -661,7 +661,7 @@ def cross_reference_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                 problems.append(
                     (("clinicians", i, "sessions", j), _unknown("session", code, valid))
                 )
-            elif day not in s.practice.opening.days:
+            elif day not in s.practice.opening.days and not c.extended_access:
                 problems.append(
                     (("clinicians", i, "sessions", j),
                      f"session {code!r} is on a day the practice is shut "

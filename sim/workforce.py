@@ -140,6 +140,22 @@ def sickness_spells(
     return spells
 
 
+def working_days(s: Scenario, clin, is_open: np.ndarray) -> np.ndarray:
+    """Days a clinician's sessions can run.
+
+    The practice's open days; for an extended-access (hub) clinician, every day
+    but the practice's closed dates (bank holidays), so hubs may work weekends.
+    """
+    if not clin.extended_access:
+        return is_open
+    days = np.ones(is_open.size, dtype=bool)
+    if s.practice.closed_dates:
+        closed = np.array([(d - s.start_date).days for d in s.practice.closed_dates])
+        closed = closed[(closed >= 0) & (closed < is_open.size)]
+        days[closed] = False
+    return days
+
+
 def slots_per_session(s: Scenario, clin) -> int:
     """A clinician's slots per session: their own override, else their role's."""
     return clin.slots_per_session or s.roles[clin.role].slots_per_session
@@ -179,7 +195,7 @@ def build_calendar(
                                       * minute + m * role.slot_minutes
                                       * role.online_fraction * minute])
             pools = np.concatenate([pools, np.full(m.size, ONLINE, dtype=np.int8)])
-        works = is_open & ~leave[c]
+        works = working_days(s, clin, is_open) & ~leave[c]
         if in_post is not None:
             works = works & in_post[c]
         for code in clin.sessions:
@@ -190,7 +206,11 @@ def build_calendar(
             t = (days[:, None] + starts[sess] + offsets[None, :]).ravel()
             cl_parts.append(np.full(t.size, c, dtype=np.int32))
             day_parts.append(np.repeat(days, offsets.size).astype(np.int32))
-            pool_parts.append(np.tile(pools, days.size))
+            # On a day the practice is shut (a hub's weekend session) nobody can ask on
+            # the day, so nothing is held back: every slot is bookable ahead.
+            day_pools = np.where(is_open[days][:, None], pools[None, :],
+                                 np.where(pools == ONLINE, ONLINE, AHEAD)[None, :])
+            pool_parts.append(day_pools.ravel().astype(np.int8))
             time_parts.append(t)
 
     def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:

@@ -246,3 +246,32 @@ def test_compare_works_for_networks(tmp_path):
         assert row[col] == table.iloc[-1][col], col
     assert row["upc_mean"] == pytest.approx(table.iloc[-1]["upc_mean"])
     assert "test network B" in (out / "report.html").read_text()
+
+
+def test_hub_can_work_weekends(tmp_path):
+    hub = """hub:
+  session_starts: {wkend: "09:00"}
+  clinicians:
+    - {id: hub_sat, role: gp, sessions: [sat_wkend], slots_per_session: 18}
+"""
+    net = load_network(network_file(tmp_path, sizes=(3000, 3000), extra=hub))
+    results = list(run_network(net, workers=1))
+    saturdays = 0
+    for _, res in results:
+        a = res.appointments
+        hub_appts = a[(a["clinician_id"].astype(str) == "hub_sat")
+                      & (a["status"] != "cancelled_by_practice")]
+        assert (hub_appts["appointment_at"].dt.day_of_week == 5).all()
+        assert (hub_appts["pool"] == "ahead").all()  # nobody asks on a Saturday: none held
+        saturdays += len(hub_appts)
+        days = res.clinician_days
+        sat = days[days["clinician_id"].astype(str) == "hub_sat"]
+        assert len(sat) > 0 and (pd.to_datetime(sat["date"]).dt.day_of_week == 5).all()
+        assert (sat["rostered_slots"] == 9).all()
+    assert saturdays > 0
+    # An ordinary clinician still may not work when the practice is shut.
+    with pytest.raises(ScenarioError, match="on a day the practice is shut"):
+        from sim import load_scenario
+
+        load_scenario(DEFAULT, {"clinicians": [{"id": "gp_x", "role": "gp",
+                                                "sessions": ["sat_am"]}]})

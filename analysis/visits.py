@@ -14,11 +14,12 @@ order for SECON.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from sim.csv_files import line_numbers, read_csv_text
 
 from .continuity import opr_by_clinician, patient_indices, slicc
 
@@ -40,26 +41,7 @@ def read_visits(path: str | Path) -> pd.DataFrame:
             few bad rows are named, counting the header as line 1).
     """
     path = Path(path)
-    if not path.is_file():
-        raise VisitsError(f"{path}: no such file")
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise VisitsError(f"{path}: cannot read ({e.strerror})") from None
-    if not raw.strip():
-        raise VisitsError(f"{path}: the file is empty")
-    if b"\x00" in raw[:4096]:
-        raise VisitsError(f"{path}: not a CSV text file (it contains binary data)")
-    try:
-        raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise VisitsError(f"{path}: not UTF-8 text; save the export as CSV (UTF-8)") from None
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                         skipinitialspace=True)
-    except (pd.errors.ParserError, csv.Error) as e:
-        raise VisitsError(f"{path}: not a readable CSV file ({str(e).strip()})") from None
-    df.columns = [str(c).strip() for c in df.columns]
+    df = read_csv_text(path, VisitsError, missing="no such file", empty="the file is empty")
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         found = ", ".join(df.columns[:10]) or "none"
@@ -76,7 +58,7 @@ def read_visits(path: str | Path) -> pd.DataFrame:
     dates = pd.to_datetime(df["date"], errors="coerce", format="ISO8601")
     bad = dates.isna().to_numpy()
     if bad.any():
-        raise VisitsError(f"{path}: unreadable date(s) in column date at {_lines(bad)} "
+        raise VisitsError(f"{path}: unreadable date(s) in column date at {line_numbers(bad)} "
                           f"(e.g. {df['date'].to_numpy()[bad][0]!r}); use ISO dates such as "
                           "2024-03-31 or 2024-03-31 09:30")
     df["date"] = dates
@@ -85,17 +67,10 @@ def read_visits(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def _lines(bad: np.ndarray) -> str:
-    rows = np.nonzero(bad)[0][:5] + 2  # the header is line 1
-    more = int(bad.sum()) - rows.size
-    text = "line" + ("s " if rows.size > 1 else " ") + ", ".join(map(str, rows.tolist()))
-    return text + (f" and {more} more" if more > 0 else "")
-
-
 def _no_blanks(df: pd.DataFrame, col: str, path: Path) -> None:
     bad = (df[col] == "").to_numpy()
     if bad.any():
-        raise VisitsError(f"{path}: blank {col} at {_lines(bad)}")
+        raise VisitsError(f"{path}: blank {col} at {line_numbers(bad)}")
 
 
 def select_visits(visits: pd.DataFrame, start=None, end=None, roles=None,

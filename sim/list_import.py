@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .csv_files import line_numbers, read_csv_text
+
 TRUE = {"true", "yes", "y", "1", "t"}
 FALSE = {"false", "no", "n", "0", "f", ""}
 
@@ -52,13 +54,6 @@ class ImportedList:
         return int(self.age_band.size)
 
 
-def _lines(bad: np.ndarray) -> str:
-    rows = np.nonzero(bad)[0][:5] + 2
-    more = int(bad.sum()) - rows.size
-    return ("line" + ("s " if rows.size > 1 else " ") + ", ".join(map(str, rows.tolist()))
-            + (f" and {more} more" if more > 0 else ""))
-
-
 def _band_bounds(names: list[str]) -> list[tuple[int, float]] | None:
     out = []
     for name in names:
@@ -73,7 +68,7 @@ def _flags(values: pd.Series, col: str, path: Path) -> np.ndarray:
     v = values.str.strip().str.lower()
     bad = ~v.isin(TRUE | FALSE).to_numpy()
     if bad.any():
-        raise ListFileError(f"{path}: column {col}: not true/false at {_lines(bad)} "
+        raise ListFileError(f"{path}: column {col}: not true/false at {line_numbers(bad)} "
                             f"(e.g. {values.to_numpy()[bad][0]!r})")
     return v.isin(TRUE).to_numpy()
 
@@ -86,26 +81,15 @@ def read_list(path: str | Path, band_names: list[str], holders: list[str],
         ListFileError: naming the file, the column, the lines and what is wrong.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ListFileError(f"{path}: list file not found")
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise ListFileError(f"{path}: the list file is empty")
-    if b"\x00" in raw[:4096]:
-        raise ListFileError(f"{path}: not a CSV text file")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                         skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise ListFileError(f"{path}: not a readable CSV file ({str(e).strip()})") from None
-    df.columns = [str(c).strip() for c in df.columns]
+    df = read_csv_text(path, ListFileError, missing="list file not found",
+                       empty="the list file is empty")
     if len(df) == 0:
         raise ListFileError(f"{path}: the list file has a header but no patients")
     if "age_band" in df.columns:
         band = df["age_band"].str.strip()
         bad = ~band.isin(band_names).to_numpy()
         if bad.any():
-            raise ListFileError(f"{path}: column age_band: unknown band at {_lines(bad)} "
+            raise ListFileError(f"{path}: column age_band: unknown band at {line_numbers(bad)} "
                                 f"(e.g. {band.to_numpy()[bad][0]!r}; the scenario's bands: "
                                 f"{', '.join(band_names)})")
         age_band = np.array([band_names.index(b) for b in band], dtype=np.int16)
@@ -118,13 +102,13 @@ def read_list(path: str | Path, band_names: list[str], holders: list[str],
         age = pd.to_numeric(df["age"].str.strip(), errors="coerce").to_numpy()
         bad = ~np.isfinite(age) | (age < 0) | (age > 130)
         if bad.any():
-            raise ListFileError(f"{path}: column age: not an age in years at {_lines(bad)}")
+            raise ListFileError(f"{path}: column age: not an age in years at {line_numbers(bad)}")
         age_band = np.full(age.size, -1, dtype=np.int16)
         for i, (lo, hi) in enumerate(bounds):
             age_band[(age >= lo) & (age <= hi) & (age_band < 0)] = i
         if (age_band < 0).any():
             raise ListFileError(f"{path}: column age: no age band covers the age at "
-                                f"{_lines(age_band < 0)}")
+                                f"{line_numbers(age_band < 0)}")
     else:
         raise ListFileError(f"{path}: missing column age_band (or age); found: "
                             f"{', '.join(df.columns[:10])}")
@@ -134,7 +118,7 @@ def read_list(path: str | Path, band_names: list[str], holders: list[str],
         bad = ~np.isfinite(ltc) | (ltc < 0) | (ltc != np.round(ltc))
         if bad.any():
             raise ListFileError(f"{path}: column n_ltc: not a whole number >= 0 at "
-                                f"{_lines(bad)}")
+                                f"{line_numbers(bad)}")
         n_ltc = ltc.astype(np.int16)
     else:
         n_ltc = np.zeros(n, dtype=np.int16)
@@ -145,8 +129,8 @@ def read_list(path: str | Path, band_names: list[str], holders: list[str],
     bad = (usual != "") & ~np.isin(usual, holders)
     if bad.any():
         raise ListFileError(f"{path}: column usual_gp: not a list-holding clinician of the "
-                            f"scenario at {_lines(bad)} (e.g. {usual[bad][0]!r}; list-holders: "
-                            f"{', '.join(holders)})")
+                            f"scenario at {line_numbers(bad)} (e.g. {usual[bad][0]!r}; "
+                            f"list-holders: {', '.join(holders)})")
     cohorts = {}
     for col in df.columns:
         if col.startswith("cohort_"):
@@ -160,6 +144,6 @@ def read_list(path: str | Path, band_names: list[str], holders: list[str],
     if "patient_id" in df.columns:
         dup = pd.Series(pid).duplicated().to_numpy()
         if dup.any():
-            raise ListFileError(f"{path}: column patient_id: repeated at {_lines(dup)}")
+            raise ListFileError(f"{path}: column patient_id: repeated at {line_numbers(dup)}")
     sex = df["sex"].str.strip().to_numpy(dtype=object) if "sex" in df.columns else None
     return ImportedList(pid, age_band, n_ltc, housebound, usual, sex, cohorts)

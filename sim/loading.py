@@ -441,3 +441,30 @@ def _inline_comment(line: str) -> str:
         elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
             return line[i + 1:].strip()
     return ""
+
+
+def read_spec(path: Path, model: type[BaseModel], shape: str) -> BaseModel:
+    """Read a small YAML file (a sweep, a network) and validate it against ``model``.
+
+    Args:
+        path: the file.
+        model: the pydantic model of the file.
+        shape: what the top level must be, for the message when it is not a mapping.
+
+    Raises:
+        ScenarioError: naming the file, and the key path of each problem.
+    """
+    shown = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError([Problem(shown, (), "file not found")]) from None
+    except yaml.YAMLError as e:
+        raise ScenarioError([Problem(shown, (), f"YAML error: {e}")]) from None
+    if not isinstance(raw, dict):
+        raise ScenarioError([Problem(shown, (), shape)])
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        raise ScenarioError([Problem(shown, tuple(e["loc"]), e["msg"]) for e in err.errors()]
+                            ) from None

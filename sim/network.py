@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from .loading import Problem, ScenarioError, load_scenario
+from .loading import Problem, ScenarioError, load_scenario, read_spec
 from .results import RunResult, run
 from .scenario import Scenario
 
@@ -142,19 +142,7 @@ def load_network(path: str | Path) -> Network:
     """
     path = Path(path)
     shown = str(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError([Problem(shown, (), "file not found")]) from None
-    except yaml.YAMLError as e:
-        raise ScenarioError([Problem(shown, (), f"YAML error: {e}")]) from None
-    if not isinstance(raw, dict):
-        raise ScenarioError([Problem(shown, (), "a network must be a mapping with practices:")])
-    try:
-        spec = NetworkSpec.model_validate(raw)
-    except ValidationError as err:
-        raise ScenarioError([Problem(shown, tuple(e["loc"]), e["msg"]) for e in err.errors()]
-                            ) from None
+    spec = read_spec(path, NetworkSpec, "a network must be a mapping with practices:")
     ids = [p.id for p in spec.practices]
     if len(set(ids)) != len(ids):
         raise ScenarioError([Problem(shown, ("practices",), "practice ids must be unique")])

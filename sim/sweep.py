@@ -40,11 +40,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from .atomic import atomic_dir
-from .loading import Problem, ScenarioError, format_path, load_scenario
+from .loading import Problem, ScenarioError, format_path, load_scenario, read_spec
 from .provenance import resolved_yaml
 from .results import RunResult, run, with_seed
 from .scenario import Scenario
@@ -117,20 +116,8 @@ def load_sweep(path: str | Path) -> Sweep:
     """
     path = Path(path)
     shown = str(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError([Problem(shown, (), "file not found")]) from None
-    except yaml.YAMLError as e:
-        raise ScenarioError([Problem(shown, (), f"YAML error: {e}")]) from None
-    if not isinstance(raw, dict):
-        raise ScenarioError([Problem(shown, (), "a sweep must be a mapping with base:, grid: "
-                                     "and/or variants:")])
-    try:
-        spec = SweepSpec.model_validate(raw)
-    except ValidationError as err:
-        raise ScenarioError([Problem(shown, tuple(e["loc"]), e["msg"]) for e in err.errors()]
-                            ) from None
+    spec = read_spec(path, SweepSpec, "a sweep must be a mapping with base:, grid: and/or "
+                     "variants:")
     base = (path.parent / spec.base)
     if not base.is_file():
         raise ScenarioError([Problem(shown, ("base",), f"scenario file {spec.base!r} not found "

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from sim.calendar import Slot
-from sim.policy_api import CalendarView, PracticeView, Request
+from sim.policy_api import CalendarView, CompiledRule, PracticeView, Request
 
 from .base import tiered_offers
 
@@ -38,3 +38,10 @@ class AccessFirst:
         Follow-ups go first to the clinician who asked for them (as in every policy).
         """
         return tiered_offers(request, calendar, self.practice, ())
+
+    def compiled_rule(self) -> CompiledRule | None:
+        """No tiers: the compiled engine books the earliest slot with anyone.
+
+        None for a subclass, which may book differently (it runs on the reference engine).
+        """
+        return CompiledRule() if type(self) is AccessFirst else None

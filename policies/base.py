@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sim.calendar import AHEAD, ON_THE_DAY, ONLINE, Slot
 from sim.demand import FOLLOW_UP, MODE_INDEX, REVIEW, URGENT
-from sim.policy_api import CalendarView, PracticeView, Request
+from sim.policy_api import CalendarView, CompiledRule, PracticeView, Request
 
 
 def earlier(a: Slot | None, b: Slot | None) -> Slot | None:
@@ -191,6 +191,12 @@ class ContinuityPolicy:
     """
 
     Params: type[ContinuityParams] = ContinuityParams
+    #: Who the first tier is, for the compiled engine (``CompiledRule.named``),
+    #: and whether the rest of the team is a second tier. Only a class that sets
+    #: these itself runs compiled: a subclass that changes ``tiers`` without
+    #: saying so here runs on the reference engine.
+    compiled_named: str | None = None
+    compiled_team_tier: bool = False
 
     def __init__(self, params: ContinuityParams, practice: PracticeView,
                  rng: np.random.Generator):
@@ -241,3 +247,17 @@ class ContinuityPolicy:
         tiers = [(tuple(c for c in tier if c in eligible), wait)
                  for tier, wait in self.tiers(request)]
         return tiered_offers(request, calendar, self.practice, tiers)
+
+    def compiled_rule(self) -> CompiledRule | None:
+        """This policy's rule for the compiled engine, or None (reference engine only)."""
+        named = type(self).__dict__.get("compiled_named")
+        if named is None:
+            return None
+        return CompiledRule(
+            named=named,
+            named_wait_days=self.params.max_wait_days,
+            team_tier=self.compiled_team_tier,
+            team_wait_days=getattr(self.params, "team_wait_days", None),
+            adherence=self.adherence,
+            coded=self.coded,
+        )

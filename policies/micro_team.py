@@ -40,6 +40,8 @@ class MicroTeam(ContinuityPolicy):
 
     name = "micro_team"
     Params = TeamParams
+    compiled_named = "usual_gp"
+    compiled_team_tier = True
 
     @classmethod
     def check_scenario(cls, params: TeamParams, scenario: Any) -> list[tuple[tuple, str]]:
@@ -78,6 +80,7 @@ class ClinicalChampion(MicroTeam):
 
     name = "clinical_champion"
     Params = ChampionParams
+    compiled_named = "team_lead"
 
     @classmethod
     def check_scenario(cls, params: ChampionParams, scenario: Any) -> list[tuple[tuple, str]]:
@@ -98,6 +101,7 @@ class PersonalisedMicroTeams(MicroTeam):
     """Every patient: named lead, one or two GPs, nurse and pharmacist support."""
 
     name = "personalised_micro_teams"
+    compiled_named = "usual_gp"
 
     @classmethod
     def check_scenario(cls, params: TeamParams, scenario: Any) -> list[tuple[tuple, str]]:

@@ -18,6 +18,7 @@ class UsualGPFirst(ContinuityPolicy):
 
     name = "usual_gp_first"
     Params = ContinuityParams
+    compiled_named = "usual_gp"
 
     def tiers(self, request: Request) -> list[tuple[tuple[int, ...], int | None]]:
         """One tier: the usual GP, within ``max_wait_days``."""

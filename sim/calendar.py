@@ -281,6 +281,37 @@ class Calendar:
 
     # ------------------------------------------------------------------ export
 
+    def export_state(self) -> dict[str, np.ndarray]:
+        """The calendar as flat arrays, for the compiled engine (:mod:`sim.compiled`).
+
+        ``cell_first`` is indexed by cell, like ``start``, ``end`` and ``nxt``;
+        the per-clinician arrays (``first``, ``head_*``) are (pool, clinician).
+        """
+        return {
+            "times": np.asarray(self._times, dtype=float),
+            "start": np.asarray(self._start, dtype=np.int64),
+            "end": np.asarray(self._end, dtype=np.int64),
+            "nxt": np.asarray(self._nxt, dtype=np.int64),
+            "booked": np.asarray(self._booked, dtype=np.bool_),
+            "cell_first": np.ascontiguousarray(self._cell_first).reshape(-1).copy(),
+            "closed": np.asarray(self._closed, dtype=np.bool_),
+            "first": np.asarray(self._first, dtype=np.int64).reshape(N_POOLS, self.n_clinicians),
+            "head_t": np.asarray(self._head_t, dtype=float).reshape(N_POOLS, self.n_clinicians),
+            "head_k": np.asarray(self._head_k, dtype=np.int64).reshape(N_POOLS, self.n_clinicians),
+            "head_i": np.asarray(self._head_i, dtype=np.int64).reshape(N_POOLS, self.n_clinicians),
+        }
+
+    def import_state(self, state: dict[str, np.ndarray]) -> None:
+        """Take back the changing part of :meth:`export_state` after a compiled run."""
+        self._nxt = state["nxt"].tolist()
+        self._booked = state["booked"].tolist()
+        self._closed = state["closed"].tolist()
+        self._cell_first = state["cell_first"].reshape(N_POOLS, self.n_clinicians, self.n_days)
+        self._first = state["first"].tolist()
+        self._head_t = state["head_t"].tolist()
+        self._head_k = state["head_k"].tolist()
+        self._head_i = state["head_i"].tolist()
+
     def cell_table(self) -> dict[str, np.ndarray]:
         """Per (clinician, day): slots built and slots booked, by pool, and closure."""
         start = np.asarray(self._start, dtype=np.int64)

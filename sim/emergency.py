@@ -144,7 +144,7 @@ def _access_channel(model: PracticeModel, rng: np.random.Generator, w0: float,
     urgency = np.asarray(L.req_urgency, dtype=np.int64)
     t_req = np.asarray(L.req_time, dtype=float)
     from_day = np.asarray(L.req_from_day, dtype=float)
-    appt = np.array([-1 if x is None else x for x in L.req_appointment], dtype=np.int64)
+    appt = np.asarray(L.req_appointment, dtype=np.int64)
     appt_time = np.asarray(L.appt_time, dtype=float)
     booked = appt >= 0
     t_appt = np.full(t_req.size, np.inf)

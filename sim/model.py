@@ -20,7 +20,7 @@ computed later, by :mod:`analysis`. Nothing here plots or prints.
 from __future__ import annotations
 
 import logging
-from functools import partial
+import os
 
 import numpy as np
 import simpy
@@ -80,7 +80,7 @@ class EventLog:
         self.req_mode: list[int] = []
         self.req_attempts: list[int] = []
         self.req_outcome: list[int] = []
-        self.req_appointment: list[int | None] = []
+        self.req_appointment: list[int] = []  # -1: none
         self.appt_request: list[int] = []
         self.appt_patient: list[int] = []
         self.appt_clinician: list[int] = []
@@ -138,7 +138,7 @@ class PracticeModel:
         )
         # Usual clinicians change when a list-holder leaves; the patients'
         # starting lists stay in self.patients.
-        self.usual = self.patients.usual_clinician.copy()
+        self.usual = self.patients.usual_clinician.astype(np.int64)  # a copy
         self._usual_list = self.usual.tolist()
         # (day, patients whose usual clinician changed that day), in time order.
         self.list_changes: list[tuple[int, np.ndarray]] = []
@@ -210,6 +210,13 @@ class PracticeModel:
         self._day_appointments: list[list[int]] = [[] for _ in range(self.n_days)]
         self._max_attempts = s.practice.max_attempts
         self._spell_ptr = 0
+        # Retries and rebookings waiting for each day's opening, in the order queued.
+        self._queue: list[list[Request]] = [[] for _ in range(self.n_days)]
+        a = self.arrivals
+        # Arrivals of day d are a[_day_start[d]:_day_start[d + 1]].
+        self._day_start = np.searchsorted(a.time, np.arange(self.end_day + 1), side="left").tolist()
+        self._arrival_lists: tuple | None = None  # made when the reference engine runs
+        self.engine = ""
         self.env: simpy.Environment | None = None
         self.emergencies: Emergencies | None = None
 
@@ -228,50 +235,90 @@ class PracticeModel:
 
     # ---------------------------------------------------------------- running
 
-    def run(self) -> EventLog:
-        """Simulate from day 0 to the end of the observation window."""
+    def run(self, engine: str | None = None) -> EventLog:
+        """Simulate from day 0 to the end of the observation window.
+
+        Args:
+            engine: ``"compiled"``, ``"reference"`` or ``"auto"`` (the default, or the
+                ``GPSIM_ENGINE`` environment variable): see :func:`choose_engine`.
+                Both give identical results.
+        """
+        desk = choose_engine(self, engine)
+        self.engine = desk.engine_name
         env = simpy.Environment()
         self.env = env
-        env.process(self._day_cycle(env))
-        env.process(self._front_desk(env))
+        env.process(self._days(env, desk))
         env.run(until=self.end_day)
-        self._attendance(self.end_day - 1)
+        desk.attendance(self.end_day - 1)
+        desk.finish()
         self.emergencies = simulate_emergencies(self, self.streams)
         return self.log
 
-    def _day_cycle(self, env: simpy.Environment):
-        for d in range(self.end_day):
-            if d > 0:
-                self._attendance(d - 1)
-            for c in self._leavers.get(d, ()):
-                self._reassign(c, d)
-            self._reveal_sickness(d)
-            yield env.timeout(1)
+    def _days(self, env: simpy.Environment, desk):
+        """SimPy's clock: the desk works through days in order, the clock follows.
 
-    def _front_desk(self, env: simpy.Environment):
-        a = self.arrivals
-        times = a.time.tolist()
-        patients = a.patient.tolist()
-        needs = a.need.tolist()
-        urgencies = a.urgency.tolist()
-        modes = a.mode.tolist()
-        from_day = a.from_day.tolist()
-        named = a.named.tolist() if a.named is not None else None
+        The reference desk does one day per step; the compiled desk a stretch
+        of days up to the next change of lists (a leaver).
+        """
+        d = 0
+        while True:
+            reached = desk.days(d)
+            if reached >= self.end_day:
+                # Return rather than wait for the end: a process left waiting would
+                # keep the model in a reference cycle until a full garbage collection.
+                return
+            yield env.timeout(reached - d)
+            d = reached
+
+    # The reference engine: the booking desk in plain Python, for any policy.
+
+    engine_name = "reference"
+
+    def days(self, d: int) -> int:
+        """Day ``d`` (see :meth:`day`); the next day to do."""
+        self.day(d, self._leavers.get(d, ()))
+        return d + 1
+
+    def day(self, d: int, leavers=()) -> None:
+        """Day ``d``, in this order (the compiled engine keeps it exactly).
+
+        At midnight: yesterday's appointments are attended or missed (and
+        follow-ups booked), leavers' lists are reassigned, and sickness that
+        starts today closes clinicians' days (their patients are queued for
+        rebooking at opening). At opening: requests queued for today
+        (retries and rebookings, in the order they were queued). Then the
+        day's new requests, in time order.
+        """
+        if d > 0:
+            self.attendance(d - 1)
+        for c in leavers:
+            self._reassign(c, d)
+        self.sickness(d)
+        self.opening(d)
+        self.new_requests(d)
+
+    def finish(self) -> None:
+        """Nothing to write back: the reference engine logs as it goes."""
+
+    def opening(self, d: int) -> None:
+        """Retries and rebookings queued for day ``d``, in the order they were queued."""
+        queue = self._queue[d]
+        for req in queue:
+            self._handle(req)
+        queue.clear()
+
+    def new_requests(self, d: int) -> None:
+        """The new requests of day ``d``, in time order."""
+        if self._arrival_lists is None:
+            a = self.arrivals
+            self._arrival_lists = (
+                a.time.tolist(), a.patient.tolist(), a.need.tolist(), a.urgency.tolist(),
+                a.mode.tolist(), a.from_day.tolist(),
+                a.named.tolist() if a.named is not None else None)
+        times, patients, needs, urgencies, modes, from_day, named = self._arrival_lists
         eligible = self.eligible
-        day = -1
-        for j in range(len(times)):
+        for j in range(self._day_start[d], self._day_start[d + 1]):
             t = times[j]
-            # One SimPy step per day. Nothing else is ever scheduled within a day
-            # after its first arrival (retries and rebookings fire at opening time,
-            # the day's work at midnight), so the day's arrivals are handled in turn,
-            # each at its own time. The zero timeout lets every other event at the
-            # first arrival's time (retries at opening, when a review is booked at
-            # opening too) go first.
-            if int(t) != day:
-                day = int(t)
-                if t > env.now:
-                    yield env.timeout(t - env.now)
-                yield env.timeout(0)
             need, mode, urgency, p = needs[j], modes[j], urgencies[j], patients[j]
             if self._navigation is not None and urgency != REVIEW:
                 to = self._navigation[j]
@@ -328,7 +375,7 @@ class PracticeModel:
         L.req_mode.append(mode)
         L.req_attempts.append(0)
         L.req_outcome.append(PENDING)
-        L.req_appointment.append(None)
+        L.req_appointment.append(-1)
         return len(L.req_patient) - 1
 
     def _handle(self, req: Request) -> None:
@@ -359,12 +406,8 @@ class PracticeModel:
         )
 
     def _at(self, t: float, req: Request) -> None:
-        env = self.env
-        ev = env.timeout(t - env.now)
-        ev.callbacks.append(partial(self._fire, req))
-
-    def _fire(self, req: Request, _event: simpy.Event) -> None:
-        self._handle(req)
+        """Queue a retry or rebooking for opening time ``t`` (handled by :meth:`opening`)."""
+        self._queue[int(t)].append(req)
 
     def _book(self, req: Request, slot: Slot) -> None:
         self.calendar.book(slot, req.time)
@@ -403,7 +446,8 @@ class PracticeModel:
         self._usual_list = self.usual.tolist()
         log.debug("day %d: %d patients of %s reassigned", d, moved, self.workforce.ids[leaver])
 
-    def _reveal_sickness(self, d: int) -> None:
+    def sickness(self, d: int) -> None:
+        """Sickness starting on day ``d``: close the days, queue the patients for rebooking."""
         spells = self.spells
         while self._spell_ptr < len(spells) and spells[self._spell_ptr][0] == d:
             _, c, length = spells[self._spell_ptr]
@@ -417,7 +461,7 @@ class PracticeModel:
         L.appt_status[aid] = CANCELLED
         rid = L.appt_request[aid]
         L.req_outcome[rid] = PENDING
-        L.req_appointment[rid] = None
+        L.req_appointment[rid] = -1
         if not self.is_open[d]:
             d = self._next_open[d]
         t = d + self._open_time
@@ -430,7 +474,8 @@ class PracticeModel:
         log.debug("day %d: appointment %d cancelled by sickness; rebooking", d, aid)
         self._at(t, req)
 
-    def _attendance(self, d: int) -> None:
+    def attendance(self, d: int) -> None:
+        """Day ``d``'s booked appointments are attended or missed; follow-ups are booked."""
         L = self.log
         ids = [a for a in self._day_appointments[d] if L.appt_status[a] == BOOKED]
         if not ids:
@@ -483,6 +528,40 @@ class PracticeModel:
             new = self._new_request(key[0], seen_at, need, FOLLOW_UP, mode, from_day, key[1])
             self._handle(Request(new, key[0], t, need, FOLLOW_UP, mode, 1, seen_at,
                                  self.eligible[need][mode], from_day, key[1]))
+
+
+ENGINES = ("auto", "compiled", "reference")
+
+
+def choose_engine(model: PracticeModel, engine: str | None = None):
+    """The booking desk that runs ``model``: the compiled engine or the reference one.
+
+    ``"auto"`` (the default; the ``GPSIM_ENGINE`` environment variable may set
+    another) uses the compiled engine (:mod:`sim.compiled`, numba) when the
+    policy declares a compiled rule (every built-in policy does) and numba
+    imports, and the reference engine (plain Python, any policy) otherwise.
+    ``"compiled"`` insists on the compiled engine. The two give identical results.
+    """
+    engine = engine or os.environ.get("GPSIM_ENGINE") or "auto"
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+    if engine == "reference":
+        return model
+    rule_of = getattr(model.policy, "compiled_rule", None)
+    rule = rule_of() if rule_of is not None else None
+    if rule is None:
+        if engine == "compiled":
+            raise ValueError(f"policy {model.scenario.policy.name!r} declares no compiled rule; "
+                             "it runs on the reference engine only")
+        return model
+    try:
+        from .compiled import CompiledDesk
+    except ImportError as e:  # numba missing or broken: the reference engine still works
+        if engine == "compiled":
+            raise
+        log.warning("compiled engine unavailable (%s); using the reference engine", e)
+        return model
+    return CompiledDesk(model, rule)
 
 
 def patient_choice(

@@ -151,6 +151,35 @@ class PracticeView:
         return () if k is None else self.teams[k]
 
 
+@dataclasses.dataclass(frozen=True)
+class CompiledRule:
+    """A booking rule in the terms the compiled engine understands (:mod:`sim.compiled`).
+
+    A policy may offer one from a ``compiled_rule()`` method; it must book
+    exactly as its ``offers`` does (the tests check this for every built-in
+    policy). The rule offers one slot per tier, then the earliest slot with
+    anyone eligible; follow-ups and reviews go to their named clinician.
+
+    Attributes:
+        named: the first tier: ``"none"`` (access-first: no tiers), ``"usual_gp"``
+            (the patient's usual GP) or ``"team_lead"`` (the lead of the usual
+            GP's micro-team, else the usual GP).
+        named_wait_days: the longest wait to offer the named clinician (None: the horizon).
+        team_tier: a second tier of the rest of the usual GP's micro-team.
+        team_wait_days: the longest wait to offer the rest of the team.
+        adherence: probability the receptionist applies the tiers (a draw from
+            the policy stream for each attempt of a coded patient, unless 1).
+        coded: patients the tiers apply to (None: everyone).
+    """
+
+    named: str = "none"
+    named_wait_days: int | None = None
+    team_tier: bool = False
+    team_wait_days: int | None = None
+    adherence: float = 1.0
+    coded: np.ndarray | None = None
+
+
 @runtime_checkable
 class BookingPolicy(Protocol):
     """A booking rule: the slots offered for a request, best first (empty: none)."""

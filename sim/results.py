@@ -135,7 +135,7 @@ def build_tables(model: PracticeModel) -> dict[str, pd.DataFrame]:
     # Requests first made in the window.
     req_time = np.asarray(L.req_time, dtype=float)
     n_req = req_time.size
-    req_appt = np.array([-1 if a is None else a for a in L.req_appointment], dtype=np.int64)
+    req_appt = np.asarray(L.req_appointment, dtype=np.int64)
     appt_time = np.asarray(L.appt_time, dtype=float)
     appt_clin = np.asarray(L.appt_clinician, dtype=np.int64)
     keep = (req_time >= w0) & (req_time < w1)

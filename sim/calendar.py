@@ -83,6 +83,9 @@ class Calendar:
             + slot_clinician.astype(np.int64) * self.n_days
             + slot_day.astype(np.int64)
         )
+        #: Whether every slot starts on its own day (no session runs past midnight):
+        #: the compiled engine's search relies on it.
+        self.slots_within_day = bool(np.all(np.floor(slot_time) == slot_day))
         order = np.lexsort((slot_time, cell))
         cell = cell[order]
         times = np.asarray(slot_time, dtype=float)[order]

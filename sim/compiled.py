@@ -49,6 +49,10 @@ def _wait(days: int | None) -> int:
     return -1 if days is None else int(days)
 
 
+class NotCompilable(ValueError):
+    """A model the compiled engine cannot run exactly (the reference engine can)."""
+
+
 class _Stream:
     """A random stream drawn ahead in blocks."""
 
@@ -85,6 +89,8 @@ class CompiledDesk:
     def __init__(self, model, rule):
         self.model = m = model
         cal, wf, pv = m.calendar, m.workforce, m.practice_view
+        if not cal.slots_within_day:
+            raise NotCompilable("a session runs past midnight")
         n_clin = max(wf.size, 1)
         n_needs, n_modes = len(m.eligible), len(MODES)
         elig = np.zeros((n_needs * n_modes, 1 + n_clin), dtype=np.int64)

@@ -137,6 +137,9 @@ class Log(NamedTuple):
 # Functions called only from compiled code need no Python wrapper (faster to compile).
 inner = njit(cache=True, no_cpython_wrapper=True)
 NONE_SLOT = (INF, -1, 0, 0, -1, -1)
+# Whole numbers passed to compiled functions go through i64(): a bare constant
+# would be typed as that literal value and compile a copy of the function for it.
+i64 = np.int64
 
 
 # ------------------------------------------------------------------ calendar
@@ -220,6 +223,9 @@ def _earliest_from(cal, cl, n, pool, last_day, d0):
     last = min(last_day, n_days - 1)
     if last < d0:
         return NONE_SLOT
+    # A cell's slots all fall on its day, so a clinician's earliest free slot
+    # from d0 is in their first day with one; and no day after the best found
+    # so far can beat it. Ties go to the clinician listed first.
     t = INF
     best = -1
     best_d = 0
@@ -228,10 +234,13 @@ def _earliest_from(cal, cl, n, pool, last_day, d0):
         base = pool * cal.dims[D_CELLS] + c * n_days
         for d in range(d0, last + 1):
             v = cal.cell_first[base + d]
-            if v < t:
-                t = v
-                best = c
-                best_d = d
+            if v != INF:
+                if v < t:
+                    t = v
+                    best = c
+                    best_d = d
+                    last = d
+                break
     if best < 0:
         return NONE_SLOT
     k = pool * cal.dims[D_CELLS] + best * n_days + best_d
@@ -349,11 +358,11 @@ def _same_day(cal, cl, n, now, online):
     """As :func:`policies.base.same_day_slot`."""
     today = int(now)
     if online:
-        return earliest(cal, cl, n, ONLINE, now, today, -1)
-    held = earliest(cal, cl, n, ON_THE_DAY, now, today, -1)
+        return earliest(cal, cl, n, i64(ONLINE), now, today, i64(-1))
+    held = earliest(cal, cl, n, i64(ON_THE_DAY), now, today, i64(-1))
     if held[1] >= 0:
         return held
-    return earliest(cal, cl, n, AHEAD, now, today, -1)
+    return earliest(cal, cl, n, i64(AHEAD), now, today, i64(-1))
 
 
 @inner
@@ -362,11 +371,11 @@ def _routine(cal, horizon_days, release, cl, n, now, from_day, wait, online):
     horizon = horizon_days if wait < 0 else min(wait, horizon_days)
     today = int(now)
     if online:
-        return earliest(cal, cl, n, ONLINE, now, today + horizon, from_day)
-    best = earliest(cal, cl, n, AHEAD, now, today + horizon, from_day)
+        return earliest(cal, cl, n, i64(ONLINE), now, today + horizon, from_day)
+    best = earliest(cal, cl, n, i64(AHEAD), now, today + horizon, from_day)
     if from_day > today:
         return best
-    held = earliest(cal, cl, n, ON_THE_DAY, now, today, -1)
+    held = earliest(cal, cl, n, i64(ON_THE_DAY), now, today, i64(-1))
     if held[1] >= 0 and held[0] <= now + release:
         if best[1] < 0 or held[0] <= best[0]:
             return held
@@ -414,13 +423,13 @@ def offers(cal, pr, rn, lg, rid, now):
     online = mode == pi[I_ONLINE_MODE] and cal.dims[D_ONLINE] != 0
     from_day = lg.req_i[R_FROM_DAY, rid]
     horizon = pi[I_HORIZON]
-    n = 0
+    n = i64(0)
     if urgency == FOLLOW_UP or urgency == REVIEW:
-        pool = ONLINE if online else AHEAD
+        pool = i64(ONLINE) if online else i64(AHEAD)
         c = lg.req_i[R_WITH, rid]
         if c >= 0:
             rn.tiers[0, 0] = c
-            n = _add_offer(rn, n, earliest(cal, rn.tiers[0], 1, pool, now,
+            n = _add_offer(rn, n, earliest(cal, rn.tiers[0], i64(1), pool, now,
                                            from_day + pi[I_FU_WINDOW], from_day))
         return _add_offer(rn, n, earliest(cal, elig, n_elig, pool, now, from_day + horizon,
                                           from_day))
@@ -442,12 +451,12 @@ def offers(cal, pr, rn, lg, rid, now):
         if n1 > 0:
             s = _same_day(cal, rn.tiers[0], n1, now, online)
             if s[1] >= 0:
-                return _add_offer(rn, 0, s)
+                return _add_offer(rn, i64(0), s)
         if n2 > 0:
             s = _same_day(cal, rn.tiers[1], n2, now, online)
             if s[1] >= 0:
-                return _add_offer(rn, 0, s)
-        return _add_offer(rn, 0, _same_day(cal, elig, n_elig, now, online))
+                return _add_offer(rn, i64(0), s)
+        return _add_offer(rn, i64(0), _same_day(cal, elig, n_elig, now, online))
     release = pr.pf[F_RELEASE]
     if n1 > 0:
         n = _add_offer(rn, n, _routine(cal, horizon, release, rn.tiers[0], n1, now, from_day,
@@ -455,7 +464,7 @@ def offers(cal, pr, rn, lg, rid, now):
     if n2 > 0:
         n = _add_offer(rn, n, _routine(cal, horizon, release, rn.tiers[1], n2, now, from_day,
                                        pi[I_RULE_TEAM_WAIT], online))
-    return _add_offer(rn, n, _routine(cal, horizon, release, elig, n_elig, now, from_day, -1,
+    return _add_offer(rn, n, _routine(cal, horizon, release, elig, n_elig, now, from_day, i64(-1),
                                       online))
 
 
@@ -502,7 +511,7 @@ def handle(cal, pr, rn, lg, rid, now, attempt):
         return
     day = pr.open_days[O_NEXT_OPEN, int(now)]
     if day + pr.pf[F_OPEN_TIME] < pr.pi[I_END_DAY]:
-        queue_push(rn, lg, day, rid, attempt + 1)
+        queue_push(rn, lg, day, rid, i64(attempt + 1))
 
 
 # ------------------------------------------------------------------ the day
@@ -572,7 +581,7 @@ def _follow_ups(cal, pr, rn, lg, d, attended):
                            + int(rn.r_fu[base + n + j] * pr.need_i[NI_FU_SPAN, need]))
         new = new_request(lg, patient, lg.appt_f[PF_TIME, a], need, FOLLOW_UP,
                           lg.req_i[R_MODE, rid], from_day, c)
-        handle(cal, pr, rn, lg, new, t, 1)
+        handle(cal, pr, rn, lg, new, t, i64(1))
 
 
 @inner
@@ -609,7 +618,7 @@ def _cancel_and_rebook(pr, rn, lg, a, d):
         d = pr.open_days[O_NEXT_OPEN, d]
     if d + pr.pf[F_OPEN_TIME] >= pr.pi[I_END_DAY]:
         return
-    queue_push(rn, lg, d, rid, 1)
+    queue_push(rn, lg, d, rid, i64(1))
 
 
 @inner
@@ -637,21 +646,21 @@ def _new_requests(cal, pr, rn, lg, d):
         if has_nav and urgency != REVIEW:
             to = arr[A_NAV, j]
             if to == -2:
-                rid = new_request(lg, p, t, need, urgency, mode, arr[A_FROM_DAY, j], -1)
+                rid = new_request(lg, p, t, need, urgency, mode, arr[A_FROM_DAY, j], i64(-1))
                 lg.req_i[R_OUTCOME, rid] = SIGNPOSTED
                 continue
             if to >= 0:
                 need = to
-        with_clinician = -1
+        with_clinician = i64(-1)
         if urgency == REVIEW:
             c = pr.usual[p]
             if arr[A_NAMED, j] != NAMED_USUAL_GP:
                 team = pr.team_of[c]
                 if team >= 0:
                     c = pr.teams[team, 1]
-            with_clinician = c if pr.elig_mask[need * pr.pi[I_N_MODES] + mode, c] else -1
+            with_clinician = c if pr.elig_mask[need * pr.pi[I_N_MODES] + mode, c] else i64(-1)
         rid = new_request(lg, p, t, need, urgency, mode, arr[A_FROM_DAY, j], with_clinician)
-        handle(cal, pr, rn, lg, rid, t, 1)
+        handle(cal, pr, rn, lg, rid, t, i64(1))
 
 
 # ------------------------------------------------------------------ entry points

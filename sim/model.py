@@ -555,13 +555,19 @@ def choose_engine(model: PracticeModel, engine: str | None = None):
                              "it runs on the reference engine only")
         return model
     try:
-        from .compiled import CompiledDesk
+        from .compiled import CompiledDesk, NotCompilable
     except ImportError as e:  # numba missing or broken: the reference engine still works
         if engine == "compiled":
             raise
         log.warning("compiled engine unavailable (%s); using the reference engine", e)
         return model
-    return CompiledDesk(model, rule)
+    try:
+        return CompiledDesk(model, rule)
+    except NotCompilable as e:
+        if engine == "compiled":
+            raise
+        log.info("reference engine: %s", e)
+        return model
 
 
 def patient_choice(

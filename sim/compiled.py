@@ -22,8 +22,6 @@ booked or failing, every appointment attended), growing them by doubling.
 from __future__ import annotations
 
 import numpy as np
-from numba import types
-from numba.typed import Dict
 
 from . import kernel as K
 from .calendar import N_POOLS, ONLINE
@@ -67,6 +65,13 @@ class _Stream:
         extra = max(used + more - self.values.size, self.values.size, 4096)
         self.values = np.concatenate([self.values, self.rng.random(extra)])
         return True
+
+
+def _pair_table(size: int) -> np.ndarray:
+    """An empty table of patient-clinician visit counts (keys, counts); size a power of two."""
+    table = np.zeros((2, size), dtype=np.int64)
+    table[0] = K.EMPTY
+    return table
 
 
 def _grown(a: np.ndarray, size: int) -> np.ndarray:
@@ -176,10 +181,10 @@ class CompiledDesk:
             day_start=_i64(m._day_start), spells=self.spells,
             r_dna=np.zeros(0), r_fu=np.zeros(0), r_pol=np.zeros(0), days=days,
             slot_appt=np.full(cal.n_slots, -1, dtype=np.int64),
-            pairs=Dict.empty(key_type=types.int64, value_type=types.int64),
+            pairs=_pair_table(1 << 12),
             tiers=np.zeros((2, n_clin), dtype=np.int64),
             off_t=np.zeros(4), off_i=np.zeros((4, 5), dtype=np.int64),
-            want=np.zeros(4, dtype=np.int64),
+            want=np.zeros(5, dtype=np.int64),
         )
         cap = n_arr + n_arr // 2 + 64
         self.lg = K.Log(
@@ -189,15 +194,17 @@ class CompiledDesk:
             unmet_i=np.empty(cap, dtype=np.int64), unmet_f=np.empty(cap),
             queue=np.empty((3, 2 * cap), dtype=np.int64),
         )
-        self._ensure(0, 0, 0, 0)
+        self._ensure(0, 0, 0, 0, 0)
 
     # ---------------------------------------------------------------- capacity
 
-    def _ensure(self, requests: int, handles: int, attended: int, policy_draws: int) -> None:
+    def _ensure(self, requests: int, handles: int, attended: int, policy_draws: int,
+                pairs: int = 0) -> None:
         """Room for ``requests`` new requests, ``handles`` booking attempts and their draws.
 
         ``attended``: appointments that may be attended (a DNA draw and two
-        follow-up draws each).
+        follow-up draws each); ``pairs``: new patient-clinician pairs (the
+        table is kept at most half full).
         """
         lg = self.lg
         n = lg.n
@@ -223,6 +230,13 @@ class CompiledDesk:
             stream = self._streams[name]
             if stream.ensure(int(used), int(more)):
                 drawn[name] = stream.values
+        size = self.rn.pairs.shape[1]
+        if 2 * (n[K.N_PAIRS] + pairs) > size:
+            while 2 * (n[K.N_PAIRS] + pairs) > size:
+                size *= 2
+            table = _pair_table(size)
+            K.rehash(self.rn.pairs, table)
+            drawn["pairs"] = table
         if drawn:
             self.rn = self.rn._replace(**drawn)
 
@@ -256,7 +270,7 @@ class CompiledDesk:
     def attendance(self, d: int) -> None:
         """Day ``d``'s appointments attended or missed; follow-ups booked."""
         k = int(self.rn.days[K.DAY_COUNT, d])
-        self._ensure(k, k, k, 0)  # follow-ups never draw from the policy stream
+        self._ensure(k, k, k, 0, k)  # follow-ups never draw from the policy stream
         K.attendance(self.cal, self.pr, self.rn, self.lg, d)
 
     def finish(self) -> None:

@@ -35,8 +35,8 @@ PENDING, GOT_APPOINTMENT, GAVE_UP, SIGNPOSTED = 0, 1, 2, 3
 RULE_NONE, RULE_USUAL_GP, RULE_TEAM_LEAD = 0, 1, 2
 
 # Log.n: counters of rows used and of random numbers drawn.
-N_REQ, N_APPT, N_UNMET, N_QUEUE, P_DNA, P_FU, P_POL, P_SPELL = range(8)
-N_COUNTERS = 8
+N_REQ, N_APPT, N_UNMET, N_QUEUE, P_DNA, P_FU, P_POL, P_SPELL, N_PAIRS = range(9)
+N_COUNTERS = 9
 # Rows of the packed arrays.
 C_START, C_END, C_NXT = 0, 1, 2                                   # Cal.cell
 H_FIRST, H_K, H_I = 0, 1, 2                                       # Cal.head
@@ -114,7 +114,7 @@ class Run(NamedTuple):
     r_pol: np.ndarray
     days: np.ndarray
     slot_appt: np.ndarray
-    pairs: object  # numba typed Dict: patient * n_clinicians + clinician -> attended visits
+    pairs: np.ndarray   # hash table (keys, counts): patient * n_clinicians + clinician -> visits
     tiers: np.ndarray   # scratch: (2, clinicians)
     off_t: np.ndarray   # scratch: offers' times
     off_i: np.ndarray   # scratch: offers' (clinician, day, pool, cell, index)
@@ -261,6 +261,32 @@ def book_slot(cal, c, pool, k, i, now):
     cal.cell_first[k] = cal.times[i + 1] if i + 1 < end else INF
     if cal.head[H_K, pool, c] == k:
         refresh(cal, pool, c, now)
+
+
+# ------------------------------------------------------------------ pairs
+
+EMPTY = -1
+
+
+@inner
+def pair_slot(keys, key):
+    """Where ``key`` is, or would go, in an open-addressing table (size a power of two)."""
+    mask = keys.size - 1
+    h = np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)
+    i = np.int64(h >> np.uint64(40)) & mask
+    while keys[i] != key and keys[i] != EMPTY:
+        i = (i + 1) & mask
+    return i
+
+
+@njit(cache=True)
+def rehash(old, new):
+    """Move every pair of table ``old`` into the (larger, empty) table ``new``."""
+    for j in range(old.shape[1]):
+        if old[0, j] != EMPTY:
+            h = pair_slot(new[0], old[0, j])
+            new[0, h] = old[0, j]
+            new[1, h] = old[1, j]
 
 
 # ------------------------------------------------------------------ the log
@@ -568,8 +594,13 @@ def _follow_ups(cal, pr, rn, lg, d, attended):
         patient = lg.appt_i[P_PATIENT, a]
         c = lg.appt_i[P_CLINICIAN, a]
         key = patient * n_clin + c
-        prior = rn.pairs.get(key, 0)
-        rn.pairs[key] = prior + 1
+        h = pair_slot(rn.pairs[0], key)
+        if rn.pairs[0, h] == EMPTY:
+            rn.pairs[0, h] = key
+            rn.pairs[1, h] = 0
+            lg.n[N_PAIRS] += 1
+        prior = rn.pairs[1, h]
+        rn.pairs[1, h] = prior + 1
         rid = lg.appt_i[P_REQUEST, a]
         need = lg.req_i[R_NEED, rid]
         p = pr.need_f[NF_FU_P, need]
@@ -673,7 +704,8 @@ def _room(cal, pr, rn, lg, d, attend):
     The most: every appointment of yesterday attended and asking for a
     follow-up, every sickness cancellation, queued and new request handled,
     each booking or failing. ``rn.want`` gets (requests, attempts,
-    appointments to attend, policy draws) for the driver to grow by.
+    appointments to attend, policy draws, new patient-clinician pairs) for
+    the driver to grow by.
     """
     yesterday = rn.days[DAY_COUNT, d - 1] if attend else 0
     cancelled = 0
@@ -690,6 +722,7 @@ def _room(cal, pr, rn, lg, d, attend):
     rn.want[1] = handles
     rn.want[2] = yesterday
     rn.want[3] = draws
+    rn.want[4] = yesterday
     n = lg.n
     appt_cap = lg.appt_i.shape[1]
     unmet_cap = lg.unmet_i.shape[0]
@@ -699,7 +732,8 @@ def _room(cal, pr, rn, lg, d, attend):
             and lg.queue.shape[1] >= appt_cap + unmet_cap
             and n[P_DNA] + yesterday <= rn.r_dna.size
             and n[P_FU] + 2 * yesterday <= rn.r_fu.size
-            and n[P_POL] + draws <= rn.r_pol.size)
+            and n[P_POL] + draws <= rn.r_pol.size
+            and 2 * (n[N_PAIRS] + yesterday) <= rn.pairs.shape[1])
 
 
 @njit(cache=True)

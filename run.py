@@ -229,15 +229,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 class _PracticeWriter:
-    """Picklable reducer for network runs: write a practice's results, keep a light copy."""
+    """Picklable reducer for network runs: write a practice's results, keep its summary parts."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, hub_ids=frozenset()):
         self.folder = folder
+        self.hub_ids = hub_ids
 
     def __call__(self, practice_id: str, result):
         from analysis.network import write_and_reduce
 
-        return write_and_reduce(result, self.folder / practice_id)
+        return write_and_reduce(result, self.folder / practice_id, self.hub_ids)
 
 
 def cmd_network(args: argparse.Namespace) -> int:
@@ -258,7 +259,7 @@ def cmd_network(args: argparse.Namespace) -> int:
     # Each worker writes its practice's results and returns only what the network
     # summary reads, so memory stays bounded for large networks.
     results = list(run_network(network, args.replication, workers,
-                               reducer=_PracticeWriter(out / "practices")))
+                               reducer=_PracticeWriter(out / "practices", network.hub_ids)))
     table, by_cohort = network_summaries(results, network.hub_ids)
     with atomic_dir(out) as stage:
         table.to_csv(stage / "network_summary.csv", index=False)

@@ -41,6 +41,25 @@ def ids(column: pd.Series) -> np.ndarray:
     return column.astype(str).to_numpy()
 
 
+def same_ids(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Row by row, whether two identifier columns hold the same identifier.
+
+    Categorical columns with the same categories (as every simulated table
+    has) are compared by their codes, without making strings.
+    """
+    if (isinstance(a.dtype, pd.CategoricalDtype) and isinstance(b.dtype, pd.CategoricalDtype)
+            and a.cat.categories.equals(b.cat.categories)):
+        return a.cat.codes.to_numpy() == b.cat.codes.to_numpy()
+    return ids(a) == ids(b)
+
+
+def _codes(column: pd.Series) -> np.ndarray:
+    """Identifiers that compare by value within one column (categorical codes when possible)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy()
+    return ids(column)
+
+
 def patient_indices(
     visits: pd.DataFrame,
     min_visits: int = 2,
@@ -65,7 +84,7 @@ def patient_indices(
     v = visits[[c for c in (patient, clinician, time, usual) if c is not None]]
     v = v.sort_values([patient, time], kind="stable")
     p = v[patient].to_numpy()
-    c = ids(v[clinician])
+    c = _codes(v[clinician])
     pair = v.groupby([patient, clinician], observed=True, sort=False).size()
     per = pair.groupby(level=0, sort=False)
     n = per.sum()
@@ -87,7 +106,7 @@ def patient_indices(
     M = out["n_clinicians"].astype(float)
     out["mmci"] = (1 - M / (N + 0.1)) / (1 - 1 / (N + 0.1))
     if usual is not None:
-        with_usual = c == ids(v[usual])
+        with_usual = same_ids(v[clinician], v[usual])
         u = pd.Series(with_usual, index=v.index).groupby(v[patient].to_numpy(), sort=False).sum()
         out["usual_share"] = u.reindex(out.index).astype(float) / N
     undefined = out["n_visits"] < min_visits
@@ -102,15 +121,19 @@ def slicc(gp_visits: pd.DataFrame, clinician: str = "clinician_id",
     """St Leonard's index: GP visits with the patient's own list GP over all GP visits."""
     if len(gp_visits) == 0:
         return float("nan")
-    same = ids(gp_visits[clinician]) == ids(gp_visits[usual])
+    same = same_ids(gp_visits[clinician], gp_visits[usual])
     return float(same.mean())
 
 
 def slicc_by_month(gp_visits: pd.DataFrame, time: str = "date", clinician: str = "clinician_id",
                    usual: str = "usual_clinician_id") -> pd.DataFrame:
     """SLICC per calendar month: ``month, visits, with_usual, slicc``."""
-    month = pd.to_datetime(gp_visits[time]).dt.to_period("M")
-    same = ids(gp_visits[clinician]) == ids(gp_visits[usual])
+    t = gp_visits[time]
+    if pd.api.types.is_datetime64_dtype(t.dtype):  # fast path: no Period objects
+        month = pd.PeriodIndex(t.to_numpy().astype("datetime64[M]"), freq="M")
+    else:
+        month = pd.to_datetime(t).dt.to_period("M")
+    same = same_ids(gp_visits[clinician], gp_visits[usual])
     g = pd.DataFrame({"month": month.to_numpy(), "same": same}).groupby("month")["same"]
     out = pd.DataFrame({"visits": g.size(), "with_usual": g.sum()}).reset_index()
     out["slicc"] = out["with_usual"] / out["visits"]
@@ -125,7 +148,7 @@ def slicc_by_list(gp_visits: pd.DataFrame, clinician: str = "clinician_id",
     Columns ``usual_clinician_id, visits, with_usual, slicc``.
     """
     u = ids(gp_visits[usual])
-    same = ids(gp_visits[clinician]) == u
+    same = same_ids(gp_visits[clinician], gp_visits[usual])
     g = pd.DataFrame({"usual": u, "same": same}).groupby("usual")["same"]
     out = pd.DataFrame({"visits": g.size(), "with_usual": g.sum()})
     out["slicc"] = out["with_usual"] / out["visits"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .continuity import ids
+from .continuity import same_ids
 
 DEFAULT_POINTS = ((5.0, 0.30), (20.0, 0.80))
 
@@ -58,7 +58,7 @@ def usual_gp_consultations(gp_visits: pd.DataFrame, patient_ids, cap: int = 10,
                            patient: str = "patient_id", clinician: str = "clinician_id",
                            usual: str = "usual_clinician_id") -> pd.DataFrame:
     """How many patients had 0, 1, ..., ``cap`` or more consultations with their usual GP."""
-    same = ids(gp_visits[clinician]) == ids(gp_visits[usual])
+    same = same_ids(gp_visits[clinician], gp_visits[usual])
     per = gp_visits.loc[same].groupby(patient, observed=True).size()
     counts = per.reindex(pd.Index(patient_ids), fill_value=0).clip(upper=cap)
     table = counts.value_counts().reindex(range(cap + 1), fill_value=0)

@@ -1,50 +1,65 @@
 """A network's results: each practice's summary and the network's, which add up.
 
-The network's figures are computed from the practices' tables pooled together
-(patients and clinicians kept distinct by practice), so counts add up exactly
-and rates are the list-weighted rates of the whole network.
+Each practice's run is reduced, where it ran, to its summary *parts*
+(:func:`analysis.summary.summary_parts`: counts, sums and routine waits); the
+network's figures are computed from the parts added together, so counts add
+up exactly, rates are the list-weighted rates of the whole network, and the
+90th percentile wait is that of all the network's routine waits. Memory
+stays flat however many practices there are (tested equal to pooling every
+practice's tables, :func:`pool_tables`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from .summary import SUMMARY_COLUMNS, summarise, summarise_by_cohort
+from .summary import (
+    SUMMARY_COLUMNS,
+    cohort_parts,
+    cohorts_from_parts,
+    combine_parts,
+    summary_from_parts,
+    summary_parts,
+)
 
 POOLED = ("appointments", "requests", "unmet", "clinician_days", "patients", "emergency")
-#: The columns of each table that the summaries read (everything else stays in the
-#: practice's own output folder).
-KEEP = {
-    "appointments": ["patient_id", "clinician_id", "role", "usual_clinician_id", "requested_at",
-                     "appointment_at", "wait_days", "lead_days", "urgency", "status",
-                     "in_window"],
-    "requests": ["patient_id", "requested_at", "urgency", "outcome", "appointment_at"],
-    "unmet": ["patient_id"],
-    "clinician_days": ["role", "available_slots", "booked_slots"],
-    "emergency": ["patient_id", "kind", "channel"],
-}
 
 
 @dataclasses.dataclass
-class PracticeTables:
-    """What the network summary needs of one practice's run (a light :class:`sim.RunResult`)."""
+class PracticeParts:
+    """What the network summary needs of one practice's run."""
 
-    scenario: Any
-    tables: dict[str, pd.DataFrame]
+    policy: str
+    window_days: int
+    parts: dict
+    cohorts: dict[str, dict]
+    hub_appointments: int
 
 
-def write_and_reduce(result, out: str | Path) -> PracticeTables:
-    """In a worker: write a practice's full results to ``out``; keep what the summary reads."""
+def practice_parts(result, hub_ids=frozenset()) -> PracticeParts:
+    """A practice's summary parts, cohort parts and hub appointments (:class:`sim.RunResult`)."""
+    s = result.scenario
+    roles = tuple(r for r, role in s.roles.items() if role.holds_list)
+    points = s.relationship_depth.points
+    cohorts = cohort_parts(result.tables, roles, points)
+    return PracticeParts(
+        policy=s.policy.name, window_days=s.duration_days,
+        parts=summary_parts(result.tables, s.population.size, s.duration_days, roles, points,
+                            outcome=cohorts["all"]),
+        cohorts=cohorts,
+        hub_appointments=_hub_count(result.tables["appointments"], hub_ids))
+
+
+def write_and_reduce(result, out: str | Path, hub_ids=frozenset()) -> PracticeParts:
+    """In a worker: write a practice's full results to ``out``; keep its summary parts."""
     from .outputs import write_run
 
-    write_run(result, out)
-    tables = {name: (df[[c for c in KEEP[name] if c in df.columns]] if name in KEEP else df)
-              for name, df in result.tables.items() if name in POOLED}
-    return PracticeTables(result.scenario, tables)
+    reduced = practice_parts(result, hub_ids)
+    write_run(result, out, parts=(reduced.parts, reduced.cohorts))
+    return reduced
 
 
 def pool_tables(results: list[tuple[str, object]]) -> dict[str, pd.DataFrame]:
@@ -106,30 +121,30 @@ def network_summaries(results: list[tuple[str, object]], hub_ids=frozenset()
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One summary row per practice and one for the network; and the network's cohort table.
 
-    ``hub_appointments`` counts appointments (attended or missed) with the
-    clinicians in ``hub_ids`` (the extended-access hub).
+    ``results`` pairs practice ids with full results (:class:`sim.RunResult`)
+    or their :class:`PracticeParts`. ``hub_appointments`` counts appointments
+    (attended or missed) with the clinicians in ``hub_ids`` (the
+    extended-access hub). A cohort's network figures add up the practices
+    that define it.
     """
+    reduced = [(pid, r if isinstance(r, PracticeParts) else practice_parts(r, hub_ids))
+               for pid, r in results]
     rows = []
-    gp_roles: set[str] = set()
-    for pid, res in results:
-        s = res.scenario
-        roles = tuple(r for r, role in s.roles.items() if role.holds_list)
-        gp_roles |= set(roles)
-        row = summarise(res.tables, s.population.size, s.duration_days, roles,
-                        s.relationship_depth.points)
+    for pid, r in reduced:
+        row = summary_from_parts(r.parts)
         row.insert(0, "practice_id", pid)
-        row.insert(1, "policy", s.policy.name)
-        row["hub_appointments"] = _hub_count(res.tables["appointments"], hub_ids)
+        row.insert(1, "policy", r.policy)
+        row["hub_appointments"] = r.hub_appointments
         rows.append(row)
-    first = results[0][1].scenario
-    pooled = pool_tables(results)
-    total = sum(res.scenario.population.size for _, res in results)
-    net = summarise(pooled, total, first.duration_days, tuple(sorted(gp_roles)),
-                    first.relationship_depth.points)
+    net = summary_from_parts(combine_parts([r.parts for _, r in reduced]))
     net.insert(0, "practice_id", "network")
     net.insert(1, "policy", "")
-    net["hub_appointments"] = sum(int(r["hub_appointments"].iloc[0]) for r in rows)
+    net["hub_appointments"] = sum(r.hub_appointments for _, r in reduced)
     table = pd.concat([*rows, net], ignore_index=True)
-    by_cohort = summarise_by_cohort(pooled, first.duration_days, tuple(sorted(gp_roles)),
-                                    first.relationship_depth.points)
+    names: list[str] = []
+    for _, r in reduced:
+        names += [n for n in r.cohorts if n not in names]
+    cohorts = {n: combine_parts([r.cohorts[n] for _, r in reduced if n in r.cohorts])
+               for n in names}
+    by_cohort = cohorts_from_parts(cohorts, reduced[0][1].window_days)
     return table[["practice_id", "policy", *SUMMARY_COLUMNS, "hub_appointments"]], by_cohort

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .continuity import patient_indices, slicc
+from .continuity import patient_indices, same_ids
 from .depth import DEFAULT_POINTS, deep_relationship_by_patient
 
 DAYS_PER_YEAR = 365.25
@@ -94,47 +94,110 @@ def summarise(
 
     Undefined metrics (for example a wait with no routine appointments) are NaN.
     """
+    return summary_from_parts(summary_parts(tables, patients, window_days, gp_roles,
+                                            depth_points))
+
+
+def summary_parts(
+    tables: Mapping[str, pd.DataFrame],
+    patients: int,
+    window_days: int,
+    gp_roles: tuple[str, ...] = ("gp",),
+    depth_points=DEFAULT_POINTS,
+    outcome: dict | None = None,
+) -> dict:
+    """What :func:`summarise` is computed from: counts, sums and the routine waits.
+
+    Parts of several practices with the same window add up (:func:`combine_parts`)
+    to the parts of the practices together, so a network's summary needs no
+    pooled tables. ``outcome``: the outcome parts of all patients, if already
+    computed (``cohort_parts(...)["all"]``).
+    """
     appts = tables["appointments"]
     reqs = tables["requests"]
-    unmet = tables["unmet"]
     days = tables["clinician_days"]
-    years = window_days / DAYS_PER_YEAR
     in_w = appts[appts["in_window"].to_numpy(dtype=bool)]
     happened = in_w[in_w["status"].isin(["attended", "dna"])]
-    attended = int((happened["status"] == "attended").sum())
-    n_happened = len(happened)
+    status = happened["status"].to_numpy()
     routine = happened[happened["urgency"] == "routine"]
-    waits = routine["wait_days"].to_numpy(dtype=float)
     signposted = reqs["outcome"] == "signposted_elsewhere"
     urgent = reqs[(reqs["urgency"] == "urgent") & ~signposted]
     same_day_urgent = (
         urgent["appointment_at"].dt.normalize() == urgent["requested_at"].dt.normalize()
     )
-    available = float(days["available_slots"].sum())
-    row = {
+    parts = {
         "patients": patients,
         "window_days": window_days,
         "requests": len(reqs),
-        "appointments": n_happened,
-        "consultations_per_patient_year": attended / patients / years,
-        "same_day_share": _mean(happened["lead_days"].to_numpy() == 0),
-        "routine_wait_mean_days": float(np.mean(waits)) if waits.size else np.nan,
-        "routine_wait_p90_days": float(np.quantile(waits, 0.9)) if waits.size else np.nan,
-        "routine_within_14_days_share": _mean(waits <= 14.0),
-        "urgent_same_day_share": _mean(same_day_urgent.fillna(False).to_numpy(dtype=bool)),
-        "unmet_requests": len(unmet),
-        "unmet_per_1000_patients_year": len(unmet) / patients * 1000.0 / years,
+        "appointments": len(happened),
+        "attended": int((status == "attended").sum()),
+        "same_day": int((happened["lead_days"].to_numpy() == 0).sum()),
+        "routine_waits": routine["wait_days"].to_numpy(dtype=float),
+        "urgent": len(urgent),
+        "urgent_same_day": int(same_day_urgent.fillna(False).to_numpy(dtype=bool).sum()),
+        "unmet_requests": len(tables["unmet"]),
         "gave_up_requests": int((reqs["outcome"] == "gave_up").sum()),
         "signposted_requests": int(signposted.sum()),
         "waiting_at_end": int((reqs["outcome"] == "waiting_at_end").sum()),
-        "dna_rate": _mean(happened["status"].to_numpy() == "dna"),
-        "utilisation": float(days["booked_slots"].sum()) / available if available else np.nan,
-        "gp_share": _mean(happened["role"].isin(gp_roles).to_numpy()),
+        "dna": int((status == "dna").sum()),
+        "available_slots": float(days["available_slots"].sum()),
+        "booked_slots": float(days["booked_slots"].sum()),
+        "gp_appointments": int(happened["role"].isin(gp_roles).to_numpy().sum()),
         "cancelled_by_practice": int((in_w["status"] == "cancelled_by_practice").sum()),
     }
-    attended_visits = happened[happened["status"] == "attended"]
-    emergency = tables.get("emergency")
-    row.update(outcomes(attended_visits, emergency, patients, years, gp_roles, depth_points))
+    if outcome is None:
+        outcome = outcome_parts(happened[status == "attended"], tables.get("emergency"),
+                                patients, gp_roles, depth_points)
+    parts.update(outcome)
+    return parts
+
+
+def combine_parts(parts: list[dict]) -> dict:
+    """The parts of several groups of patients together (same window): sums, waits joined."""
+    out = {}
+    for key in parts[0]:
+        values = [p[key] for p in parts]
+        if key == "window_days":
+            out[key] = values[0]
+        elif key == "routine_waits":
+            out[key] = np.concatenate(values)
+        elif key == "has_emergency":
+            out[key] = all(values)
+        else:
+            out[key] = sum(values)
+    return out
+
+
+def summary_from_parts(parts: dict) -> pd.DataFrame:
+    """The one-row summary table from :func:`summary_parts` (or combined parts)."""
+    p = parts
+    patients = p["patients"]
+    years = p["window_days"] / DAYS_PER_YEAR
+    waits = p["routine_waits"]
+    n = p["appointments"]
+    available = p["available_slots"]
+    row = {
+        "patients": patients,
+        "window_days": p["window_days"],
+        "requests": p["requests"],
+        "appointments": n,
+        "consultations_per_patient_year": p["attended"] / patients / years,
+        "same_day_share": _ratio(p["same_day"], n),
+        "routine_wait_mean_days": float(np.mean(waits)) if waits.size else np.nan,
+        "routine_wait_p90_days": float(np.quantile(waits, 0.9)) if waits.size else np.nan,
+        "routine_within_14_days_share": _ratio(int((waits <= 14.0).sum()), waits.size),
+        "urgent_same_day_share": _ratio(p["urgent_same_day"], p["urgent"]),
+        "unmet_requests": p["unmet_requests"],
+        "unmet_per_1000_patients_year": p["unmet_requests"] / patients * 1000.0 / years,
+        "gave_up_requests": p["gave_up_requests"],
+        "signposted_requests": p["signposted_requests"],
+        "waiting_at_end": p["waiting_at_end"],
+        "dna_rate": _ratio(p["dna"], n),
+        "utilisation": p["booked_slots"] / available if available else np.nan,
+        "gp_share": _ratio(p["gp_appointments"], n),
+        "cancelled_by_practice": p["cancelled_by_practice"],
+    }
+    row.update(outcomes_from_parts(p, years))
     return pd.DataFrame([row], columns=list(SUMMARY_COLUMNS))
 
 
@@ -159,26 +222,86 @@ def outcomes(
     Each GP visit is judged against the usual GP recorded at booking, since
     lists change when a GP leaves.
     """
-    out = dict.fromkeys(OUTCOME_COLUMNS, np.nan)
+    return outcomes_from_parts(outcome_parts(visits, emergency, patients, gp_roles,
+                                             depth_points), years)
+
+
+_INDICES = (("upc", "upc_mean"), ("coc", "coc_mean"), ("secon", "secon_mean"),
+            ("usual_share", "usual_gp_share"))
+
+
+def outcome_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None, patients: int,
+                  gp_roles: tuple[str, ...] = ("gp",), depth_points=DEFAULT_POINTS) -> dict:
+    """What :func:`outcomes` is computed from: sums and counts that add up across groups."""
+    return _group_parts(visits, emergency, {"all": (patients, None)}, gp_roles,
+                        depth_points)["all"]
+
+
+def _group_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None,
+                 groups: dict[str, tuple[int, np.ndarray | None]],
+                 gp_roles: tuple[str, ...], depth_points) -> dict[str, dict]:
+    """Outcome parts for groups of patients: name -> (patients, their ids or None for all).
+
+    Per-patient indices are computed once, then summed over each group.
+    """
     gp = visits[visits["role"].isin(gp_roles)]
+    idx = deep = None
     if len(gp):
         idx = patient_indices(gp, min_visits=3, time="appointment_at",
                               usual="usual_clinician_id")
-        for col, name in (("upc", "upc_mean"), ("coc", "coc_mean"), ("secon", "secon_mean"),
-                          ("usual_share", "usual_gp_share")):
-            out[name] = float(idx[col].mean()) if idx[col].notna().any() else np.nan
-        out["slicc"] = slicc(gp)
-    if patients:
+        gp_same = same_ids(gp["clinician_id"], gp["usual_clinician_id"])  # SLICC's numerator
+    if len(visits):
         deep = deep_relationship_by_patient(visits, depth_points)
-        out["deep_relationship_share"] = float(deep.sum()) / patients
-    if emergency is not None and patients and years > 0:
+    out = {}
+    for name, (patients, members) in groups.items():
+        def mine(patient_ids, members=members):
+            ids = np.asarray(patient_ids)
+            return np.ones(ids.size, dtype=bool) if members is None else np.isin(ids, members)
+
+        p = {"patients": patients, "gp_visits": 0, "gp_visits_with_usual": 0,
+             "deep_sum": 0.0, "has_emergency": emergency is not None,
+             "ae": 0, "ae_access": 0, "ae_continuity": 0, "admissions": 0}
+        for col, _ in _INDICES:
+            p[f"{col}_sum"] = 0.0
+            p[f"{col}_n"] = 0
+        if idx is not None:
+            rows = idx[mine(idx["patient_id"])]
+            for col, _ in _INDICES:
+                p[f"{col}_sum"] = float(rows[col].sum())
+                p[f"{col}_n"] = int(rows[col].count())
+            in_gp = mine(gp["patient_id"])
+            p["gp_visits"] = int(in_gp.sum())
+            p["gp_visits_with_usual"] = int(gp_same[in_gp].sum())
+        if patients and deep is not None:
+            p["deep_sum"] = float(deep[mine(deep.index)].sum())
+        if emergency is not None:
+            e = emergency[mine(emergency["patient_id"])]
+            ae = (e["kind"] == "ae").to_numpy()
+            channel = e["channel"].to_numpy()
+            p["ae"] = int(ae.sum())
+            p["ae_access"] = int((ae & (channel == "access")).sum())
+            p["ae_continuity"] = int((ae & (channel == "continuity")).sum())
+            p["admissions"] = int((e["kind"] == "admission").sum())
+        out[name] = p
+    return out
+
+
+def outcomes_from_parts(p: dict, years: float) -> dict[str, float]:
+    """The :data:`OUTCOME_COLUMNS` from :func:`outcome_parts` (or combined parts)."""
+    out = dict.fromkeys(OUTCOME_COLUMNS, np.nan)
+    if p["gp_visits"]:
+        for col, name in _INDICES:
+            out[name] = p[f"{col}_sum"] / p[f"{col}_n"] if p[f"{col}_n"] else np.nan
+        out["slicc"] = p["gp_visits_with_usual"] / p["gp_visits"]
+    patients = p["patients"]
+    if patients:
+        out["deep_relationship_share"] = p["deep_sum"] / patients
+    if p["has_emergency"] and patients and years > 0:
         per = 1000.0 / patients / years
-        ae = emergency["kind"] == "ae"
-        out["ae_per_1000"] = float(ae.sum()) * per
-        out["ae_access_per_1000"] = float((ae & (emergency["channel"] == "access")).sum()) * per
-        out["ae_continuity_per_1000"] = float(
-            (ae & (emergency["channel"] == "continuity")).sum()) * per
-        out["admissions_per_1000"] = float((emergency["kind"] == "admission").sum()) * per
+        out["ae_per_1000"] = p["ae"] * per
+        out["ae_access_per_1000"] = p["ae_access"] * per
+        out["ae_continuity_per_1000"] = p["ae_continuity"] * per
+        out["admissions_per_1000"] = p["admissions"] * per
     return out
 
 
@@ -192,28 +315,34 @@ def summarise_by_cohort(
 
     Cohorts are the ``cohort_<name>`` columns of the ``patients`` table.
     """
+    return cohorts_from_parts(cohort_parts(tables, gp_roles, depth_points), window_days)
+
+
+def cohort_parts(tables: Mapping[str, pd.DataFrame], gp_roles: tuple[str, ...] = ("gp",),
+                 depth_points=DEFAULT_POINTS) -> dict[str, dict]:
+    """Outcome parts (:func:`outcome_parts`) for ``all`` and for each cohort."""
     pats = tables["patients"]
     appts = tables["appointments"]
     visits = appts[appts["in_window"].to_numpy(dtype=bool) & (appts["status"] == "attended")]
-    emergency = tables.get("emergency")
-    years = window_days / DAYS_PER_YEAR
-    groups = {"all": np.ones(len(pats), dtype=bool)}
+    ids = pats["patient_id"].to_numpy()
+    groups = {"all": (len(pats), None)}
     for col in pats.columns:
         if col.startswith("cohort_"):
-            groups[col.removeprefix("cohort_")] = pats[col].to_numpy(dtype=bool)
-    rows = []
-    for name, mask in groups.items():
-        ids = pats["patient_id"].to_numpy()[mask]
-        v = visits[visits["patient_id"].isin(ids)]
-        e = emergency[emergency["patient_id"].isin(ids)] if emergency is not None else None
-        rows.append({"cohort": name, "patients": int(mask.sum()),
-                     **outcomes(v, e, int(mask.sum()), years, gp_roles, depth_points)})
+            mask = pats[col].to_numpy(dtype=bool)
+            groups[col.removeprefix("cohort_")] = (int(mask.sum()), ids[mask])
+    return _group_parts(visits, tables.get("emergency"), groups, gp_roles, depth_points)
+
+
+def cohorts_from_parts(parts: dict[str, dict], window_days: int) -> pd.DataFrame:
+    """The per-cohort table from :func:`cohort_parts` (or combined parts)."""
+    years = window_days / DAYS_PER_YEAR
+    rows = [{"cohort": name, "patients": p["patients"], **outcomes_from_parts(p, years)}
+            for name, p in parts.items()]
     return pd.DataFrame(rows, columns=["cohort", "patients", *OUTCOME_COLUMNS])
 
 
-def _mean(flags: np.ndarray) -> float:
-    flags = np.asarray(flags, dtype=bool)
-    return float(flags.mean()) if flags.size else np.nan
+def _ratio(k: int, n: int) -> float:
+    return k / n if n else np.nan
 
 
 def run_summaries(result) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -56,6 +56,23 @@ def test_network_summary_adds_up(two_practices):
     assert by_cohort.set_index("cohort").loc["all", "patients"] == 4000
 
 
+def test_network_summary_from_parts_equals_summarising_the_pooled_tables(two_practices):
+    """Adding the practices' parts gives what pooling every row would (incl. the p90 wait)."""
+    from analysis.network import pool_tables
+    from analysis.summary import summarise, summarise_by_cohort
+
+    _, results = two_practices
+    table, by_cohort = network_summaries(results)
+    pooled = pool_tables(results)
+    s = results[0][1].scenario
+    roles = tuple(r for r, role in s.roles.items() if role.holds_list)
+    expect = summarise(pooled, 4000, s.duration_days, roles, s.relationship_depth.points)
+    got = table.iloc[[-1]][list(expect.columns)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expect, check_dtype=False, rtol=1e-12)
+    expect_c = summarise_by_cohort(pooled, s.duration_days, roles, s.relationship_depth.points)
+    pd.testing.assert_frame_equal(by_cohort, expect_c, check_dtype=False, rtol=1e-12)
+
+
 def test_one_process_or_several_give_identical_results(tmp_path, two_practices):
     net, seq = two_practices
     par = list(run_network(net, workers=2))

@@ -97,7 +97,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from analysis.compare import collect, reduce_network, reduce_run, write_comparison
+    from analysis.compare import (
+        collect,
+        reduce_network,
+        reduce_practice,
+        reduce_run,
+        write_comparison,
+    )
     from analysis.report import render
     from sim import load_scenario
     from sim.atomic import atomic_dir
@@ -145,7 +151,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
           f"({len(jobs)} runs, {min(workers, len(jobs))} process(es)) ...", flush=True)
     t0 = time.perf_counter()
     reduced = list(run_batch(jobs, reduce_run, workers=min(workers, len(jobs)),
-                             description="runs", network_reducer=reduce_network))
+                             description="runs", network_reducer=reduce_network,
+                             practice_reducer=reduce_practice))
     data = collect(reduced, labels)
     rows = []
     for lb, it, f in zip(labels, items, files, strict=True):

@@ -117,6 +117,14 @@ def _hub_count(appointments: pd.DataFrame, hub_ids) -> int:
     return int(a["clinician_id"].astype(str).isin(hub_ids).sum())
 
 
+def combine_cohort_parts(per_practice: list[dict[str, dict]]) -> dict[str, dict]:
+    """Cohort parts of several practices added up; a cohort adds the practices that define it."""
+    names: list[str] = []
+    for cohorts in per_practice:
+        names += [n for n in cohorts if n not in names]
+    return {n: combine_parts([c[n] for c in per_practice if n in c]) for n in names}
+
+
 def network_summaries(results: list[tuple[str, object]], hub_ids=frozenset()
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One summary row per practice and one for the network; and the network's cohort table.
@@ -141,10 +149,6 @@ def network_summaries(results: list[tuple[str, object]], hub_ids=frozenset()
     net.insert(1, "policy", "")
     net["hub_appointments"] = sum(r.hub_appointments for _, r in reduced)
     table = pd.concat([*rows, net], ignore_index=True)
-    names: list[str] = []
-    for _, r in reduced:
-        names += [n for n in r.cohorts if n not in names]
-    cohorts = {n: combine_parts([r.cohorts[n] for _, r in reduced if n in r.cohorts])
-               for n in names}
+    cohorts = combine_cohort_parts([r.cohorts for _, r in reduced])
     by_cohort = cohorts_from_parts(cohorts, reduced[0][1].window_days)
     return table[["practice_id", "policy", *SUMMARY_COLUMNS, "hub_appointments"]], by_cohort

@@ -20,12 +20,15 @@ from .scenario import Scenario
 Reducer = Callable[[RunResult], Any]
 
 
-def _one(scenario, replication: int, reducer: Reducer, network_reducer=None) -> Any:
+def _one(scenario, replication: int, reducer: Reducer, network_reducer=None,
+         practice_reducer=None) -> Any:
     from .network import Network, run_network
 
     if isinstance(scenario, Network):
-        # A whole network in this worker: its practices in turn, then reduced together.
-        return network_reducer(list(run_network(scenario, replication, workers=1)))
+        # A whole network in this worker: each practice in turn, reduced as soon as it
+        # has run (practice_reducer), then the network from those.
+        return network_reducer(list(run_network(scenario, replication, workers=1,
+                                                 reducer=practice_reducer)))
     return reducer(run(scenario, replication=replication))
 
 
@@ -36,6 +39,7 @@ def run_batch(
     progress: bool | None = None,
     description: str = "runs",
     network_reducer: Callable[[list], Any] | None = None,
+    practice_reducer: Callable[[str, RunResult], Any] | None = None,
 ) -> Iterator[tuple[str, int, Any]]:
     """Run every ``(label, scenario, replication)`` and yield ``(label, replication, reduced)``.
 
@@ -52,6 +56,10 @@ def run_batch(
         network_reducer: for jobs that are a :class:`sim.network.Network`
             rather than a scenario: turns the list of ``(practice id, result)``
             into what is kept.
+        practice_reducer: ``(practice id, result) -> kept`` applied to each
+            practice of a network as soon as it has run, so a network never
+            holds its practices' full results at once; ``network_reducer``
+            then receives ``(practice id, kept)`` pairs.
     """
     for _, s, _ in jobs:
         if isinstance(s, Scenario) and s.seed is None:
@@ -66,12 +74,13 @@ def run_batch(
     try:
         if workers <= 1:
             for label, s, k in jobs:
-                yield label, k, _one(s, k, reducer, network_reducer)
+                yield label, k, _one(s, k, reducer, network_reducer, practice_reducer)
                 if bar is not None:
                     bar.update(1)
             return
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_one, s, k, reducer, network_reducer): (label, k)
+            futures = {pool.submit(_one, s, k, reducer, network_reducer, practice_reducer):
+                       (label, k)
                        for label, s, k in jobs}
             for fut in as_completed(futures):
                 label, k = futures[fut]

@@ -73,6 +73,29 @@ def test_network_summary_from_parts_equals_summarising_the_pooled_tables(two_pra
     pd.testing.assert_frame_equal(by_cohort, expect_c, check_dtype=False, rtol=1e-12)
 
 
+def test_compare_reduces_a_network_practice_by_practice_as_if_pooled(two_practices):
+    """Compare keeps the same tables of a network whether practices are pooled or added up."""
+    from types import SimpleNamespace
+
+    from analysis.compare import DATA_TABLES, reduce_network, reduce_practice, reduce_run
+    from analysis.network import pool_tables
+
+    _, results = two_practices
+    by_practice = reduce_network([(pid, reduce_practice(pid, r)) for pid, r in results])
+    first = results[0][1].scenario
+    population = first.population.model_copy(update={"size": 4000})
+    pooled = reduce_run(SimpleNamespace(
+        scenario=first.model_copy(update={"population": population}),
+        tables=pool_tables(results)))
+    for name in DATA_TABLES:
+        a = by_practice[name].reset_index(drop=True)
+        b = pooled[name].reset_index(drop=True)
+        if name == "patient_continuity":
+            a, b = (x.sort_values("patient_id").reset_index(drop=True) for x in (a, b))
+        pd.testing.assert_frame_equal(a, b, check_dtype=False, check_categorical=False,
+                                      rtol=1e-6, obj=name)
+
+
 def test_one_process_or_several_give_identical_results(tmp_path, two_practices):
     net, seq = two_practices
     par = list(run_network(net, workers=2))

@@ -129,15 +129,15 @@ def slicc_by_month(gp_visits: pd.DataFrame, time: str = "date", clinician: str =
                    usual: str = "usual_clinician_id") -> pd.DataFrame:
     """SLICC per calendar month: ``month, visits, with_usual, slicc``."""
     t = gp_visits[time]
-    if pd.api.types.is_datetime64_dtype(t.dtype):  # fast path: no Period objects
-        month = pd.PeriodIndex(t.to_numpy().astype("datetime64[M]"), freq="M")
-    else:
-        month = pd.to_datetime(t).dt.to_period("M")
+    if not pd.api.types.is_datetime64_dtype(t.dtype):
+        t = pd.to_datetime(t)
+        t = t.dt.tz_localize(None) if t.dt.tz is not None else t
+    month = t.to_numpy().astype("datetime64[M]")  # grouped as numbers, not Period objects
     same = same_ids(gp_visits[clinician], gp_visits[usual])
-    g = pd.DataFrame({"month": month.to_numpy(), "same": same}).groupby("month")["same"]
+    g = pd.DataFrame({"month": month.astype(np.int64), "same": same}).groupby("month")["same"]
     out = pd.DataFrame({"visits": g.size(), "with_usual": g.sum()}).reset_index()
     out["slicc"] = out["with_usual"] / out["visits"]
-    out["month"] = out["month"].astype(str)
+    out["month"] = out["month"].to_numpy().astype("datetime64[M]").astype(str)
     return out
 
 

@@ -26,7 +26,11 @@ def wait_distribution(appointments: pd.DataFrame, path: str | Path, title: str =
         if w.size == 0:
             continue
         y = np.arange(1, w.size + 1) / w.size
-        ax.step(w, y, where="post", color=colour, label=f"{urgency} (n = {w.size:,})")
+        n = w.size
+        if n > 4000:  # draw the curve through 4,000 of its points: the same picture, faster
+            keep = np.unique(np.linspace(0, n - 1, 4000).round().astype(np.int64))
+            w, y = w[keep], y[keep]
+        ax.step(w, y, where="post", color=colour, label=f"{urgency} (n = {n:,})")
     ax.axvline(14, color="grey", lw=0.8, ls="--")
     ax.text(14.2, 0.03, "2 weeks", color="grey", fontsize=8)
     ax.set_xlabel("Days from first request to appointment")

@@ -185,6 +185,7 @@ class CompiledDesk:
             tiers=np.zeros((2, n_clin), dtype=np.int64),
             off_t=np.zeros(4), off_i=np.zeros((4, 5), dtype=np.int64),
             want=np.zeros(5, dtype=np.int64),
+            scratch=np.zeros(max(cal.n_slots, 1), dtype=np.int64),
         )
         cap = n_arr + n_arr // 2 + 64
         self.lg = K.Log(

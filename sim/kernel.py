@@ -119,6 +119,7 @@ class Run(NamedTuple):
     off_t: np.ndarray   # scratch: offers' times
     off_i: np.ndarray   # scratch: offers' (clinician, day, pool, cell, index)
     want: np.ndarray    # what the next day needs room for (see _room)
+    scratch: np.ndarray  # room for one day's appointments
 
 
 class Log(NamedTuple):
@@ -135,7 +136,10 @@ class Log(NamedTuple):
 
 
 # Functions called only from compiled code need no Python wrapper (faster to compile).
-inner = njit(cache=True, no_cpython_wrapper=True)
+# No reference counting (numba's _nrt=False): every array belongs to the driver's
+# named tuples for the whole call and the kernel allocates nothing, so counting
+# references to arrays, which cost two thirds of the time, is not needed.
+inner = njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 NONE_SLOT = (INF, -1, 0, 0, -1, -1)
 # Whole numbers passed to compiled functions go through i64(): a bare constant
 # would be typed as that literal value and compile a copy of the function for it.
@@ -555,7 +559,7 @@ def _attendance(cal, pr, rn, lg, d):
         a = ap[P_NEXT, a]
     if n == 0:
         return
-    attended = np.empty(n, dtype=np.int64)
+    attended = rn.scratch[:n]
     m = 0
     online = cal.dims[D_ONLINE] != 0
     a = rn.days[DAY_HEAD, d]
@@ -733,10 +737,11 @@ def _room(cal, pr, rn, lg, d, attend):
             and n[P_DNA] + yesterday <= rn.r_dna.size
             and n[P_FU] + 2 * yesterday <= rn.r_fu.size
             and n[P_POL] + draws <= rn.r_pol.size
-            and 2 * (n[N_PAIRS] + yesterday) <= rn.pairs.shape[1])
+            and 2 * (n[N_PAIRS] + yesterday) <= rn.pairs.shape[1]
+            and yesterday <= rn.scratch.size)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def run_days(cal, pr, rn, lg, d0, d1, attend_first):
     """Days ``d0`` to ``d1 - 1``, each as ``PracticeModel.day``; return the day reached.
 
@@ -757,7 +762,7 @@ def run_days(cal, pr, rn, lg, d0, d1, attend_first):
     return d1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def attendance(cal, pr, rn, lg, d):
     """Day ``d``'s appointments attended or missed, alone (before a leaver's lists move)."""
     _attendance(cal, pr, rn, lg, d)

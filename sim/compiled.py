@@ -1,24 +1,25 @@
 """The compiled engine: the booking desk of :class:`sim.model.PracticeModel` in numba.
 
-:class:`CompiledDesk` packs a built model into flat arrays
-(:class:`sim.kernel.State`, :class:`sim.kernel.Log`) and runs each phase of
-the day (:meth:`sim.model.PracticeModel._days`) as one call into
-:mod:`sim.kernel`. SimPy still drives the days; leavers' lists are still
-reassigned in Python between phases. When the run ends, the log and the
-calendar are written back into the model, so everything downstream
-(:mod:`sim.results`, :mod:`sim.emergency`) sees what the reference engine
-would have produced, value for value.
+:class:`CompiledDesk` packs a built model into flat arrays (the named tuples
+:class:`sim.kernel.Cal`, :class:`sim.kernel.Practice`, :class:`sim.kernel.Run`
+and :class:`sim.kernel.Log`) and runs the days (:meth:`sim.model.PracticeModel.day`)
+in :func:`sim.kernel.run_days`, a stretch at a time: up to the next day a
+list-holder leaves, whose list is reassigned in Python, as in the reference
+engine. When the run ends, the log and the calendar are written back into the
+model, so everything downstream (:mod:`sim.results`, :mod:`sim.emergency`)
+sees what the reference engine would have produced, value for value.
 
 Random numbers: the dna, follow_up and policy streams are drawn ahead in
 blocks, and used in the same order as the reference engine uses them. A
 NumPy generator gives the same numbers whether drawn one at a time or in
 blocks, so the results are identical (tested).
 
-Growth: before each phase the driver makes sure that the log and the random
-blocks can hold the most that phase could add (every request it handles
-booked or failing, every appointment attended), growing them by doubling.
+Growth: before each day the kernel checks that the log, the random blocks
+and the visit-count table can hold the most that day could add (every request
+it handles booked or failing, every appointment of yesterday attended); if
+not, it stops and says how much it needs, the driver grows them (doubling) and
+calls again from that day.
 """
-
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,7 @@ from .demand import NAMED_USUAL_GP
 from .scenario import MODES
 
 _RULE_NAMED = {"none": K.RULE_NONE, "usual_gp": K.RULE_USUAL_GP, "team_lead": K.RULE_TEAM_LEAD}
-# EventLog field -> (Log array, row or None)
+# EventLog field -> its row in Log.req_i or Log.appt_i
 _REQ = {"req_patient": K.R_PATIENT, "req_from_day": K.R_FROM_DAY, "req_with": K.R_WITH,
         "req_need": K.R_NEED, "req_urgency": K.R_URGENCY, "req_mode": K.R_MODE,
         "req_attempts": K.R_ATTEMPTS, "req_outcome": K.R_OUTCOME,

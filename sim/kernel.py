@@ -6,12 +6,17 @@ reference engine (:class:`sim.model.PracticeModel` with the policies of
 same patient choice, same random numbers in the same order. The tests run
 both engines on the same scenarios and require identical event logs.
 
-State lives in two named tuples built by :mod:`sim.compiled`:
+State lives in four named tuples of arrays built by :mod:`sim.compiled`:
 
-* ``st`` (:class:`State`): the calendar, the practice, the policy's rule,
-  the arrivals, pre-drawn random numbers and fixed-size per-day lists;
-* ``lg`` (:class:`Log`): the event log, grown between days by the driver
-  so that one day can never overflow it.
+* ``cal`` (:class:`Cal`): the calendar;
+* ``pr`` (:class:`Practice`): the practice and the policy's rule;
+* ``rn`` (:class:`Run`): the arrivals, sickness spells, pre-drawn random
+  numbers, per-day lists, the patient-clinician visit counts and scratch space;
+* ``lg`` (:class:`Log`): the event log and counters, grown by the driver
+  whenever :func:`run_days` finds a day might not fit.
+
+Whole-number fields of several records share one 2-D array, row by row
+(the ``R_*``, ``P_*``, ... constants name the rows).
 
 A slot found by a search is returned as ``(time, clinician, day, pool,
 cell, index)``, with clinician ``-1`` when there is none.

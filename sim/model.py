@@ -1,22 +1,26 @@
-"""The SimPy model of one practice.
+"""The model of one practice: its day, on SimPy's clock.
 
-Two processes drive time:
+Each day, in this order (:meth:`PracticeModel.day`):
 
-* the **day cycle**: at each midnight, yesterday's appointments are attended
-  or missed (DNA, by lead time and the patient's propensity), and sickness
-  spells that start today are revealed: the clinician's days are closed and
-  patients already booked with them are rebooked from the opening time;
-* the **front desk**: requests arrive in continuous time within opening hours
-  (drawn up front, :mod:`sim.demand`); each goes to the booking policy, which
-  offers slots; the patient takes the first offer. A request that finds
-  nothing is logged as unmet and the patient tries again when the practice
-  opens on the next working day, until ``practice.max_attempts``; then the
-  patient gives up.
+* at **midnight**, yesterday's appointments are attended or missed (DNA, by
+  lead time and the patient's propensity) and follow-ups are booked; a
+  list-holder who leaves today has their list reassigned; sickness spells
+  that start today are revealed: the clinician's days are closed and patients
+  already booked with them are queued for rebooking;
+* at **opening**, the requests queued for today (retries and rebookings) are
+  handled in the order they were queued;
+* then the day's **new requests**, in continuous time within opening hours
+  (drawn up front, :mod:`sim.demand`): each goes to the booking policy, which
+  offers slots, and the patient chooses (:func:`patient_choice`). A request
+  that finds nothing is logged as unmet and queued for the next working day's
+  opening, until ``practice.max_attempts``; then the patient gives up.
 
+The booking desk that does this is either this class (the reference engine:
+plain Python, any policy) or :class:`sim.compiled.CompiledDesk` (numba, the
+built-in policies; identical results): see :func:`choose_engine`.
 Everything is recorded in column buffers (:class:`EventLog`); metrics are
 computed later, by :mod:`analysis`. Nothing here plots or prints.
 """
-
 from __future__ import annotations
 
 import logging

@@ -137,6 +137,15 @@ def test_network_cli(tmp_path):
     assert table["practice_id"].tolist() == ["p0", "p1", "network"]
     assert (out / "practices" / "p0" / "summary.csv").is_file()
     assert (out / "network_summary_by_cohort.csv").is_file()
+    # --summary-only: the same summary tables, and no practice files.
+    brief = tmp_path / "brief"
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "network",
+                        str(network_file(tmp_path)), "--out", str(brief), "--summary-only"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert p.returncode == 0, p.stderr
+    for name in ("network_summary.csv", "network_summary_by_cohort.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(brief / name), pd.read_csv(out / name))
+    assert not (brief / "practices").exists()
 
 
 # ------------------------------------------------------------------ extended-access hub

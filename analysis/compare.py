@@ -34,11 +34,14 @@ DATA_TABLES = ("runs", "cohorts", "waits", "patient_continuity", "slicc_by_month
                "utilisation", "usual_gp_consultations")
 
 
-def reduce_run(result) -> dict[str, pd.DataFrame]:
-    """The small tables a comparison keeps of one run (:class:`sim.RunResult`)."""
+def reduce_run(result, parts=None) -> dict[str, pd.DataFrame]:
+    """The small tables a comparison keeps of one run (:class:`sim.RunResult`).
+
+    ``parts``: the run's :func:`analysis.summary.run_parts`, if already computed.
+    """
     s = result.scenario
     t = result.tables
-    summary, by_cohort = run_summaries(result)
+    summary, by_cohort = run_summaries(result, parts)
     holders = [name for name, role in s.roles.items() if role.holds_list]
     a = t["appointments"]
     happened = a[a["in_window"].to_numpy(dtype=bool) & a["status"].isin(["attended", "dna"])]
@@ -77,8 +80,10 @@ class ReducedPractice:
 def reduce_practice(practice_id: str, result) -> ReducedPractice:
     """In a worker: one practice of a network, reduced (:func:`reduce_run`) with its parts."""
     from .network import practice_parts
+    from .summary import run_parts
 
-    return ReducedPractice(reduce_run(result), practice_parts(result),
+    parts = run_parts(result)
+    return ReducedPractice(reduce_run(result, parts), practice_parts(result, parts=parts),
                            result.scenario.population.size)
 
 

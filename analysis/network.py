@@ -18,11 +18,10 @@ import pandas as pd
 
 from .summary import (
     SUMMARY_COLUMNS,
-    cohort_parts,
     cohorts_from_parts,
     combine_parts,
+    run_parts,
     summary_from_parts,
-    summary_parts,
 )
 
 POOLED = ("appointments", "requests", "unmet", "clinician_days", "patients", "emergency")
@@ -39,17 +38,15 @@ class PracticeParts:
     hub_appointments: int
 
 
-def practice_parts(result, hub_ids=frozenset()) -> PracticeParts:
-    """A practice's summary parts, cohort parts and hub appointments (:class:`sim.RunResult`)."""
+def practice_parts(result, hub_ids=frozenset(), parts=None) -> PracticeParts:
+    """A practice's summary parts, cohort parts and hub appointments (:class:`sim.RunResult`).
+
+    ``parts``: the run's :func:`analysis.summary.run_parts`, if already computed.
+    """
+    summary, cohorts = parts if parts is not None else run_parts(result)
     s = result.scenario
-    roles = tuple(r for r, role in s.roles.items() if role.holds_list)
-    points = s.relationship_depth.points
-    cohorts = cohort_parts(result.tables, roles, points)
     return PracticeParts(
-        policy=s.policy.name, window_days=s.duration_days,
-        parts=summary_parts(result.tables, s.population.size, s.duration_days, roles, points,
-                            outcome=cohorts["all"]),
-        cohorts=cohorts,
+        policy=s.policy.name, window_days=s.duration_days, parts=summary, cohorts=cohorts,
         hub_appointments=_hub_count(result.tables["appointments"], hub_ids))
 
 

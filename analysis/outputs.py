@@ -16,7 +16,7 @@ from sim.results import RunResult
 from .continuity import opr_by_clinician, slicc_by_list, slicc_by_month
 from .depth import usual_gp_consultations
 from .plots import wait_distribution
-from .summary import SUMMARY_COLUMNS, cohorts_from_parts, run_summaries, summary_from_parts
+from .summary import SUMMARY_COLUMNS, run_summaries
 
 #: Files a run writes, and what each holds.
 RUN_FILES = {
@@ -51,17 +51,12 @@ def _sha256(path: Path) -> str:
 def write_run(result: RunResult, out_dir: str | Path, parts=None) -> dict[str, Path]:
     """Write a run's files into ``out_dir``; return where each went.
 
-    ``parts``: the run's summary and cohort parts if already computed
-    (:func:`analysis.summary.summary_parts`, :func:`analysis.summary.cohort_parts`).
+    ``parts``: the run's :func:`analysis.summary.run_parts`, if already computed.
     Nothing in ``out_dir`` changes unless every file was written.
     """
     out_dir = Path(out_dir)
     s = result.scenario
-    if parts is None:
-        summary, by_cohort = run_summaries(result)
-    else:
-        summary = summary_from_parts(parts[0])
-        by_cohort = cohorts_from_parts(parts[1], s.duration_days)
+    summary, by_cohort = run_summaries(result, parts)
     appts = result.tables["appointments"]
     holders = [name for name, role in s.roles.items() if role.holds_list]
     gp_visits = appts[appts["in_window"].to_numpy(dtype=bool) & (appts["status"] == "attended")

@@ -201,38 +201,25 @@ def summary_from_parts(parts: dict) -> pd.DataFrame:
     return pd.DataFrame([row], columns=list(SUMMARY_COLUMNS))
 
 
-def outcomes(
-    visits: pd.DataFrame,
-    emergency: pd.DataFrame | None,
-    patients: int,
-    years: float,
-    gp_roles: tuple[str, ...] = ("gp",),
-    depth_points=DEFAULT_POINTS,
-) -> dict[str, float]:
-    """The :data:`OUTCOME_COLUMNS` for a group of ``patients`` patients.
-
-    Args:
-        visits: their attended consultations in the window (appointments rows).
-        emergency: their emergency events in the window, or None (NaN outcomes).
-        patients: how many patients the group has (the denominator).
-        years: length of the window in years.
-        gp_roles: roles counted as GPs.
-        depth_points: the depth curve's two points.
-
-    Each GP visit is judged against the usual GP recorded at booking, since
-    lists change when a GP leaves.
-    """
-    return outcomes_from_parts(outcome_parts(visits, emergency, patients, gp_roles,
-                                             depth_points), years)
-
-
 _INDICES = (("upc", "upc_mean"), ("coc", "coc_mean"), ("secon", "secon_mean"),
             ("usual_share", "usual_gp_share"))
 
 
 def outcome_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None, patients: int,
                   gp_roles: tuple[str, ...] = ("gp",), depth_points=DEFAULT_POINTS) -> dict:
-    """What :func:`outcomes` is computed from: sums and counts that add up across groups."""
+    """The outcome columns' sums and counts for a group of ``patients`` patients.
+
+    Args:
+        visits: their attended consultations in the window (appointments rows).
+        emergency: their emergency events in the window, or None (NaN outcomes).
+        patients: how many patients the group has (the denominator).
+        gp_roles: roles counted as GPs.
+        depth_points: the depth curve's two points.
+
+    Each GP visit is judged against the usual GP recorded at booking, since
+    lists change when a GP leaves. :func:`outcomes_from_parts` turns the parts
+    (or several groups' parts added up) into the :data:`OUTCOME_COLUMNS`.
+    """
     return _group_parts(visits, emergency, {"all": (patients, None)}, gp_roles,
                         depth_points)["all"]
 
@@ -345,13 +332,28 @@ def _ratio(k: int, n: int) -> float:
     return k / n if n else np.nan
 
 
-def run_summaries(result) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The summary row and the per-cohort table of a run (:class:`sim.RunResult`).
+def run_parts(result) -> tuple[dict, dict[str, dict]]:
+    """A run's summary parts and cohort parts (:class:`sim.RunResult`).
 
-    GPs are the scenario's list-holding roles; the depth curve is the scenario's.
+    GPs are the scenario's list-holding roles; the depth curve is the
+    scenario's. The per-patient indices are computed once: the summary's
+    outcomes are the ``all`` cohort's.
     """
     s = result.scenario
     gp_roles = tuple(name for name, role in s.roles.items() if role.holds_list)
     points = s.relationship_depth.points
-    summary = summarise(result.tables, s.population.size, s.duration_days, gp_roles, points)
-    return summary, summarise_by_cohort(result.tables, s.duration_days, gp_roles, points)
+    cohorts = cohort_parts(result.tables, gp_roles, points)
+    parts = summary_parts(result.tables, s.population.size, s.duration_days, gp_roles, points,
+                          outcome=cohorts["all"])
+    return parts, cohorts
+
+
+def run_summaries(result, parts: tuple[dict, dict[str, dict]] | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The summary row and the per-cohort table of a run (:class:`sim.RunResult`).
+
+    ``parts``: the run's :func:`run_parts`, if already computed.
+    """
+    summary, cohorts = parts if parts is not None else run_parts(result)
+    return (summary_from_parts(summary),
+            cohorts_from_parts(cohorts, result.scenario.duration_days))

@@ -7,10 +7,18 @@ from pathlib import Path
 import pytest
 
 from sim import load_scenario
+from sim.loading import read_scenario_data
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "scenarios" / "default.yaml"
 BAD = Path(__file__).resolve().parent / "data" / "bad"
+
+
+def default_data_with(changes: dict[str, dict]) -> dict:
+    """The default scenario's data, with some clinicians' keys changed (id -> keys)."""
+    data, _ = read_scenario_data(DEFAULT)
+    clinicians = [{**c, **changes.get(c["id"], {})} for c in data["clinicians"]]
+    return {**data, "clinicians": clinicians}
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import DEFAULT, ROOT
+from conftest import DEFAULT, ROOT, default_data_with
 
 from policies.usual_gp_first import UsualGPFirst
 from sim import kernel as K
@@ -20,7 +20,6 @@ from sim import load_scenario, scenario_from_dict, with_seed
 from sim.calendar import AHEAD, N_POOLS, ON_THE_DAY, ONLINE
 from sim.compiled import _Stream
 from sim.demand import FOLLOW_UP, NAMED_USUAL_GP, REVIEW, ROUTINE, URGENT
-from sim.loading import read_scenario_data
 from sim.model import (
     ATTENDED,
     BOOKED,
@@ -114,12 +113,8 @@ def test_reviews_online_time_and_signposting_are_the_same():
 
 
 def test_leavers_lists_move_the_same_way():
-    data, _ = read_scenario_data(DEFAULT)
-    clinicians = [dict(c) for c in data["clinicians"]]
-    for c in clinicians:
-        if c["id"] == "gp_hughes":
-            c["leaves"] = "2025-03-03"
-    data = {**data, "clinicians": clinicians, "duration_days": 90,
+    data = default_data_with({"gp_hughes": {"leaves": "2025-03-03"}})
+    data = {**data, "duration_days": 90,
             "population": {**data["population"], "size": 4000},
             "policy": {"name": "usual_gp_first"}}
     ref, fast = both(scenario_from_dict(data))

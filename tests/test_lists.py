@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DEFAULT
+from conftest import DEFAULT, default_data_with
 
 from sim import ScenarioError, load_scenario, run
-from sim.loading import read_scenario_data, scenario_from_dict
+from sim.loading import scenario_from_dict
 from sim.population import list_sizes, reassign_list
 
 
@@ -34,15 +34,10 @@ def test_reassign_fills_shortfalls():
 
 @pytest.fixture(scope="module")
 def turnover_run():
-    data, _ = read_scenario_data(DEFAULT)
-    clinicians = [dict(c) for c in data["clinicians"]]
-    for c in clinicians:
-        if c["id"] == "gp_hughes":
-            c["leaves"] = "2025-06-02"
-        if c["id"] == "gp_gill":
-            c["max_list_size"] = 600
-    clinicians.append({"id": "gp_new", "role": "gp", "sessions": ["wed_am", "wed_pm", "fri_pm"],
-                       "joins": "2025-06-02"})
+    data = default_data_with({"gp_hughes": {"leaves": "2025-06-02"},
+                              "gp_gill": {"max_list_size": 600}})
+    clinicians = [*data["clinicians"], {"id": "gp_new", "role": "gp", "joins": "2025-06-02",
+                                        "sessions": ["wed_am", "wed_pm", "fri_pm"]}]
     data = {**data, "clinicians": clinicians, "duration_days": 168}
     s = scenario_from_dict(data)
     return s, run(s)

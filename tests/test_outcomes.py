@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DEFAULT, ROOT
+from conftest import DEFAULT, ROOT, default_data_with
 
 from analysis import OUTCOME_COLUMNS, run_summaries
 from analysis.depth import deep_probability, deep_relationship_by_patient, usual_gp_consultations
 from sim import load_scenario, run
 from sim.emergency import background_rates, recent_upc, upc_ratio, years_ratio
-from sim.loading import read_scenario_data, scenario_from_dict
+from sim.loading import scenario_from_dict
 from sim.model import PracticeModel
 
 POLICY_DIR = ROOT / "scenarios" / "policies"
@@ -88,12 +88,8 @@ def test_background_rates_average_to_the_stated_rate():
 
 
 def test_duration_model_resets_when_the_usual_gp_leaves():
-    data, _ = read_scenario_data(DEFAULT)
-    clinicians = [dict(c) for c in data["clinicians"]]
-    for c in clinicians:
-        if c["id"] == "gp_adams":
-            c["leaves"] = "2025-06-02"
-    data = {**data, "clinicians": clinicians, "duration_days": 182,
+    data = default_data_with({"gp_adams": {"leaves": "2025-06-02"}})
+    data = {**data, "duration_days": 182,
             "emergency": {**data["emergency"],
                           "continuity": {"model": "duration", "initial_years_mean": 8.0}}}
     s = scenario_from_dict(data)

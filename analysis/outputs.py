@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.atomic import atomic_dir
-from sim.provenance import code_version, environment, resolved_yaml, scenario_hash
-from sim.results import RunResult
+from sim.inputs.resolve import resolved_yaml, scenario_hash
+from sim.outcomes.tables import RunResult
+from sim.runs.atomic import atomic_dir
+from sim.runs.provenance import code_version, environment
 
 from .continuity import opr_by_clinician, slicc_by_list, slicc_by_month
 from .depth import usual_gp_consultations

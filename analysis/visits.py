@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.csv_files import line_numbers, read_csv_text
+from sim.inputs.csv_files import line_numbers, read_csv_text
 
 from .continuity import opr_by_clinician, patient_indices, slicc
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 def scaled_scenario(patients: int, days: int = 365):
     """The default practice with ``patients`` and its workforce (and teams) scaled to match."""
-    from sim.loading import read_scenario_data, scenario_from_dict
+    from sim.inputs.loading import read_scenario_data, scenario_from_dict
 
     data, _ = read_scenario_data(ROOT / "scenarios" / "default.yaml")
     copies = max(1, round(patients / data["population"]["size"]))
@@ -82,7 +82,8 @@ def one_network(n_practices: int, workers: int) -> dict:
     """Run the first ``n_practices`` of the BNSSG network in this process tree."""
     import resource
 
-    from sim.network import load_network, run_network
+    from sim.inputs.networks import load_network
+    from sim.runs.network import run_network
 
     t0 = time.perf_counter()
     net = load_network(ROOT / "scenarios" / "networks" / "bnssg.yaml")

@@ -1,4 +1,4 @@
-"""Booking policies: one module per policy, all behind ``sim.policy_api.BookingPolicy``.
+"""Booking policies: one module per policy, all behind ``sim.engine.policy_api.BookingPolicy``.
 
 ``REGISTRY`` maps the names a scenario may give under ``policy.name`` to
 classes. A scenario may instead give ``package.module:Class`` for its own.

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sim.calendar import Slot
-from sim.policy_api import CalendarView, CompiledRule, PracticeView, Request
+from sim.engine.calendar import Slot
+from sim.engine.policy_api import CalendarView, CompiledRule, PracticeView, Request
 
 from .base import tiered_offers
 
@@ -28,6 +28,8 @@ class AccessFirst:
 
     name = "access_first"
     Params = None
+    #: Runs on the compiled engine with no tiers (see ``sim.engine.policy_api.compiled_rule_of``).
+    compiled_named = "none"
 
     def __init__(self, params: None, practice: PracticeView, rng: np.random.Generator):
         self.practice = practice
@@ -39,9 +41,6 @@ class AccessFirst:
         """
         return tiered_offers(request, calendar, self.practice, ())
 
-    def compiled_rule(self) -> CompiledRule | None:
-        """No tiers: the compiled engine books the earliest slot with anyone.
-
-        None for a subclass, which may book differently (it runs on the reference engine).
-        """
-        return CompiledRule() if type(self) is AccessFirst else None
+    def compiled_rule(self) -> CompiledRule:
+        """No tiers: the compiled engine books the earliest slot with anyone."""
+        return CompiledRule()

@@ -14,9 +14,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from sim.calendar import AHEAD, ON_THE_DAY, ONLINE, Slot
-from sim.demand import FOLLOW_UP, MODE_INDEX, REVIEW, URGENT
-from sim.policy_api import CalendarView, CompiledRule, PracticeView, Request
+from sim.codes import AHEAD, FOLLOW_UP, ON_THE_DAY, ONLINE, ONLINE_MODE, REVIEW, URGENT
+from sim.engine.calendar import Slot
+from sim.engine.policy_api import CalendarView, CompiledRule, PracticeView, Request
 
 
 def earlier(a: Slot | None, b: Slot | None) -> Slot | None:
@@ -28,12 +28,9 @@ def earlier(a: Slot | None, b: Slot | None) -> Slot | None:
     return b
 
 
-_ONLINE_MODE = MODE_INDEX["online"]
-
-
 def is_online(request: Request, calendar: CalendarView) -> bool:
     """Whether the request is answered in online time (online, and the practice has some)."""
-    return request.mode == _ONLINE_MODE and getattr(calendar, "has_online", False)
+    return request.mode == ONLINE_MODE and getattr(calendar, "has_online", False)
 
 
 def same_day_slot(
@@ -193,8 +190,8 @@ class ContinuityPolicy:
     Params: type[ContinuityParams] = ContinuityParams
     #: Who the first tier is, for the compiled engine (``CompiledRule.named``),
     #: and whether the rest of the team is a second tier. Only a class that sets
-    #: these itself runs compiled: a subclass that changes ``tiers`` without
-    #: saying so here runs on the reference engine.
+    #: ``compiled_named`` itself runs compiled (``sim.engine.policy_api.compiled_rule_of``):
+    #: a subclass that changes ``tiers`` without saying so runs on the reference engine.
     compiled_named: str | None = None
     compiled_team_tier: bool = False
 
@@ -248,13 +245,10 @@ class ContinuityPolicy:
                  for tier, wait in self.tiers(request)]
         return tiered_offers(request, calendar, self.practice, tiers)
 
-    def compiled_rule(self) -> CompiledRule | None:
-        """This policy's rule for the compiled engine, or None (reference engine only)."""
-        named = type(self).__dict__.get("compiled_named")
-        if named is None:
-            return None
+    def compiled_rule(self) -> CompiledRule:
+        """This policy's rule for the compiled engine (when its class sets ``compiled_named``)."""
         return CompiledRule(
-            named=named,
+            named=self.compiled_named,
             named_wait_days=self.params.max_wait_days,
             team_tier=self.compiled_team_tier,
             team_wait_days=getattr(self.params, "team_wait_days", None),

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import Field
 
-from sim.policy_api import Request
+from sim.engine.policy_api import Request
 
 from .base import ContinuityParams, ContinuityPolicy, unknown_cohorts
 

@@ -8,7 +8,7 @@ accept for this need (``choice.extra_days_by_need``), otherwise the sooner.
 
 from __future__ import annotations
 
-from sim.policy_api import Request
+from sim.engine.policy_api import Request
 
 from .base import ContinuityParams, ContinuityPolicy
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sim import load_scenario
-from sim.loading import read_scenario_data
+from sim.inputs.loading import read_scenario_data
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "scenarios" / "default.yaml"

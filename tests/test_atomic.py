@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from sim.atomic import STAGING_PREFIX, atomic_dir, clean_stale_staging
+from sim.runs.atomic import STAGING_PREFIX, atomic_dir, clean_stale_staging
 
 
 def test_folders_are_replaced_whole(tmp_path):

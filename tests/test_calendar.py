@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.calendar import AHEAD, ON_THE_DAY, BookingError, Calendar
+from sim.engine.calendar import AHEAD, ON_THE_DAY, BookingError, Calendar
 
 
 @st.composite
@@ -25,7 +25,7 @@ def calendars(draw):
                 minutes = draw(st.sets(st.integers(8 * 60, 18 * 60), max_size=5))
                 rows += [(c, d, pool, d + m / 1440.0) for m in sorted(minutes)]
     arr = np.array(rows, dtype=float).reshape(-1, 4)
-    cal = Calendar(n_clin, n_days, arr[:, 0].astype(int), arr[:, 1].astype(int),
+    cal = Calendar.from_slots(n_clin, n_days, arr[:, 0].astype(int), arr[:, 1].astype(int),
                    arr[:, 2].astype(int), arr[:, 3])
     return cal, [tuple(r) for r in rows], n_clin, n_days
 
@@ -92,7 +92,7 @@ def test_calendar_against_brute_force(cal_rows, ops):
 
 
 def test_booking_a_later_slot_that_would_strand_a_free_one_is_refused():
-    cal = Calendar(1, 2, np.array([0, 0, 0]), np.array([1, 1, 1]), np.array([0, 0, 0]),
+    cal = Calendar.from_slots(1, 2, np.array([0, 0, 0]), np.array([1, 1, 1]), np.array([0, 0, 0]),
                    np.array([1.4, 1.5, 1.6]))
     first = cal.earliest([0], AHEAD, 0.5, 1)
     assert first.time == 1.4
@@ -105,14 +105,14 @@ def test_booking_a_later_slot_that_would_strand_a_free_one_is_refused():
 
 
 def test_past_slots_today_are_not_offered():
-    cal = Calendar(1, 1, np.array([0, 0]), np.array([0, 0]), np.array([1, 1]),
+    cal = Calendar.from_slots(1, 1, np.array([0, 0]), np.array([0, 0]), np.array([1, 1]),
                    np.array([0.40, 0.60]))
     assert cal.earliest([0], ON_THE_DAY, 0.5, 0).time == 0.60
     assert cal.earliest([0], ON_THE_DAY, 0.61, 0) is None
 
 
 def test_ties_go_to_the_clinician_listed_first():
-    cal = Calendar(2, 1, np.array([0, 1]), np.array([0, 0]), np.array([0, 0]),
+    cal = Calendar.from_slots(2, 1, np.array([0, 1]), np.array([0, 0]), np.array([0, 0]),
                    np.array([0.5, 0.5]))
     assert cal.earliest([1, 0], AHEAD, 0.0, 0).clinician == 1
     assert cal.earliest([0, 1], AHEAD, 0.0, 0).clinician == 0
@@ -121,7 +121,7 @@ def test_ties_go_to_the_clinician_listed_first():
 def test_planned_search_does_not_skip_free_earlier_days():
     # Day 1 has a free slot; day 2 is full. A planned request from day 2 must
     # not make the calendar forget day 1.
-    cal = Calendar(1, 4, np.array([0, 0, 0]), np.array([1, 2, 3]), np.array([0, 0, 0]),
+    cal = Calendar.from_slots(1, 4, np.array([0, 0, 0]), np.array([1, 2, 3]), np.array([0, 0, 0]),
                    np.array([1.4, 2.4, 3.4]))
     cal.book(cal.earliest([0], AHEAD, 0.1, 3, from_day=2), 0.1)
     assert cal.earliest([0], AHEAD, 0.1, 3, from_day=2).day == 3

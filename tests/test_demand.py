@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.demand import expected_daily_requests, generate_arrivals, intraday_segments
-from sim.population import build_patients
-from sim.scenario import WEEKDAYS, hours
-from sim.streams import Streams
-from sim.workforce import open_days
+from sim.inputs.schema import WEEKDAYS, hours
+from sim.world.demand import expected_daily_requests, generate_arrivals, intraday_segments
+from sim.world.population import build_patients
+from sim.world.streams import Streams
+from sim.world.workforce import open_days
 
 
 @pytest.fixture(scope="module")

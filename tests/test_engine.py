@@ -7,9 +7,7 @@ import pandas as pd
 import pytest
 from conftest import DEFAULT
 
-from sim import load_scenario, run
-from sim.model import PracticeModel
-from sim.results import with_seed
+from sim import build_world, load_scenario, run, with_seed
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +43,7 @@ def test_every_shipped_scenario_runs(path):
 
 
 def test_stream_names_are_independent():
-    from sim.streams import STREAM_NAMES, Streams
+    from sim.world.streams import STREAM_NAMES, Streams
 
     st = Streams(5, 0)
     firsts = {name: st.get(name).random() for name in STREAM_NAMES}
@@ -66,8 +64,8 @@ def test_common_random_numbers_across_staffing(small_scenario):
         **small_scenario.roles,
         "gp": small_scenario.roles["gp"].model_copy(update={"slots_per_session": 18}),
     }})
-    a = PracticeModel(small_scenario, 3)
-    b = PracticeModel(more, 3)
+    a = build_world(small_scenario, 3)
+    b = build_world(more, 3)
     np.testing.assert_array_equal(a.arrivals.time, b.arrivals.time)
     np.testing.assert_array_equal(a.arrivals.patient, b.arrivals.patient)
     np.testing.assert_array_equal(a.patients.rate_per_year, b.patients.rate_per_year)

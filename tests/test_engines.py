@@ -1,157 +1,259 @@
-"""The compiled engine books exactly as the reference engine.
+"""The compiled desk books exactly as the reference desk, for every switch that touches booking.
 
-Every built-in policy, and every feature that touches booking (retries,
-sickness rebooking, leavers' lists, follow-ups, reviews, online time,
-signposting, a hub, an imported list), is run on both engines with the same
-seed; the event logs, the calendars and the A&E proxies must be equal value
-for value. The reference engine is the plain-Python booking desk that any
-policy can use; the compiled one (numba) is what makes large runs fast.
+``SWITCHES`` lists every scenario switch that changes how requests are booked,
+each as overrides of a small practice. Each is run on both desks alone, and
+all of them together; the event logs, the calendars, the final lists and the
+A&E proxies must be equal value for value. A coverage test then requires that
+every field of the booking desks' inputs (:class:`sim.world.build.BookingRules`,
+the booking-related fields of :class:`sim.world.build.World`, and every field
+of :class:`sim.engine.policy_api.CompiledRule`) is changed by at least one
+switch, so a new booking feature without a parity case fails here.
+
+The backtest (``tests/backtest/``) is the other half: stored summaries and
+event-log hashes of small scenarios that both desks must reproduce, so the two
+desks drifting together is caught too.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import io
+import json
+
 import numpy as np
 import pytest
-from conftest import DEFAULT, ROOT, default_data_with
+from conftest import DEFAULT, ROOT
 
 from policies.usual_gp_first import UsualGPFirst
-from sim import kernel as K
-from sim import load_scenario, scenario_from_dict, with_seed
-from sim.calendar import AHEAD, N_POOLS, ON_THE_DAY, ONLINE
-from sim.compiled import _Stream
-from sim.demand import FOLLOW_UP, NAMED_USUAL_GP, REVIEW, ROUTINE, URGENT
-from sim.model import (
+from sim import PracticeModel, build_world, load_scenario, with_seed
+from sim.codes import (
     ATTENDED,
-    BOOKED,
     CANCELLED,
     DNA,
+    FOLLOW_UP,
     GAVE_UP,
     GOT_APPOINTMENT,
-    PENDING,
+    ONLINE,
+    REVIEW,
     SIGNPOSTED,
-    PracticeModel,
-    choose_engine,
+    URGENT,
 )
-from sim.network import load_network
+from sim.engine.compiled import _Stream
+from sim.engine.contract import EventLog
+from sim.engine.policy_api import CompiledRule, compiled_rule_of
+from sim.engine.practice import choose_desk
+from sim.inputs.networks import load_network
+from sim.outcomes.emergency import simulate_emergencies
+from sim.world.build import BookingRules, World
 
-LOG_FIELDS = (
-    "req_patient", "req_time", "req_from_day", "req_with", "req_need", "req_urgency",
-    "req_mode", "req_attempts", "req_outcome", "req_appointment", "appt_request",
-    "appt_patient", "appt_clinician", "appt_time", "appt_booked_at", "appt_pool",
-    "appt_status", "appt_usual", "unmet_request", "unmet_time",
-)
-SHORT = {"population.size": 4000, "warmup_days": 14, "duration_days": 100}
-# Stretched: fewer GP slots, so that some patients retry and some give up.
-STRETCHED = {**SHORT, "population.size": 10000, "roles.gp.slots_per_session": 12}
-POLICIES = ROOT / "scenarios" / "policies"
+SMALL = {"population.size": 3000, "warmup_days": 14, "duration_days": 70}
+BASE = ROOT / "scenarios" / "policies" / "access_first.yaml"
+REVIEWS = [{"cohort": "complex_care", "every_days": 91, "need": "complex",
+            "named_clinician": "team_lead"},
+           {"cohort": "housebound", "every_days": 60, "need": "complex", "mode": "telephone",
+            "booked_days_ahead": 7}]
+
+#: Every switch that touches booking: name -> overrides of the small default practice.
+SWITCHES: dict[str, dict] = {
+    "usual_gp_first": {"policy.name": "usual_gp_first"},
+    "micro_team": {"policy.name": "micro_team"},
+    "clinical_champion": {"policy.name": "clinical_champion",
+                          "policy.params.cohorts": ["frequent_attenders", "complex_care"]},
+    "personalised_micro_teams": {"policy.name": "personalised_micro_teams"},
+    "named_wait_limit": {"policy.name": "usual_gp_first", "policy.params.max_wait_days": 3},
+    "team_wait_limit": {"policy.name": "micro_team", "policy.params.team_wait_days": 2},
+    "full_adherence": {"policy.name": "usual_gp_first", "policy.params.adherence": 1.0},
+    "popup_reminder": {"policy.name": "micro_team", "policy.params.popup_reminder": True},
+    "coded_cohorts": {"policy.name": "usual_gp_first",
+                      "policy.params.coded": ["complex_care", "housebound"]},
+    "decline_late_offers": {"choice.decline_beyond_days": 6},
+    "patient_choice": {"policy.name": "usual_gp_first",
+                       "choice.extra_days_by_need": {"acute": 3, "complex": 7, "nursing": 9}},
+    "values_and_dna_propensity": {"population.values_continuity_share": 0.9,
+                                  "population.dna_propensity_shape": 0.5},
+    "online_time": {"roles.gp.online_slots_per_session": 2, "roles.gp.online_fraction": 0.5},
+    "signposting": {"demand.needs.medication.signposted_share": 0.5,
+                    "demand.needs.acute.signposted_share": 0.25,
+                    "demand.needs.acute.signposted_to": "nursing"},
+    "leaver": {"policy.name": "usual_gp_first", "clinicians[gp_hughes].leaves": "2025-02-10"},
+    "reviews": {"policy.name": "micro_team", "care_plan_reviews": REVIEWS},
+    "follow_ups": {"follow_ups.known_clinician_factor": 0.3, "follow_ups.known_after_visits": 1,
+                   "follow_ups.same_clinician_window_days": 2,
+                   "demand.needs.nursing.follow_up_probability": 0.4,
+                   "demand.needs.nursing.follow_up_delay_days": [3, 9]},
+    "release_window": {"practice.on_the_day_release_minutes": 180},
+    "horizon": {"practice.booking_horizon_days": 14, "demand.planned_delay_days": [1, 10]},
+    "max_attempts": {"practice.max_attempts": 1},
+    "dna_by_lead": {"dna.by_lead_days": [{"max_lead_days": 0, "probability": 0.1},
+                                         {"max_lead_days": None, "probability": 0.3}]},
+    "closed_dates": {"practice.closed_dates": ["2025-01-27", "2025-02-03", "2025-02-04"]},
+    "roles_and_modes": {"demand.needs.acute.roles": ["gp", "anp"],
+                        "roles.paramedic.modes": ["face_to_face"]},
+    "team_formation": {"policy.name": "micro_team", "teams": [],
+                       "team_formation": {"gps_per_team": 3}},
+    "sickness": {"absence.sickness_rate": 0.1, "absence.sickness_mean_spell_days": 5},
+    "leave": {"absence.leave_block_weeks": 2, "roles.gp.annual_leave_weeks": 9},
+    "planned_care": {"demand.needs.nursing.routine_planned_share": 0.8},
+    "sessions": {"clinicians[gp_gill].sessions": ["mon_am", "tue_am", "wed_am", "thu_am"],
+                 "clinicians[pn_lewis].sessions": ["fri_am"]},
+    "slots": {"roles.gp.slots_per_session": 12, "roles.gp.on_the_day_share": 0.3},
+    "list_caps": {"policy.name": "usual_gp_first", "clinicians[gp_adams].max_list_size": 200},
+    "opening_hours": {"practice.opening.open": "07:30", "demand.intraday_profile":
+                      {"07:30": 2.0, "10:00": 1.0}},
+    "duration": {"duration_days": 50},
+}
+
+#: Switched on together (one run with all of them), where they can be combined.
+COMBINED = ["micro_team", "team_wait_limit", "popup_reminder", "decline_late_offers",
+            "patient_choice", "online_time", "signposting", "leaver", "reviews", "follow_ups",
+            "release_window", "dna_by_lead", "sickness", "planned_care", "closed_dates"]
+
+#: World fields that do not change how requests are booked (so need no switch).
+NOT_BOOKING = {"scenario", "replication", "streams", "n_days", "patients", "cohorts",
+               "lists_rng_state", "in_post", "list_caps", "rules"}
+
+
+def scenario_with(name: str):
+    return with_seed(load_scenario(BASE, {**SMALL, **SWITCHES[name]}), 11)
 
 
 def both(scenario, replication: int = 0):
-    """The same scenario, seed and replication on each engine."""
-    s = with_seed(scenario, 11)
-    ref = PracticeModel(s, replication)
-    ref.run("reference")
-    fast = PracticeModel(s, replication)
-    fast.run("compiled")
-    assert (ref.engine, fast.engine) == ("reference", "compiled")
-    return ref, fast
+    """The same scenario, seed and replication on each desk: (world, record) twice."""
+    out = []
+    for engine in ("reference", "compiled"):
+        world = build_world(scenario, replication)
+        record = PracticeModel(world).run(engine)
+        assert record.engine == engine
+        out.append((world, record))
+    return out
 
 
-def assert_same(ref, fast):
-    assert len(ref.log.req_patient) > 1000
-    for f in LOG_FIELDS:
-        a, b = np.asarray(getattr(ref.log, f)), np.asarray(getattr(fast.log, f))
-        assert a.shape == b.shape, f
-        assert np.array_equal(a, b), f"{f} differs"
-    assert ref.log.gave_up_at == fast.log.gave_up_at
-    ca, cb = ref.calendar.cell_table(), fast.calendar.cell_table()
-    for k in ca:
-        assert np.array_equal(ca[k], cb[k]), k
-    assert np.array_equal(ref.usual, fast.usual)
-    ea, eb = ref.emergencies, fast.emergencies
+def assert_same(ref, fast, at_least: int = 1000):
+    (world_a, a), (world_b, b) = ref, fast
+    assert a.log.n_requests > at_least
+    for f in dataclasses.fields(EventLog):
+        x, y = getattr(a.log, f.name), getattr(b.log, f.name)
+        assert x.shape == y.shape, f.name
+        assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), f"{f.name} differs"
+    for k in a.cells:
+        assert np.array_equal(a.cells[k], b.cells[k]), k
+    assert np.array_equal(a.usual_at_end, b.usual_at_end)
+    assert len(a.list_changes) == len(b.list_changes)
+    ea, eb = simulate_emergencies(world_a, a), simulate_emergencies(world_b, b)
     assert np.array_equal(ea.patient, eb.patient) and np.array_equal(ea.time, eb.time)
+
+
+@pytest.mark.parametrize("name", sorted(SWITCHES))
+def test_each_switch_books_the_same_on_both_desks(name):
+    assert_same(*both(scenario_with(name)))
+
+
+def test_every_switch_combined_books_the_same():
+    overrides = {k: v for name in COMBINED for k, v in SWITCHES[name].items()}
+    s = with_seed(load_scenario(BASE, {**SMALL, **overrides}), 5)
+    ref, fast = both(s, replication=2)
+    assert_same(ref, fast)
+    log = ref[1].log
+    assert (log.req_urgency == REVIEW).any() and (log.req_outcome == SIGNPOSTED).any()
+    assert (log.appt_pool == ONLINE).any() and ref[1].list_changes
 
 
 @pytest.mark.parametrize("name", ["access_first", "usual_gp_first", "micro_team",
                                   "clinical_champion", "personalised_micro_teams"])
-def test_every_policy_books_the_same_on_both_engines(name):
-    ref, fast = both(load_scenario(POLICIES / f"{name}.yaml", STRETCHED), replication=1)
+def test_every_policy_stretched_books_the_same(name):
+    """Fewer GP slots, so that retries, give-ups, cancellations and follow-ups all occur."""
+    s = with_seed(load_scenario(ROOT / "scenarios" / "policies" / f"{name}.yaml", {
+        "population.size": 10000, "warmup_days": 14, "duration_days": 100,
+        "roles.gp.slots_per_session": 12}), 11)
+    ref, fast = both(s, replication=1)
     assert_same(ref, fast)
-    # The run exercised what the engines must agree on.
-    status = np.asarray(ref.log.appt_status)
-    outcome = np.asarray(ref.log.req_outcome)
-    urgency = np.asarray(ref.log.req_urgency)
-    assert (status == ATTENDED).any() and (status == DNA).any()
-    assert (status == CANCELLED).any(), "no sickness rebooking in the run"
-    assert (outcome == GOT_APPOINTMENT).any() and (outcome == GAVE_UP).any()
-    assert (urgency == URGENT).any() and (urgency == FOLLOW_UP).any()
-    assert (np.asarray(ref.log.req_attempts) > 1).any(), "no retries in the run"
+    log = ref[1].log
+    assert (log.appt_status == ATTENDED).any() and (log.appt_status == DNA).any()
+    assert (log.appt_status == CANCELLED).any(), "no sickness rebooking in the run"
+    assert (log.req_outcome == GOT_APPOINTMENT).any() and (log.req_outcome == GAVE_UP).any()
+    assert (log.req_urgency == URGENT).any() and (log.req_urgency == FOLLOW_UP).any()
+    assert (log.req_attempts > 1).any(), "no retries in the run"
 
 
-def test_continuity_rules_with_limits_and_full_adherence():
-    for name, extra in (("usual_gp_first", {"policy.params.max_wait_days": 3,
-                                            "policy.params.adherence": 1.0}),
-                        ("micro_team", {"policy.params.team_wait_days": 2,
-                                        "policy.params.popup_reminder": True})):
-        ref, fast = both(load_scenario(POLICIES / f"{name}.yaml", {**SHORT, **extra}))
-        assert_same(ref, fast)
-
-
-def test_reviews_online_time_and_signposting_are_the_same():
-    s = load_scenario(ROOT / "scenarios" / "coordinated_care.yaml", {
-        **SHORT,
-        "roles.gp.online_slots_per_session": 2, "roles.gp.online_fraction": 0.5,
-        "demand.needs.medication.signposted_share": 0.5,
-        "demand.needs.acute.signposted_share": 0.25,
-        "demand.needs.acute.signposted_to": "nursing",
-    })
-    ref, fast = both(s)
-    assert_same(ref, fast)
-    urgency, outcome = np.asarray(ref.log.req_urgency), np.asarray(ref.log.req_outcome)
-    assert (urgency == REVIEW).any() and (outcome == SIGNPOSTED).any()
-    assert (np.asarray(ref.log.appt_pool) == ONLINE).any()
-
-
-def test_leavers_lists_move_the_same_way():
-    data = default_data_with({"gp_hughes": {"leaves": "2025-03-03"}})
-    data = {**data, "duration_days": 90,
-            "population": {**data["population"], "size": 4000},
-            "policy": {"name": "usual_gp_first"}}
-    ref, fast = both(scenario_from_dict(data))
-    assert ref.list_changes and len(ref.list_changes) == len(fast.list_changes)
-    assert_same(ref, fast)
-
-
-def test_a_hub_practice_is_the_same():
+def test_a_hub_practice_books_the_same():
     net = load_network(ROOT / "scenarios" / "networks" / "pcn_with_hub.yaml")
     _, s = net.practices[1]
-    ref, fast = both(s.model_copy(update={"duration_days": 60}))
-    assert_same(ref, fast)
+    assert_same(*both(s.model_copy(update={"duration_days": 60})))
 
 
-def test_a_policy_that_changes_its_tiers_runs_on_the_reference_engine():
+# ------------------------------------------------------------------ coverage
+
+
+def _differs(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape != b.shape or not np.array_equal(a, b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() != b.keys() or any(_differs(a[k], b[k]) for k in a)
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return len(a) != len(b) or any(_differs(x, y) for x, y in zip(a, b, strict=True))
+    if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b):
+        return any(_differs(getattr(a, f.name), getattr(b, f.name))
+                   for f in dataclasses.fields(a))
+    return a != b
+
+
+def test_every_booking_input_has_a_parity_switch():
+    """Each field of the desks' inputs is changed by some switch, or this test names it."""
+    base = build_world(with_seed(load_scenario(BASE, SMALL), 11))
+    base_rule = compiled_rule_of(PracticeModel(base).policy)
+    worlds = {name: build_world(scenario_with(name)) for name in SWITCHES}
+    rules = {name: compiled_rule_of(PracticeModel(w).policy) for name, w in worlds.items()}
+    missing = []
+    for f in BookingRules._fields:
+        if not any(_differs(getattr(base.rules, f), getattr(w.rules, f))
+                   for w in worlds.values()):
+            missing.append(f"BookingRules.{f}")
+    for f in dataclasses.fields(World):
+        if f.name not in NOT_BOOKING and not any(
+                _differs(getattr(base, f.name), getattr(w, f.name)) for w in worlds.values()):
+            missing.append(f"World.{f.name}")
+    for f in dataclasses.fields(CompiledRule):
+        if not any(_differs(getattr(base_rule, f.name), getattr(r, f.name))
+                   for r in rules.values()):
+            missing.append(f"CompiledRule.{f.name}")
+    assert not missing, f"no parity switch changes {', '.join(missing)}: add one to SWITCHES"
+
+
+def test_every_switch_is_valid_and_changes_something():
+    base = build_world(with_seed(load_scenario(BASE, SMALL), 11))
+    for name in SWITCHES:
+        w = build_world(scenario_with(name))
+        assert any(_differs(getattr(base, f.name), getattr(w, f.name))
+                   for f in dataclasses.fields(World) if f.name != "scenario"), name
+
+
+# ------------------------------------------------------------------ engine choice
+
+
+def test_a_policy_that_changes_its_tiers_runs_on_the_reference_desk():
     class Nearest(UsualGPFirst):  # changes the rule without declaring a compiled one
         def tiers(self, request):
             return []
 
-    s = with_seed(load_scenario(POLICIES / "usual_gp_first.yaml", SHORT), 1)
-    m = PracticeModel(s)
-    assert choose_engine(m) is not m  # the built-in policy compiles
-    m.policy = Nearest(m.policy.params, m.practice_view, m.policy.rng)
-    assert choose_engine(m) is m
+    world = build_world(with_seed(load_scenario(DEFAULT, {**SMALL,
+                                                          "policy.name": "usual_gp_first"}), 1))
+    model = PracticeModel(world)
+    assert choose_desk(world, model.policy, model.lists).engine_name == "compiled"
+    nearest = Nearest(model.policy.params, model.practice_view, model.policy.rng)
+    assert choose_desk(world, nearest, model.lists).engine_name == "reference"
     with pytest.raises(ValueError, match="no compiled rule"):
-        choose_engine(m, "compiled")
+        choose_desk(world, nearest, model.lists, "compiled")
     with pytest.raises(ValueError, match="unknown engine"):
-        choose_engine(m, "fast")
+        choose_desk(world, model.policy, model.lists, "fast")
 
 
-def test_user_policy_from_a_dotted_path_runs_on_the_reference_engine():
-    s = with_seed(load_scenario(DEFAULT, {**SHORT, "duration_days": 20,
+def test_user_policy_from_a_dotted_path_runs_on_the_reference_desk():
+    s = with_seed(load_scenario(DEFAULT, {**SMALL, "duration_days": 20,
                                           "policy.name": "custom_policy:FirstListedClinician"}),
                   3)
-    m = PracticeModel(s)
-    m.run()
-    assert m.engine == "reference"
+    assert PracticeModel(s).run().engine == "reference"
 
 
 def test_random_numbers_drawn_in_blocks_equal_one_at_a_time():
@@ -165,10 +267,43 @@ def test_random_numbers_drawn_in_blocks_equal_one_at_a_time():
     assert np.array_equal(stream.values[:used], one_by_one)
 
 
-def test_kernel_codes_match_the_engine():
-    assert (K.AHEAD, K.ON_THE_DAY, K.ONLINE, K.N_POOLS) == (AHEAD, ON_THE_DAY, ONLINE, N_POOLS)
-    assert (K.URGENT, K.ROUTINE, K.FOLLOW_UP, K.REVIEW) == (URGENT, ROUTINE, FOLLOW_UP, REVIEW)
-    assert K.NAMED_USUAL_GP == NAMED_USUAL_GP
-    assert (K.BOOKED, K.ATTENDED, K.DNA, K.CANCELLED) == (BOOKED, ATTENDED, DNA, CANCELLED)
-    assert (K.PENDING, K.GOT_APPOINTMENT, K.GAVE_UP, K.SIGNPOSTED) == (
-        PENDING, GOT_APPOINTMENT, GAVE_UP, SIGNPOSTED)
+# ------------------------------------------------------------------ backtest
+
+BACKTEST = ROOT / "tests" / "backtest"
+
+
+def log_hash(log: EventLog) -> str:
+    """SHA-256 of the event log's columns, in field order."""
+    h = hashlib.sha256()
+    for f in dataclasses.fields(EventLog):
+        a = getattr(log, f.name)
+        h.update(f.name.encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def backtest_outputs(name: str, engine: str) -> dict[str, str]:
+    """A backtest case's event-log hash and summary table (CSV text)."""
+    from analysis.summary import run_summaries
+    from sim.outcomes.tables import RunResult, build_tables
+
+    case = json.loads((BACKTEST / "cases.json").read_text())[name]
+    scenario = with_seed(load_scenario(ROOT / case["scenario"], case["set"]), case["seed"])
+    world = build_world(scenario, case["replication"])
+    record = PracticeModel(world).run(engine)
+    tables = build_tables(world, record, simulate_emergencies(world, record))
+    summary, cohorts = run_summaries(RunResult(scenario, case["replication"], tables, {}))
+    buf = io.StringIO()
+    summary.to_csv(buf, index=False)
+    cohorts.to_csv(buf, index=False)
+    return {"event_log_sha256": log_hash(record.log), "summary_csv": buf.getvalue()}
+
+
+@pytest.mark.parametrize("engine", ["reference", "compiled"])
+@pytest.mark.parametrize("name", sorted(json.loads((BACKTEST / "cases.json").read_text())))
+def test_backtest_reproduces_stored_outputs(name, engine):
+    """Both desks reproduce the stored outputs exactly (regenerate: tests/backtest/README.md)."""
+    expected = json.loads((BACKTEST / f"{name}.json").read_text())
+    got = backtest_outputs(name, engine)
+    assert got["summary_csv"] == expected["summary_csv"], "the summary changed"
+    assert got["event_log_sha256"] == expected["event_log_sha256"], "the event log changed"

@@ -8,16 +8,16 @@ from conftest import DEFAULT
 
 from policies.base import follow_up_offers
 from sim import load_scenario, run
-from sim.calendar import AHEAD, Calendar
-from sim.demand import FOLLOW_UP
-from sim.policy_api import PracticeView, Request
+from sim.codes import FOLLOW_UP
+from sim.engine.calendar import AHEAD, Calendar
+from sim.engine.policy_api import PracticeView, Request
 
 SHORT = {"population.size": 5000, "warmup_days": 28, "duration_days": 140}
 
 
 def test_follow_up_offers_same_clinician_within_window_then_anyone():
     # Clinician 0 asked; free on day 9 (within 7 days of day 5) and day 20; clinician 1 on day 6.
-    cal = Calendar(2, 30, np.array([0, 0, 1]), np.array([9, 20, 6]), np.array([AHEAD] * 3),
+    cal = Calendar.from_slots(2, 30, np.array([0, 0, 1]), np.array([9, 20, 6]), np.array([AHEAD] * 3),
                    np.array([9.4, 20.4, 6.4]))
     view = PracticeView(patients=None, workforce=None, need_names=("n",), horizon_days=28,
                         release_days=0.0, follow_up_window_days=7)

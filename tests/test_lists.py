@@ -7,9 +7,8 @@ import pandas as pd
 import pytest
 from conftest import DEFAULT, default_data_with
 
-from sim import ScenarioError, load_scenario, run
-from sim.loading import scenario_from_dict
-from sim.population import list_sizes, reassign_list
+from sim import ScenarioError, load_scenario, run, scenario_from_dict
+from sim.world.population import list_sizes, reassign_list
 
 
 def test_list_sizes_proportional_and_capped():

@@ -11,7 +11,8 @@ from conftest import DEFAULT, ROOT
 
 from analysis.network import network_summaries
 from sim import ScenarioError
-from sim.network import load_network, practice_seed, run_network
+from sim.inputs.networks import load_network, practice_seed
+from sim.runs.network import run_network
 
 SMALL = "{population.size: %d, warmup_days: 7, duration_days: 42}"
 
@@ -115,7 +116,9 @@ def test_adding_a_practice_leaves_the_others_unchanged(tmp_path, two_practices):
 def test_bad_network_files(tmp_path):
     f = network_file(tmp_path, extra="")
     f.write_text(f.read_text().replace("population.size", "population.sise", 1))
-    with pytest.raises(ScenarioError, match=r"net\.yaml: practices\[0\]: practice 'p0'.*sise"):
+    with pytest.raises(ScenarioError, match=r"net\.yaml:\d+: practices\[0\]\.set\."
+                       r"population\.sise: unknown key 'sise'; did you mean 'size'\? "
+                       r"\(practice p0\)"):
         load_network(f)
     f.write_text(f"practices:\n  - {{id: a, scenario: {DEFAULT}}}\n"
                  f"  - {{id: a, scenario: {DEFAULT}}}\n")
@@ -159,16 +162,18 @@ HUB = """hub:
 
 
 def test_allocation_shares_every_slot():
-    from sim.network import allocate
+    from sim.inputs.networks import allocate
 
     assert allocate(9, [8000, 12000, 10000]) == [2, 4, 3]
     assert allocate(16, [1500, 2500]) == [6, 10]
     assert allocate(1, [10, 10, 10]) == [1, 0, 0]
 
 
-def _slot_times(model, cid):
-    cal = model.calendar
-    c = model.workforce.ids.index(cid)
+def _slot_times(world, cid):
+    from sim.engine.calendar import Calendar
+
+    cal = Calendar(world.slots)
+    c = world.workforce.ids.index(cid)
     times = []
     for pool in (0, 1):
         for d in range(cal.n_days):
@@ -185,10 +190,10 @@ def hub_network(tmp_path_factory):
 
 
 def test_hub_slots_are_shared_without_overlap(hub_network):
-    from sim.model import PracticeModel
+    from sim import build_world
 
     net, _ = hub_network
-    models = [PracticeModel(s) for _, s in net.practices]
+    models = [build_world(s) for _, s in net.practices]
     for cid, per_session in (("hub_gp_1", 9), ("hub_gp_2", 16)):
         per_practice = [set(_slot_times(m, cid)) for m in models]
         assert not per_practice[0] & per_practice[1], "a hub slot offered to two practices"
@@ -239,14 +244,16 @@ def test_hub_role_must_exist_everywhere(tmp_path):
 
 def test_many_small_practices_all_get_hub_slots(tmp_path):
     """Pooled over clinicians: 10 practices share 3 clinicians' 9-slot sessions (27 slots)."""
-    from sim.network import Hub, _with_hub
+    from sim.inputs.networks import Hub, _with_hub
 
     net = load_network(network_file(tmp_path, sizes=(1000,) * 10))
     hub = Hub.model_validate({
         "session_starts": {"ev": "18:30"},
         "clinicians": [{"id": f"h{i}", "role": "gp", "sessions": ["mon_ev"],
                         "slots_per_session": 9} for i in range(3)]})
-    practices = _with_hub("net.yaml", hub, net.practices, tmp_path)
+    from sim.inputs.yaml_files import YamlDoc
+
+    practices = _with_hub("net.yaml", hub, net.practices, YamlDoc("net.yaml", {}, {}), None)
     shares = [sum(c.slots_per_session for c in s.clinicians if c.extended_access)
               for _, s in practices]
     assert sum(shares) == 27 and min(shares) == 2 and max(shares) == 3
@@ -273,7 +280,7 @@ def test_light_tables_give_the_same_network_summary(two_practices, tmp_path):
 
 
 def test_compare_works_for_networks(tmp_path):
-    from sim.network import with_network_seed
+    from sim.inputs.networks import with_network_seed
 
     a = network_file(tmp_path, sizes=(1500, 2500))
     b = tmp_path / "net_b.yaml"

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import DEFAULT, ROOT
 
-from sim import ScenarioError, load_scenario, run
-from sim.calendar import ONLINE
-from sim.model import PracticeModel
+from sim import ScenarioError, build_world, load_scenario, run
+from sim.codes import ONLINE
+from sim.engine.calendar import Calendar
 
 SHORT = {"population.size": 3000, "warmup_days": 14, "duration_days": 84,
          "demand.modes": {"face_to_face": 0.7, "telephone": 0.1, "online": 0.2},
@@ -18,8 +18,8 @@ SHORT = {"population.size": 3000, "warmup_days": 14, "duration_days": 84,
 
 def test_online_time_is_laid_out_as_short_slots_at_the_end_of_each_session():
     s = load_scenario(DEFAULT, SHORT)
-    m = PracticeModel(s)
-    cal = m.calendar
+    m = build_world(s)
+    cal = Calendar(m.slots)
     c = m.workforce.ids.index("gp_adams")
     day = next(d for d in range(cal.n_days) if cal._end[c * cal.n_days + d]
                > cal._start[c * cal.n_days + d])
@@ -28,7 +28,7 @@ def test_online_time_is_laid_out_as_short_slots_at_the_end_of_each_session():
         k = pool * cal.n_cells + c * cal.n_days + day
         times[pool] = cal._times[cal._start[k]:cal._end[k]]
     gp = s.roles["gp"]
-    from sim.scenario import WEEKDAYS
+    from sim.inputs.schema import WEEKDAYS
 
     weekday = WEEKDAYS[(s.start_date.weekday() + day) % 7]
     sessions = sum(code.startswith(weekday) for code in s.clinicians[c].sessions)
@@ -37,7 +37,7 @@ def test_online_time_is_laid_out_as_short_slots_at_the_end_of_each_session():
     minutes = np.diff(sorted(times[ONLINE]))[:3] * 24 * 60
     np.testing.assert_allclose(minutes, 5.0)  # half of a 10-minute slot
     # The first online slot starts where the 14 ordinary slots of the morning end.
-    from sim.scenario import hours
+    from sim.inputs.schema import hours
 
     first_session = min(hours(s.practice.session_starts[code.partition("_")[2]])
                         for code in s.clinicians[c].sessions if code.startswith(weekday))

@@ -9,10 +9,8 @@ from conftest import DEFAULT, ROOT, default_data_with
 
 from analysis import OUTCOME_COLUMNS, run_summaries
 from analysis.depth import deep_probability, deep_relationship_by_patient, usual_gp_consultations
-from sim import load_scenario, run
-from sim.emergency import background_rates, recent_upc, upc_ratio, years_ratio
-from sim.loading import scenario_from_dict
-from sim.model import PracticeModel
+from sim import build_world, load_scenario, run, scenario_from_dict
+from sim.outcomes.emergency import background_rates, recent_upc, upc_ratio, years_ratio
 
 POLICY_DIR = ROOT / "scenarios" / "policies"
 
@@ -78,7 +76,7 @@ def test_recent_upc_uses_only_the_lookback_window():
 
 def test_background_rates_average_to_the_stated_rate():
     s = load_scenario(DEFAULT, {"population.size": 5000})
-    m = PracticeModel(s)
+    m = build_world(s)
     ae, adm = background_rates(s, m.patients.age_band, m.patients.n_ltc,
                                m.patients.age_band_names)
     assert ae.mean() * 1000 == pytest.approx(s.emergency.ae_per_1000)

@@ -18,10 +18,10 @@ from policies import REGISTRY
 from policies.micro_team import ChampionParams, ClinicalChampion, MicroTeam, TeamParams
 from policies.usual_gp_first import UsualGPFirst
 from sim import ScenarioError, load_scenario, run
-from sim.calendar import AHEAD, ON_THE_DAY, Calendar, Slot
-from sim.demand import FOLLOW_UP, ROUTINE, URGENT
-from sim.model import patient_choice
-from sim.policy_api import PracticeView, Request
+from sim.codes import FOLLOW_UP, ROUTINE, URGENT
+from sim.engine.calendar import AHEAD, ON_THE_DAY, Calendar, Slot
+from sim.engine.choice import patient_choice
+from sim.engine.policy_api import PracticeView, Request
 
 POLICY_DIR = ROOT / "scenarios" / "policies"
 
@@ -50,7 +50,7 @@ def calendar(slots):
     arr = np.array(slots, dtype=float)
     n_clin = int(arr[:, 0].max()) + 1
     n_days = int(arr[:, 1].max()) + 1
-    return Calendar(n_clin, n_days, arr[:, 0].astype(int), arr[:, 1].astype(int),
+    return Calendar.from_slots(n_clin, n_days, arr[:, 0].astype(int), arr[:, 1].astype(int),
                     arr[:, 2].astype(int), arr[:, 3])
 
 

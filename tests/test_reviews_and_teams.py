@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from conftest import DEFAULT, ROOT
 
-from sim import ScenarioError, load_scenario, run
-from sim.cohorts import cohort_masks
-from sim.demand import HOME_VISIT, NAMED_TEAM_LEAD, NAMED_USUAL_GP, REVIEW, care_plan_reviews
-from sim.model import PracticeModel
+from sim import ScenarioError, build_world, load_scenario, run
+from sim.codes import HOME_VISIT, NAMED_TEAM_LEAD, NAMED_USUAL_GP, REVIEW
+from sim.world.cohorts import cohort_masks
+from sim.world.demand import care_plan_reviews
 
 POLICY_DIR = ROOT / "scenarios" / "policies"
 SMALL = {"population.size": 3000, "warmup_days": 28, "duration_days": 168}
@@ -22,7 +22,7 @@ REVIEWS = [
 
 def test_reviews_are_made_for_every_cohort_member_at_the_interval():
     s = load_scenario(DEFAULT, {**SMALL, "care_plan_reviews": REVIEWS})
-    m = PracticeModel(s)
+    m = build_world(s)
     cohorts = cohort_masks(s, m.patients)
     a = care_plan_reviews(s, cohorts, m.patients.housebound, m.is_open, s.end_day,
                           np.random.default_rng(1))

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import BAD, DEFAULT, ROOT
 
-from sim import ScenarioError, load_scenario, scenario_from_dict
-from sim.provenance import resolved_yaml
-from sim.scenario import Scenario
+from sim import Scenario, ScenarioError, load_scenario, scenario_from_dict
+from sim.inputs.resolve import resolved_yaml
 
 SCENARIO_FILES = sorted(p for p in (ROOT / "scenarios").rglob("*.yaml")
                         if not {"sweeps", "networks"} & set(p.parts))
@@ -27,7 +26,7 @@ def test_every_shipped_scenario_is_valid(path):
 
 @pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.name)
 def test_every_shipped_sweep_is_valid(path):
-    from sim.sweep import load_sweep
+    from sim.inputs.sweeps import load_sweep
 
     sweep = load_sweep(path)
     assert len(sweep.points) > 1 and sweep.spec.replications >= 2
@@ -35,7 +34,7 @@ def test_every_shipped_sweep_is_valid(path):
 
 @pytest.mark.parametrize("path", NETWORK_FILES, ids=lambda p: p.name)
 def test_every_shipped_network_is_valid(path):
-    from sim.network import load_network
+    from sim.inputs.networks import load_network
 
     assert len(load_network(path).practices) > 1
 
@@ -145,11 +144,13 @@ def test_json_schema_forbids_unknown_keys():
 
 def test_team_references_checked(tmp_path):
     f = tmp_path / "teams.yaml"
+    # The default's teams are removed first (id "*"), so these two replace them.
     f.write_text(f"extends: {DEFAULT}\nteams:\n"
+                 "  - {id: '*', remove: true}\n"
                  "  - {id: a, lead: gp_adamz, members: [gp_begum, pn_khan]}\n"
                  "  - {id: b, lead: gp_begum, members: [pn_khan]}\n")
     text = "\n".join(problems_of_path(f))
-    assert "teams.yaml:3: teams[0].lead: unknown clinician 'gp_adamz'; did you mean 'gp_adams'?" in text
-    assert "teams.yaml:4: teams[1].lead: list-holder 'gp_begum' is already in team 'a'" in text
+    assert "teams.yaml:4: teams[1].lead: unknown clinician 'gp_adamz'; did you mean 'gp_adams'?" in text
+    assert "teams.yaml:5: teams[2].lead: list-holder 'gp_begum' is already in team 'a'" in text
     # Support staff (pn_khan) may serve both teams: no problem reported for them.
     assert "pn_khan" not in text

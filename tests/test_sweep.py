@@ -13,7 +13,7 @@ import pytest
 from conftest import DEFAULT, ROOT
 
 from sim import ScenarioError
-from sim.sweep import load_sweep, run_key
+from sim.inputs.sweeps import load_sweep, run_key
 
 SMALL = "set: {population.size: 1500, warmup_days: 7, duration_days: 28}\n"
 
@@ -58,10 +58,10 @@ def test_grid_and_variants_expand_to_every_combination(tmp_path):
 
 @pytest.mark.parametrize(("body", "message"), [
     ("grid:\n  roles.gp.slots_per_sesion: [14]\n",
-     r"sweep\.yaml: grid\.roles\.gp\.slots_per_sesion: unknown key 'slots_per_sesion'; did you "
+     r"sweep\.yaml:\d+: grid\.roles\.gp\.slots_per_sesion: unknown key 'slots_per_sesion'; did you "
      r"mean 'slots_per_session'"),
     ("grid:\n  workforce.gp_sessions: [1, 2]\n", r"grid\.workforce\.gp_sessions: unknown key "
-     r"'workforce'.*and 1 other point"),
+     r"'workforce'.*\(2 points: "),
     ("grid:\n  policy.name: [access_frist]\n", r"grid\.policy\.name: unknown policy "
      r"'access_frist'; did you mean 'access_first'"),
     ("grid:\n  population.size: [-5]\n", r"grid\.population\.size"),
@@ -101,7 +101,7 @@ def test_resume_after_kill_gives_the_same_results(tmp_path):
     assert not (killed / "sweep.csv").exists()
     p = sh("sweep", str(f), "--workers", "1", "--out", str(killed))
     assert p.returncode == 0, p.stderr
-    assert f"{done} already done" in p.stdout
+    assert f"{done} already saved" in p.stdout
     assert len(list(killed.glob("runs/*/metadata.json"))) == 6
     assert not list(killed.rglob(".staging-*")), "stale staging folders are cleaned"
     pd.testing.assert_frame_equal(tidy(killed), tidy(whole))

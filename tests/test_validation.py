@@ -63,10 +63,11 @@ def test_dna_rate(summaries):
 @pytest.mark.slow
 def test_held_capacity_in_evidence_range(default_runs):
     """EVIDENCE V assumes 40-50% of capacity held for the day."""
-    from sim.model import PracticeModel
+    from sim import build_world
+    from sim.engine.calendar import Calendar
 
-    model = PracticeModel(default_runs[0].scenario, 0)
-    built = model.calendar.cell_table()["built"]
+    world = build_world(default_runs[0].scenario, 0)
+    built = Calendar(world.slots).cell_table()["built"]
     share = built[1].sum() / built.sum()
     assert 0.40 <= share <= 0.50
 

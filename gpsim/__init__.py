@@ -1,0 +1,1 @@
+"""The application: command line, comparisons, sweeps and networks (composes sim and analysis)."""

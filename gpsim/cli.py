@@ -1,0 +1,447 @@
+"""The command line: parse the arguments, call the library, print what happened and where.
+
+Installed as ``gpsim`` (``python -m pip install -e .``); ``python run.py`` in
+the project folder is the same command. With no arguments it runs the default
+comparison: the default practice under the five booking approaches.
+
+Exit status: 0 success, 2 bad input (a message names the file, the line and
+the key), 1 an unexpected error (run again with ``--debug`` for the
+traceback), 130 interrupted (the message says what was saved).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+EXIT_BAD_INPUT = 2
+DEFAULT_REPLICATIONS = 10
+DEFAULT_POLICIES = ("access_first", "usual_gp_first", "micro_team", "clinical_champion",
+                    "personalised_micro_teams")
+
+
+def project_root() -> Path:
+    """The folder holding ``scenarios/``: the current folder if it has one, else the checkout's."""
+    here = Path.cwd()
+    if (here / "scenarios" / "default.yaml").is_file():
+        return here
+    return Path(__file__).resolve().parent.parent
+
+
+class BadInput(Exception):
+    """A command-line argument that cannot be used; reported without a traceback."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a command; the message says what was saved and how to go on."""
+
+
+def _registry():
+    from policies import REGISTRY
+
+    return REGISTRY
+
+
+def _parse_set(items: list[str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise BadInput(f"--set {item!r}: expected KEY=VALUE, e.g. population.size=5000 or "
+                           "'clinicians[gp_adams].sessions=[mon_am, tue_am]'")
+        try:
+            out[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise BadInput(f"--set {item!r}: the value is not valid YAML") from None
+    return out
+
+
+def _fail(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+# ----------------------------------------------------------------------- commands
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one scenario and write its results."""
+    from gpsim.single import run_scenario
+    from sim import load_scenario
+
+    scenario = load_scenario(args.scenario, _parse_set(args.set or []), _registry())
+    out = Path(args.out) if args.out else project_root() / "results" / Path(args.scenario).stem
+    print(f"Running {scenario.name!r} ({scenario.population.size:,} patients, "
+          f"{scenario.warmup_days} warm-up + {scenario.duration_days} recorded days) ...",
+          flush=True)
+    try:
+        result, s = run_scenario(scenario, out, replication=args.replication, seed=args.seed,
+                                 policies=_registry())
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: nothing was written to {out}") from None
+    print(f"Done in {result.info['wall_seconds']:.1f} s (seed {result.scenario.seed}, "
+          f"replication {args.replication}, {result.info['engine']} engine).")
+    print(f"  consultations per patient per year  {s.consultations_per_patient_year:6.2f}")
+    print(f"  same-day share of appointments      {s.same_day_share:6.1%}")
+    print(f"  routine wait, mean / 90th centile   {s.routine_wait_mean_days:6.1f} / "
+          f"{s.routine_wait_p90_days:.1f} days")
+    print(f"  urgent requests seen same day       {s.urgent_same_day_share:6.1%}")
+    print(f"  DNA rate                            {s.dna_rate:6.1%}")
+    print(f"  utilisation                         {s.utilisation:6.1%}")
+    print(f"  UPC (GP, 3+ visits) / SLICC         {s.upc_mean:6.2f} / {s.slicc:.2f}")
+    print(f"  A&E per 1,000 a year (proxy)        {s.ae_per_1000:6.0f} "
+          f"({s.ae_access_per_1000:.0f} after failing to get an appointment)")
+    print(f"  admissions per 1,000 a year (proxy) {s.admissions_per_1000:6.0f}")
+    print(f"Results written to {out}/ (summary.csv, appointments.parquet, "
+          "wait_distribution.png, ...)")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Run scenarios over replications and write the comparison and its report."""
+    from gpsim.compare import ComparisonError, run_comparison
+
+    out = Path(args.out) if args.out else project_root() / "results" / "comparison"
+
+    def started(labels: list[str], runs: int, processes: int) -> None:
+        where = f"Dask scheduler {args.scheduler}" if args.scheduler else \
+            f"{processes} process(es)"
+        print(f"Comparing {len(labels)} scenario(s) x {args.replications} replications "
+              f"({runs} runs, {where}) ...", flush=True)
+
+    try:
+        result = run_comparison(
+            args.scenarios, out, replications=args.replications, workers=args.workers,
+            seed=args.seed, overrides=_parse_set(args.set or []), title=args.title,
+            scheduler=args.scheduler, policies=_registry(), on_start=started)
+    except ComparisonError as e:
+        raise BadInput(str(e)) from None
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: nothing was written to {out} (a comparison is "
+                          "written only when every run has finished)") from None
+    print(f"Done in {result.seconds:.0f} s. Report: {out / 'report.html'}")
+    print(f"Tables: {out / 'comparison.csv'} (means, 95% intervals), "
+          f"{out / 'differences.csv'} (paired differences from {result.labels[0]})")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a sweep (resuming if interrupted) and write its aggregates and report."""
+    from gpsim.sweep import SweepProgress, run_sweep
+
+    out = Path(args.out) if args.out else \
+        project_root() / "results" / "sweeps" / Path(args.sweep).stem
+    state = SweepProgress(out)
+
+    def started(sweep, st: SweepProgress) -> None:
+        todo = st.total - st.done_before
+        if todo == 0:
+            print(f"Sweep {sweep.spec.name!r}: all {st.total} runs are already saved in "
+                  f"{out}; writing the tables and report ...", flush=True)
+            return
+        where = f"Dask scheduler {args.scheduler}" if args.scheduler else \
+            f"{args.workers or 'all'} process(es)"
+        resumed = f"{st.done_before} already saved in {out}; " if st.done_before else ""
+        print(f"Sweep {sweep.spec.name!r}: {len(sweep.points)} points x "
+              f"{sweep.spec.replications} replications = {st.total} runs; {resumed}running "
+              f"{todo} on {where} ...", flush=True)
+
+    def failed(point, k: int, error: str) -> None:
+        print(f"  failed: {point.description}, replication {k}: {error}", file=sys.stderr,
+              flush=True)
+
+    try:
+        run_sweep(args.sweep, out, workers=args.workers, scheduler=args.scheduler,
+                  policies=_registry(), state=state, on_start=started, on_failure=failed)
+    except KeyboardInterrupt:
+        raise Interrupted(state.interrupted_message()) from None
+    print(f"Done: {state.saved} of {state.total} runs finished. Table: {out / 'sweep.csv'}; "
+          f"plots: {out / 'plots'}; report: {out / 'report' / 'report.html'}")
+    if state.failures:
+        print(f"{len(state.failures)} run(s) failed (errors in {out / 'failures'}):",
+              file=sys.stderr)
+        for point, k, error in state.failures:
+            print(f"  {point.description}, replication {k}: {error}", file=sys.stderr)
+        print("Run the same command again to retry them (finished runs are skipped).",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_network(args: argparse.Namespace) -> int:
+    """Run every practice of a network; write each practice's results and the network's."""
+    import os
+
+    from gpsim.network import run_network_study
+    from sim.inputs.networks import load_network
+
+    network = load_network(args.network, _registry())
+    out = Path(args.out) if args.out else \
+        project_root() / "results" / "networks" / Path(args.network).stem
+    workers = min(args.workers or os.cpu_count() or 1, len(network.practices))
+    patients = sum(s.population.size for _, s in network.practices)
+    where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{workers} process(es)"
+    print(f"Network {network.spec.name!r}: {len(network.practices)} practices, {patients:,} "
+          f"patients, replication {args.replication}, {where} ...", flush=True)
+    try:
+        result = run_network_study(network, out, replication=args.replication,
+                                   workers=workers, scheduler=args.scheduler,
+                                   summary_only=args.summary_only, policies=_registry())
+    except KeyboardInterrupt:
+        saved = "" if args.summary_only else (
+            f" Practices that had finished have their files in {out / 'practices'}.")
+        raise Interrupted(f"interrupted: the network summary was not written.{saved} Run "
+                          "the same command again to run the network.") from None
+    net = result.summary.iloc[-1]
+    print(f"Done in {result.seconds:.1f} s. Network: "
+          f"{net.consultations_per_patient_year:.2f} consultations per patient a year, "
+          f"routine wait {net.routine_wait_mean_days:.1f} days, UPC {net.upc_mean:.2f}, "
+          f"A&E {net.ae_per_1000:.0f} per 1,000 (proxy).")
+    if network.hub_ids:
+        print(f"Hub ({network.spec.hub.name}): {int(net.hub_appointments):,} appointments, "
+              + ", ".join(f"{r.practice_id} {int(r.hub_appointments):,}"
+                          for r in result.summary.iloc[:-1].itertuples()) + ".")
+    if args.summary_only:
+        print(f"Per-practice and network summary: {out / 'network_summary.csv'} (no practice "
+              "files: --summary-only)")
+        if (out / "practices").is_dir():
+            print(f"Note: {out / 'practices'}/ holds files from an earlier run, not this one.")
+    else:
+        print(f"Per-practice and network summary: {out / 'network_summary.csv'}; each "
+              f"practice's results in {out / 'practices'}/")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Re-render the report of a saved comparison, without simulating."""
+    from analysis.report import render
+    from sim.runs.atomic import atomic_dir
+
+    folder = Path(args.folder)
+    if not (folder / "comparison.json").is_file():
+        raise BadInput(f"{folder}: not a comparison folder (no comparison.json); make one with "
+                       "python run.py compare A.yaml B.yaml --out DIR")
+    with atomic_dir(folder) as stage:
+        render(folder, out=stage)
+    print(f"Report written to {folder / 'report.html'}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check scenario, network and sweep files; exit 2 if any is invalid."""
+    from gpsim.validate import check_files
+
+    checked = check_files(args.files, _registry())
+    for c in checked:
+        if c.ok:
+            print(f"ok: {c.file} ({c.summary})")
+        for p in c.problems:
+            print(f"error: {p}", file=sys.stderr)
+    bad = sum(not c.ok for c in checked)
+    if bad:
+        print(f"{bad} of {len(checked)} file(s) invalid", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def cmd_indices(args: argparse.Namespace) -> int:
+    """Continuity indices of a practice's own visit export (CSV)."""
+    import pandas as pd
+
+    from analysis.visits import (
+        VisitsError,
+        index_table,
+        practice_summary,
+        read_visits,
+        select_visits,
+    )
+    from sim.runs.atomic import atomic_dir
+
+    if args.min_visits < 2:
+        raise BadInput("--min-visits must be 2 or more (the indices need two visits)")
+    dates = {}
+    for flag in ("from_date", "to_date"):
+        value = getattr(args, flag)
+        if value is not None:
+            try:
+                dates[flag] = pd.Timestamp(value)
+            except ValueError:
+                raise BadInput(f"--{flag.split('_')[0]} {value!r}: not a date "
+                               "(use 2024-04-01)") from None
+    roles = [r.strip() for r in args.roles.split(",") if r.strip()] if args.roles else None
+    try:
+        visits = read_visits(args.visits)
+        if roles and "role" not in visits.columns:
+            raise VisitsError(f"{args.visits}: --roles needs a role column")
+        visits = select_visits(visits, dates.get("from_date"), dates.get("to_date"), roles)
+    except VisitsError as e:
+        raise BadInput(str(e)) from None
+    if len(visits) == 0:
+        raise BadInput(f"{args.visits}: no visits left after the date and role filters")
+    table = index_table(visits, args.min_visits)
+    out = Path(args.out)
+    with atomic_dir(out.parent if str(out.parent) else Path(".")) as stage:
+        table.to_csv(stage / out.name, index=False, na_rep="")
+    summary = practice_summary(visits, table)
+    print(f"{int(summary['visits']):,} visits, {int(summary['patients']):,} patients; "
+          f"{int(summary['patients_with_indices']):,} with {args.min_visits} or more visits "
+          "(indices are undefined, left empty, for the others).")
+    for key, label in (("upc_mean", "mean UPC"), ("coc_mean", "mean COC"),
+                       ("secon_mean", "mean SECON"), ("hhi_mean", "mean HHI"),
+                       ("mmci_mean", "mean MMCI"), ("usual_share_mean", "mean usual share"),
+                       ("slicc", "SLICC (visits with the usual clinician)"),
+                       ("opr", "OPR (list-holders' visits with their own list)")):
+        if key in summary:
+            print(f"  {label:<48} {summary[key]:.3f}")
+    print(f"Per-patient indices written to {out}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print or write the scenario JSON Schema."""
+    from sim.inputs.schema import Scenario
+
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Continuity-of-care simulator scenario"
+    text = json.dumps(schema, indent=2)
+    if args.out:
+        from sim.runs.atomic import atomic_dir
+
+        out = Path(args.out)
+        with atomic_dir(out.parent if str(out.parent) else Path(".")) as stage:
+            (stage / out.name).write_text(text + "\n", encoding="utf-8")
+        print(f"Schema written to {out}")
+    else:
+        print(text)
+    return 0
+
+
+# ----------------------------------------------------------------------- parser
+
+
+def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and documentation)."""
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="Discrete-event simulator of continuity-of-care booking policies for "
+        f"general practice. '{prog}' with no command runs the default comparison: the "
+        "default practice under the five booking approaches, 10 replications each, into "
+        "results/default_comparison/ (report.html).",
+        epilog=f"Run '{prog} COMMAND --help' for a command's options. Bad input exits with "
+        "status 2 and a message naming the file, line and key; add --debug to see the "
+        "traceback of an unexpected error.",
+    )
+    p.add_argument("--debug", action="store_true",
+                   help="show the traceback of an unexpected error (status 1)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    r = sub.add_parser("run", help="run one scenario and write its results")
+    r.add_argument("scenario", help="scenario YAML file")
+    r.add_argument("--out", help="output folder (default results/<scenario file name>)")
+    r.add_argument("--seed", type=int, help="override the scenario's seed")
+    r.add_argument("--replication", type=int, default=0, help="replication number (default 0)")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a scenario key, e.g. --set population.size=5000 or "
+                   "--set 'clinicians[gp_adams].sessions=[mon_am, tue_am]'")
+    r.set_defaults(func=cmd_run)
+    v = sub.add_parser("validate", help="check scenario, network and sweep files (exit 2 if "
+                       "any is invalid)")
+    v.add_argument("files", nargs="+", help="YAML files of any kind")
+    v.set_defaults(func=cmd_validate)
+    cp = sub.add_parser("compare", help="compare scenarios over replications; write a report")
+    cp.add_argument("scenarios", nargs="+", help="scenario (or network) YAML files; the first "
+                    "is the baseline")
+    cp.add_argument("--replications", "-r", type=int, default=DEFAULT_REPLICATIONS,
+                    help=f"replications per scenario (default {DEFAULT_REPLICATIONS})")
+    cp.add_argument("--out", help="output folder (default results/comparison)")
+    cp.add_argument("--workers", type=int, help="processes (default: all cores)")
+    cp.add_argument("--scheduler", help="address of a Dask scheduler to run on its cluster, "
+                    "e.g. tcp://10.0.0.5:8786")
+    cp.add_argument("--seed", type=int, help="master seed for every scenario (default: the "
+                    "first scenario's)")
+    cp.add_argument("--title", help="title of the report")
+    cp.add_argument("--set", action="append", metavar="KEY=VALUE",
+                    help="override a key in every scenario, e.g. --set duration_days=182")
+    cp.set_defaults(func=cmd_compare)
+    sw = sub.add_parser("sweep", help="run a sweep of scenario variants (resumes if interrupted)")
+    sw.add_argument("sweep", help="sweep YAML file (see scenarios/sweeps/)")
+    sw.add_argument("--workers", type=int, help="local processes (default: all cores)")
+    sw.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    sw.add_argument("--out", help="output folder (default results/sweeps/<sweep file name>)")
+    sw.set_defaults(func=cmd_sweep)
+    nw = sub.add_parser("network", help="run every practice of a network (PCN, federation)")
+    nw.add_argument("network", help="network YAML file (see scenarios/networks/)")
+    nw.add_argument("--workers", type=int, help="processes (default: all cores)")
+    nw.add_argument("--scheduler", help="address of a Dask scheduler to run on its cluster "
+                    "(with --summary-only, or with the output folder on a shared disk)")
+    nw.add_argument("--replication", type=int, default=0, help="replication number (default 0)")
+    nw.add_argument("--out", help="output folder (default results/networks/<file name>)")
+    nw.add_argument("--summary-only", action="store_true",
+                    help="write only the network's summary tables, not each practice's files "
+                         "(about twice as fast for a large network)")
+    nw.set_defaults(func=cmd_network)
+    rp = sub.add_parser("report", help="re-render a comparison's report from saved results")
+    rp.add_argument("folder", help="a folder written by compare")
+    rp.set_defaults(func=cmd_report)
+    ix = sub.add_parser("indices", help="continuity indices of a visit export (CSV)")
+    ix.add_argument("visits", help="CSV: patient_id, date, clinician_id "
+                    "[, usual_clinician_id, role]")
+    ix.add_argument("--out", required=True, help="CSV to write, one row per patient")
+    ix.add_argument("--min-visits", type=int, default=2,
+                    help="fewer visits leave a patient's indices undefined (default 2)")
+    ix.add_argument("--from", dest="from_date", help="first date to include (ISO date)")
+    ix.add_argument("--to", dest="to_date", help="first date to exclude (ISO date)")
+    ix.add_argument("--roles", help="keep only these roles, comma-separated (needs a role "
+                    "column), e.g. gp")
+    ix.set_defaults(func=cmd_indices)
+    sc = sub.add_parser("schema", help="print the scenario JSON Schema")
+    sc.add_argument("--out", help="write to this file instead")
+    sc.set_defaults(func=cmd_schema)
+    return p
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """Entry point: parse, dispatch, turn bad input into a message and exit 2."""
+    prog = prog or Path(sys.argv[0]).name or "gpsim"
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        root = project_root()
+        defaults = [root / "scenarios" / "policies" / f"{name}.yaml"
+                    for name in DEFAULT_POLICIES]
+        if not all(f.is_file() for f in defaults):
+            return _fail("the default comparison needs the project's scenarios/ folder: run "
+                         "from the project folder, or give scenario files to 'compare'")
+        args = parser.parse_args(["compare", *map(str, defaults),
+                                  "--title", "The default practice under five booking approaches",
+                                  "--out", str(root / "results" / "default_comparison")])
+    if getattr(args, "replication", 0) < 0:
+        return _fail("--replication must be 0 or more")
+    if getattr(args, "seed", None) is not None and args.seed < 0:
+        return _fail("--seed must be 0 or more")
+    from sim import ScenarioError
+
+    try:
+        return args.func(args)
+    except ScenarioError as e:
+        for problem in e.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BadInput as e:
+        return _fail(str(e))
+    except Interrupted as e:
+        print(str(e), file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if getattr(args, "debug", False):
+            raise
+        print(f"error: unexpected {type(e).__name__}: {e} (run with --debug for details)",
+              file=sys.stderr)
+        return 1

@@ -1,0 +1,216 @@
+"""Comparing scenarios (or networks) over replications: the library behind ``run.py compare``.
+
+:func:`run_comparison` decides the shared seed (common random numbers), gives
+each scenario a label, runs every (scenario, replication) through the one
+executor (:mod:`sim.runs.executor`), reduces each run where it ran
+(:func:`analysis.compare.reduce_run`), and writes the comparison folder
+atomically: tables, the parameter table with sources, the report, and a
+manifest of file hashes (``metadata.json``, written last).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from analysis.compare import (
+    collect,
+    reduce_network,
+    reduce_practice,
+    reduce_run,
+    write_comparison,
+)
+from analysis.report import render
+from sim.inputs.files import is_network_file
+from sim.inputs.loading import load_scenario, parameter_sources
+from sim.inputs.networks import Network, load_network, with_network_seed
+from sim.inputs.policies import Registry
+from sim.inputs.resolve import resolved_yaml, with_seed
+from sim.inputs.schema import Scenario
+from sim.runs.atomic import atomic_dir
+from sim.runs.batch import run_batch
+from sim.runs.provenance import code_version, environment, parameter_rows
+
+#: What may be compared: a scenario or network file, or a loaded scenario or network.
+Item = str | Path | Scenario | Network
+
+
+class ComparisonError(ValueError):
+    """A comparison that cannot be run as asked (a message for the user)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ComparisonResult:
+    """What :func:`run_comparison` did.
+
+    Attributes:
+        out: the comparison folder (``report.html``, ``comparison.csv``, ...).
+        labels: each scenario's label, the baseline first.
+        names: label -> the scenario's (or network's) name.
+        seed: the master seed every scenario ran with.
+        replications: replications per scenario.
+        runs: runs made.
+        seconds: wall time.
+    """
+
+    out: Path
+    labels: list[str]
+    names: dict[str, str]
+    seed: int
+    replications: int
+    runs: int
+    seconds: float
+
+
+def load_items(items: Sequence[Item], overrides: Mapping[str, Any] | None = None,
+               policies: Registry | None = None) -> list[Scenario | Network]:
+    """Scenarios and networks from files (or as given); ``overrides`` apply to scenarios only."""
+    out: list[Scenario | Network] = []
+    for it in items:
+        if isinstance(it, Scenario | Network):
+            out.append(it)
+        elif is_network_file(it):
+            if overrides:
+                raise ComparisonError(f"{it}: --set applies to scenarios; put a network's "
+                                      "overrides in its practices' set:")
+            out.append(load_network(it, policies))
+        else:
+            out.append(load_scenario(it, overrides, policies))
+    return out
+
+
+def labels_for(items: Sequence[Item]) -> list[str]:
+    """A short, unique label per item: the file's stem, or the scenario's name made safe."""
+    labels: list[str] = []
+    for it in items:
+        if isinstance(it, Scenario | Network):
+            name = it.name if isinstance(it, Scenario) else it.spec.name
+            stem = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name)[:40]
+        else:
+            stem = Path(it).stem
+        label, n = stem, 2
+        while label in labels:
+            label = f"{stem}_{n}"
+            n += 1
+        labels.append(label)
+    return labels
+
+
+def resolved_text(item: Scenario | Network) -> str:
+    """A scenario's resolved YAML; for a network, its spec and every practice's scenario."""
+    if isinstance(item, Scenario):
+        return resolved_yaml(item)
+    data = {"network": item.spec.model_dump(mode="json"),
+            "practices": {pid: s.model_dump(mode="json") for pid, s in item.practices}}
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _parameter_table(labels: list[str], items: list[Scenario | Network],
+                     sources: list[Item]) -> pd.DataFrame:
+    rows = []
+    for label, it, src in zip(labels, items, sources, strict=True):
+        if isinstance(it, Network):  # its practices, then the first one's parameters
+            rows.append({"scenario": label, "parameter": "network.practices", "value": "; ".join(
+                f"{pid}: {s.policy.name}, {s.population.size:,} patients"
+                for pid, s in it.practices), "source": f"network file {it.file}"})
+            rows += [{"scenario": label, **row} for row in parameter_rows(it.practices[0][1])]
+        else:
+            found = parameter_sources(src) if isinstance(src, str | Path) else None
+            rows += [{"scenario": label, **row} for row in parameter_rows(it, found)]
+    return pd.DataFrame(rows)
+
+
+def write_manifest(folder: Path) -> None:
+    """``metadata.json``: the SHA-256 of every file in ``folder`` (written last)."""
+    hashes = {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+              for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "metadata.json"}
+    (folder / "metadata.json").write_text(json.dumps({"files": hashes}, indent=2),
+                                          encoding="utf-8")
+
+
+def run_comparison(
+    items: Sequence[Item],
+    out: str | Path,
+    *,
+    replications: int = 10,
+    workers: int | None = None,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    scheduler: str | None = None,
+    progress: bool | None = None,
+    policies: Registry | None = None,
+    on_start: Callable[[list[str], int, int], None] | None = None,
+) -> ComparisonResult:
+    """Run every item ``replications`` times and write the comparison folder ``out``.
+
+    Args:
+        items: scenario or network files (or loaded ones); the first is the baseline.
+        out: the folder to write (replaced atomically when everything is written).
+        replications: runs per item (2 or more: intervals need two).
+        workers: local processes (default: all cores).
+        seed: the master seed (default: the first item's own, else a fresh one).
+        overrides: ``{"dotted.key": value}`` for every scenario (not networks).
+        title: the report's title.
+        scheduler: a Dask scheduler's address, to run on its cluster.
+        progress: draw a progress bar (None: on a terminal outside CI).
+        policies: the policy registry (None: the installed one).
+        on_start: called with (labels, runs, processes) once everything is
+            loaded and before anything runs (the command line prints it).
+
+    Raises:
+        ComparisonError: for a request that cannot be run (too few replications).
+        sim.ScenarioError: for a file with problems (every problem named).
+    """
+    if replications < 2:
+        raise ComparisonError("--replications must be 2 or more (intervals need two)")
+    loaded = load_items(items, overrides, policies)
+    labels = labels_for(items)
+    first = loaded[0]
+    # One seed for all, so replication k of every scenario shares its streams.
+    if seed is None:
+        seed = first.spec.seed if isinstance(first, Network) else with_seed(first).seed
+    loaded = [with_network_seed(it, seed) if isinstance(it, Network)
+              else it.model_copy(update={"seed": seed}) for it in loaded]
+    names = {lb: (it.spec.name if isinstance(it, Network) else it.name)
+             for lb, it in zip(labels, loaded, strict=True)}
+    workers = workers or os.cpu_count() or 1
+    jobs = [(lb, it, k) for k in range(replications)
+            for lb, it in zip(labels, loaded, strict=True)]
+    if on_start is not None:
+        on_start(labels, len(jobs), 0 if scheduler else min(workers, len(jobs)))
+    t0 = time.perf_counter()
+    reduced = list(run_batch(jobs, reduce_run, workers=min(workers, len(jobs)),
+                             description="runs", network_reducer=reduce_network,
+                             practice_reducer=reduce_practice, scheduler=scheduler,
+                             progress=progress, policies=policies))
+    data = collect(reduced, labels)
+    scenarios = [it.practices[0][1] if isinstance(it, Network) else it for it in loaded]
+    s0 = scenarios[0]
+    meta = {
+        "title": title or "Comparison of booking approaches",
+        "replications": replications, "seeds": [seed],
+        "warmup_days": s0.warmup_days, "window_days": s0.duration_days,
+        "code_version": code_version(), "environment": environment(),
+        "files": {lb: str(it) for lb, it in zip(labels, items, strict=True)
+                  if isinstance(it, str | Path)},
+    }
+    out = Path(out)
+    with atomic_dir(out) as stage:
+        write_comparison(stage, data, labels, names,
+                         {lb: resolved_text(it) for lb, it in zip(labels, loaded, strict=True)},
+                         _parameter_table(labels, loaded, list(items)), meta)
+        render(stage)
+        write_manifest(stage)
+    return ComparisonResult(out=out, labels=labels, names=names, seed=seed,
+                            replications=replications, runs=len(jobs),
+                            seconds=time.perf_counter() - t0)

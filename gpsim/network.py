@@ -1,0 +1,98 @@
+"""Running a network (a PCN or federation): the library behind ``run.py network``.
+
+Every practice runs in a worker, which writes the practice's own results
+there (unless only the summary is wanted) and sends back only its summary
+parts, so memory stays flat however many practices there are; the network's
+summary adds the parts up (:mod:`analysis.network`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.network import network_summaries, practice_parts, write_and_reduce
+from sim.inputs.networks import Network, load_network
+from sim.inputs.policies import Registry
+from sim.runs.atomic import atomic_dir
+from sim.runs.network import run_network
+
+
+class PracticeSummary:
+    """Picklable reducer for network runs: keep a practice's summary parts, write nothing."""
+
+    def __init__(self, hub_ids=frozenset()):
+        self.hub_ids = hub_ids
+
+    def __call__(self, practice_id: str, result):
+        """The practice's :class:`analysis.network.PracticeParts`."""
+        return practice_parts(result, self.hub_ids)
+
+
+class PracticeWriter:
+    """Picklable reducer for network runs: write a practice's results, keep its summary parts."""
+
+    def __init__(self, folder: Path, hub_ids=frozenset()):
+        self.folder = folder
+        self.hub_ids = hub_ids
+
+    def __call__(self, practice_id: str, result):
+        """Write into ``folder/<practice id>``; return the practice's summary parts."""
+        return write_and_reduce(result, self.folder / practice_id, self.hub_ids)
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkResult:
+    """What :func:`run_network_study` did: the network, where, its tables, how long."""
+
+    network: Network
+    out: Path
+    summary: pd.DataFrame
+    by_cohort: pd.DataFrame
+    seconds: float
+    summary_only: bool
+
+
+def run_network_study(
+    network: str | Path | Network,
+    out: str | Path | None = None,
+    *,
+    replication: int = 0,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    summary_only: bool = False,
+    progress: bool | None = None,
+    policies: Registry | None = None,
+) -> NetworkResult:
+    """Run every practice of a network and write its summary tables into ``out``.
+
+    Args:
+        network: a network file (or a loaded network).
+        out: the folder (default ``results/networks/<file stem>``).
+        replication: the replication number.
+        workers: local processes (default: all cores).
+        scheduler: a Dask scheduler's address, to run on its cluster (each
+            worker then needs ``out`` on a shared disk unless ``summary_only``).
+        summary_only: write only ``network_summary.csv`` and
+            ``network_summary_by_cohort.csv``, not each practice's files.
+        progress: draw a progress bar (None: on a terminal outside CI).
+        policies: the policy registry (None: the installed one).
+    """
+    if not isinstance(network, Network):
+        network = load_network(network, policies)
+    out = Path(out) if out is not None else Path("results") / "networks" / network.file.stem
+    workers = min(workers or os.cpu_count() or 1, len(network.practices))
+    t0 = time.perf_counter()
+    reducer = (PracticeSummary(network.hub_ids) if summary_only
+               else PracticeWriter(out / "practices", network.hub_ids))
+    results = list(run_network(network, replication, workers, reducer=reducer,
+                               scheduler=scheduler, progress=progress, policies=policies))
+    table, by_cohort = network_summaries(results, network.hub_ids)
+    with atomic_dir(out) as stage:
+        table.to_csv(stage / "network_summary.csv", index=False)
+        by_cohort.to_csv(stage / "network_summary_by_cohort.csv", index=False)
+    return NetworkResult(network, out, table, by_cohort, time.perf_counter() - t0, summary_only)

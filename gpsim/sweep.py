@@ -1,0 +1,119 @@
+"""Running a sweep and writing its aggregates: the library behind ``run.py sweep``.
+
+Runs are stored one by one as they finish (:mod:`sim.runs.sweep`), so an
+interrupted sweep resumes where it stopped; the aggregates (tidy table,
+plots, report) are written atomically at the end. :class:`SweepProgress`
+says at any moment what is saved, so an interruption can be reported truly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from analysis.compare import reduce_run
+from analysis.sweep import write_aggregates
+from sim.inputs.policies import Registry
+from sim.inputs.resolve import resolved_yaml
+from sim.inputs.sweeps import Point, Sweep, load_sweep
+from sim.runs.atomic import atomic_dir
+from sim.runs.provenance import code_version, environment, parameter_rows
+from sim.runs.sweep import execute, is_done, read_runs
+
+
+@dataclasses.dataclass
+class SweepProgress:
+    """Where a sweep has got to: its stage, and runs saved out of the total.
+
+    Attributes:
+        out: the sweep's folder.
+        total: runs in the sweep.
+        done_before: runs already saved when this call started.
+        saved: runs saved so far (including those done before).
+        stage: ``loading``, ``running``, ``writing`` (aggregates and report) or ``done``.
+        failures: ``(point, replication, error)`` of runs that failed.
+    """
+
+    out: Path
+    total: int = 0
+    done_before: int = 0
+    saved: int = 0
+    stage: str = "loading"
+    failures: list[tuple[Point, int, str]] = dataclasses.field(default_factory=list)
+
+    def interrupted_message(self) -> str:
+        """What an interruption now leaves behind, and how to go on."""
+        again = "Run the same command again to "
+        if self.stage == "loading":
+            return "interrupted while reading the sweep: nothing was run or written."
+        if self.stage == "running":
+            return (f"interrupted: {self.saved} of {self.total} runs are saved in "
+                    f"{self.out / 'runs'}. {again}resume: saved runs are skipped.")
+        if self.stage == "writing":
+            return (f"interrupted while writing the tables and report: all {self.saved} "
+                    f"finished runs are saved in {self.out / 'runs'}. {again}write them "
+                    "(nothing is run again).")
+        return "interrupted after the sweep finished: everything is written."
+
+
+def run_sweep(
+    sweep: str | Path | Sweep,
+    out: str | Path | None = None,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool | None = None,
+    policies: Registry | None = None,
+    state: SweepProgress | None = None,
+    on_start: Callable[[Sweep, SweepProgress], None] | None = None,
+    on_failure: Callable[[Point, int, str], None] | None = None,
+) -> SweepProgress:
+    """Run every unfinished run of a sweep, then write its aggregates into ``out``.
+
+    Args:
+        sweep: a sweep file (or a loaded sweep).
+        out: its folder (default ``results/sweeps/<file stem>``).
+        workers: local processes (default: all cores).
+        scheduler: a Dask scheduler's address, to run on its cluster.
+        progress: draw a progress bar (None: on a terminal outside CI).
+        policies: the policy registry (None: the installed one).
+        state: a :class:`SweepProgress` to keep up to date (made if not given).
+        on_start: called once the sweep is loaded, before anything runs.
+        on_failure: called for each run that fails (the others go on).
+
+    Returns:
+        The final :class:`SweepProgress` (failures listed).
+    """
+    if not isinstance(sweep, Sweep):
+        sweep = load_sweep(sweep, policies)
+    out = Path(out) if out is not None else Path("results") / "sweeps" / sweep.file.stem
+    state = state or SweepProgress(out)
+    state.out = out
+    runs = sweep.runs()
+    state.total = len(runs)
+    state.done_before = state.saved = sum(is_done(out, key) for _, _, key in runs)
+    state.stage = "running"
+    if on_start is not None:
+        on_start(sweep, state)
+    for _key, point, k, error in execute(sweep, out, reduce_run,
+                                         workers=workers or os.cpu_count() or 1,
+                                         scheduler=scheduler, progress=progress,
+                                         policies=policies):
+        if error:
+            state.failures.append((point, k, error))
+            if on_failure is not None:
+                on_failure(point, k, error)
+        else:
+            state.saved += 1
+    state.stage = "writing"
+    first = sweep.points[0].scenario
+    meta = {"title": f"Sweep: {sweep.spec.name}", "seeds": [first.seed],
+            "warmup_days": first.warmup_days, "window_days": first.duration_days,
+            "code_version": code_version(), "environment": environment(),
+            "sweep_file": str(sweep.file)}
+    with atomic_dir(out) as stage:
+        write_aggregates(stage, sweep, out, read_runs, parameter_rows, resolved_yaml, meta)
+    state.stage = "done"
+    return state

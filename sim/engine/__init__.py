@@ -1,0 +1,1 @@
+"""Booking: the calendar, the policy interface, the two booking desks and the clock."""

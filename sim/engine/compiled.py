@@ -1,0 +1,348 @@
+"""The compiled booking desk: the reference desk's day, run by :mod:`sim.engine.kernel`.
+
+:class:`CompiledDesk` keeps the booking contract (:mod:`sim.engine.contract`)
+with flat arrays: the calendar (:class:`sim.engine.kernel.Cal`), the world's
+:class:`sim.world.build.BookingRules` as they are, the policy's rule
+(:class:`sim.engine.kernel.PolicyRule`), the run's state and the event log. It
+runs the days a stretch at a time: up to the next day a list-holder leaves,
+whose list is reassigned in Python (:class:`sim.engine.lists.ListState`), as
+on the reference desk.
+
+Random numbers: the dna, follow_up and policy streams are drawn ahead in
+blocks, and used in the same order as the reference desk uses them. A NumPy
+generator gives the same numbers whether drawn one at a time or in blocks, so
+the results are identical (tested).
+
+Growth: before each day the kernel checks that the log, the random blocks
+and the visit-count table can hold the most that day could add (every request
+it handles booked or failing, every appointment of yesterday attended); if
+not, it stops and says how much it needs, the driver grows them (doubling) and
+calls again from that day.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..codes import N_POOLS, NAMED_USUAL_GP, NAV_AS_ASKED, ONLINE, RULE_NAMES
+from ..world.build import World
+from . import kernel
+from .calendar import calendar_arrays, cell_table
+from .contract import BookingRecord, EventLog
+from .kernel import (
+    APPT_BOOKED_AT,
+    APPT_CLINICIAN,
+    APPT_INT_ROWS,
+    APPT_PATIENT,
+    APPT_POOL,
+    APPT_REQUEST,
+    APPT_STATUS,
+    APPT_TIME,
+    APPT_USUAL,
+    ARR_FROM_DAY,
+    ARR_MODE,
+    ARR_NAMED,
+    ARR_NAVIGATION,
+    ARR_NEED,
+    ARR_PATIENT,
+    ARR_URGENCY,
+    ARRIVAL_ROWS,
+    CELL_END,
+    CELL_START,
+    COUNT_APPOINTMENTS,
+    COUNT_PAIRS,
+    COUNT_REQUESTS,
+    COUNT_UNMET,
+    DAY_APPTS,
+    DAY_FIRST_APPT,
+    DAY_FIRST_QUEUED,
+    DAY_LAST_APPT,
+    DAY_LAST_QUEUED,
+    EMPTY,
+    N_COUNTERS,
+    REQ_APPOINTMENT,
+    REQ_ATTEMPTS,
+    REQ_FROM_DAY,
+    REQ_GAVE_UP_AT,
+    REQ_INT_ROWS,
+    REQ_MODE,
+    REQ_NEED,
+    REQ_OUTCOME,
+    REQ_PATIENT,
+    REQ_TIME,
+    REQ_URGENCY,
+    REQ_WITH,
+    USED_DNA_DRAWS,
+    USED_FOLLOW_UP_DRAWS,
+    USED_POLICY_DRAWS,
+    WANT_ATTEMPTS,
+    WANT_ATTENDANCES,
+    WANT_PAIRS,
+    WANT_POLICY_DRAWS,
+    WANT_REQUESTS,
+)
+from .lists import ListState
+from .policy_api import CompiledRule
+
+
+class NotCompilable(ValueError):
+    """A world the compiled desk cannot run exactly (the reference desk can)."""
+
+
+class _Stream:
+    """A random stream drawn ahead in blocks."""
+
+    def __init__(self, rng: np.random.Generator | None):
+        self.rng = rng
+        self.values = np.zeros(0)
+
+    def ensure(self, used: int, more: int) -> bool:
+        """Make ``used + more`` numbers available; whether the block had to grow."""
+        if self.rng is None or used + more <= self.values.size:
+            return False
+        extra = max(used + more - self.values.size, self.values.size, 4096)
+        self.values = np.concatenate([self.values, self.rng.random(extra)])
+        return True
+
+
+def _pair_table(size: int) -> np.ndarray:
+    """An empty table of patient-clinician visit counts (keys, counts); size a power of two."""
+    table = np.zeros((2, size), dtype=np.int64)
+    table[0] = EMPTY
+    return table
+
+
+def _grown(a: np.ndarray, size: int) -> np.ndarray:
+    """``a`` with room for ``size`` rows along its last axis (contents kept)."""
+    out = np.empty((*a.shape[:-1], size), dtype=a.dtype)
+    out[..., : a.shape[-1]] = a
+    return out
+
+
+def policy_rule(rule: CompiledRule, n_patients: int) -> kernel.PolicyRule:
+    """A policy's :class:`sim.engine.policy_api.CompiledRule` in the kernel's form."""
+    coded = (np.ones(n_patients, dtype=np.bool_) if rule.coded is None
+             else np.array(rule.coded, dtype=np.bool_))
+    return kernel.PolicyRule(
+        named=RULE_NAMES.index(rule.named),
+        named_wait_days=-1 if rule.named_wait_days is None else int(rule.named_wait_days),
+        team_tier=bool(rule.team_tier),
+        team_wait_days=-1 if rule.team_wait_days is None else int(rule.team_wait_days),
+        adherence=float(rule.adherence),
+        coded=coded,
+    )
+
+
+def _calendar(world: World) -> kernel.Cal:
+    """A new calendar in the kernel's form, every head refreshed at time 0."""
+    arrays = calendar_arrays(world.slots)
+    if not arrays["slots_within_day"]:
+        raise NotCompilable("a session runs past midnight")
+    layout = world.slots
+    n_cells = layout.n_clinicians * layout.n_days
+    counts = arrays["end"] - arrays["start"]
+    cal = kernel.Cal(
+        times=arrays["times"],
+        cell=np.stack([arrays["start"], arrays["end"], arrays["start"]]),
+        cell_first=arrays["cell_first"],
+        booked=np.zeros(arrays["times"].size, dtype=np.bool_),
+        closed=np.zeros(n_cells, dtype=np.bool_),
+        head=np.zeros((3, N_POOLS, layout.n_clinicians), dtype=np.int64),
+        head_time=np.full((N_POOLS, layout.n_clinicians), np.inf),
+        dims=np.array([layout.n_clinicians, layout.n_days, n_cells,
+                       counts[ONLINE * n_cells:].sum() > 0], dtype=np.int64),
+    )
+    kernel.refresh_all(cal)
+    return cal
+
+
+class CompiledDesk:
+    """The booking desk run by :mod:`sim.engine.kernel` (see the module docstring).
+
+    Args:
+        world: the run's world (read only).
+        rule: the policy's :class:`sim.engine.policy_api.CompiledRule`.
+        lists: the run's lists (changed in place when a GP leaves).
+
+    Raises:
+        NotCompilable: when a session runs past midnight.
+    """
+
+    engine_name = "compiled"
+
+    def __init__(self, world: World, rule: CompiledRule, lists: ListState):
+        self.world = world
+        self.lists = lists
+        if lists.usual.dtype != np.int64 or not lists.usual.flags.c_contiguous:
+            raise TypeError("usual clinicians must be a contiguous int64 array")
+        self.cal = _calendar(world)
+        self.rule = policy_rule(rule, world.patients.size)
+        a = world.arrivals
+        n_arrivals = len(a)
+        arrivals = np.empty((ARRIVAL_ROWS, n_arrivals), dtype=np.int64)
+        arrivals[ARR_PATIENT] = a.patient
+        arrivals[ARR_NEED] = a.need
+        arrivals[ARR_URGENCY] = a.urgency
+        arrivals[ARR_MODE] = a.mode
+        arrivals[ARR_FROM_DAY] = a.from_day
+        arrivals[ARR_NAMED] = a.named if a.named is not None else NAMED_USUAL_GP
+        arrivals[ARR_NAVIGATION] = (world.navigation if world.navigation is not None
+                                    else NAV_AS_ASKED)
+        uses_policy_stream = rule.named != "none" and rule.adherence < 1.0
+        self._streams = {
+            "dna_draws": _Stream(world.streams.get("dna")),
+            "follow_up_draws": _Stream(world.streams.get("follow_up")),
+            "policy_draws": _Stream(world.streams.get("policy") if uses_policy_stream
+                                    else None)}
+        n_days = world.n_days
+        days = np.zeros((6, n_days), dtype=np.int64)
+        days[[DAY_FIRST_APPT, DAY_LAST_APPT, DAY_FIRST_QUEUED, DAY_LAST_QUEUED]] = -1
+        n_clinicians = max(world.workforce.size, 1)
+        n_slots = self.cal.times.size
+        self.run = kernel.RunState(
+            arrivals=arrivals, arrival_time=np.array(a.time, dtype=float),
+            day_start=np.searchsorted(a.time, np.arange(world.end_day + 1),
+                                      side="left").astype(np.int64),
+            spells=np.array(world.spells, dtype=np.int64).reshape(-1, 3).T.copy(),
+            dna_draws=np.zeros(0), follow_up_draws=np.zeros(0), policy_draws=np.zeros(0),
+            days=days, slot_appointment=np.full(n_slots, -1, dtype=np.int64),
+            pairs=_pair_table(1 << 12),
+            tiers=np.zeros((2, n_clinicians), dtype=np.int64),
+            offer_time=np.zeros(4), offer_int=np.zeros((4, 5), dtype=np.int64),
+            want=np.zeros(5, dtype=np.int64),
+            scratch=np.zeros(max(n_slots, 1), dtype=np.int64),
+        )
+        room = n_arrivals + n_arrivals // 2 + 64
+        self.log = kernel.Log(
+            count=np.zeros(N_COUNTERS, dtype=np.int64),
+            req_int=np.empty((REQ_INT_ROWS, room), dtype=np.int64),
+            req_float=np.empty((2, room)),
+            appt_int=np.empty((APPT_INT_ROWS, room), dtype=np.int64),
+            appt_float=np.empty((2, room)),
+            unmet_int=np.empty(room, dtype=np.int64), unmet_float=np.empty(room),
+            queue=np.empty((3, 2 * room), dtype=np.int64),
+        )
+        self._ensure(0, 0, 0, 0, 0)
+
+    # ---------------------------------------------------------------- capacity
+
+    def _ensure(self, requests: int, attempts: int, attendances: int, policy_draws: int,
+                pairs: int = 0) -> None:
+        """Room for ``requests`` new requests, ``attempts`` booking attempts and their draws.
+
+        ``attendances``: appointments that may be attended (a DNA draw and two
+        follow-up draws each); ``pairs``: new patient-clinician pairs (the
+        table is kept at most half full).
+        """
+        log = self.log
+        count = log.count
+        grow = {}
+        for names, need in ((("req_int", "req_float"), count[COUNT_REQUESTS] + requests),
+                            (("appt_int", "appt_float"), count[COUNT_APPOINTMENTS] + attempts),
+                            (("unmet_int", "unmet_float"), count[COUNT_UNMET] + attempts)):
+            size = getattr(log, names[0]).shape[-1]
+            if need > size:
+                for f in names:
+                    grow[f] = _grown(getattr(log, f), max(int(need), 2 * size))
+        # Each queued entry is a failed attempt or a cancelled appointment.
+        queue_need = (grow.get("unmet_int", log.unmet_int).shape[-1]
+                      + grow.get("appt_int", log.appt_int).shape[-1])
+        if queue_need > log.queue.shape[-1]:
+            grow["queue"] = _grown(log.queue, queue_need)
+        if grow:
+            self.log = log._replace(**grow)
+        drawn = {}
+        for name, used, more in (("dna_draws", count[USED_DNA_DRAWS], attendances),
+                                 ("follow_up_draws", count[USED_FOLLOW_UP_DRAWS],
+                                  2 * attendances),
+                                 ("policy_draws", count[USED_POLICY_DRAWS], policy_draws)):
+            stream = self._streams[name]
+            if stream.ensure(int(used), int(more)):
+                drawn[name] = stream.values
+        size = self.run.pairs.shape[1]
+        if 2 * (count[COUNT_PAIRS] + pairs) > size:
+            while 2 * (count[COUNT_PAIRS] + pairs) > size:
+                size *= 2
+            table = _pair_table(size)
+            kernel.rehash(self.run.pairs, table)
+            drawn["pairs"] = table
+        if drawn:
+            self.run = self.run._replace(**drawn)
+
+    def _grow_as_wanted(self) -> None:
+        want = self.run.want
+        self._ensure(int(want[WANT_REQUESTS]), int(want[WANT_ATTEMPTS]),
+                     int(want[WANT_ATTENDANCES]), int(want[WANT_POLICY_DRAWS]),
+                     int(want[WANT_PAIRS]))
+
+    # ---------------------------------------------------------------- the contract
+
+    def days(self, d: int) -> int:
+        """Days from ``d`` up to the next day a list-holder leaves (or the end); returns it.
+
+        A leaver's day starts with yesterday's attendance, then the lists move
+        (in Python), then the rest of the day goes on in the kernel.
+        """
+        world = self.world
+        leavers = world.leavers.get(d, ())
+        attend = True
+        if leavers:
+            if d > 0:
+                self.attendance(d - 1)
+            for c in leavers:
+                self.lists.reassign(c, d)
+            attend = False
+        stop = min([x for x in world.leavers if x > d] + [world.end_day])
+        start = d
+        while True:
+            reached = kernel.run_days(self.cal, world.rules, self.rule, self.lists.usual,
+                                      self.run, self.log, d, stop, attend if d == start else True)
+            if reached == stop:
+                return stop
+            d = int(reached)
+            self._grow_as_wanted()
+
+    def attendance(self, d: int) -> None:
+        """Day ``d``'s appointments attended or missed; follow-ups booked."""
+        k = int(self.run.days[DAY_APPTS, d])
+        self._ensure(k, k, k, 0, k)  # follow-ups never draw from the policy stream
+        kernel.attendance(self.cal, self.world.rules, self.rule, self.lists.usual, self.run,
+                          self.log, d)
+
+    def finish(self) -> BookingRecord:
+        """The last day's attendance, then the run's record, cut from the kernel's arrays."""
+        self.attendance(self.world.end_day - 1)
+        log = self.log
+        n_req, n_appt, n_unmet = (int(log.count[k]) for k in (COUNT_REQUESTS, COUNT_APPOINTMENTS,
+                                                              COUNT_UNMET))
+        req, appt = log.req_int, log.appt_int
+        event_log = EventLog(
+            req_patient=req[REQ_PATIENT, :n_req].copy(),
+            req_time=log.req_float[REQ_TIME, :n_req].copy(),
+            req_from_day=req[REQ_FROM_DAY, :n_req].copy(),
+            req_with=req[REQ_WITH, :n_req].copy(),
+            req_need=req[REQ_NEED, :n_req].copy(),
+            req_urgency=req[REQ_URGENCY, :n_req].copy(),
+            req_mode=req[REQ_MODE, :n_req].copy(),
+            req_attempts=req[REQ_ATTEMPTS, :n_req].copy(),
+            req_outcome=req[REQ_OUTCOME, :n_req].copy(),
+            req_appointment=req[REQ_APPOINTMENT, :n_req].copy(),
+            req_gave_up_at=log.req_float[REQ_GAVE_UP_AT, :n_req].copy(),
+            appt_request=appt[APPT_REQUEST, :n_appt].copy(),
+            appt_patient=appt[APPT_PATIENT, :n_appt].copy(),
+            appt_clinician=appt[APPT_CLINICIAN, :n_appt].copy(),
+            appt_time=log.appt_float[APPT_TIME, :n_appt].copy(),
+            appt_booked_at=log.appt_float[APPT_BOOKED_AT, :n_appt].copy(),
+            appt_pool=appt[APPT_POOL, :n_appt].copy(),
+            appt_status=appt[APPT_STATUS, :n_appt].copy(),
+            appt_usual=appt[APPT_USUAL, :n_appt].copy(),
+            unmet_request=log.unmet_int[:n_unmet].copy(),
+            unmet_time=log.unmet_float[:n_unmet].copy(),
+        )
+        cal = self.cal
+        layout = self.world.slots
+        cells = cell_table(cal.cell[CELL_START], cal.cell[CELL_END], cal.booked, cal.closed,
+                           layout.n_clinicians, layout.n_days)
+        return BookingRecord(engine=self.engine_name, log=event_log, cells=cells,
+                             usual_at_end=self.lists.usual.copy(),
+                             list_changes=tuple(self.lists.changes))

@@ -1,0 +1,803 @@
+"""The compiled booking desk: numba functions over flat arrays.
+
+These functions do, for the built-in booking rules, exactly what the
+reference desk (:class:`sim.engine.reference.ReferenceDesk` with the policies
+of the ``policies`` package) does in plain Python: same calendar search, same
+offers, same patient choice, same random numbers in the same order. The tests
+run both desks on the same worlds and require identical event logs.
+
+The kernel takes six arguments, built by :mod:`sim.engine.compiled`:
+
+* ``cal`` (:class:`Cal`): the calendar;
+* ``rules`` (:class:`sim.world.build.BookingRules`): the practice's booking
+  rules, as the world builder made them;
+* ``rule`` (:class:`PolicyRule`): the booking policy's rule;
+* ``usual``: each patient's usual clinician (changed in place between calls
+  when a GP leaves);
+* ``run`` (:class:`RunState`): the arrivals, sickness spells, pre-drawn random
+  numbers, per-day lists, the patient-clinician visit counts and scratch space;
+* ``log`` (:class:`Log`): the event log and counters, grown by the driver
+  whenever :func:`run_days` finds a day might not fit.
+
+Whole-number fields of several records share one 2-D array, row by row; the
+constants below name the rows (``REQ_*`` of requests, ``APPT_*`` of
+appointments, ``CELL_*`` of calendar cells, and so on). The codes (pools,
+urgencies, statuses) are :mod:`sim.codes`'s, which numba reads as constants.
+
+A slot found by a search is a tuple ``(time, clinician, day, pool, cell,
+index)``, with clinician ``-1`` when there is none.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from ..codes import (
+    AHEAD,
+    ATTENDED,
+    BOOKED,
+    CANCELLED,
+    DNA,
+    FOLLOW_UP,
+    GAVE_UP,
+    GOT_APPOINTMENT,
+    N_MODES,
+    N_POOLS,
+    NAMED_USUAL_GP,
+    NAV_ELSEWHERE,
+    ON_THE_DAY,
+    ONLINE,
+    ONLINE_MODE,
+    PENDING,
+    REVIEW,
+    ROUTINE,
+    RULE_NONE,
+    RULE_TEAM_LEAD,
+    SIGNPOSTED,
+    URGENT,
+)
+
+# Log.count: rows used, random numbers used, the next sickness spell.
+(COUNT_REQUESTS, COUNT_APPOINTMENTS, COUNT_UNMET, COUNT_QUEUED, USED_DNA_DRAWS,
+ USED_FOLLOW_UP_DRAWS, USED_POLICY_DRAWS, NEXT_SPELL, COUNT_PAIRS) = range(9)
+N_COUNTERS = 9
+# Rows of the packed arrays.
+CELL_START, CELL_END, CELL_NEXT_FREE = 0, 1, 2                          # Cal.cell
+HEAD_DAY, HEAD_CELL, HEAD_SLOT = 0, 1, 2                                # Cal.head
+DIM_CLINICIANS, DIM_DAYS, DIM_CELLS, DIM_HAS_ONLINE = 0, 1, 2, 3        # Cal.dims
+(ARR_PATIENT, ARR_NEED, ARR_URGENCY, ARR_MODE, ARR_FROM_DAY, ARR_NAMED,
+ ARR_NAVIGATION) = range(7)                                             # RunState.arrivals
+ARRIVAL_ROWS = 7
+SPELL_DAY, SPELL_CLINICIAN, SPELL_LENGTH = 0, 1, 2                      # RunState.spells
+(DAY_FIRST_APPT, DAY_LAST_APPT, DAY_APPTS, DAY_FIRST_QUEUED, DAY_LAST_QUEUED,
+ DAY_QUEUED) = range(6)                                                 # RunState.days
+(WANT_REQUESTS, WANT_ATTEMPTS, WANT_ATTENDANCES, WANT_POLICY_DRAWS,
+ WANT_PAIRS) = range(5)                                                 # RunState.want
+OFFER_CLINICIAN, OFFER_DAY, OFFER_POOL, OFFER_CELL, OFFER_SLOT = range(5)  # RunState.offer_int
+(REQ_PATIENT, REQ_FROM_DAY, REQ_WITH, REQ_NEED, REQ_URGENCY, REQ_MODE, REQ_ATTEMPTS,
+ REQ_OUTCOME, REQ_APPOINTMENT) = range(9)                               # Log.req_int
+REQ_INT_ROWS = 9
+REQ_TIME, REQ_GAVE_UP_AT = 0, 1                                         # Log.req_float
+(APPT_REQUEST, APPT_PATIENT, APPT_CLINICIAN, APPT_POOL, APPT_STATUS, APPT_USUAL,
+ APPT_NEXT_SAME_DAY) = range(7)                                         # Log.appt_int
+APPT_INT_ROWS = 7
+APPT_TIME, APPT_BOOKED_AT = 0, 1                                        # Log.appt_float
+QUEUE_REQUEST, QUEUE_ATTEMPT, QUEUE_NEXT = 0, 1, 2                      # Log.queue
+#: An empty key in the visit-count table.
+EMPTY = -1
+
+INF = np.inf
+
+
+class Cal(NamedTuple):
+    """The calendar (as :class:`sim.engine.calendar.Calendar`) as arrays.
+
+    ``cell`` holds each cell's start, end and next-free pointer (rows ``CELL_*``);
+    ``head`` each (pool, clinician)'s first open day, cell and slot index
+    (rows ``HEAD_*``), ``head_time`` its time; ``dims`` the sizes (``DIM_*``).
+    """
+
+    times: np.ndarray
+    cell: np.ndarray
+    cell_first: np.ndarray
+    booked: np.ndarray
+    closed: np.ndarray
+    head: np.ndarray
+    head_time: np.ndarray
+    dims: np.ndarray
+
+
+class PolicyRule(NamedTuple):
+    """A policy's :class:`sim.engine.policy_api.CompiledRule`, as the kernel takes it.
+
+    ``named`` is a ``RULE_*`` code of :mod:`sim.codes`; a wait of -1 means up
+    to the horizon; ``coded`` says per patient whether the rule applies.
+    """
+
+    named: int
+    named_wait_days: int
+    team_tier: bool
+    team_wait_days: int
+    adherence: float
+    coded: np.ndarray
+
+
+class RunState(NamedTuple):
+    """The run's inputs in kernel form, the per-day lists and scratch space."""
+
+    arrivals: np.ndarray        # (ARRIVAL_ROWS, arrivals): rows ARR_*
+    arrival_time: np.ndarray
+    day_start: np.ndarray       # arrivals of day d: day_start[d] to day_start[d + 1]
+    spells: np.ndarray          # (3, spells): rows SPELL_*
+    dna_draws: np.ndarray
+    follow_up_draws: np.ndarray
+    policy_draws: np.ndarray
+    days: np.ndarray            # (6, days): rows DAY_*: each day's appointments and queue
+    slot_appointment: np.ndarray
+    pairs: np.ndarray   # hash table (keys, counts): patient * n_clinicians + clinician -> visits
+    tiers: np.ndarray   # scratch: (2, clinicians)
+    offer_time: np.ndarray  # scratch: offers' times
+    offer_int: np.ndarray   # scratch: offers' (clinician, day, pool, cell, slot)
+    want: np.ndarray    # what the next day needs room for (see _room)
+    scratch: np.ndarray  # room for one day's appointments
+
+
+class Log(NamedTuple):
+    """The event log (fields as :class:`sim.engine.contract.EventLog`), by rows, and counters."""
+
+    count: np.ndarray
+    req_int: np.ndarray
+    req_float: np.ndarray
+    appt_int: np.ndarray
+    appt_float: np.ndarray
+    unmet_int: np.ndarray
+    unmet_float: np.ndarray
+    queue: np.ndarray
+
+
+# Functions called only from compiled code need no Python wrapper (faster to compile).
+# No reference counting (numba's _nrt=False): every array belongs to the driver's
+# named tuples for the whole call and the kernel allocates nothing, so counting
+# references to arrays, which cost two thirds of the time, is not needed.
+inner = njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+NO_SLOT = (INF, -1, 0, 0, -1, -1)
+# Whole numbers passed to compiled functions go through i64(): a bare constant
+# would be typed as that literal value and compile a copy of the function for it.
+i64 = np.int64
+
+
+# ------------------------------------------------------------------ calendar
+
+
+@inner
+def _bisect_left(a, x, lo, hi):
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@inner
+def refresh(cal, pool, c, now):
+    """Clinician ``c``'s head in ``pool``: first free slot at or after ``now``."""
+    n_days = cal.dims[DIM_DAYS]
+    today = int(now)
+    d = cal.head[HEAD_DAY, pool, c]
+    if d <= today:
+        d = today
+    base = pool * cal.dims[DIM_CELLS] + c * n_days
+    while d < n_days:
+        k = base + d
+        i = cal.cell[CELL_NEXT_FREE, k]
+        end = cal.cell[CELL_END, k]
+        if i < end:
+            if d == today and cal.times[i] < now:
+                i = _bisect_left(cal.times, now, i, end)
+            if i < end:
+                cal.head[HEAD_DAY, pool, c] = d
+                cal.head[HEAD_CELL, pool, c] = k
+                cal.head[HEAD_SLOT, pool, c] = i
+                cal.head_time[pool, c] = cal.times[i]
+                return
+        d += 1
+    cal.head[HEAD_DAY, pool, c] = n_days
+    cal.head[HEAD_CELL, pool, c] = -1
+    cal.head[HEAD_SLOT, pool, c] = -1
+    cal.head_time[pool, c] = INF
+
+
+@njit(cache=True, _nrt=False)
+def refresh_all(cal):
+    """Every head, at time 0 (a new calendar)."""
+    for pool in range(N_POOLS):
+        for c in range(cal.dims[DIM_CLINICIANS]):
+            refresh(cal, i64(pool), i64(c), 0.0)
+
+
+@inner
+def earliest(cal, clinicians, n, pool, now, last_day, from_day):
+    """Earliest free slot with any of ``clinicians[:n]`` (ties: listed first).
+
+    ``from_day`` -1: from now. As :meth:`sim.engine.calendar.Calendar.earliest`.
+    """
+    if n == 0:
+        return NO_SLOT
+    today = int(now)
+    if from_day > today:
+        return _earliest_from(cal, clinicians, n, pool, last_day, from_day)
+    while True:
+        best = clinicians[0]
+        t = cal.head_time[pool, best]
+        for j in range(1, n):
+            c = clinicians[j]
+            tc = cal.head_time[pool, c]
+            if tc < t:
+                best = c
+                t = tc
+        if t >= now:
+            break
+        refresh(cal, pool, best, now)
+    if t == INF:
+        return NO_SLOT
+    k = cal.head[HEAD_CELL, pool, best]
+    d = (k - pool * cal.dims[DIM_CELLS]) - best * cal.dims[DIM_DAYS]
+    if d > last_day:
+        return NO_SLOT
+    return t, best, d, pool, k, cal.head[HEAD_SLOT, pool, best]
+
+
+@inner
+def _earliest_from(cal, clinicians, n, pool, last_day, first_day):
+    n_days = cal.dims[DIM_DAYS]
+    last = min(last_day, n_days - 1)
+    if last < first_day:
+        return NO_SLOT
+    # A cell's slots all fall on its day, so a clinician's earliest free slot
+    # from first_day is in their first day with one; and no day after the best
+    # found so far can beat it. Ties go to the clinician listed first.
+    t = INF
+    best = -1
+    best_day = 0
+    for j in range(n):
+        c = clinicians[j]
+        base = pool * cal.dims[DIM_CELLS] + c * n_days
+        for d in range(first_day, last + 1):
+            v = cal.cell_first[base + d]
+            if v != INF:
+                if v < t:
+                    t = v
+                    best = c
+                    best_day = d
+                    last = d
+                break
+    if best < 0:
+        return NO_SLOT
+    k = pool * cal.dims[DIM_CELLS] + best * n_days + best_day
+    return t, best, best_day, pool, k, cal.cell[CELL_NEXT_FREE, k]
+
+
+@inner
+def book_slot(cal, c, pool, k, i, now):
+    """Take a free slot (the first free one of its cell, or a later one if those have passed)."""
+    next_free = cal.cell[CELL_NEXT_FREE, k]
+    end = cal.cell[CELL_END, k]
+    if not (next_free <= i < end):
+        raise RuntimeError("compiled engine: booking a slot that is not free")
+    if cal.times[i] < now or (i > next_free and cal.times[i - 1] >= now):
+        raise RuntimeError("compiled engine: booking a slot that is not the first free one")
+    cal.booked[i] = True
+    cal.cell[CELL_NEXT_FREE, k] = i + 1
+    cal.cell_first[k] = cal.times[i + 1] if i + 1 < end else INF
+    if cal.head[HEAD_CELL, pool, c] == k:
+        refresh(cal, pool, c, now)
+
+
+# ------------------------------------------------------------------ visit counts
+
+
+@inner
+def pair_slot(keys, key):
+    """Where ``key`` is, or would go, in an open-addressing table (size a power of two)."""
+    mask = keys.size - 1
+    h = np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)
+    i = np.int64(h >> np.uint64(40)) & mask
+    while keys[i] != key and keys[i] != EMPTY:
+        i = (i + 1) & mask
+    return i
+
+
+@njit(cache=True)
+def rehash(old, new):
+    """Move every pair of table ``old`` into the (larger, empty) table ``new``."""
+    for j in range(old.shape[1]):
+        if old[0, j] != EMPTY:
+            h = pair_slot(new[0], old[0, j])
+            new[0, h] = old[0, j]
+            new[1, h] = old[1, j]
+
+
+# ------------------------------------------------------------------ the log
+
+
+@inner
+def new_request(log, patient, t, need, urgency, mode, from_day, with_clinician):
+    """Log a new request (as ``ReferenceDesk._new_request``); return its id."""
+    r = log.count[COUNT_REQUESTS]
+    log.count[COUNT_REQUESTS] = r + 1
+    q = log.req_int
+    q[REQ_PATIENT, r] = patient
+    q[REQ_FROM_DAY, r] = from_day
+    q[REQ_WITH, r] = with_clinician
+    q[REQ_NEED, r] = need
+    q[REQ_URGENCY, r] = urgency
+    q[REQ_MODE, r] = mode
+    q[REQ_ATTEMPTS, r] = 0
+    q[REQ_OUTCOME, r] = PENDING
+    q[REQ_APPOINTMENT, r] = -1
+    log.req_float[REQ_TIME, r] = t
+    log.req_float[REQ_GAVE_UP_AT, r] = np.nan
+    return r
+
+
+@inner
+def queue_push(run, log, day, rid, attempt):
+    """Queue request ``rid`` for the opening of ``day`` (after those already queued)."""
+    q = log.count[COUNT_QUEUED]
+    log.count[COUNT_QUEUED] = q + 1
+    log.queue[QUEUE_REQUEST, q] = rid
+    log.queue[QUEUE_ATTEMPT, q] = attempt
+    log.queue[QUEUE_NEXT, q] = -1
+    if run.days[DAY_FIRST_QUEUED, day] < 0:
+        run.days[DAY_FIRST_QUEUED, day] = q
+    else:
+        log.queue[QUEUE_NEXT, run.days[DAY_LAST_QUEUED, day]] = q
+    run.days[DAY_LAST_QUEUED, day] = q
+    run.days[DAY_QUEUED, day] += 1
+
+
+@inner
+def _book(cal, usual, run, log, rid, now, j):
+    """Book offer ``j`` of the scratch offers for request ``rid``."""
+    t = run.offer_time[j]
+    offer = run.offer_int[j]
+    c = offer[OFFER_CLINICIAN]
+    d = offer[OFFER_DAY]
+    pool = offer[OFFER_POOL]
+    i = offer[OFFER_SLOT]
+    book_slot(cal, c, pool, offer[OFFER_CELL], i, now)
+    a = log.count[COUNT_APPOINTMENTS]
+    log.count[COUNT_APPOINTMENTS] = a + 1
+    patient = log.req_int[REQ_PATIENT, rid]
+    appt = log.appt_int
+    appt[APPT_REQUEST, a] = rid
+    appt[APPT_PATIENT, a] = patient
+    appt[APPT_CLINICIAN, a] = c
+    appt[APPT_POOL, a] = pool
+    appt[APPT_STATUS, a] = BOOKED
+    appt[APPT_USUAL, a] = usual[patient]
+    appt[APPT_NEXT_SAME_DAY, a] = -1
+    log.appt_float[APPT_TIME, a] = t
+    log.appt_float[APPT_BOOKED_AT, a] = now
+    log.req_int[REQ_OUTCOME, rid] = GOT_APPOINTMENT
+    log.req_int[REQ_APPOINTMENT, rid] = a
+    run.slot_appointment[i] = a
+    if run.days[DAY_FIRST_APPT, d] < 0:
+        run.days[DAY_FIRST_APPT, d] = a
+    else:
+        appt[APPT_NEXT_SAME_DAY, run.days[DAY_LAST_APPT, d]] = a
+    run.days[DAY_LAST_APPT, d] = a
+    run.days[DAY_APPTS, d] += 1
+
+
+# ------------------------------------------------------------------ offers
+
+
+@inner
+def _add_offer(run, n, slot):
+    """Append ``slot`` to the offers unless none or already there; return the count."""
+    t, c, d, pool, k, i = slot
+    if c < 0:
+        return n
+    for j in range(n):
+        if run.offer_int[j, OFFER_CELL] == k and run.offer_int[j, OFFER_SLOT] == i:
+            return n
+    run.offer_time[n] = t
+    run.offer_int[n, OFFER_CLINICIAN] = c
+    run.offer_int[n, OFFER_DAY] = d
+    run.offer_int[n, OFFER_POOL] = pool
+    run.offer_int[n, OFFER_CELL] = k
+    run.offer_int[n, OFFER_SLOT] = i
+    return n + 1
+
+
+@inner
+def _same_day(cal, clinicians, n, now, online):
+    """As :func:`policies.base.same_day_slot`."""
+    today = int(now)
+    if online:
+        return earliest(cal, clinicians, n, i64(ONLINE), now, today, i64(-1))
+    held = earliest(cal, clinicians, n, i64(ON_THE_DAY), now, today, i64(-1))
+    if held[1] >= 0:  # a clinician: found
+        return held
+    return earliest(cal, clinicians, n, i64(AHEAD), now, today, i64(-1))
+
+
+@inner
+def _routine(cal, horizon_days, release, clinicians, n, now, from_day, wait, online):
+    """As :func:`policies.base.routine_slot`."""
+    horizon = horizon_days if wait < 0 else min(wait, horizon_days)
+    today = int(now)
+    if online:
+        return earliest(cal, clinicians, n, i64(ONLINE), now, today + horizon, from_day)
+    best = earliest(cal, clinicians, n, i64(AHEAD), now, today + horizon, from_day)
+    if from_day > today:
+        return best
+    held = earliest(cal, clinicians, n, i64(ON_THE_DAY), now, today, i64(-1))
+    if held[1] >= 0 and held[0] <= now + release:  # found, and within the release window
+        if best[1] < 0 or held[0] <= best[0]:
+            return held
+    return best
+
+
+@inner
+def _fill_tiers(rules, rule, usual, run, patient, row):
+    """The rule's tiers for ``patient`` (eligible clinicians only), into ``run.tiers``.
+
+    As the ``tiers`` of :mod:`policies.usual_gp_first` and :mod:`policies.micro_team`.
+    """
+    usual_gp = usual[patient]
+    team = rules.team_of[usual_gp]
+    named = usual_gp
+    if rule.named == RULE_TEAM_LEAD and team >= 0:
+        named = rules.teams[team, 1]
+    n_first = 0
+    if rules.eligible_mask[row, named]:
+        run.tiers[0, 0] = named
+        n_first = 1
+    n_team = 0
+    if rule.team_tier and team >= 0:
+        for j in range(rules.teams[team, 0]):
+            c = rules.teams[team, 1 + j]
+            if c != named and rules.eligible_mask[row, c]:
+                run.tiers[1, n_team] = c
+                n_team += 1
+    return n_first, n_team
+
+
+@inner
+def offers(cal, rules, rule, usual, run, log, rid, now):
+    """The rule's offers for request ``rid`` at time ``now``, into the scratch offers.
+
+    As :class:`policies.base.ContinuityPolicy` (``offers``, ``applies``) with
+    :func:`policies.base.tiered_offers` and :func:`policies.base.follow_up_offers`.
+    """
+    urgency = log.req_int[REQ_URGENCY, rid]
+    mode = log.req_int[REQ_MODE, rid]
+    row = log.req_int[REQ_NEED, rid] * N_MODES + mode
+    n_eligible = rules.eligible_list[row, 0]
+    eligible = rules.eligible_list[row, 1:]
+    online = mode == ONLINE_MODE and cal.dims[DIM_HAS_ONLINE] != 0
+    from_day = log.req_int[REQ_FROM_DAY, rid]
+    horizon = rules.horizon_days
+    n = i64(0)
+    if urgency == FOLLOW_UP or urgency == REVIEW:
+        pool = i64(ONLINE) if online else i64(AHEAD)
+        c = log.req_int[REQ_WITH, rid]
+        if c >= 0:
+            run.tiers[0, 0] = c
+            n = _add_offer(run, n, earliest(cal, run.tiers[0], i64(1), pool, now,
+                                            from_day + rules.follow_up_window_days, from_day))
+        return _add_offer(run, n, earliest(cal, eligible, n_eligible, pool, now,
+                                           from_day + horizon, from_day))
+    patient = log.req_int[REQ_PATIENT, rid]
+    apply = False
+    if rule.named != RULE_NONE and rule.coded[patient]:
+        if rule.adherence >= 1.0:
+            apply = True
+        else:
+            u = run.policy_draws[log.count[USED_POLICY_DRAWS]]
+            log.count[USED_POLICY_DRAWS] += 1
+            apply = u < rule.adherence
+    n_first = 0
+    n_team = 0
+    if apply:
+        n_first, n_team = _fill_tiers(rules, rule, usual, run, patient, row)
+    if urgency == URGENT:
+        if n_first > 0:
+            slot = _same_day(cal, run.tiers[0], n_first, now, online)
+            if slot[1] >= 0:
+                return _add_offer(run, i64(0), slot)
+        if n_team > 0:
+            slot = _same_day(cal, run.tiers[1], n_team, now, online)
+            if slot[1] >= 0:
+                return _add_offer(run, i64(0), slot)
+        return _add_offer(run, i64(0), _same_day(cal, eligible, n_eligible, now, online))
+    release = rules.release_days
+    if n_first > 0:
+        n = _add_offer(run, n, _routine(cal, horizon, release, run.tiers[0], n_first, now,
+                                        from_day, rule.named_wait_days, online))
+    if n_team > 0:
+        n = _add_offer(run, n, _routine(cal, horizon, release, run.tiers[1], n_team, now,
+                                        from_day, rule.team_wait_days, online))
+    return _add_offer(run, n, _routine(cal, horizon, release, eligible, n_eligible, now,
+                                       from_day, i64(-1), online))
+
+
+@inner
+def choose(rules, run, log, rid, n):
+    """The offer the patient takes (as :func:`sim.engine.choice.patient_choice`), or -1."""
+    if n == 0:
+        return -1
+    urgency = log.req_int[REQ_URGENCY, rid]
+    chosen = 0
+    if urgency == ROUTINE and n > 1:
+        soonest = 0
+        for j in range(1, n):
+            if run.offer_time[j] < run.offer_time[soonest]:
+                soonest = j
+        chosen = soonest
+        if rules.values_continuity[log.req_int[REQ_PATIENT, rid]]:
+            extra = rules.extra_days[log.req_int[REQ_NEED, rid]]
+            for j in range(n):
+                if j == soonest or run.offer_time[j] - run.offer_time[soonest] <= extra:
+                    chosen = j
+                    break
+    if (urgency == ROUTINE
+            and run.offer_time[chosen] - log.req_float[REQ_TIME, rid] > rules.decline_after_days):
+        return -1
+    return chosen
+
+
+@inner
+def handle(cal, rules, rule, usual, run, log, rid, now, attempt):
+    """One attempt to book request ``rid`` at time ``now`` (as ``ReferenceDesk._handle``)."""
+    log.req_int[REQ_ATTEMPTS, rid] += 1
+    n = offers(cal, rules, rule, usual, run, log, rid, now)
+    j = choose(rules, run, log, rid, n)
+    if j >= 0:
+        _book(cal, usual, run, log, rid, now, j)
+        return
+    u = log.count[COUNT_UNMET]
+    log.count[COUNT_UNMET] = u + 1
+    log.unmet_int[u] = rid
+    log.unmet_float[u] = now
+    if attempt >= rules.max_attempts:
+        log.req_int[REQ_OUTCOME, rid] = GAVE_UP
+        log.req_float[REQ_GAVE_UP_AT, rid] = now
+        return
+    day = rules.next_open[int(now)]
+    if day + rules.open_time < rules.end_day:
+        queue_push(run, log, day, rid, i64(attempt + 1))
+
+
+# ------------------------------------------------------------------ the day
+
+
+@inner
+def _attendance(cal, rules, rule, usual, run, log, d):
+    """Day ``d``'s booked appointments are attended or missed; follow-ups are booked."""
+    appt = log.appt_int
+    n = 0
+    a = run.days[DAY_FIRST_APPT, d]
+    while a >= 0:
+        if appt[APPT_STATUS, a] == BOOKED:
+            n += 1
+        a = appt[APPT_NEXT_SAME_DAY, a]
+    if n == 0:
+        return
+    attended = run.scratch[:n]
+    n_attended = 0
+    online = cal.dims[DIM_HAS_ONLINE] != 0
+    a = run.days[DAY_FIRST_APPT, d]
+    while a >= 0:
+        if appt[APPT_STATUS, a] == BOOKED:
+            lead = d - int(log.appt_float[APPT_BOOKED_AT, a])
+            p = rules.dna_by_lead[lead] * rules.dna_propensity[appt[APPT_PATIENT, a]]
+            if p > 1.0:
+                p = 1.0
+            if online and appt[APPT_POOL, a] == ONLINE:
+                p = 0.0
+            u = run.dna_draws[log.count[USED_DNA_DRAWS]]
+            log.count[USED_DNA_DRAWS] += 1
+            if u < p:
+                appt[APPT_STATUS, a] = DNA
+            else:
+                appt[APPT_STATUS, a] = ATTENDED
+                attended[n_attended] = a
+                n_attended += 1
+        a = appt[APPT_NEXT_SAME_DAY, a]
+    if n_attended > 0:
+        _follow_ups(cal, rules, rule, usual, run, log, d, attended[:n_attended])
+
+
+@inner
+def _follow_ups(cal, rules, rule, usual, run, log, d, attended):
+    """As ``ReferenceDesk._follow_ups``."""
+    n = attended.size
+    base = log.count[USED_FOLLOW_UP_DRAWS]
+    log.count[USED_FOLLOW_UP_DRAWS] = base + 2 * n
+    t = float(d + 1)
+    make = t < rules.end_day
+    n_clinicians = cal.dims[DIM_CLINICIANS]
+    for j in range(n):
+        a = attended[j]
+        patient = log.appt_int[APPT_PATIENT, a]
+        c = log.appt_int[APPT_CLINICIAN, a]
+        key = patient * n_clinicians + c
+        h = pair_slot(run.pairs[0], key)
+        if run.pairs[0, h] == EMPTY:
+            run.pairs[0, h] = key
+            run.pairs[1, h] = 0
+            log.count[COUNT_PAIRS] += 1
+        prior = run.pairs[1, h]
+        run.pairs[1, h] = prior + 1
+        rid = log.appt_int[APPT_REQUEST, a]
+        need = log.req_int[REQ_NEED, rid]
+        p = rules.follow_up_probability[need]
+        if prior >= rules.known_after_visits:
+            p *= rules.known_clinician_factor
+        if not make or run.follow_up_draws[base + j] >= p:
+            continue
+        from_day = d + int(rules.follow_up_delay_lo[need]
+                           + int(run.follow_up_draws[base + n + j]
+                                 * rules.follow_up_delay_span[need]))
+        new = new_request(log, patient, log.appt_float[APPT_TIME, a], need, FOLLOW_UP,
+                          log.req_int[REQ_MODE, rid], from_day, c)
+        handle(cal, rules, rule, usual, run, log, new, t, i64(1))
+
+
+@inner
+def _sickness(cal, rules, run, log, d):
+    """Sickness spells starting on day ``d``: close the days, queue their patients."""
+    n_days = cal.dims[DIM_DAYS]
+    spells = run.spells
+    while log.count[NEXT_SPELL] < spells.shape[1] and spells[SPELL_DAY, log.count[NEXT_SPELL]] == d:
+        s = log.count[NEXT_SPELL]
+        log.count[NEXT_SPELL] = s + 1
+        c = spells[SPELL_CLINICIAN, s]
+        for day in range(d, min(d + spells[SPELL_LENGTH, s], n_days)):
+            k = c * n_days + day
+            if cal.closed[k]:
+                continue
+            cal.closed[k] = True
+            for pool in range(N_POOLS):
+                kk = pool * cal.dims[DIM_CELLS] + k
+                for i in range(cal.cell[CELL_START, kk], cal.cell[CELL_END, kk]):
+                    if cal.booked[i]:
+                        _cancel_and_rebook(rules, run, log, run.slot_appointment[i], d)
+                cal.cell[CELL_NEXT_FREE, kk] = cal.cell[CELL_END, kk]
+                cal.cell_first[kk] = INF
+                if cal.head[HEAD_CELL, pool, c] == kk:
+                    refresh(cal, pool, c, cal.head_time[pool, c])
+
+
+@inner
+def _cancel_and_rebook(rules, run, log, a, d):
+    log.appt_int[APPT_STATUS, a] = CANCELLED
+    rid = log.appt_int[APPT_REQUEST, a]
+    log.req_int[REQ_OUTCOME, rid] = PENDING
+    log.req_int[REQ_APPOINTMENT, rid] = -1
+    if not rules.is_open[d]:
+        d = rules.next_open[d]
+    if d + rules.open_time >= rules.end_day:
+        return
+    queue_push(run, log, d, rid, i64(1))
+
+
+@inner
+def _opening(cal, rules, rule, usual, run, log, d):
+    """Requests queued for day ``d`` (retries, rebookings), in the order queued."""
+    now = d + rules.open_time
+    q = run.days[DAY_FIRST_QUEUED, d]
+    while q >= 0:
+        handle(cal, rules, rule, usual, run, log, log.queue[QUEUE_REQUEST, q], now,
+               log.queue[QUEUE_ATTEMPT, q])
+        q = log.queue[QUEUE_NEXT, q]
+    run.days[DAY_FIRST_QUEUED, d] = -1
+
+
+@inner
+def _new_requests(cal, rules, rule, usual, run, log, d):
+    """The new requests of day ``d``, in time order (as ``ReferenceDesk.new_requests``)."""
+    arrivals = run.arrivals
+    for j in range(run.day_start[d], run.day_start[d + 1]):
+        t = run.arrival_time[j]
+        patient = arrivals[ARR_PATIENT, j]
+        need = arrivals[ARR_NEED, j]
+        urgency = arrivals[ARR_URGENCY, j]
+        mode = arrivals[ARR_MODE, j]
+        if rules.has_navigation and urgency != REVIEW:
+            to = arrivals[ARR_NAVIGATION, j]
+            if to == NAV_ELSEWHERE:
+                rid = new_request(log, patient, t, need, urgency, mode,
+                                  arrivals[ARR_FROM_DAY, j], i64(-1))
+                log.req_int[REQ_OUTCOME, rid] = SIGNPOSTED
+                continue
+            if to >= 0:
+                need = to
+        with_clinician = i64(-1)
+        if urgency == REVIEW:
+            c = usual[patient]
+            if arrivals[ARR_NAMED, j] != NAMED_USUAL_GP:
+                team = rules.team_of[c]
+                if team >= 0:
+                    c = rules.teams[team, 1]
+            with_clinician = c if rules.eligible_mask[need * N_MODES + mode, c] else i64(-1)
+        rid = new_request(log, patient, t, need, urgency, mode, arrivals[ARR_FROM_DAY, j],
+                          with_clinician)
+        handle(cal, rules, rule, usual, run, log, rid, t, i64(1))
+
+
+# ------------------------------------------------------------------ entry points
+
+
+@inner
+def _room(cal, rule, run, log, d, attend):
+    """Whether the log and the random blocks can hold the most day ``d`` could add.
+
+    The most: every appointment of yesterday attended and asking for a
+    follow-up, every sickness cancellation, queued and new request handled,
+    each booking or failing. ``run.want`` gets what the driver must grow by
+    (rows ``WANT_*``).
+    """
+    yesterday = run.days[DAY_APPTS, d - 1] if attend else 0
+    cancelled = 0
+    for s in range(log.count[NEXT_SPELL], run.spells.shape[1]):
+        if run.spells[SPELL_DAY, s] != d:
+            break
+        for day in range(d, min(d + run.spells[SPELL_LENGTH, s], cal.dims[DIM_DAYS])):
+            cancelled += run.days[DAY_APPTS, day]
+    new = run.day_start[d + 1] - run.day_start[d]
+    queued = run.days[DAY_QUEUED, d] + cancelled
+    attempts = yesterday + queued + new
+    draws = queued + new if rule.named != RULE_NONE and rule.adherence < 1.0 else 0
+    run.want[WANT_REQUESTS] = yesterday + new
+    run.want[WANT_ATTEMPTS] = attempts
+    run.want[WANT_ATTENDANCES] = yesterday
+    run.want[WANT_POLICY_DRAWS] = draws
+    run.want[WANT_PAIRS] = yesterday
+    count = log.count
+    appt_room = log.appt_int.shape[1]
+    unmet_room = log.unmet_int.shape[0]
+    return (count[COUNT_REQUESTS] + yesterday + new <= log.req_int.shape[1]
+            and count[COUNT_APPOINTMENTS] + attempts <= appt_room
+            and count[COUNT_UNMET] + attempts <= unmet_room
+            and log.queue.shape[1] >= appt_room + unmet_room
+            and count[USED_DNA_DRAWS] + yesterday <= run.dna_draws.size
+            and count[USED_FOLLOW_UP_DRAWS] + 2 * yesterday <= run.follow_up_draws.size
+            and count[USED_POLICY_DRAWS] + draws <= run.policy_draws.size
+            and 2 * (count[COUNT_PAIRS] + yesterday) <= run.pairs.shape[1]
+            and yesterday <= run.scratch.size)
+
+
+@njit(cache=True, _nrt=False)
+def run_days(cal, rules, rule, usual, run, log, first_day, stop_day, attend_first):
+    """Days ``first_day`` to ``stop_day - 1``, as ``ReferenceDesk.day``; return the day reached.
+
+    Yesterday's attendance opens each day (not ``first_day``'s unless
+    ``attend_first``), then sickness, opening and new requests. Stops before
+    a day that might not fit in the log (see :func:`_room`): the driver grows
+    it and calls again from there.
+    """
+    for d in range(first_day, stop_day):
+        attend = d > 0 and (d > first_day or attend_first)
+        if not _room(cal, rule, run, log, d, attend):
+            return d
+        if attend:
+            _attendance(cal, rules, rule, usual, run, log, d - 1)
+        _sickness(cal, rules, run, log, d)
+        _opening(cal, rules, rule, usual, run, log, d)
+        _new_requests(cal, rules, rule, usual, run, log, d)
+    return stop_day
+
+
+@njit(cache=True, _nrt=False)
+def attendance(cal, rules, rule, usual, run, log, d):
+    """Day ``d``'s appointments attended or missed, alone (before a leaver's lists move)."""
+    _attendance(cal, rules, rule, usual, run, log, d)

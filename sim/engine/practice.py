@@ -1,0 +1,131 @@
+"""One practice's run on SimPy's clock: the policy, the booking desk and the days.
+
+:class:`PracticeModel` takes a :class:`sim.world.build.World`, builds the
+booking policy on a read-only view of the practice, picks the booking desk
+(:func:`choose_desk`) and lets SimPy's clock drive it day by day (the
+reference desk) or stretch by stretch (the compiled desk). The result is a
+:class:`sim.engine.contract.BookingRecord`; outcomes (A&E proxies, tables)
+are computed from it by :mod:`sim.outcomes`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import simpy
+
+from ..inputs.policies import Registry
+from ..inputs.schema import Scenario
+from ..world.build import World, build_world
+from .contract import BookingDesk, BookingRecord
+from .lists import ListState
+from .policy_api import BookingPolicy, PracticeView, compiled_rule_of, make_policy
+from .reference import ReferenceDesk
+
+log = logging.getLogger(__name__)
+
+#: Engine names: ``auto`` (the default) picks compiled when it can.
+ENGINES = ("auto", "compiled", "reference")
+
+
+class PracticeModel:
+    """One practice, one replication: the policy and the desk over a built world.
+
+    Args:
+        world: a :class:`World`, or a scenario (with its seed set) to build one from.
+        replication: the replication number, when ``world`` is a scenario.
+        policies: the policy registry (None: the installed one).
+    """
+
+    def __init__(self, world: World | Scenario, replication: int = 0,
+                 policies: Registry | None = None):
+        if isinstance(world, Scenario):
+            world = build_world(world, replication)
+        self.world = world
+        self.scenario = world.scenario
+        self.lists = ListState(world)
+        self.practice_view = PracticeView(
+            patients=world.patients,
+            workforce=world.workforce,
+            need_names=world.need_names,
+            horizon_days=world.rules.horizon_days,
+            release_days=world.rules.release_days,
+            cohorts=world.cohorts,
+            teams=world.teams,
+            team_of_clinician=world.team_of,
+            usual_clinician=self.lists.usual,
+            follow_up_window_days=world.rules.follow_up_window_days,
+        )
+        self.policy: BookingPolicy = make_policy(
+            world.scenario.policy.name, dict(world.scenario.policy.params), self.practice_view,
+            world.streams.get("policy"), policies)
+        self.record: BookingRecord | None = None
+
+    def run(self, engine: str | None = None) -> BookingRecord:
+        """Simulate from day 0 to the end of the observation window.
+
+        Args:
+            engine: ``"compiled"``, ``"reference"`` or ``"auto"`` (the default, or the
+                ``GPSIM_ENGINE`` environment variable): see :func:`choose_desk`.
+                Both give identical results.
+        """
+        desk = choose_desk(self.world, self.policy, self.lists, engine)
+        env = simpy.Environment()
+        env.process(self._days(env, desk))
+        env.run(until=self.world.end_day)
+        self.record = desk.finish()
+        return self.record
+
+    def _days(self, env: simpy.Environment, desk: BookingDesk):
+        """SimPy's clock: the desk works through days in order, the clock follows."""
+        d = 0
+        while True:
+            reached = desk.days(d)
+            if reached >= self.world.end_day:
+                # Return rather than wait for the end: a process left waiting would
+                # keep the model in a reference cycle until a full garbage collection.
+                return
+            yield env.timeout(reached - d)
+            d = reached
+
+
+def choose_desk(world: World, policy: BookingPolicy, lists: ListState,
+                engine: str | None = None) -> BookingDesk:
+    """The desk that runs this world: the compiled one or the reference one.
+
+    ``"auto"`` (the default; the ``GPSIM_ENGINE`` environment variable may set
+    another) uses the compiled desk when the policy declares a compiled rule
+    (:func:`sim.engine.policy_api.compiled_rule_of`; every built-in policy
+    does), numba imports and the calendar suits it (no session past midnight),
+    and the reference desk otherwise. ``"compiled"`` insists on the compiled
+    desk. The two give identical results.
+
+    Raises:
+        ValueError: for an unknown engine, or ``"compiled"`` when it cannot run.
+    """
+    engine = engine or os.environ.get("GPSIM_ENGINE") or "auto"
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+    if engine == "reference":
+        return ReferenceDesk(world, policy, lists)
+    rule = compiled_rule_of(policy)
+    if rule is None:
+        if engine == "compiled":
+            raise ValueError(f"policy {world.scenario.policy.name!r} declares no compiled rule; "
+                             "it runs on the reference engine only")
+        return ReferenceDesk(world, policy, lists)
+    try:
+        from .compiled import CompiledDesk, NotCompilable  # numba: optional
+    except ImportError as e:  # numba missing or broken: the reference desk still works
+        if engine == "compiled":
+            raise
+        log.warning("compiled engine unavailable (%s); using the reference engine", e)
+        return ReferenceDesk(world, policy, lists)
+    try:
+        return CompiledDesk(world, rule, lists)
+    except NotCompilable as e:
+        if engine == "compiled":
+            raise
+        log.info("reference engine: %s", e)
+        return ReferenceDesk(world, policy, lists)

@@ -1,0 +1,1 @@
+"""Scenario, network and sweep files: schema, loading, checks, list and CSV import."""

@@ -1,0 +1,231 @@
+"""Many practices in one scenario: a primary care network or a federation.
+
+A network file::
+
+    name: Riverside PCN
+    seed: 7
+    practices:
+      - {id: riverside, scenario: ../default.yaml, set: {population.size: 8000}}
+      - {id: hillview, scenario: ../policies/usual_gp_first.yaml}
+
+Each practice is a full scenario (its own population, workforce and booking
+policy), validated like any other, with ``set`` overrides (key forms as for
+``--set``, see :mod:`sim.inputs.loading`). An optional extended-access
+``hub`` is shared out among the practices at load time (:class:`Hub`);
+after that, practices do not interact, so they run independently
+(:mod:`sim.runs.network`). Each practice's seed is derived from the network
+seed and its id, so the results are identical however the runs are spread
+over processes, and adding a practice does not change the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .files import NETWORK
+from .loading import Origin, load_scenario, read_spec, scenario_from_dict
+from .policies import Registry
+from .problems import Problem, ScenarioError, merge_repeats
+from .schema import Scenario
+from .yaml_files import YamlDoc
+
+
+class PracticeRef(BaseModel):
+    """One practice of a network."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    scenario: str = Field(description="Scenario file, relative to the network file.")
+    set: dict[str, Any] = Field(default_factory=dict)
+
+
+class HubClinician(BaseModel):
+    """A clinician of the extended-access hub."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    role: str = Field(description="A role every practice's scenario defines (e.g. gp).")
+    sessions: list[str] = Field(min_length=1, description="Weekly sessions, e.g. mon_ev.")
+    slots_per_session: int | None = Field(None, ge=1, le=200,
+                                          description="Default: the role's.")
+
+
+class Hub(BaseModel):
+    """An extended-access hub shared by the network's practices.
+
+    Its sessions (for example weekday evenings) may fall outside the practices'
+    opening hours. The slots of each session, pooled over the hub clinicians
+    who work the same sessions, are allocated to the practices in proportion
+    to their list sizes (largest remainder), in consecutive blocks, so no slot
+    is ever offered to two practices and every practice gets its share. Hub
+    clinicians hold no lists; their slots are booked like any other by each
+    practice's policy (the earliest slot with anyone may be a hub slot; urgent
+    requests reach the hub only when no earlier slot is free today).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = "Extended-access hub"
+    session_starts: dict[str, str] = Field(description="Start time of each hub session name, "
+                                           "e.g. {ev: '18:30'}.")
+    clinicians: list[HubClinician] = Field(min_length=1)
+
+
+class NetworkSpec(BaseModel):
+    """A network file, validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = "Network"
+    seed: int = Field(20250106, ge=0, lt=2**63)
+    practices: list[PracticeRef] = Field(min_length=1)
+    hub: Hub | None = None
+
+
+@dataclass
+class Network:
+    """A loaded network: its spec and each practice's validated scenario (seed set).
+
+    With a hub, each practice's scenario includes its allocation of the hub's
+    clinicians (``extended_access``), ids as in the network file.
+    """
+
+    file: Path
+    spec: NetworkSpec
+    practices: list[tuple[str, Scenario]]
+
+    @property
+    def hub_ids(self) -> set[str]:
+        """Ids of the hub's clinicians (empty without a hub)."""
+        return {c.id for c in self.spec.hub.clinicians} if self.spec.hub else set()
+
+
+def allocate(total: int, sizes: list[int]) -> list[int]:
+    """Share ``total`` slots among practices in proportion to ``sizes`` (largest remainder)."""
+    quota = [total * n / sum(sizes) for n in sizes]
+    out = [int(q) for q in quota]
+    order = sorted(range(len(sizes)), key=lambda i: (-(quota[i] - out[i]), i))
+    for i in order[: total - sum(out)]:
+        out[i] += 1
+    return out
+
+
+def practice_seed(network_seed: int, practice_id: str) -> int:
+    """A practice's master seed: a stable hash of the network seed and the practice id."""
+    digest = hashlib.sha256(f"{network_seed}:{practice_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def with_network_seed(network: Network, seed: int) -> Network:
+    """The network with another master seed (each practice's seed derived again)."""
+    spec = network.spec.model_copy(update={"seed": seed})
+    practices = [(pid, s.model_copy(update={"seed": practice_seed(seed, pid)}))
+                 for pid, s in network.practices]
+    return Network(network.file, spec, practices)
+
+
+def load_network(path: str | Path, policies: Registry | None = None) -> Network:
+    """Read and validate a network file and every practice's scenario.
+
+    A problem in a practice's ``set:`` is reported at the line of the network
+    file where it is written; the same problem in several practices (a
+    scenario file they share, or the same override) is reported once, naming
+    them.
+
+    Raises:
+        ScenarioError: naming the network file (or the practice's scenario
+            file), the line and the key path of every problem.
+    """
+    path = Path(path)
+    shown = str(path)
+    spec, doc = read_spec(path, NetworkSpec, NETWORK)
+    ids = [p.id for p in spec.practices]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise ScenarioError([Problem(shown, ("practices",), "practice ids must be unique "
+                                     f"({', '.join(dupes)} appear more than once)",
+                                     doc.lines.get(("practices",)))])
+    practices, found = [], []
+    for i, ref in enumerate(spec.practices):
+        origins = {key: Origin(shown, doc.lines.get(("practices", i, "set", key)),
+                               ("practices", i, "set", key)) for key in ref.set}
+        scenario_file = path.parent / ref.scenario
+        try:
+            if not scenario_file.is_file():
+                raise ScenarioError([Problem(shown, ("practices", i, "scenario"),
+                                             f"scenario file {ref.scenario!r} not found "
+                                             f"(looked for {scenario_file.resolve()})",
+                                             doc.lines.get(("practices", i, "scenario")))])
+            s = load_scenario(scenario_file, ref.set, policies, origins)
+        except ScenarioError as e:
+            found += [(ref.id, p) for p in e.problems]
+            continue
+        practices.append((ref.id, s.model_copy(update={"seed": practice_seed(spec.seed,
+                                                                              ref.id)})))
+    if found:
+        raise ScenarioError(merge_repeats(found, "practice"))
+    if spec.hub is not None:
+        practices = _with_hub(shown, spec.hub, practices, doc, policies)
+    first = practices[0][1]
+    for i, (pid, s) in enumerate(practices):
+        if (s.start_date, s.warmup_days, s.duration_days) != (
+                first.start_date, first.warmup_days, first.duration_days):
+            raise ScenarioError([Problem(shown, ("practices", i), f"practice {pid!r} has a "
+                                         "different start_date, warmup_days or duration_days "
+                                         f"from {practices[0][0]!r}; a network shares one "
+                                         "calendar (set them in the network's set: overrides)",
+                                         doc.lines.get(("practices", i)))])
+    return Network(path, spec, practices)
+
+
+def _with_hub(shown: str, hub: Hub, practices: list[tuple[str, Scenario]], doc: YamlDoc,
+              policies: Registry | None) -> list[tuple[str, Scenario]]:
+    """Add each practice's allocation of the hub's clinicians to its scenario, revalidated."""
+    sizes = [s.population.size for _, s in practices]
+    extra: dict[str, list[dict]] = {pid: [] for pid, _ in practices}
+    for j, hc in enumerate(hub.clinicians):
+        missing = [pid for pid, s in practices if hc.role not in s.roles]
+        if missing:
+            raise ScenarioError([Problem(shown, ("hub", "clinicians", j, "role"),
+                                         f"role {hc.role!r} is not defined by practice(s) "
+                                         f"{', '.join(missing)}",
+                                         doc.lines.get(("hub", "clinicians", j, "role")))])
+    # Clinicians working the same sessions form one pool of slots per session,
+    # shared out as a whole, so small practices get their share even when one
+    # clinician's session has fewer slots than there are practices.
+    groups: dict[tuple[str, ...], list[HubClinician]] = {}
+    for hc in hub.clinicians:
+        groups.setdefault(tuple(sorted(hc.sessions)), []).append(hc)
+    for members in groups.values():
+        seq = []  # (clinician, slot number) in order: each clinician's session in turn
+        for hc in members:
+            n = hc.slots_per_session or practices[0][1].roles[hc.role].slots_per_session
+            seq += [(hc, k) for k in range(n)]
+        start = 0
+        for (pid, _), share in zip(practices, allocate(len(seq), sizes), strict=True):
+            block = seq[start:start + share]
+            start += share
+            for hc in members:
+                mine = [k for c, k in block if c is hc]
+                if mine:
+                    extra[pid].append({"id": hc.id, "role": hc.role,
+                                       "sessions": list(hc.sessions), "extended_access": True,
+                                       "slots_per_session": len(mine), "first_slot": mine[0]})
+    out = []
+    for pid, s in practices:
+        data = s.model_dump(mode="json")
+        data["clinicians"] = [*data["clinicians"], *extra[pid]]
+        data["practice"]["session_starts"] = {**data["practice"]["session_starts"],
+                                              **hub.session_starts}
+        try:
+            out.append((pid, scenario_from_dict(data, source=f"{shown} (practice {pid} with "
+                                                "the hub)", policies=policies)))
+        except ScenarioError as e:
+            raise ScenarioError([Problem(shown, ("hub",), f"practice {pid!r}: {p.message} "
+                                         f"(at {'.'.join(map(str, p.path))})",
+                                         doc.lines.get(("hub",)))
+                                 for p in e.problems]) from None
+    return out

@@ -1,0 +1,636 @@
+"""The scenario schema: typed, validated once, then frozen.
+
+A scenario is read from YAML (see :mod:`sim.inputs.loading`) into these models.
+Every model forbids unknown keys and is immutable, so a scenario can be shared
+across runs, processes and replications without any run-time state leaking
+into it. Units live in the names: ``_days``, ``_minutes``,
+``_per_patient_year``; times of day are ``"HH:MM"`` strings.
+
+References between parts (roles named by clinicians and needs, session names,
+cohorts, teams) are checked by :mod:`sim.inputs.checks`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..codes import MODE_NAMES
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MODES: tuple[str, ...] = MODE_NAMES
+REQUEST_MODES: tuple[str, ...] = ("face_to_face", "telephone", "online")
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Mode = Literal["face_to_face", "telephone", "home_visit", "online"]
+RequestMode = Literal["face_to_face", "telephone", "online"]
+
+TimeOfDay = Annotated[
+    str,
+    Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Time of day as HH:MM (24-hour)."),
+]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Identifier = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.\-]+$",
+        description="Letters, digits, '_', '-' and '.' only.",
+    ),
+]
+
+
+def hours(t: str) -> float:
+    """Convert an ``"HH:MM"`` time of day to hours after midnight."""
+    hh, mm = t.split(":")
+    return int(hh) + int(mm) / 60.0
+
+
+def _shares_sum_to_one(values: dict[str, float] | list[float], what: str) -> None:
+    total = sum(values.values()) if isinstance(values, dict) else sum(values)
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"{what} must sum to 1 (they sum to {total:.6g})")
+
+
+class Strict(BaseModel):
+    """Base of every scenario model: unknown keys are errors and objects are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Opening(Strict):
+    """When the practice takes requests and runs sessions."""
+
+    days: tuple[Weekday, ...] = Field(
+        ("mon", "tue", "wed", "thu", "fri"),
+        min_length=1,
+        description="Weekdays the practice opens.",
+    )
+    open: TimeOfDay = Field("08:00", description="Doors and phones open.")
+    close: TimeOfDay = Field("18:30", description="Doors and phones close.")
+
+    @model_validator(mode="after")
+    def _open_before_close(self) -> Opening:
+        if hours(self.open) >= hours(self.close):
+            raise ValueError(f"open ({self.open}) must be before close ({self.close})")
+        if len(set(self.days)) != len(self.days):
+            raise ValueError("days lists a weekday twice")
+        return self
+
+
+class Practice(Strict):
+    """The practice: opening hours, sessions and booking rules."""
+
+    name: str = "Practice"
+    opening: Opening = Opening()
+    session_starts: dict[Identifier, TimeOfDay] = Field(
+        default_factory=lambda: {"am": "08:30", "pm": "14:00"},
+        min_length=1,
+        description="Start time of each named session; clinicians work e.g. 'mon_am'.",
+    )
+    closed_dates: tuple[dt.date, ...] = Field(
+        (), description="Dates the practice is shut although a weekday (bank holidays)."
+    )
+    booking_horizon_days: int = Field(
+        28, ge=1, le=365, description="How far ahead routine appointments can be booked."
+    )
+    on_the_day_release_minutes: int = Field(
+        60,
+        ge=0,
+        le=24 * 60,
+        description=(
+            "An on-the-day slot still free this many minutes before it starts is offered "
+            "to routine requests too; until then it is kept for urgent requests."
+        ),
+    )
+    max_attempts: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description="Attempts (the first request plus retries on later working days) "
+        "before a patient who finds no slot gives up.",
+    )
+
+
+class AgeBand(Strict):
+    """One age band of the registered list."""
+
+    name: str
+    share: Share = Field(description="Share of the list in this band.")
+    rate_ratio: float = Field(
+        gt=0, description="Consultation rate relative to other bands (normalised)."
+    )
+    ltc_mean: float = Field(
+        ge=0, description="Mean number of long-term conditions (Poisson) in this band."
+    )
+    housebound_probability: Share = Field(0.0, description="Chance a patient is housebound.")
+
+
+class Population(Strict):
+    """The registered list: drawn from distributions, or read from a list file."""
+
+    size: int | None = Field(None, ge=1, le=5_000_000, description="Registered patients "
+                             "(taken from list_file when one is given).")
+    list_file: str | None = Field(
+        None, description="A CSV of the practice's real list (age band or age, n_ltc, "
+        "housebound, usual_gp, cohort_<name> flags; see sim/list_import.py), relative to the "
+        "scenario file; the age bands still give consultation rates.")
+    age_bands: tuple[AgeBand, ...] = Field(min_length=1)
+    ltc_rate_ratio: float = Field(
+        1.1, gt=0, description="Consultation rate multiplier per long-term condition."
+    )
+    values_continuity_share: Share = Field(
+        0.6, description="Share of patients who value seeing the same clinician."
+    )
+    dna_propensity_shape: float = Field(
+        2.0,
+        gt=0,
+        description="Gamma shape of each patient's DNA propensity (mean 1); smaller means "
+        "DNAs concentrate in fewer patients.",
+    )
+
+    @model_validator(mode="after")
+    def _size_or_file(self) -> Population:
+        if self.size is None and self.list_file is None:
+            raise ValueError("give size (patients to draw) or list_file (a real list)")
+        return self
+
+    @field_validator("age_bands")
+    @classmethod
+    def _bands(cls, bands: tuple[AgeBand, ...]) -> tuple[AgeBand, ...]:
+        _shares_sum_to_one([b.share for b in bands], "age band shares")
+        names = [b.name for b in bands]
+        if len(set(names)) != len(names):
+            raise ValueError("age band names must be unique")
+        return bands
+
+
+class Need(Strict):
+    """A type of need: how common, how often urgent, which roles may take it."""
+
+    share: Share = Field(description="Share of requests with this need.")
+    urgent_share: Share = Field(description="Share of these requests that must be seen today.")
+    roles: tuple[Identifier, ...] = Field(min_length=1, description="Roles that can take it.")
+    follow_up_probability: Share = Field(
+        0.0, description="Chance an attended consultation for this need asks for a follow-up."
+    )
+    follow_up_delay_days: tuple[int, int] = Field(
+        (7, 28),
+        description="A follow-up is wanted this many days later (uniform, inclusive); "
+        "clinicians may book beyond the patients' booking horizon.",
+    )
+    signposted_share: Share = Field(
+        0.0, description="Share of these requests that care navigation (active signposting) "
+        "directs elsewhere before booking (ASSUMPTION per scenario).")
+    signposted_to: Identifier = Field(
+        "external", description="Where they go: 'external' (another service, such as a "
+        "community pharmacy: no appointment here) or the name of another need, whose roles "
+        "then take it.")
+    routine_planned_share: Share = Field(
+        0.0,
+        description="Share of routine requests for a planned date rather than the soonest "
+        "slot (reviews, checks); the date is drawn from demand.planned_delay_days.",
+    )
+
+
+    @field_validator("follow_up_delay_days")
+    @classmethod
+    def _fu_bounds(cls, b: tuple[int, int]) -> tuple[int, int]:
+        if not 1 <= b[0] <= b[1] <= 365:
+            raise ValueError("follow_up_delay_days must be [min, max] with 1 <= min <= max <= 365")
+        return b
+
+class Demand(Strict):
+    """Patient-initiated requests: volume, timing and case mix."""
+
+    requests_per_patient_year: float = Field(
+        gt=0, le=100, description="Mean requests per registered patient per year."
+    )
+    rate_shape: float = Field(
+        1.5,
+        gt=0,
+        description="Gamma shape of each patient's personal rate (mean 1); yearly counts are "
+        "negative binomial, variance = mean + mean^2 / shape.",
+    )
+    weekday_weights: dict[Weekday, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: {"mon": 1.3, "tue": 1.0, "wed": 0.95, "thu": 0.95, "fri": 0.9},
+        description="Relative demand by weekday; days the practice is shut get none "
+        "(their demand moves to open days).",
+    )
+    seasonal_amplitude: float = Field(
+        0.1, ge=0, lt=1, description="Relative amplitude of the yearly cosine demand cycle."
+    )
+    seasonal_peak_day_of_year: int = Field(
+        15, ge=1, le=366, description="Day of the year when demand peaks (winter)."
+    )
+    intraday_profile: dict[TimeOfDay, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: {"08:00": 3.0, "09:00": 2.0, "10:00": 1.2, "12:00": 1.0,
+                                 "14:00": 0.9, "16:00": 0.7},
+        min_length=1,
+        description="Relative request intensity from each time until the next (or close).",
+    )
+    needs: dict[Identifier, Need] = Field(min_length=1)
+    planned_delay_days: tuple[int, int] = Field(
+        (1, 14),
+        description="Planned routine requests want a slot no sooner than this many days "
+        "later, drawn uniformly between the two bounds (inclusive).",
+    )
+    modes: dict[RequestMode, Share] = Field(
+        default_factory=lambda: {"face_to_face": 0.82, "telephone": 0.14, "online": 0.04},
+        description="How requests are to be handled; a housebound patient's "
+        "face-to-face request becomes a home visit.",
+    )
+
+    @field_validator("needs")
+    @classmethod
+    def _need_shares(cls, needs: dict[str, Need]) -> dict[str, Need]:
+        _shares_sum_to_one({k: v.share for k, v in needs.items()}, "need shares")
+        return needs
+
+    @field_validator("planned_delay_days")
+    @classmethod
+    def _delay_bounds(cls, b: tuple[int, int]) -> tuple[int, int]:
+        if not 1 <= b[0] <= b[1]:
+            raise ValueError("planned_delay_days must be [min, max] with 1 <= min <= max")
+        return b
+
+    @field_validator("modes")
+    @classmethod
+    def _mode_shares(cls, modes: dict[str, float]) -> dict[str, float]:
+        _shares_sum_to_one(modes, "mode shares")
+        return modes
+
+    @field_validator("weekday_weights")
+    @classmethod
+    def _some_weight(cls, w: dict[str, float]) -> dict[str, float]:
+        if sum(w.values()) <= 0:
+            raise ValueError("at least one weekday weight must be positive")
+        return w
+
+    @field_validator("intraday_profile")
+    @classmethod
+    def _some_intraday(cls, w: dict[str, float]) -> dict[str, float]:
+        if sum(w.values()) <= 0:
+            raise ValueError("at least one intraday weight must be positive")
+        return w
+
+
+class DNABand(Strict):
+    """DNA probability for appointments booked up to ``max_lead_days`` ahead."""
+
+    max_lead_days: int | None = Field(
+        ge=0, description="Upper bound of the band in whole days; null for 'and longer'."
+    )
+    probability: Share
+
+
+class DNA(Strict):
+    """Did-not-attend: a probability that rises with lead time, times a personal propensity."""
+
+    by_lead_days: tuple[DNABand, ...] = Field(min_length=1)
+
+    @field_validator("by_lead_days")
+    @classmethod
+    def _ordered(cls, bands: tuple[DNABand, ...]) -> tuple[DNABand, ...]:
+        bounds = [b.max_lead_days for b in bands]
+        if bounds[-1] is not None:
+            raise ValueError("the last band must have max_lead_days: null (and longer)")
+        finite = [b for b in bounds[:-1] if b is not None]
+        if len(finite) != len(bounds) - 1 or finite != sorted(set(finite)):
+            raise ValueError("max_lead_days must increase strictly, with null only last")
+        return bands
+
+
+class Role(Strict):
+    """A clinical role. Roles are data: add any role a practice has."""
+
+    label: str
+    modes: tuple[Mode, ...] = Field(min_length=1, description="Appointment modes it does.")
+    slot_minutes: int = Field(ge=1, le=240)
+    slots_per_session: int = Field(ge=1, le=48)
+    on_the_day_share: Share = Field(
+        description="Share of each session's slots held for booking on the day itself."
+    )
+    annual_leave_weeks: float = Field(6.0, ge=0, le=20, description="Weeks of leave a year.")
+    holds_list: bool = Field(
+        False, description="Clinicians in this role hold a registered list (the usual GP)."
+    )
+    online_slots_per_session: int = Field(
+        0, ge=0, le=48, description="Slots of each session set aside for online consultations, "
+        "answered asynchronously; 0: online requests take ordinary slots.")
+    online_fraction: float = Field(
+        0.5, gt=0, le=1, description="Share of a slot's time one online consultation takes "
+        "(ASSUMPTION), so each set-aside slot answers 1/online_fraction of them.")
+
+    @model_validator(mode="after")
+    def _online(self) -> Role:
+        if self.online_slots_per_session > self.slots_per_session:
+            raise ValueError(f"online_slots_per_session ({self.online_slots_per_session}) is more "
+                             f"than slots_per_session ({self.slots_per_session})")
+        if self.online_slots_per_session and "online" not in self.modes:
+            raise ValueError("online_slots_per_session needs 'online' in modes")
+        return self
+
+    @model_validator(mode="after")
+    def _fits_session(self) -> Role:
+        if self.slot_minutes * self.slots_per_session > 6 * 60:
+            raise ValueError(
+                f"{self.slots_per_session} slots of {self.slot_minutes} minutes do not fit "
+                "in a session of at most 6 hours"
+            )
+        return self
+
+
+class Clinician(Strict):
+    """One clinician and the sessions they work each week."""
+
+    id: Identifier
+    role: Identifier
+    sessions: tuple[str, ...] = Field(
+        min_length=1, description="Weekly sessions as weekday_session, e.g. 'mon_am'."
+    )
+    annual_leave_weeks: float | None = Field(
+        None, ge=0, le=20, description="Overrides the role's leave."
+    )
+    joins: dt.date | None = Field(None, description="First working day, if after the start.")
+    leaves: dt.date | None = Field(
+        None, description="Day the clinician leaves (works until the day before); their list "
+        "passes to the remaining list-holders, their own team's first."
+    )
+    max_list_size: int | None = Field(
+        None, ge=0, description="Workload capacity: the most patients on this clinician's list."
+    )
+    extended_access: bool = Field(
+        False, description="An extended-access hub clinician: sessions may fall outside the "
+        "practice's opening hours; never holds a list; the hub covers its own leave and "
+        "sickness (ASSUMPTION), so none is drawn.")
+    slots_per_session: int | None = Field(
+        None, ge=1, le=200, description="Overrides the role's slots per session (a practice's "
+        "share of a hub session).")
+    first_slot: int = Field(
+        0, ge=0, le=200, description="This clinician's slots start this many slots into each "
+        "session (practices sharing a hub session take consecutive slots).")
+
+    @model_validator(mode="after")
+    def _dates(self) -> Clinician:
+        if self.joins and self.leaves and self.leaves <= self.joins:
+            raise ValueError(f"leaves ({self.leaves}) must be after joins ({self.joins})")
+        return self
+
+
+class Absence(Strict):
+    """Annual leave and sickness."""
+
+    leave_block_weeks: int = Field(
+        1, ge=1, le=4, description="Annual leave is taken in blocks of this many weeks."
+    )
+    sickness_rate: float = Field(
+        0.03, ge=0, le=0.5, description="Share of working days lost to sickness."
+    )
+    sickness_mean_spell_days: float = Field(
+        3.0, ge=1, le=60, description="Mean length of a sickness spell in calendar days."
+    )
+
+
+class CohortRule(Strict):
+    """A cohort search: a patient is in the cohort if every rule given holds."""
+
+    age_bands: tuple[str, ...] | None = Field(None, description="Any of these age bands.")
+    min_ltc: int | None = Field(None, ge=0, description="At least this many long-term conditions.")
+    housebound: bool | None = None
+    min_rate_per_year: float | None = Field(
+        None, ge=0, description="Expected requests a year at least this (frequent attenders)."
+    )
+
+    @model_validator(mode="after")
+    def _some_rule(self) -> CohortRule:
+        if all(v is None for v in self.model_dump().values()):
+            raise ValueError("a cohort needs at least one rule")
+        return self
+
+
+class Team(Strict):
+    """A micro-team: a named lead and the clinicians who share the care of its patients."""
+
+    id: Identifier
+    lead: Identifier = Field(description="Clinician id of the named lead (clinical champion).")
+    members: tuple[Identifier, ...] = Field((), description="Other clinicians in the team.")
+
+
+class CarePlanReview(Strict):
+    """Planned care-plan reviews for a cohort (coordinated care, seed 002).
+
+    Each member of the cohort is reviewed every ``every_days`` by their named
+    clinician; the first review falls at a random point of the first
+    interval. The practice books each review ``booked_days_ahead`` before it is
+    due, with the named clinician if they have a slot within
+    ``follow_ups.same_clinician_window_days`` of the due day, else with anyone
+    who can take the need.
+    """
+
+    cohort: Identifier = Field(description="The cohort (a name under cohorts:) reviewed.")
+    every_days: int = Field(ge=7, le=3650, description="Days between reviews.")
+    need: Identifier = Field(description="The need type of a review (says which roles may do it).")
+    mode: Literal["face_to_face", "telephone", "online"] = Field(
+        "face_to_face", description="How the review is done; housebound patients get a home visit "
+        "instead of face-to-face.")
+    named_clinician: Literal["usual_gp", "team_lead"] = Field(
+        "usual_gp", description="Who the review is with: the usual GP, or the lead of their "
+        "usual GP's micro-team.")
+    booked_days_ahead: int = Field(14, ge=0, description="Days before it is due that a review "
+                                   "is booked.")
+
+
+class TeamFormation(Strict):
+    """Micro-teams formed from the workforce, when ``teams`` is not given.
+
+    List-holders in the order listed are grouped ``gps_per_team`` at a time;
+    the one working the most sessions (the first listed on a tie) leads. The
+    other clinicians are shared out role by role in the order listed, one of
+    each role per team, going round again when a role has fewer clinicians
+    than there are teams (they then serve several teams).
+    """
+
+    gps_per_team: int = Field(2, ge=1, le=20, description="List-holders per team.")
+
+
+class AccessChannel(Strict):
+    """The access channel of the A&E proxy: unmet need sends some patients to A&E.
+
+    Each request that fails counts once, at the first failure: an urgent
+    request not seen the day it was made; a routine request the patient gave
+    up on; a routine request booked more than ``routine_tolerance_days`` after
+    the day wanted.
+    """
+
+    urgent_not_seen_today: float = Field(
+        0.20, ge=0, le=1, description="Chance an urgent request not seen that day ends in A&E "
+        "(ASSUMPTION; calibrated with the others so that about a quarter of attendances follow "
+        "a failure to get an appointment, EVIDENCE 4: Cowling 2014, 26.5%).")
+    gave_up: float = Field(
+        0.12, ge=0, le=1, description="Chance a patient who gave up goes to A&E (EVIDENCE 4: "
+        "GP Patient Survey, 8% in 2011 to 12.2% in 2023).")
+    routine_beyond_tolerance: float = Field(
+        0.03, ge=0, le=1, description="Chance a routine request booked later than the patient "
+        "tolerates ends in A&E while waiting (ASSUMPTION).")
+    routine_tolerance_days: float = Field(
+        14.0, ge=0, description="Longest wait from the day wanted a routine patient tolerates "
+        "(ASSUMPTION).")
+
+
+class ContinuityChannel(Strict):
+    """The continuity channel: background emergency rates scaled by recent continuity.
+
+    ``model: upc`` scales each patient's rates by
+    ``rate_ratio_per_0_2_upc ** ((UPC - reference_upc) / 0.2)``, UPC over their
+    GP consultations (list-holding roles) in the last ``lookback_days``; with
+    fewer than ``min_visits`` the ratio is 1. ``model: duration`` scales them
+    by the years with the current usual GP (Sandvik 2022), interpolated
+    linearly between the points given, flat beyond them.
+    """
+
+    model: Literal["upc", "duration"] = "upc"
+    rate_ratio_per_0_2_upc: float = Field(
+        0.94, gt=0, description="Rate ratio per 0.2 more UPC (EVIDENCE 3: Barker 2017, about 6% "
+        "fewer admissions per 0.2).")
+    reference_upc: float = Field(
+        0.5, ge=0, le=1, description="UPC at which the background rates apply (ASSUMPTION).")
+    lookback_days: int = Field(365, ge=28, description="Window of 'recent' continuity, days.")
+    min_visits: int = Field(2, ge=1, description="GP consultations in the window needed for UPC.")
+    ae_ratio_by_years: tuple[tuple[float, float], ...] = Field(
+        ((1.0, 1.0), (2.5, 0.87), (15.0, 0.70)), min_length=1,
+        description="[years with the usual GP, rate ratio] for A&E (EVIDENCE 3: Sandvik 2022, "
+        "out-of-hours use OR 0.87 at 2-3 years to 0.70 over 15).")
+    admission_ratio_by_years: tuple[tuple[float, float], ...] = Field(
+        ((1.0, 1.0), (2.5, 0.88), (15.0, 0.72)), min_length=1,
+        description="[years with the usual GP, rate ratio] for admissions (EVIDENCE 3: Sandvik "
+        "2022, 0.88 to 0.72).")
+    initial_years_mean: float = Field(
+        5.0, gt=0, description="Mean years patients have already been with their usual GP at "
+        "the start (exponential; ASSUMPTION). A list change resets it to 0.")
+
+
+class Emergency(Strict):
+    """A&E attendances and emergency admissions: proxies for comparing policies, not forecasts.
+
+    Background rates (the continuity channel) are shared out over the list by
+    age band and long-term conditions and normalised so that the list's mean
+    at the reference continuity is ``ae_per_1000`` and ``admissions_per_1000``.
+    """
+
+    ae_per_1000: float = Field(
+        230.0, ge=0, description="Background A&E attendances per 1,000 patients a year at the "
+        "reference continuity (EVIDENCE 4: 300-325 in all, of which about a quarter follow a "
+        "failure to get an appointment; the access channel adds those).")
+    admissions_per_1000: float = Field(
+        95.0, ge=0, description="Emergency admissions per 1,000 a year at the reference "
+        "continuity (EVIDENCE 4: 89-103).")
+    ae_ratio_by_age_band: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="Relative A&E rate by age band (missing: 1).")
+    admission_ratio_by_age_band: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="Relative admission rate by age band (missing: 1).")
+    ae_ratio_per_ltc: float = Field(
+        1.15, gt=0, description="A&E rate multiplier per long-term condition (ASSUMPTION).")
+    admission_ratio_per_ltc: float = Field(
+        1.3, gt=0, description="Admission rate multiplier per long-term condition (ASSUMPTION).")
+    access: AccessChannel = AccessChannel()
+    continuity: ContinuityChannel = ContinuityChannel()
+
+
+class RelationshipDepth(Strict):
+    """Probability of a deep relationship by consultations with the same clinician.
+
+    A logistic curve in log(consultations) through two points (seed 000: 30% at
+    5, 80% at 20); zero consultations give 0.
+    """
+
+    points: tuple[tuple[float, float], tuple[float, float]] = Field(
+        ((5.0, 0.30), (20.0, 0.80)),
+        description="Two [consultations, probability] points the curve passes through.")
+
+
+class FollowUps(Strict):
+    """Clinician-requested follow-ups (the probabilities and delays are per need)."""
+
+    known_clinician_factor: float = Field(
+        0.8, ge=0, le=1,
+        description="Multiplier on the follow-up probability when the clinician already "
+        "knows the patient (continuity makes consultations more efficient; ASSUMPTION).",
+    )
+    known_after_visits: int = Field(
+        2, ge=1, description="Earlier consultations with the clinician that make them 'known'."
+    )
+    same_clinician_window_days: int = Field(
+        7, ge=0,
+        description="A follow-up is booked with the same clinician if they have a slot "
+        "within this many days of the wanted day; otherwise with anyone.",
+    )
+
+
+class Choice(Strict):
+    """How patients choose among the slots offered."""
+
+    extra_days_by_need: dict[Identifier, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Extra days a patient who values continuity will wait to see their own "
+        "clinician, by need (missing needs: 0).",
+    )
+    decline_beyond_days: float | None = Field(
+        None, ge=0,
+        description="A routine patient declines every offer later than this many days "
+        "after asking, and tries again on the next working day; null: never declines.",
+    )
+
+
+class PolicyRef(Strict):
+    """The booking policy: a registered name or a dotted path ``package.module:Class``."""
+
+    name: str = "access_first"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Scenario(Strict):
+    """A complete, validated scenario for one practice."""
+
+    name: str = "Unnamed scenario"
+    description: str = ""
+    seed: int | None = Field(
+        None, ge=0, lt=2**63, description="Master seed; chosen and stored if omitted."
+    )
+    start_date: dt.date = Field(
+        dt.date(2025, 1, 6), description="Calendar date of simulation day 0 (warm-up start)."
+    )
+    warmup_days: int = Field(
+        56, ge=0, le=3650, description="Days simulated before outputs are recorded."
+    )
+    duration_days: int = Field(
+        364, ge=1, le=3650, description="Days recorded after the warm-up."
+    )
+    practice: Practice = Practice()
+    population: Population
+    demand: Demand
+    dna: DNA
+    roles: dict[Identifier, Role] = Field(min_length=1)
+    clinicians: tuple[Clinician, ...] = Field(min_length=1)
+    absence: Absence = Absence()
+    cohorts: dict[Identifier, CohortRule] = Field(
+        default_factory=dict, description="Named cohort searches (frequent attenders, ...)."
+    )
+    teams: tuple[Team, ...] = Field((), description="Micro-teams, for team-based policies.")
+    team_formation: TeamFormation | None = Field(
+        None, description="Form micro-teams from the workforce instead of listing them.")
+    care_plan_reviews: tuple[CarePlanReview, ...] = Field(
+        (), description="Planned care-plan reviews for cohorts (coordinated care).")
+    choice: Choice = Choice()
+    follow_ups: FollowUps = FollowUps()
+    emergency: Emergency = Emergency()
+    relationship_depth: RelationshipDepth = RelationshipDepth()
+    policy: PolicyRef = PolicyRef()
+
+    @property
+    def end_day(self) -> int:
+        """First day after the observation window (simulation day index)."""
+        return self.warmup_days + self.duration_days

@@ -1,0 +1,167 @@
+"""Scenario sweeps: a base scenario, a grid of values and/or named variants, x replications.
+
+A sweep file::
+
+    base: ../default.yaml          # the scenario every run starts from
+    name: Policies x GP capacity
+    replications: 5
+    seed: 20250106                 # optional: the base scenario's seed otherwise
+    set: {duration_days: 182}      # optional: applied to every run
+    grid:                          # optional: every combination of these values
+      policy.name: [access_first, usual_gp_first, micro_team]
+      roles.gp.slots_per_session: [14, 16, 18]
+    variants:                      # optional: named sets of overrides, crossed with the grid
+      - {name: shorter_horizon, set: {practice.booking_horizon_days: 21}}
+
+Every point is validated like a scenario before anything runs; an unknown
+path is an error naming the sweep file and the path. Every run uses the same
+master seed, so replication ``k`` of every point sees the same patients and
+requests (common random numbers).
+
+Running a sweep (resumable, failure-tolerant) is :mod:`sim.runs.sweep`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .files import SWEEP
+from .loading import Origin, load_scenario, read_spec
+from .policies import Registry
+from .problems import Problem, ScenarioError, merge_repeats
+from .resolve import resolved_yaml, with_seed
+from .schema import Scenario
+
+
+class Variant(BaseModel):
+    """A named set of overrides."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    set: dict[str, Any] = Field(default_factory=dict)
+
+
+class SweepSpec(BaseModel):
+    """A sweep file, validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    base: str = Field(description="Path of the base scenario, relative to the sweep file.")
+    name: str = "Sweep"
+    replications: int = Field(3, ge=1, le=10000)
+    seed: int | None = Field(None, ge=0, lt=2**63)
+    set: dict[str, Any] = Field(default_factory=dict)
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    variants: list[Variant] = Field(default_factory=list)
+
+
+@dataclass
+class Point:
+    """One point of the sweep: its label, overrides and validated scenario."""
+
+    label: str
+    description: str
+    values: dict[str, Any]
+    scenario: Scenario
+    overrides: dict[str, Any] = field(default_factory=dict)
+    variant: str | None = None
+
+
+@dataclass
+class Sweep:
+    """An expanded sweep: its points, replications and where it came from."""
+
+    file: Path
+    spec: SweepSpec
+    points: list[Point]
+    swept: list[str]
+
+    def runs(self) -> list[tuple[Point, int, str]]:
+        """Every (point, replication, key) to run, replication-major."""
+        return [(p, k, run_key(p.scenario, k)) for k in range(self.spec.replications)
+                for p in self.points]
+
+
+def run_key(scenario: Scenario, replication: int) -> str:
+    """The identity of a run: a hash of its resolved scenario (with seed) and replication."""
+    text = resolved_yaml(scenario) + f"\nreplication: {replication}\n"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def _label(value: Any) -> str:
+    text = str(value)
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)[:40]
+
+
+def load_sweep(path: str | Path, policies: Registry | None = None) -> Sweep:
+    """Read, validate and expand a sweep file: every point is validated before anything runs.
+
+    A problem caused by the sweep's ``grid``, ``variants`` or ``set`` is
+    reported at the line of the sweep file where it is written, once however
+    many points share it.
+
+    Raises:
+        ScenarioError: naming the sweep file (or the base scenario), the line
+            and the key of every problem.
+    """
+    path = Path(path)
+    shown = str(path)
+    spec, doc = read_spec(path, SweepSpec, SWEEP)
+    base = (path.parent / spec.base)
+    if not base.is_file():
+        raise ScenarioError([Problem(shown, ("base",), f"scenario file {spec.base!r} not found "
+                                     f"(looked for {base.resolve()})", doc.lines.get(("base",)))])
+    for key, values in spec.grid.items():
+        if not values:
+            raise ScenarioError([Problem(shown, ("grid", key), "needs at least one value",
+                                         doc.lines.get(("grid", key)))])
+    names = [v.name for v in spec.variants]
+    if len(set(names)) != len(names):
+        raise ScenarioError([Problem(shown, ("variants",), "variant names must be unique",
+                                     doc.lines.get(("variants",)))])
+    keys = list(spec.grid)
+    combos = list(itertools.product(*(list(enumerate(v)) for v in spec.grid.values()))
+                  ) if keys else [()]
+    variants = list(enumerate(spec.variants)) or [(None, None)]
+    points: list[Point] = []
+    found: list[tuple[str, Problem]] = []
+    for vi, variant in variants:
+        for combo in combos:
+            values = {k: v for k, (_, v) in zip(keys, combo, strict=True)}
+            overrides = {**spec.set, **(variant.set if variant else {}), **values}
+            origins = {k: Origin(shown, doc.lines.get(("set", k)), ("set", k)) for k in spec.set}
+            if variant is not None:
+                origins.update({k: Origin(shown, doc.lines.get(("variants", vi, "set", k)),
+                                          ("variants", vi, "set", k)) for k in variant.set})
+            for k, (j, _) in zip(keys, combo, strict=True):
+                # The value's own line when the grid lists one value per line.
+                origins[k] = Origin(shown, doc.lines.get(("grid", k, j),
+                                                         doc.lines.get(("grid", k))),
+                                    ("grid", k))
+            bits = ([variant.name] if variant else []) + [_label(v) for v in values.values()]
+            label = "-".join(bits) or "base"
+            desc = ", ".join(([f"variant {variant.name}"] if variant else [])
+                             + [f"{k}={v}" for k, v in values.items()]) or "base"
+            try:
+                s = load_scenario(base, overrides, policies, origins)
+            except ScenarioError as e:
+                found += [(desc, prob) for prob in e.problems]
+                continue
+            points.append(Point(label, desc, values, s, overrides,
+                                variant.name if variant else None))
+    if found:
+        raise ScenarioError(merge_repeats(found, "point"))
+    labels = [p.label for p in points]
+    if len(set(labels)) != len(labels):
+        for i, p in enumerate(points):
+            p.label = f"{i + 1:02d}-{p.label}"
+    seed = spec.seed if spec.seed is not None else with_seed(points[0].scenario).seed
+    for p in points:
+        p.scenario = p.scenario.model_copy(update={"seed": seed})
+    swept = keys + (["variant"] if spec.variants else [])
+    return Sweep(path, spec, points, swept)

@@ -1,0 +1,1 @@
+"""What follows from a run's bookings: A&E proxies and the results tables."""

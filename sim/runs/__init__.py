@@ -1,0 +1,1 @@
+"""Running: one run, batches, sweeps, networks, the executor, atomic writing, provenance."""

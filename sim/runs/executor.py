@@ -1,0 +1,131 @@
+"""The one run executor: every batch, sweep and network goes through :func:`execute`.
+
+It runs a picklable function over a list of tasks in this process, in local
+worker processes, or on a Dask cluster (given its scheduler's address), and
+yields each task's index with its result, as they complete or in order. With
+``capture_errors`` a failing task yields a :class:`Failure` instead of
+stopping the others. Whether a progress bar is shown is decided once, here
+(:func:`show_progress`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import as_completed as futures_completed
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """A task that raised (or whose worker died): its error in one line, and the traceback."""
+
+    error: str
+    detail: str = ""
+
+
+def show_progress(progress: bool | None = None) -> bool:
+    """Whether to draw a progress bar: as asked, else only on a terminal outside CI."""
+    if progress is not None:
+        return progress
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+class _Guarded:
+    """``fn(task)``, with an exception returned as a :class:`Failure` (picklable)."""
+
+    def __init__(self, fn: Callable[[Any], Any]):
+        self.fn = fn
+
+    def __call__(self, task: Any) -> Any:
+        try:
+            return self.fn(task)
+        except Exception as e:  # reported to the caller, and the other tasks go on
+            return Failure(f"{type(e).__name__}: {e}", traceback.format_exc())
+
+
+def execute(
+    tasks: Sequence[Any],
+    fn: Callable[[Any], Any],
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    ordered: bool = False,
+    capture_errors: bool = False,
+    progress: bool | None = None,
+    description: str = "runs",
+) -> Iterator[tuple[int, Any]]:
+    """Run ``fn(task)`` for every task; yield ``(index of the task, result)``.
+
+    Args:
+        tasks: what to run; each is passed to ``fn`` (picklable, for workers).
+        fn: a picklable callable (a module-level function or an instance of a
+            module-level class).
+        workers: local processes (1: in this process, in order).
+        scheduler: address of a Dask scheduler (``tcp://host:8786``); the tasks
+            go to its cluster instead of local processes.
+        ordered: yield in task order (results are held until their turn);
+            otherwise as they complete.
+        capture_errors: a task that raises, or whose worker dies, yields a
+            :class:`Failure`; otherwise the error is raised here.
+        progress: draw a progress bar (None: :func:`show_progress`).
+        description: the progress bar's label.
+    """
+    call = _Guarded(fn) if capture_errors else fn
+    bar = None
+    if show_progress(progress) and tasks:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tasks), desc=description, unit="run", file=sys.stderr)
+    held: dict[int, Any] = {}
+    next_index = 0
+    try:
+        for i, result in _completed(tasks, call, workers, scheduler, capture_errors):
+            if bar is not None:
+                bar.update(1)
+            if not ordered:
+                yield i, result
+                continue
+            held[i] = result
+            while next_index in held:
+                yield next_index, held.pop(next_index)
+                next_index += 1
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,
+               scheduler: str | None, capture_errors: bool) -> Iterator[tuple[int, Any]]:
+    """``(index, result)`` as each task completes."""
+    if scheduler:
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
+
+        with Client(scheduler, timeout="30s") as client:
+            futures = {client.submit(call, task, pure=False): i for i, task in enumerate(tasks)}
+            for fut in dask_completed(futures):
+                yield futures[fut], _result(fut, capture_errors)
+        return
+    if workers <= 1 or len(tasks) <= 1:
+        for i, task in enumerate(tasks):
+            yield i, call(task)
+        return
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+        futures = {pool.submit(call, task): i for i, task in enumerate(tasks)}
+        for fut in futures_completed(futures):
+            yield futures[fut], _result(fut, capture_errors)
+
+
+def _result(future: Any, capture_errors: bool) -> Any:
+    """A finished future's result; a lost worker becomes a :class:`Failure` if captured."""
+    if not capture_errors:
+        return future.result()
+    try:
+        return future.result()
+    except Exception as e:  # the worker died or the task was lost
+        return Failure(f"{type(e).__name__}: {e}")

@@ -1,0 +1,126 @@
+"""Provenance: what produced an output (seed, scenario hash, code version)."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from ..inputs.schema import Scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def code_version() -> str:
+    """The git commit of the code (with ``-dirty`` if modified), or ``unknown``."""
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(ROOT), "describe", "--always", "--dirty", "--abbrev=12"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+        return rev or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def environment() -> dict[str, Any]:
+    """Versions of Python and the main libraries."""
+    import numpy
+    import pandas
+    import simpy
+
+    return {
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "pandas": pandas.__version__,
+        "simpy": simpy.__version__,
+    }
+
+
+def parameter_rows(scenario: Scenario, sources: dict[str, str] | None = None) -> list[dict]:
+    """Every parameter of a resolved scenario with its value and where it comes from.
+
+    ``source`` is the inline comment on the key's line in the scenario file (its
+    EVIDENCE row or ASSUMPTION note; see :func:`sim.inputs.loading.parameter_sources`),
+    else that of the nearest enclosing key with one; a key set in the file
+    without a comment says so; a built-in default gives the schema's
+    description of the field.
+    """
+    sources = sources or {}
+    rows: list[dict] = []
+
+    def walk(value: Any, path: tuple, model: Any) -> None:
+        fields = getattr(model, "model_fields", None)
+        if fields and isinstance(value, dict):
+            for k, v in value.items():
+                ann = fields[k].annotation if k in fields else None
+                inner, kind = _inner_model(ann)
+                if inner is not None and kind == "map" and isinstance(v, dict):
+                    for name, item in v.items():
+                        walk(item, (*path, k, name), inner)
+                elif inner is not None and kind == "list" and isinstance(v, list):
+                    for i, item in enumerate(v):
+                        walk(item, (*path, k, i), inner)
+                else:
+                    walk(v, (*path, k), inner)
+            return
+        rows.append({"parameter": _dotted(path), "value": _show(value),
+                     "source": _source_of(path, sources) or _describe(scenario, path)})
+
+    walk(scenario.model_dump(mode="json"), (), type(scenario))
+    return rows
+
+
+def _inner_model(ann: Any) -> tuple[Any, str]:
+    """The pydantic model inside a field annotation and how: model, map or list."""
+    import typing
+
+    for cand in (ann, *typing.get_args(ann)):
+        if hasattr(cand, "model_fields"):
+            return cand, "model"
+        origin = typing.get_origin(cand)
+        args = typing.get_args(cand)
+        if origin is dict and args and hasattr(args[-1], "model_fields"):
+            return args[-1], "map"
+        if origin in (tuple, list) and args and hasattr(args[0], "model_fields"):
+            return args[0], "list"
+    return None, ""
+
+
+def _dotted(path: tuple) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_show(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return "null" if value is None else str(value).strip()
+
+
+def _source_of(path: tuple, sources: dict[str, str]) -> str:
+    set_in_file = False
+    for n in range(len(path), 0, -1):
+        key = _dotted(path[:n])
+        if key in sources:
+            if sources[key]:
+                return sources[key]
+            set_in_file = set_in_file or n == len(path)
+    return "set in the scenario file (no source noted)" if set_in_file else ""
+
+
+def _describe(scenario: Scenario, path: tuple) -> str:
+    model: Any = type(scenario)
+    desc = ""
+    for p in path:
+        fields = getattr(model, "model_fields", None)
+        if isinstance(p, int) or not fields or p not in fields:
+            continue
+        desc = fields[p].description or ""
+        model = _inner_model(fields[p].annotation)[0]
+    return f"built-in default: {desc}" if desc else "built-in default"

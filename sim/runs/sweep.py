@@ -1,0 +1,92 @@
+"""Running a sweep: every unfinished run, stored atomically as it completes.
+
+Each finished run is stored in its own folder under ``runs/``, named by a hash
+of its resolved scenario and replication (:func:`sim.inputs.sweeps.run_key`),
+with ``metadata.json`` written last; a run is done when that file exists.
+Running the same sweep again skips finished runs, so an interrupted sweep
+(Ctrl-C, SIGKILL, a worker dying) resumes where it stopped. A run that fails
+is recorded under ``failures/`` with its error, and the others go on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..inputs.policies import Registry
+from ..inputs.sweeps import Point, Sweep
+from ..outcomes.tables import RunResult
+from .atomic import atomic_dir
+from .batch import RunAndReduce
+from .executor import Failure
+from .executor import execute as execute_tasks
+
+
+def is_done(out: Path, key: str) -> bool:
+    """Whether a run's results are complete on disk."""
+    return (out / "runs" / key / "metadata.json").is_file()
+
+
+def store(out: Path, key: str, point: Point, replication: int, tables: dict[str, pd.DataFrame]
+          ) -> None:
+    """Write one run's tables atomically into ``runs/<key>/`` (metadata.json last)."""
+    with atomic_dir(out / "runs" / key) as stage:
+        for name, df in tables.items():
+            df.to_parquet(stage / f"{name}.parquet", index=False)
+        (stage / "metadata.json").write_text(json.dumps({
+            "key": key, "label": point.label, "description": point.description,
+            "values": point.values, "replication": replication,
+        }, default=str, indent=2), encoding="utf-8")
+    failure = out / "failures" / f"{key}.json"
+    if failure.exists():
+        failure.unlink()
+
+
+def record_failure(out: Path, key: str, point: Point, replication: int, error: str) -> None:
+    """Write a failed run's error to ``failures/<key>.json``."""
+    with atomic_dir(out / "failures") as stage:
+        (stage / f"{key}.json").write_text(json.dumps({
+            "key": key, "label": point.label, "description": point.description,
+            "replication": replication, "error": error}, default=str, indent=2),
+            encoding="utf-8")
+
+
+def execute(sweep: Sweep, out: Path, reducer: Callable[[RunResult], Any], workers: int = 1,
+            scheduler: str | None = None, progress: bool | None = None,
+            policies: Registry | None = None
+            ) -> Iterator[tuple[str, Point, int, str | None]]:
+    """Run every unfinished run of the sweep; yield ``(key, point, replication, error)``.
+
+    Finished runs (already on disk) are skipped. Results are written by this
+    process as each run completes, so workers need no access to ``out``.
+    With ``scheduler`` (a Dask scheduler address) the runs go to that
+    cluster; otherwise to ``workers`` local processes. A run that fails is
+    recorded under ``failures/`` and the others go on.
+    """
+    todo = [(p, k, key) for p, k, key in sweep.runs() if not is_done(out, key)]
+    fn = RunAndReduce(reducer, policies=policies)
+    tasks = [(p.scenario, k) for p, k, _ in todo]
+    for i, value in execute_tasks(tasks, fn, workers=workers, scheduler=scheduler,
+                                  capture_errors=True, progress=progress,
+                                  description="sweep runs"):
+        p, k, key = todo[i]
+        if isinstance(value, Failure):
+            record_failure(out, key, p, k, f"{value.error}\n{value.detail}")
+            yield key, p, k, value.error
+        else:
+            store(out, key, p, k, value)
+            yield key, p, k, None
+
+
+def read_runs(sweep: Sweep, out: Path, table: str) -> list[tuple[Point, int, pd.DataFrame]]:
+    """One stored table of every finished run, in sweep order."""
+    got = []
+    for p, k, key in sweep.runs():
+        f = out / "runs" / key / f"{table}.parquet"
+        if is_done(out, key) and f.is_file():
+            got.append((p, k, pd.read_parquet(f)))
+    return got

@@ -1,0 +1,1 @@
+"""What a run draws before its first booking: patients, demand, workforce, slots."""

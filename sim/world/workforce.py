@@ -1,0 +1,244 @@
+"""The workforce: who works which sessions, leave and sickness, and the slots they offer.
+
+Roles are data: a role's slot length, slots per session and on-the-day share
+come from the scenario. Annual leave is planned in whole weeks and known in
+advance (those days never open for booking). Sickness is drawn up front from
+its own stream (so every policy sees the same absences) but revealed only on
+the day a spell starts; the engine then closes the days and rebooks the
+patients already booked in them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..codes import AHEAD, ON_THE_DAY, ONLINE
+from ..inputs.schema import WEEKDAYS, Scenario, hours
+
+
+@dataclasses.dataclass(frozen=True)
+class Workforce:
+    """Clinicians as parallel arrays (index ``c`` is clinician ``c``)."""
+
+    ids: tuple[str, ...]
+    roles: tuple[str, ...]
+    role_names: tuple[str, ...]
+    role_index: np.ndarray
+    holds_list: np.ndarray
+    sessions_per_week: np.ndarray
+    modes: tuple[frozenset[str], ...]
+
+    @property
+    def size(self) -> int:
+        """Number of clinicians."""
+        return len(self.ids)
+
+
+def build_workforce(s: Scenario) -> Workforce:
+    """Index the scenario's clinicians."""
+    role_names = tuple(sorted(s.roles))
+    ids = tuple(c.id for c in s.clinicians)
+    roles = tuple(c.role for c in s.clinicians)
+    return Workforce(
+        ids=ids,
+        roles=roles,
+        role_names=role_names,
+        role_index=np.array([role_names.index(r) for r in roles], dtype=np.int16),
+        holds_list=np.array([s.roles[c.role].holds_list and not c.extended_access
+                             for c in s.clinicians], dtype=bool),
+        sessions_per_week=np.array([len(c.sessions) for c in s.clinicians], dtype=np.int32),
+        modes=tuple(frozenset(s.roles[r].modes) for r in roles),
+    )
+
+
+def open_days(s: Scenario, n_days: int) -> np.ndarray:
+    """Whether the practice opens on each simulation day."""
+    wd0 = s.start_date.weekday()
+    weekday = (wd0 + np.arange(n_days)) % 7
+    open_wd = np.array([WEEKDAYS[w] in s.practice.opening.days for w in range(7)])
+    is_open = open_wd[weekday]
+    if s.practice.closed_dates:
+        closed = np.array(
+            [(d - s.start_date).days for d in s.practice.closed_dates], dtype=np.int64
+        )
+        closed = closed[(closed >= 0) & (closed < n_days)]
+        is_open[closed] = False
+    return is_open
+
+
+def employed(s: Scenario, n_days: int) -> np.ndarray:
+    """Whether each clinician is in post on each day (clinicians x days)."""
+    out = np.ones((len(s.clinicians), n_days), dtype=bool)
+    days = np.arange(n_days)
+    for c, clin in enumerate(s.clinicians):
+        if clin.joins is not None:
+            out[c] &= days >= (clin.joins - s.start_date).days
+        if clin.leaves is not None:
+            out[c] &= days < (clin.leaves - s.start_date).days
+    return out
+
+
+def annual_leave(s: Scenario, n_days: int, rng: np.random.Generator) -> np.ndarray:
+    """Leave days per clinician, as a boolean array (clinicians x days).
+
+    Each clinician takes their yearly weeks in blocks of ``leave_block_weeks``
+    placed at random (without overlap) in each 52-week leave year, weeks
+    counted from the Monday on or before the start date.
+    """
+    block = s.absence.leave_block_weeks
+    wd0 = s.start_date.weekday()
+    week_of_day = (np.arange(n_days) + wd0) // 7
+    n_weeks = int(week_of_day[-1]) + 1
+    leave = np.zeros((len(s.clinicians), n_days), dtype=bool)
+    for c, clin in enumerate(s.clinicians):
+        if clin.extended_access:
+            continue  # the hub covers its own leave
+        weeks = clin.annual_leave_weeks
+        if weeks is None:
+            weeks = s.roles[clin.role].annual_leave_weeks
+        per_year = weeks / block
+        on = np.zeros(n_weeks, dtype=bool)
+        for y0 in range(0, n_weeks, 52):
+            slots = (min(n_weeks, y0 + 52) - y0) // block
+            if slots <= 0:
+                continue
+            k = int(np.floor(per_year)) + int(rng.random() < per_year - np.floor(per_year))
+            k = min(k, slots)
+            chosen = rng.choice(slots, size=k, replace=False)
+            for b in chosen:
+                on[y0 + b * block : y0 + (b + 1) * block] = True
+        leave[c] = on[week_of_day]
+    return leave
+
+
+def sickness_spells(
+    s: Scenario, n_days: int, rng: np.random.Generator
+) -> list[tuple[int, int, int]]:
+    """Sickness spells ``(start_day, clinician, length_days)``, sorted by start day.
+
+    Spells follow an alternating renewal process in calendar days: healthy gaps
+    are geometric with the start probability ``q`` and spell lengths geometric
+    with the configured mean ``m``, so the long-run share of days sick is
+    ``q m / (1 + q m)``, set equal to ``sickness_rate``.
+    """
+    rate, m = s.absence.sickness_rate, s.absence.sickness_mean_spell_days
+    if rate <= 0:
+        return []
+    q = rate / (m * (1.0 - rate))
+    spells = []
+    for c in range(len(s.clinicians)):
+        if s.clinicians[c].extended_access:
+            continue  # the hub covers its own sickness
+        d = int(rng.geometric(q)) - 1
+        while d < n_days:
+            length = int(rng.geometric(1.0 / m))
+            spells.append((d, c, length))
+            d += length + int(rng.geometric(q))
+    spells.sort()
+    return spells
+
+
+def working_days(s: Scenario, clin, is_open: np.ndarray) -> np.ndarray:
+    """Days a clinician's sessions can run.
+
+    The practice's open days; for an extended-access (hub) clinician, every day
+    but the practice's closed dates (bank holidays), so hubs may work weekends.
+    """
+    if not clin.extended_access:
+        return is_open
+    days = np.ones(is_open.size, dtype=bool)
+    if s.practice.closed_dates:
+        closed = np.array([(d - s.start_date).days for d in s.practice.closed_dates])
+        closed = closed[(closed >= 0) & (closed < is_open.size)]
+        days[closed] = False
+    return days
+
+
+def slots_per_session(s: Scenario, clin) -> int:
+    """A clinician's slots per session: their own override, else their role's."""
+    return clin.slots_per_session or s.roles[clin.role].slots_per_session
+
+
+@dataclasses.dataclass(frozen=True)
+class SlotLayout:
+    """Every slot the run will ever offer, one element per slot, in no particular order.
+
+    Both booking desks build their calendar from it (:mod:`sim.engine.calendar`).
+
+    Attributes:
+        n_clinicians: clinicians (rows of the calendar).
+        n_days: days covered (the run plus the booking horizon).
+        clinician, day, pool: whole-number arrays.
+        time: slot start times in simulation days.
+    """
+
+    n_clinicians: int
+    n_days: int
+    clinician: np.ndarray
+    day: np.ndarray
+    pool: np.ndarray
+    time: np.ndarray
+
+
+def slot_layout(
+    s: Scenario, wf: Workforce, n_days: int, is_open: np.ndarray, leave: np.ndarray,
+    in_post: np.ndarray | None = None,
+) -> SlotLayout:
+    """Lay out every slot of every clinician's sessions on open days off leave.
+
+    A clinician's slots start ``first_slot`` slots into each session (hub
+    sessions shared by practices). A role's ``online_slots_per_session`` last
+    slots become online time: ``1 / online_fraction`` short slots each, in the
+    ONLINE pool, which only online requests use. Within each session, on-the-day slots are
+    spread evenly (slot ``j`` is held if ``floor((j+1) h) > floor(j h)`` for
+    share ``h``), so urgent capacity exists at every time of day.
+    """
+    wd0 = s.start_date.weekday()
+    weekday = (wd0 + np.arange(n_days)) % 7
+    starts = {name: hours(t) / 24.0 for name, t in s.practice.session_starts.items()}
+    cl_parts, day_parts, pool_parts, time_parts = [], [], [], []
+    for c, clin in enumerate(s.clinicians):
+        role = s.roles[clin.role]
+        total = slots_per_session(s, clin)
+        n_online = 0 if clin.extended_access else role.online_slots_per_session
+        j = np.arange(total - n_online)
+        h = role.on_the_day_share
+        held = np.floor((j + 1) * h) > np.floor(j * h)
+        minute = 1.0 / (24.0 * 60.0)
+        offsets = (clin.first_slot + j) * role.slot_minutes * minute
+        pools = np.where(held, ON_THE_DAY, AHEAD).astype(np.int8)
+        if n_online:
+            # The session's last slots are online time: short slots of online_fraction each.
+            m = np.arange(int(n_online / role.online_fraction + 1e-9))
+            offsets = np.concatenate([offsets, (clin.first_slot + j.size) * role.slot_minutes
+                                      * minute + m * role.slot_minutes
+                                      * role.online_fraction * minute])
+            pools = np.concatenate([pools, np.full(m.size, ONLINE, dtype=np.int8)])
+        works = working_days(s, clin, is_open) & ~leave[c]
+        if in_post is not None:
+            works = works & in_post[c]
+        for code in clin.sessions:
+            wd_name, _, sess = code.partition("_")
+            days = np.nonzero(works & (weekday == WEEKDAYS.index(wd_name)))[0]
+            if days.size == 0:
+                continue
+            t = (days[:, None] + starts[sess] + offsets[None, :]).ravel()
+            cl_parts.append(np.full(t.size, c, dtype=np.int32))
+            day_parts.append(np.repeat(days, offsets.size).astype(np.int32))
+            # On a day the practice is shut (a hub's weekend session) nobody can ask on
+            # the day, so nothing is held back: every slot is bookable ahead.
+            day_pools = np.where(is_open[days][:, None], pools[None, :],
+                                 np.where(pools == ONLINE, ONLINE, AHEAD)[None, :])
+            pool_parts.append(day_pools.ravel().astype(np.int8))
+            time_parts.append(t)
+
+    def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+    return SlotLayout(
+        len(s.clinicians), n_days, cat(cl_parts, np.int32), cat(day_parts, np.int32),
+        cat(pool_parts, np.int8), cat(time_parts, float),
+    )
+

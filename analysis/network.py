@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .outputs import write_run
 from .summary import (
     SUMMARY_COLUMNS,
     cohorts_from_parts,
@@ -51,11 +52,13 @@ def practice_parts(result, hub_ids=frozenset(), parts=None) -> PracticeParts:
 
 
 def write_and_reduce(result, out: str | Path, hub_ids=frozenset()) -> PracticeParts:
-    """In a worker: write a practice's full results to ``out``; keep its summary parts."""
-    from .outputs import write_run
+    """In a worker: write a practice's full results to ``out``; keep its summary parts.
 
+    The practice is named by its folder's name (its id in the network file).
+    """
     reduced = practice_parts(result, hub_ids)
-    write_run(result, out, parts=(reduced.parts, reduced.cohorts))
+    write_run(result, out, parts=(reduced.parts, reduced.cohorts),
+              label=f"Practice {Path(out).name} ({result.scenario.policy.name})")
     return reduced
 
 

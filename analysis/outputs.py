@@ -49,11 +49,14 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_run(result: RunResult, out_dir: str | Path, parts=None) -> dict[str, Path]:
+def write_run(result: RunResult, out_dir: str | Path, parts=None, label: str | None = None
+              ) -> dict[str, Path]:
     """Write a run's files into ``out_dir``; return where each went.
 
     ``parts``: the run's :func:`analysis.summary.run_parts`, if already computed.
-    Nothing in ``out_dir`` changes unless every file was written.
+    ``label``: what the plot's title calls the run (default: the scenario's name;
+    a network gives the practice id). Nothing in ``out_dir`` changes unless
+    every file was written.
     """
     out_dir = Path(out_dir)
     s = result.scenario
@@ -84,7 +87,7 @@ def write_run(result: RunResult, out_dir: str | Path, parts=None) -> dict[str, P
         by_list.merge(opr, on="clinician_id", how="outer").to_csv(
             stage / "continuity_by_list.csv", index=False)
         wait_distribution(result.tables["appointments"], stage / "wait_distribution.png",
-                          title=f"{s.name}: wait from request to appointment")
+                          title=f"{label or s.name}: wait from request to appointment")
         files = {p.name: _sha256(p) for p in sorted(stage.iterdir()) if p.is_file()}
         meta = {
             "scenario": s.name,

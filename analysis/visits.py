@@ -3,9 +3,11 @@
 The same index code as the simulation (:mod:`analysis.continuity`) runs on a
 CSV with one row per attended consultation:
 
-* ``patient_id``, ``date`` (ISO date or date-time), ``clinician_id``: required;
+* ``patient_id``, ``date``, ``clinician_id``: required; dates are ISO
+  (``2024-03-31``, ``2024-03-31 09:30``) or day/month/year (``31/03/2024``,
+  ``31/03/2024 09:30``), one form per file (:mod:`sim.inputs.dates`);
 * ``usual_clinician_id``: optional (adds ``usual_share`` and SLICC and OPR);
-* ``role``: optional (lets ``--roles`` keep, for example, GPs only).
+* ``role``: optional (lets ``--roles`` keep, for example, GPs only; any case).
 
 Identifiers are read as text and kept exactly as written (leading zeros
 stay); rows may come in any order; visits on the same date keep the file's
@@ -20,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sim.inputs.csv_files import line_numbers, read_csv_text
+from sim.inputs.dates import DateColumnError, parse_dates
 
 from .continuity import opr_by_clinician, patient_indices, slicc
 
@@ -28,17 +31,40 @@ OPTIONAL = ("usual_clinician_id", "role")
 INDEX_COLUMNS = ("patient_id", "n_visits", "n_clinicians", "upc", "coc", "secon", "hhi", "mmci")
 
 
+#: Most problems listed at once; the rest are counted.
+MAX_PROBLEMS = 20
+
+
 class VisitsError(ValueError):
-    """A visit export that cannot be used; the message names the file and the problem."""
+    """A visit export that cannot be used: every problem, each naming the file and the lines.
+
+    Attributes:
+        problems: one line per problem (``file: column: what is wrong at lines ...``).
+    """
+
+    def __init__(self, problems: list[str] | str):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        shown = self.problems[:MAX_PROBLEMS]
+        more = len(self.problems) - len(shown)
+        if more:
+            shown.append(f"... and {more} more problem(s)")
+        super().__init__("\n".join(shown))
 
 
-def read_visits(path: str | Path) -> pd.DataFrame:
+def read_visits(path: str | Path, dayfirst: bool = True) -> pd.DataFrame:
     """Read and check a visit export; dates become ``Timestamp``, identifiers stay text.
 
+    Every problem is found in one pass: missing columns, blank identifiers,
+    unreadable dates (each with the first few lines, counting the header as
+    line 1, and how many more).
+
+    Args:
+        path: the CSV file.
+        dayfirst: read dates with slashes as day/month/year (UK exports; the
+            default) rather than month/day/year. ISO dates are read either way.
+
     Raises:
-        VisitsError: the file is missing, empty, not CSV, lacks a required
-            column, or has blank identifiers or unreadable dates (the first
-            few bad rows are named, counting the header as line 1).
+        VisitsError: with every problem found.
     """
     path = Path(path)
     df = read_csv_text(path, VisitsError, missing="no such file", empty="the file is empty")
@@ -53,39 +79,61 @@ def read_visits(path: str | Path) -> pd.DataFrame:
     df = df[keep].copy()
     for col in keep:
         df[col] = df[col].str.strip()
+    problems = []
     for col in ("patient_id", "clinician_id"):
-        _no_blanks(df, col, path)
-    dates = pd.to_datetime(df["date"], errors="coerce", format="ISO8601")
-    bad = dates.isna().to_numpy()
-    if bad.any():
-        raise VisitsError(f"{path}: unreadable date(s) in column date at {line_numbers(bad)} "
-                          f"(e.g. {df['date'].to_numpy()[bad][0]!r}); use ISO dates such as "
-                          "2024-03-31 or 2024-03-31 09:30")
-    df["date"] = dates
+        bad = (df[col] == "").to_numpy()
+        if bad.any():
+            problems.append(f"{path}: column {col}: blank at {line_numbers(bad)}")
+    try:
+        dates, bad = parse_dates(df["date"], dayfirst=dayfirst)
+    except DateColumnError as e:
+        problems.append(f"{path}: column date: {e}")
+    else:
+        if bad.any():
+            problems.append(f"{path}: column date: unreadable at {line_numbers(bad)} (e.g. "
+                            f"{df['date'].to_numpy()[bad][0]!r}); use 2024-03-31, "
+                            "2024-03-31 09:30, 31/03/2024 or 31/03/2024 09:30")
+        df["date"] = dates
+    if problems:
+        raise VisitsError(problems)
     if "usual_clinician_id" in df.columns:
         df["usual_clinician_id"] = df["usual_clinician_id"].replace("", np.nan)
     return df
 
 
-def _no_blanks(df: pd.DataFrame, col: str, path: Path) -> None:
-    bad = (df[col] == "").to_numpy()
-    if bad.any():
-        raise VisitsError(f"{path}: blank {col} at {line_numbers(bad)}")
+def filter_visits(visits: pd.DataFrame, start=None, end=None, roles=None,
+                  time: str = "date") -> tuple[pd.DataFrame, dict[str, int]]:
+    """Visits within ``[start, end)`` and with a role in ``roles``; and how many each excluded.
+
+    Roles are compared without regard to case or surrounding spaces (``GP``,
+    ``gp `` and ``Gp`` are the same role). The counts are keyed ``before``,
+    ``after`` and ``other_roles`` (a visit excluded by several filters is
+    counted under the first).
+    """
+    keep = np.ones(len(visits), dtype=bool)
+    excluded = {}
+    if start is not None:
+        out = (visits[time] < pd.Timestamp(start)).to_numpy()
+        excluded["before"] = int((keep & out).sum())
+        keep &= ~out
+    if end is not None:
+        out = (visits[time] >= pd.Timestamp(end)).to_numpy()
+        excluded["after"] = int((keep & out).sum())
+        keep &= ~out
+    if roles:
+        if "role" not in visits.columns:
+            raise VisitsError("a role filter needs a role column")
+        wanted = {r.strip().casefold() for r in roles}
+        out = ~visits["role"].str.strip().str.casefold().isin(wanted).to_numpy()
+        excluded["other_roles"] = int((keep & out).sum())
+        keep &= ~out
+    return visits[keep], excluded
 
 
 def select_visits(visits: pd.DataFrame, start=None, end=None, roles=None,
                   time: str = "date") -> pd.DataFrame:
-    """Visits within ``[start, end)`` (dates or None) and with a role in ``roles`` (or any)."""
-    keep = np.ones(len(visits), dtype=bool)
-    if start is not None:
-        keep &= (visits[time] >= pd.Timestamp(start)).to_numpy()
-    if end is not None:
-        keep &= (visits[time] < pd.Timestamp(end)).to_numpy()
-    if roles:
-        if "role" not in visits.columns:
-            raise VisitsError("a role filter needs a role column")
-        keep &= visits["role"].isin(list(roles)).to_numpy()
-    return visits[keep]
+    """Visits within ``[start, end)`` and with a role in ``roles`` (:func:`filter_visits`)."""
+    return filter_visits(visits, start, end, roles, time)[0]
 
 
 def index_table(visits: pd.DataFrame, min_visits: int = 2) -> pd.DataFrame:

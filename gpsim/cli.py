@@ -33,7 +33,7 @@ def project_root() -> Path:
 
 
 class BadInput(Exception):
-    """A command-line argument that cannot be used; reported without a traceback."""
+    """Input that cannot be used; each argument is one problem, reported without a traceback."""
 
 
 class Interrupted(Exception):
@@ -254,10 +254,10 @@ def cmd_indices(args: argparse.Namespace) -> int:
 
     from analysis.visits import (
         VisitsError,
+        filter_visits,
         index_table,
         practice_summary,
         read_visits,
-        select_visits,
     )
     from sim.runs.atomic import atomic_dir
 
@@ -274,12 +274,19 @@ def cmd_indices(args: argparse.Namespace) -> int:
                                "(use 2024-04-01)") from None
     roles = [r.strip() for r in args.roles.split(",") if r.strip()] if args.roles else None
     try:
-        visits = read_visits(args.visits)
+        visits = read_visits(args.visits, dayfirst=args.dayfirst)
         if roles and "role" not in visits.columns:
             raise VisitsError(f"{args.visits}: --roles needs a role column")
-        visits = select_visits(visits, dates.get("from_date"), dates.get("to_date"), roles)
+        total = len(visits)
+        visits, excluded = filter_visits(visits, dates.get("from_date"), dates.get("to_date"),
+                                         roles)
     except VisitsError as e:
-        raise BadInput(str(e)) from None
+        raise BadInput(*e.problems) from None
+    said = {"before": f"before {args.from_date}", "after": f"on or after {args.to_date}",
+            "other_roles": f"with a role other than {', '.join(roles or [])}"}
+    if excluded:
+        print(f"{total:,} visits read; left out: " + "; ".join(
+            f"{n:,} {said[k]}" for k, n in excluded.items()) + ".")
     if len(visits) == 0:
         raise BadInput(f"{args.visits}: no visits left after the date and role filters")
     table = index_table(visits, args.min_visits)
@@ -393,10 +400,13 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     ix.add_argument("--out", required=True, help="CSV to write, one row per patient")
     ix.add_argument("--min-visits", type=int, default=2,
                     help="fewer visits leave a patient's indices undefined (default 2)")
-    ix.add_argument("--from", dest="from_date", help="first date to include (ISO date)")
-    ix.add_argument("--to", dest="to_date", help="first date to exclude (ISO date)")
-    ix.add_argument("--roles", help="keep only these roles, comma-separated (needs a role "
-                    "column), e.g. gp")
+    ix.add_argument("--from", dest="from_date", help="first date to include (e.g. 2024-04-01)")
+    ix.add_argument("--to", dest="to_date", help="first date to exclude (e.g. 2025-04-01)")
+    ix.add_argument("--roles", help="keep only these roles, comma-separated, in any case "
+                    "(needs a role column), e.g. gp")
+    ix.add_argument("--monthfirst", dest="dayfirst", action="store_false",
+                    help="read dates with slashes as month/day/year (default: day/month/year, "
+                    "as UK exports write them; ISO dates are read either way)")
     ix.set_defaults(func=cmd_indices)
     sc = sub.add_parser("schema", help="print the scenario JSON Schema")
     sc.add_argument("--out", help="write to this file instead")
@@ -432,7 +442,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BadInput as e:
-        return _fail(str(e))
+        for problem in e.args:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Interrupted as e:
         print(str(e), file=sys.stderr)
         return 130

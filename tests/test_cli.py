@@ -118,3 +118,48 @@ def test_schema_command_prints_json_schema():
     schema = json.loads(p.stdout)
     assert schema["additionalProperties"] is False
     assert {"population", "demand", "clinicians", "roles"} <= set(schema["properties"])
+
+
+def test_validate_recognises_and_checks_every_shipped_file():
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "scenarios").rglob("*.yaml"))
+    assert len(files) >= 11
+    p = sh("validate", *files)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.count("ok: ") == len(files)
+    assert "network 'BNSSG" in p.stdout and "40 practices" in p.stdout
+    assert "sweep 'Booking approach by GP capacity': 9 points x 5 replications = 45 runs" \
+        in p.stdout
+
+
+def test_a_file_of_the_wrong_kind_gets_a_one_line_hint(tmp_path):
+    p = sh("network", str(DEFAULT), "--out", str(tmp_path))
+    assert p.returncode == 2
+    assert p.stderr.count("error:") == 1
+    assert "this is a scenario file: use it with 'run', 'compare' or 'validate'" in p.stderr
+    p = sh("sweep", str(ROOT / "scenarios" / "networks" / "example_pcn.yaml"))
+    assert p.returncode == 2 and "this is a network file" in p.stderr
+
+
+def test_help_says_no_command_runs_the_default_comparison():
+    p = sh("--help")
+    assert p.returncode == 0
+    text = " ".join(p.stdout.split())
+    assert "'run.py' with no command runs the default comparison" in text
+    assert "--debug" in text
+
+
+def test_the_installed_module_command_matches_run_py():
+    p = subprocess.run([sys.executable, "-m", "gpsim", "validate", str(DEFAULT)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert p.returncode == 0 and "ok: " in p.stdout, p.stderr
+    p = subprocess.run([sys.executable, "-m", "gpsim", "--help"], capture_output=True,
+                       text=True, cwd=ROOT, timeout=120)
+    assert "usage: gpsim" in p.stdout
+
+
+def test_pyproject_declares_the_console_command():
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert meta["project"]["scripts"]["gpsim"] == "gpsim.cli:main"
+    assert meta["build-system"]["build-backend"] == "setuptools.build_meta"

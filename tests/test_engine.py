@@ -173,3 +173,15 @@ def test_more_sessions_give_shorter_routine_waits(small_scenario):
         waits.append(np.mean([summarise(r.tables, 9000, sc.duration_days)
                               .routine_wait_mean_days.iloc[0] for r in res]))
     assert waits[1] < waits[0]
+
+
+def test_result_tables_are_attributes_with_docstrings(small_scenario):
+    from sim import RunResult
+
+    names = ("appointments", "requests", "unmet", "clinician_days", "patients", "emergency")
+    for name in names:
+        assert name in dir(RunResult)
+        assert getattr(RunResult, name).__doc__, name
+    res = run(small_scenario.model_copy(update={"duration_days": 14, "warmup_days": 7}), seed=1)
+    for name in names:
+        assert getattr(res, name) is res.tables[name]

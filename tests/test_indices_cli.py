@@ -91,9 +91,12 @@ def test_observation_window(tmp_path):
     ("", "the file is empty"),
     ("patient_id,clinician_id\n1,A\n", "missing column(s) date"),
     ("patient_id,date,clinician_id\n", "header but no visits"),
-    ("patient_id,date,clinician_id\n1,2024-01-01,A\n2,31/01/2024,A\n3,soon,B\n",
-     "unreadable date(s) in column date at lines 3, 4"),
-    ("patient_id,date,clinician_id\n1,2024-01-01,\n", "blank clinician_id at line 2"),
+    ("patient_id,date,clinician_id\n1,2024-01-01,A\n2,2024-13-01,A\n3,soon,B\n",
+     "column date: unreadable at lines 3, 4"),
+    ("patient_id,date,clinician_id\n1,2024-01-01,A\n2,31/01/2024,A\n",
+     "column date: mixes ISO dates (e.g. '2024-01-01' on line 2) and dates with slashes "
+     "(e.g. '31/01/2024' on line 3)"),
+    ("patient_id,date,clinician_id\n1,2024-01-01,\n", "column clinician_id: blank at line 2"),
     ('patient_id,date,clinician_id\n1,"2024-01-01,A\n2,2024-01-02,B\n', "not a readable CSV"),
 ])
 def test_bad_exports_exit_2_with_a_clear_message(tmp_path, content, message):
@@ -118,3 +121,49 @@ def test_binary_file_and_missing_file(tmp_path):
     p = sh("indices", str(DATA / "messy_export.csv"), "--out", str(tmp_path / "o.csv"),
            "--min-visits", "1")
     assert p.returncode == 2 and "--min-visits" in p.stderr
+
+
+def test_every_problem_is_reported_in_one_pass(tmp_path):
+    """A bad date on line 3 and a blank clinician on line 5: both, in one run."""
+    f = tmp_path / "visits.csv"
+    f.write_text("patient_id,date,clinician_id\n1,2024-01-01,A\n2,2024-02-30,A\n"
+                 "3,2024-03-01,B\n4,2024-03-02,\n")
+    p = sh("indices", str(f), "--out", str(tmp_path / "o.csv"))
+    assert p.returncode == 2
+    errors = [line for line in p.stderr.splitlines() if line.startswith("error:")]
+    assert any("column date: unreadable at line 3" in e for e in errors), p.stderr
+    assert any("column clinician_id: blank at line 5" in e for e in errors), p.stderr
+
+
+def test_many_problems_are_capped_with_a_count():
+    from analysis.visits import MAX_PROBLEMS, VisitsError
+
+    e = VisitsError([f"problem {i}" for i in range(MAX_PROBLEMS + 7)])
+    lines = str(e).splitlines()
+    assert len(lines) == MAX_PROBLEMS + 1 and lines[-1] == "... and 7 more problem(s)"
+
+
+def test_uk_dates_are_read_day_first(tmp_path):
+    """31/03/2024 09:30 is 31 March; 04/05/2024 is 4 May, or 5 April with --monthfirst."""
+    f = tmp_path / "uk.csv"
+    f.write_text("patient_id,date,clinician_id,role\n"
+                 "1,04/05/2024,A,GP\n1,31/03/2024 09:30,A, gp\n1,01/06/2024 10:00:15,B,Nurse\n")
+    out = tmp_path / "o.csv"
+    p = sh("indices", str(f), "--out", str(out), "--from", "2024-04-15")
+    assert p.returncode == 0, p.stderr
+    assert read_out(out).set_index("patient_id").loc["1", "n_visits"] == 2  # 4 May, 1 June
+    assert "1 before 2024-04-15" in p.stdout
+    p = sh("indices", str(f), "--out", str(out), "--from", "2024-04-15", "--monthfirst")
+    assert p.returncode == 2 and "column date: unreadable at line 3" in p.stderr  # month 31
+
+
+def test_roles_are_compared_without_case_and_exclusions_are_counted(tmp_path):
+    f = tmp_path / "roles.csv"
+    f.write_text("patient_id,date,clinician_id,role\n"
+                 "1,2024-01-01,A,GP\n1,2024-01-02,A, gp\n1,2024-01-03,B,Nurse\n"
+                 "1,2024-01-04,C,Gp \n")
+    out = tmp_path / "o.csv"
+    p = sh("indices", str(f), "--out", str(out), "--roles", "gp")
+    assert p.returncode == 0, p.stderr
+    assert read_out(out).set_index("patient_id").loc["1", "n_visits"] == 3
+    assert "4 visits read; left out: 1 with a role other than gp." in p.stdout

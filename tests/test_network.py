@@ -331,3 +331,53 @@ def test_hub_can_work_weekends(tmp_path):
 
         load_scenario(DEFAULT, {"clinicians": [{"id": "gp_x", "role": "gp",
                                                 "sessions": ["sat_am"]}]})
+
+
+def test_one_message_per_problem_at_the_line_it_was_written(tmp_path):
+    """A typo in every practice's set: is reported once, at the network file's own line."""
+    lines = ["name: typos", "practices:"]
+    for i in range(12):
+        lines.append(f"  - {{id: p{i}, scenario: {DEFAULT}, set: {{duration_adys: 30}}}}")
+    f = tmp_path / "net.yaml"
+    f.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ScenarioError) as info:
+        load_network(f)
+    problems = info.value.problems
+    assert len(problems) == 1, [str(p) for p in problems]
+    text = str(problems[0])
+    assert text.startswith(f"{f}:3: practices[0].set.duration_adys: unknown key "
+                           "'duration_adys'; did you mean 'duration_days'?"), text
+    assert "(12 practices: p0, p1, p2 and 9 more); also at lines 4, 5, 6, 7, 8, ..." in text
+
+
+def test_a_misspelt_practice_key_gets_a_line_and_a_suggestion(tmp_path):
+    f = tmp_path / "net.yaml"
+    f.write_text(f"practices:\n  - {{id: a, scenario: {DEFAULT}}}\n"
+                 f"  - {{id: b, scenaro: {DEFAULT}}}\n")
+    with pytest.raises(ScenarioError) as info:
+        load_network(f)
+    text = str(info.value)
+    assert f"{f}:3: practices[1].scenaro: unknown key 'scenaro'; did you mean 'scenario'?" \
+        in text
+    assert f"{f}:3: practices[1]: missing required key 'scenario'" in text
+
+
+def test_a_scenario_given_as_a_network_gets_a_one_line_hint():
+    with pytest.raises(ScenarioError) as info:
+        load_network(DEFAULT)
+    assert len(info.value.problems) == 1
+    assert "this is a scenario file: use it with 'run', 'compare' or 'validate'" \
+        in str(info.value)
+
+
+def test_practice_plots_are_titled_with_the_practice_id(tmp_path, monkeypatch, two_practices):
+    import analysis.outputs
+    from analysis.network import write_and_reduce
+
+    titles = []
+    monkeypatch.setattr(analysis.outputs, "wait_distribution",
+                        lambda appts, path, title="": titles.append(title) or path)
+    _, results = two_practices
+    pid, result = results[0]
+    write_and_reduce(result, tmp_path / pid)
+    assert titles == [f"Practice {pid} (access_first): wait from request to appointment"]

@@ -154,3 +154,155 @@ def test_team_references_checked(tmp_path):
     assert "teams.yaml:5: teams[2].lead: list-holder 'gp_begum' is already in team 'a'" in text
     # Support staff (pn_khan) may serve both teams: no problem reported for them.
     assert "pn_khan" not in text
+
+
+# ------------------------------------------------------------------ YAML safety
+
+BOMB = "\n".join(["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+                 + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]"
+                    for i in range(8)]) + "\n"
+
+
+@pytest.mark.parametrize("loader", ["scenario", "network", "sweep", "validate"])
+def test_an_alias_bomb_is_refused_quickly_by_every_reader(tmp_path, loader):
+    """Nine levels of nine aliases (9^9 strings expanded, under 1 KB on disk)."""
+    import time
+
+    from gpsim.validate import check_file
+    from sim.inputs.networks import load_network
+    from sim.inputs.sweeps import load_sweep
+
+    f = tmp_path / "bomb.yaml"
+    f.write_text(BOMB + ("practices: *i\n" if loader == "network" else
+                         "base: x.yaml\ngrid: {x: *i}\n" if loader == "sweep" else ""))
+    assert f.stat().st_size < 1024
+    t0 = time.perf_counter()
+    if loader == "validate":
+        checked = check_file(f)
+        text = "\n".join(str(p) for p in checked.problems)
+    else:
+        read = {"scenario": load_scenario, "network": load_network, "sweep": load_sweep}[loader]
+        with pytest.raises(ScenarioError) as info:
+            read(f)
+        text = str(info.value)
+    assert time.perf_counter() - t0 < 2.0
+    assert "expands to more than 200,000 values through its aliases" in text, text
+
+
+def test_reasonable_aliases_are_allowed(tmp_path):
+    f = tmp_path / "aliases.yaml"
+    f.write_text(f"extends: {DEFAULT}\n"
+                 "x-week: &week [mon_am, mon_pm, tue_am]\n".replace("x-week: ", "")
+                 .replace("&week [mon_am, mon_pm, tue_am]\n", "")
+                 + "clinicians:\n"
+                 "  - {id: gp_gill, sessions: &short [mon_am, tue_am]}\n"
+                 "  - {id: gp_hughes, sessions: *short}\n")
+    s = load_scenario(f)
+    by_id = {c.id: c for c in s.clinicians}
+    assert by_id["gp_gill"].sessions == by_id["gp_hughes"].sessions == ("mon_am", "tue_am")
+
+
+def test_self_referring_and_deep_documents_are_refused(tmp_path):
+    f = tmp_path / "loop.yaml"
+    f.write_text("a: &a [1, *a]\n")
+    with pytest.raises(ScenarioError, match="refers to a list or mapping that contains it"):
+        load_scenario(f)
+    f.write_text("a: " + "[" * 200 + "]" * 200 + "\n")
+    with pytest.raises(ScenarioError, match="nested"):
+        load_scenario(f)
+
+
+def test_a_huge_file_is_refused_before_reading(tmp_path):
+    f = tmp_path / "huge.yaml"
+    f.write_text("name: x\n" + "# padding\n" * 600_000)
+    with pytest.raises(ScenarioError, match="MiB"):
+        load_scenario(f)
+
+
+# ------------------------------------------------------------------ variants: ids
+
+
+def test_extends_merges_clinicians_by_id_adds_and_removes(tmp_path):
+    """Change one clinician, add one, remove one: three lines, not a copy of sixteen."""
+    f = tmp_path / "variant.yaml"
+    f.write_text(f"extends: {DEFAULT}\nclinicians:\n"
+                 "  - {id: gp_hughes, sessions: [wed_am, wed_pm, fri_am, fri_pm]}\n"
+                 "  - {id: gp_new, role: gp, sessions: [mon_am, mon_pm]}\n"
+                 "  - {id: pn_morgan, remove: true}\n"
+                 "teams:\n  - {id: east, members: [gp_evans, pa_patel, ph_nowak]}\n")
+    s, base = load_scenario(f), load_scenario(DEFAULT)
+    assert {t.id: t for t in s.teams}["east"].lead == "gp_carter"  # merged: the lead kept
+    ids = [c.id for c in s.clinicians]
+    assert ids == [c.id for c in base.clinicians if c.id != "pn_morgan"] + ["gp_new"]
+    hughes = {c.id: c for c in s.clinicians}["gp_hughes"]
+    assert hughes.sessions == ("wed_am", "wed_pm", "fri_am", "fri_pm") and hughes.role == "gp"
+
+
+def test_extends_remove_all_then_replace(tmp_path):
+    f = tmp_path / "teams.yaml"
+    f.write_text(f"extends: {DEFAULT}\nteams:\n  - {{id: '*', remove: true}}\n"
+                 "  - {id: solo, lead: gp_adams, members: [pn_khan]}\n")
+    assert [t.id for t in load_scenario(f).teams] == ["solo"]
+
+
+def test_removing_an_unknown_id_is_named(tmp_path):
+    f = tmp_path / "gone.yaml"
+    f.write_text(f"extends: {DEFAULT}\nclinicians:\n  - {{id: gp_hughs, remove: true}}\n")
+    text = "\n".join(problems_of_path(f))
+    assert "gone.yaml:3: clinicians[0].id: cannot remove 'gp_hughs': no item has that id; " \
+           "did you mean 'gp_hughes'?" in text
+
+
+@pytest.mark.parametrize("key", ["clinicians[7].sessions", "clinicians.7.sessions",
+                                 "clinicians[gp_hughes].sessions"])
+def test_set_addresses_list_items_by_position_or_id(key):
+    s = load_scenario(DEFAULT, {key: ["mon_am"]})
+    assert {c.id: c for c in s.clinicians}["gp_hughes"].sessions == ("mon_am",)
+
+
+def test_set_adds_and_removes_items_by_id():
+    s = load_scenario(DEFAULT, {"clinicians[gp_new]": {"role": "gp", "sessions": ["mon_am"]},
+                                "clinicians[pn_morgan]": {"remove": True},
+                                "teams[east].members": ["gp_evans", "pa_patel", "ph_nowak"]})
+    ids = [c.id for c in s.clinicians]
+    assert "gp_new" in ids and "pn_morgan" not in ids
+
+
+def test_a_bad_set_is_blamed_on_the_set_and_names_the_forms():
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(DEFAULT, {"clinicians[7].sesions": ["mon_am"]})
+    text = str(info.value)
+    assert text.startswith("--set: clinicians[7].sesions: unknown key 'sesions'; did you mean "
+                           "'sessions'?"), text
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(DEFAULT, {"clinicians.gp_adams.sessions": ["mon_am"]})
+    assert "clinicians is a list: address an item as clinicians[3] (by position) or " \
+           "clinicians[some_id] (by id)" in str(info.value)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(DEFAULT, {"clinicians[gp_adamz].sessions": ["mon_am"]})
+    assert "has no item with id 'gp_adamz'; did you mean 'gp_adams'?" in str(info.value)
+
+
+def test_extends_not_found_names_the_folder_searched(tmp_path):
+    sub = tmp_path / "mine"
+    sub.mkdir()
+    f = sub / "variant.yaml"
+    f.write_text("extends: default.yaml\nname: x\n")
+    text = "\n".join(problems_of_path(f))
+    assert f"looked for {sub / 'default.yaml'}" in text
+    assert "relative to the folder of the file that names it" in text
+
+
+def test_parameter_sources_take_the_comment_above_a_key():
+    from sim.inputs.loading import parameter_sources
+
+    sources = parameter_sources(DEFAULT)
+    assert "Hobbs" in sources["demand.requests_per_patient_year"]
+    assert sources["population.size"].startswith("EVIDENCE 5")
+
+
+def test_removing_a_team_member_without_fixing_the_team_is_named(tmp_path):
+    f = tmp_path / "variant.yaml"
+    f.write_text(f"extends: {DEFAULT}\nclinicians:\n  - {{id: pn_morgan, remove: true}}\n")
+    text = "\n".join(problems_of_path(f))
+    assert "teams[2].members[2]: unknown clinician 'pn_morgan'" in text

@@ -147,3 +147,41 @@ def test_dask_local_cluster(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "Dask scheduler tcp://127.0.0.1" in p.stdout
     pd.testing.assert_frame_equal(tidy(out), tidy(seq))
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_what_is_saved_and_a_rerun_says_all_is_done(tmp_path):
+    f = write(tmp_path, "replications: 3\n" + SMALL
+              + "grid:\n  policy.name: [access_first, usual_gp_first]\n")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "sweep", str(f),
+                             "--workers", "1", "--out", str(out)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(out.glob("runs/*/metadata.json"))) < 2:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    saved = len(list(out.glob("runs/*/metadata.json")))
+    assert proc.returncode == 130
+    if saved < 6:  # interrupted while running (the usual case)
+        assert f"interrupted: {saved} of 6 runs are saved in {out / 'runs'}" in err, err
+        assert "Run the same command again to resume: saved runs are skipped." in err
+    else:  # all runs had finished: interrupted while writing the tables
+        assert "interrupted while writing the tables and report" in err, err
+    assert "nothing was written" not in err
+    p = sh("sweep", str(f), "--workers", "1", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    p = sh("sweep", str(f), "--workers", "1", "--out", str(out))
+    assert "all 6 runs are already saved" in p.stdout and "running" not in p.stdout
+
+
+def test_interruption_messages_follow_the_stage(tmp_path):
+    from gpsim.sweep import SweepProgress
+
+    st = SweepProgress(tmp_path, total=45, done_before=0, saved=45, stage="writing")
+    assert st.interrupted_message() == (
+        f"interrupted while writing the tables and report: all 45 finished runs are saved in "
+        f"{tmp_path / 'runs'}. Run the same command again to write them (nothing is run again).")
+    st.stage, st.saved = "running", 12
+    assert st.interrupted_message().startswith("interrupted: 12 of 45 runs are saved")

@@ -417,6 +417,7 @@ def pydantic_problems(err: ValidationError, model: type[BaseModel], locator: Loc
                 msg += f" (allowed: {', '.join(allowed)})"
         elif kind == "missing":
             msg = f"missing required key {loc[-1]!r}"
+            loc = loc[:-1]  # the mapping it is missing from
         elif kind in ("literal_error", "enum"):
             expected = e.get("ctx", {}).get("expected", "")
             options = [o.strip(" '") for o in expected.replace(" or ", ",").split(",")]

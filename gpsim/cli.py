@@ -309,20 +309,25 @@ def cmd_indices(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    """Print or write the scenario JSON Schema."""
+    """Print or write the scenario JSON Schema, or the scenario reference page."""
     from sim.inputs.schema import Scenario
 
-    schema = Scenario.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "Continuity-of-care simulator scenario"
-    text = json.dumps(schema, indent=2)
+    if args.markdown:
+        from gpsim.reference import render_reference
+
+        text = render_reference().rstrip("\n")
+    else:
+        schema = Scenario.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["title"] = "Continuity-of-care simulator scenario"
+        text = json.dumps(schema, indent=2)
     if args.out:
         from sim.runs.atomic import atomic_dir
 
         out = Path(args.out)
         with atomic_dir(out.parent if str(out.parent) else Path(".")) as stage:
             (stage / out.name).write_text(text + "\n", encoding="utf-8")
-        print(f"Schema written to {out}")
+        print(f"{'Reference' if args.markdown else 'Schema'} written to {out}")
     else:
         print(text)
     return 0
@@ -408,8 +413,11 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                     help="read dates with slashes as month/day/year (default: day/month/year, "
                     "as UK exports write them; ISO dates are read either way)")
     ix.set_defaults(func=cmd_indices)
-    sc = sub.add_parser("schema", help="print the scenario JSON Schema")
+    sc = sub.add_parser("schema", help="print the scenario JSON Schema (or, with --markdown, "
+                        "the scenario reference page)")
     sc.add_argument("--out", help="write to this file instead")
+    sc.add_argument("--markdown", action="store_true",
+                    help="the reference page of every key (docs/scenario-reference.md)")
     sc.set_defaults(func=cmd_schema)
     return p
 

@@ -163,3 +163,15 @@ def test_pyproject_declares_the_console_command():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert meta["project"]["scripts"]["gpsim"] == "gpsim.cli:main"
     assert meta["build-system"]["build-backend"] == "setuptools.build_meta"
+
+
+def test_the_scenario_reference_is_generated_from_the_schema():
+    """docs/scenario-reference.md cannot drift: it must equal what the schema gives now."""
+    from gpsim.reference import render_reference
+
+    text = render_reference()
+    assert (ROOT / "docs" / "scenario-reference.md").read_text() == text, (
+        "regenerate: python run.py schema --markdown --out docs/scenario-reference.md")
+    for key in ("booking_horizon_days", "values_continuity_share", "care_plan_reviews",
+                "team_wait_days", "max_list_size"):
+        assert f"`{key}`" in text

@@ -84,7 +84,7 @@ class Opening(Strict):
 class Practice(Strict):
     """The practice: opening hours, sessions and booking rules."""
 
-    name: str = "Practice"
+    name: str = Field("Practice", description="The practice's name.")
     opening: Opening = Opening()
     session_starts: dict[Identifier, TimeOfDay] = Field(
         default_factory=lambda: {"am": "08:30", "pm": "14:00"},
@@ -136,8 +136,8 @@ class Population(Strict):
                              "(taken from list_file when one is given).")
     list_file: str | None = Field(
         None, description="A CSV of the practice's real list (age band or age, n_ltc, "
-        "housebound, usual_gp, cohort_<name> flags; see sim/list_import.py), relative to the "
-        "scenario file; the age bands still give consultation rates.")
+        "housebound, usual_gp, cohort_<name> flags; see sim/inputs/list_import.py), relative "
+        "to the scenario file; the age bands still give consultation rates.")
     age_bands: tuple[AgeBand, ...] = Field(min_length=1)
     ltc_rate_ratio: float = Field(
         1.1, gt=0, description="Consultation rate multiplier per long-term condition."
@@ -595,8 +595,9 @@ class PolicyRef(Strict):
 class Scenario(Strict):
     """A complete, validated scenario for one practice."""
 
-    name: str = "Unnamed scenario"
-    description: str = ""
+    name: str = Field("Unnamed scenario", description="Shown in reports and messages.")
+    description: str = Field("", description="What this scenario is, in a sentence or two "
+                             "(shown in the report).")
     seed: int | None = Field(
         None, ge=0, lt=2**63, description="Master seed; chosen and stored if omitted."
     )

@@ -53,6 +53,12 @@ PALETTE = ("#1b6ca8", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a
            "#666666", "#e6ab02", "#17becf")
 
 
+#: A horizontal box plot: ``orientation`` since matplotlib 3.10, ``vert`` before (deprecated).
+_HORIZONTAL = ({"orientation": "horizontal"}
+               if tuple(int(x) for x in matplotlib.__version__.split(".")[:2]) >= (3, 10)
+               else {"vert": False})
+
+
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, format="png")
@@ -92,7 +98,8 @@ def compare_continuity(pc: pd.DataFrame, labels, names, path) -> Path:
     for ax, idx, title in zip(axes, ("upc", "coc", "secon"), ("UPC", "COC (Bice-Boxerman)",
                                                              "SECON"), strict=True):
         data = [pc.loc[pc["scenario"] == lb, idx].dropna().to_numpy(dtype=float) for lb in labels]
-        ax.boxplot(data, vert=False, tick_labels=[names[lb] for lb in labels], showfliers=False)
+        ax.boxplot(data, tick_labels=[names[lb] for lb in labels], showfliers=False,
+                   **_HORIZONTAL)
         ax.set_xlabel(f"{title} per patient (0 to 1)")
         ax.set_xlim(0, 1)
         ax.grid(alpha=0.3, axis="x")

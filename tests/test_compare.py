@@ -111,3 +111,42 @@ def test_run_with_no_arguments_writes_the_default_comparison():
     comp = pd.read_csv(out / "comparison.csv")
     assert comp["scenario"].nunique() == 5
     assert (comp["n"] == 10).all()
+
+
+def test_run_comparison_from_python_without_the_cli(tmp_path):
+    """The library call behind `compare`: loaded scenarios in, a comparison folder out."""
+    import json
+
+    from gpsim.compare import run_comparison
+    from sim import load_scenario
+
+    quick = {"population.size": 1500, "warmup_days": 7, "duration_days": 28}
+    a = load_scenario(POLICY_DIR / "access_first.yaml", quick)
+    b = load_scenario(POLICY_DIR / "micro_team.yaml", quick)
+    seen = []
+    result = run_comparison([a, b], tmp_path / "out", replications=2, seed=3,
+                            on_start=lambda labels, runs, procs: seen.append((labels, runs)))
+    assert seen == [(result.labels, 4)] and result.runs == 4 and result.seed == 3
+    assert result.labels[0].startswith("Default_practice")
+    comp = pd.read_csv(result.out / "comparison.csv")
+    assert set(comp["scenario"]) == set(result.labels)
+    manifest = json.loads((result.out / "metadata.json").read_text())["files"]
+    assert "report.html" in manifest and "comparison.csv" in manifest
+    meta = json.loads((result.out / "comparison.json").read_text())
+    assert meta["seeds"] == [3] and meta["replications"] == 2
+
+
+def test_run_network_study_from_python(tmp_path):
+    from gpsim.network import run_network_study
+
+    net = tmp_path / "net.yaml"
+    net.write_text("name: two\nseed: 5\npractices:\n"
+                   f"  - {{id: a, scenario: {POLICY_DIR / 'access_first.yaml'}, set: "
+                   "{population.size: 1200, warmup_days: 7, duration_days: 21}}\n"
+                   f"  - {{id: b, scenario: {POLICY_DIR / 'usual_gp_first.yaml'}, set: "
+                   "{population.size: 1500, warmup_days: 7, duration_days: 21}}\n")
+    result = run_network_study(net, tmp_path / "out", workers=1, summary_only=True)
+    assert list(result.summary["practice_id"]) == ["a", "b", "network"]
+    assert result.summary.iloc[-1]["patients"] == 2700
+    assert (result.out / "network_summary.csv").is_file()
+    assert not (result.out / "practices").exists()

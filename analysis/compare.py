@@ -8,6 +8,7 @@ re-renders it without simulating:
   utilisation by role, and consultations with the usual GP;
 * ``comparison.csv``: mean and 95% interval of every metric per scenario;
 * ``differences.csv``: paired differences from the first (baseline) scenario;
+* ``validation.csv``: each scenario beside the published figures (:mod:`analysis.validation`);
 * ``parameters.csv``: every parameter of every scenario with its source;
 * ``scenarios/<label>.resolved.yaml``: each scenario as run;
 * ``plots/*.png`` and ``report.html``; ``metadata.json`` (written last).
@@ -27,6 +28,7 @@ from .continuity import patient_indices, slicc_by_month
 from .depth import usual_gp_consultations
 from .stats import paired_differences, summarise_replications
 from .summary import SUMMARY_COLUMNS, run_summaries
+from .validation import validation_table
 
 #: Metrics compared, in report order (all columns of summary.csv but the counts of the set-up).
 COMPARED = [m for m in SUMMARY_COLUMNS if m not in ("patients", "window_days")]
@@ -164,6 +166,7 @@ def write_comparison(stage: Path, data: dict[str, pd.DataFrame], labels: list[st
     comparison, differences = comparison_tables(data["runs"], labels[0])
     comparison.to_csv(stage / "comparison.csv", index=False)
     differences.to_csv(stage / "differences.csv", index=False)
+    validation_table(data["runs"], labels).to_csv(stage / "validation.csv", index=False)
     parameters.to_csv(stage / "parameters.csv", index=False)
     (stage / "scenarios").mkdir(exist_ok=True)
     for label, text in resolved.items():
@@ -188,6 +191,9 @@ def load_comparison(folder: str | Path) -> dict:
         "data": data,
         "comparison": pd.read_csv(folder / "comparison.csv", dtype={"scenario": str}),
         "differences": pd.read_csv(folder / "differences.csv", dtype={"scenario": str}),
+        "validation": (pd.read_csv(folder / "validation.csv", dtype={"scenario": str})
+                       if (folder / "validation.csv").is_file()
+                       else validation_table(data["runs"])),
         "parameters": pd.read_csv(folder / "parameters.csv", keep_default_na=False,
                                   dtype=str),
         "resolved": {p.name.removesuffix(".resolved.yaml"): p.read_text(encoding="utf-8")

@@ -1,7 +1,7 @@
 """Continuity indices from any table of visits, simulated or a practice's own export.
 
 Per patient, with N visits, n_i visits to clinician i and M distinct
-clinicians (EVIDENCE.md section 2):
+clinicians (docs/evidence.md section 5):
 
 * UPC (usual provider of care): max n_i / N
 * COC (Bice-Boxerman): (sum n_i^2 - N) / (N (N - 1))

@@ -2,7 +2,7 @@
 
 The curve is logistic in log(n): ``p(n) = 1 / (1 + exp(-(a + b log n)))``, fitted
 exactly through two points; the default passes through 30% at 5 and 80% at 20
-consultations (seed 000), which gives about 48% at 8 (EVIDENCE.md section 1).
+consultations (docs/evidence.md 8.1), which gives about 48% at 8 (8.2).
 No consultations give 0.
 """
 

@@ -24,11 +24,19 @@ from .summary import SUMMARY_COLUMNS
 #: The headline rows of the plain-English table: metric, label, format, which way is better.
 HEADLINE = [
     ("routine_wait_mean_days", "Average wait for a routine appointment (days)", "{:.1f}", -1),
+    ("routine_wait_held_out_mean_days", "... of patients who held out for their own clinician "
+     "or team (days)", "{:.1f}", 0),
+    ("routine_wait_took_soonest_mean_days", "... of patients who took the soonest slot (days)",
+     "{:.1f}", 0),
     ("routine_within_14_days_share", "Routine appointments within 2 weeks", "{:.0%}", 1),
     ("urgent_same_day_share", "Urgent requests seen the same day", "{:.0%}", 1),
     ("gave_up_requests", "Requests abandoned (patient gave up)", "{:,.0f}", -1),
     ("upc_mean", "Continuity: UPC (0-1; share of GP visits with the most-seen GP)", "{:.2f}", 1),
     ("slicc", "GP visits with the patient's own list GP (SLICC)", "{:.0%}", 1),
+    ("preferred_gp_usually_seen", "Patients with a preferred GP who usually see them", "{:.0%}",
+     1),
+    ("team_continuity", "Consultations (all roles) with the patient's own micro-team", "{:.0%}",
+     1),
     ("deep_relationship_share", "Patients likely to have a deep relationship with a clinician",
      "{:.1%}", 1),
     ("ae_per_1000", "A&E attendances per 1,000 patients a year (PROXY)", "{:.0f}", -1),
@@ -179,6 +187,8 @@ forecasts.</span></p>
         parts.append("</tr>")
     parts.append("</table>")
     parts.append(_sentences(labels, names, base, comp, diff))
+    parts.append(_gains(labels, names, base, comp, diff))
+    parts.append(_validation(c["validation"], labels, names))
     for f, title, caption, _ in PLOTS:
         data = base64.b64encode(files[f].read_bytes()).decode("ascii")
         parts.append(f"<h2>{e(title)}</h2><p>{e(caption)}</p>"
@@ -203,6 +213,90 @@ forecasts.</span></p>
     path = out / "report.html"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
+
+
+#: What real continuity programmes achieved (docs/evidence.md section 9), for the report.
+PROGRAMMES = [
+    ("One Care, My Care (BNSSG, 23 practices)", "22 improved continuity, by up to 15% "
+     "(whether points or a relative rise is not stated)", "9.1"),
+    ("St Leonard's Practice, Exeter (personal lists)", "SLICC 51.7%; 64.9% for patients aged "
+     "65 and over", "9.2"),
+    ("A named accountable GP for everyone (England, 2014-15)", "no rise in continuity on its "
+     "own", "9.4"),
+]
+
+
+def _gains(labels, names, base, comp, diff) -> str:
+    """Each scenario's change in continuity beside what real programmes achieved."""
+    e = html.escape
+    if diff is None or len(labels) < 2:
+        return ""
+    rows = []
+    for lb in labels[1:]:
+        cells = []
+        for metric in ("slicc", "upc_mean", "team_continuity"):
+            if (lb, metric) not in diff.index:
+                cells.append("<td></td>")
+                continue
+            d = diff.loc[(lb, metric)]
+            scale, unit = (100, " points") if metric != "upc_mean" else (1, "")
+            fmt = "{:+.1f}" if scale == 100 else "{:+.2f}"
+            cells.append(f'<td class="num">{fmt.format(d["difference"] * scale)}{unit}<br><small>'
+                         f'({fmt.format(d["low"] * scale)} to {fmt.format(d["high"] * scale)})'
+                         "</small></td>")
+        level = comp.loc[(lb, "slicc")]["mean"] if (lb, "slicc") in comp.index else float("nan")
+        rows.append(f"<tr><td>{e(names[lb])}</td>{''.join(cells)}"
+                    f'<td class="num">{_fmt("{:.0%}", level)}</td></tr>')
+    programmes = "".join(f"<li><b>{e(a)}</b>: {e(b)} (evidence {c})</li>"
+                         for a, b, c in PROGRAMMES)
+    return (f"<h2>Continuity gains beside real programmes</h2><p>Change from "
+            f"{e(names[base])}, replication by replication (95% interval).</p>"
+            "<table><tr><th>Scenario</th><th>SLICC</th><th>UPC</th><th>Team continuity</th>"
+            f"<th>SLICC level</th></tr>{''.join(rows)}</table>"
+            f"<p>What real programmes reported:</p><ul>{programmes}</ul>"
+            "<p>A gain well beyond these in the model means the policy's parameters (for "
+            "example the receptionist's adherence) are more favourable than real practices "
+            "have managed.</p>")
+
+
+def _validation(v: pd.DataFrame, labels, names) -> str:
+    """The section comparing each scenario with published figures (``validation.csv``)."""
+    e = html.escape
+    if v is None or len(v) == 0:
+        return ""
+    from .validation import TARGETS
+
+    targets = {t.measure: t for t in TARGETS}
+    parts = ["<h2>How this practice compares with published figures</h2>"
+             "<p>Each published figure (docs/evidence.md) with the model's mean and 95% "
+             "interval. The figures describe typical English practices, most of which book much "
+             "as access-first does; a continuity policy is meant to move the continuity rows "
+             "away from them.</p><table><tr><th>Measure</th><th>Published</th><th>Tolerance</th>"]
+    parts += [f"<th>{e(names.get(lb, lb))}</th>" for lb in labels]
+    parts.append("</tr>")
+    for measure, group in v.groupby("measure", sort=False):
+        t = targets.get(measure)
+        first = group.iloc[0]
+
+        def show(x, t=t):
+            return f"{x:.1%}" if t is not None and t.percent else f"{x:,.2f}"
+
+        parts.append(f"<tr><td>{e(first['label'])}</td><td>{e(first['published'])} "
+                     f"<small>(evidence {e(str(first['evidence']))})</small></td>"
+                     f'<td class="num">{show(first["low"])} to {show(first["high"])}</td>')
+        by = group.set_index("scenario")
+        for lb in labels:
+            if lb not in by.index:
+                parts.append("<td></td>")
+                continue
+            r = by.loc[lb]
+            verdict = "within" if r["within"] else "<b>outside</b>"
+            parts.append(f'<td class="num">{show(r["model_mean"])} <small>('
+                         f'{show(r["model_low"])} to {show(r["model_high"])})</small><br>'
+                         f"<small>{verdict}</small></td>")
+        parts.append("</tr>")
+    parts.append("</table>")
+    return "".join(parts)
 
 
 def _precision(comp: pd.DataFrame, labels) -> str:
@@ -261,7 +355,7 @@ def _sentences(labels, names, base, comp, diff) -> str:
 def _assumptions(params: pd.DataFrame, labels, names) -> str:
     e = html.escape
     out = ["<h2>Assumptions</h2><p>Every parameter with its value and its source: the "
-           "evidence row (EVIDENCE.md) or ASSUMPTION note written beside it in the scenario "
+           "evidence row (docs/evidence.md) or ASSUMPTION note written beside it in the scenario "
            "file, or the built-in default's description.</p>"]
     wide = params.pivot_table(index="parameter", columns="scenario", values="value",
                               aggfunc="first", sort=False)
@@ -323,7 +417,7 @@ depends on lead time (DNA); consultations may ask for follow-ups. A&amp;E attend
 failures to get an appointment (access channel) and background emergency rates scaled by recent
 continuity (continuity channel).</p>
 <h3>3. Data</h3><p>Inputs and their sources are listed under Assumptions above; published
-figures come from EVIDENCE.md (NHS Digital appointment data, GP Patient Survey, Barker 2017,
+figures come from docs/evidence.md (NHS Digital appointment data, GP Patient Survey, Barker 2017,
 Sandvik 2022, Cowling 2014, Turner 2007, Sidaway-Lee 2019 and 2023). Synthetic patients are
 generated from age bands, long-term conditions and gamma-distributed personal request rates.</p>
 <h3>4. Experimentation</h3><p>{meta.get('replications')} replications per scenario, warm-up

@@ -11,7 +11,7 @@ Definitions (all over the observation window, i.e. after the warm-up):
   rebookings lengthen it;
 * continuity indices (UPC, COC, SECON, usual-GP share) are per patient over
   attended GP consultations (list-holding roles) in the window, for patients
-  with 3 or more (EVIDENCE V), then averaged over patients; SLICC pools all
+  with 3 or more (docs/evidence.md 10.6), then averaged over patients; SLICC pools all
   GP consultations;
 * relationship depth uses consultations with any clinician in the window, so
   a one-year run measures the depth built within it (for comparing policies);
@@ -29,6 +29,20 @@ from .continuity import patient_indices, same_ids
 from .depth import DEFAULT_POINTS, deep_relationship_by_patient
 
 DAYS_PER_YEAR = 365.25
+
+#: Bands of days from booking to appointment, as NHS Digital publishes them:
+#: (column name, words, first day, last day).
+LEAD_BANDS = (
+    ("same_day", "the same day", 0, 0), ("next_day", "the next day", 1, 1),
+    ("2_7_days", "2 to 7 days", 2, 7), ("8_14_days", "8 to 14 days", 8, 14),
+    ("15_21_days", "15 to 21 days", 15, 21), ("22_28_days", "22 to 28 days", 22, 28),
+    ("over_28_days", "more than 28 days", 29, 10**9),
+)
+#: Bands of lead time for DNA rates (the published DNA-by-lead-time bands).
+DNA_BANDS = (
+    ("same_day", "the same day", 0, 0), ("next_day", "the day before", 1, 1),
+    ("2_7_days", "2 to 7 days", 2, 7), ("over_7_days", "more than 7 days", 8, 10**9),
+)
 
 #: Columns of ``summary.csv``, in order, with their meaning and unit.
 SUMMARY_COLUMNS: dict[str, str] = {
@@ -52,16 +66,36 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "utilisation": "share of available slots booked",
     "gp_share": "share of appointments with a GP",
     "cancelled_by_practice": "appointments cancelled because the clinician was off sick",
+    "held_out_share": "share of routine appointments later than the soonest slot offered: the "
+                      "patient held out for their own clinician or team",
+    "routine_wait_held_out_mean_days": "mean routine wait (days) of those who held out",
+    "routine_wait_took_soonest_mean_days": "mean routine wait (days) of those who took the "
+                                           "soonest slot offered",
+    **{f"lead_{name}_share": f"share of appointments {text} after they were booked"
+       for name, text, _, _ in LEAD_BANDS},
+    **{f"dna_rate_{name}": f"DNA rate of appointments booked {text} ahead"
+       for name, text, _, _ in DNA_BANDS},
 }
 
 #: Outcome columns, in ``summary.csv`` and in the per-cohort table.
 OUTCOME_COLUMNS: dict[str, str] = {
-    "upc_mean": "mean UPC over GP consultations, patients with 3 or more (EVIDENCE V)",
+    "upc_mean": "mean UPC over GP consultations, patients with 3 or more",
     "coc_mean": "mean Bice-Boxerman COC, same patients",
     "secon_mean": "mean sequential continuity (SECON), same patients",
     "usual_gp_share": "mean share of a patient's GP consultations with their usual GP, "
                       "same patients",
     "slicc": "share of GP consultations with the patient's own list GP (SLICC)",
+    "preferred_gp_share": "share of patients with a preferred GP (who value seeing the same "
+                          "GP)",
+    "preferred_gp_usually_seen": "of patients with a preferred GP and 2 or more GP "
+                                 "consultations, the share who saw that GP for more than half "
+                                 "of them, exactly half counting as half (the GP Patient "
+                                 "Survey's 'usually': always, almost always or a lot of the "
+                                 "time)",
+    "team_continuity": "mean share of a patient's consultations (all roles) with members of "
+                       "their usual GP's micro-team, patients with 3 or more and a team",
+    "non_gp_upc_mean": "mean UPC over consultations with other roles than GPs (nurses, "
+                       "pharmacists, ...), patients with 3 or more",
     "deep_relationship_share": "expected share of patients with a deep relationship with "
                                "at least one clinician (depth curve)",
     "ae_per_1000": "A&E attendances per 1,000 patients per year, both channels (PROXY)",
@@ -125,9 +159,23 @@ def summary_parts(
     same_day_urgent = (
         urgent["appointment_at"].dt.normalize() == urgent["requested_at"].dt.normalize()
     )
+    lead = happened["lead_days"].to_numpy()
+    routine_lead_held = (routine["held_out_days"].to_numpy(dtype=float) > 0
+                         if "held_out_days" in routine.columns
+                         else np.zeros(len(routine), dtype=bool))
+    routine_wait = routine["wait_days"].to_numpy(dtype=float)
     parts = {
         "patients": patients,
         "window_days": window_days,
+        "held_out": int(routine_lead_held.sum()),
+        "held_out_wait_sum": float(routine_wait[routine_lead_held].sum()),
+        "soonest_wait_sum": float(routine_wait[~routine_lead_held].sum()),
+        **{f"lead_{name}": int(((lead >= lo) & (lead <= hi)).sum())
+           for name, _, lo, hi in LEAD_BANDS},
+        **{f"booked_{name}": int(((lead >= lo) & (lead <= hi)).sum())
+           for name, _, lo, hi in DNA_BANDS},
+        **{f"dna_{name}": int(((lead >= lo) & (lead <= hi) & (status == "dna")).sum())
+           for name, _, lo, hi in DNA_BANDS},
         "requests": len(reqs),
         "appointments": len(happened),
         "attended": int((status == "attended").sum()),
@@ -146,8 +194,11 @@ def summary_parts(
         "cancelled_by_practice": int((in_w["status"] == "cancelled_by_practice").sum()),
     }
     if outcome is None:
+        pats = tables.get("patients")
+        preferring = (pats.loc[pats["values_continuity"].to_numpy(dtype=bool), "patient_id"]
+                      .to_numpy() if pats is not None else None)
         outcome = outcome_parts(happened[status == "attended"], tables.get("emergency"),
-                                patients, gp_roles, depth_points)
+                                patients, gp_roles, depth_points, preferring)
     parts.update(outcome)
     return parts
 
@@ -161,7 +212,7 @@ def combine_parts(parts: list[dict]) -> dict:
             out[key] = values[0]
         elif key == "routine_waits":
             out[key] = np.concatenate(values)
-        elif key == "has_emergency":
+        elif key in ("has_emergency", "has_preferring"):
             out[key] = all(values)
         else:
             out[key] = sum(values)
@@ -196,6 +247,13 @@ def summary_from_parts(parts: dict) -> pd.DataFrame:
         "utilisation": p["booked_slots"] / available if available else np.nan,
         "gp_share": _ratio(p["gp_appointments"], n),
         "cancelled_by_practice": p["cancelled_by_practice"],
+        "held_out_share": _ratio(p["held_out"], waits.size),
+        "routine_wait_held_out_mean_days": _ratio(p["held_out_wait_sum"], p["held_out"]),
+        "routine_wait_took_soonest_mean_days": _ratio(p["soonest_wait_sum"],
+                                                      waits.size - p["held_out"]),
+        **{f"lead_{name}_share": _ratio(p[f"lead_{name}"], n) for name, _, _, _ in LEAD_BANDS},
+        **{f"dna_rate_{name}": _ratio(p[f"dna_{name}"], p[f"booked_{name}"])
+           for name, _, _, _ in DNA_BANDS},
     }
     row.update(outcomes_from_parts(p, years))
     return pd.DataFrame([row], columns=list(SUMMARY_COLUMNS))
@@ -206,7 +264,8 @@ _INDICES = (("upc", "upc_mean"), ("coc", "coc_mean"), ("secon", "secon_mean"),
 
 
 def outcome_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None, patients: int,
-                  gp_roles: tuple[str, ...] = ("gp",), depth_points=DEFAULT_POINTS) -> dict:
+                  gp_roles: tuple[str, ...] = ("gp",), depth_points=DEFAULT_POINTS,
+                  preferring: np.ndarray | None = None) -> dict:
     """The outcome columns' sums and counts for a group of ``patients`` patients.
 
     Args:
@@ -215,24 +274,29 @@ def outcome_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None, patients
         patients: how many patients the group has (the denominator).
         gp_roles: roles counted as GPs.
         depth_points: the depth curve's two points.
+        preferring: ids of the patients with a preferred GP (for
+            ``preferred_gp_usually_seen``; None: not measured).
 
     Each GP visit is judged against the usual GP recorded at booking, since
     lists change when a GP leaves. :func:`outcomes_from_parts` turns the parts
     (or several groups' parts added up) into the :data:`OUTCOME_COLUMNS`.
     """
     return _group_parts(visits, emergency, {"all": (patients, None)}, gp_roles,
-                        depth_points)["all"]
+                        depth_points, preferring)["all"]
 
 
 def _group_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None,
                  groups: dict[str, tuple[int, np.ndarray | None]],
-                 gp_roles: tuple[str, ...], depth_points) -> dict[str, dict]:
+                 gp_roles: tuple[str, ...], depth_points,
+                 preferring: np.ndarray | None = None) -> dict[str, dict]:
     """Outcome parts for groups of patients: name -> (patients, their ids or None for all).
 
     Per-patient indices are computed once, then summed over each group.
     """
-    gp = visits[visits["role"].isin(gp_roles)]
+    is_gp = visits["role"].isin(gp_roles).to_numpy()
+    gp = visits[is_gp]
     idx = deep = None
+    extra = _extra_per_patient(visits, gp, is_gp, preferring)
     if len(gp):
         idx = patient_indices(gp, min_visits=3, time="appointment_at",
                               usual="usual_clinician_id")
@@ -246,8 +310,14 @@ def _group_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None,
             return np.ones(ids.size, dtype=bool) if members is None else np.isin(ids, members)
 
         p = {"patients": patients, "gp_visits": 0, "gp_visits_with_usual": 0,
+             "preferring": (int(mine(preferring).sum()) if preferring is not None else 0),
+             "has_preferring": preferring is not None,
              "deep_sum": 0.0, "has_emergency": emergency is not None,
              "ae": 0, "ae_access": 0, "ae_continuity": 0, "admissions": 0}
+        for key, series in extra.items():
+            values = series[mine(series.index)]
+            p[f"{key}_sum"] = float(values.sum())
+            p[f"{key}_n"] = int(values.count())
         for col, _ in _INDICES:
             p[f"{col}_sum"] = 0.0
             p[f"{col}_n"] = 0
@@ -273,9 +343,55 @@ def _group_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None,
     return out
 
 
+#: Per-patient measures beside the indices: part name -> outcome column.
+_EXTRA = {"team": "team_continuity", "non_gp_upc": "non_gp_upc_mean",
+          "usually": "preferred_gp_usually_seen"}
+
+
+def _extra_per_patient(visits: pd.DataFrame, gp: pd.DataFrame, is_gp: np.ndarray,
+                       preferring: np.ndarray | None) -> dict[str, pd.Series]:
+    """Per patient (index: patient id): team continuity, non-GP UPC, 'usually sees' (0/1).
+
+    Each is NaN-free and holds only the patients it is defined for: 3 or more
+    consultations with a team (team continuity), 3 or more with other roles
+    (non-GP UPC), a preferred GP and 2 or more GP consultations ('usually').
+    """
+    out: dict[str, pd.Series] = {}
+    pid = visits["patient_id"].to_numpy()
+    if "with_own_team" in visits.columns and len(visits):
+        team = visits["with_own_team"]
+        known = team.notna().to_numpy()
+        counts = pd.Series(1, index=pid[known]).groupby(level=0).sum()
+        hits = pd.Series(team[known].to_numpy(dtype=bool).astype(int),
+                         index=pid[known]).groupby(level=0).sum()
+        ok = counts >= 3
+        out["team"] = (hits[ok] / counts[ok])
+    other = visits[~is_gp]
+    if len(other):
+        upc = patient_indices(other, min_visits=3, time="appointment_at")
+        upc = upc[upc["upc"].notna()]
+        out["non_gp_upc"] = pd.Series(upc["upc"].to_numpy(), index=upc["patient_id"].to_numpy())
+    if preferring is not None and len(gp):
+        gpid = gp["patient_id"].to_numpy()
+        with_usual = same_ids(gp["clinician_id"], gp["usual_clinician_id"]).astype(int)
+        counts = pd.Series(1, index=gpid).groupby(level=0).sum()
+        hits = pd.Series(with_usual, index=gpid).groupby(level=0).sum()
+        ok = (counts >= 2) & counts.index.isin(preferring)
+        share = hits[ok] / counts[ok]
+        # 'A lot of the time' or more: over half; exactly half is the boundary
+        # between 'a lot' and 'some of the time', so it counts as half.
+        out["usually"] = (share > 0.5).astype(float) + 0.5 * (share == 0.5)
+    return out
+
+
 def outcomes_from_parts(p: dict, years: float) -> dict[str, float]:
     """The :data:`OUTCOME_COLUMNS` from :func:`outcome_parts` (or combined parts)."""
     out = dict.fromkeys(OUTCOME_COLUMNS, np.nan)
+    if p.get("has_preferring") and p["patients"]:
+        out["preferred_gp_share"] = p["preferring"] / p["patients"]
+    for key, column in _EXTRA.items():
+        if p.get(f"{key}_n"):
+            out[column] = p[f"{key}_sum"] / p[f"{key}_n"]
     if p["gp_visits"]:
         for col, name in _INDICES:
             out[name] = p[f"{col}_sum"] / p[f"{col}_n"] if p[f"{col}_n"] else np.nan
@@ -317,7 +433,10 @@ def cohort_parts(tables: Mapping[str, pd.DataFrame], gp_roles: tuple[str, ...] =
         if col.startswith("cohort_"):
             mask = pats[col].to_numpy(dtype=bool)
             groups[col.removeprefix("cohort_")] = (int(mask.sum()), ids[mask])
-    return _group_parts(visits, tables.get("emergency"), groups, gp_roles, depth_points)
+    preferring = (ids[pats["values_continuity"].to_numpy(dtype=bool)]
+                  if "values_continuity" in pats.columns else None)
+    return _group_parts(visits, tables.get("emergency"), groups, gp_roles, depth_points,
+                        preferring)
 
 
 def cohorts_from_parts(parts: dict[str, dict], window_days: int) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Access-first: the earliest slot with any clinician who can take the request.
 
-The baseline of DESIGN.md's policy table. It ignores who the patient usually
+The baseline of the booking policies. It ignores who the patient usually
 sees, so it gives the shortest waits the workforce allows and whatever
 continuity chance produces.
 """

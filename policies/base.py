@@ -1,9 +1,10 @@
 """Building blocks every booking policy shares.
 
-The urgent rule is common to all policies (DESIGN.md: urgent requests are seen
-the same day if any capacity exists, whatever the policy): first the day's
-held on-the-day slots, then any slot still free today. Continuity policies
-first try the patient's own clinician (or team) today.
+The searches (the same-day rule, the routine search) are the engine's
+(:mod:`sim.engine.offers`): urgent requests are seen the same day if any
+capacity exists, whatever the policy. Here: offering tiers of preferred
+clinicians, and the follow-up, review and planned-care rule every policy
+shares. Continuity policies first try the patient's own clinician (or team).
 """
 
 from __future__ import annotations
@@ -14,39 +15,14 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from sim.codes import AHEAD, FOLLOW_UP, ON_THE_DAY, ONLINE, ONLINE_MODE, REVIEW, URGENT
+from sim.codes import AHEAD, FOLLOW_UP, ONLINE, PLANNED, REVIEW, URGENT
+from sim.engine import offers as engine_offers
 from sim.engine.calendar import Slot
+from sim.engine.offers import is_online, same_day_slot
 from sim.engine.policy_api import CalendarView, CompiledRule, PracticeView, Request
 
-
-def earlier(a: Slot | None, b: Slot | None) -> Slot | None:
-    """The earlier of two optional slots (``a`` on a tie)."""
-    if a is None:
-        return b
-    if b is None or a.time <= b.time:
-        return a
-    return b
-
-
-def is_online(request: Request, calendar: CalendarView) -> bool:
-    """Whether the request is answered in online time (online, and the practice has some)."""
-    return request.mode == ONLINE_MODE and getattr(calendar, "has_online", False)
-
-
-def same_day_slot(
-    request: Request, calendar: CalendarView, clinicians: Sequence[int]
-) -> Slot | None:
-    """Earliest slot today with ``clinicians``: held on-the-day slots first, then any.
-
-    An online request, when the practice sets online time aside, gets online time today.
-    """
-    today = request.day
-    if is_online(request, calendar):
-        return calendar.earliest(clinicians, ONLINE, request.time, today)
-    held = calendar.earliest(clinicians, ON_THE_DAY, request.time, today)
-    if held is not None:
-        return held
-    return calendar.earliest(clinicians, AHEAD, request.time, today)
+#: Urgencies booked by their named clinician or the due date, not by the booking rule.
+NAMED_OR_PLANNED = (FOLLOW_UP, REVIEW, PLANNED)
 
 
 def routine_slot(
@@ -56,26 +32,9 @@ def routine_slot(
     clinicians: Sequence[int],
     max_wait_days: int | None = None,
 ) -> Slot | None:
-    """Earliest slot a routine request may take with ``clinicians``.
-
-    Bookable-ahead slots from the day the patient wants (``from_day``) up
-    to the horizon (or ``max_wait_days`` if smaller), and, for a patient who
-    wants the soonest slot, today's held on-the-day slots that start within
-    the release window (``practice.release_days``) and are still free.
-    """
-    horizon = practice.horizon_days if max_wait_days is None else min(
-        max_wait_days, practice.horizon_days)
-    today = request.day
-    if is_online(request, calendar):
-        return calendar.earliest(clinicians, ONLINE, request.time, today + horizon,
-                                 request.from_day)
-    best = calendar.earliest(clinicians, AHEAD, request.time, today + horizon, request.from_day)
-    if request.from_day > today:
-        return best
-    held = calendar.earliest(clinicians, ON_THE_DAY, request.time, today)
-    if held is not None and held.time <= request.time + practice.release_days:
-        best = earlier(held, best)
-    return best
+    """Earliest routine slot with ``clinicians``, within the practice's horizon and release."""
+    return engine_offers.routine_slot(request, calendar, practice.horizon_days,
+                                      practice.release_days, clinicians, max_wait_days)
 
 
 def is_urgent(request: Request) -> bool:
@@ -86,14 +45,14 @@ def is_urgent(request: Request) -> bool:
 def follow_up_offers(
     request: Request, calendar: CalendarView, practice: PracticeView
 ) -> list[Slot]:
-    """A follow-up or a planned review: the named clinician near the wanted day, else anyone.
+    """A follow-up, review or planned care: the named clinician near the day, else anyone.
 
     The clinician in ``request.with_clinician`` (who asked for the follow-up,
-    or the review's named clinician) is offered if they have a slot within
-    ``practice.follow_up_window_days`` of ``request.from_day``; the earliest
-    slot with anyone from the wanted day is offered too. Every policy books
-    follow-ups and reviews this way: the clinician or the care plan, not the
-    booking rule, chose who.
+    or the review's or planned care's named clinician) is offered if they have
+    a slot within ``practice.follow_up_window_days`` of ``request.from_day``;
+    the earliest slot with anyone from the wanted day is offered too. Every
+    policy books these this way: the clinician or the care plan, not the
+    booking rule, chose who and when.
     """
     offers: list[Slot] = []
     pool = ONLINE if is_online(request, calendar) else AHEAD
@@ -123,10 +82,10 @@ def tiered_offers(
     longest wait, in days, to offer them; the eligible clinicians, with no
     limit but the horizon, are always the last tier. Urgent requests get the
     first tier with a slot today; routine requests one offer per tier
-    (without repeats); follow-ups and reviews go to :func:`follow_up_offers`. With no
-    tiers this is access-first.
+    (without repeats); follow-ups, reviews and planned care go to
+    :func:`follow_up_offers`. With no tiers this is access-first.
     """
-    if request.urgency in (FOLLOW_UP, REVIEW):
+    if request.urgency in NAMED_OR_PLANNED:
         return follow_up_offers(request, calendar, practice)
     all_tiers = [*tiers, (request.eligible, None)]
     if is_urgent(request):
@@ -156,12 +115,15 @@ class ContinuityParams(BaseModel):
     """Parameters every continuity policy shares.
 
     Attributes:
-        adherence: probability the receptionist applies the continuity rule at
-            all for a coded patient (ASSUMPTION: 0.7; seed 000 describes
-            reception staff not always following it).
-        popup_reminder: a pop-up reminder on the record (the EMIS toolkit of
-            seed 000) is switched on, raising adherence to ``adherence_with_popup``.
-        adherence_with_popup: adherence when the pop-up is on (ASSUMPTION: 0.9).
+        adherence: probability the receptionist applies the continuity rule
+            to a coded patient's request (ASSUMPTION: 0.5; the My Care project
+            describes reception staff not always following it, and with 0.5
+            the default practice's gain in continuity is of the size real
+            programmes reported, docs/evidence.md 9.1).
+        popup_reminder: a pop-up reminder on the record (part of the My Care
+            project's clinical-system toolkit) is switched on, raising
+            adherence to ``adherence_with_popup``.
+        adherence_with_popup: adherence when the pop-up is on (ASSUMPTION: 0.75).
         coded: which patients carry the continuity code: ``"all"`` or a list of
             cohort names; everyone else is booked access-first.
         max_wait_days: the longest wait (days from today) for which the named
@@ -170,9 +132,9 @@ class ContinuityParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    adherence: float = Field(0.7, ge=0, le=1)
+    adherence: float = Field(0.5, ge=0, le=1)
     popup_reminder: bool = False
-    adherence_with_popup: float = Field(0.9, ge=0, le=1)
+    adherence_with_popup: float = Field(0.75, ge=0, le=1)
     coded: Literal["all"] | tuple[str, ...] = "all"
     max_wait_days: int | None = Field(None, ge=0)
 
@@ -234,11 +196,11 @@ class ContinuityPolicy:
     def offers(self, request: Request, calendar: CalendarView) -> list[Slot]:
         """Preferred tiers first (one offer each), then the earliest slot with anyone.
 
-        Follow-ups and reviews go to their named clinician (no adherence
-        draw); uncoded patients and requests where the receptionist does not
-        apply the rule are booked access-first.
+        Follow-ups, reviews and planned care go to their named clinician (no
+        adherence draw); uncoded patients and requests where the receptionist
+        does not apply the rule are booked access-first.
         """
-        if request.urgency in (FOLLOW_UP, REVIEW) or not self.applies(request):
+        if request.urgency in NAMED_OR_PLANNED or not self.applies(request):
             return tiered_offers(request, calendar, self.practice, ())
         eligible = request.eligible
         tiers = [(tuple(c for c in tier if c in eligible), wait)

@@ -4,7 +4,7 @@ Three flavours share one rule:
 
 * ``micro_team``: the patient's named lead is their usual GP; their team is
   the team that GP belongs to (``teams:`` in the scenario);
-* ``clinical_champion`` (approach 1 of the My Care project, seed 001):
+* ``clinical_champion`` (approach 1 of the My Care project, docs/evidence.md 9.1):
   teams led by a clinical champion look after cohorts only (frequent
   attenders, housebound, complex care: ``cohorts:`` in the scenario); the
   champion is the named clinician; everyone else is booked access-first;

@@ -18,9 +18,10 @@ FACE_TO_FACE, TELEPHONE, HOME_VISIT, ONLINE_MODE = 0, 1, 2, 3
 MODE_NAMES = ("face_to_face", "telephone", "home_visit", "online")
 N_MODES = len(MODE_NAMES)
 
-# Request urgency.
-URGENT, ROUTINE, FOLLOW_UP, REVIEW = 0, 1, 2, 3
-URGENCY_NAMES = ("urgent", "routine", "follow_up", "review")
+# Request urgency: urgent (today), routine (the patient's own request), a clinician's
+# follow-up, a care-plan review, planned care (booked ahead for a due date).
+URGENT, ROUTINE, FOLLOW_UP, REVIEW, PLANNED = 0, 1, 2, 3, 4
+URGENCY_NAMES = ("urgent", "routine", "follow_up", "review", "planned")
 
 # Who a planned review is with (``Arrivals.named``): nobody in particular, the
 # usual GP, or the lead of the usual GP's micro-team.

@@ -109,8 +109,12 @@ def test_run_with_no_arguments_writes_the_default_comparison():
     out = ROOT / "results" / "default_comparison"
     assert str(out / "report.html") in p.stdout
     comp = pd.read_csv(out / "comparison.csv")
-    assert comp["scenario"].nunique() == 5
-    assert (comp["n"] == 10).all()
+    assert list(dict.fromkeys(comp["scenario"])) == [
+        "access_first", "usual_gp_first", "clinical_champion", "personalised_micro_teams"]
+    assert (comp.dropna(subset=["mean"])["n"] == 10).all()
+    validation = pd.read_csv(out / "validation.csv")
+    base = validation[validation["scenario"] == "access_first"]
+    assert len(base) >= 15 and base["within"].all()
 
 
 def test_run_comparison_from_python_without_the_cli(tmp_path):

@@ -1,4 +1,4 @@
-"""Continuity indices against the published test vectors (EVIDENCE.md section 2)."""
+"""Continuity indices against the published test vectors (docs/evidence.md 5.2)."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def _worked_practice():
 def test_slicc_and_opr_worked_example_per_list_and_clinician():
     """EVIDENCE 2 (Sidaway-Lee 2023): SLICC 22/41 = 53.7% and OPR 22/35 for Dr X.
 
-    EVIDENCE.md prints OPR as "22/35 = 63.9%", but 22/35 is 62.9% (63.9% would be
+    The source material quoted OPR as "22/35 = 63.9%", but 22/35 is 62.9% (63.9% would be
     23/36); the fraction, which the issue also gives, is tested.
     """
     v = _worked_practice()

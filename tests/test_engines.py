@@ -54,6 +54,12 @@ REVIEWS = [{"cohort": "complex_care", "every_days": 91, "need": "complex",
            {"cohort": "housebound", "every_days": 60, "need": "complex", "mode": "telephone",
             "booked_days_ahead": 7}]
 
+PLANNED = [{"id": "ltc_reviews", "need": "nursing", "rate_per_ltc_year": 0.6,
+            "lead_days": [14, 42]},
+           {"id": "gp_reviews", "need": "complex", "rate_per_year": 0.5,
+            "cohort": "complex_care", "with_usual_gp": True, "lead_days": [7, 21],
+            "mode": "telephone"}]
+
 #: Every switch that touches booking: name -> overrides of the small default practice.
 SWITCHES: dict[str, dict] = {
     "usual_gp_first": {"policy.name": "usual_gp_first"},
@@ -102,12 +108,17 @@ SWITCHES: dict[str, dict] = {
     "opening_hours": {"practice.opening.open": "07:30", "demand.intraday_profile":
                       {"07:30": 2.0, "10:00": 1.0}},
     "duration": {"duration_days": 50},
+    "no_asking": {"policy.name": "micro_team", "choice.ask_for_own_gp": False},
+    "unprompted_offers": {"policy.name": "usual_gp_first",
+                          "choice.extra_days_without_preference": 1.5},
+    "planned_care_streams": {"planned_care": PLANNED},
 }
 
 #: Switched on together (one run with all of them), where they can be combined.
-COMBINED = ["micro_team", "team_wait_limit", "popup_reminder", "decline_late_offers",
+COMBINED = ["unprompted_offers", "micro_team", "team_wait_limit", "popup_reminder", "decline_late_offers",
             "patient_choice", "online_time", "signposting", "leaver", "reviews", "follow_ups",
-            "release_window", "dna_by_lead", "sickness", "planned_care", "closed_dates"]
+            "release_window", "dna_by_lead", "sickness", "planned_care", "closed_dates",
+            "planned_care_streams"]
 
 #: World fields that do not change how requests are booked (so need no switch).
 NOT_BOOKING = {"scenario", "replication", "streams", "n_days", "patients", "cohorts",

@@ -60,7 +60,8 @@ def test_summary_counts_them(runs):
 def test_requests_signposted_elsewhere_are_not_access_failures():
     every = {f"demand.needs.{n}.signposted_share": 1.0
              for n in ("complex", "acute", "nursing", "medication")}
-    res = run(load_scenario(DEFAULT, {**SHORT, "population.size": 1000, **every}))
+    res = run(load_scenario(DEFAULT, {**SHORT, "population.size": 1000, **every,
+                                      "planned_care": []}))
     assert (res.requests["outcome"] == "signposted_elsewhere").all()
     assert len(res.appointments) == 0
     assert (res.emergency["channel"] == "access").sum() == 0

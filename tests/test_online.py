@@ -46,9 +46,11 @@ def test_online_time_is_laid_out_as_short_slots_at_the_end_of_each_session():
 
 @pytest.fixture(scope="module")
 def online_runs():
-    a = run(load_scenario(ROOT / "scenarios" / "policies" / "access_first.yaml", SHORT))
+    # Patients do not ask for their GP here, so the policy's effect shows alone.
+    quiet = {**SHORT, "choice.ask_for_own_gp": False}
+    a = run(load_scenario(ROOT / "scenarios" / "policies" / "access_first.yaml", quiet))
     u = run(load_scenario(ROOT / "scenarios" / "policies" / "usual_gp_first.yaml",
-                          {**SHORT, "policy.params": {"adherence": 1.0}}))
+                          {**quiet, "policy.params": {"adherence": 1.0}}))
     return a, u
 
 

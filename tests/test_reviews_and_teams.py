@@ -69,9 +69,10 @@ def test_reviews_are_booked_with_the_named_clinician():
     with_usual = (reviews["clinician_id"].astype(str)
                   == reviews["usual_clinician_id"].astype(str)).mean()
     assert with_usual > 0.9
+    # Routine GP requests see the usual GP only when the patient asks and can wait.
     routine = a[(a["urgency"] == "routine") & (a["role"] == "gp")]
-    assert with_usual > 2 * (routine["clinician_id"].astype(str)
-                             == routine["usual_clinician_id"].astype(str)).mean()
+    assert with_usual > 0.3 + (routine["clinician_id"].astype(str)
+                               == routine["usual_clinician_id"].astype(str)).mean()
 
 
 def test_team_lead_reviews_go_to_the_team_lead():

@@ -297,8 +297,8 @@ def test_parameter_sources_take_the_comment_above_a_key():
     from sim.inputs.loading import parameter_sources
 
     sources = parameter_sources(DEFAULT)
-    assert "Hobbs" in sources["demand.requests_per_patient_year"]
-    assert sources["population.size"].startswith("EVIDENCE 5")
+    assert "EVIDENCE 2.1" in sources["demand.requests_per_patient_year"]
+    assert sources["population.size"].startswith("EVIDENCE 3.2")
 
 
 def test_removing_a_team_member_without_fixing_the_team_is_named(tmp_path):
@@ -306,3 +306,33 @@ def test_removing_a_team_member_without_fixing_the_team_is_named(tmp_path):
     f.write_text(f"extends: {DEFAULT}\nclinicians:\n  - {{id: pn_morgan, remove: true}}\n")
     text = "\n".join(problems_of_path(f))
     assert "teams[2].members[2]: unknown clinician 'pn_morgan'" in text
+
+
+def test_every_default_parameter_shows_its_source_or_says_assumption():
+    """The report's parameter table never says 'no source noted' for the default practice."""
+    from sim.inputs.loading import parameter_sources
+    from sim.runs.provenance import parameter_rows
+
+    rows = parameter_rows(load_scenario(DEFAULT), parameter_sources(DEFAULT))
+    assert len(rows) > 300
+    unsourced = [r["parameter"] for r in rows if "no source noted" in r["source"]
+                 or not r["source"]]
+    assert not unsourced, unsourced
+    defaults = [r for r in rows if r["source"].startswith("built-in default")]
+    assert defaults and all("ASSUMPTION" in r["source"] or "EVIDENCE" in r["source"]
+                            for r in defaults)
+
+
+def test_no_file_refers_outside_the_repository():
+    """The project stands alone: no references to the source material beside it."""
+    import re
+
+    pattern = re.compile(r"\.\./shared|EVIDENCE\.md|DESIGN\.md|STYLE\.md|\bseed 00\d")
+    offenders = []
+    for path in ROOT.rglob("*"):
+        if (path.suffix in (".py", ".yaml", ".md", ".toml", ".txt") and path.is_file()
+                and not {".git", "results"} & set(path.parts)
+                and path.name != "test_scenario_loading.py"):
+            if pattern.search(path.read_text(encoding="utf-8", errors="ignore")):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert not offenders, offenders

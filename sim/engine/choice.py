@@ -9,17 +9,19 @@ from .calendar import Slot
 
 
 def patient_choice(
-    offers: Sequence[Slot], urgency: int, values_continuity: bool, extra_days: float,
+    offers: Sequence[Slot], urgency: int, extra_days: float,
     first_time: float, decline_after: float | None,
 ) -> Slot | None:
-    """Which offer a patient takes (offers are ranked best first by the policy).
+    """Which offer a patient takes (offers are ranked best first: own clinician, team, anyone).
 
-    Urgent requests, follow-ups and reviews take the first offer. A routine
-    patient takes the soonest offer, unless they value continuity and an offer
-    ranked before it (their usual clinician or team) is at most
-    ``extra_days`` later; then they take that one. A routine patient declines
-    everything when the chosen slot is more than ``decline_after`` days after
-    they first asked (``inf`` or None: never).
+    Urgent requests, follow-ups, reviews and planned care take the first
+    offer. A routine patient takes the soonest offer, unless an offer ranked
+    before it (their usual clinician or team) is at most ``extra_days`` later;
+    then they take that one. ``extra_days`` is what this patient accepts: the
+    days a patient who values continuity will wait for their own clinician, or
+    (for a patient without a preference) how much later an unprompted offer
+    may be. A routine patient declines everything when the chosen slot is more
+    than ``decline_after`` days after they first asked (``inf`` or None: never).
 
     Returns:
         The slot taken, or None (nothing offered, or declined).
@@ -30,11 +32,10 @@ def patient_choice(
     if urgency == ROUTINE and len(offers) > 1:
         soonest = min(offers, key=_slot_time)
         chosen = soonest
-        if values_continuity:
-            for o in offers:
-                if o is soonest or o.time - soonest.time <= extra_days:
-                    chosen = o
-                    break
+        for o in offers:
+            if o is soonest or o.time - soonest.time <= extra_days:
+                chosen = o
+                break
     if (urgency == ROUTINE and decline_after is not None
             and chosen.time - first_time > decline_after):
         return None

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..codes import N_POOLS, NAMED_USUAL_GP, NAV_AS_ASKED, ONLINE, RULE_NAMES
+from ..codes import N_POOLS, NAMED_NONE, NAV_AS_ASKED, ONLINE, RULE_NAMES
 from ..world.build import World
 from . import kernel
 from .calendar import calendar_arrays, cell_table
@@ -32,6 +32,8 @@ from .contract import BookingRecord, EventLog
 from .kernel import (
     APPT_BOOKED_AT,
     APPT_CLINICIAN,
+    APPT_FLOAT_ROWS,
+    APPT_HELD_OUT,
     APPT_INT_ROWS,
     APPT_PATIENT,
     APPT_POOL,
@@ -185,7 +187,7 @@ class CompiledDesk:
         arrivals[ARR_URGENCY] = a.urgency
         arrivals[ARR_MODE] = a.mode
         arrivals[ARR_FROM_DAY] = a.from_day
-        arrivals[ARR_NAMED] = a.named if a.named is not None else NAMED_USUAL_GP
+        arrivals[ARR_NAMED] = a.named if a.named is not None else NAMED_NONE
         arrivals[ARR_NAVIGATION] = (world.navigation if world.navigation is not None
                                     else NAV_AS_ASKED)
         uses_policy_stream = rule.named != "none" and rule.adherence < 1.0
@@ -218,7 +220,7 @@ class CompiledDesk:
             req_int=np.empty((REQ_INT_ROWS, room), dtype=np.int64),
             req_float=np.empty((2, room)),
             appt_int=np.empty((APPT_INT_ROWS, room), dtype=np.int64),
-            appt_float=np.empty((2, room)),
+            appt_float=np.empty((APPT_FLOAT_ROWS, room)),
             unmet_int=np.empty(room, dtype=np.int64), unmet_float=np.empty(room),
             queue=np.empty((3, 2 * room), dtype=np.int64),
         )
@@ -336,6 +338,7 @@ class CompiledDesk:
             appt_pool=appt[APPT_POOL, :n_appt].copy(),
             appt_status=appt[APPT_STATUS, :n_appt].copy(),
             appt_usual=appt[APPT_USUAL, :n_appt].copy(),
+            appt_held_out_days=log.appt_float[APPT_HELD_OUT, :n_appt].copy(),
             unmet_request=log.unmet_int[:n_unmet].copy(),
             unmet_time=log.unmet_float[:n_unmet].copy(),
         )

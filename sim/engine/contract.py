@@ -24,7 +24,7 @@ import numpy as np
 
 #: The event log's columns of times (days); every other column is whole numbers.
 _FLOAT_COLUMNS = frozenset({"req_time", "req_gave_up_at", "appt_time", "appt_booked_at",
-                            "unmet_time"})
+                            "appt_held_out_days", "unmet_time"})
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -40,8 +40,10 @@ class EventLog:
 
     Appointments (``appt_*``): ``request``, ``patient``, ``clinician``,
     ``time``, ``booked_at``, ``pool``, ``status``
-    (:data:`sim.codes.APPOINTMENT_STATUS`) and ``usual`` (the patient's usual
-    clinician when it was booked).
+    (:data:`sim.codes.APPOINTMENT_STATUS`), ``usual`` (the patient's usual
+    clinician when it was booked) and ``held_out_days`` (how much later it is
+    than the soonest slot offered: a patient holding out for their own
+    clinician; 0 when they took the soonest).
 
     Unmet attempts (``unmet_*``): ``request`` and ``time``.
     """
@@ -65,6 +67,7 @@ class EventLog:
     appt_pool: np.ndarray
     appt_status: np.ndarray
     appt_usual: np.ndarray
+    appt_held_out_days: np.ndarray
     unmet_request: np.ndarray
     unmet_time: np.ndarray
 

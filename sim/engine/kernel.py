@@ -46,12 +46,14 @@ from ..codes import (
     GOT_APPOINTMENT,
     N_MODES,
     N_POOLS,
+    NAMED_NONE,
     NAMED_USUAL_GP,
     NAV_ELSEWHERE,
     ON_THE_DAY,
     ONLINE,
     ONLINE_MODE,
     PENDING,
+    PLANNED,
     REVIEW,
     ROUTINE,
     RULE_NONE,
@@ -84,7 +86,8 @@ REQ_TIME, REQ_GAVE_UP_AT = 0, 1                                         # Log.re
 (APPT_REQUEST, APPT_PATIENT, APPT_CLINICIAN, APPT_POOL, APPT_STATUS, APPT_USUAL,
  APPT_NEXT_SAME_DAY) = range(7)                                         # Log.appt_int
 APPT_INT_ROWS = 7
-APPT_TIME, APPT_BOOKED_AT = 0, 1                                        # Log.appt_float
+APPT_TIME, APPT_BOOKED_AT, APPT_HELD_OUT = 0, 1, 2                      # Log.appt_float
+APPT_FLOAT_ROWS = 3
 QUEUE_REQUEST, QUEUE_ATTEMPT, QUEUE_NEXT = 0, 1, 2                      # Log.queue
 #: An empty key in the visit-count table.
 EMPTY = -1
@@ -362,7 +365,7 @@ def queue_push(run, log, day, rid, attempt):
 
 
 @inner
-def _book(cal, usual, run, log, rid, now, j):
+def _book(cal, usual, run, log, rid, now, j, held_out):
     """Book offer ``j`` of the scratch offers for request ``rid``."""
     t = run.offer_time[j]
     offer = run.offer_int[j]
@@ -384,6 +387,7 @@ def _book(cal, usual, run, log, rid, now, j):
     appt[APPT_NEXT_SAME_DAY, a] = -1
     log.appt_float[APPT_TIME, a] = t
     log.appt_float[APPT_BOOKED_AT, a] = now
+    log.appt_float[APPT_HELD_OUT, a] = held_out
     log.req_int[REQ_OUTCOME, rid] = GOT_APPOINTMENT
     log.req_int[REQ_APPOINTMENT, rid] = a
     run.slot_appointment[i] = a
@@ -486,7 +490,7 @@ def offers(cal, rules, rule, usual, run, log, rid, now):
     from_day = log.req_int[REQ_FROM_DAY, rid]
     horizon = rules.horizon_days
     n = i64(0)
-    if urgency == FOLLOW_UP or urgency == REVIEW:
+    if urgency == FOLLOW_UP or urgency == REVIEW or urgency == PLANNED:
         pool = i64(ONLINE) if online else i64(AHEAD)
         c = log.req_int[REQ_WITH, rid]
         if c >= 0:
@@ -496,6 +500,47 @@ def offers(cal, rules, rule, usual, run, log, rid, now):
         return _add_offer(run, n, earliest(cal, eligible, n_eligible, pool, now,
                                            from_day + horizon, from_day))
     patient = log.req_int[REQ_PATIENT, rid]
+    n = _policy_offers(cal, rules, rule, usual, run, log, rid, now, urgency, row, n_eligible,
+                       eligible, online, from_day, patient)
+    own = usual[patient]
+    if not (urgency == ROUTINE and rules.ask_for_own_gp and rules.values_continuity[patient]
+            and rules.eligible_mask[row, own]):
+        return n
+    # The patient asks for their own GP, whatever the policy: their slot goes first.
+    run.tiers[0, 0] = own
+    slot = _routine(cal, horizon, rules.release_days, run.tiers[0], i64(1), now, from_day,
+                    i64(-1), online)
+    return _put_first(run, n, slot)
+
+
+@inner
+def _put_first(run, n, slot):
+    """Move ``slot`` to the front of the offers (adding it if new); return the count."""
+    t, c, d, pool, k, i = slot
+    if c < 0:
+        return n
+    at = n
+    for j in range(n):
+        if run.offer_int[j, OFFER_CELL] == k and run.offer_int[j, OFFER_SLOT] == i:
+            at = j
+            break
+    for j in range(at, 0, -1):
+        run.offer_time[j] = run.offer_time[j - 1]
+        for f in range(5):
+            run.offer_int[j, f] = run.offer_int[j - 1, f]
+    run.offer_time[0] = t
+    run.offer_int[0, OFFER_CLINICIAN] = c
+    run.offer_int[0, OFFER_DAY] = d
+    run.offer_int[0, OFFER_POOL] = pool
+    run.offer_int[0, OFFER_CELL] = k
+    run.offer_int[0, OFFER_SLOT] = i
+    return n + 1 if at == n else n
+
+
+@inner
+def _policy_offers(cal, rules, rule, usual, run, log, rid, now, urgency, row, n_eligible,
+                   eligible, online, from_day, patient):
+    """The policy's offers for an urgent or routine request (as ``ContinuityPolicy.offers``)."""
     apply = False
     if rule.named != RULE_NONE and rule.coded[patient]:
         if rule.adherence >= 1.0:
@@ -518,6 +563,8 @@ def offers(cal, rules, rule, usual, run, log, rid, now):
             if slot[1] >= 0:
                 return _add_offer(run, i64(0), slot)
         return _add_offer(run, i64(0), _same_day(cal, eligible, n_eligible, now, online))
+    n = i64(0)
+    horizon = rules.horizon_days
     release = rules.release_days
     if n_first > 0:
         n = _add_offer(run, n, _routine(cal, horizon, release, run.tiers[0], n_first, now,
@@ -544,10 +591,12 @@ def choose(rules, run, log, rid, n):
         chosen = soonest
         if rules.values_continuity[log.req_int[REQ_PATIENT, rid]]:
             extra = rules.extra_days[log.req_int[REQ_NEED, rid]]
-            for j in range(n):
-                if j == soonest or run.offer_time[j] - run.offer_time[soonest] <= extra:
-                    chosen = j
-                    break
+        else:
+            extra = rules.extra_days_without_preference
+        for j in range(n):
+            if j == soonest or run.offer_time[j] - run.offer_time[soonest] <= extra:
+                chosen = j
+                break
     if (urgency == ROUTINE
             and run.offer_time[chosen] - log.req_float[REQ_TIME, rid] > rules.decline_after_days):
         return -1
@@ -561,7 +610,10 @@ def handle(cal, rules, rule, usual, run, log, rid, now, attempt):
     n = offers(cal, rules, rule, usual, run, log, rid, now)
     j = choose(rules, run, log, rid, n)
     if j >= 0:
-        _book(cal, usual, run, log, rid, now, j)
+        soonest = run.offer_time[0]
+        for k in range(1, n):
+            soonest = min(soonest, run.offer_time[k])
+        _book(cal, usual, run, log, rid, now, j, run.offer_time[j] - soonest)
         return
     u = log.count[COUNT_UNMET]
     log.count[COUNT_UNMET] = u + 1
@@ -712,7 +764,7 @@ def _new_requests(cal, rules, rule, usual, run, log, d):
         need = arrivals[ARR_NEED, j]
         urgency = arrivals[ARR_URGENCY, j]
         mode = arrivals[ARR_MODE, j]
-        if rules.has_navigation and urgency != REVIEW:
+        if rules.has_navigation and urgency != REVIEW and urgency != PLANNED:
             to = arrivals[ARR_NAVIGATION, j]
             if to == NAV_ELSEWHERE:
                 rid = new_request(log, patient, t, need, urgency, mode,
@@ -722,7 +774,7 @@ def _new_requests(cal, rules, rule, usual, run, log, d):
             if to >= 0:
                 need = to
         with_clinician = i64(-1)
-        if urgency == REVIEW:
+        if (urgency == REVIEW or urgency == PLANNED) and arrivals[ARR_NAMED, j] != NAMED_NONE:
             c = usual[patient]
             if arrivals[ARR_NAMED, j] != NAMED_USUAL_GP:
                 team = rules.team_of[c]

@@ -35,11 +35,14 @@ from ..codes import (
     FOLLOW_UP,
     GAVE_UP,
     GOT_APPOINTMENT,
+    NAMED_NONE,
     NAMED_USUAL_GP,
     NAV_ELSEWHERE,
     ONLINE,
     PENDING,
+    PLANNED,
     REVIEW,
+    ROUTINE,
     SIGNPOSTED,
 )
 from ..world.build import World
@@ -47,6 +50,7 @@ from .calendar import Calendar, Slot
 from .choice import patient_choice
 from .contract import BookingRecord, EventLog
 from .lists import ListState
+from .offers import routine_slot, with_first
 from .policy_api import BookingPolicy, Request
 
 log = logging.getLogger(__name__)
@@ -85,6 +89,8 @@ class ReferenceDesk:
         self._usual = lists.usual.tolist()
         self._values = world.patients.values_continuity.tolist()
         self._extra_days = rules.extra_days.tolist()
+        self._extra_without_preference = rules.extra_days_without_preference
+        self._asks = rules.ask_for_own_gp
         self._next_open = rules.next_open.tolist()
         self._is_open = rules.is_open
         self._eligible = world.eligible
@@ -149,7 +155,7 @@ class ReferenceDesk:
         for j in range(self._day_start[d], self._day_start[d + 1]):
             t = times[j]
             need, mode, urgency, p = needs[j], modes[j], urgencies[j], patients[j]
-            if navigation is not None and urgency != REVIEW:
+            if navigation is not None and urgency != REVIEW and urgency != PLANNED:
                 to = navigation[j]
                 if to == NAV_ELSEWHERE:  # another service: no appointment here
                     rid = self._new_request(p, t, need, urgency, mode, from_day[j])
@@ -158,7 +164,7 @@ class ReferenceDesk:
                 if to >= 0:
                     need = to
             with_clinician = -1
-            if urgency == REVIEW:
+            if (urgency == REVIEW or urgency == PLANNED) and named[j] != NAMED_NONE:
                 with_clinician = self._named_clinician(p, named[j], eligible[need][mode])
             rid = self._new_request(p, t, need, urgency, mode, from_day[j], with_clinician)
             self._handle(Request(rid, p, t, need, urgency, mode, 1, t,
@@ -193,15 +199,35 @@ class ReferenceDesk:
         log_.req_gave_up_at.append(np.nan)
         return len(log_.req_patient) - 1
 
+    def _offers(self, request: Request) -> list[Slot]:
+        """The policy's offers, with the patient's own GP first if they ask for them.
+
+        A patient who values continuity asks for their usual GP (whatever the
+        policy) for a routine request their GP can take: their GP's earliest
+        slot is offered first. (An urgent request goes to whoever the policy
+        offers today: the patient does not choose who is on duty.)
+        """
+        offers = self.policy.offers(request, self.calendar)
+        if not (self._asks and self._values[request.patient] and request.urgency == ROUTINE):
+            return offers
+        own = self._usual[request.patient]
+        if own not in request.eligible:
+            return offers
+        rules = self.world.rules
+        return with_first(offers, routine_slot(request, self.calendar, rules.horizon_days,
+                                               rules.release_days, (own,)))
+
     def _handle(self, request: Request) -> None:
         log_ = self._log
         log_.req_attempts[request.id] += 1
+        offers = self._offers(request)
+        values = self._values[request.patient]
         slot = patient_choice(
-            self.policy.offers(request, self.calendar), request.urgency,
-            self._values[request.patient], self._extra_days[request.need], request.first_time,
-            self.world.rules.decline_after_days)
+            offers, request.urgency,
+            self._extra_days[request.need] if values else self._extra_without_preference,
+            request.first_time, self.world.rules.decline_after_days)
         if slot is not None:
-            self._book(request, slot)
+            self._book(request, slot, slot.time - min(o.time for o in offers))
             return
         log_.unmet_request.append(request.id)
         log_.unmet_time.append(request.time)
@@ -216,7 +242,7 @@ class ReferenceDesk:
                 request.attempt + 1, request.first_time, request.eligible, request.from_day,
                 request.with_clinician))
 
-    def _book(self, request: Request, slot: Slot) -> None:
+    def _book(self, request: Request, slot: Slot, held_out: float) -> None:
         self.calendar.book(slot, request.time)
         log_ = self._log
         aid = len(log_.appt_request)
@@ -228,6 +254,7 @@ class ReferenceDesk:
         log_.appt_pool.append(slot.pool)
         log_.appt_status.append(BOOKED)
         log_.appt_usual.append(self._usual[request.patient])
+        log_.appt_held_out_days.append(held_out)
         log_.req_outcome[request.id] = GOT_APPOINTMENT
         log_.req_appointment[request.id] = aid
         self._slot_appointment[slot.index] = aid

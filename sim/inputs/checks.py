@@ -132,6 +132,10 @@ def cross_reference_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                 (("choice", "extra_days_by_need", need),
                  _unknown("need", need, sorted(s.demand.needs)))
             )
+    for need in s.emergency.access.routine_tolerance_days_by_need:
+        if need not in s.demand.needs:
+            problems.append((("emergency", "access", "routine_tolerance_days_by_need", need),
+                             _unknown("need", need, sorted(s.demand.needs))))
     for key in ("ae_ratio_by_age_band", "admission_ratio_by_age_band"):
         for band in getattr(s.emergency, key):
             if band not in band_names:
@@ -166,6 +170,21 @@ def cross_reference_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             problems.append(((*where, "booked_days_ahead"), f"{review.booked_days_ahead} days is "
                              "beyond the booking horizon (practice.booking_horizon_days: "
                              f"{s.practice.booking_horizon_days})"))
+    stream_ids = [p.id for p in s.planned_care]
+    if len(set(stream_ids)) != len(stream_ids):
+        problems.append((("planned_care",), "planned care stream ids must be unique"))
+    for i, stream in enumerate(s.planned_care):
+        where = ("planned_care", i)
+        if stream.cohort is not None and stream.cohort not in s.cohorts:
+            problems.append(((*where, "cohort"), _unknown("cohort", stream.cohort,
+                                                          sorted(s.cohorts))))
+        if stream.need not in s.demand.needs:
+            problems.append(((*where, "need"), _unknown("need", stream.need,
+                                                        sorted(s.demand.needs))))
+        elif stream.with_usual_gp and not any(
+                s.roles[r].holds_list for r in s.demand.needs[stream.need].roles if r in s.roles):
+            problems.append(((*where, "with_usual_gp"), f"need {stream.need!r} cannot be taken "
+                             "by a list-holding role, so the usual GP could never do it"))
     if s.demand.planned_delay_days[1] > s.practice.booking_horizon_days:
         problems.append(
             (("demand", "planned_delay_days"),
@@ -195,6 +214,16 @@ def cross_reference_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                      f"{name!r}: roles {list(need.roles)} either do not do {mode} or "
                      "have no clinicians")
                 )
+    housebound = any(b.housebound_probability > 0 for b in s.population.age_bands)
+    for i, stream in enumerate(s.planned_care):
+        need = s.demand.needs[stream.need]
+        stream_modes = [stream.mode] + (["home_visit"] if housebound
+                                         and stream.mode == "face_to_face" else [])
+        for mode in stream_modes:
+            if not [r for r in need.roles if mode in s.roles[r].modes and by_role.get(r)]:
+                problems.append((("planned_care", i, "mode"),
+                                 f"no clinician can take a {mode.replace('_', ' ')} appointment "
+                                 f"for need {stream.need!r}"))
     return problems
 
 

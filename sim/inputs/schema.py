@@ -381,12 +381,32 @@ class Clinician(Strict):
         return self
 
 
+MonthDay = Annotated[
+    str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$",
+               description="A day of the year as MM-DD.")]
+
+
 class Absence(Strict):
-    """Annual leave and sickness."""
+    """Annual leave and sickness.
+
+    Each clinician's leave is their yearly allowance prorated to the days
+    simulated, in blocks spread through the run (one block in each equal
+    stretch of it, so leave neither piles up at either end nor bunches), with
+    weeks in ``holiday_periods`` ``holiday_leave_factor`` times as likely to
+    be chosen within each stretch.
+    """
 
     leave_block_weeks: int = Field(
         1, ge=1, le=4, description="Annual leave is taken in blocks of this many weeks."
     )
+    holiday_leave_factor: float = Field(
+        1.0, ge=1, le=10, description="How much more likely leave is in a week of the "
+        "holiday_periods than in another week of the same stretch (1: no peaks).")
+    holiday_periods: tuple[tuple[MonthDay, MonthDay], ...] = Field(
+        (("12-20", "01-03"), ("02-12", "02-20"), ("03-29", "04-14"), ("05-24", "06-01"),
+         ("07-22", "09-02"), ("10-24", "11-01")),
+        description="School holidays as [first, last] MM-DD (England, approximately: "
+        "Christmas, February half term, Easter, May half term, summer, October half term).")
     sickness_rate: float = Field(
         0.03, ge=0, le=0.5, description="Share of working days lost to sickness."
     )
@@ -421,7 +441,7 @@ class Team(Strict):
 
 
 class CarePlanReview(Strict):
-    """Planned care-plan reviews for a cohort (coordinated care, seed 002).
+    """Planned care-plan reviews for a cohort (coordinated care, as London's specification).
 
     Each member of the cohort is reviewed every ``every_days`` by their named
     clinician; the first review falls at a random point of the first
@@ -431,6 +451,8 @@ class CarePlanReview(Strict):
     who can take the need.
     """
 
+    id: Identifier | None = Field(None, description="A name (lists of reviews with ids "
+                                  "merge by id in extends:).")
     cohort: Identifier = Field(description="The cohort (a name under cohorts:) reviewed.")
     every_days: int = Field(ge=7, le=3650, description="Days between reviews.")
     need: Identifier = Field(description="The need type of a review (says which roles may do it).")
@@ -442,6 +464,49 @@ class CarePlanReview(Strict):
         "usual GP's micro-team.")
     booked_days_ahead: int = Field(14, ge=0, description="Days before it is due that a review "
                                    "is booked.")
+
+
+class PlannedCare(Strict):
+    """A stream of planned care: appointments booked ahead for a due date, not asked for today.
+
+    Long-term-condition and medication reviews, cervical screening,
+    immunisations, blood tests: each patient in scope has
+    ``rate_per_year + rate_per_ltc_year x conditions`` of them a year
+    (Poisson), due on days spread evenly over the run; each is booked
+    ``lead_days`` before it is due (uniform, on an open day), from the due day
+    on, with the usual GP if ``with_usual_gp`` (when they are free within
+    ``follow_ups.same_clinician_window_days``), else with anyone who can take
+    the need. Requests have urgency ``planned``; they are not routine waits.
+    """
+
+    id: Identifier = Field(description="A name for the stream (lists merge by it).")
+    need: Identifier = Field(description="The need type (says which roles may do it).")
+    rate_per_year: float = Field(0.0, ge=0, le=50, description="Appointments a year per "
+                                 "patient in scope.")
+    rate_per_ltc_year: float = Field(0.0, ge=0, le=20, description="Extra appointments a year "
+                                     "per long-term condition.")
+    cohort: Identifier | None = Field(None, description="Only patients of this cohort (a name "
+                                      "under cohorts:); null: everyone.")
+    lead_days: tuple[int, int] = Field(
+        (7, 42), description="Booked this many days before it is due: [min, max], uniform.")
+    mode: Literal["face_to_face", "telephone", "online"] = Field(
+        "face_to_face", description="How it is held; housebound patients get a home visit "
+        "instead of face-to-face.")
+    with_usual_gp: bool = Field(False, description="Booked with the usual GP when they are "
+                                "free near the due day (else with anyone).")
+
+    @field_validator("lead_days")
+    @classmethod
+    def _lead(cls, b: tuple[int, int]) -> tuple[int, int]:
+        if not 0 <= b[0] <= b[1] <= 365:
+            raise ValueError("lead_days must be [min, max] with 0 <= min <= max <= 365")
+        return b
+
+    @model_validator(mode="after")
+    def _some_rate(self) -> PlannedCare:
+        if self.rate_per_year <= 0 and self.rate_per_ltc_year <= 0:
+            raise ValueError("give rate_per_year or rate_per_ltc_year")
+        return self
 
 
 class TeamFormation(Strict):
@@ -469,9 +534,9 @@ class AccessChannel(Strict):
     urgent_not_seen_today: float = Field(
         0.20, ge=0, le=1, description="Chance an urgent request not seen that day ends in A&E "
         "(ASSUMPTION; calibrated with the others so that about a quarter of attendances follow "
-        "a failure to get an appointment, EVIDENCE 4: Cowling 2014, 26.5%).")
+        "a failure to get an appointment, EVIDENCE 7.2: Cowling 2014, 26.5%).")
     gave_up: float = Field(
-        0.12, ge=0, le=1, description="Chance a patient who gave up goes to A&E (EVIDENCE 4: "
+        0.12, ge=0, le=1, description="Chance a patient who gave up goes to A&E (EVIDENCE 7.3: "
         "GP Patient Survey, 8% in 2011 to 12.2% in 2023).")
     routine_beyond_tolerance: float = Field(
         0.03, ge=0, le=1, description="Chance a routine request booked later than the patient "
@@ -479,6 +544,10 @@ class AccessChannel(Strict):
     routine_tolerance_days: float = Field(
         14.0, ge=0, description="Longest wait from the day wanted a routine patient tolerates "
         "(ASSUMPTION).")
+    routine_tolerance_days_by_need: dict[Identifier, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="The same by need (missing needs: "
+        "routine_tolerance_days): a patient booked later than this has not got an appointment "
+        "when they needed one, as the GP Patient Survey counts it (ASSUMPTION).")
 
 
 class ContinuityChannel(Strict):
@@ -494,7 +563,7 @@ class ContinuityChannel(Strict):
 
     model: Literal["upc", "duration"] = "upc"
     rate_ratio_per_0_2_upc: float = Field(
-        0.94, gt=0, description="Rate ratio per 0.2 more UPC (EVIDENCE 3: Barker 2017, about 6% "
+        0.94, gt=0, description="Rate ratio per 0.2 more UPC (EVIDENCE 6.1: Barker 2017, about 6% "
         "fewer admissions per 0.2).")
     reference_upc: float = Field(
         0.5, ge=0, le=1, description="UPC at which the background rates apply (ASSUMPTION).")
@@ -502,11 +571,11 @@ class ContinuityChannel(Strict):
     min_visits: int = Field(2, ge=1, description="GP consultations in the window needed for UPC.")
     ae_ratio_by_years: tuple[tuple[float, float], ...] = Field(
         ((1.0, 1.0), (2.5, 0.87), (15.0, 0.70)), min_length=1,
-        description="[years with the usual GP, rate ratio] for A&E (EVIDENCE 3: Sandvik 2022, "
+        description="[years with the usual GP, rate ratio] for A&E (EVIDENCE 6.2: Sandvik 2022, "
         "out-of-hours use OR 0.87 at 2-3 years to 0.70 over 15).")
     admission_ratio_by_years: tuple[tuple[float, float], ...] = Field(
         ((1.0, 1.0), (2.5, 0.88), (15.0, 0.72)), min_length=1,
-        description="[years with the usual GP, rate ratio] for admissions (EVIDENCE 3: Sandvik "
+        description="[years with the usual GP, rate ratio] for admissions (EVIDENCE 6.2: Sandvik "
         "2022, 0.88 to 0.72).")
     initial_years_mean: float = Field(
         5.0, gt=0, description="Mean years patients have already been with their usual GP at "
@@ -523,11 +592,12 @@ class Emergency(Strict):
 
     ae_per_1000: float = Field(
         230.0, ge=0, description="Background A&E attendances per 1,000 patients a year at the "
-        "reference continuity (EVIDENCE 4: 300-325 in all, of which about a quarter follow a "
+        "reference continuity (EVIDENCE 7.5 and 7.2: 300-325 in all, of which about a quarter "
+        "follow a "
         "failure to get an appointment; the access channel adds those).")
     admissions_per_1000: float = Field(
         95.0, ge=0, description="Emergency admissions per 1,000 a year at the reference "
-        "continuity (EVIDENCE 4: 89-103).")
+        "continuity (EVIDENCE 7.5: 89-103).")
     ae_ratio_by_age_band: dict[str, Annotated[float, Field(ge=0)]] = Field(
         default_factory=dict, description="Relative A&E rate by age band (missing: 1).")
     admission_ratio_by_age_band: dict[str, Annotated[float, Field(ge=0)]] = Field(
@@ -543,7 +613,7 @@ class Emergency(Strict):
 class RelationshipDepth(Strict):
     """Probability of a deep relationship by consultations with the same clinician.
 
-    A logistic curve in log(consultations) through two points (seed 000: 30% at
+    A logistic curve in log(consultations) through two points (docs/evidence.md 8.1: 30% at
     5, 80% at 20); zero consultations give 0.
     """
 
@@ -571,13 +641,30 @@ class FollowUps(Strict):
 
 
 class Choice(Strict):
-    """How patients choose among the slots offered."""
+    """How patients ask and choose among the slots offered.
 
+    A patient who values continuity (``population.values_continuity_share``:
+    they have a preferred GP) asks for their usual GP under every booking
+    policy, for a routine request their GP can take: the desk then offers
+    their GP's earliest slot beside what the policy offers, and they take it
+    if it is no more than ``extra_days_by_need`` later than the soonest offer.
+    (Urgent requests go to whoever the policy offers today.) The policy
+    decides what the receptionist offers everyone else unprompted; a patient
+    without a preference takes such an offer only if it is at most
+    ``extra_days_without_preference`` later.
+    """
+
+    ask_for_own_gp: bool = Field(
+        True, description="Patients who value continuity ask for their usual GP whatever the "
+        "practice's policy (false: they take what the policy offers).")
     extra_days_by_need: dict[Identifier, Annotated[float, Field(ge=0)]] = Field(
         default_factory=dict,
         description="Extra days a patient who values continuity will wait to see their own "
         "clinician, by need (missing needs: 0).",
     )
+    extra_days_without_preference: float = Field(
+        0.0, ge=0, description="Extra days a patient without a preference accepts when the "
+        "receptionist offers their usual GP or team unprompted (0: only if as soon as any).")
     decline_beyond_days: float | None = Field(
         None, ge=0,
         description="A routine patient declines every offer later than this many days "
@@ -625,6 +712,9 @@ class Scenario(Strict):
         None, description="Form micro-teams from the workforce instead of listing them.")
     care_plan_reviews: tuple[CarePlanReview, ...] = Field(
         (), description="Planned care-plan reviews for cohorts (coordinated care).")
+    planned_care: tuple[PlannedCare, ...] = Field(
+        (), description="Streams of planned care booked ahead (reviews, screening, "
+        "immunisations).")
     choice: Choice = Choice()
     follow_ups: FollowUps = FollowUps()
     emergency: Emergency = Emergency()

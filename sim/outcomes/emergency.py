@@ -158,8 +158,10 @@ def _access_channel(s: Scenario, log: EventLog, rng: np.random.Generator, w0: fl
     g = r & ~np.isnan(gave_up)
     cause[g], when[g] = _GAVE_UP, gave_up[g]
     wanted = np.maximum(t_req, from_day)
-    late = r & ~g & (t_appt - wanted > a.routine_tolerance_days)
-    cause[late], when[late] = _LATE, wanted[late] + a.routine_tolerance_days
+    tolerance = np.array([a.routine_tolerance_days_by_need.get(n, a.routine_tolerance_days)
+                          for n in s.demand.needs])[log.req_need]
+    late = r & ~g & (t_appt - wanted > tolerance)
+    cause[late], when[late] = _LATE, wanted[late] + tolerance[late]
     prob = np.array([a.urgent_not_seen_today, a.gave_up, a.routine_beyond_tolerance])
     failed = np.nonzero(cause >= 0)[0]
     # One uniform per request, drawn for every request so the draws line up by request id.

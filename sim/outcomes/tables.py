@@ -162,6 +162,7 @@ def build_tables(world: World, record: BookingRecord, emergencies: Emergencies
         "booked_at": _datetimes(start, a_booked),
         "appointment_at": _datetimes(start, a_t),
         "wait_days": a_t - a_first,
+        "held_out_days": np.asarray(log.appt_held_out_days, dtype=float)[a_idx],
         "lead_days": (a_day[a_idx] - np.floor(a_booked)).astype(np.int64),
         "urgency": pd.Categorical.from_codes(np.asarray(log.req_urgency)[a_req], dtype=urg_cat),
         "need": pd.Categorical.from_codes(np.asarray(log.req_need)[a_req], dtype=need_cat),
@@ -171,6 +172,7 @@ def build_tables(world: World, record: BookingRecord, emergencies: Emergencies
         "status": pd.Categorical.from_codes(a_status, categories=list(APPOINTMENT_STATUS)),
         "attended": attended,
         "in_window": a_day[a_idx] < w1,
+        "with_own_team": _with_own_team(world, np.asarray(log.appt_usual)[a_idx], a_clin),
     })
     # Unmet attempts in the window.
     u_time = np.asarray(log.unmet_time, dtype=float)
@@ -213,6 +215,21 @@ def build_tables(world: World, record: BookingRecord, emergencies: Emergencies
     }).sort_values(["at", "patient_id"], kind="stable").reset_index(drop=True)
     return {"appointments": appointments, "requests": requests, "unmet": unmet,
             "clinician_days": clinician_days, "patients": patients, "emergency": emergency}
+
+
+def _with_own_team(world: World, usual: np.ndarray, clinician: np.ndarray
+                   ) -> pd.arrays.BooleanArray:
+    """Per appointment: whether it was with a member of the usual GP's micro-team (NA: no team)."""
+    rules = world.rules
+    team = rules.team_of[usual] if usual.size else np.zeros(0, dtype=np.int64)
+    member = np.zeros((max(len(world.teams), 1), max(world.workforce.size, 1)), dtype=bool)
+    for k, members in enumerate(world.teams):
+        member[k, list(members)] = True
+    has_team = team >= 0
+    out = pd.array(np.zeros(usual.size, dtype=bool), dtype="boolean")
+    out[has_team] = member[team[has_team], clinician[has_team]]
+    out[~has_team] = pd.NA
+    return out
 
 
 def _clinician_days(world: World, record: BookingRecord, w0: int, w1: int,

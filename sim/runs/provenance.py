@@ -66,7 +66,8 @@ def parameter_rows(scenario: Scenario, sources: dict[str, str] | None = None) ->
                     walk(v, (*path, k), inner)
             return
         rows.append({"parameter": _dotted(path), "value": _show(value),
-                     "source": _source_of(path, sources) or _describe(scenario, path)})
+                     "source": (_not_a_parameter(path) or _source_of(path, sources)
+                                or _describe(scenario, path))})
 
     walk(scenario.model_dump(mode="json"), (), type(scenario))
     return rows
@@ -103,6 +104,22 @@ def _show(value: Any) -> str:
     return "null" if value is None else str(value).strip()
 
 
+#: Keys that name or label things, or pick the run's random numbers: not model parameters.
+_LABELS = {"name", "description", "label", "id"}
+
+
+def _not_a_parameter(path: tuple) -> str:
+    """What a key is when it is not a model parameter ('' for a parameter)."""
+    last = next((p for p in reversed(path) if isinstance(p, str)), "")
+    if last in _LABELS and not (len(path) >= 2 and path[-2] == "policy"):
+        return "a name, not a model parameter"
+    if path == ("seed",):
+        return "the master seed: which random patients and requests (stored with every output)"
+    if path == ("policy", "name"):
+        return "the booking policy being compared"
+    return ""
+
+
 def _source_of(path: tuple, sources: dict[str, str]) -> str:
     set_in_file = False
     for n in range(len(path), 0, -1):
@@ -123,4 +140,7 @@ def _describe(scenario: Scenario, path: tuple) -> str:
             continue
         desc = fields[p].description or ""
         model = _inner_model(fields[p].annotation)[0]
-    return f"built-in default: {desc}" if desc else "built-in default"
+    if "EVIDENCE" in desc or "ASSUMPTION" in desc:
+        return f"built-in default: {desc}"
+    return (f"built-in default, ASSUMPTION: {desc}" if desc
+            else "built-in default, ASSUMPTION")

@@ -24,7 +24,7 @@ from ..codes import MODE_NAMES, N_MODES, NAV_AS_ASKED, NAV_ELSEWHERE
 from ..inputs.list_import import read_list
 from ..inputs.schema import Scenario, hours
 from .cohorts import cohort_masks, team_index
-from .demand import Arrivals, care_plan_reviews, generate_arrivals, merge_arrivals
+from .demand import Arrivals, care_plan_reviews, generate_arrivals, merge_arrivals, planned_care
 from .population import Patients, build_patients
 from .streams import Streams
 from .workforce import (
@@ -61,6 +61,9 @@ class BookingRules(NamedTuple):
         known_after_visits: earlier consultations after which a clinician "knows" a patient.
         known_clinician_factor: follow-up probability multiplier once known.
         has_navigation: whether care navigation signposts any arrival.
+        ask_for_own_gp: whether patients who value continuity ask for their usual GP.
+        extra_days_without_preference: how much later an unprompted offer of their
+            usual GP or team a patient without a preference still takes.
         is_open: whether the practice opens on each day.
         next_open: the next open day after each day (``n_days`` if none).
         extra_days: per need, extra days a patient who values continuity waits
@@ -85,6 +88,8 @@ class BookingRules(NamedTuple):
     known_after_visits: int
     known_clinician_factor: float
     has_navigation: bool
+    ask_for_own_gp: bool
+    extra_days_without_preference: float
     is_open: np.ndarray
     next_open: np.ndarray
     extra_days: np.ndarray
@@ -176,7 +181,8 @@ def build_world(scenario: Scenario, replication: int = 0) -> World:
     streams = Streams(s.seed, replication)
     end_day = s.end_day
     longest_follow_up = max(n.follow_up_delay_days[1] for n in s.demand.needs.values())
-    n_days = end_day + max(s.practice.booking_horizon_days, longest_follow_up) + 1
+    longest_lead = max([p.lead_days[1] for p in s.planned_care] or [0])
+    n_days = end_day + max(s.practice.booking_horizon_days, longest_follow_up, longest_lead) + 1
     is_open = open_days(s, n_days)
     workforce = build_workforce(s)
     leave = annual_leave(s, n_days, streams.get("leave"))
@@ -207,6 +213,10 @@ def build_world(scenario: Scenario, replication: int = 0) -> World:
     if s.care_plan_reviews:
         arrivals = merge_arrivals(arrivals, care_plan_reviews(
             s, cohorts, patients.housebound, is_open, end_day, streams.get("reviews")))
+    if s.planned_care:
+        arrivals = merge_arrivals(arrivals, planned_care(
+            s, patients.n_ltc, cohorts, patients.housebound, is_open, end_day,
+            streams.get("planned_care")))
     spells = tuple(sp for sp in sickness_spells(s, n_days, streams.get("sickness"))
                    if sp[0] < end_day)
     navigation = _signposting(s, arrivals, streams.get("navigation"))
@@ -269,6 +279,8 @@ def booking_rules(s: Scenario, n_days: int, is_open: np.ndarray, patients: Patie
         known_after_visits=int(s.follow_ups.known_after_visits),
         known_clinician_factor=float(s.follow_ups.known_clinician_factor),
         has_navigation=bool(has_navigation),
+        ask_for_own_gp=bool(s.choice.ask_for_own_gp),
+        extra_days_without_preference=float(s.choice.extra_days_without_preference),
         is_open=np.array(is_open, dtype=np.bool_),
         next_open=next_open,
         extra_days=np.array([s.choice.extra_days_by_need.get(n, 0.0) for n in s.demand.needs],

@@ -26,6 +26,7 @@ from ..codes import (
     NAMED_NONE,
     NAMED_TEAM_LEAD,
     NAMED_USUAL_GP,
+    PLANNED,
     REVIEW,
     ROUTINE,
     URGENT,
@@ -227,3 +228,67 @@ def merge_arrivals(a: Arrivals, b: Arrivals) -> Arrivals:
         mode=np.concatenate([a.mode, b.mode])[order],
         named=np.concatenate([named_a, named_b])[order],
     )
+
+
+def planned_care(
+    s: Scenario,
+    n_ltc: np.ndarray,
+    cohorts: dict[str, np.ndarray],
+    housebound: np.ndarray,
+    is_open: np.ndarray,
+    end_day: int,
+    rng: np.random.Generator,
+) -> Arrivals:
+    """Booking calls for the scenario's planned care (:class:`sim.inputs.schema.PlannedCare`).
+
+    Each stream's appointments are due on days spread evenly from day 0 to
+    beyond the run (so the warm-up sees a steady state once the longest lead
+    has passed); each is booked ``lead_days`` before it is due, on that day
+    if the practice is open, else on the last open day before it, at a time
+    drawn evenly within opening hours. Only calls made before ``end_day`` are
+    kept. Drawn from the "planned_care" stream.
+    """
+    open_at = hours(s.practice.opening.open) / 24.0
+    close_at = hours(s.practice.opening.close) / 24.0
+    n = int(is_open.size)
+    previous_open = np.full(n, -1, dtype=np.int64)
+    last = -1
+    for d in range(n):
+        if is_open[d]:
+            last = d
+        previous_open[d] = last
+    needs = list(s.demand.needs)
+    parts = []
+    for stream in s.planned_care:
+        span = end_day + stream.lead_days[1]  # due days whose call can fall in the run
+        rate = stream.rate_per_year + stream.rate_per_ltc_year * n_ltc.astype(float)
+        if stream.cohort is not None:
+            rate = np.where(cohorts[stream.cohort], rate, 0.0)
+        counts = rng.poisson(rate * span / 365.25)
+        patient = np.repeat(np.arange(rate.size, dtype=np.int32), counts)
+        due = rng.integers(0, span, size=patient.size)
+        lead = rng.integers(stream.lead_days[0], stream.lead_days[1] + 1, size=patient.size)
+        frac = rng.random(patient.size)
+        call_day = due - lead
+        ok = (call_day >= 0) & (call_day < min(end_day, n))
+        patient, due, call_day, frac = patient[ok], due[ok], call_day[ok], frac[ok]
+        call_day = previous_open[call_day]
+        ok = call_day >= 0
+        patient, due, call_day, frac = patient[ok], due[ok], call_day[ok], frac[ok]
+        mode = np.full(patient.size, MODE_INDEX[stream.mode], dtype=np.int8)
+        if stream.mode == "face_to_face":
+            mode[housebound[patient]] = HOME_VISIT
+        named = NAMED_USUAL_GP if stream.with_usual_gp else NAMED_NONE
+        parts.append((call_day + open_at + frac * (close_at - open_at),
+                      np.maximum(due, call_day).astype(np.int32), patient,
+                      np.full(patient.size, needs.index(stream.need), dtype=np.int16),
+                      np.full(patient.size, PLANNED, dtype=np.int8), mode,
+                      np.full(patient.size, named, dtype=np.int8)))
+    if not parts:
+        empty = np.zeros(0)
+        return Arrivals(empty, empty.astype(np.int32), empty.astype(np.int32),
+                        empty.astype(np.int16), empty.astype(np.int8), empty.astype(np.int8),
+                        empty.astype(np.int8))
+    cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
+    order = np.argsort(cols[0], kind="stable")
+    return Arrivals(*(c[order] for c in cols))

@@ -80,17 +80,38 @@ def employed(s: Scenario, n_days: int) -> np.ndarray:
     return out
 
 
+def holiday_weights(s: Scenario, n_days: int) -> np.ndarray:
+    """Per day: ``holiday_leave_factor`` in the scenario's holiday periods, else 1."""
+    dates = np.datetime64(s.start_date, "D") + np.arange(n_days)
+    month_day = np.array([str(d)[5:] for d in dates.astype("datetime64[D]")])
+    weight = np.ones(n_days)
+    for first, last in s.absence.holiday_periods:
+        inside = ((month_day >= first) & (month_day <= last) if first <= last
+                  else (month_day >= first) | (month_day <= last))  # across new year
+        weight[inside] = s.absence.holiday_leave_factor
+    return weight
+
+
 def annual_leave(s: Scenario, n_days: int, rng: np.random.Generator) -> np.ndarray:
     """Leave days per clinician, as a boolean array (clinicians x days).
 
-    Each clinician takes their yearly weeks in blocks of ``leave_block_weeks``
-    placed at random (without overlap) in each 52-week leave year, weeks
-    counted from the Monday on or before the start date.
+    A clinician's yearly weeks are prorated to the ``n_days`` simulated and
+    taken in blocks of ``leave_block_weeks`` (Monday to Sunday). The run's
+    weeks are cut into as many equal stretches as the clinician has blocks
+    and one block is placed in each, at a week drawn with weights that favour
+    the holiday periods, so leave is spread through the run for any duration
+    (no pile-up at either end) and each clinician's year has its leave spread
+    out, as a rota would have it. A fraction of a block is taken or not at
+    random, so the expected total is exactly the prorated allowance.
     """
     block = s.absence.leave_block_weeks
     wd0 = s.start_date.weekday()
     week_of_day = (np.arange(n_days) + wd0) // 7
     n_weeks = int(week_of_day[-1]) + 1
+    day_weight = holiday_weights(s, n_days)
+    week_weight = np.bincount(week_of_day, weights=day_weight, minlength=n_weeks) / \
+        np.maximum(np.bincount(week_of_day, minlength=n_weeks), 1)
+    starts = n_weeks - block + 1  # weeks a block may start in
     leave = np.zeros((len(s.clinicians), n_days), dtype=bool)
     for c, clin in enumerate(s.clinicians):
         if clin.extended_access:
@@ -98,17 +119,22 @@ def annual_leave(s: Scenario, n_days: int, rng: np.random.Generator) -> np.ndarr
         weeks = clin.annual_leave_weeks
         if weeks is None:
             weeks = s.roles[clin.role].annual_leave_weeks
-        per_year = weeks / block
+        expected = weeks / block * n_days / 365.25
+        k = int(np.floor(expected)) + int(rng.random() < expected - np.floor(expected))
+        if k <= 0 or starts <= 0:
+            continue
+        k = min(k, starts // block)
         on = np.zeros(n_weeks, dtype=bool)
-        for y0 in range(0, n_weeks, 52):
-            slots = (min(n_weeks, y0 + 52) - y0) // block
-            if slots <= 0:
+        edges = np.floor(np.linspace(0, starts, k + 1)).astype(int)
+        earliest = 0  # a block never overlaps the one before
+        for j in range(k):
+            lo, hi = max(edges[j], earliest), max(edges[j + 1], edges[j] + 1)
+            if lo >= min(hi, starts):
                 continue
-            k = int(np.floor(per_year)) + int(rng.random() < per_year - np.floor(per_year))
-            k = min(k, slots)
-            chosen = rng.choice(slots, size=k, replace=False)
-            for b in chosen:
-                on[y0 + b * block : y0 + (b + 1) * block] = True
+            w = week_weight[lo:hi]
+            first = lo + int(rng.choice(hi - lo, p=w / w.sum()))
+            on[first:first + block] = True
+            earliest = first + block
         leave[c] = on[week_of_day]
     return leave
 

@@ -9,6 +9,7 @@ re-renders it without simulating:
 * ``comparison.csv``: mean and 95% interval of every metric per scenario;
 * ``differences.csv``: paired differences from the first (baseline) scenario;
 * ``validation.csv``: each scenario beside the published figures (:mod:`analysis.validation`);
+* ``monthly.csv``: each scenario's month-by-month measures, mean and 95% interval;
 * ``parameters.csv``: every parameter of every scenario with its source;
 * ``scenarios/<label>.resolved.yaml``: each scenario as run;
 * ``plots/*.png`` and ``report.html``; ``metadata.json`` (written last).
@@ -26,14 +27,15 @@ import pandas as pd
 
 from .continuity import patient_indices, slicc_by_month
 from .depth import usual_gp_consultations
-from .stats import paired_differences, summarise_replications
+from .monthly import combine_monthly_parts, monthly_from_parts, monthly_parts, monthly_table
+from .stats import mean_ci, paired_differences, summarise_replications
 from .summary import SUMMARY_COLUMNS, run_summaries
 from .validation import validation_table
 
 #: Metrics compared, in report order (all columns of summary.csv but the counts of the set-up).
 COMPARED = [m for m in SUMMARY_COLUMNS if m not in ("patients", "window_days")]
 DATA_TABLES = ("runs", "cohorts", "waits", "patient_continuity", "slicc_by_month",
-               "utilisation", "usual_gp_consultations")
+               "utilisation", "usual_gp_consultations", "monthly")
 
 
 def reduce_run(result, parts=None) -> dict[str, pd.DataFrame]:
@@ -67,6 +69,7 @@ def reduce_run(result, parts=None) -> dict[str, pd.DataFrame]:
         "slicc_by_month": slicc_by_month(gp, time="appointment_at"),
         "utilisation": util,
         "usual_gp_consultations": usual_gp_consultations(gp, t["patients"]["patient_id"]),
+        "monthly": monthly_table(result),
     }
 
 
@@ -77,6 +80,7 @@ class ReducedPractice:
     tables: dict[str, pd.DataFrame]
     parts: object  # analysis.network.PracticeParts
     patients: int
+    monthly: dict  # analysis.monthly.monthly_parts
 
 
 def reduce_practice(practice_id: str, result) -> ReducedPractice:
@@ -85,8 +89,12 @@ def reduce_practice(practice_id: str, result) -> ReducedPractice:
     from .summary import run_parts
 
     parts = run_parts(result)
+    s = result.scenario
+    gp_roles = tuple(name for name, role in s.roles.items() if role.holds_list)
+    monthly = monthly_parts(result.tables, s.start_date, s.warmup_days, s.end_day,
+                            s.population.size, gp_roles)
     return ReducedPractice(reduce_run(result, parts), practice_parts(result, parts=parts),
-                           result.scenario.population.size)
+                           s.population.size, monthly)
 
 
 def reduce_network(results: list) -> dict[str, pd.DataFrame]:
@@ -125,6 +133,7 @@ def reduce_network(results: list) -> dict[str, pd.DataFrame]:
         "slicc_by_month": months,
         "utilisation": util,
         "usual_gp_consultations": usual,
+        "monthly": monthly_from_parts(combine_monthly_parts([r.monthly for r in reduced])),
     }
 
 
@@ -155,6 +164,26 @@ def comparison_tables(runs: pd.DataFrame, baseline: str) -> tuple[pd.DataFrame, 
             paired_differences(runs, COMPARED, baseline))
 
 
+def monthly_summary(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Month by month: each scenario's mean and 95% interval over replications.
+
+    Columns ``scenario, month, days, metric, mean, low, high, n``.
+    """
+    if monthly is None or len(monthly) == 0:
+        return pd.DataFrame(columns=["scenario", "month", "days", "metric", "mean", "low",
+                                     "high", "n"])
+    metrics = [c for c in monthly.columns if c not in ("scenario", "replication", "month",
+                                                        "days")]
+    rows = []
+    for (label, month), g in monthly.groupby(["scenario", "month"], sort=False):
+        days = int(g["days"].iloc[0])
+        for metric in metrics:
+            mean, low, high, n = mean_ci(g[metric].to_numpy(dtype=float))
+            rows.append({"scenario": label, "month": month, "days": days, "metric": metric,
+                         "mean": mean, "low": low, "high": high, "n": n})
+    return pd.DataFrame(rows)
+
+
 def write_comparison(stage: Path, data: dict[str, pd.DataFrame], labels: list[str],
                      names: dict[str, str], resolved: dict[str, str],
                      parameters: pd.DataFrame, meta: dict) -> None:
@@ -167,6 +196,7 @@ def write_comparison(stage: Path, data: dict[str, pd.DataFrame], labels: list[st
     comparison.to_csv(stage / "comparison.csv", index=False)
     differences.to_csv(stage / "differences.csv", index=False)
     validation_table(data["runs"], labels).to_csv(stage / "validation.csv", index=False)
+    monthly_summary(data["monthly"]).to_csv(stage / "monthly.csv", index=False)
     parameters.to_csv(stage / "parameters.csv", index=False)
     (stage / "scenarios").mkdir(exist_ok=True)
     for label, text in resolved.items():
@@ -185,12 +215,15 @@ def load_comparison(folder: str | Path) -> dict:
         raise FileNotFoundError(f"{folder}: not a comparison folder (no comparison.json); "
                                 "create one with: python run.py compare A.yaml B.yaml --out DIR")
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    data = {name: pd.read_parquet(folder / "data" / f"{name}.parquet") for name in DATA_TABLES}
+    data = {name: (pd.read_parquet(folder / "data" / f"{name}.parquet")
+                   if (folder / "data" / f"{name}.parquet").is_file() else pd.DataFrame())
+            for name in DATA_TABLES}  # an older folder may lack a newer table
     return {
         "meta": meta,
         "data": data,
         "comparison": pd.read_csv(folder / "comparison.csv", dtype={"scenario": str}),
         "differences": pd.read_csv(folder / "differences.csv", dtype={"scenario": str}),
+        "monthly": monthly_summary(data["monthly"]),
         "validation": (pd.read_csv(folder / "validation.csv", dtype={"scenario": str})
                        if (folder / "validation.csv").is_file()
                        else validation_table(data["runs"])),

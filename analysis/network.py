@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .monthly import combine_monthly_parts, monthly_from_parts, monthly_parts
 from .outputs import write_run
 from .summary import (
     SUMMARY_COLUMNS,
@@ -37,6 +38,7 @@ class PracticeParts:
     parts: dict
     cohorts: dict[str, dict]
     hub_appointments: int
+    monthly: dict
 
 
 def practice_parts(result, hub_ids=frozenset(), parts=None) -> PracticeParts:
@@ -46,9 +48,12 @@ def practice_parts(result, hub_ids=frozenset(), parts=None) -> PracticeParts:
     """
     summary, cohorts = parts if parts is not None else run_parts(result)
     s = result.scenario
+    gp_roles = tuple(name for name, role in s.roles.items() if role.holds_list)
     return PracticeParts(
         policy=s.policy.name, window_days=s.duration_days, parts=summary, cohorts=cohorts,
-        hub_appointments=_hub_count(result.tables["appointments"], hub_ids))
+        hub_appointments=_hub_count(result.tables["appointments"], hub_ids),
+        monthly=monthly_parts(result.tables, s.start_date, s.warmup_days, s.end_day,
+                              s.population.size, gp_roles))
 
 
 def write_and_reduce(result, out: str | Path, hub_ids=frozenset()) -> PracticeParts:
@@ -152,3 +157,10 @@ def network_summaries(results: list[tuple[str, object]], hub_ids=frozenset()
     cohorts = combine_cohort_parts([r.cohorts for _, r in reduced])
     by_cohort = cohorts_from_parts(cohorts, reduced[0][1].window_days)
     return table[["practice_id", "policy", *SUMMARY_COLUMNS, "hub_appointments"]], by_cohort
+
+
+def network_monthly(results: list[tuple[str, object]], hub_ids=frozenset()) -> pd.DataFrame:
+    """The network's month-by-month table, from its practices' monthly parts added up."""
+    reduced = [r if isinstance(r, PracticeParts) else practice_parts(r, hub_ids)
+               for _, r in results]
+    return monthly_from_parts(combine_monthly_parts([r.monthly for r in reduced]))

@@ -16,6 +16,7 @@ from sim.runs.provenance import code_version, environment
 
 from .continuity import opr_by_clinician, slicc_by_list, slicc_by_month
 from .depth import usual_gp_consultations
+from .monthly import monthly_table
 from .plots import wait_distribution
 from .summary import SUMMARY_COLUMNS, run_summaries
 
@@ -34,6 +35,8 @@ RUN_FILES = {
     "summary_by_cohort.csv": "the outcome metrics for all patients and for each cohort",
     "summary_columns.csv": "what each summary column means, with its unit (A&E: PROXY)",
     "slicc_by_month.csv": "SLICC per calendar month of the window (GP consultations)",
+    "monthly.csv": "month by month: access, continuity, A&E proxies, utilisation by role "
+                   "(analysis.monthly.MONTHLY_COLUMNS)",
     "continuity_by_list.csv": "per list-holding GP: their list's SLICC and their own OPR",
     "usual_gp_consultations.csv": "patients by number of consultations with their usual GP",
     "wait_distribution.png": "distribution of waits, urgent and routine",
@@ -79,6 +82,7 @@ def write_run(result: RunResult, out_dir: str | Path, parts=None, label: str | N
             stage / "summary_columns.csv", index=False)
         slicc_by_month(gp_visits, time="appointment_at").to_csv(stage / "slicc_by_month.csv",
                                                                 index=False)
+        monthly_table(result).to_csv(stage / "monthly.csv", index=False)
         by_list = slicc_by_list(gp_visits).rename(columns={
             "usual_clinician_id": "clinician_id", "visits": "list_gp_visits",
             "with_usual": "list_visits_with_them", "slicc": "list_slicc"})

@@ -7,7 +7,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.lines
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
@@ -217,3 +219,64 @@ def compare_utilisation(util: pd.DataFrame, labels, names, path) -> Path:
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=8)
     return _save(fig, Path(path))
+
+
+#: The panels of the month-by-month plot: metric, title, y-axis label, as a percentage.
+MONTHLY_PANELS = (
+    ("slicc", "GP visits with the list GP (SLICC)", "share of GP consultations", True),
+    ("upc_rolling", "Continuity: UPC over the last year", "mean UPC (0-1)", False),
+    ("team_continuity_rolling", "Consultations with the own micro-team", "share (last year)",
+     True),
+    ("routine_wait_mean_days", "Routine wait, mean", "days", False),
+    ("routine_wait_p90_days", "Routine wait, 90th percentile", "days", False),
+    ("same_day_share", "Appointments on the day booked", "share of appointments", True),
+    ("ae_per_1000", "A&E attendances (PROXY)", "per 1,000 a year", False),
+    ("utilisation", "Slots used", "share of available slots", True),
+)
+
+
+def compare_monthly(monthly: pd.DataFrame, labels, names, path, changes=None) -> Path:
+    """Each measure by month: mean over replications with its 95% band, change dates marked.
+
+    ``monthly``: ``scenario, month, days, metric, mean, low, high`` (months with
+    under 7 days in the window are left out); ``changes``: label -> dates.
+    """
+    col = _colours(labels)
+    fig, axes = plt.subplots(4, 2, figsize=(11, 12), dpi=100, sharex=True)
+    m = monthly[monthly["days"] >= 7]
+    months = sorted(m["month"].unique())
+    x_of = {mo: i for i, mo in enumerate(months)}
+    for ax, (metric, title, ylabel, percent) in zip(axes.ravel(), MONTHLY_PANELS, strict=True):
+        rows = m[m["metric"] == metric]
+        for lb in labels:
+            r = rows[rows["scenario"] == lb].sort_values("month")
+            if not len(r):
+                continue
+            x = [x_of[mo] for mo in r["month"]]
+            ax.plot(x, r["mean"], color=col[lb], lw=1.6, marker="o", ms=2.5, label=names[lb])
+            ax.fill_between(x, r["low"], r["high"], color=col[lb], alpha=0.15, lw=0)
+        for lb, dates in (changes or {}).items():
+            for date in dates:
+                month = date[:7]
+                if month in x_of:
+                    ax.axvline(x_of[month], color=col.get(lb, "grey"), ls="--", lw=1)
+        ax.set_title(title, loc="left", fontsize=10)
+        ax.set_ylabel(ylabel)
+        if percent:
+            ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+        ax.grid(alpha=0.3)
+    step = max(1, len(months) // 8)
+    for ax in axes[-1]:
+        ax.set_xticks(range(0, len(months), step), [months[i] for i in range(0, len(months),
+                                                                              step)])
+        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+    handles, texts = axes[0, 0].get_legend_handles_labels()
+    if changes and any(changes.values()):
+        handles.append(matplotlib.lines.Line2D([], [], color="grey", ls="--"))
+        texts.append("a policy changes (month)")
+    fig.legend(handles, texts, loc="lower center", ncol=min(len(texts), 3), fontsize=9,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.savefig(Path(path), format="png")
+    plt.close(fig)
+    return Path(path)

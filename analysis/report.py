@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import plots
 from .compare import load_comparison
+from .stats import mean_ci
 from .summary import SUMMARY_COLUMNS
 
 #: The headline rows of the plain-English table: metric, label, format, which way is better.
@@ -64,6 +65,10 @@ PLOTS = [
      "forecasts.", "compare_emergency"),
     ("utilisation.png", "Clinician utilisation", "Share of available slots booked, by role.",
      "compare_utilisation"),
+    ("monthly.png", "Month by month", "Each measure by calendar month, mean over replications "
+     "with its 95% band; dashed lines mark the months a policy changes. Continuity (UPC, team) "
+     "is over the year to each month's end, so its first months rest on few consultations.",
+     "compare_monthly"),
 ]
 
 
@@ -85,6 +90,8 @@ def make_plots(c: dict, folder: Path) -> dict[str, Path]:
         "compare_emergency": lambda p: plots.compare_emergency(comp, labels, names, p),
         "compare_utilisation": lambda p: plots.compare_utilisation(d["utilisation"], labels,
                                                                    names, p),
+        "compare_monthly": lambda p: plots.compare_monthly(c["monthly"], labels, names, p,
+                                                           c["meta"].get("changes")),
     }
     return {f: calls[fn](folder / f) for f, _, _, fn in PLOTS}
 
@@ -187,6 +194,7 @@ forecasts.</span></p>
         parts.append("</tr>")
     parts.append("</table>")
     parts.append(_sentences(labels, names, base, comp, diff))
+    parts.append(_effect_over_time(c, labels, names, base))
     parts.append(_gains(labels, names, base, comp, diff))
     parts.append(_validation(c["validation"], labels, names))
     for f, title, caption, _ in PLOTS:
@@ -224,6 +232,100 @@ PROGRAMMES = [
     ("A named accountable GP for everyone (England, 2014-15)", "no rise in continuity on its "
      "own", "9.4"),
 ]
+
+
+def _effect_over_time(c: dict, labels, names, base) -> str:
+    """For a scenario whose policy changes during the run: how fast the gain came, in words.
+
+    Against the baseline (which must not change), month by month and paired by
+    replication: the steady-state gain in SLICC (mean of the last three full
+    months), the months from the first change to half and to 90% of it, any
+    rise in the routine wait while the change bedded in, and the steady-state
+    differences with their intervals.
+    """
+    changes = c["meta"].get("changes") or {}
+    monthly = c["data"].get("monthly")
+    if monthly is None or not len(monthly) or changes.get(base):
+        return ""
+    e = html.escape
+    out = []
+    for lb in labels:
+        if lb == base or not changes.get(lb):
+            continue
+        first = changes[lb][0]
+        diffs = {}
+        for metric in ("slicc", "upc_rolling", "routine_wait_mean_days", "same_day_share",
+                       "ae_per_1000"):
+            a = monthly[monthly["scenario"] == base].pivot(index="replication", columns="month",
+                                                             values=metric)
+            b = monthly[monthly["scenario"] == lb].pivot(index="replication", columns="month",
+                                                           values=metric)
+            diffs[metric] = (b - a).dropna(axis=1, how="all")
+        days = monthly[monthly["scenario"] == base].groupby("month")["days"].first()
+        full = [m for m in diffs["slicc"].columns if days.get(m, 0) >= 28]
+        if len(full) < 4:
+            continue
+        tail = full[-3:]
+        after = [m for m in full if m >= first[:7]]
+        if tail[0] < first[:7] or not after:
+            continue
+        sentences = []
+        steady = diffs["slicc"][tail].mean(axis=1).to_numpy(dtype=float)
+        s_mean, s_low, s_high, _ = mean_ci(steady)
+        curve = diffs["slicc"][after].mean(axis=0)
+        reached = {}
+        for share in (0.5, 0.9):
+            hit = [m for m in after if s_mean > 0 and curve[m] >= share * s_mean]
+            reached[share] = hit[0] if hit else None
+        start = pd.Period(first[:7], "M")
+
+        def months_after(m, start=start):
+            return (pd.Period(m, "M") - start).n
+
+        def on(m):
+            n = months_after(m)
+            return "the month it began" if n == 0 else f"about {n} month{'s' * (n != 1)} on"
+
+        if s_mean > 0 and reached[0.5] and reached[0.9]:
+            sentences.append(
+                f"After the change on {first}, the gain in GP visits with the usual GP (SLICC) "
+                f"reached half its steady level in {reached[0.5]} ({on(reached[0.5])}) and 90% "
+                f"in {reached[0.9]} ({on(reached[0.9])}).")
+        sentences.append(f"Steady state (the last three full months): SLICC "
+                         f"{s_mean * 100:+.1f} points ({s_low * 100:+.1f} to "
+                         f"{s_high * 100:+.1f}) against {e(names[base])}.")
+        wait = diffs["routine_wait_mean_days"]
+        early = after[:6]
+        w_steady = mean_ci(wait[tail].mean(axis=1).to_numpy(dtype=float))
+        peak_month = max(early, key=lambda m: wait[m].mean())
+        peak = mean_ci(wait[peak_month].to_numpy(dtype=float))
+        if peak[0] > max(w_steady[0], 0) + 0.25 and peak[1] > 0:
+            sentences.append(f"Access dipped while it bedded in: in {peak_month} the routine "
+                             f"wait was {peak[0]:+.1f} days ({peak[1]:+.1f} to {peak[2]:+.1f}) "
+                             f"longer than without the change, against {w_steady[0]:+.1f} at "
+                             "steady state.")
+        elif peak[0] <= 0.05:
+            sentences.append("There was no dip in access while it bedded in: in none of the "
+                             "first six months was the routine wait longer than without the "
+                             f"change; at steady state it differed by {w_steady[0]:+.1f} days "
+                             f"({w_steady[1]:+.1f} to {w_steady[2]:+.1f}).")
+        else:
+            sentences.append("There was no clear dip in access while it bedded in: the routine "
+                             f"wait was at most {peak[0]:.1f} days longer in any of the first "
+                             f"six months, and differed by {w_steady[0]:+.1f} "
+                             f"({w_steady[1]:+.1f} to {w_steady[2]:+.1f}) at steady state.")
+        other = []
+        for metric, label, scale, unit in (("same_day_share", "same-day share", 100, " points"),
+                                           ("ae_per_1000", "A&E per 1,000 (proxy)", 1, "")):
+            x = mean_ci(diffs[metric][tail].mean(axis=1).to_numpy(dtype=float))
+            other.append(f"{label} {x[0] * scale:+.1f}{unit} ({x[1] * scale:+.1f} to "
+                         f"{x[2] * scale:+.1f})")
+        sentences.append("Other steady-state differences: " + "; ".join(other) + ".")
+        out.append(f"<h3>{e(names[lb])}</h3><p>{' '.join(sentences)}</p>")
+    if not out:
+        return ""
+    return ("<h2>Effect over time</h2><p>Month by month against the baseline, paired by "
+            "replication (95% intervals).</p>" + "".join(out))
 
 
 def _gains(labels, names, base, comp, diff) -> str:

@@ -129,6 +129,12 @@ def _parameter_table(labels: list[str], items: list[Scenario | Network],
     return pd.DataFrame(rows)
 
 
+def change_dates(item: Scenario | Network) -> list[str]:
+    """The dates a scenario's policy changes (for a network: any practice's), in order."""
+    scenarios = [s for _, s in item.practices] if isinstance(item, Network) else [item]
+    return sorted({str(c.from_date) for s in scenarios for c in s.policy_changes})
+
+
 def write_manifest(folder: Path) -> None:
     """``metadata.json``: the SHA-256 of every file in ``folder`` (written last)."""
     hashes = {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -203,6 +209,7 @@ def run_comparison(
         "code_version": code_version(), "environment": environment(),
         "files": {lb: str(it) for lb, it in zip(labels, items, strict=True)
                   if isinstance(it, str | Path)},
+        "changes": {lb: change_dates(it) for lb, it in zip(labels, loaded, strict=True)},
     }
     out = Path(out)
     with atomic_dir(out) as stage:

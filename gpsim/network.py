@@ -15,7 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.network import network_summaries, practice_parts, write_and_reduce
+from analysis.network import (
+    network_monthly,
+    network_summaries,
+    practice_parts,
+    write_and_reduce,
+)
 from sim.inputs.networks import Network, load_network
 from sim.inputs.policies import Registry
 from sim.runs.atomic import atomic_dir
@@ -92,7 +97,9 @@ def run_network_study(
     results = list(run_network(network, replication, workers, reducer=reducer,
                                scheduler=scheduler, progress=progress, policies=policies))
     table, by_cohort = network_summaries(results, network.hub_ids)
+    monthly = network_monthly(results, network.hub_ids)
     with atomic_dir(out) as stage:
         table.to_csv(stage / "network_summary.csv", index=False)
         by_cohort.to_csv(stage / "network_summary_by_cohort.csv", index=False)
+        monthly.to_csv(stage / "network_monthly.csv", index=False)
     return NetworkResult(network, out, table, by_cohort, time.perf_counter() - t0, summary_only)

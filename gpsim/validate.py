@@ -54,8 +54,10 @@ def check_file(path: str | Path, policies: Registry | None = None) -> Checked:
                        f"{sweep.spec.replications} replications = {len(sweep.runs())} runs")
         else:
             s = load_scenario(path, policies=policies)
+            changes = "".join(f", then {c.policy.name} from {c.from_date}"
+                              for c in s.policy_changes)
             summary = (f"scenario {s.name!r}: {s.population.size:,} patients, "
-                       f"{len(s.clinicians)} clinicians, policy {s.policy.name}")
+                       f"{len(s.clinicians)} clinicians, policy {s.policy.name}{changes}")
     except ScenarioError as e:
         return Checked(shown, kind, problems=tuple(e.problems))
     return Checked(shown, kind, summary)

@@ -126,6 +126,9 @@ class ContinuityParams(BaseModel):
         adherence_with_popup: adherence when the pop-up is on (ASSUMPTION: 0.75).
         coded: which patients carry the continuity code: ``"all"`` or a list of
             cohort names; everyone else is booked access-first.
+        coded_share: the share of those patients whose records carry the code so
+            far (1: all); a practice codes its list in a fixed random order, so
+            ramping this up models coding spreading through the list.
         max_wait_days: the longest wait (days from today) for which the named
             clinician is offered; null means up to the booking horizon.
     """
@@ -136,6 +139,7 @@ class ContinuityParams(BaseModel):
     popup_reminder: bool = False
     adherence_with_popup: float = Field(0.75, ge=0, le=1)
     coded: Literal["all"] | tuple[str, ...] = "all"
+    coded_share: float = Field(1.0, ge=0, le=1)
     max_wait_days: int | None = Field(None, ge=0)
 
 
@@ -164,13 +168,15 @@ class ContinuityPolicy:
         self.rng = rng
         self.adherence = params.adherence_with_popup if params.popup_reminder else params.adherence
         coded = self.coded_cohorts()
-        if coded == "all":
-            self.coded: np.ndarray | None = None
-        else:
+        self.coded: np.ndarray | None = None
+        if coded != "all":
             mask = np.zeros(practice.patients.size, dtype=bool)
             for name in coded:
                 mask |= practice.cohorts[name]
             self.coded = mask
+        if params.coded_share < 1.0:  # coding reaches patients in the practice's fixed order
+            reached = practice.coding_rank < params.coded_share
+            self.coded = reached if self.coded is None else self.coded & reached
 
     @classmethod
     def check_scenario(cls, params: ContinuityParams, scenario: Any) -> list[tuple[tuple, str]]:

@@ -7,11 +7,20 @@ from pathlib import Path
 import pytest
 
 from sim import load_scenario
+from sim.inputs.files import NETWORK, SCENARIO, SWEEP, file_kind
 from sim.inputs.loading import read_scenario_data
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "scenarios" / "default.yaml"
 BAD = Path(__file__).resolve().parent / "data" / "bad"
+
+
+def shipped(kind: str) -> list[Path]:
+    """The shipped input files of one kind (scenario, network or sweep), told by content."""
+    return sorted(p for p in (ROOT / "scenarios").rglob("*.yaml") if file_kind(p) == kind)
+
+
+SCENARIO_FILES, NETWORK_FILES, SWEEP_FILES = (shipped(k) for k in (SCENARIO, NETWORK, SWEEP))
 
 
 def default_data_with(changes: dict[str, dict]) -> dict:

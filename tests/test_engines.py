@@ -112,6 +112,13 @@ SWITCHES: dict[str, dict] = {
     "unprompted_offers": {"policy.name": "usual_gp_first",
                           "choice.extra_days_without_preference": 1.5},
     "planned_care_streams": {"planned_care": PLANNED},
+    "rollout": {"policy_changes": [
+        {"from": "2025-02-10", "policy": {"name": "usual_gp_first",
+                                          "params": {"adherence": 0.8, "coded_share": 0.9}},
+         "ramp": [{"param": "adherence", "start": 0.1, "weeks": 3, "shape": "logistic"},
+                  {"param": "coded_share", "start": 0.2, "weeks": 2}],
+         "lists": "rebalance"},
+        {"from": "2025-03-03", "policy": {"name": "micro_team"}}]},
 }
 
 #: Switched on together (one run with all of them), where they can be combined.
@@ -122,7 +129,8 @@ COMBINED = ["unprompted_offers", "micro_team", "team_wait_limit", "popup_reminde
 
 #: World fields that do not change how requests are booked (so need no switch).
 NOT_BOOKING = {"scenario", "replication", "streams", "n_days", "patients", "cohorts",
-               "lists_rng_state", "in_post", "list_caps", "rules"}
+               "lists_rng_state", "in_post", "list_caps", "rules",
+               "coding_rank"}  # the same draw in every switch; coded_share covers its use
 
 
 def scenario_with(name: str):

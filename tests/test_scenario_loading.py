@@ -6,15 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import BAD, DEFAULT, ROOT
+from conftest import BAD, DEFAULT, NETWORK_FILES, ROOT, SCENARIO_FILES, SWEEP_FILES
 
 from sim import Scenario, ScenarioError, load_scenario, scenario_from_dict
 from sim.inputs.resolve import resolved_yaml
-
-SCENARIO_FILES = sorted(p for p in (ROOT / "scenarios").rglob("*.yaml")
-                        if not {"sweeps", "networks"} & set(p.parts))
-NETWORK_FILES = sorted((ROOT / "scenarios" / "networks").glob("*.yaml"))
-SWEEP_FILES = sorted((ROOT / "scenarios" / "sweeps").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: str(p.relative_to(ROOT)))

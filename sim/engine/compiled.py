@@ -163,7 +163,8 @@ class CompiledDesk:
 
     Args:
         world: the run's world (read only).
-        rule: the policy's :class:`sim.engine.policy_api.CompiledRule`.
+        rules: the :class:`sim.engine.policy_api.CompiledRule` in force from each
+            day on (day 0 first; a rollout has more).
         lists: the run's lists (changed in place when a GP leaves).
 
     Raises:
@@ -172,13 +173,16 @@ class CompiledDesk:
 
     engine_name = "compiled"
 
-    def __init__(self, world: World, rule: CompiledRule, lists: ListState):
+    def __init__(self, world: World, rules: dict[int, CompiledRule], lists: ListState):
         self.world = world
         self.lists = lists
         if lists.usual.dtype != np.int64 or not lists.usual.flags.c_contiguous:
             raise TypeError("usual clinicians must be a contiguous int64 array")
         self.cal = _calendar(world)
-        self.rule = policy_rule(rule, world.patients.size)
+        self._rules = {d: policy_rule(r, world.patients.size) for d, r in rules.items()}
+        self.rule = self._rules[0]
+        # Days the kernel stops at: a change of rule or of lists (done in Python).
+        self._stops = sorted({*self._rules, *world.leavers, *world.rebalance_days} - {0})
         a = world.arrivals
         n_arrivals = len(a)
         arrivals = np.empty((ARRIVAL_ROWS, n_arrivals), dtype=np.int64)
@@ -190,7 +194,8 @@ class CompiledDesk:
         arrivals[ARR_NAMED] = a.named if a.named is not None else NAMED_NONE
         arrivals[ARR_NAVIGATION] = (world.navigation if world.navigation is not None
                                     else NAV_AS_ASKED)
-        uses_policy_stream = rule.named != "none" and rule.adherence < 1.0
+        uses_policy_stream = any(r.named != "none" and r.adherence < 1.0
+                                 for r in rules.values())
         self._streams = {
             "dna_draws": _Stream(world.streams.get("dna")),
             "follow_up_draws": _Stream(world.streams.get("follow_up")),
@@ -280,21 +285,27 @@ class CompiledDesk:
     # ---------------------------------------------------------------- the contract
 
     def days(self, d: int) -> int:
-        """Days from ``d`` up to the next day a list-holder leaves (or the end); returns it.
+        """Days from ``d`` up to the next day the rule or the lists change (or the end).
 
-        A leaver's day starts with yesterday's attendance, then the lists move
-        (in Python), then the rest of the day goes on in the kernel.
+        A new rule applies from the start of its day. A day whose lists move
+        (a leaver, or lists tidied by a change) starts with yesterday's
+        attendance, then the lists move (in Python), then the rest of the day
+        goes on in the kernel. Returns the day reached.
         """
         world = self.world
+        if d in self._rules:
+            self.rule = self._rules[d]
         leavers = world.leavers.get(d, ())
         attend = True
-        if leavers:
+        if leavers or d in world.rebalance_days:
             if d > 0:
                 self.attendance(d - 1)
             for c in leavers:
                 self.lists.reassign(c, d)
+            if d in world.rebalance_days:
+                self.lists.rebalance(d)
             attend = False
-        stop = min([x for x in world.leavers if x > d] + [world.end_day])
+        stop = min([x for x in self._stops if x > d] + [world.end_day])
         start = d
         while True:
             reached = kernel.run_days(self.cal, world.rules, self.rule, self.lists.usual,

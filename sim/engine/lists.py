@@ -12,7 +12,7 @@ import logging
 import numpy as np
 
 from ..world.build import World
-from ..world.population import reassign_list
+from ..world.population import list_sizes, reassign_list
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +57,33 @@ class ListState:
                               w.list_caps[pool], self._rng)
         self.changes.append((day, moving))
         log.debug("day %d: %d patients of %s reassigned", day, moved, w.workforce.ids[leaver])
+
+    def rebalance(self, day: int) -> None:
+        """Tidy the lists: move as few patients as possible to bring lists to their share.
+
+        Each list-holder in post has a target in proportion to their sessions
+        (within list caps, :func:`sim.world.population.list_sizes`); patients
+        drawn at random from lists above target move to lists below it.
+        """
+        w = self._world
+        holders = np.nonzero(w.workforce.holds_list & w.in_post[:, day])[0]
+        if holders.size == 0:
+            return
+        target = list_sizes(self.usual.size, w.workforce.sessions_per_week[holders],
+                            w.list_caps[holders])
+        current = np.array([(self.usual == h).sum() for h in holders])
+        others = np.nonzero(~np.isin(self.usual, holders))[0]  # on no current list
+        moving = [others]
+        for h, over in zip(holders, current - target, strict=True):
+            if over > 0:
+                mine = np.nonzero(self.usual == h)[0]
+                moving.append(self._rng.choice(mine, size=int(over), replace=False))
+        moving_all = np.sort(np.concatenate(moving))
+        short = np.clip(target - current, 0, None)
+        if moving_all.size == 0 or short.sum() == 0:
+            return
+        counts = list_sizes(moving_all.size, short.astype(float), short.astype(float))
+        self._rng.shuffle(moving_all)
+        self.usual[moving_all] = np.repeat(holders, counts)
+        self.changes.append((day, np.sort(moving_all)))
+        log.debug("day %d: lists rebalanced, %d patients moved", day, moving_all.size)

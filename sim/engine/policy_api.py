@@ -133,6 +133,8 @@ class PracticeView:
         usual_clinician: each patient's usual clinician (list GP) now.
         follow_up_window_days: a follow-up goes to the clinician who asked for
             it if they have a slot within this many days of the wanted day.
+        coding_rank: per patient, a uniform number fixing the order in which a
+            practice's continuity code reaches its list (``coded_share``).
     """
 
     patients: Patients
@@ -145,6 +147,7 @@ class PracticeView:
     team_of_clinician: dict[int, int] = dataclasses.field(default_factory=dict)
     usual_clinician: np.ndarray | None = None
     follow_up_window_days: int = 7
+    coding_rank: np.ndarray | None = None
 
     def team_of_patient(self, patient: int) -> tuple[int, ...]:
         """The micro-team of a patient's usual clinician (lead first), or ``()``."""

@@ -20,8 +20,9 @@ from ..inputs.schema import Scenario
 from ..world.build import World, build_world
 from .contract import BookingDesk, BookingRecord
 from .lists import ListState
-from .policy_api import BookingPolicy, PracticeView, compiled_rule_of, make_policy
+from .policy_api import BookingPolicy, PracticeView, compiled_rule_of
 from .reference import ReferenceDesk
+from .schedule import PolicySchedule
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +57,12 @@ class PracticeModel:
             team_of_clinician=world.team_of,
             usual_clinician=self.lists.usual,
             follow_up_window_days=world.rules.follow_up_window_days,
+            coding_rank=world.coding_rank,
         )
-        self.policy: BookingPolicy = make_policy(
-            world.scenario.policy.name, dict(world.scenario.policy.params), self.practice_view,
-            world.streams.get("policy"), policies)
+        #: The policy of each day (one policy, or a rollout's changes).
+        self.schedule = PolicySchedule(world, self.practice_view, policies)
+        #: The policy on day 0.
+        self.policy: BookingPolicy = self.schedule.policy_on(0)
         self.record: BookingRecord | None = None
 
     def run(self, engine: str | None = None) -> BookingRecord:
@@ -70,7 +73,7 @@ class PracticeModel:
                 ``GPSIM_ENGINE`` environment variable): see :func:`choose_desk`.
                 Both give identical results.
         """
-        desk = choose_desk(self.world, self.policy, self.lists, engine)
+        desk = choose_desk(self.world, self.schedule, self.lists, engine)
         env = simpy.Environment()
         env.process(self._days(env, desk))
         env.run(until=self.world.end_day)
@@ -90,42 +93,64 @@ class PracticeModel:
             d = reached
 
 
-def choose_desk(world: World, policy: BookingPolicy, lists: ListState,
+def choose_desk(world: World, schedule: PolicySchedule | BookingPolicy, lists: ListState,
                 engine: str | None = None) -> BookingDesk:
     """The desk that runs this world: the compiled one or the reference one.
 
     ``"auto"`` (the default; the ``GPSIM_ENGINE`` environment variable may set
-    another) uses the compiled desk when the policy declares a compiled rule
-    (:func:`sim.engine.policy_api.compiled_rule_of`; every built-in policy
-    does), numba imports and the calendar suits it (no session past midnight),
-    and the reference desk otherwise. ``"compiled"`` insists on the compiled
-    desk. The two give identical results.
+    another) uses the compiled desk when every policy of the run declares a
+    compiled rule (:func:`sim.engine.policy_api.compiled_rule_of`; every
+    built-in policy does), numba imports and the calendar suits it (no session
+    past midnight), and the reference desk otherwise. ``"compiled"`` insists on
+    the compiled desk. The two give identical results.
+
+    ``schedule`` may be a single policy (for the whole run).
 
     Raises:
         ValueError: for an unknown engine, or ``"compiled"`` when it cannot run.
     """
+    if not isinstance(schedule, PolicySchedule):
+        schedule = _FixedPolicy(schedule)
     engine = engine or os.environ.get("GPSIM_ENGINE") or "auto"
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
     if engine == "reference":
-        return ReferenceDesk(world, policy, lists)
-    rule = compiled_rule_of(policy)
-    if rule is None:
+        return ReferenceDesk(world, schedule, lists)
+    rules = schedule.compiled_rules()
+    if rules is None:
         if engine == "compiled":
             raise ValueError(f"policy {world.scenario.policy.name!r} declares no compiled rule; "
                              "it runs on the reference engine only")
-        return ReferenceDesk(world, policy, lists)
+        return ReferenceDesk(world, schedule, lists)
     try:
         from .compiled import CompiledDesk, NotCompilable  # numba: optional
     except ImportError as e:  # numba missing or broken: the reference desk still works
         if engine == "compiled":
             raise
         log.warning("compiled engine unavailable (%s); using the reference engine", e)
-        return ReferenceDesk(world, policy, lists)
+        return ReferenceDesk(world, schedule, lists)
     try:
-        return CompiledDesk(world, rule, lists)
+        return CompiledDesk(world, rules, lists)
     except NotCompilable as e:
         if engine == "compiled":
             raise
         log.info("reference engine: %s", e)
-        return ReferenceDesk(world, policy, lists)
+        return ReferenceDesk(world, schedule, lists)
+
+
+class _FixedPolicy:
+    """One policy for the whole run, as a schedule (for callers that give a policy)."""
+
+    change_days: tuple[int, ...] = ()
+
+    def __init__(self, policy: BookingPolicy):
+        self._policy = policy
+
+    def policy_on(self, day: int) -> BookingPolicy:
+        """The policy (the same every day)."""
+        return self._policy
+
+    def compiled_rules(self):
+        """Its compiled rule from day 0, or None."""
+        rule = compiled_rule_of(self._policy)
+        return None if rule is None else {0: rule}

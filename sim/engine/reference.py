@@ -73,15 +73,18 @@ class ReferenceDesk:
 
     Args:
         world: the run's world (read only).
-        policy: the booking policy, already built on the world's practice view.
+        schedule: the policy of each day (:class:`sim.engine.schedule.PolicySchedule`).
         lists: the run's lists (changed in place when a GP leaves).
     """
 
     engine_name = "reference"
 
-    def __init__(self, world: World, policy: BookingPolicy, lists: ListState):
+    def __init__(self, world: World, schedule, lists: ListState):
         self.world = world
-        self.policy = policy
+        self.schedule = schedule
+        self.policy: BookingPolicy = schedule.policy_on(0)
+        self._changes = set(schedule.change_days)
+        self._rebalance = set(world.rebalance_days)
         self.lists = lists
         rules = world.rules
         self.calendar = Calendar(world.slots)
@@ -130,11 +133,20 @@ class ReferenceDesk:
     # ------------------------------------------------------------------ the day
 
     def day(self, d: int) -> None:
-        """Day ``d``: midnight (attendance, leavers, sickness), opening queue, new requests."""
+        """Day ``d``: a change of policy, midnight, the opening queue, new requests.
+
+        Midnight: yesterday's attendance, leavers' lists, lists tidied by a
+        change, sickness.
+        """
+        if d in self._changes:
+            self.policy = self.schedule.policy_on(d)
         if d > 0:
             self.attendance(d - 1)
         for c in self.world.leavers.get(d, ()):
             self.lists.reassign(c, d)
+            self._usual = self.lists.usual.tolist()
+        if d in self._rebalance:
+            self.lists.rebalance(d)
             self._usual = self.lists.usual.tolist()
         self.sickness(d)
         self.opening(d)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime as dt
 import re
 import types
 import typing
@@ -38,7 +39,7 @@ from .list_import import ListFileError, read_list
 from .policies import PolicyLookupError, Registry, policy_class
 from .problems import KeyPath, Problem, ScenarioError, format_path
 from .resolve import form_teams
-from .schema import Scenario
+from .schema import PolicyRef, Scenario
 from .yaml_files import YamlDoc, read_yaml
 
 #: The marker that removes an item from an id list (``{id: x, remove: true}``).
@@ -451,7 +452,26 @@ def _validate(data: dict[str, Any], locator: Locator, policies: Registry | None 
     problems += _policy_problems(scenario, locator, policies)
     if problems:
         raise ScenarioError(problems)
-    return scenario
+    return _with_ramp_targets(scenario, policies)
+
+
+def _with_ramp_targets(scenario: Scenario, policies: Registry | None) -> Scenario:
+    """Each ramped parameter's final value written into its change's params.
+
+    The policy's default when the change did not give one, so the resolved
+    scenario shows where every ramp ends.
+    """
+    changes = []
+    for change in scenario.policy_changes:
+        missing = [r.param for r in change.ramp if r.param not in change.policy.params]
+        if missing:
+            params_model = policy_class(change.policy.name, policies).Params
+            defaults = params_model.model_validate(change.policy.params)
+            policy = change.policy.model_copy(update={"params": {
+                **change.policy.params, **{k: getattr(defaults, k) for k in missing}}})
+            change = change.model_copy(update={"policy": policy})
+        changes.append(change)
+    return scenario.model_copy(update={"policy_changes": tuple(changes)})
 
 
 def _with_list_file(scenario: Scenario, locator: Locator) -> Scenario:
@@ -474,23 +494,69 @@ def _with_list_file(scenario: Scenario, locator: Locator) -> Scenario:
 
 def _policy_problems(scenario: Scenario, locator: Locator, policies: Registry | None
                      ) -> list[Problem]:
+    """The policy and every policy change: names, parameters, ramps, dates."""
+    problems = _one_policy(scenario, scenario.policy, ("policy",), locator, policies)[0]
+    previous = scenario.start_date
+    last = scenario.start_date + dt.timedelta(days=scenario.end_day - 1)
+    for i, change in enumerate(scenario.policy_changes):
+        where = ("policy_changes", i)
+        day = change.from_date
+        if day > last:
+            problems.append(locator.problem((*where, "from"), (
+                f"{day} is after the run ends ({last}); lengthen duration_days or move "
+                f"the change")))
+        elif day <= previous:
+            problems.append(locator.problem((*where, "from"), (
+                f"{day} is not after the previous change ({previous}); changes go in date "
+                f"order" if i else f"{day} is not after the run starts ({previous})")))
+        previous = max(previous, change.from_date)
+        found, params = _one_policy(scenario, change.policy, (*where, "policy"), locator,
+                                    policies)
+        problems += found
+        for j, ramp in enumerate(change.ramp):
+            problems += _ramp_problems(ramp, params, change, (*where, "ramp", j), locator)
+    return problems
+
+
+def _one_policy(scenario: Scenario, ref: PolicyRef, where: KeyPath, locator: Locator,
+                policies: Registry | None) -> tuple[list[Problem], BaseModel | None]:
+    """Problems with one policy reference, and its validated parameters (None if invalid)."""
     try:
-        cls = policy_class(scenario.policy.name, policies)
+        cls = policy_class(ref.name, policies)
     except PolicyLookupError as e:
-        return [locator.problem(("policy", "name"), str(e))]
+        return [locator.problem((*where, "name"), str(e))], None
     params_model = getattr(cls, "Params", None)
     if params_model is None:
-        if scenario.policy.params:
-            return [locator.problem(("policy", "params"),
-                                    f"policy {scenario.policy.name!r} takes no parameters")]
-        return []
+        if ref.params:
+            return [locator.problem((*where, "params"),
+                                    f"policy {ref.name!r} takes no parameters")], None
+        return [], None
     try:
-        params = params_model.model_validate(scenario.policy.params)
+        params = params_model.model_validate(ref.params)
     except ValidationError as err:
-        return pydantic_problems(err, params_model, locator, prefix=("policy", "params"))
+        return pydantic_problems(err, params_model, locator, prefix=(*where, "params")), None
     check = getattr(cls, "check_scenario", None)
-    return [locator.problem(("policy", "params", *path), msg)
-            for path, msg in (check(params, scenario) if check is not None else [])]
+    return [locator.problem((*where, "params", *path), msg)
+            for path, msg in (check(params, scenario) if check is not None else [])], params
+
+
+def _ramp_problems(ramp, params: BaseModel | None, change, where: KeyPath,
+                   locator: Locator) -> list[Problem]:
+    """A ramp must name a numeric parameter of the change's policy, and start at a valid value."""
+    numeric = [k for k, v in (params.model_dump().items() if params is not None else [])
+               if isinstance(v, int | float) and not isinstance(v, bool)]
+    if ramp.param not in numeric:
+        close = get_close_matches(ramp.param, numeric, n=1)
+        hint = (f"; did you mean {close[0]!r}?" if close
+                else f" (numeric parameters: {', '.join(numeric) or 'none'})")
+        return [locator.problem((*where, "param"), f"policy {change.policy.name!r} has no "
+                                f"numeric parameter {ramp.param!r}{hint}")]
+    try:
+        type(params).model_validate({**change.policy.params, ramp.param: ramp.start})
+    except ValidationError as err:
+        msg = err.errors(include_url=False)[0]["msg"]
+        return [locator.problem((*where, "start"), f"not a valid {ramp.param}: {msg}")]
+    return []
 
 
 # --------------------------------------------------------------------- public API

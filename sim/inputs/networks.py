@@ -20,10 +20,12 @@ over processes, and adding a practice does not change the others.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from difflib import get_close_matches
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,8 +33,39 @@ from .files import NETWORK
 from .loading import Origin, load_scenario, read_spec, scenario_from_dict
 from .policies import Registry
 from .problems import Problem, ScenarioError, merge_repeats
-from .schema import Scenario
+from .schema import PolicyRef, Ramp, Scenario
 from .yaml_files import YamlDoc
+
+
+class Rollout(BaseModel):
+    """What practices adopt when their rollout starts: a policy, ramps, tidied lists.
+
+    As a scenario's ``policy_changes`` entry without its date (the date comes
+    from the practice's wave or its own ``rollout.from``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    policy: PolicyRef
+    ramp: tuple[Ramp, ...] = ()
+    lists: Literal["keep", "rebalance"] = "keep"
+
+
+class PracticeRollout(BaseModel):
+    """A practice's own rollout date (and, optionally, its own rollout)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    from_date: dt.date = Field(alias="from")
+    policy: PolicyRef | None = None
+    ramp: tuple[Ramp, ...] | None = None
+    lists: Literal["keep", "rebalance"] | None = None
+
+
+class Wave(BaseModel):
+    """Practices that start the network's rollout on the same day."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    from_date: dt.date = Field(alias="from")
+    practices: list[str] = Field(min_length=1)
 
 
 class PracticeRef(BaseModel):
@@ -42,6 +75,7 @@ class PracticeRef(BaseModel):
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     scenario: str = Field(description="Scenario file, relative to the network file.")
     set: dict[str, Any] = Field(default_factory=dict)
+    rollout: PracticeRollout | None = None
 
 
 class HubClinician(BaseModel):
@@ -83,6 +117,9 @@ class NetworkSpec(BaseModel):
     seed: int = Field(20250106, ge=0, lt=2**63)
     practices: list[PracticeRef] = Field(min_length=1)
     hub: Hub | None = None
+    rollout: Rollout | None = Field(None, description="What practices adopt when their wave "
+                                    "(or own rollout date) comes.")
+    waves: list[Wave] = Field(default_factory=list)
 
 
 @dataclass
@@ -167,6 +204,7 @@ def load_network(path: str | Path, policies: Registry | None = None) -> Network:
                                                                               ref.id)})))
     if found:
         raise ScenarioError(merge_repeats(found, "practice"))
+    practices = _with_rollouts(shown, spec, practices, doc, policies)
     if spec.hub is not None:
         practices = _with_hub(shown, spec.hub, practices, doc, policies)
     first = practices[0][1]
@@ -179,6 +217,69 @@ def load_network(path: str | Path, policies: Registry | None = None) -> Network:
                                          "calendar (set them in the network's set: overrides)",
                                          doc.lines.get(("practices", i)))])
     return Network(path, spec, practices)
+
+
+def rollout_dates(spec: NetworkSpec) -> dict[str, dt.date]:
+    """Each practice's rollout date: its wave's, or its own ``rollout.from``."""
+    out = {pid: w.from_date for w in spec.waves for pid in w.practices}
+    out.update({ref.id: ref.rollout.from_date for ref in spec.practices if ref.rollout})
+    return out
+
+
+def _with_rollouts(shown: str, spec: NetworkSpec, practices: list[tuple[str, Scenario]],
+                   doc: YamlDoc, policies: Registry | None) -> list[tuple[str, Scenario]]:
+    """Each practice with its wave's (or its own) rollout added to its policy changes."""
+    ids = [pid for pid, _ in practices]
+    problems = []
+    seen: dict[str, int] = {}
+    for i, wave in enumerate(spec.waves):
+        for j, pid in enumerate(wave.practices):
+            where = ("waves", i, "practices", j)
+            if pid not in ids:
+                problems.append(Problem(shown, where, _unknown_practice(pid, ids),
+                                        doc.lines.get(where)))
+            elif pid in seen:
+                problems.append(Problem(shown, where, f"practice {pid!r} is already in wave "
+                                        f"{seen[pid] + 1}", doc.lines.get(where)))
+            seen.setdefault(pid, i)
+    if problems:
+        raise ScenarioError(problems)
+    refs = {ref.id: (i, ref) for i, ref in enumerate(spec.practices)}
+    out = []
+    for pid, s in practices:
+        i, ref = refs[pid]
+        own = ref.rollout
+        if pid not in seen and own is None:
+            out.append((pid, s))
+            continue
+        date = own.from_date if own else spec.waves[seen[pid]].from_date
+        where = (("practices", i, "rollout") if own else ("waves", seen[pid]))
+        template = spec.rollout
+        policy = (own.policy if own and own.policy else template.policy if template else None)
+        if policy is None:
+            raise ScenarioError([Problem(shown, where, f"practice {pid!r} has a rollout date "
+                                         "but no policy to roll out: give rollout: {policy: "
+                                         "...} at the top of the network file or in the "
+                                         "practice's rollout:", doc.lines.get(where))])
+        ramp = own.ramp if own and own.ramp is not None else (template.ramp if template else ())
+        lists = own.lists if own and own.lists else (template.lists if template else "keep")
+        change = {"from": date.isoformat(), "policy": policy.model_dump(mode="json"),
+                  "ramp": [r.model_dump(mode="json") for r in ramp], "lists": lists}
+        data = s.model_dump(mode="json", by_alias=True)
+        data["policy_changes"] = [*data["policy_changes"], change]
+        try:
+            out.append((pid, scenario_from_dict(data, source=f"{shown} (practice {pid}'s "
+                                                "rollout)", policies=policies)))
+        except ScenarioError as e:
+            raise ScenarioError([Problem(shown, where, f"practice {pid!r}: {p.message}",
+                                         doc.lines.get(where)) for p in e.problems]) from None
+    return out
+
+
+def _unknown_practice(pid: str, ids: list[str]) -> str:
+    close = get_close_matches(pid, ids, n=1)
+    return f"no practice {pid!r} in this network" + (f"; did you mean {close[0]!r}?" if close
+                                                      else f" (practices: {', '.join(ids)})")
 
 
 def _with_hub(shown: str, hub: Hub, practices: list[tuple[str, Scenario]], doc: YamlDoc,
@@ -216,7 +317,7 @@ def _with_hub(shown: str, hub: Hub, practices: list[tuple[str, Scenario]], doc: 
                                        "slots_per_session": len(mine), "first_slot": mine[0]})
     out = []
     for pid, s in practices:
-        data = s.model_dump(mode="json")
+        data = s.model_dump(mode="json", by_alias=True)
         data["clinicians"] = [*data["clinicians"], *extra[pid]]
         data["practice"]["session_starts"] = {**data["practice"]["session_starts"],
                                               **hub.session_starts}

@@ -27,7 +27,7 @@ def with_seed(scenario: Scenario, seed: int | None = None) -> Scenario:
 
 def resolved_yaml(scenario: Scenario) -> str:
     """The fully resolved scenario (``extends:`` applied, defaults filled, seed set) as YAML."""
-    data = scenario.model_dump(mode="json")
+    data = scenario.model_dump(mode="json", by_alias=True)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 

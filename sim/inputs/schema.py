@@ -679,6 +679,41 @@ class PolicyRef(Strict):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class Ramp(Strict):
+    """A policy parameter that rises (or falls) to its value over weeks: adoption.
+
+    From the change's date the parameter goes from ``start`` to the value the
+    change's policy gives it, over ``weeks``: in a straight line, or along a
+    logistic learning curve (slow, then fast, then slow; 1% and 99% of the
+    way at the two ends). The value is set each day.
+    """
+
+    param: str = Field(description="A numeric parameter of the change's policy, e.g. adherence "
+                       "or coded_share.")
+    start: float = Field(description="Its value on the change's first day.")
+    weeks: float = Field(gt=0, le=520, description="Weeks to reach the policy's value.")
+    shape: Literal["linear", "logistic"] = Field("linear", description="How it gets there.")
+
+
+class PolicyChange(Strict):
+    """A change of booking policy during the run, from the start of a day (a rollout).
+
+    Bookings already made stay as they were. ``ramp`` lets uptake build up
+    over weeks; ``lists: rebalance`` has the practice tidy its lists at the
+    launch (patients moved from lists above their share of sessions to those
+    below, as few as possible).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_date: dt.date = Field(alias="from", description="The first day of the new policy.")
+    policy: PolicyRef = Field(description="The policy from that day (name and params).")
+    ramp: tuple[Ramp, ...] = Field((), description="Parameters that build up over weeks.")
+    lists: Literal["keep", "rebalance"] = Field(
+        "keep", description="rebalance: move patients from lists above their share of "
+        "sessions to lists below, at the change's date.")
+
+
 class Scenario(Strict):
     """A complete, validated scenario for one practice."""
 
@@ -720,6 +755,8 @@ class Scenario(Strict):
     emergency: Emergency = Emergency()
     relationship_depth: RelationshipDepth = RelationshipDepth()
     policy: PolicyRef = PolicyRef()
+    policy_changes: tuple[PolicyChange, ...] = Field(
+        (), description="Changes of policy during the run, in date order (a rollout).")
 
     @property
     def end_day(self) -> int:

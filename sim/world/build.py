@@ -132,6 +132,12 @@ class World:
         list_caps: per clinician, the most patients on their list (``inf``: no cap).
         lists_rng_state: the "lists" stream's state after the lists were drawn;
             leavers' lists are moved with it.
+        coding_rank: per patient, a uniform number: the order in which a
+            practice's continuity code reaches its list (the "coding" stream).
+        policy_days: ``(first day, policy name, parameters)`` for every day the
+            policy or one of its parameters changes (day 0 first): the policy of
+            the run, its changes, and each day of a ramp.
+        rebalance_days: days a change has the practice rebalance its lists.
         rules: what the booking desks read (:class:`BookingRules`).
     """
 
@@ -155,6 +161,9 @@ class World:
     eligible: tuple[tuple[tuple[int, ...], ...], ...]
     list_caps: np.ndarray
     lists_rng_state: dict[str, Any]
+    coding_rank: np.ndarray
+    policy_days: tuple[tuple[int, str, dict[str, Any]], ...]
+    rebalance_days: tuple[int, ...]
     rules: BookingRules
 
     @property
@@ -230,8 +239,64 @@ def build_world(scenario: Scenario, replication: int = 0) -> World:
         cohorts=cohorts, teams=teams, team_of=team_of, arrivals=arrivals,
         navigation=navigation, spells=spells,
         leavers={d: tuple(cs) for d, cs in leavers.items()}, eligible=eligible,
-        list_caps=caps, lists_rng_state=lists_rng.bit_generator.state, rules=rules,
+        list_caps=caps, lists_rng_state=lists_rng.bit_generator.state,
+        coding_rank=streams.get("coding").random(patients.size),
+        policy_days=policy_days(s),
+        rebalance_days=tuple(sorted((c.from_date - s.start_date).days
+                                    for c in s.policy_changes if c.lists == "rebalance")),
+        rules=rules,
     )
+
+
+def ramp_fraction(days: float, ramp_days: float, shape: str) -> float:
+    """How far along its ramp a parameter is, ``days`` after the change (0 to 1).
+
+    Linear, or a logistic learning curve scaled to run exactly from 0 to 1
+    (its raw curve is 1% of the way at the start and 99% at the end).
+    """
+    x = min(max(days / ramp_days, 0.0), 1.0)
+    if shape == "linear":
+        return x
+    k = 2.0 * np.log(99.0)
+
+    def curve(u: float) -> float:
+        return 1.0 / (1.0 + np.exp(-k * (u - 0.5)))
+
+    return float((curve(x) - curve(0.0)) / (curve(1.0) - curve(0.0)))
+
+
+def policy_days(s: Scenario) -> tuple[tuple[int, str, dict[str, Any]], ...]:
+    """Every day the policy or one of its parameters changes: ``(day, name, params)``.
+
+    Day 0 has the scenario's policy; each change starts on its date; a
+    ramped parameter takes its interpolated value each day until it reaches
+    the change's own value (whole-number parameters are rounded; a day whose
+    values equal the day before's is left out).
+    """
+    out = [(0, s.policy.name, dict(s.policy.params))]
+    changes = list(s.policy_changes)
+    for i, change in enumerate(changes):
+        first = (change.from_date - s.start_date).days
+        stop = ((changes[i + 1].from_date - s.start_date).days if i + 1 < len(changes)
+                else s.end_day)
+        base = dict(change.policy.params)
+        out.append((first, change.policy.name, base))
+        if not change.ramp:
+            continue
+        # The loader wrote each ramped parameter's final value into the change's params.
+        targets = {r.param: base[r.param] for r in change.ramp}
+        last_days = max(int(np.ceil(r.weeks * 7)) for r in change.ramp)
+        for d in range(first, min(first + last_days + 1, stop)):
+            params = dict(base)
+            for r in change.ramp:
+                value = r.start + (targets[r.param] - r.start) * ramp_fraction(
+                    d - first, r.weeks * 7, r.shape)
+                params[r.param] = round(value) if isinstance(targets[r.param], int) else value
+            if out[-1][0] == d:
+                out[-1] = (d, change.policy.name, params)
+            elif params != out[-1][2]:
+                out.append((d, change.policy.name, params))
+    return tuple(out)
 
 
 def booking_rules(s: Scenario, n_days: int, is_open: np.ndarray, patients: Patients,

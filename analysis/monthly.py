@@ -1,0 +1,231 @@
+"""Month by month: how a practice's access, continuity and emergency use move through the run.
+
+Each calendar month of the observation window (the first and last may be
+partial; ``days`` says how many of its days are in the window) gets:
+
+* counts that add up to the yearly summary's: ``appointments`` (attended or
+  missed, by appointment date), ``unmet_requests`` (attempts that found no
+  slot), ``gave_up_requests`` (by the month the request was first made),
+  ``ae`` and ``admissions`` (proxies), ``booked_slots`` and
+  ``available_slots`` by role;
+* rates computed as the yearly figures are, within the month: ``slicc``,
+  ``same_day_share``, ``routine_wait_mean_days``, ``routine_wait_p90_days``,
+  ``ae_per_1000`` and ``admissions_per_1000`` (a year's rate, from the month's
+  events), ``utilisation`` and ``utilisation_<role>``;
+* continuity per patient over the 364 days up to the month's end (or since
+  the window began, when shorter), as the yearly figures are over the
+  window: ``upc_rolling`` and ``team_continuity_rolling`` (patients with 3 or
+  more consultations). At the window's end the window is the year, so the
+  last month's values equal the yearly summary's ``upc_mean`` and
+  ``team_continuity`` (tested).
+
+:func:`monthly_parts` keeps what adds up across practices (a network's
+months add its practices' parts), :func:`monthly_from_parts` makes the rates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .summary import DAYS_PER_YEAR
+
+#: The columns of ``monthly.csv``, with what each is (``utilisation_<role>`` are added per role).
+MONTHLY_COLUMNS: dict[str, str] = {
+    "month": "calendar month (YYYY-MM)",
+    "days": "days of the month in the observation window",
+    "appointments": "appointments attended or missed in the month",
+    "same_day_share": "share of the month's appointments on the day they were booked",
+    "routine_wait_mean_days": "mean wait of the month's routine appointments, days",
+    "routine_wait_p90_days": "90th percentile of that wait, days",
+    "slicc": "share of the month's GP consultations with the patient's own list GP",
+    "upc_rolling": "mean UPC over the 364 days to the month's end (GP, patients with 3+)",
+    "team_continuity_rolling": "mean share of consultations with the patient's own micro-team, "
+                               "364 days to the month's end (patients with 3+)",
+    "unmet_requests": "attempts in the month that found no slot",
+    "gave_up_requests": "requests first made in the month that the patient gave up on",
+    "ae": "A&E attendances in the month (PROXY)",
+    "ae_per_1000": "A&E attendances per 1,000 patients a year, at the month's rate (PROXY)",
+    "admissions": "emergency admissions in the month (PROXY)",
+    "admissions_per_1000": "emergency admissions per 1,000 a year, at the month's rate (PROXY)",
+    "utilisation": "share of the month's available slots booked",
+}
+ROLLING_DAYS = 364
+
+
+def _months(start: np.datetime64, w0: int, w1: int) -> list[tuple[str, int, int]]:
+    """(YYYY-MM, first day, end day) of each calendar month of the window [w0, w1)."""
+    out = []
+    d = w0
+    while d < w1:
+        month = (start + np.timedelta64(d, "D")).astype("datetime64[M]")
+        nxt = ((month + 1).astype("datetime64[D]") - start).astype(int)
+        end = min(int(nxt), w1)
+        out.append((str(month), d, end))
+        d = end
+    return out
+
+
+def _day(times: pd.Series, start: np.datetime64) -> np.ndarray:
+    """Simulation day of each timestamp."""
+    return ((times.to_numpy(dtype="datetime64[s]") - start.astype("datetime64[s]"))
+            // np.timedelta64(1, "D")).astype(np.int64)
+
+
+def _per_patient_mean(patient: np.ndarray, hits: np.ndarray | None, clinician: np.ndarray | None,
+                      min_visits: int = 3) -> tuple[float, int]:
+    """Sum and count over patients with ``min_visits``+: UPC (``clinician``) or a hit share."""
+    if patient.size == 0:
+        return 0.0, 0
+    order = np.argsort(patient, kind="stable")
+    p = patient[order]
+    starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
+    counts = np.diff(np.r_[starts, p.size])
+    if clinician is not None:
+        c = clinician[order]
+        key = p.astype(np.int64) * (int(c.max()) + 1) + c
+        pair, pair_counts = np.unique(key, return_counts=True)
+        pair_patient = pair // (int(c.max()) + 1)
+        first = np.flatnonzero(np.r_[True, pair_patient[1:] != pair_patient[:-1]])
+        top = np.maximum.reduceat(pair_counts, first)
+        value = top / counts
+    else:
+        value = np.add.reduceat(hits[order].astype(float), starts) / counts
+    ok = counts >= min_visits
+    return float(value[ok].sum()), int(ok.sum())
+
+
+def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: int,
+                  end_day: int, patients: int, gp_roles: tuple[str, ...] = ("gp",)
+                  ) -> dict[str, dict]:
+    """What the monthly table is computed from, per month: counts, sums, routine waits.
+
+    Parts of several practices with the same window add up (a network's months).
+    """
+    start = np.datetime64(start_date, "D")
+    a = tables["appointments"]
+    happened = a[a["in_window"].to_numpy(dtype=bool) & a["status"].isin(["attended", "dna"])]
+    h_day = _day(happened["appointment_at"], start)
+    status = happened["status"].to_numpy()
+    lead = happened["lead_days"].to_numpy()
+    urgency = happened["urgency"].astype(str).to_numpy()
+    waits = happened["wait_days"].to_numpy(dtype=float)
+    is_gp = happened["role"].isin(gp_roles).to_numpy()
+    attended = status == "attended"
+    gp_att = is_gp & attended
+    with_usual = (happened["clinician_id"].astype(str).to_numpy()
+                  == happened["usual_clinician_id"].astype(str).to_numpy())
+    pid = happened["patient_id"].to_numpy(dtype=np.int64)
+    clin = happened["clinician_id"].cat.codes.to_numpy().astype(np.int64) \
+        if isinstance(happened["clinician_id"].dtype, pd.CategoricalDtype) \
+        else pd.factorize(happened["clinician_id"])[0]
+    team = (happened["with_own_team"] if "with_own_team" in happened.columns
+            else pd.Series(pd.NA, index=happened.index, dtype="boolean"))
+    team_known = attended & team.notna().to_numpy()
+    team_hit = team.fillna(False).to_numpy(dtype=bool)
+    u = tables["unmet"]
+    u_day = _day(u["attempted_at"], start)
+    r = tables["requests"]
+    gave_up = r[r["outcome"] == "gave_up"]
+    g_day = _day(gave_up["requested_at"], start)
+    e = tables.get("emergency")
+    cd = tables["clinician_days"]
+    cd_day = ((cd["date"].to_numpy(dtype="datetime64[D]") - start)
+              // np.timedelta64(1, "D")).astype(np.int64)
+    roles = sorted(cd["role"].astype(str).unique())
+    out = {}
+    for month, d0, d1 in _months(start, warmup_days, end_day):
+        m = (h_day >= d0) & (h_day < d1)
+        routine = m & (urgency == "routine")
+        roll = (h_day >= max(warmup_days, d1 - ROLLING_DAYS)) & (h_day < d1)
+        upc_sum, upc_n = _per_patient_mean(pid[roll & gp_att], None, clin[roll & gp_att])
+        team_sum, team_n = _per_patient_mean(pid[roll & team_known], team_hit[roll & team_known],
+                                             None)
+        part = {
+            "days": d1 - d0, "patients": patients,
+            "appointments": int(m.sum()), "same_day": int((m & (lead == 0)).sum()),
+            "routine_waits": waits[routine],
+            "gp_visits": int((m & gp_att).sum()),
+            "gp_visits_with_usual": int((m & gp_att & with_usual).sum()),
+            "upc_sum": upc_sum, "upc_n": upc_n, "team_sum": team_sum, "team_n": team_n,
+            "unmet_requests": int(((u_day >= d0) & (u_day < d1)).sum()),
+            "gave_up_requests": int(((g_day >= d0) & (g_day < d1)).sum()),
+            "has_emergency": e is not None, "ae": 0, "admissions": 0,
+        }
+        if e is not None:
+            e_day = _day(e["at"], start)
+            inside = (e_day >= d0) & (e_day < d1)
+            part["ae"] = int((inside & (e["kind"] == "ae").to_numpy()).sum())
+            part["admissions"] = int((inside & (e["kind"] == "admission").to_numpy()).sum())
+        in_month = (cd_day >= d0) & (cd_day < d1)
+        for role in roles:
+            sel = in_month & (cd["role"].astype(str) == role).to_numpy()
+            part[f"booked_{role}"] = float(cd.loc[sel, "booked_slots"].sum())
+            part[f"available_{role}"] = float(cd.loc[sel, "available_slots"].sum())
+        out[month] = part
+    return out
+
+
+def combine_monthly_parts(parts: list[dict[str, dict]]) -> dict[str, dict]:
+    """The monthly parts of several practices (same window) together."""
+    months = list(parts[0])
+    out = {}
+    for month in months:
+        rows = [p[month] for p in parts]
+        merged = {}
+        for key in {k for r in rows for k in r}:
+            values = [r.get(key, 0) for r in rows]
+            if key == "days":
+                merged[key] = values[0]
+            elif key == "routine_waits":
+                merged[key] = np.concatenate(values)
+            elif key == "has_emergency":
+                merged[key] = all(values)
+            else:
+                merged[key] = sum(values)
+        out[month] = merged
+    return out
+
+
+def monthly_from_parts(parts: dict[str, dict]) -> pd.DataFrame:
+    """The monthly table (:data:`MONTHLY_COLUMNS`, plus utilisation by role) from its parts."""
+    rows = []
+    for month, p in parts.items():
+        waits = p["routine_waits"]
+        per = 1000.0 / p["patients"] * DAYS_PER_YEAR / p["days"] if p["patients"] else np.nan
+        roles = sorted(k.removeprefix("booked_") for k in p if k.startswith("booked_"))
+        booked = sum(p[f"booked_{r}"] for r in roles)
+        available = sum(p[f"available_{r}"] for r in roles)
+        row = {
+            "month": month, "days": p["days"], "appointments": p["appointments"],
+            "same_day_share": _ratio(p["same_day"], p["appointments"]),
+            "routine_wait_mean_days": float(waits.mean()) if waits.size else np.nan,
+            "routine_wait_p90_days": float(np.quantile(waits, 0.9)) if waits.size else np.nan,
+            "slicc": _ratio(p["gp_visits_with_usual"], p["gp_visits"]),
+            "upc_rolling": _ratio(p["upc_sum"], p["upc_n"]),
+            "team_continuity_rolling": _ratio(p["team_sum"], p["team_n"]),
+            "unmet_requests": p["unmet_requests"], "gave_up_requests": p["gave_up_requests"],
+            "ae": p["ae"] if p["has_emergency"] else np.nan,
+            "ae_per_1000": p["ae"] * per if p["has_emergency"] else np.nan,
+            "admissions": p["admissions"] if p["has_emergency"] else np.nan,
+            "admissions_per_1000": p["admissions"] * per if p["has_emergency"] else np.nan,
+            "utilisation": _ratio(booked, available),
+            **{f"utilisation_{r}": _ratio(p[f"booked_{r}"], p[f"available_{r}"])
+               for r in roles},
+        }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def monthly_table(result) -> pd.DataFrame:
+    """A run's monthly table (:class:`sim.RunResult`)."""
+    s = result.scenario
+    gp_roles = tuple(name for name, role in s.roles.items() if role.holds_list)
+    return monthly_from_parts(monthly_parts(result.tables, s.start_date, s.warmup_days,
+                                            s.end_day, s.population.size, gp_roles))
+
+
+def _ratio(k: float, n: float) -> float:
+    return k / n if n else np.nan

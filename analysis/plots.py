@@ -68,8 +68,12 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def _colours(labels):
+def colours(labels):
+    """One colour per approach, by its place in the comparison: the same on every plot and page."""
     return {lb: PALETTE[i % len(PALETTE)] for i, lb in enumerate(labels)}
+
+
+_colours = colours
 
 
 def compare_waits(waits: pd.DataFrame, labels, names, path) -> Path:

@@ -19,31 +19,25 @@ import pandas as pd
 
 from . import plots
 from .compare import load_comparison
+from .labels import (
+    GROUPS,
+    HEADLINE_GROUPS,
+    MEASURES,
+    capital,
+    common_start,
+    difference,
+    measure,
+    number,
+    short_names,
+)
+from .plots import colours
 from .stats import mean_ci
 from .summary import SUMMARY_COLUMNS
+from .verdict import judge, verdict
 
-#: The headline rows of the plain-English table: metric, label, format, which way is better.
-HEADLINE = [
-    ("routine_wait_mean_days", "Average wait for a routine appointment (days)", "{:.1f}", -1),
-    ("routine_wait_held_out_mean_days", "... of patients who held out for their own clinician "
-     "or team (days)", "{:.1f}", 0),
-    ("routine_wait_took_soonest_mean_days", "... of patients who took the soonest slot (days)",
-     "{:.1f}", 0),
-    ("routine_within_14_days_share", "Routine appointments within 2 weeks", "{:.0%}", 1),
-    ("urgent_same_day_share", "Urgent requests seen the same day", "{:.0%}", 1),
-    ("gave_up_requests", "Requests abandoned (patient gave up)", "{:,.0f}", -1),
-    ("upc_mean", "Continuity: UPC (0-1; share of GP visits with the most-seen GP)", "{:.2f}", 1),
-    ("slicc", "GP visits with the patient's own list GP (SLICC)", "{:.0%}", 1),
-    ("preferred_gp_usually_seen", "Patients with a preferred GP who usually see them", "{:.0%}",
-     1),
-    ("team_continuity", "Consultations (all roles) with the patient's own micro-team", "{:.0%}",
-     1),
-    ("deep_relationship_share", "Patients likely to have a deep relationship with a clinician",
-     "{:.1%}", 1),
-    ("ae_per_1000", "A&E attendances per 1,000 patients a year (PROXY)", "{:.0f}", -1),
-    ("admissions_per_1000", "Emergency admissions per 1,000 a year (PROXY)", "{:.0f}", -1),
-    ("utilisation", "Share of appointment slots used", "{:.0%}", 0),
-]
+#: The headline measures (metric, label with unit, format, which way is better), for sweeps.
+HEADLINE = [(m, measure(m).heading, "", measure(m).better)
+            for group in HEADLINE_GROUPS.values() for m in group]
 
 PLOTS = [
     ("waits.png", "Waiting times", "How soon patients are seen: the share of appointments "
@@ -100,30 +94,122 @@ def _fmt(fmt: str, x: float) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else fmt.format(x)
 
 
-#: A clear difference smaller than this share of the baseline's value is called negligible.
-NEGLIGIBLE = 0.01
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1180px; margin: 2em auto; color: #222;
+       line-height: 1.45; padding: 0 1em; }
+h2 { margin-top: 1.6em; border-bottom: 1px solid #e3e3e3; padding-bottom: 0.15em; }
+.lead { font-size: 1.05em; }
+.small { font-size: 0.88em; color: #555; }
+.wrap { overflow-x: auto; }
+table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-size: 0.9em; }
+th, td { border: 1px solid #d6d6d6; padding: 0.35em 0.55em; text-align: left;
+         vertical-align: top; }
+th { background: #f1f4f8; font-weight: 600; }
+td.num { text-align: right; white-space: nowrap; }
+td.num small { display: block; color: #555; white-space: normal; }
+table.headline { width: 100%; table-layout: fixed; }
+table.headline th:first-child { width: 22%; }
+table.headline th { font-size: 0.92em; }
+.swatch { display: inline-block; width: 0.8em; height: 0.8em; border-radius: 2px;
+          margin-right: 0.4em; vertical-align: baseline; }
+ul.approaches { list-style: none; padding-left: 0; }
+ul.approaches li { margin: 0.45em 0; }
+.verdict { background: #eef6ee; border-left: 4px solid #2e7d32; padding: 0.3em 1em; }
+.verdict p { margin: 0.5em 0; }
+.better { color: #1b7a2e; font-weight: 600; }
+.worse { color: #b3261e; font-weight: 600; }
+.same { color: #666; }
+.proxy { color: #a00; font-weight: 600; }
+.note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.6em 1em; }
+img { max-width: 100%; border: 1px solid #ddd; }
+details { margin: 1em 0; } summary { cursor: pointer; font-weight: 600; }
+"""
 
 
-def _verdict(d: pd.Series, better: int, baseline: float = float("nan")) -> str:
-    """Plain words for a paired difference: clear or not, which way, and whether it matters.
+def _practice_line(meta: dict, practice: str) -> str:
+    """Who was simulated: the practice's name and description, when the approaches share them."""
+    e = html.escape
+    text = meta.get("practice_description") or ""
+    if practice and text:
+        return f"<b>{e(practice)}</b>: {e(text)}"
+    return e(practice or text)
 
-    A difference whose interval excludes zero but which is under 1% of the
-    baseline's value is reported as negligible rather than better or worse.
+
+def _approaches(meta: dict, labels, short, col, base) -> str:
+    """The compared approaches as a list: colour, name, what it does."""
+    e = html.escape
+    said = meta.get("approaches") or {}
+    items = []
+    for lb in labels:
+        tag = " <i>(the baseline)</i>" if lb == base else ""
+        what = f"<br>{e(said[lb])}" if said.get(lb) else ""
+        items.append(f'<li><span class="swatch" style="background:{col[lb]}"></span>'
+                     f"<b>{e(short[lb])}</b>{tag}{what}</li>")
+    return f'<ul class="approaches">{"".join(items)}</ul>'
+
+
+def _group_table(title, metrics, labels, short, col, base, comp, diff) -> str:
+    """One group of headline measures: approaches as rows, measures as columns.
+
+    The layout holds at any number of approaches (rows grow, columns do not).
     """
-    lo, hi = d["low"], d["high"]
-    if any(isinstance(v, float) and math.isnan(v) for v in (lo, hi)):
-        return "too few replications to say"
-    if lo <= 0 <= hi:
-        return "no clear difference"
-    if baseline and not math.isnan(baseline) and abs(d["difference"]) < NEGLIGIBLE * abs(
-            baseline):
-        return "a clear but negligible difference (under 1%)"
-    up = d["difference"] > 0
-    word = "higher" if up else "lower"
-    if better == 0:
-        return word
-    good = (up and better > 0) or (not up and better < 0)
-    return f"{word} ({'better' if good else 'worse'})"
+    e = html.escape
+    metrics = [m for m in metrics if (labels[0], m) in comp.index]
+    if not metrics:
+        return ""
+    proxy = ' class="proxy"'
+    head = "".join(f"<th{proxy if 'PROXY' in measure(m).label else ''}>"
+                   f"{e(measure(m).heading)}</th>" for m in metrics)
+    rows = []
+    for lb in labels:
+        cells = []
+        for m in metrics:
+            r = comp.loc[(lb, m)]
+            cell = (f"<b>{e(number(m, r['mean']))}</b> <small>({e(number(m, r['low']))} to "
+                    f"{e(number(m, r['high']))})</small>")
+            if lb != base and diff is not None and (lb, m) in diff.index:
+                d = diff.loc[(lb, m)]
+                call = judge(m, d["difference"], d["low"], d["high"])
+                cls = {"better": "better", "worse": "worse"}.get(call, "same")
+                words = {"better": "better", "worse": "worse", "unclear": "no clear difference",
+                         "small": "too small to matter", "higher": "higher",
+                         "lower": "lower"}[call]
+                cell += (f'<small><span class="{cls}">{e(difference(m, d["difference"]))} '
+                         f"{words}</span></small>")
+            elif lb == base:
+                cell += "<small>baseline</small>"
+            cells.append(f'<td class="num">{cell}</td>')
+        rows.append(f'<tr><th><span class="swatch" style="background:{col[lb]}"></span>'
+                    f"{e(short[lb])}</th>{''.join(cells)}</tr>")
+    return (f'<h3>{e(title)}</h3><div class="wrap"><table class="headline"><tr><th>Approach</th>'
+            f"{head}</tr>{''.join(rows)}</table></div>")
+
+
+def _every_measure(comp, labels, short) -> str:
+    """Every summary measure, grouped, with human names and numbers for people."""
+    e = html.escape
+    out = ['<h2>Every measure</h2><details><summary>All summary measures by group, mean '
+           '(95% interval)</summary><div class="wrap">']
+    for group, title in GROUPS.items():
+        metrics = [m for m in SUMMARY_COLUMNS if (labels[0], m) in comp.index
+                   and (m in MEASURES and MEASURES[m].group == group)]
+        if not metrics:
+            continue
+        out.append(f"<h3>{e(title)}</h3><table><tr><th>Measure</th><th>Meaning</th>")
+        out += [f"<th>{e(short[lb])}</th>" for lb in labels]
+        out.append("</tr>")
+        for m in metrics:
+            out.append(f"<tr><td>{e(measure(m).heading)}</td><td class=\"small\">"
+                       f"{e(SUMMARY_COLUMNS[m])}</td>")
+            for lb in labels:
+                r = comp.loc[(lb, m)]
+                out.append(f'<td class="num">{e(number(m, r["mean"]))}<small>'
+                           f'({e(number(m, r["low"]))} to {e(number(m, r["high"]))})'
+                           "</small></td>")
+            out.append("</tr>")
+        out.append("</table>")
+    out.append("</div></details>")
+    return "".join(out)
 
 
 def render(folder: str | Path, out: Path | None = None) -> Path:
@@ -146,77 +232,45 @@ def render(folder: str | Path, out: Path | None = None) -> Path:
     reps = meta["replications"]
     e = html.escape
 
+    within = short_names(names)  # for sentences
+    short = {k: capital(v) for k, v in within.items()}  # for headings and lists
+    practice = common_start(names)
+    col = colours(labels)
     parts = [f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{e(meta.get('title', 'Comparison'))}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222;
-       line-height: 1.45; padding: 0 1em; }}
-table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }}
-th, td {{ border: 1px solid #ccc; padding: 0.35em 0.6em; text-align: left; vertical-align: top; }}
-th {{ background: #f1f4f8; }}
-td.num {{ text-align: right; white-space: nowrap; }}
-.proxy {{ color: #a00; font-weight: 600; }}
-.note {{ background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.6em 1em; }}
-img {{ max-width: 100%; border: 1px solid #ddd; }}
-details {{ margin: 1em 0; }} summary {{ cursor: pointer; font-weight: 600; }}
-</style></head><body>
+<style>{STYLE}</style></head><body>
 <h1>{e(meta.get('title', 'Comparison of booking approaches'))}</h1>
-<p>Scenarios compared: {', '.join(e(names[lb]) for lb in labels)}. Baseline (the first):
-<b>{e(names[base])}</b>. Each was simulated {reps} times (replications) with the same random
-patients and requests in replication <i>k</i> of every scenario (common random numbers), over
+<p class="lead">{_practice_line(meta, practice)}</p>
+<h2>What was compared</h2>
+{_approaches(meta, labels, short, col, base)}
+<p class="small">Each approach was simulated {reps} times (replications) with the same random
+patients and requests in replication <i>k</i> of every approach (common random numbers), over
 {meta.get('window_days', '?')} days after a {meta.get('warmup_days', '?')}-day warm-up.
 Created {e(meta.get('created_at', ''))}.</p>
-<p class="note">How precise is this? Each figure is the average of {reps} replications; the range
-in brackets is its 95% confidence interval. "Difference" compares each scenario with the
-baseline replication by replication; where its interval includes zero, the simulation cannot
-tell the two apart at this number of replications. {_precision(comp, labels)}
-<span class="proxy">A&amp;E and admission figures are proxies for comparing policies, not
-forecasts.</span></p>
-<h2>The answer in one table</h2>
-<table><tr><th>Measure</th>"""]
-    for lb in labels:
-        parts.append(f"<th>{e(names[lb])}</th>")
-    parts.append("</tr>")
-    for metric, label, fmt, better in HEADLINE:
-        cls = ' class="proxy"' if "PROXY" in label else ""
-        parts.append(f"<tr><td{cls}>{e(label)}</td>")
-        for lb in labels:
-            r = comp.loc[(lb, metric)]
-            cell = (f"{_fmt(fmt, r['mean'])}<br><small>({_fmt(fmt, r['low'])} to "
-                    f"{_fmt(fmt, r['high'])})</small>")
-            if lb != base and diff is not None:
-                d = diff.loc[(lb, metric)]
-                cell += (f"<br><small>vs baseline: {_signed(fmt, d['difference'])} "
-                         f"({_signed(fmt, d['low'])} to {_signed(fmt, d['high'])}); "
-                         f"{e(_verdict(d, better, comp.loc[(base, metric)]['mean']))}"
-                         "</small>")
-            parts.append(f'<td class="num">{cell}</td>')
-        parts.append("</tr>")
-    parts.append("</table>")
-    parts.append(_sentences(labels, names, base, comp, diff))
-    parts.append(_effect_over_time(c, labels, names, base))
-    parts.append(_gains(labels, names, base, comp, diff))
-    parts.append(_validation(c["validation"], labels, names))
+<h2>The verdict</h2>
+<div class="verdict">{''.join(f"<p>{e(x)}</p>" for x in verdict(
+        c["comparison"], c["data"]["runs"], labels, within, reps))}</div>
+<h2>The answer in tables</h2>
+<p>Each figure is the mean over {reps} replications with its 95% interval in brackets; below
+it, the difference from the baseline, {e(within[base])}, paired by replication:
+<span class="better">better</span>, <span class="worse">worse</span>, or
+<span class="same">no clear difference</span> (or one too small to matter).</p>"""]
+    for group, metrics in HEADLINE_GROUPS.items():
+        parts.append(_group_table(GROUPS[group], metrics, labels, short, col, base, comp, diff))
+    parts.append(f'<p class="note">How precise is this? {_precision(comp, labels)} '
+                 '<span class="proxy">A&amp;E and admission figures are proxies for comparing '
+                 "policies, not forecasts.</span></p>")
+    parts.append(_effect_over_time(c, labels, short, base))
+    parts.append(_gains(labels, short, base, comp, diff))
+    parts.append(_validation(c["validation"], labels, short))
     for f, title, caption, _ in PLOTS:
         data = base64.b64encode(files[f].read_bytes()).decode("ascii")
         parts.append(f"<h2>{e(title)}</h2><p>{e(caption)}</p>"
                      f'<img alt="{e(title)}" src="data:image/png;base64,{data}">')
-    parts.append("<h2>Every measure</h2><details><summary>All summary measures, mean "
-                 "(95% interval)</summary><table><tr><th>measure</th><th>meaning</th>")
-    parts += [f"<th>{e(names[lb])}</th>" for lb in labels]
-    parts.append("</tr>")
-    for metric, meaning in SUMMARY_COLUMNS.items():
-        if (labels[0], metric) not in comp.index:
-            continue
-        parts.append(f"<tr><td>{e(metric)}</td><td>{e(meaning)}</td>")
-        for lb in labels:
-            r = comp.loc[(lb, metric)]
-            parts.append(f'<td class="num">{_g(r["mean"])} ({_g(r["low"])} to '
-                         f'{_g(r["high"])})</td>')
-        parts.append("</tr>")
-    parts.append("</table></details>")
-    parts.append(_assumptions(c["parameters"], labels, names))
-    parts.append(_stress(meta, c["parameters"], labels, names))
+    parts.append(_every_measure(comp, labels, short))
+    parts.append(_assumptions(c["parameters"], labels, short))
+    parts.append(_stress(meta, c["parameters"], labels, short))
     parts.append("</body></html>")
     path = out / "report.html"
     path.write_text("\n".join(parts), encoding="utf-8")
@@ -376,8 +430,8 @@ def _validation(v: pd.DataFrame, labels, names) -> str:
              "away from them.</p><table><tr><th>Measure</th><th>Published</th><th>Tolerance</th>"]
     parts += [f"<th>{e(names.get(lb, lb))}</th>" for lb in labels]
     parts.append("</tr>")
-    for measure, group in v.groupby("measure", sort=False):
-        t = targets.get(measure)
+    for name, group in v.groupby("measure", sort=False):
+        t = targets.get(name)
         first = group.iloc[0]
 
         def show(x, t=t):
@@ -417,41 +471,6 @@ def _precision(comp: pd.DataFrame, labels) -> str:
             "these margins (the widest over scenarios): " + ", ".join(bits) + ". More "
             "replications (<code>--replications</code>) narrow them roughly as one over the "
             "square root of their number.")
-
-
-def _signed(fmt: str, x: float) -> str:
-    """A difference: shares in percentage points, other measures in their own format."""
-    if fmt.endswith("%}"):
-        s = "n/a" if isinstance(x, float) and math.isnan(x) else f"{x * 100:.1f} points"
-    else:
-        s = _fmt(fmt, x)
-    return s if s.startswith("-") or s == "n/a" else "+" + s
-
-
-def _g(x: float) -> str:
-    return "n/a" if isinstance(x, float) and math.isnan(x) else f"{x:.4g}"
-
-
-def _sentences(labels, names, base, comp, diff) -> str:
-    if diff is None:
-        return ""
-    out = ["<h2>In words</h2><ul>"]
-    for lb in labels:
-        if lb == base:
-            continue
-        bits = []
-        for metric, label, fmt, better in HEADLINE[:8]:
-            d = diff.loc[(lb, metric)]
-            verdict = _verdict(d, better, comp.loc[(base, metric)]["mean"])
-            if verdict.startswith(("no clear", "too few", "a clear but negligible")):
-                continue
-            b, v = comp.loc[(base, metric)]["mean"], comp.loc[(lb, metric)]["mean"]
-            bits.append(f"{label.split(' (')[0]}: {_fmt(fmt, v)} against {_fmt(fmt, b)}")
-        text = "; ".join(bits) if bits else "no headline measure differs clearly"
-        out.append(f"<li><b>{html.escape(names[lb])}</b> compared with "
-                   f"{html.escape(names[base])}: {html.escape(text)}.</li>")
-    out.append("</ul>")
-    return "".join(out)
 
 
 def _assumptions(params: pd.DataFrame, labels, names) -> str:

@@ -33,7 +33,7 @@ from analysis.report import render
 from sim.inputs.files import is_network_file
 from sim.inputs.loading import load_scenario, parameter_sources
 from sim.inputs.networks import Network, load_network, with_network_seed
-from sim.inputs.policies import Registry
+from sim.inputs.policies import Registry, describe_policy
 from sim.inputs.resolve import resolved_yaml, with_seed
 from sim.inputs.schema import Scenario
 from sim.runs.atomic import atomic_dir
@@ -135,6 +135,35 @@ def change_dates(item: Scenario | Network) -> list[str]:
     return sorted({str(c.from_date) for s in scenarios for c in s.policy_changes})
 
 
+def approach_text(item: Scenario | Network, policies: Registry | None = None) -> str:
+    """What a compared scenario does, in plain words: its policy and any changes of it.
+
+    For a network, the first practice's policy (and how many practices there are).
+    """
+    if isinstance(item, Network):
+        s = item.practices[0][1]
+        size = sum(p.population.size for _, p in item.practices)
+        lead = f"A network of {len(item.practices)} practices ({size:,} patients). "
+    else:
+        s, lead = item, ""
+    text = lead + describe_policy(s.policy.name, s.policy.params, policies)
+    for c in s.policy_changes:
+        weeks = max((r.weeks for r in c.ramp), default=0)
+        text += (f" From {c.from_date.day} {c.from_date:%B %Y}: "
+                 + describe_policy(c.policy.name, c.policy.params, policies))
+        if weeks:
+            text += f" Uptake builds up over {weeks:g} weeks."
+    return text
+
+
+def descriptions(items: Sequence[Scenario | Network]) -> tuple[str, list[str]]:
+    """The practice's description shared by every item (or ""), and what is left of each."""
+    texts = [" ".join(((it.practices[0][1] if isinstance(it, Network) else it).description
+                       or "").split()) for it in items]
+    common = texts[0] if len(set(texts)) == 1 else ""
+    return common, ["" if common else t for t in texts]
+
+
 def write_manifest(folder: Path) -> None:
     """``metadata.json``: the SHA-256 of every file in ``folder`` (written last)."""
     hashes = {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -211,6 +240,10 @@ def run_comparison(
                   if isinstance(it, str | Path)},
         "changes": {lb: change_dates(it) for lb, it in zip(labels, loaded, strict=True)},
     }
+    common, own = descriptions(loaded)
+    meta["practice_description"] = common
+    meta["approaches"] = {lb: " ".join(x for x in (text, approach_text(it, policies)) if x)
+                          for lb, it, text in zip(labels, loaded, own, strict=True)}
     out = Path(out)
     with atomic_dir(out) as stage:
         write_comparison(stage, data, labels, names,

@@ -26,6 +26,11 @@ class AccessFirst:
         rng: the policy's own random stream (unused: ties go to the clinician listed first).
     """
 
+    #: What the approach is, in plain words (the report shows it).
+    description = (
+        "Every request gets the earliest slot with any clinician who can take it; "
+        "patients with a preferred GP may still ask for them."
+    )
     name = "access_first"
     Params = None
     #: Runs on the compiled engine with no tiers (see ``sim.engine.policy_api.compiled_rule_of``).

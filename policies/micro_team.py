@@ -38,6 +38,11 @@ class TeamParams(ContinuityParams):
 class MicroTeam(ContinuityPolicy):
     """Named lead (usual GP), then the rest of their team, then anyone."""
 
+    #: What the approach is, in plain words (the report shows it).
+    description = (
+        "Patients are offered their usual GP first, then another member of that GP's "
+        "micro-team, then anyone."
+    )
     name = "micro_team"
     Params = TeamParams
     compiled_named = "usual_gp"
@@ -78,6 +83,12 @@ class ChampionParams(TeamParams):
 class ClinicalChampion(MicroTeam):
     """Champion-led micro-teams for cohorts only; everyone else access-first."""
 
+    #: What the approach is, in plain words (the report shows it).
+    description = (
+        "Patients in chosen cohorts (for example housebound or complex care) are booked "
+        "with a champion-led micro-team: the champion first, then the team, then anyone; "
+        "everyone else is booked access-first."
+    )
     name = "clinical_champion"
     Params = ChampionParams
     compiled_named = "team_lead"
@@ -100,6 +111,11 @@ class ClinicalChampion(MicroTeam):
 class PersonalisedMicroTeams(MicroTeam):
     """Every patient: named lead, one or two GPs, nurse and pharmacist support."""
 
+    #: What the approach is, in plain words (the report shows it).
+    description = (
+        "Every patient has a named lead GP in a small team of one or two GPs with nurse "
+        "and pharmacist support: the lead first, then the team, then anyone."
+    )
     name = "personalised_micro_teams"
     compiled_named = "usual_gp"
 

@@ -16,6 +16,11 @@ from .base import ContinuityParams, ContinuityPolicy
 class UsualGPFirst(ContinuityPolicy):
     """The usual GP first, then anyone."""
 
+    #: What the approach is, in plain words (the report shows it).
+    description = (
+        "Reception offers the patient's usual GP first, if that GP has a slot within the "
+        "wait the patient accepts, and the earliest slot with anyone otherwise."
+    )
     name = "usual_gp_first"
     Params = ContinuityParams
     compiled_named = "usual_gp"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import subprocess
 import sys
 
@@ -10,7 +12,9 @@ import pytest
 from conftest import ROOT
 
 from analysis.compare import COMPARED
-from analysis.report import HEADLINE, PLOTS
+from analysis.labels import measure
+from analysis.report import PLOTS
+from analysis.stats import summarise_replications
 
 POLICY_DIR = ROOT / "scenarios" / "policies"
 QUICK = ["--set", "population.size=2500", "--set", "warmup_days=14", "--set",
@@ -63,12 +67,67 @@ def test_every_plot_is_a_png_and_the_report_is_self_contained(comparison):
     assert "src=\"http" not in report and "<link" not in report
     for name in ("Default practice, access-first", "Default practice, usual-GP-first"):
         assert name in report
-    for _, label, _, _ in HEADLINE:
-        assert label.replace("&", "&amp;").replace("'", "&#x27;") in report
-    for metric in COMPARED:
-        assert f"<td>{metric}</td>" in report
+    for metric in COMPARED:  # headline and every measure, by their human names
+        assert html.escape(measure(metric).heading) in report, metric
     assert "proxies for comparing policies, not forecasts" in report
     assert "STRESS-DES" in report and "policy.name" in report
+
+
+def test_report_is_valid_html_with_every_image_embedded_and_no_scientific_numbers(comparison):
+    import html5lib
+
+    out, _ = comparison
+    report = (out / "report.html").read_text()
+    tree = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(report)
+    images = tree.findall(".//img")
+    assert len(images) == len(PLOTS)
+    assert all(img.get("src").startswith("data:image/png;base64,") for img in images)
+    assert all(img.get("alt") for img in images)
+    text = " ".join(tree.itertext())
+    assert not re.search(r"\d\.?\d*e[+-]\d", text), re.findall(r"\S*\d\.?\d*e[+-]\d\S*", text)
+    # The first screen: what was compared (as a list, with what each approach does), then
+    # the verdict, before any table.
+    body = text[: text.index("The answer in tables")]
+    assert "What was compared" in body and "The verdict" in body
+    assert "the baseline" in body and "Reception offers the patient's usual GP first" in body
+    assert len(tree.findall(".//ul[@class='approaches']/li")) == 2
+
+
+def test_the_verdict_is_built_from_the_numbers():
+    """Change which approach leads and what it costs, and the words change with it."""
+    from analysis.verdict import verdict
+
+    def tables(slicc_b, wait_b):
+        rows = []
+        for k in range(5):
+            jitter = 0.001 * k
+            rows.append({"scenario": "a", "replication": k, "slicc": 0.36 + jitter,
+                         "team_continuity": 0.40, "routine_wait_mean_days": 4.5 + jitter,
+                         "urgent_same_day_share": 0.95, "upc_mean": 0.53, "ae_per_1000": 315.0,
+                         "admissions_per_1000": 93.0})
+            rows.append({"scenario": "b", "replication": k, "slicc": slicc_b + 2 * jitter,
+                         "team_continuity": 0.40, "routine_wait_mean_days": wait_b + 3 * jitter,
+                         "urgent_same_day_share": 0.95, "upc_mean": 0.53,
+                         "ae_per_1000": 315.0 - 10 * (slicc_b > 0.4) + jitter,
+                         "admissions_per_1000": 93.0})
+        runs = pd.DataFrame(rows)
+        comp = summarise_replications(runs, [c for c in runs.columns
+                                             if c not in ("scenario", "replication")])
+        return comp, runs
+
+    names = {"a": "access-first", "b": "usual-GP-first"}
+    gain_free = " ".join(verdict(*tables(0.49, 4.2), ["a", "b"], names, 5))
+    gain_costly = " ".join(verdict(*tables(0.49, 5.4), ["a", "b"], names, 5))
+    no_gain = " ".join(verdict(*tables(0.30, 4.5), ["a", "b"], names, 5))
+    assert "Usual-GP-first gives the most continuity: 49%" in gain_free
+    assert "+13.2 points" in gain_free and "costs no access" in gain_free
+    assert "10 fewer A&E attendances" in gain_free
+    assert "Usual-GP-first costs access" in gain_costly and "5.4 days against 4.5" in gain_costly
+    assert "for the shortest routine wait, access-first" in gain_costly
+    assert no_gain.startswith("None of the approaches gives more continuity than the baseline")
+    assert len({gain_free, gain_costly, no_gain}) == 3
+    for text in (gain_free, gain_costly, no_gain):
+        assert 5 <= text.count(". ") + 1 <= 9
 
 
 def test_report_rerenders_from_saved_results(comparison):

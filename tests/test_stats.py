@@ -46,16 +46,27 @@ def test_paired_differences_pair_by_replication_number():
     assert d["high"] - d["difference"] == pytest.approx(12.7062 * 0.70711 / np.sqrt(2), rel=1e-4)
 
 
-def test_report_verdicts_in_plain_words():
-    from analysis.report import _verdict
+def test_differences_are_judged_in_plain_words():
+    from analysis.verdict import judge
 
-    def d(diff, lo, hi):
-        return pd.Series({"difference": diff, "low": lo, "high": hi})
+    assert judge("routine_wait_mean_days", -1.6, -2.3, -1.0) == "better"
+    assert judge("routine_wait_mean_days", 0.2, 0.1, 0.3) == "worse"
+    assert judge("slicc", 0.05, -0.01, 0.11) == "unclear"
+    assert judge("slicc", 0.004, 0.002, 0.006) == "small"  # under a percentage point
+    assert judge("same_day_share", 0.02, 0.01, 0.03) == "higher"  # neither way is better
+    assert judge("slicc", 0.1, np.nan, np.nan) == "unclear"
 
-    assert _verdict(d(-1.6, -2.3, -1.0), better=-1, baseline=10.0) == "lower (better)"
-    assert _verdict(d(0.2, 0.1, 0.3), better=-1, baseline=10.0) == "higher (worse)"
-    assert _verdict(d(0.5, -0.1, 1.1), better=1, baseline=10.0) == "no clear difference"
-    assert _verdict(d(-0.001, -0.002, -0.0005), better=1, baseline=0.86).startswith(
-        "a clear but negligible")
-    assert _verdict(d(0.02, 0.01, 0.03), better=0, baseline=0.9) == "higher"
-    assert _verdict(d(1.0, np.nan, np.nan), better=1) == "too few replications to say"
+
+def test_numbers_are_for_people():
+    from analysis.labels import difference, number, short_names
+
+    assert number("appointments", 58130.0) == "58,130"
+    assert number("slicc", 0.4931) == "49%" and number("dna_rate", 0.0521) == "5.2%"
+    assert number("routine_wait_mean_days", 4.2, unit=True) == "4.2 days"
+    assert number("upc_mean", float("nan")) == "n/a"
+    assert difference("slicc", 0.137) == "+13.7 points"
+    assert difference("routine_wait_mean_days", -0.3) == "\u22120.3 days"
+    assert difference("upc_mean", -0.0001) == "+0.00"
+    assert short_names({"a": "Default practice, access-first", "b": "Default practice, usual"}) \
+        == {"a": "access-first", "b": "usual"}
+    assert short_names({"a": "One", "b": "Two"}) == {"a": "One", "b": "Two"}

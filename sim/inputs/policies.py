@@ -78,3 +78,60 @@ def policy_class(name: str, registry: Registry | None = None) -> type:
     if not isinstance(cls, type) or not callable(getattr(cls, "offers", None)):
         raise PolicyLookupError(f"{name!r} is not a policy class with an offers() method")
     return cls
+
+
+#: Plain words for the parameters the built-in policies share, for :func:`describe_policy`.
+_PARAM_WORDS = {
+    "team_wait_days": "another member of the team is offered within {} days",
+    "max_wait_days": "the named clinician is offered within {} days",
+}
+
+
+def policy_description(cls: type) -> str:
+    """What a policy class does, in plain words.
+
+    Its ``description``, else its docstring's first paragraph (so a user's
+    class needs nothing more).
+    """
+    text = getattr(cls, "description", None) or (cls.__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(str(text).split()) or f"Policy {cls.__name__}."
+
+
+def describe_policy(name: str, params: Mapping, registry: Registry | None = None) -> str:
+    """One or two sentences on a policy reference: what it does, and its uptake settings.
+
+    Parameters left at their defaults are named too (adherence, cohorts), since
+    a reader needs them to judge a result; an unresolvable name is described
+    by its name alone.
+    """
+    try:
+        cls = policy_class(name, registry)
+    except PolicyLookupError:
+        return f"Policy {name}."
+    text = policy_description(cls)
+    model = getattr(cls, "Params", None)
+    if model is None:
+        return text
+    try:
+        p = model.model_validate(dict(params)).model_dump()
+    except ValueError:  # the loader reports invalid parameters; here only words are wanted
+        return text
+    bits = []
+    if "adherence" in p:
+        if p.get("popup_reminder"):
+            bits.append(f"reception follows it for {p['adherence_with_popup']:.0%} of requests "
+                        "(the pop-up reminder is on)")
+        else:
+            bits.append(f"reception follows it for {p['adherence']:.0%} of requests")
+    if p.get("cohorts"):
+        bits.append("cohorts: " + ", ".join(str(c).replace("_", " ") for c in p["cohorts"]))
+    elif p.get("coded") not in (None, "all"):
+        bits.append("for patients coded in: " + ", ".join(str(c).replace("_", " ")
+                                                          for c in p["coded"]))
+    if p.get("coded_share", 1) < 1:
+        bits.append(f"{p['coded_share']:.0%} of them coded")
+    for key, words in _PARAM_WORDS.items():
+        if p.get(key) is not None:
+            bits.append(words.format(p[key]))
+    said = "; ".join(bits)
+    return text + (f" {said[0].upper()}{said[1:]}." if bits else "")

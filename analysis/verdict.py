@@ -1,0 +1,248 @@
+"""The verdict: what a comparison says, in five to eight plain sentences built from its numbers.
+
+Which approach gives the most continuity, whether another is as good, what
+the leader costs or saves in access, what it does to the A&E and admission
+proxies, which differences are too small or too uncertain to matter, and a
+closing sentence a practice can act on. Every sentence is computed from the
+comparison's tables: change the scenarios and the words change.
+
+Differences are paired by replication (common random numbers) with 95%
+intervals; "clear" means the interval excludes zero, and a clear difference
+smaller than :data:`SMALL` of a measure's scale is called too small to matter.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .labels import capital, difference, measure, number
+from .stats import paired_differences
+
+#: Differences smaller than these are too small to matter, even when clear:
+#: share measures in proportion (0.01 = 1 percentage point), others in their unit.
+SMALL = {"share": 0.01, "days": 0.1, "index": 0.01, "rate": 2.0, "count": 1.0,
+         "per_patient": 0.05}
+
+
+def judge(metric: str, d: float, low: float, high: float) -> str:
+    """``better``, ``worse``, ``higher``/``lower`` (no direction), ``small`` or ``unclear``."""
+    if any(isinstance(v, float) and math.isnan(v) for v in (d, low, high)):
+        return "unclear"
+    if low <= 0 <= high:
+        return "unclear"
+    m = measure(metric)
+    if abs(d) < SMALL.get(m.kind, 0):
+        return "small"
+    if m.better == 0:
+        return "higher" if d > 0 else "lower"
+    return "better" if (d > 0) == (m.better > 0) else "worse"
+
+
+class _Tables:
+    """The comparison's means and paired differences, with any pair of scenarios on demand."""
+
+    def __init__(self, comparison: pd.DataFrame, runs: pd.DataFrame, base: str):
+        self.comp = comparison.set_index(["scenario", "metric"])
+        self.runs = runs
+        self.base = base
+        self._pairs: dict[tuple[str, str], pd.DataFrame] = {}
+
+    def mean(self, label: str, metric: str) -> float:
+        key = (label, metric)
+        return float(self.comp.loc[key, "mean"]) if key in self.comp.index else float("nan")
+
+    def diff(self, label: str, metric: str, against: str | None = None) -> tuple[float, ...]:
+        """(difference, low, high) of ``label`` minus ``against`` (the baseline), paired."""
+        against = against or self.base
+        if (label, against) not in self._pairs:
+            runs = self.runs[self.runs["scenario"].isin([label, against])]
+            metrics = [m for m in runs.columns if m not in ("scenario", "replication")
+                       and pd.api.types.is_numeric_dtype(runs[m])]
+            self._pairs[(label, against)] = paired_differences(
+                runs, metrics, against).set_index("metric")
+        t = self._pairs[(label, against)]
+        if metric not in t.index:
+            return (float("nan"),) * 3
+        r = t.loc[metric]
+        return float(r["difference"]), float(r["low"]), float(r["high"])
+
+
+def _interval(metric: str, d: tuple[float, ...]) -> str:
+    return f"{difference(metric, d[0])}, 95% interval {_ends(metric, d)}"
+
+
+def _ends(metric: str, d: tuple[float, ...]) -> str:
+    """The interval's ends, with as many decimals as the difference itself."""
+    first = difference(metric, d[0], False)
+    places = len(first.split(".")[1]) if "." in first else 0
+    return " to ".join(difference(metric, x, False, places) for x in d[1:3])
+
+
+#: Short names of the measures the verdict weighs, for its lists.
+SHORT = {"routine_wait_mean_days": "routine wait", "urgent_same_day_share": "urgent same-day",
+         "slicc": "SLICC", "upc_mean": "UPC", "ae_per_1000": "A&E (proxy)",
+         "admissions_per_1000": "admissions (proxy)"}
+
+
+def verdict(comparison: pd.DataFrame, runs: pd.DataFrame, labels: list[str],
+            names: dict[str, str], replications: int) -> list[str]:
+    """The sentences of the verdict (plain text; the first label is the baseline)."""
+    t = _Tables(comparison, runs, labels[0])
+    base = labels[0]
+    if len(labels) < 2:
+        return [f"Only one scenario ({names[base]}) was run: there is nothing to compare."]
+    out: list[str] = []
+
+    def cont(lb):  # continuity ranking: SLICC, then team continuity
+        return (t.mean(lb, "slicc"), t.mean(lb, "team_continuity"))
+
+    ranked = sorted(labels, key=lambda lb: tuple(-x if not math.isnan(x) else math.inf
+                                                  for x in cont(lb)))
+    top = ranked[0]
+    leaders = [top]
+    slicc = "slicc"
+    if top == base:
+        best_other = ranked[1]
+        out.append(f"None of the approaches gives more continuity than the baseline, "
+                   f"{names[base]}: its share of GP visits with the patient's own GP (SLICC) is "
+                   f"{number(slicc, t.mean(base, slicc))}, against "
+                   f"{number(slicc, t.mean(best_other, slicc))} under {names[best_other]}.")
+    else:
+        d = t.diff(top, slicc)
+        out.append(f"{names[top]} gives the most continuity: "
+                   f"{number(slicc, t.mean(top, slicc))} of GP visits are with the patient's "
+                   f"own GP (SLICC), against {number(slicc, t.mean(base, slicc))} under "
+                   f"{names[base]} ({_interval(slicc, d)}).")
+        leaders += [lb for lb in ranked[1:] if lb != base
+                    and judge(slicc, *t.diff(top, slicc, against=lb)) in ("unclear", "small")]
+        second = ranked[1]
+        if second != base:
+            d2 = t.diff(top, slicc, against=second)
+            call = judge(slicc, *d2)
+            if call in ("unclear", "small"):
+                out.append(f"{names[second]} does as well on this measure "
+                           f"({number(slicc, t.mean(second, slicc))}; the difference, "
+                           f"{_interval(slicc, d2)}, is too small to matter).")
+            else:
+                out.append(f"Next comes {names[second]} with "
+                           f"{number(slicc, t.mean(second, slicc))}.")
+        team = "team_continuity"
+        by_team = max(labels, key=lambda lb: -math.inf if math.isnan(t.mean(lb, team))
+                      else t.mean(lb, team))
+        dt = t.diff(by_team, team) if by_team != base else (float("nan"),) * 3
+        if by_team != base and judge(team, *dt) == "better":
+            lead = ("It also" if by_team == top else f"{names[by_team]}")
+            out.append(f"{lead} gives the most continuity with the patient's own micro-team "
+                       f"(all roles): {number(team, t.mean(by_team, team))} of consultations "
+                       f"against {number(team, t.mean(base, team))} ({_interval(team, dt)}).")
+
+    lead = top if top != base else ranked[1]
+    out.append(_access(t, lead, names))
+    out.append(_proxies(t, lead, names))
+    shortest = min(labels, key=lambda lb: t.mean(lb, "routine_wait_mean_days"))
+    unclear = _too_small(t, labels, names)
+    if unclear:
+        out.append(unclear)
+    out.append(_choice(t, leaders, shortest, names, replications))
+    return [capital(x) for x in out]
+
+
+def _access(t: _Tables, lb: str, names) -> str:
+    """What the leading approach costs or saves in access, against the baseline."""
+    w, u = "routine_wait_mean_days", "urgent_same_day_share"
+    dw, du = t.diff(lb, w), t.diff(lb, u)
+    cw, cu = judge(w, *dw), judge(u, *du)
+    waits = (f"the average routine wait is {number(w, t.mean(lb, w), True)} against "
+             f"{number(w, t.mean(t.base, w), True)} ({_interval(w, dw)})")
+    if cw == "worse":
+        text = f"{names[lb]} costs access: {waits}"
+    elif cw == "better":
+        text = f"{names[lb]} costs no access, and saves some: {waits}"
+    elif cw == "small":
+        text = f"{names[lb]} changes routine waits too little to matter: {waits}"
+    else:
+        text = f"{names[lb]}'s routine waits cannot be told from {names[t.base]}'s: {waits}"
+    if cu in ("better", "worse"):
+        text += (f"; urgent requests seen the same day: {number(u, t.mean(lb, u))} against "
+                 f"{number(u, t.mean(t.base, u))} ({_interval(u, du)})")
+    else:
+        text += (f"; urgent requests are seen the same day as often "
+                 f"({number(u, t.mean(lb, u))})")
+    return text + "."
+
+
+def _proxies(t: _Tables, lb: str, names) -> str:
+    """The A&E and admission proxies of the leading approach against the baseline."""
+    bits = []
+    for metric, what in (("ae_per_1000", "A&E attendances"),
+                         ("admissions_per_1000", "emergency admissions")):
+        d = t.diff(lb, metric)
+        call = judge(metric, *d)
+        if call in ("better", "worse"):
+            way = "fewer" if d[0] < 0 else "more"
+            bits.append(f"{abs(d[0]):,.0f} {way} {what} per 1,000 patients a year (95% interval "
+                        f"{_ends(metric, d)})")
+        elif call == "small":
+            bits.append(f"a change in {what} too small to matter "
+                        f"({difference(metric, d[0], False)} per 1,000 a year)")
+        else:
+            bits.append(f"no clear change in {what} ({difference(metric, d[0], False)} per "
+                        "1,000 a year)")
+    return (f"On the hospital proxies, {names[lb]} shows " + " and ".join(bits)
+            + ": proxies for comparing approaches, not forecasts.")
+
+
+def _too_small(t: _Tables, labels, names) -> str:
+    """Which headline differences from the baseline cannot be told from zero, or are tiny."""
+    checked = tuple(SHORT)
+    bits = []
+    for lb in labels[1:]:
+        which = [SHORT[m] for m in checked if judge(m, *t.diff(lb, m)) in ("unclear", "small")]
+        if which:
+            bits.append(f"{names[lb]} on {_and(which)}")
+    if not bits:
+        return ""
+    return ("Too small or too uncertain to matter, against the baseline: " + "; ".join(bits)
+            + ".")
+
+
+def _choice(t: _Tables, leaders: list[str], shortest: str, names, replications: int) -> str:
+    """The closing sentence: which approach for which aim, and how sure.
+
+    ``leaders``: the approach with the most continuity and those that cannot
+    be told from it; among them the one with the shortest routine wait is named.
+    """
+    base = t.base
+    w = "routine_wait_mean_days"
+    top = leaders[0]
+    best = min(leaders, key=lambda lb: t.mean(lb, w))
+    if best != top and judge(w, *t.diff(best, w, against=top)) != "better":
+        best = top
+    if top == base:
+        text = (f"On these figures none of the alternatives improves continuity on "
+                f"{names[base]}")
+    elif best != top:
+        text = (f"On these figures {names[best]} matches {names[top]} on continuity with "
+                f"shorter routine waits ({number(w, t.mean(best, w), True)} against "
+                f"{number(w, t.mean(top, w), True)}): for continuity, it is the one to choose")
+    elif shortest == best:
+        text = (f"On these figures {names[best]} gives both the most continuity and the "
+                "shortest routine waits")
+    else:
+        dw = t.diff(best, w, against=shortest)
+        if judge(w, *dw) in ("unclear", "small"):
+            text = (f"On these figures {names[best]} gives the most continuity with routine "
+                    f"waits as short as any ({names[shortest]}: "
+                    f"{number(w, t.mean(shortest, w), True)})")
+        else:
+            text = (f"On these figures, for continuity choose {names[best]}; for the shortest "
+                    f"routine wait, {names[shortest]} ({number(w, t.mean(shortest, w), True)} "
+                    f"against {number(w, t.mean(best, w), True)})")
+    return (text + f". Each figure is the mean of {replications} replications with the same "
+            "patients in every approach; more replications narrow the intervals.")
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

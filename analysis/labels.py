@@ -159,7 +159,8 @@ def parameter_name(key: str) -> str:
         return PARAMETERS[key]
     parts = key.split(".")
     if len(parts) == 3 and parts[0] in ("roles", "clinicians"):
-        return f"{parts[2].replace('_', ' ')} ({parts[1].replace('_', ' ')})"
+        who = parts[1].upper() if len(parts[1]) <= 3 else parts[1].replace("_", " ")
+        return f"{parts[2].replace('_', ' ')} ({who})"
     return parts[-1].replace("_", " ")
 
 

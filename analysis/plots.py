@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -9,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.lines
 import matplotlib.pyplot as plt
+import matplotlib.text
 import matplotlib.ticker
 import numpy as np
 import pandas as pd
@@ -62,8 +64,11 @@ _HORIZONTAL = ({"orientation": "horizontal"}
 
 
 def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, format="png")
+    """Save in the format the path's suffix names (png, svg or pdf)."""
+    path = Path(path)
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
+    fig.savefig(path, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
     return path
 
@@ -75,42 +80,121 @@ def colours(labels):
 
 _colours = colours
 
+#: Line styles and markers by place, so lines that coincide still show (one hides the other
+#: only where they are equal, and the marker shows through).
+LINESTYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _style(i: int) -> dict:
+    return {"ls": LINESTYLES[i % len(LINESTYLES)], "marker": MARKERS[i % len(MARKERS)]}
+
+
+def _legend_below(fig, handles, texts, ncol: int | None = None) -> None:
+    """The legend under the plots, outside every axis (so it covers no data)."""
+    ncol = ncol or (1 if max((len(t) for t in texts), default=0) > 45 else 2)
+    fig.legend(handles, texts, loc="outside lower center", ncol=min(ncol, len(texts)),
+               fontsize=9, frameon=False)
+
+
+def role_name(role: str) -> str:
+    """A role for a person: ``gp`` -> GP, ``anp`` -> ANP, ``practice_nurse`` -> practice nurse."""
+    return role.upper() if len(role) <= 3 else role.replace("_", " ")
+
+
+def _wrap(text: str, width: int = 30) -> str:
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def _drawn_texts(fig) -> list:
+    """The texts a reader sees: tick labels only where a tick is drawn (inside the view)."""
+    ticks, shown = set(), []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                ticks.update((id(tick.label1), id(tick.label2)))
+            used = (axis.get_major_ticks(len(axis.get_majorticklocs()))
+                    + axis.get_minor_ticks(len(axis.get_minorticklocs())))
+            for tick in used:  # matplotlib keeps spare tick objects; only these are drawn
+                for label in (tick.label1, tick.label2):
+                    if label.get_visible() and lo - 1e-9 * abs(hi - lo) <= tick.get_loc() \
+                            <= hi + 1e-9 * abs(hi - lo):
+                        shown.append(label)
+    shown += [t for t in fig.findobj(matplotlib.text.Text) if id(t) not in ticks]
+    return [t for t in shown if t.get_visible() and t.get_text().strip()]
+
+
+def overlapping_texts(fig) -> list[tuple[str, str]]:
+    """Pairs of drawn texts in ``fig`` whose boxes overlap (after drawing): for tests."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = []
+    for t in _drawn_texts(fig):
+        box = t.get_window_extent(renderer)
+        if box.width > 0 and box.height > 0:
+            boxes.append((t.get_text(), box.shrunk(0.98, 0.9)))
+    out = []
+    for i, (a, ba) in enumerate(boxes):
+        for b, bb in boxes[i + 1:]:
+            if ba.overlaps(bb):
+                out.append((a, b))
+    return out
+
 
 def compare_waits(waits: pd.DataFrame, labels, names, path) -> Path:
     """ECDF of waits by scenario, urgent and routine (all replications pooled)."""
-    col = _colours(labels)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.3), dpi=110)
+    col = colours(labels)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), dpi=110, layout="constrained")
     for ax, urgency, xmax in ((axes[0], "urgent", 3), (axes[1], "routine", 42)):
-        for lb in labels:
+        for i, lb in enumerate(labels):
             w = np.sort(waits.loc[(waits["scenario"] == lb) & (waits["urgency"] == urgency),
                                   "wait_days"].to_numpy(dtype=float))
             if w.size:
-                ax.step(w, np.arange(1, w.size + 1) / w.size, where="post", color=col[lb],
-                        label=names[lb])
+                y = np.arange(1, w.size + 1) / w.size
+                every = max(1, w.size // 12)
+                ax.step(w, y, where="post", color=col[lb], lw=1.5, label=names[lb],
+                        markevery=slice(i * every // max(len(labels), 1), None, every),
+                        ms=4, **_style(i))
         ax.set_xlim(0, xmax)
         ax.set_ylim(0, 1.01)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
         ax.set_xlabel("Days from first request to appointment")
-        ax.set_ylabel("Share of appointments seen within")
-        ax.set_title(f"{urgency.capitalize()} requests")
+        ax.set_ylabel("Appointments seen within (%)")
+        ax.set_title(f"{urgency.capitalize()} requests", loc="left")
         ax.grid(alpha=0.3)
     axes[1].axvline(14, color="grey", lw=0.8, ls="--")
-    axes[1].legend(loc="lower right", fontsize=8)
+    axes[1].text(14.4, 0.04, "2 weeks", color="grey", fontsize=8)
+    _legend_below(fig, *axes[0].get_legend_handles_labels())
     return _save(fig, Path(path))
 
 
 def compare_continuity(pc: pd.DataFrame, labels, names, path) -> Path:
     """Distribution of per-patient UPC, COC and SECON by scenario (patients with 3+ GP visits)."""
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4.2), dpi=110, sharey=True)
-    for ax, idx, title in zip(axes, ("upc", "coc", "secon"), ("UPC", "COC (Bice-Boxerman)",
-                                                             "SECON"), strict=True):
+    col = colours(labels)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 1.6 + 0.75 * len(labels)), dpi=110,
+                             layout="constrained")
+    panels = (("upc", "UPC", "with the most-seen GP"),
+              ("coc", "COC", "concentration on few GPs"),
+              ("secon", "SECON", "same GP as last time"))
+    for ax, (idx, title, what) in zip(axes, panels, strict=True):
         data = [pc.loc[pc["scenario"] == lb, idx].dropna().to_numpy(dtype=float) for lb in labels]
-        ax.boxplot(data, tick_labels=[names[lb] for lb in labels], showfliers=False,
-                   **_HORIZONTAL)
+        box = ax.boxplot(data, tick_labels=[_wrap(names[lb], 32) for lb in labels],
+                         showfliers=False, patch_artist=True, widths=0.6, **_HORIZONTAL)
+        for patch, lb in zip(box["boxes"], labels, strict=True):
+            patch.set_facecolor(col[lb])
+            patch.set_alpha(0.35)
+        for med in box["medians"]:
+            med.set_color("black")
+        ax.set_title(f"{title}: {what}", loc="left", fontsize=9)
         ax.set_xlabel(f"{title} per patient (0 to 1)")
         ax.set_xlim(0, 1)
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1], ["0", "0.25", "0.5", "0.75", "1"])
         ax.grid(alpha=0.3, axis="x")
-    axes[0].set_title("Continuity per patient (GP visits, patients with 3+)", loc="left",
-                      fontsize=10)
+    for ax in axes:
+        ax.invert_yaxis()  # the baseline on top, as in the tables
+    for ax in axes[1:]:
+        ax.tick_params(labelleft=False)
     return _save(fig, Path(path))
 
 
@@ -132,15 +216,15 @@ def compare_slicc_by_month(sm: pd.DataFrame, labels, names, path) -> Path:
     return _save(fig, Path(path))
 
 
-def _bars_with_ci(ax, comparison, labels, names, metrics, metric_names, colours=None):
+def _bars_with_ci(ax, comparison, labels, names, metrics, metric_names, scale=1.0):
     width = 0.8 / max(len(labels), 1)
     x = np.arange(len(metrics))
-    col = colours or _colours(labels)
+    col = colours(labels)
     for i, lb in enumerate(labels):
         rows = comparison[comparison["scenario"] == lb].set_index("metric").reindex(metrics)
-        mean = rows["mean"].to_numpy(dtype=float)
-        err = np.vstack([mean - rows["low"].to_numpy(dtype=float),
-                         rows["high"].to_numpy(dtype=float) - mean])
+        mean = rows["mean"].to_numpy(dtype=float) * scale
+        err = np.vstack([mean - rows["low"].to_numpy(dtype=float) * scale,
+                         rows["high"].to_numpy(dtype=float) * scale - mean])
         ax.bar(x + (i - (len(labels) - 1) / 2) * width, mean, width, color=col[lb],
                label=names[lb], yerr=np.nan_to_num(err), capsize=3)
     ax.set_xticks(x, metric_names)
@@ -149,59 +233,67 @@ def _bars_with_ci(ax, comparison, labels, names, metrics, metric_names, colours=
 
 def compare_depth(comparison, ugc: pd.DataFrame, labels, names, path) -> Path:
     """Expected share with a deep relationship (with 95% intervals), and GP-visit counts."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), dpi=110, layout="constrained",
+                             width_ratios=(1, 1.6))
     _bars_with_ci(axes[0], comparison, labels, names, ["deep_relationship_share"],
-                  ["deep relationship with at least one clinician"])
-    axes[0].set_ylabel("Expected share of patients (95% interval)")
-    axes[0].legend(fontsize=8)
-    col = _colours(labels)
-    for lb in labels:
+                  ["with at least one clinician"], scale=100)
+    axes[0].set_ylabel("Patients likely to have a deep relationship (%)")
+    axes[0].set_title("Deep relationships (95% intervals)", loc="left", fontsize=10)
+    col = colours(labels)
+    for i, lb in enumerate(labels):
         g = ugc[ugc["scenario"] == lb].groupby("consultations_with_usual_gp", sort=False)[
             "patients"].sum()
-        axes[1].plot(g.index.astype(str), g / g.sum(), marker="o", color=col[lb],
-                     label=names[lb])
+        axes[1].plot(g.index.astype(str), g / g.sum(), color=col[lb], ms=5, lw=1.5,
+                     label=names[lb], **_style(i))
     axes[1].set_yscale("log")
-    axes[1].set_xlabel("Consultations with the usual GP in the window")
-    axes[1].set_ylabel("Share of patients (log scale)")
+    ticks = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
+    axes[1].set_yticks(ticks, ["0.1%", "0.3%", "1%", "3%", "10%", "30%", "100%"])
+    axes[1].yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    axes[1].set_xlabel("Consultations with the usual GP in the year")
+    axes[1].set_ylabel("Share of patients (each step up is 10 times more)")
+    axes[1].set_title("How often patients saw their usual GP", loc="left", fontsize=10)
     axes[1].grid(alpha=0.3)
+    _legend_below(fig, *axes[1].get_legend_handles_labels())
     return _save(fig, Path(path))
 
 
 def compare_emergency(comparison, labels, names, path) -> Path:
     """A&E attendances by channel and emergency admissions, per 1,000 a year, with intervals."""
-    fig, ax = plt.subplots(figsize=(9, 4.4), dpi=110)
+    fig, ax = plt.subplots(figsize=(10, 5), dpi=110, layout="constrained")
     _bars_with_ci(ax, comparison, labels, names,
                   ["ae_access_per_1000", "ae_continuity_per_1000", "ae_per_1000",
                    "admissions_per_1000"],
-                  ["A&E: access channel", "A&E: continuity channel", "A&E: all",
-                   "emergency admissions"])
-    ax.set_ylabel("Per 1,000 patients per year (95% interval)")
-    ax.set_title("PROXIES for comparing policies, not forecasts", fontsize=10, color="#a00")
-    ax.legend(fontsize=8)
+                  ["A&E after failing to\nget an appointment", "A&E, background\n(scaled by "
+                   "continuity)", "A&E, all", "Emergency\nadmissions"])
+    ax.set_ylabel("Per 1,000 patients a year (95% interval)")
+    ax.set_title("PROXIES for comparing approaches, not forecasts", loc="left", fontsize=10,
+                 color="#a00")
+    _legend_below(fig, *ax.get_legend_handles_labels())
     return _save(fig, Path(path))
 
 
 def compare_tradeoff(comparison, labels, names, path) -> Path:
-    """Routine wait against continuity (UPC), coloured by A&E per 1,000 (proxy)."""
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    """Continuity (SLICC) against the routine wait, one marker per approach keyed to the legend.
+
+    Each approach keeps its colour and marker; its A&E proxy is given in the
+    legend, so no label sits on the plot and none can overlap another.
+    """
+    col = colours(labels)
+    fig, ax = plt.subplots(figsize=(9, 5.6), dpi=110, layout="constrained")
     c = comparison.set_index(["scenario", "metric"])
-    xs, ys, zs = [], [], []
-    for lb in labels:
-        x, y, z = (c.loc[(lb, m)] for m in ("routine_wait_mean_days", "upc_mean", "ae_per_1000"))
-        ax.errorbar(x["mean"], y["mean"], xerr=[[x["mean"] - x["low"]], [x["high"] - x["mean"]]],
-                    yerr=[[y["mean"] - y["low"]], [y["high"] - y["mean"]]], fmt="none",
-                    ecolor="grey", capsize=3, zorder=1)
-        ax.annotate(names[lb], (x["mean"], y["mean"]), xytext=(6, 6),
-                    textcoords="offset points", fontsize=8)
-        xs.append(x["mean"])
-        ys.append(y["mean"])
-        zs.append(z["mean"])
-    sc = ax.scatter(xs, ys, c=zs, cmap="viridis_r", s=90, zorder=2, edgecolor="black")
-    fig.colorbar(sc, ax=ax, label="A&E attendances per 1,000 a year (PROXY)")
-    ax.set_xlabel("Mean routine wait, days (95% interval)")
-    ax.set_ylabel("Mean UPC, GP visits, patients with 3+ (95% interval)")
-    ax.set_title("Trade-off: waiting against continuity")
+    for i, lb in enumerate(labels):
+        x, y, z = (c.loc[(lb, m)] for m in ("routine_wait_mean_days", "slicc", "ae_per_1000"))
+        ax.errorbar(x["mean"], y["mean"] * 100,
+                    xerr=[[x["mean"] - x["low"]], [x["high"] - x["mean"]]],
+                    yerr=[[(y["mean"] - y["low"]) * 100], [(y["high"] - y["mean"]) * 100]],
+                    fmt=MARKERS[i % len(MARKERS)], color=col[lb], ms=9, mec="black",
+                    capsize=3, label=f"{names[lb]} (A&E proxy {z['mean']:,.0f} per 1,000)")
+    ax.set_xlabel("Average routine wait, days (95% interval); left is shorter")
+    ax.set_ylabel("GP visits with the patient's own GP, SLICC (%)")
+    ax.set_title("Continuity against waiting: up and to the left is better", loc="left",
+                 fontsize=10)
     ax.grid(alpha=0.3)
+    _legend_below(fig, *ax.get_legend_handles_labels(), ncol=1)
     return _save(fig, Path(path))
 
 
@@ -210,18 +302,19 @@ def compare_utilisation(util: pd.DataFrame, labels, names, path) -> Path:
     g = util.groupby(["scenario", "role"])[["available_slots", "booked_slots"]].sum()
     g = (g["booked_slots"] / g["available_slots"]).unstack("role")
     roles = list(g.columns)
-    fig, ax = plt.subplots(figsize=(10, 4.2), dpi=110)
+    fig, ax = plt.subplots(figsize=(10, 4.8), dpi=110, layout="constrained")
     width = 0.8 / max(len(labels), 1)
-    col = _colours(labels)
+    col = colours(labels)
     x = np.arange(len(roles))
     for i, lb in enumerate(labels):
-        ax.bar(x + (i - (len(labels) - 1) / 2) * width, g.loc[lb, roles].to_numpy(dtype=float),
-               width, color=col[lb], label=names[lb])
-    ax.set_xticks(x, [r.replace("_", " ") for r in roles])
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("Share of available slots booked")
+        ax.bar(x + (i - (len(labels) - 1) / 2) * width,
+               g.loc[lb, roles].to_numpy(dtype=float) * 100, width, color=col[lb],
+               label=names[lb])
+    ax.set_xticks(x, [role_name(r) for r in roles])
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("Available slots booked (%)")
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=8)
+    _legend_below(fig, *ax.get_legend_handles_labels())
     return _save(fig, Path(path))
 
 
@@ -246,7 +339,8 @@ def compare_monthly(monthly: pd.DataFrame, labels, names, path, changes=None) ->
     under 7 days in the window are left out); ``changes``: label -> dates.
     """
     col = _colours(labels)
-    fig, axes = plt.subplots(4, 2, figsize=(11, 12), dpi=100, sharex=True)
+    fig, axes = plt.subplots(4, 2, figsize=(11, 12.5), dpi=100, sharex=True,
+                             layout="constrained")
     m = monthly[monthly["days"] >= 7]
     months = sorted(m["month"].unique())
     x_of = {mo: i for i, mo in enumerate(months)}
@@ -278,9 +372,5 @@ def compare_monthly(monthly: pd.DataFrame, labels, names, path, changes=None) ->
     if changes and any(changes.values()):
         handles.append(matplotlib.lines.Line2D([], [], color="grey", ls="--"))
         texts.append("a policy changes (month)")
-    fig.legend(handles, texts, loc="lower center", ncol=min(len(texts), 3), fontsize=9,
-               frameon=False)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    fig.savefig(Path(path), format="png")
-    plt.close(fig)
-    return Path(path)
+    _legend_below(fig, handles, texts)
+    return _save(fig, Path(path))

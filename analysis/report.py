@@ -43,13 +43,15 @@ PLOTS = [
     ("waits.png", "Waiting times", "How soon patients are seen: the share of appointments "
      "within a given number of days of the first request, all replications pooled.",
      "compare_waits"),
-    ("tradeoff.png", "The trade-off", "Average routine wait against continuity (UPC), with 95% "
-     "intervals; colour shows A&E attendances (a proxy).", "compare_tradeoff"),
+    ("tradeoff.png", "The trade-off", "Continuity (the share of GP visits with the patient's "
+     "own GP) against the average routine wait, with 95% intervals; each approach keeps its "
+     "colour, and the legend gives its A&E attendances (a proxy).", "compare_tradeoff"),
     ("continuity.png", "Continuity per patient", "Spread of three continuity indices over "
-     "patients with 3 or more GP visits (boxes: middle half; line: median).",
-     "compare_continuity"),
-    ("slicc_by_month.png", "Continuity month by month", "SLICC: the share of GP consultations "
-     "with the patient's own list GP, by month.", "compare_slicc_by_month"),
+     "patients with 3 or more GP visits (boxes: the middle half of patients; line: the "
+     "median). UPC: the share of a patient's GP visits with the GP they saw most; COC "
+     "(Bice-Boxerman): how concentrated their visits are on few GPs; SECON: the share of "
+     "visits with the same GP as the visit before. Each runs from 0 to 1 (1: always the same "
+     "GP).", "compare_continuity"),
     ("depth.png", "Relationship depth", "Expected share of patients with a deep relationship "
      "(depth curve: 30% after 5 and 80% after 20 consultations with the same clinician), and "
      "how many consultations patients had with their usual GP.", "compare_depth"),
@@ -66,19 +68,26 @@ PLOTS = [
 ]
 
 
-def make_plots(c: dict, folder: Path) -> dict[str, Path]:
-    """Draw every comparison plot into ``folder``; return file name -> path."""
+#: Formats plots can be written in (``--format``); the report always embeds the PNGs.
+FORMATS = ("png", "svg", "pdf")
+
+
+def make_plots(c: dict, folder: Path, formats: tuple[str, ...] = ("png",)) -> dict[str, Path]:
+    """Draw every comparison plot into ``folder``; return PNG file name -> path.
+
+    ``formats``: more formats to write each plot in as well (``svg``, ``pdf``),
+    for papers; the PNGs are always drawn, since the report embeds them.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     labels = [s["label"] for s in c["meta"]["scenarios"]]
-    names = {s["label"]: s["name"] for s in c["meta"]["scenarios"]}
+    names = {k: capital(v) for k, v in short_names(
+        {s["label"]: s["name"] for s in c["meta"]["scenarios"]}).items()}
     d, comp = c["data"], c["comparison"]
     calls = {
         "compare_waits": lambda p: plots.compare_waits(d["waits"], labels, names, p),
         "compare_tradeoff": lambda p: plots.compare_tradeoff(comp, labels, names, p),
         "compare_continuity": lambda p: plots.compare_continuity(d["patient_continuity"],
                                                                  labels, names, p),
-        "compare_slicc_by_month": lambda p: plots.compare_slicc_by_month(d["slicc_by_month"],
-                                                                         labels, names, p),
         "compare_depth": lambda p: plots.compare_depth(comp, d["usual_gp_consultations"],
                                                        labels, names, p),
         "compare_emergency": lambda p: plots.compare_emergency(comp, labels, names, p),
@@ -87,7 +96,16 @@ def make_plots(c: dict, folder: Path) -> dict[str, Path]:
         "compare_monthly": lambda p: plots.compare_monthly(c["monthly"], labels, names, p,
                                                            c["meta"].get("changes")),
     }
-    return {f: calls[fn](folder / f) for f, _, _, fn in PLOTS}
+    extra = [x for x in formats if x != "png"]
+    for x in extra:
+        if x not in FORMATS:
+            raise ValueError(f"unknown plot format {x!r} (choose from {', '.join(FORMATS)})")
+    out = {}
+    for f, _, _, fn in PLOTS:
+        out[f] = calls[fn](folder / f)
+        for x in extra:
+            calls[fn](folder / Path(f).with_suffix(f".{x}"))
+    return out
 
 
 def _fmt(fmt: str, x: float) -> str:
@@ -212,12 +230,14 @@ def _every_measure(comp, labels, short) -> str:
     return "".join(out)
 
 
-def render(folder: str | Path, out: Path | None = None) -> Path:
+def render(folder: str | Path, out: Path | None = None,
+           formats: tuple[str, ...] = ("png",)) -> Path:
     """Draw the plots and write ``report.html`` for a saved comparison folder.
 
     Args:
         folder: the comparison folder (read).
         out: where to write ``report.html`` and ``plots/`` (default: ``folder``).
+        formats: plot formats besides PNG to write too (``svg``, ``pdf``).
     """
     folder = Path(folder)
     out = Path(out) if out is not None else folder
@@ -228,7 +248,7 @@ def render(folder: str | Path, out: Path | None = None) -> Path:
     base = meta["baseline"]
     comp = c["comparison"].set_index(["scenario", "metric"])
     diff = c["differences"].set_index(["scenario", "metric"]) if len(c["differences"]) else None
-    files = make_plots(c, out / "plots")
+    files = make_plots(c, out / "plots", formats)
     reps = meta["replications"]
     e = html.escape
 

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from .compare import DATA_TABLES, collect, write_comparison
+from .labels import HEADLINE_GROUPS, measure, parameter_name, value_name
 from .plots import PALETTE
-from .report import HEADLINE, render
+from .report import render
 from .stats import mean_ci
 from .summary import SUMMARY_COLUMNS
 
@@ -38,50 +39,63 @@ def tidy_table(sweep, runs: list) -> pd.DataFrame:
 
 
 def sweep_plots(tidy: pd.DataFrame, swept: list[str], folder: Path) -> list[Path]:
-    """For each swept parameter, the headline metrics against it (mean, 95% interval).
+    """For each swept parameter, the headline measures against it (mean, 95% interval).
 
-    One line per combination of the other swept parameters (for example one
-    per policy); replications are averaged.
+    One series per combination of the other swept parameters (for example one
+    per policy); replications are averaged. A numeric parameter is drawn as
+    lines; a categorical one (a policy name) as points side by side, with no
+    line between categories.
     """
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    metrics = [(m, label) for m, label, _, _ in HEADLINE]
+    metrics = [m for group in HEADLINE_GROUPS.values() for m in group if m in tidy.columns]
     for param in swept:
         others = [p for p in swept if p != param]
         xs = list(dict.fromkeys(tidy[param].tolist()))
-        numeric = all(isinstance(x, (int, float, np.number)) for x in xs)
+        numeric = all(isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
+                      for x in xs)
         pos = {x: (float(x) if numeric else i) for i, x in enumerate(xs)}
-        n = len(metrics)
-        ncol = 5
-        fig, axes = plt.subplots((n + ncol - 1) // ncol, ncol, figsize=(18, 7.5), dpi=100,
-                                 squeeze=False)
-        groups = tidy.groupby(others, sort=False) if others else [((), tidy)]
+        ncol = 4
+        nrow = (len(metrics) + ncol - 1) // ncol
+        fig, axes = plt.subplots(nrow, ncol, figsize=(16, 3.4 * nrow + 1), dpi=100,
+                                 squeeze=False, layout="constrained")
+        groups = list(tidy.groupby(others, sort=False)) if others else [((), tidy)]
+        width = 0.6 / max(len(groups), 1)
         for gi, (key, g) in enumerate(groups):
             key = key if isinstance(key, tuple) else (key,)
-            name = ", ".join(f"{o}={v}" for o, v in zip(others, key, strict=True)) or "all"
+            name = "; ".join(f"{parameter_name(o)}: {value_name(v)}"
+                             for o, v in zip(others, key, strict=True)) or "all"
             colour = PALETTE[gi % len(PALETTE)]
-            for ax, (m, _label) in zip(axes.flat, metrics, strict=False):
+            shift = 0.0 if numeric else (gi - (len(groups) - 1) / 2) * width
+            for ax, m in zip(axes.flat, metrics, strict=False):
+                scale = 100 if measure(m).kind == "share" else 1
                 pts = []
                 for x in xs:
                     mean, low, high, _ = mean_ci(g.loc[g[param] == x, m])
-                    pts.append((pos[x], mean, low, high))
+                    pts.append((pos[x] + shift, mean * scale, low * scale, high * scale))
                 p = np.array(pts, dtype=float)
                 ax.errorbar(p[:, 0], p[:, 1], yerr=np.nan_to_num(
                     np.vstack([p[:, 1] - p[:, 2], p[:, 3] - p[:, 1]])), marker="o", capsize=3,
-                    color=colour, label=name)
-        for ax, (_m, label) in zip(axes.flat, metrics, strict=False):
-            ax.set_title(textwrap.fill(label, 45), fontsize=8,
-                         color="#a00" if "PROXY" in label else "black")
-            ax.set_xlabel(param, fontsize=8)
+                    color=colour, label=name, ls="-" if numeric else "none", ms=5)
+        for ax, m in zip(axes.flat, metrics, strict=False):
+            heading = measure(m).heading
+            ax.set_title(textwrap.fill(heading, 38), fontsize=9, loc="left",
+                         color="#a00" if "PROXY" in heading else "black")
+            ax.set_xlabel(parameter_name(param), fontsize=9)
             if not numeric:
-                ax.set_xticks(range(len(xs)), [str(x) for x in xs], fontsize=7, rotation=20)
+                ax.set_xticks(range(len(xs)), [textwrap.fill(value_name(x), 14) for x in xs],
+                              fontsize=8)
+                ax.set_xlim(-0.5, len(xs) - 0.5)
+            ax.tick_params(labelsize=8)
             ax.grid(alpha=0.3)
-        for ax in list(axes.flat)[n:]:
+        for ax in list(axes.flat)[len(metrics):]:
             ax.axis("off")
-        axes.flat[0].legend(fontsize=7)
-        fig.suptitle(f"Headline measures against {param} (mean and 95% interval over "
-                     "replications; A&E and admissions are proxies)", fontsize=11)
-        fig.tight_layout()
+        handles, texts = axes.flat[0].get_legend_handles_labels()
+        if len(texts) > 1:
+            fig.legend(handles, texts, loc="outside lower center",
+                       ncol=min(len(texts), 4), fontsize=9, frameon=False)
+        fig.suptitle(f"Headline measures against {parameter_name(param)} (mean and 95% "
+                     "interval over replications; A&E and admissions are proxies)", fontsize=11)
         path = folder / f"sweep_{param.replace('.', '_')}.png"
         fig.savefig(path, format="png")
         plt.close(fig)

@@ -120,7 +120,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         result = run_comparison(
             args.scenarios, out, replications=args.replications, workers=args.workers,
             seed=args.seed, overrides=_parse_set(args.set or []), title=args.title,
-            scheduler=args.scheduler, policies=_registry(), on_start=started)
+            scheduler=args.scheduler, policies=_registry(), on_start=started,
+            plot_formats=tuple(args.format or ("png",)))
     except ComparisonError as e:
         raise BadInput(str(e)) from None
     except KeyboardInterrupt:
@@ -229,7 +230,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise BadInput(f"{folder}: not a comparison folder (no comparison.json); make one with "
                        "python run.py compare A.yaml B.yaml --out DIR")
     with atomic_dir(folder) as stage:
-        render(folder, out=stage)
+        render(folder, out=stage, formats=tuple(args.format or ("png",)))
     print(f"Report written to {folder / 'report.html'}")
     return 0
 
@@ -379,6 +380,9 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     cp.add_argument("--seed", type=int, help="master seed for every scenario (default: the "
                     "first scenario's)")
     cp.add_argument("--title", help="title of the report")
+    cp.add_argument("--format", action="append", choices=("png", "svg", "pdf"),
+                    help="also write each plot in this format, for papers (repeatable; the "
+                         "report embeds the PNGs)")
     cp.add_argument("--set", action="append", metavar="KEY=VALUE",
                     help="override a key in every scenario, e.g. --set duration_days=182")
     cp.set_defaults(func=cmd_compare)
@@ -401,6 +405,8 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     nw.set_defaults(func=cmd_network)
     rp = sub.add_parser("report", help="re-render a comparison's report from saved results")
     rp.add_argument("folder", help="a folder written by compare")
+    rp.add_argument("--format", action="append", choices=("png", "svg", "pdf"),
+                    help="also write each plot in this format (repeatable)")
     rp.set_defaults(func=cmd_report)
     ix = sub.add_parser("indices", help="continuity indices of a visit export (CSV)")
     ix.add_argument("visits", help="CSV: patient_id, date, clinician_id "

@@ -185,6 +185,7 @@ def run_comparison(
     progress: bool | None = None,
     policies: Registry | None = None,
     on_start: Callable[[list[str], int, int], None] | None = None,
+    plot_formats: tuple[str, ...] = ("png",),
 ) -> ComparisonResult:
     """Run every item ``replications`` times and write the comparison folder ``out``.
 
@@ -201,6 +202,7 @@ def run_comparison(
         policies: the policy registry (None: the installed one).
         on_start: called with (labels, runs, processes) once everything is
             loaded and before anything runs (the command line prints it).
+        plot_formats: plot formats to write besides PNG (``svg``, ``pdf``), for papers.
 
     Raises:
         ComparisonError: for a request that cannot be run (too few replications).
@@ -249,7 +251,7 @@ def run_comparison(
         write_comparison(stage, data, labels, names,
                          {lb: resolved_text(it) for lb, it in zip(labels, loaded, strict=True)},
                          _parameter_table(labels, loaded, list(items)), meta)
-        render(stage)
+        render(stage, formats=plot_formats)
         write_manifest(stage)
     return ComparisonResult(out=out, labels=labels, names=names, seed=seed,
                             replications=replications, runs=len(jobs),

@@ -213,3 +213,49 @@ def test_run_network_study_from_python(tmp_path):
     assert result.summary.iloc[-1]["patients"] == 2700
     assert (result.out / "network_summary.csv").is_file()
     assert not (result.out / "practices").exists()
+
+
+def test_no_text_overlaps_in_any_plot(comparison, monkeypatch):
+    """Every comparison plot, drawn from the saved results: no two texts overlap."""
+    from analysis import plots
+    from analysis.compare import load_comparison
+    from analysis.report import make_plots
+
+    out, _ = comparison
+    seen = {}
+    save = plots._save
+
+    def check(fig, path):
+        seen[path.name] = plots.overlapping_texts(fig)
+        return save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", check)
+    make_plots(load_comparison(out), out / "checked")
+    assert set(seen) == {f for f, *_ in PLOTS}
+    assert {name: pairs for name, pairs in seen.items() if pairs} == {}
+
+
+def test_plots_for_papers_in_other_formats(comparison, tmp_path):
+    from analysis.compare import load_comparison
+    from analysis.report import make_plots
+
+    out, _ = comparison
+    make_plots(load_comparison(out), tmp_path, formats=("png", "svg", "pdf"))
+    for f, *_ in PLOTS:
+        stem = f.removesuffix(".png")
+        assert (tmp_path / f"{stem}.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+        assert (tmp_path / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_the_overlap_check_finds_overlapping_labels():
+    import matplotlib.pyplot as plt
+
+    from analysis.plots import overlapping_texts
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.annotate("Default practice, usual-GP-first", (0.5, 0.5))
+    ax.annotate("Default practice, micro-teams", (0.52, 0.51))
+    ax.annotate("far away", (0.05, 0.05))
+    assert overlapping_texts(fig) == [("Default practice, usual-GP-first",
+                                       "Default practice, micro-teams")]
+    plt.close(fig)

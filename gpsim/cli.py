@@ -176,6 +176,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replications(args: argparse.Namespace) -> str:
+    if args.replications < 1:
+        raise BadInput("--replications must be 1 or more")
+    if args.replications == 1:
+        return f"replication {args.replication}"
+    return f"replications {args.replication} to {args.replication + args.replications - 1}"
+
+
 def cmd_network(args: argparse.Namespace) -> int:
     """Run every practice of a network; write each practice's results and the network's."""
     import os
@@ -190,9 +198,10 @@ def cmd_network(args: argparse.Namespace) -> int:
     patients = sum(s.population.size for _, s in network.practices)
     where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{workers} process(es)"
     print(f"Network {network.spec.name!r}: {len(network.practices)} practices, {patients:,} "
-          f"patients, replication {args.replication}, {where} ...", flush=True)
+          f"patients, {_replications(args)}, {where} ...", flush=True)
     try:
         result = run_network_study(network, out, replication=args.replication,
+                                   replications=args.replications,
                                    workers=workers, scheduler=args.scheduler,
                                    summary_only=args.summary_only, policies=_registry())
     except KeyboardInterrupt:
@@ -217,6 +226,7 @@ def cmd_network(args: argparse.Namespace) -> int:
     else:
         print(f"Per-practice and network summary: {out / 'network_summary.csv'}; each "
               f"practice's results in {out / 'practices'}/")
+    print(f"Report: {out / 'report.html'}")
     return 0
 
 
@@ -397,7 +407,11 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     nw.add_argument("--workers", type=int, help="processes (default: all cores)")
     nw.add_argument("--scheduler", help="address of a Dask scheduler to run on its cluster "
                     "(with --summary-only, or with the output folder on a shared disk)")
-    nw.add_argument("--replication", type=int, default=0, help="replication number (default 0)")
+    nw.add_argument("--replication", type=int, default=0, help="(first) replication number "
+                    "(default 0)")
+    nw.add_argument("--replications", "-r", type=int, default=1,
+                    help="replications (default 1); with 2 or more the report gives 95%% "
+                         "intervals (practices' own files are written for the first only)")
     nw.add_argument("--out", help="output folder (default results/networks/<file name>)")
     nw.add_argument("--summary-only", action="store_true",
                     help="write only the network's summary tables, not each practice's files "

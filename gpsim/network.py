@@ -9,6 +9,7 @@ summary adds the parts up (:mod:`analysis.network`).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from analysis.network import (
     practice_parts,
     write_and_reduce,
 )
+from analysis.network_report import network_intervals, render_network
 from sim.inputs.networks import Network, load_network
 from sim.inputs.policies import Registry
 from sim.runs.atomic import atomic_dir
@@ -67,6 +69,7 @@ def run_network_study(
     out: str | Path | None = None,
     *,
     replication: int = 0,
+    replications: int = 1,
     workers: int | None = None,
     scheduler: str | None = None,
     summary_only: bool = False,
@@ -78,7 +81,10 @@ def run_network_study(
     Args:
         network: a network file (or a loaded network).
         out: the folder (default ``results/networks/<file stem>``).
-        replication: the replication number.
+        replication: the (first) replication number.
+        replications: how many replications (practices' own files are written for the
+            first only; every one adds to ``network_replications.csv``, the intervals
+            and the report).
         workers: local processes (default: all cores).
         scheduler: a Dask scheduler's address, to run on its cluster (each
             worker then needs ``out`` on a shared disk unless ``summary_only``).
@@ -94,12 +100,29 @@ def run_network_study(
     t0 = time.perf_counter()
     reducer = (PracticeSummary(network.hub_ids) if summary_only
                else PracticeWriter(out / "practices", network.hub_ids))
+    if replications < 1:
+        raise ValueError("replications must be 1 or more")
     results = list(run_network(network, replication, workers, reducer=reducer,
                                scheduler=scheduler, progress=progress, policies=policies))
     table, by_cohort = network_summaries(results, network.hub_ids)
     monthly = network_monthly(results, network.hub_ids)
+    reps = [table.assign(replication=replication)]
+    for k in range(replication + 1, replication + replications):  # summaries only
+        more = list(run_network(network, k, workers, reducer=PracticeSummary(network.hub_ids),
+                                scheduler=scheduler, progress=progress, policies=policies))
+        reps.append(network_summaries(more, network.hub_ids)[0].assign(replication=k))
+    all_reps = pd.concat(reps, ignore_index=True)
+    all_reps.insert(1, "replication", all_reps.pop("replication"))
+    meta = {"name": network.spec.name, "replications": replications,
+            "first_replication": replication,
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "practices": {pid: {"policy": s.policy.name, "patients": s.population.size}
+                          for pid, s in network.practices}}
     with atomic_dir(out) as stage:
         table.to_csv(stage / "network_summary.csv", index=False)
         by_cohort.to_csv(stage / "network_summary_by_cohort.csv", index=False)
         monthly.to_csv(stage / "network_monthly.csv", index=False)
+        all_reps.to_csv(stage / "network_replications.csv", index=False)
+        network_intervals(all_reps).to_csv(stage / "network_intervals.csv", index=False)
+        render_network(stage, all_reps, meta)
     return NetworkResult(network, out, table, by_cohort, time.perf_counter() - t0, summary_only)

@@ -151,6 +151,37 @@ def test_network_cli(tmp_path):
     assert not (brief / "practices").exists()
 
 
+def test_network_report_over_replications(tmp_path):
+    """--replications 2: the first replication's tables as before, intervals, and a report."""
+    import html5lib
+
+    out = tmp_path / "reps"
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "network",
+                        str(network_file(tmp_path)), "--out", str(out), "-r", "2",
+                        "--summary-only"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "replications 0 to 1" in p.stdout and str(out / "report.html") in p.stdout
+    reps = pd.read_csv(out / "network_replications.csv")
+    assert sorted(reps["replication"].unique()) == [0, 1]
+    first = reps[reps["replication"] == 0].drop(columns="replication").reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, pd.read_csv(out / "network_summary.csv"))
+    assert not reps[reps["replication"] == 1].drop(columns="replication").reset_index(
+        drop=True).equals(first)
+    intervals = pd.read_csv(out / "network_intervals.csv")
+    row = intervals[(intervals["practice_id"] == "network")
+                    & (intervals["metric"] == "upc_mean")].iloc[0]
+    values = reps.loc[reps["practice_id"] == "network", "upc_mean"]
+    assert row["n"] == 2 and row["mean"] == pytest.approx(values.mean())
+    assert row["low"] < row["mean"] < row["high"]
+    report = (out / "report.html").read_text()
+    tree = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(report)
+    assert [img.get("src")[:22] for img in tree.findall(".//img")] == ["data:image/png;base64,"]
+    text = " ".join(tree.itertext())
+    assert "test network" in text and "mean of 2 replications" in text
+    assert "p0" in text and "p1" in text and "The network as a whole" in text
+
+
 # ------------------------------------------------------------------ extended-access hub
 
 HUB = """hub:

@@ -1,0 +1,159 @@
+"""The report of one network run: the network as a whole, and each practice beside the others.
+
+Drawn from the network's summary rows over replications (one row per
+practice and one for the network in each replication), so it never
+simulates. With two or more replications every figure carries its 95%
+interval; with one, the report says that intervals need more.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.lines
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .labels import GROUPS, HEADLINE_GROUPS, POLICIES, measure, number
+from .plots import _save
+from .report import STYLE
+from .stats import mean_ci
+
+#: The measures drawn for every practice side by side (small multiples).
+PRACTICE_PANELS = ("slicc", "upc_mean", "routine_wait_mean_days", "urgent_same_day_share",
+                   "ae_per_1000", "utilisation")
+
+
+def network_intervals(reps: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% interval over replications of every measure, per practice and the network.
+
+    ``reps``: the network summary rows of every replication (``practice_id``,
+    ``replication`` and the measures). Rows: ``practice_id, metric, mean, low, high, n``.
+    """
+    metrics = [c for c in reps.columns if c not in ("practice_id", "policy", "replication")
+               and pd.api.types.is_numeric_dtype(reps[c])]
+    rows = []
+    for pid, g in reps.groupby("practice_id", sort=False):
+        for m in metrics:
+            mean, low, high, n = mean_ci(g[m].to_numpy(dtype=float))
+            rows.append({"practice_id": pid, "metric": m, "mean": mean, "low": low,
+                         "high": high, "n": n})
+    return pd.DataFrame(rows)
+
+
+def practices_plot(intervals: pd.DataFrame, practices: list[str], path: Path) -> Path:
+    """Small multiples: each key measure, one row per practice, mean with its 95% interval."""
+    panels = [m for m in PRACTICE_PANELS if m in set(intervals["metric"])]
+    t = intervals.set_index(["practice_id", "metric"])
+    ncol = 3
+    nrow = (len(panels) + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrow, ncol, figsize=(12, 0.9 + nrow * (0.8 + 0.22 * len(practices))),
+                             dpi=100, squeeze=False, layout="constrained")
+    y = np.arange(len(practices))
+    for ax, m in zip(axes.flat, panels, strict=False):
+        scale = 100 if measure(m).kind == "share" else 1
+        mean = np.array([t.loc[(p, m), "mean"] for p in practices], dtype=float) * scale
+        low = np.array([t.loc[(p, m), "low"] for p in practices], dtype=float) * scale
+        high = np.array([t.loc[(p, m), "high"] for p in practices], dtype=float) * scale
+        err = np.nan_to_num(np.vstack([mean - low, high - mean]))
+        ax.errorbar(mean, y, xerr=err, fmt="o", color="#1b6ca8", ms=4, capsize=2)
+        net = t.loc[("network", m), "mean"] * scale if ("network", m) in t.index else None
+        if net is not None:
+            ax.axvline(net, color="#d95f02", ls="--", lw=1)
+        ax.set_yticks(y, practices, fontsize=8)
+        ax.invert_yaxis()
+        heading = measure(m).heading
+        ax.set_title(heading, loc="left", fontsize=9,
+                     color="#a00" if "PROXY" in heading else "black")
+        ax.grid(alpha=0.3, axis="x")
+        ax.tick_params(axis="x", labelsize=8)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    handles = [matplotlib.lines.Line2D([], [], color="#1b6ca8", marker="o", ls="none"),
+               matplotlib.lines.Line2D([], [], color="#d95f02", ls="--")]
+    fig.legend(handles, ["practice (95% interval)", "the network as a whole"],
+               loc="outside lower center", ncol=2, fontsize=9, frameon=False)
+    return _save(fig, path)
+
+
+def render_network(out: Path, reps: pd.DataFrame, meta: dict) -> Path:
+    """Write ``report.html`` and ``plots/practices.png`` for a network run into ``out``.
+
+    ``meta``: ``name``, ``replications``, ``first_replication``, ``practices``
+    (practice id -> {policy, patients}), ``created_at``.
+    """
+    e = html.escape
+    intervals = network_intervals(reps)
+    practices = [p for p in dict.fromkeys(reps["practice_id"]) if p != "network"]
+    (out / "plots").mkdir(parents=True, exist_ok=True)
+    plot = practices_plot(intervals, practices, out / "plots" / "practices.png")
+    t = intervals.set_index(["practice_id", "metric"])
+    reps_n = int(meta.get("replications", 1))
+    info = meta.get("practices", {})
+    patients = sum(int(v.get("patients", 0)) for v in info.values())
+
+    def cell(pid, m, bold=False):
+        if (pid, m) not in t.index:
+            return "<td></td>"
+        r = t.loc[(pid, m)]
+        value = e(number(m, r["mean"]))
+        value = f"<b>{value}</b>" if bold else value
+        ci = (f"<small>({e(number(m, r['low']))} to {e(number(m, r['high']))})</small>"
+              if reps_n > 1 else "")
+        return f'<td class="num">{value}{ci}</td>'
+
+    precision = (f"Each figure is the mean of {reps_n} replications with its 95% interval."
+                 if reps_n > 1 else "One replication: figures have no interval; run with "
+                 "<code>--replications 5</code> (or more) to see how precise they are.")
+    parts = [f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{e(meta.get('name', 'Network'))}</title><style>{STYLE}</style></head><body>
+<h1>{e(meta.get('name', 'Network'))}</h1>
+<p class="lead">{len(practices)} practices, {patients:,} registered patients, simulated
+separately (sharing only an extended-access hub, if the network has one). {precision}
+<span class="proxy">A&amp;E and admission figures are proxies for comparing policies, not
+forecasts.</span></p>
+<p class="small">Replications {meta.get('first_replication', 0)} to
+{meta.get('first_replication', 0) + reps_n - 1}; created {e(meta.get('created_at', ''))}.</p>
+<h2>The network as a whole</h2>"""]
+    for group, metrics in HEADLINE_GROUPS.items():
+        metrics = [m for m in metrics if ("network", m) in t.index]
+        lows = {m: min(t.loc[(p, m), "mean"] for p in practices) for m in metrics}
+        highs = {m: max(t.loc[(p, m), "mean"] for p in practices) for m in metrics}
+        parts.append(f'<h3>{e(GROUPS[group])}</h3><div class="wrap"><table><tr><th>Measure'
+                     "</th><th>Network</th><th>Lowest practice</th><th>Highest practice</th>"
+                     "</tr>")
+        for m in metrics:
+            parts.append(f"<tr><td>{e(measure(m).heading)}</td>{cell('network', m, True)}"
+                         f'<td class="num">{e(number(m, lows[m]))}</td>'
+                         f'<td class="num">{e(number(m, highs[m]))}</td></tr>')
+        parts.append("</table></div>")
+    data = base64.b64encode(plot.read_bytes()).decode("ascii")
+    parts.append("<h2>Each practice beside the others</h2><p>Each practice's mean "
+                 f"{'with its 95% interval ' if reps_n > 1 else ''}for six key measures; the "
+                 "dashed line is the network as a whole.</p>"
+                 f'<img alt="Each practice beside the others" src="data:image/png;base64,'
+                 f'{data}">')
+    key = [m for m in PRACTICE_PANELS if ("network", m) in t.index]
+    parts.append('<h2>Every practice</h2><div class="wrap"><table><tr><th>Practice</th>'
+                 "<th>Approach</th><th>Patients</th>"
+                 + "".join(f"<th>{e(measure(m).heading)}</th>" for m in key) + "</tr>")
+    for pid in practices:
+        p = info.get(pid, {})
+        policy = POLICIES.get(p.get("policy", ""), p.get("policy", ""))
+        parts.append(f"<tr><th>{e(pid)}</th><td>{e(policy)}</td>"
+                     f'<td class="num">{int(p.get("patients", 0)):,}</td>'
+                     + "".join(cell(pid, m) for m in key) + "</tr>")
+    parts.append("</table></div>")
+    parts.append("<p class=\"small\">Every measure of every practice and replication: "
+                 "<code>network_replications.csv</code>; means and intervals: "
+                 "<code>network_intervals.csv</code>.</p></body></html>")
+    path = out / "report.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path

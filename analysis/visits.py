@@ -166,3 +166,79 @@ def practice_summary(visits: pd.DataFrame, table: pd.DataFrame) -> dict[str, flo
         if len(o):
             out["opr"] = float(o["own_list"].sum() / o["appointments"].sum())
     return out
+
+
+#: What each practice-level figure is, for ``indices``' summary file and page.
+SUMMARY_MEANINGS = {
+    "visits": "visits read (after the date and role filters)",
+    "patients": "patients with at least one visit",
+    "patients_with_indices": "patients with enough visits for the indices",
+    "upc_mean": "mean UPC: share of a patient's visits with the clinician seen most",
+    "coc_mean": "mean COC (Bice-Boxerman): how concentrated visits are on few clinicians",
+    "secon_mean": "mean SECON: share of consecutive visits with the same clinician",
+    "hhi_mean": "mean Herfindahl index of visits over clinicians",
+    "mmci_mean": "mean MMCI (modified modified continuity index)",
+    "usual_share_mean": "mean share of a patient's visits with their usual clinician",
+    "slicc": "SLICC: share of visits with the patient's usual clinician (pooled)",
+    "opr": "OPR: share of list-holders' visits with patients on their own list",
+}
+
+
+def summary_table(summary: dict, min_visits: int) -> pd.DataFrame:
+    """The practice-level figures as a table: ``measure, value, meaning``."""
+    rows = [{"measure": k, "value": v, "meaning": SUMMARY_MEANINGS.get(k, k)}
+            for k, v in summary.items()]
+    rows.append({"measure": "min_visits", "value": float(min_visits),
+                 "meaning": "visits a patient needs for the indices"})
+    return pd.DataFrame(rows)
+
+
+def indices_page(table: pd.DataFrame, summary: dict, min_visits: int, source: str,
+                 path: Path) -> Path:
+    """A small self-contained HTML page: the summary, and each index's spread over patients."""
+    import base64
+    import html
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    e = html.escape
+    cols = [c for c in ("upc", "coc", "secon", "hhi", "mmci", "usual_share") if c in table]
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.5), dpi=100, layout="constrained")
+    names = {"upc": "UPC", "coc": "COC (Bice-Boxerman)", "secon": "SECON", "hhi": "Herfindahl",
+             "mmci": "MMCI", "usual_share": "Share with the usual clinician"}
+    for ax, col in zip(axes.flat, cols, strict=False):
+        x = table[col].dropna().to_numpy(dtype=float)
+        ax.hist(x, bins=np.linspace(0, 1, 21), color="#1b6ca8", alpha=0.8)
+        ax.set_title(f"{names[col]} (mean {x.mean():.2f})" if x.size else names[col],
+                     loc="left", fontsize=10)
+        ax.set_xlabel("index per patient (0 to 1; 1: always the same clinician)")
+        ax.set_ylabel("patients")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(cols):]:
+        ax.axis("off")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    rows = "".join(
+        f"<tr><td>{e(SUMMARY_MEANINGS.get(k, k))}</td><td class=\"num\">"
+        f"{(f'{v:,.0f}' if k in ('visits', 'patients', 'patients_with_indices') else f'{v:.3f}')}"
+        "</td></tr>" for k, v in summary.items())
+    image = base64.b64encode(buf.getvalue()).decode("ascii")
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Continuity indices of {e(source)}</title><style>
+body {{ font-family: system-ui, sans-serif; max-width: 1180px; margin: 2em auto; padding: 0 1em;
+       color: #222; line-height: 1.45; }}
+table {{ border-collapse: collapse; }} td {{ border: 1px solid #ddd; padding: 0.3em 0.6em; }}
+td.num {{ text-align: right; }} img {{ max-width: 100%; }}
+</style></head><body><h1>Continuity indices of {e(source)}</h1>
+<p>Indices per patient over patients with {min_visits} or more visits.</p>
+<table>{rows}</table>
+<h2>Spread over patients</h2>
+<img alt="The distribution of each index over patients" src="data:image/png;base64,{image}">
+</body></html>"""
+    path.write_text(page, encoding="utf-8")
+    return path

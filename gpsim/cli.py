@@ -270,8 +270,10 @@ def cmd_indices(args: argparse.Namespace) -> int:
         VisitsError,
         filter_visits,
         index_table,
+        indices_page,
         practice_summary,
         read_visits,
+        summary_table,
     )
     from sim.runs.atomic import atomic_dir
 
@@ -305,9 +307,15 @@ def cmd_indices(args: argparse.Namespace) -> int:
         raise BadInput(f"{args.visits}: no visits left after the date and role filters")
     table = index_table(visits, args.min_visits)
     out = Path(args.out)
+    summary = practice_summary(visits, table)
+    summary_file = out.with_name(f"{out.stem}_summary.csv")
+    page = out.with_suffix(".html")
     with atomic_dir(out.parent if str(out.parent) else Path(".")) as stage:
         table.to_csv(stage / out.name, index=False, na_rep="")
-    summary = practice_summary(visits, table)
+        summary_table(summary, args.min_visits).to_csv(stage / summary_file.name, index=False)
+        if args.html:
+            indices_page(table, summary, args.min_visits, Path(args.visits).name,
+                         stage / page.name)
     print(f"{int(summary['visits']):,} visits, {int(summary['patients']):,} patients; "
           f"{int(summary['patients_with_indices']):,} with {args.min_visits} or more visits "
           "(indices are undefined, left empty, for the others).")
@@ -318,7 +326,8 @@ def cmd_indices(args: argparse.Namespace) -> int:
                        ("opr", "OPR (list-holders' visits with their own list)")):
         if key in summary:
             print(f"  {label:<48} {summary[key]:.3f}")
-    print(f"Per-patient indices written to {out}")
+    print(f"Per-patient indices written to {out}; the practice summary to {summary_file}"
+          + (f"; the page of distributions to {page}" if args.html else ""))
     return 0
 
 
@@ -425,7 +434,10 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     ix = sub.add_parser("indices", help="continuity indices of a visit export (CSV)")
     ix.add_argument("visits", help="CSV: patient_id, date, clinician_id "
                     "[, usual_clinician_id, role]")
-    ix.add_argument("--out", required=True, help="CSV to write, one row per patient")
+    ix.add_argument("--out", required=True, help="CSV to write, one row per patient (the "
+                    "practice summary goes beside it, as NAME_summary.csv)")
+    ix.add_argument("--html", action="store_true", help="also write NAME.html: the summary "
+                    "and the distribution of each index over patients")
     ix.add_argument("--min-visits", type=int, default=2,
                     help="fewer visits leave a patient's indices undefined (default 2)")
     ix.add_argument("--from", dest="from_date", help="first date to include (e.g. 2024-04-01)")

@@ -61,6 +61,27 @@ def test_messy_export_gives_hand_computed_indices(tmp_path):
     assert "SLICC" in p.stdout and "OPR" in p.stdout
 
 
+def test_practice_summary_is_written_beside_and_the_page_on_request(tmp_path):
+    import html5lib
+
+    out = tmp_path / "indices.csv"
+    p = sh("indices", str(DATA / "messy_export.csv"), "--out", str(out), "--html")
+    assert p.returncode == 0, p.stderr
+    summary = pd.read_csv(tmp_path / "indices_summary.csv").set_index("measure")["value"]
+    patients = read_out(out)
+    assert summary["patients"] == len(patients) == 3
+    assert summary["patients_with_indices"] == patients["upc"].notna().sum() == 2
+    assert summary["upc_mean"] == pytest.approx(patients["upc"].mean())
+    # The printed figures are the written ones.
+    assert f"{summary['upc_mean']:.3f}" in p.stdout and "indices_summary.csv" in p.stdout
+    page = (tmp_path / "indices.html").read_text()
+    tree = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(page)
+    assert tree.find(".//img").get("src").startswith("data:image/png;base64,")
+    without = tmp_path / "plain" / "i.csv"
+    assert sh("indices", str(DATA / "messy_export.csv"), "--out", str(without)).returncode == 0
+    assert sorted(x.name for x in without.parent.iterdir()) == ["i.csv", "i_summary.csv"]
+
+
 def test_min_visits_and_role_filter(tmp_path):
     out = tmp_path / "gp.csv"
     p = sh("indices", str(DATA / "messy_export.csv"), "--out", str(out), "--roles", "gp",

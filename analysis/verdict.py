@@ -163,7 +163,8 @@ def _access(t: _Tables, lb: str, names) -> str:
     elif cw == "small":
         text = f"{names[lb]} changes routine waits too little to matter: {waits}"
     else:
-        text = f"{names[lb]}'s routine waits cannot be told from {names[t.base]}'s: {waits}"
+        text = (f"Routine waits under {names[lb]} cannot be told from those under "
+                f"{names[t.base]}: {waits}")
     if cu in ("better", "worse"):
         text += (f"; urgent requests seen the same day: {number(u, t.mean(lb, u))} against "
                  f"{number(u, t.mean(t.base, u))} ({_interval(u, du)})")

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT
@@ -259,3 +260,53 @@ def test_the_overlap_check_finds_overlapping_labels():
     assert overlapping_texts(fig) == [("Default practice, usual-GP-first",
                                        "Default practice, micro-teams")]
     plt.close(fig)
+
+
+def chromium() -> str:
+    """Debian's headless Chromium: required in CI (.ci/run installs it), else the test skips."""
+    import os
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs Debian's chromium package")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return found
+
+
+def screenshot(page, png, width=1280, height=900) -> np.ndarray:
+    """A headless-browser screenshot of ``page``, read back as an image array."""
+    import matplotlib.image
+
+    p = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+                        "--no-first-run", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync",
+                        f"--user-data-dir={png.parent / 'chromium-profile'}",
+                        f"--window-size={width},{height}", f"--screenshot={png}",
+                        page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert png.is_file(), p.stderr[-2000:]
+    return matplotlib.image.imread(png)
+
+
+@pytest.mark.slow
+def test_report_screenshot_in_a_real_browser(comparison, tmp_path):
+    """The report's first screen, as a laptop shows it: drawn, not blank, saved to look at."""
+    out, _ = comparison
+    image = screenshot(out / "report.html", tmp_path / "report_first_screen.png")
+    assert image.shape[:2] == (900, 1280)
+    # Not a blank page: text and colour in it (the verdict's green band, the swatches).
+    grey = image[..., :3].mean(axis=2)
+    assert grey.std() > 0.05 and (grey < 0.3).mean() > 0.005
+    shutil_copy_for_humans(tmp_path / "report_first_screen.png")
+
+
+def shutil_copy_for_humans(png) -> None:
+    """Keep the screenshot where a person can open it (GPSIM_SCREENSHOTS=folder), if asked."""
+    import os
+    import shutil
+
+    folder = os.environ.get("GPSIM_SCREENSHOTS")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        shutil.copy(png, folder)

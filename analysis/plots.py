@@ -346,12 +346,12 @@ def compare_monthly(monthly: pd.DataFrame, labels, names, path, changes=None) ->
     x_of = {mo: i for i, mo in enumerate(months)}
     for ax, (metric, title, ylabel, percent) in zip(axes.ravel(), MONTHLY_PANELS, strict=True):
         rows = m[m["metric"] == metric]
-        for lb in labels:
+        for i, lb in enumerate(labels):
             r = rows[rows["scenario"] == lb].sort_values("month")
             if not len(r):
                 continue
             x = [x_of[mo] for mo in r["month"]]
-            ax.plot(x, r["mean"], color=col[lb], lw=1.6, marker="o", ms=2.5, label=names[lb])
+            ax.plot(x, r["mean"], color=col[lb], lw=1.6, ms=3, label=names[lb], **_style(i))
             ax.fill_between(x, r["low"], r["high"], color=col[lb], alpha=0.15, lw=0)
         for lb, dates in (changes or {}).items():
             for date in dates:

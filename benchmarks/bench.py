@@ -8,6 +8,10 @@ capacity scales with the list.
     python benchmarks/bench.py 400000     # any list sizes (one practice)
     python benchmarks/bench.py --network  # scenarios/networks/bnssg.yaml: its first 10, 20 and
                                           # 40 practices (100k, 200k, 400k patients, 2 years)
+    python benchmarks/bench.py --baseline # only the ratio against the naive SimPy model
+
+The default run ends with the project's time beside a naive SimPy model's
+(benchmarks/naive_simpy.py) on the same practice, measured in the same call.
 """
 
 from __future__ import annotations
@@ -41,13 +45,15 @@ def scaled_scenario(patients: int, days: int = 365):
     return scenario_from_dict(data, source=f"bench:{patients}")
 
 
-def one(patients: int) -> dict:
+def one(patients: int, policy: str | None = None) -> dict:
     """Run one case in this process and report its figures."""
     import resource
 
     from sim import run
 
     s = scaled_scenario(patients)
+    if policy:
+        s = s.model_copy(update={"policy": s.policy.model_copy(update={"name": policy})})
     t0 = time.perf_counter()
     res = run(s)
     wall = time.perf_counter() - t0
@@ -126,11 +132,47 @@ def network_main(workers: int) -> int:
     return 0
 
 
+def one_naive(patients: int, policy: str) -> dict:
+    """The naive SimPy model (benchmarks/naive_simpy.py) on the same practice, in this process."""
+    from naive_simpy import naive_run
+
+    from sim import build_world
+
+    world = build_world(scaled_scenario(patients))
+    return naive_run(world, usual_gp_first=policy == "usual_gp_first")
+
+
+def _child(*args: str) -> dict:
+    p = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                       check=True)
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def baseline_main(patients: int = 10_000) -> int:
+    """The project against a plain SimPy model of the same practice, each in a fresh process."""
+    print(f"\nAgainst a naive SimPy model (benchmarks/naive_simpy.py: a process per request, a "
+          f"search over the day's slots), {patients:,} patients, one year, same arrivals and "
+          "calendar. Project: the whole run (world, booking, DNAs, retries, follow-ups, "
+          "tables); naive: booking only (world built beforehand, not timed).")
+    print(f"{'policy':>16} {'project s':>10} {'naive s':>8} {'naive / project':>16}")
+    for policy in ("access_first", "usual_gp_first"):
+        mine = _child("--one", str(patients), policy)
+        naive = _child("--one-naive", str(patients), policy)
+        print(f"{policy:>16} {mine['wall_s']:>10.2f} {naive['wall_s']:>8.2f} "
+              f"{naive['wall_s'] / mine['wall_s']:>15.1f}x")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     """Run each list size in a fresh process and print a table."""
     if argv and argv[0] == "--one":
-        print(json.dumps(one(int(argv[1]))))
+        print(json.dumps(one(int(argv[1]), argv[2] if len(argv) > 2 else None)))
         return 0
+    if argv and argv[0] == "--one-naive":
+        print(json.dumps(one_naive(int(argv[1]), argv[2])))
+        return 0
+    if argv and argv[0] == "--baseline":
+        return baseline_main(int(argv[1]) if len(argv) > 1 else 10_000)
     if argv and argv[0] == "--one-network":
         print(json.dumps(one_network(int(argv[1]), int(argv[2]))))
         return 0
@@ -149,7 +191,7 @@ def main(argv: list[str]) -> int:
         print(f"{r['patients']:>9,} {r['clinicians']:>10,} {r['requests']:>10,} "
               f"{r['wall_s']:>8.2f} {r['build_s']:>8.2f} {r['requests_per_s']:>11,.0f} "
               f"{r['peak_mib']:>9,.0f}")
-    return 0
+    return baseline_main()
 
 
 if __name__ == "__main__":

@@ -331,6 +331,26 @@ def cmd_indices(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    """Start the web app on this machine (Streamlit), bound to 127.0.0.1 unless told otherwise."""
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise BadInput("the app needs Streamlit: python -m pip install -r requirements.txt")
+    page = Path(__file__).resolve().parent / "app.py"
+    print(f"The app is at http://{args.address}:{args.port} (Ctrl-C stops it); nothing leaves "
+          "this machine.", flush=True)
+    command = [sys.executable, "-m", "streamlit", "run", str(page),
+               "--server.address", args.address, "--server.port", str(args.port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.maxUploadSize", "1", "--client.toolbarMode", "viewer"]
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print or write the scenario JSON Schema, or the scenario reference page."""
     from sim.inputs.schema import Scenario
@@ -431,6 +451,11 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     rp.add_argument("--format", action="append", choices=("png", "svg", "pdf"),
                     help="also write each plot in this format (repeatable)")
     rp.set_defaults(func=cmd_report)
+    ap = sub.add_parser("app", help="start the web app on this machine (Streamlit)")
+    ap.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    ap.add_argument("--address", default="127.0.0.1",
+                    help="address to serve on (default 127.0.0.1: this machine only)")
+    ap.set_defaults(func=cmd_app)
     ix = sub.add_parser("indices", help="continuity indices of a visit export (CSV)")
     ix.add_argument("visits", help="CSV: patient_id, date, clinician_id "
                     "[, usual_clinician_id, role]")

@@ -186,6 +186,7 @@ def run_comparison(
     policies: Registry | None = None,
     on_start: Callable[[list[str], int, int], None] | None = None,
     plot_formats: tuple[str, ...] = ("png",),
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> ComparisonResult:
     """Run every item ``replications`` times and write the comparison folder ``out``.
 
@@ -203,6 +204,9 @@ def run_comparison(
         on_start: called with (labels, runs, processes) once everything is
             loaded and before anything runs (the command line prints it).
         plot_formats: plot formats to write besides PNG (``svg``, ``pdf``), for papers.
+        on_progress: called with (runs finished, runs in all) as each run finishes (the
+            app's progress bar); an exception it raises stops the comparison, and runs
+            not yet started never start.
 
     Raises:
         ComparisonError: for a request that cannot be run (too few replications).
@@ -226,10 +230,14 @@ def run_comparison(
     if on_start is not None:
         on_start(labels, len(jobs), 0 if scheduler else min(workers, len(jobs)))
     t0 = time.perf_counter()
-    reduced = list(run_batch(jobs, reduce_run, workers=min(workers, len(jobs)),
-                             description="runs", network_reducer=reduce_network,
-                             practice_reducer=reduce_practice, scheduler=scheduler,
-                             progress=progress, policies=policies))
+    reduced = []
+    for done in run_batch(jobs, reduce_run, workers=min(workers, len(jobs)),
+                          description="runs", network_reducer=reduce_network,
+                          practice_reducer=reduce_practice, scheduler=scheduler,
+                          progress=progress, policies=policies):
+        reduced.append(done)
+        if on_progress is not None:
+            on_progress(len(reduced), len(jobs))
     data = collect(reduced, labels)
     scenarios = [it.practices[0][1] if isinstance(it, Network) else it for it in loaded]
     s0 = scenarios[0]

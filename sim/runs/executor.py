@@ -115,10 +115,13 @@ def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,
         for i, task in enumerate(tasks):
             yield i, call(task)
         return
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)))
+    try:
         futures = {pool.submit(call, task): i for i, task in enumerate(tasks)}
         for fut in futures_completed(futures):
             yield futures[fut], _result(fut, capture_errors)
+    finally:  # stopped early (cancelled, interrupted): runs not yet started never start
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _result(future: Any, capture_errors: bool) -> Any:

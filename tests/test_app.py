@@ -1,0 +1,186 @@
+"""The web app, three ways.
+
+Its logic directly; its page with Streamlit's own test harness (no browser);
+and end to end in a real browser (Playwright driving Debian's Chromium, in
+the slow tier).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from conftest import DEFAULT, ROOT
+
+from gpsim import app_logic as logic
+from sim import load_scenario
+
+PAGE = ROOT / "gpsim" / "app.py"
+
+
+def test_practice_settings_go_through_the_strict_schema():
+    base = load_scenario(DEFAULT)
+    form = logic.practice_form(base)
+    assert form["list_size"] == base.population.size and "gp" in form["roles"]
+    smaller, problems = logic.with_practice(base, {**form, "list_size": 3000})
+    assert problems == [] and smaller.population.size == 3000
+    _, problems = logic.with_practice(base, {**form, "booking_horizon_days": 0})
+    assert problems == ["the practice form: practice.booking_horizon_days: Input should be "
+                        "greater than or equal to 1 (got 0)"]
+    _, problems = logic.approach_scenario(smaller, "usual_gp_first", {"adherance": 0.7})
+    assert "policy.params.adherance: unknown key 'adherance'; did you mean 'adherence'?" \
+        in problems[0]
+
+
+def test_sessions_a_week_change_which_sessions_a_clinician_works():
+    base = load_scenario(DEFAULT)
+    form = logic.practice_form(base)
+    first = base.clinicians[0]
+    assert form["clinicians"][first.id]["sessions_per_week"] == len(first.sessions) == 8
+    form["clinicians"][first.id]["sessions_per_week"] = 10
+    more, problems = logic.with_practice(base, form)
+    assert problems == [] and more.clinicians[0].sessions == (*first.sessions, "fri_am",
+                                                             "fri_pm")
+    form["clinicians"][first.id]["sessions_per_week"] = 3
+    fewer, _ = logic.with_practice(base, form)
+    assert fewer.clinicians[0].sessions == first.sessions[:3]
+    form["clinicians"][first.id]["sessions_per_week"] = 12
+    _, problems = logic.with_practice(base, form)
+    assert problems == [f"clinicians.{first.id}.sessions: 12 sessions a week is more than "
+                        "the 10 the practice opens"]
+
+
+def test_uploads_are_limited_and_get_the_command_lines_messages():
+    _, problems = logic.read_upload("big.yaml", b"x" * (logic.MAX_UPLOAD_BYTES + 1))
+    assert problems[0].startswith("big.yaml: 1,000,001 bytes; the app takes scenario files")
+    _, problems = logic.read_upload("mine.yaml", b"population: {size: -3}\n")
+    assert "mine.yaml:1: population.size: Input should be greater than or equal to 1 " \
+           "(got -3)" in problems
+    _, problems = logic.read_upload("net.yaml", b"practices: []\n")
+    assert "not a scenario file" in problems[0]
+    ok, problems = logic.read_upload("default.yaml", DEFAULT.read_bytes())
+    assert problems == [] and ok.population.size == load_scenario(DEFAULT).population.size
+
+
+def test_the_scenarios_taken_away_give_the_same_numbers_on_the_command_line(tmp_path):
+    base = load_scenario(DEFAULT, {"population.size": 1500, "warmup_days": 14,
+                                   "duration_days": 42})
+    a, _ = logic.approach_scenario(base, "access_first", {})
+    b, _ = logic.approach_scenario(base, "usual_gp_first", {"adherence": 0.8})
+    app = logic.run_app_comparison([a, b], tmp_path / "app", 2, workers=2)
+    files = []
+    for label, s in zip(app.labels, (a, b), strict=True):
+        f = tmp_path / f"{label}.yaml"
+        f.write_text(logic.scenario_yaml(s, app.seed))
+        files.append(str(f))
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "compare", *files, "-r", "2",
+                        "--out", str(tmp_path / "cli")], capture_output=True, text=True,
+                       cwd=ROOT, timeout=600)
+    assert p.returncode == 0, p.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "app" / "runs.csv"),
+                                  pd.read_csv(tmp_path / "cli" / "runs.csv"))
+
+
+def test_the_page_runs_a_comparison_in_the_test_harness():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(PAGE), default_timeout=300).run()
+    assert not at.exception and not at.error
+    assert [h.value for h in at.header] == ["1. Your practice", "2. The approaches to compare",
+                                            "3. Run the comparison"]
+    at.number_input[0].set_value(1500).run()           # list size
+    at.number_input[-1].set_value(2).run()              # replications
+    at.button[0].click().run(timeout=300)
+    assert not at.exception and not at.error
+    assert "4. The answer" in [h.value for h in at.header]
+    text = " ".join(m.value for m in at.markdown)
+    assert "Usual-GP-first gives the most continuity" in text
+    table = at.dataframe[-1].value
+    assert list(table["approach"]) == ["Access-first (baseline)", "Usual-GP-first"]
+    slicc = table["GP visits with the patient's own GP (SLICC) (%)"]
+    assert " points" in slicc.iloc[1] and " points" not in slicc.iloc[0]
+
+
+def test_a_bad_setting_shows_the_schemas_message_beside_the_form():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(PAGE), default_timeout=120).run()
+    at.multiselect[0].set_value([]).run()               # no opening days
+    assert not at.exception
+    assert any("practice.opening.days" in e.value for e in at.error)
+
+
+# ------------------------------------------------------------------ in a real browser
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_the_app_in_a_real_browser(tmp_path):
+    """Open the app, change a value, run a small comparison; the table and plots appear."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        browser = None
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs Playwright and Debian's chromium (.ci/run installs them)")
+        pytest.skip("Playwright or chromium is not installed")
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "app", "--port",
+                               str(port)], cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        first = server.stdout.readline()
+        assert f"http://127.0.0.1:{port}" in first
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=browser, args=["--no-sandbox"])
+            page = b.new_page(viewport={"width": 1280, "height": 1400})
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    page.goto(f"http://127.0.0.1:{port}", timeout=10000)
+                    break
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
+            page.get_by_role("heading", name="1. Your practice").wait_for(timeout=60000)
+            size = page.get_by_label("Registered patients (list size)")
+            size.fill("1500")
+            size.press("Enter")
+            reps = page.get_by_label("Replications (more: narrower intervals, longer to run)")
+            reps.fill("2")
+            reps.press("Enter")
+            page.wait_for_timeout(1500)
+            page.screenshot(path=tmp_path / "app_set_up.png")
+            page.get_by_role("button", name="Run").click()
+            answer = page.get_by_role("heading", name="4. The answer")
+            answer.wait_for(timeout=240000)
+            page.wait_for_timeout(1500)
+            page.mouse.move(640, 700)
+            page.mouse.wheel(0, 1150)  # the page scrolls inside Streamlit's own container
+            page.wait_for_timeout(800)
+            page.screenshot(path=tmp_path / "app_answer.png")
+            assert page.locator("[data-testid='stDataFrame']").count() >= 2
+            assert page.locator("[data-testid='stImage'] img").count() >= 4
+            assert page.get_by_text("gives the most continuity").count() >= 1
+            b.close()
+        folder = os.environ.get("GPSIM_SCREENSHOTS")
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+            for name in ("app_set_up.png", "app_answer.png"):
+                shutil.copy(tmp_path / name, folder)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

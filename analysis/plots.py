@@ -198,24 +198,6 @@ def compare_continuity(pc: pd.DataFrame, labels, names, path) -> Path:
     return _save(fig, Path(path))
 
 
-def compare_slicc_by_month(sm: pd.DataFrame, labels, names, path) -> Path:
-    """SLICC by calendar month, mean over replications, one line per scenario."""
-    col = _colours(labels)
-    fig, ax = plt.subplots(figsize=(9, 4.2), dpi=110)
-    for lb in labels:
-        g = sm[sm["scenario"] == lb].groupby("month")[["with_usual", "visits"]].sum()
-        if len(g):
-            ax.plot(g.index.astype(str), g["with_usual"] / g["visits"], marker="o", ms=3,
-                    color=col[lb], label=names[lb])
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("Month")
-    ax.set_ylabel("SLICC: share of GP consultations with the list GP")
-    ax.tick_params(axis="x", labelrotation=45, labelsize=8)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return _save(fig, Path(path))
-
-
 def _bars_with_ci(ax, comparison, labels, names, metrics, metric_names, scale=1.0):
     width = 0.8 / max(len(labels), 1)
     x = np.arange(len(metrics))

@@ -1,11 +1,13 @@
 """The comparison report: one self-contained HTML file a practice manager can read.
 
-It opens with a plain-English table (each scenario's mean with its 95%
-interval, and how it differs from the baseline), then the plots (embedded),
-then every parameter with its value and source, and a model description
-following the STRESS-DES reporting checklist (Monks et al. 2019), generated
-from the scenarios. Rendered only from a saved comparison folder, so
-``run.py report DIR`` needs no simulation.
+It opens with what was compared (each approach in plain words) and a verdict
+computed from the results (:mod:`analysis.verdict`), then the headline
+measures grouped by continuity, access and hospital use with approaches as
+rows, the effect over time of any rollout, the gains beside real programmes,
+the published figures, the plots (embedded), every measure, every parameter
+with its value and source, and a model description following the STRESS-DES
+reporting checklist (Monks et al. 2019). Rendered only from a saved
+comparison folder, so ``run.py report DIR`` needs no simulation.
 """
 
 from __future__ import annotations
@@ -34,10 +36,6 @@ from .plots import colours
 from .stats import mean_ci
 from .summary import SUMMARY_COLUMNS
 from .verdict import judge, verdict
-
-#: The headline measures (metric, label with unit, format, which way is better), for sweeps.
-HEADLINE = [(m, measure(m).heading, "", measure(m).better)
-            for group in HEADLINE_GROUPS.values() for m in group]
 
 PLOTS = [
     ("waits.png", "Waiting times", "How soon patients are seen: the share of appointments "

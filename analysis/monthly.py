@@ -134,7 +134,14 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
     cd = tables["clinician_days"]
     cd_day = ((cd["date"].to_numpy(dtype="datetime64[D]") - start)
               // np.timedelta64(1, "D")).astype(np.int64)
-    roles = sorted(cd["role"].astype(str).unique())
+    cd_role = cd["role"].astype(str).to_numpy()
+    roles = sorted(set(cd_role))
+    cd_booked = cd["booked_slots"].to_numpy()
+    cd_available = cd["available_slots"].to_numpy()
+    if e is not None:
+        e_day = _day(e["at"], start)
+        e_ae = (e["kind"] == "ae").to_numpy()
+        e_admission = (e["kind"] == "admission").to_numpy()
     out = {}
     for month, d0, d1 in _months(start, warmup_days, end_day):
         m = (h_day >= d0) & (h_day < d1)
@@ -155,15 +162,14 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
             "has_emergency": e is not None, "ae": 0, "admissions": 0,
         }
         if e is not None:
-            e_day = _day(e["at"], start)
             inside = (e_day >= d0) & (e_day < d1)
-            part["ae"] = int((inside & (e["kind"] == "ae").to_numpy()).sum())
-            part["admissions"] = int((inside & (e["kind"] == "admission").to_numpy()).sum())
+            part["ae"] = int((inside & e_ae).sum())
+            part["admissions"] = int((inside & e_admission).sum())
         in_month = (cd_day >= d0) & (cd_day < d1)
         for role in roles:
-            sel = in_month & (cd["role"].astype(str) == role).to_numpy()
-            part[f"booked_{role}"] = float(cd.loc[sel, "booked_slots"].sum())
-            part[f"available_{role}"] = float(cd.loc[sel, "available_slots"].sum())
+            sel = in_month & (cd_role == role)
+            part[f"booked_{role}"] = float(cd_booked[sel].sum())
+            part[f"available_{role}"] = float(cd_available[sel].sum())
         out[month] = part
     return out
 

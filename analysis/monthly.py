@@ -75,11 +75,14 @@ def _day(times: pd.Series, start: np.datetime64) -> np.ndarray:
 
 
 def _per_patient_mean(patient: np.ndarray, hits: np.ndarray | None, clinician: np.ndarray | None,
-                      min_visits: int = 3) -> tuple[float, int]:
-    """Sum and count over patients with ``min_visits``+: UPC (``clinician``) or a hit share."""
+                      min_visits: int = 3, ordered: bool = False) -> tuple[float, int]:
+    """Sum and count over patients with ``min_visits``+: UPC (``clinician``) or a hit share.
+
+    ``ordered``: the rows are already sorted by patient (stably), so no sort is needed.
+    """
     if patient.size == 0:
         return 0.0, 0
-    order = np.argsort(patient, kind="stable")
+    order = np.arange(patient.size) if ordered else np.argsort(patient, kind="stable")
     p = patient[order]
     starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
     counts = np.diff(np.r_[starts, p.size])
@@ -142,14 +145,20 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
         e_day = _day(e["at"], start)
         e_ae = (e["kind"] == "ae").to_numpy()
         e_admission = (e["kind"] == "admission").to_numpy()
+    # Sorted by patient once (stably): every month's rolling window is a mask of these
+    # rows, which keeps them sorted, so no month sorts again.
+    by_patient = np.argsort(pid, kind="stable")
+    s_pid, s_clin, s_day = pid[by_patient], clin[by_patient], h_day[by_patient]
+    s_gp_att, s_team_known = gp_att[by_patient], team_known[by_patient]
+    s_team_hit = team_hit[by_patient]
     out = {}
     for month, d0, d1 in _months(start, warmup_days, end_day):
         m = (h_day >= d0) & (h_day < d1)
         routine = m & (urgency == "routine")
-        roll = (h_day >= max(warmup_days, d1 - ROLLING_DAYS)) & (h_day < d1)
-        upc_sum, upc_n = _per_patient_mean(pid[roll & gp_att], None, clin[roll & gp_att])
-        team_sum, team_n = _per_patient_mean(pid[roll & team_known], team_hit[roll & team_known],
-                                             None)
+        roll = (s_day >= max(warmup_days, d1 - ROLLING_DAYS)) & (s_day < d1)
+        g, t = roll & s_gp_att, roll & s_team_known
+        upc_sum, upc_n = _per_patient_mean(s_pid[g], None, s_clin[g], ordered=True)
+        team_sum, team_n = _per_patient_mean(s_pid[t], s_team_hit[t], None, ordered=True)
         part = {
             "days": d1 - d0, "patients": patients,
             "appointments": int(m.sum()), "same_day": int((m & (lead == 0)).sum()),
@@ -225,8 +234,10 @@ def monthly_from_parts(parts: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def monthly_table(result) -> pd.DataFrame:
-    """A run's monthly table (:class:`sim.RunResult`)."""
+def monthly_table(result, parts: dict | None = None) -> pd.DataFrame:
+    """A run's monthly table (:class:`sim.RunResult`); ``parts``: its monthly parts, if made."""
+    if parts is not None:
+        return monthly_from_parts(parts)
     s = result.scenario
     gp_roles = tuple(name for name, role in s.roles.items() if role.holds_list)
     return monthly_from_parts(monthly_parts(result.tables, s.start_date, s.warmup_days,

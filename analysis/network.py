@@ -63,7 +63,8 @@ def write_and_reduce(result, out: str | Path, hub_ids=frozenset()) -> PracticePa
     """
     reduced = practice_parts(result, hub_ids)
     write_run(result, out, parts=(reduced.parts, reduced.cohorts),
-              label=f"Practice {Path(out).name} ({result.scenario.policy.name})")
+              label=f"Practice {Path(out).name} ({result.scenario.policy.name})",
+              monthly=reduced.monthly)
     return reduced
 
 

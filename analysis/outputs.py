@@ -52,14 +52,14 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_run(result: RunResult, out_dir: str | Path, parts=None, label: str | None = None
-              ) -> dict[str, Path]:
+def write_run(result: RunResult, out_dir: str | Path, parts=None, label: str | None = None,
+              monthly: dict | None = None) -> dict[str, Path]:
     """Write a run's files into ``out_dir``; return where each went.
 
     ``parts``: the run's :func:`analysis.summary.run_parts`, if already computed.
     ``label``: what the plot's title calls the run (default: the scenario's name;
-    a network gives the practice id). Nothing in ``out_dir`` changes unless
-    every file was written.
+    a network gives the practice id). ``monthly``: the run's monthly parts, if
+    made. Nothing in ``out_dir`` changes unless every file was written.
     """
     out_dir = Path(out_dir)
     s = result.scenario
@@ -82,7 +82,7 @@ def write_run(result: RunResult, out_dir: str | Path, parts=None, label: str | N
             stage / "summary_columns.csv", index=False)
         slicc_by_month(gp_visits, time="appointment_at").to_csv(stage / "slicc_by_month.csv",
                                                                 index=False)
-        monthly_table(result).to_csv(stage / "monthly.csv", index=False)
+        monthly_table(result, monthly).to_csv(stage / "monthly.csv", index=False)
         by_list = slicc_by_list(gp_visits).rename(columns={
             "usual_clinician_id": "clinician_id", "visits": "list_gp_visits",
             "with_usual": "list_visits_with_them", "slicc": "list_slicc"})

@@ -134,6 +134,9 @@ def reduce_network(results: list) -> dict[str, pd.DataFrame]:
         "utilisation": util,
         "usual_gp_consultations": usual,
         "monthly": monthly_from_parts(combine_monthly_parts([r.monthly for r in reduced])),
+        "practices": pd.concat([summary_from_parts(r.parts.parts).assign(practice_id=pid)
+                                for (pid, _), r in zip(results, reduced, strict=True)],
+                               ignore_index=True),
     }
 
 
@@ -155,6 +158,14 @@ def collect(reduced: list[tuple[str, int, dict[str, pd.DataFrame]]],
             df.insert(0, "scenario", label)
             parts.append(df)
         out[name] = pd.concat(parts, ignore_index=True)
+    # Networks also keep each practice's summary row (for the report's small multiples).
+    practices = [tables["practices"].assign(scenario=label, replication=k)
+                 for label, k, tables in reduced if "practices" in tables]
+    if practices:
+        df = pd.concat(practices, ignore_index=True)
+        out["practices"] = df[["scenario", "replication", "practice_id",
+                               *[c for c in df.columns if c not in ("scenario", "replication",
+                                                                    "practice_id")]]]
     return out
 
 
@@ -217,7 +228,7 @@ def load_comparison(folder: str | Path) -> dict:
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     data = {name: (pd.read_parquet(folder / "data" / f"{name}.parquet")
                    if (folder / "data" / f"{name}.parquet").is_file() else pd.DataFrame())
-            for name in DATA_TABLES}  # an older folder may lack a newer table
+            for name in (*DATA_TABLES, "practices")}  # an older folder may lack a newer table
     return {
         "meta": meta,
         "data": data,

@@ -21,13 +21,9 @@ import numpy as np
 import pandas as pd
 
 from .labels import GROUPS, HEADLINE_GROUPS, POLICIES, measure, number
-from .plots import _save
+from .plots import PRACTICE_PANELS, _save
 from .report import STYLE
 from .stats import mean_ci
-
-#: The measures drawn for every practice side by side (small multiples).
-PRACTICE_PANELS = ("slicc", "upc_mean", "routine_wait_mean_days", "urgent_same_day_share",
-                   "ae_per_1000", "utilisation")
 
 
 def network_intervals(reps: pd.DataFrame) -> pd.DataFrame:

@@ -356,3 +356,51 @@ def compare_monthly(monthly: pd.DataFrame, labels, names, path, changes=None) ->
         texts.append("a policy changes (month)")
     _legend_below(fig, handles, texts)
     return _save(fig, Path(path))
+
+
+#: The measures drawn for every practice of a network, side by side (small multiples).
+PRACTICE_PANELS = ("slicc", "upc_mean", "routine_wait_mean_days", "urgent_same_day_share",
+                   "ae_per_1000", "utilisation")
+
+
+def compare_practices(practices: pd.DataFrame, labels, names, path) -> Path:
+    """Each practice of the compared networks, as small multiples.
+
+    Key measures, the mean over replications and its 95% interval, one colour
+    and marker per compared network.
+    """
+    from .labels import measure
+    from .stats import mean_ci
+
+    col = colours(labels)
+    shown = [lb for lb in labels if lb in set(practices["scenario"])]
+    ids = list(dict.fromkeys(practices["practice_id"]))
+    panels = [m for m in PRACTICE_PANELS if m in practices.columns]
+    ncol = 3
+    nrow = (len(panels) + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrow, ncol, figsize=(12, 1.2 + nrow * (0.9 + 0.3 * len(ids))),
+                             dpi=100, squeeze=False, layout="constrained")
+    step = 0.7 / max(len(shown), 1)
+    for ax, m in zip(axes.flat, panels, strict=False):
+        scale = 100 if measure(m).kind == "share" else 1
+        for i, lb in enumerate(shown):
+            rows = practices[practices["scenario"] == lb]
+            stats = [mean_ci(rows.loc[rows["practice_id"] == pid, m].to_numpy(dtype=float))
+                     for pid in ids]
+            mean = np.array([x[0] for x in stats]) * scale
+            err = np.nan_to_num(np.vstack([mean - np.array([x[1] for x in stats]) * scale,
+                                           np.array([x[2] for x in stats]) * scale - mean]))
+            y = np.arange(len(ids)) + (i - (len(shown) - 1) / 2) * step
+            ax.errorbar(mean, y, xerr=err, fmt=MARKERS[i % len(MARKERS)], color=col[lb], ms=5,
+                        capsize=2, ls="none", label=names[lb])
+        ax.set_yticks(np.arange(len(ids)), ids, fontsize=8)
+        ax.invert_yaxis()
+        heading = measure(m).heading
+        ax.set_title(_wrap(heading, 42), loc="left", fontsize=9,
+                     color="#a00" if "PROXY" in heading else "black")
+        ax.grid(alpha=0.3, axis="x")
+        ax.tick_params(axis="x", labelsize=8)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    _legend_below(fig, *axes.flat[0].get_legend_handles_labels())
+    return _save(fig, Path(path))

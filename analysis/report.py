@@ -286,6 +286,14 @@ it, the difference from the baseline, {e(within[base])}, paired by replication:
         data = base64.b64encode(files[f].read_bytes()).decode("ascii")
         parts.append(f"<h2>{e(title)}</h2><p>{e(caption)}</p>"
                      f'<img alt="{e(title)}" src="data:image/png;base64,{data}">')
+    practices = c["data"].get("practices")
+    if practices is not None and len(practices):
+        png = plots.compare_practices(practices, labels, short, out / "plots" / "practices.png")
+        data = base64.b64encode(png.read_bytes()).decode("ascii")
+        parts.append("<h2>Each practice</h2><p>Each practice of the compared networks: six "
+                     "key measures, the mean over replications with its 95% interval, one "
+                     "colour per approach as everywhere in this report.</p>"
+                     f'<img alt="Each practice" src="data:image/png;base64,{data}">')
     parts.append(_every_measure(comp, labels, short))
     parts.append(_assumptions(c["parameters"], labels, short))
     parts.append(_stress(meta, c["parameters"], labels, short))

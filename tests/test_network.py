@@ -332,7 +332,14 @@ def test_compare_works_for_networks(tmp_path):
     for col in ("requests", "appointments", "gave_up_requests"):
         assert row[col] == table.iloc[-1][col], col
     assert row["upc_mean"] == pytest.approx(table.iloc[-1]["upc_mean"])
-    assert "test network B" in (out / "report.html").read_text()
+    report = (out / "report.html").read_text()
+    assert "test network B" in report
+    # Each practice of each network, over the replications, as small multiples.
+    practices = pd.read_parquet(out / "data" / "practices.parquet")
+    assert len(practices) == 2 * 2 * 2  # networks x replications x practices
+    assert set(practices["practice_id"]) == {"p0", "p1"}
+    assert practices["requests"].sum() == runs["requests"].sum()
+    assert "<h2>Each practice</h2>" in report and (out / "plots" / "practices.png").is_file()
 
 
 def test_hub_can_work_weekends(tmp_path):

@@ -204,12 +204,23 @@ def care_plan_reviews(
                       np.full(due.size, needs.index(review.need), dtype=np.int16),
                       np.full(due.size, REVIEW, dtype=np.int8), mode,
                       np.full(due.size, named, dtype=np.int8)))
+    return _stacked(parts)
+
+
+def _stacked(parts: list[tuple[np.ndarray, ...]], in_time_order: bool = False) -> Arrivals:
+    """Arrivals from parts, each (time, from day, patient, need, urgency, mode, named).
+
+    No parts give no arrivals; ``in_time_order`` sorts them by time (stably).
+    """
     if not parts:
         empty = np.zeros(0)
         return Arrivals(empty, empty.astype(np.int32), empty.astype(np.int32),
                         empty.astype(np.int16), empty.astype(np.int8), empty.astype(np.int8),
                         empty.astype(np.int8))
     cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
+    if in_time_order:
+        order = np.argsort(cols[0], kind="stable")
+        cols = [c[order] for c in cols]
     return Arrivals(*cols)
 
 
@@ -284,11 +295,4 @@ def planned_care(
                       np.full(patient.size, needs.index(stream.need), dtype=np.int16),
                       np.full(patient.size, PLANNED, dtype=np.int8), mode,
                       np.full(patient.size, named, dtype=np.int8)))
-    if not parts:
-        empty = np.zeros(0)
-        return Arrivals(empty, empty.astype(np.int32), empty.astype(np.int32),
-                        empty.astype(np.int16), empty.astype(np.int8), empty.astype(np.int8),
-                        empty.astype(np.int8))
-    cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
-    order = np.argsort(cols[0], kind="stable")
-    return Arrivals(*(c[order] for c in cols))
+    return _stacked(parts, in_time_order=True)

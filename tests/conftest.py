@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,22 @@ def small_scenario():
         DEFAULT,
         {"population.size": 3000, "warmup_days": 28, "duration_days": 84},
     )
+
+
+def chromium() -> str:
+    """Debian's headless Chromium: required in CI (.ci/run installs it), else the test skips."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs Debian's chromium package")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return found
+
+
+def keep_screenshots(*pngs: Path) -> None:
+    """Keep screenshots where a person can open them (GPSIM_SCREENSHOTS=folder), if asked."""
+    folder = os.environ.get("GPSIM_SCREENSHOTS")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        for png in pngs:
+            shutil.copy(png, folder)

@@ -8,7 +8,6 @@ the slow tier).
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import DEFAULT, ROOT
+from conftest import DEFAULT, ROOT, chromium, keep_screenshots
 
 from gpsim import app_logic as logic
 from sim import load_scenario
@@ -127,15 +126,13 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_the_app_in_a_real_browser(tmp_path):
     """Open the app, change a value, run a small comparison; the table and plots appear."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    browser = chromium()
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        browser = None
-    if browser is None:
         if os.environ.get("CI"):
-            pytest.fail("CI needs Playwright and Debian's chromium (.ci/run installs them)")
-        pytest.skip("Playwright or chromium is not installed")
+            pytest.fail("CI needs Playwright (requirements.txt installs it)")
+        pytest.skip("Playwright is not installed")
     port = _free_port()
     server = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "app", "--port",
                                str(port)], cwd=tmp_path, stdout=subprocess.PIPE,
@@ -176,11 +173,7 @@ def test_the_app_in_a_real_browser(tmp_path):
             assert page.locator("[data-testid='stImage'] img").count() >= 4
             assert page.get_by_text("gives the most continuity").count() >= 1
             b.close()
-        folder = os.environ.get("GPSIM_SCREENSHOTS")
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-            for name in ("app_set_up.png", "app_answer.png"):
-                shutil.copy(tmp_path / name, folder)
+        keep_screenshots(tmp_path / "app_set_up.png", tmp_path / "app_answer.png")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, chromium, keep_screenshots
 
 from analysis.compare import COMPARED
 from analysis.labels import measure
@@ -262,19 +262,6 @@ def test_the_overlap_check_finds_overlapping_labels():
     plt.close(fig)
 
 
-def chromium() -> str:
-    """Debian's headless Chromium: required in CI (.ci/run installs it), else the test skips."""
-    import os
-    import shutil
-
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: .ci/run installs Debian's chromium package")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return found
-
-
 def screenshot(page, png, width=1280, height=900) -> np.ndarray:
     """A headless-browser screenshot of ``page``, read back as an image array."""
     import matplotlib.image
@@ -298,15 +285,5 @@ def test_report_screenshot_in_a_real_browser(comparison, tmp_path):
     # Not a blank page: text and colour in it (the verdict's green band, the swatches).
     grey = image[..., :3].mean(axis=2)
     assert grey.std() > 0.05 and (grey < 0.3).mean() > 0.005
-    shutil_copy_for_humans(tmp_path / "report_first_screen.png")
+    keep_screenshots(tmp_path / "report_first_screen.png")
 
-
-def shutil_copy_for_humans(png) -> None:
-    """Keep the screenshot where a person can open it (GPSIM_SCREENSHOTS=folder), if asked."""
-    import os
-    import shutil
-
-    folder = os.environ.get("GPSIM_SCREENSHOTS")
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-        shutil.copy(png, folder)

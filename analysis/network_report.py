@@ -12,16 +12,10 @@ import base64
 import html
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.lines
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from .labels import GROUPS, HEADLINE_GROUPS, POLICIES, measure, number
-from .plots import PRACTICE_PANELS, _save
+from .plots import PRACTICE_PANELS, compare_practices
 from .report import STYLE
 from .stats import mean_ci
 
@@ -43,41 +37,6 @@ def network_intervals(reps: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def practices_plot(intervals: pd.DataFrame, practices: list[str], path: Path) -> Path:
-    """Small multiples: each key measure, one row per practice, mean with its 95% interval."""
-    panels = [m for m in PRACTICE_PANELS if m in set(intervals["metric"])]
-    t = intervals.set_index(["practice_id", "metric"])
-    ncol = 3
-    nrow = (len(panels) + ncol - 1) // ncol
-    fig, axes = plt.subplots(nrow, ncol, figsize=(12, 0.9 + nrow * (0.8 + 0.22 * len(practices))),
-                             dpi=100, squeeze=False, layout="constrained")
-    y = np.arange(len(practices))
-    for ax, m in zip(axes.flat, panels, strict=False):
-        scale = 100 if measure(m).kind == "share" else 1
-        mean = np.array([t.loc[(p, m), "mean"] for p in practices], dtype=float) * scale
-        low = np.array([t.loc[(p, m), "low"] for p in practices], dtype=float) * scale
-        high = np.array([t.loc[(p, m), "high"] for p in practices], dtype=float) * scale
-        err = np.nan_to_num(np.vstack([mean - low, high - mean]))
-        ax.errorbar(mean, y, xerr=err, fmt="o", color="#1b6ca8", ms=4, capsize=2)
-        net = t.loc[("network", m), "mean"] * scale if ("network", m) in t.index else None
-        if net is not None:
-            ax.axvline(net, color="#d95f02", ls="--", lw=1)
-        ax.set_yticks(y, practices, fontsize=8)
-        ax.invert_yaxis()
-        heading = measure(m).heading
-        ax.set_title(heading, loc="left", fontsize=9,
-                     color="#a00" if "PROXY" in heading else "black")
-        ax.grid(alpha=0.3, axis="x")
-        ax.tick_params(axis="x", labelsize=8)
-    for ax in list(axes.flat)[len(panels):]:
-        ax.axis("off")
-    handles = [matplotlib.lines.Line2D([], [], color="#1b6ca8", marker="o", ls="none"),
-               matplotlib.lines.Line2D([], [], color="#d95f02", ls="--")]
-    fig.legend(handles, ["practice (95% interval)", "the network as a whole"],
-               loc="outside lower center", ncol=2, fontsize=9, frameon=False)
-    return _save(fig, path)
-
-
 def render_network(out: Path, reps: pd.DataFrame, meta: dict) -> Path:
     """Write ``report.html`` and ``plots/practices.png`` for a network run into ``out``.
 
@@ -88,7 +47,13 @@ def render_network(out: Path, reps: pd.DataFrame, meta: dict) -> Path:
     intervals = network_intervals(reps)
     practices = [p for p in dict.fromkeys(reps["practice_id"]) if p != "network"]
     (out / "plots").mkdir(parents=True, exist_ok=True)
-    plot = practices_plot(intervals, practices, out / "plots" / "practices.png")
+    label = "practice (95% interval)" if int(meta.get("replications", 1)) > 1 else "practice"
+    network = reps[reps["practice_id"] == "network"]
+    plot = compare_practices(
+        reps[reps["practice_id"] != "network"].assign(scenario="run"), ["run"],
+        {"run": label}, out / "plots" / "practices.png",
+        reference=("the network as a whole",
+                   {m: float(network[m].mean()) for m in PRACTICE_PANELS if m in network}))
     t = intervals.set_index(["practice_id", "metric"])
     reps_n = int(meta.get("replications", 1))
     info = meta.get("practices", {})

@@ -363,11 +363,13 @@ PRACTICE_PANELS = ("slicc", "upc_mean", "routine_wait_mean_days", "urgent_same_d
                    "ae_per_1000", "utilisation")
 
 
-def compare_practices(practices: pd.DataFrame, labels, names, path) -> Path:
+def compare_practices(practices: pd.DataFrame, labels, names, path,
+                      reference: tuple[str, dict[str, float]] | None = None) -> Path:
     """Each practice of the compared networks, as small multiples.
 
     Key measures, the mean over replications and its 95% interval, one colour
-    and marker per compared network.
+    and marker per compared network. ``reference``: a name and a value per
+    measure drawn as a dashed line in each panel (the network as a whole).
     """
     from .labels import measure
     from .stats import mean_ci
@@ -393,6 +395,9 @@ def compare_practices(practices: pd.DataFrame, labels, names, path) -> Path:
             y = np.arange(len(ids)) + (i - (len(shown) - 1) / 2) * step
             ax.errorbar(mean, y, xerr=err, fmt=MARKERS[i % len(MARKERS)], color=col[lb], ms=5,
                         capsize=2, ls="none", label=names[lb])
+        if reference is not None and m in reference[1]:
+            ax.axvline(reference[1][m] * scale, color="#d95f02", ls="--", lw=1,
+                       label=reference[0])
         ax.set_yticks(np.arange(len(ids)), ids, fontsize=8)
         ax.invert_yaxis()
         heading = measure(m).heading

@@ -331,6 +331,41 @@ def cmd_indices(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """A scenario, its history and a fit report from a practice's appointment export."""
+    from gpsim.calibrate import main_calibrate
+
+    if args.replications < 2 and not args.no_fit:
+        raise BadInput("--replications must be 2 or more (intervals need two)")
+    if not 0.0 <= args.unmet_share < 1.0:
+        raise BadInput("--unmet-share must be at least 0 and below 1")
+    if args.list_size is not None and args.list_size < 1:
+        raise BadInput("--list-size must be 1 or more")
+    return main_calibrate(args, project_root())
+
+
+def cmd_export_appointments(args: argparse.Namespace) -> int:
+    """A run's appointments written as an export (canonical, EMIS Web or SystmOne form)."""
+    import pandas as pd
+
+    from analysis.calibration.synthetic import export_from_appointments, list_from_patients
+    from sim.runs.atomic import atomic_dir
+
+    run = Path(args.run)
+    if not (run / "appointments.parquet").is_file():
+        raise BadInput(f"{run}: no appointments.parquet (give a folder written by 'run')")
+    table = export_from_appointments(pd.read_parquet(run / "appointments.parquet"), args.form)
+    out = Path(args.out)
+    with atomic_dir(out.parent if str(out.parent) else Path(".")) as stage:
+        table.to_csv(stage / out.name, index=False)
+        if args.list_out:
+            people = list_from_patients(pd.read_parquet(run / "patients.parquet"))
+            people.to_csv(stage / Path(args.list_out).name, index=False)
+    print(f"{len(table):,} appointments written to {out} ({args.form})"
+          + (f"; the list to {args.list_out}" if args.list_out else ""))
+    return 0
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     """Start the web app on this machine (Streamlit), bound to 127.0.0.1 unless told otherwise."""
     import importlib.util
@@ -473,6 +508,43 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                     help="read dates with slashes as month/day/year (default: day/month/year, "
                     "as UK exports write them; ISO dates are read either way)")
     ix.set_defaults(func=cmd_indices)
+    ca = sub.add_parser("calibrate", help="build a scenario from a practice's appointment "
+                        "export, with its history and a fit report")
+    ca.add_argument("appointments", help="CSV, one row per appointment: patient_id, "
+                    "clinician_id, role, booked_at, appointment_at, status (or an EMIS Web or "
+                    "SystmOne report; see docs/calibration.md)")
+    ca.add_argument("--out", required=True, help="the scenario to write, e.g. my_practice.yaml "
+                    "(its list, history and fit report go beside it)")
+    ca.add_argument("--list", help="the registered list (CSV: patient_id and age or age_band; "
+                    "optionally n_ltc, housebound, usual_gp)")
+    ca.add_argument("--columns", help="a mapping of your export's headings and words (YAML, "
+                    "the form of analysis/calibration/formats/emis_web.yaml)")
+    ca.add_argument("--list-size", type=int, help="patients on the list, when no list is given "
+                    "(default: distinct patients in the export, an underestimate)")
+    ca.add_argument("--unmet-share", type=float, default=0.0,
+                    help="share of requests that never became an appointment (an export cannot "
+                         "show them; default 0)")
+    ca.add_argument("--replications", "-r", type=int, default=5,
+                    help="replications of the calibrated model for the fit report (default 5)")
+    ca.add_argument("--workers", type=int, help="processes for the fit runs (default: all cores)")
+    ca.add_argument("--no-fit", action="store_true", help="write the scenario only, no fit report")
+    ca.add_argument("--name", help="the practice's name (default: from --out)")
+    ca.add_argument("--separate-roles", action="store_true",
+                    help="each role takes only the requests it saw (default: GPs, ANPs, "
+                         "paramedics and physician associates take each other's, as in the "
+                         "default practice)")
+    ca.add_argument("--monthfirst", dest="dayfirst", action="store_false",
+                    help="read dates with slashes as month/day/year (default: day/month/year)")
+    ca.set_defaults(func=cmd_calibrate)
+    ex = sub.add_parser("export-appointments", help="write a run's appointments as a practice's "
+                        "export would be (to try calibrate)")
+    ex.add_argument("run", help="a folder written by 'run' (its appointments.parquet)")
+    ex.add_argument("--out", required=True, help="the CSV to write")
+    ex.add_argument("--form", choices=("canonical", "emis_web", "systmone"), default="canonical",
+                    help="column headings and words (default canonical)")
+    ex.add_argument("--list", dest="list_out", help="also write the run's patients as a "
+                    "registered list (CSV) here")
+    ex.set_defaults(func=cmd_export_appointments)
     sc = sub.add_parser("schema", help="print the scenario JSON Schema (or, with --markdown, "
                         "the scenario reference page)")
     sc.add_argument("--out", help="write to this file instead")

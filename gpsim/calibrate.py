@@ -1,0 +1,286 @@
+"""``gpsim calibrate``: a practice's appointment export -> a scenario, its history, and its fit.
+
+Reads the export (and the registered list, if given), infers the practice
+(:mod:`analysis.calibration.infer`), writes the scenario with every value's
+source as a comment, the list (with usual GPs) and the history of
+consultations beside it, checks the scenario with the same loader as every
+other command, runs it and writes the fit report. Nothing is written unless
+everything succeeded: files are staged and moved into place together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.calibration.export import ExportError, ExportFormat, load_format, read_export
+from analysis.calibration.fit import (
+    fit_page,
+    fit_plot,
+    fit_table,
+    measures,
+    run_measures,
+    same_day_by_need,
+)
+from analysis.calibration.holidays import bank_holidays_between
+from analysis.calibration.infer import Calibration, calibrate
+from analysis.calibration.writer import scenario_text
+from sim.inputs.csv_files import line_numbers, read_csv_text
+from sim.inputs.loading import load_scenario
+from sim.inputs.problems import ScenarioError
+from sim.inputs.yaml_files import read_yaml
+from sim.runs.atomic import atomic_dir
+from sim.runs.batch import run_batch
+
+LIST_COLUMNS = ("patient_id", "age", "age_band", "sex", "n_ltc", "housebound")
+
+
+class CalibrationError(ValueError):
+    """Input that cannot be calibrated; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def read_list_file(path: str | Path) -> pd.DataFrame:
+    """The registered list: ``patient_id`` and ``age`` or ``age_band`` at least; all problems."""
+    path = Path(path)
+    df = read_csv_text(path, ExportError, missing="no such file", empty="the file is empty")
+    problems = []
+    if "patient_id" not in df.columns:
+        problems.append(f"{path}: missing column patient_id (found: {', '.join(df.columns[:10])})")
+    if "age" not in df.columns and "age_band" not in df.columns:
+        problems.append(f"{path}: missing column age or age_band")
+    if problems:
+        raise ExportError(problems)
+    df = df[~(df.apply(lambda c: c.str.strip()) == "").all(axis=1)].copy()
+    df["patient_id"] = df["patient_id"].str.strip()
+    blank = (df["patient_id"] == "").to_numpy()
+    if blank.any():
+        problems.append(f"{path}: column patient_id: blank at {line_numbers(blank)}")
+    dup = df["patient_id"].duplicated(keep=False).to_numpy() & ~blank
+    if dup.any():
+        problems.append(f"{path}: column patient_id: the same patient twice at {line_numbers(dup)}")
+    if len(df) == 0:
+        problems.append(f"{path}: the file has a header but no patients")
+    if problems:
+        raise ExportError(problems)
+    return df.reset_index(drop=True)
+
+
+def default_base(root: Path) -> dict:
+    """The default practice's scenario, parsed (what an export cannot say comes from it)."""
+    return read_yaml(root / "scenarios" / "default.yaml").data
+
+
+def export_table(cal: Calibration, export_table: pd.DataFrame) -> pd.DataFrame:
+    """The export's last year in canonical form with scenario ids and usual GPs, for the fit."""
+    t = export_table.copy()
+    end = cal.period[1] + pd.Timedelta(days=1)
+    t = t[t["appointment_at"] >= end - pd.Timedelta(days=364)]
+    t["clinician_id"] = t["clinician_id"].map(cal.clinician_ids)
+    t["usual_gp"] = t["patient_id"].map(cal.usual_gp)
+    return t
+
+
+def run_calibrate(export_path: str, out: str, *, list_path: str | None = None,
+                  columns: str | None = None, dayfirst: bool = True,
+                  list_size: int | None = None, unmet_share: float = 0.0,
+                  replications: int = 5, workers: int | None = None, fit: bool = True,
+                  name: str | None = None, root: Path, argv: list[str] | None = None,
+                  fit_urgent: bool = True, pool_first_contact: bool = True,
+                  say: Callable[[str], None] = print) -> dict[str, Path]:
+    """Calibrate, write and fit; return the paths written.
+
+    Raises:
+        CalibrationError: an unusable export, list or mapping (every problem),
+            or a scenario that does not load (its problems).
+    """
+    out_path = Path(out)
+    if out_path.suffix not in (".yaml", ".yml"):
+        raise CalibrationError([f"--out {out}: name a .yaml file for the scenario"])
+    try:
+        fmt: ExportFormat | None = load_format(columns) if columns else None
+        export = read_export(export_path, fmt, dayfirst=dayfirst)
+        people = read_list_file(list_path) if list_path else None
+    except ExportError as e:
+        raise CalibrationError(e.problems) from None
+    base = default_base(root)
+    cal = calibrate(export, people, list_size=list_size, unmet_share=unmet_share,
+                    default_roles=base["roles"], pool_first_contact=pool_first_contact)
+    if not cal.clinicians:
+        raise CalibrationError([f"{export_path}: no clinician consulted regularly (8 or more "
+                                "weeks with a session worked in half of them): too short an "
+                                "export to calibrate from"])
+    if "gp" not in cal.roles:
+        raise CalibrationError([f"{export_path}: no GP found among the roles "
+                                f"({', '.join(sorted(cal.roles))}); name GPs 'GP' in the role "
+                                "column"])
+    say(f"Read {export.format}: {cal.counts['appointments']:,} appointments, "
+        f"{cal.period[0]:%d/%m/%Y} to {cal.period[1]:%d/%m/%Y} "
+        f"({cal.counts['attended']:,} attended, {cal.counts['dna']:,} DNA, "
+        f"{cal.counts['cancelled']:,} cancelled"
+        + (f"; {cal.counts['not_yet_happened']:,} still booked or free, set aside"
+           if cal.counts.get("not_yet_happened") else "") + ").")
+    stem = out_path.stem
+    list_name = f"{stem}.list.csv" if people is not None else None
+    history_name = None  # the engine does not read a history yet
+    first_day = (cal.period[1] + pd.Timedelta(days=1)).date()
+    start = first_day + dt.timedelta(days=(7 - first_day.weekday()) % 7)
+    base_warmup = int(base.get("warmup_days", 56))
+    closed = bank_holidays_between(start, start + dt.timedelta(days=base_warmup + 364))
+    command = "gpsim calibrate " + " ".join(shlex.quote(a) for a in (argv or [export_path]))
+    practice_name = name or stem.replace("_", " ").capitalize()
+    text = scenario_text(cal, base, name=practice_name,
+                         start_date=start, closed_dates=closed, list_file=list_name,
+                         history_file=history_name, command=command)
+    dest = out_path.parent if str(out_path.parent) else Path(".")
+    written: dict[str, Path] = {}
+    with atomic_dir(dest) as stage:
+        (stage / out_path.name).write_text(text, encoding="utf-8")
+        if people is not None:
+            _write_list(people, cal, stage / list_name)
+            if history_name:
+                _write_history(cal, people, stage / history_name)
+        scenario = _load(stage / out_path.name, stage, dest)
+        if fit_urgent:
+            scenario = _fit_urgent_shares(cal, scenario, stage / out_path.name, text, workers,
+                                          say)
+            text = scenario_text(cal, base, name=practice_name, start_date=start,
+                                 closed_dates=closed, list_file=list_name,
+                                 history_file=history_name, command=command)
+            (stage / out_path.name).write_text(text, encoding="utf-8")
+            scenario = _load(stage / out_path.name, stage, dest)
+        written["scenario"] = dest / out_path.name
+        if list_name:
+            written["list"] = dest / list_name
+            if history_name:
+                written["history"] = dest / history_name
+        if fit:
+            fit_dir = stage / f"{stem}_fit"
+            fit_dir.mkdir()
+            say(f"Running the calibrated model ({replications} replications) to check its fit...")
+            runs = [kept for _, _, kept in run_batch(
+                [("fit", scenario, k) for k in range(replications)], run_measures,
+                workers=workers or os.cpu_count() or 1, progress=None,
+                description="fit runs")]
+            ours = measures(export_table(cal, export.table), int(cal.list_size.value),
+                            min(cal.days, 364), cal.utilisation)
+            table = fit_table(ours, runs)
+            table.to_csv(fit_dir / "fit.csv", index=False)
+            plot = fit_plot(table, fit_dir / "fit.png")
+            fit_page(table, plot, name=scenario.name, source=str(export_path),
+                     scenario=str(dest / out_path.name), notes=_notes(cal, export),
+                     path=fit_dir / "fit.html")
+            written["fit"] = dest / f"{stem}_fit" / "fit.html"
+            inside = int(table["within_tolerance"].sum())
+            say(f"Fit: {inside} of {len(table)} measures within tolerance of the export.")
+    return written
+
+
+def _load(path: Path, stage: Path, dest: Path):
+    """The written scenario, loaded and checked like any other (problems named at ``dest``)."""
+    try:
+        return load_scenario(path)
+    except ScenarioError as e:
+        raise CalibrationError([str(p).replace(str(stage), str(dest)) for p in e.problems]
+                               ) from None
+
+
+#: Correction rounds and replications per round when fitting the urgent shares.
+URGENT_ROUNDS = 2
+URGENT_REPLICATIONS = 3
+
+
+def _fit_urgent_shares(cal: Calibration, scenario, path: Path, text: str,
+                       workers: int | None, say) -> object:
+    """Fit each need's urgent share so the model books as much on the day as the export.
+
+    An export shows which appointments were booked for the same day, not which
+    requests had to be: some routine requests find a slot today too. With the
+    model's share ``q`` of routine requests booked the same day, the urgent
+    share ``u`` that gives the export's same-day share ``e`` solves
+    ``u + (1 - u) q = e``. Two rounds of three replications settle it.
+    """
+    target = {role: need["urgent_share"].value for role, need in cal.needs.items()}
+    urgent = dict(target)
+    for _ in range(URGENT_ROUNDS):
+        runs = [kept for _, _, kept in run_batch(
+            [("urgent", scenario, k) for k in range(URGENT_REPLICATIONS)], same_day_by_need,
+            workers=workers or os.cpu_count() or 1, progress=None, description="urgent share")]
+        for role, u in urgent.items():
+            m = float(np.mean([r.get(role, np.nan) for r in runs]))
+            if not np.isfinite(m) or u >= 1.0:
+                continue
+            q = min(max((m - u) / (1.0 - u), 0.0), 0.95)
+            urgent[role] = round(min(max((target[role] - q) / (1.0 - q), 0.0), 1.0), 3)
+        scenario = load_scenario(path, {f"demand.needs.{r}.urgent_share": u
+                                        for r, u in urgent.items()})
+    for role, u in urgent.items():
+        cal.needs[role]["urgent_share"].value = u
+        cal.needs[role]["urgent_share"].note = (
+            f"fitted so that {100 * target[role]:.0f}% of requests are booked for the same day, "
+            f"as in the export (the rest of them are routine requests that found a slot today)")
+    say("Urgent shares fitted to the export's same-day bookings: " + ", ".join(
+        f"{r} {u:.2f}" for r, u in urgent.items()) + ".")
+    return scenario
+
+
+def _notes(cal: Calibration, export) -> list[str]:
+    notes = [
+        f"Export read as {export.format}; {cal.counts['kept']:,} appointments that took a slot "
+        f"(attended or DNA) over {cal.days} days.",
+        f"List size: {cal.list_size.value:,} ({cal.list_size.note}).",
+        f"Usual GPs: {cal.usual_gp_note}.",
+        cal.demand["requests_per_patient_year"].note.capitalize() + ".",
+        *[n[0].upper() + n[1:] + "." for n in cal.clinician_notes],
+    ]
+    if cal.counts.get("booked_after_appointment"):
+        notes.append(f"{cal.counts['booked_after_appointment']:,} appointments were recorded as "
+                     "booked after they happened; their lead time is taken as 0.")
+    if "slicc" not in cal.usual_gp_note and "saw most" in cal.usual_gp_note:
+        notes.append("SLICC of the export uses usual GPs taken from the export itself (the GP "
+                     "seen most), which flatters it: read the model's SLICC against it with care.")
+    return notes
+
+
+def _write_list(people: pd.DataFrame, cal: Calibration, path: Path) -> None:
+    keep = [c for c in people.columns if c in LIST_COLUMNS or c.startswith("cohort_")]
+    out = people[keep].copy()
+    out["usual_gp"] = out["patient_id"].map(cal.usual_gp).fillna("")
+    out.to_csv(path, index=False)
+
+
+def _write_history(cal: Calibration, people: pd.DataFrame, path: Path) -> None:
+    h = cal.history
+    h = h[h["patient_id"].isin(set(people["patient_id"]))
+          & h["clinician_id"].isin({c["id"] for c in cal.clinicians})]
+    h.reset_index(drop=True).to_parquet(path, index=False)
+
+
+def main_calibrate(args, root: Path) -> int:
+    """The command line's ``calibrate``."""
+    try:
+        written = run_calibrate(
+            args.appointments, args.out, list_path=args.list, columns=args.columns,
+            dayfirst=args.dayfirst, list_size=args.list_size, unmet_share=args.unmet_share,
+            replications=args.replications, workers=args.workers, fit=not args.no_fit,
+            name=args.name, root=root, argv=sys.argv[2:],
+            pool_first_contact=not args.separate_roles)
+    except CalibrationError as e:
+        for p in e.problems:
+            print(f"error: {p}", file=sys.stderr)
+        print("Nothing was written.", file=sys.stderr)
+        return 2
+    print("Written: " + "; ".join(f"{k} {v}" for k, v in written.items()))
+    print(f"Next: gpsim compare {written['scenario']} --set policy.name=usual_gp_first ... or "
+          "see docs/calibration.md")
+    return 0

@@ -39,16 +39,25 @@ def deep_probability(n, points=DEFAULT_POINTS) -> np.ndarray:
 
 def deep_relationship_by_patient(visits: pd.DataFrame, points=DEFAULT_POINTS,
                                  patient: str = "patient_id",
-                                 clinician: str = "clinician_id") -> pd.Series:
+                                 clinician: str = "clinician_id",
+                                 prior: pd.DataFrame | None = None) -> pd.Series:
     """Each patient's probability of a deep relationship with at least one clinician.
 
     ``1 - prod over clinicians (1 - p(n))``, with ``n`` the patient's
-    consultations with that clinician in ``visits``; patients without visits
-    are not in the result (their probability is 0).
+    consultations with that clinician in ``visits`` (plus, with ``prior``, the
+    ``consultations`` it gives for the pair: a history before the visits);
+    patients without any are not in the result (their probability is 0).
     """
-    if len(visits) == 0:
+    if len(visits) == 0 and (prior is None or len(prior) == 0):
         return pd.Series(dtype=float)
-    pair = visits.groupby([patient, clinician], observed=True).size()
+    if prior is not None and len(prior):  # clinicians as text, so the two tables line up
+        visits = visits.assign(**{clinician: visits[clinician].astype(str)})
+        before = prior.assign(**{clinician: prior[clinician].astype(str)}).set_index(
+            [patient, clinician])["consultations"].astype(float)
+        pair = visits.groupby([patient, clinician]).size().astype(float)
+        pair = pair.add(before, fill_value=0.0)
+    else:
+        pair = visits.groupby([patient, clinician], observed=True).size()
     log_none = np.log1p(-np.minimum(deep_probability(pair.to_numpy(), points), 1 - 1e-12))
     none = pd.Series(log_none, index=pair.index).groupby(level=0).sum()
     return 1.0 - np.exp(none)

@@ -288,10 +288,13 @@ def outcome_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None, patients
 def _group_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None,
                  groups: dict[str, tuple[int, np.ndarray | None]],
                  gp_roles: tuple[str, ...], depth_points,
-                 preferring: np.ndarray | None = None) -> dict[str, dict]:
+                 preferring: np.ndarray | None = None,
+                 prior: pd.DataFrame | None = None) -> dict[str, dict]:
     """Outcome parts for groups of patients: name -> (patients, their ids or None for all).
 
     Per-patient indices are computed once, then summed over each group.
+    ``prior``: consultations before the run (a run's ``history`` table), which
+    relationship depth counts.
     """
     is_gp = visits["role"].isin(gp_roles).to_numpy()
     gp = visits[is_gp]
@@ -301,8 +304,8 @@ def _group_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None,
         idx = patient_indices(gp, min_visits=3, time="appointment_at",
                               usual="usual_clinician_id")
         gp_same = same_ids(gp["clinician_id"], gp["usual_clinician_id"])  # SLICC's numerator
-    if len(visits):
-        deep = deep_relationship_by_patient(visits, depth_points)
+    if len(visits) or prior is not None:
+        deep = deep_relationship_by_patient(visits, depth_points, prior=prior)
     out = {}
     for name, (patients, members) in groups.items():
         def mine(patient_ids, members=members):
@@ -436,7 +439,7 @@ def cohort_parts(tables: Mapping[str, pd.DataFrame], gp_roles: tuple[str, ...] =
     preferring = (ids[pats["values_continuity"].to_numpy(dtype=bool)]
                   if "values_continuity" in pats.columns else None)
     return _group_parts(visits, tables.get("emergency"), groups, gp_roles, depth_points,
-                        preferring)
+                        preferring, prior=tables.get("history"))
 
 
 def cohorts_from_parts(parts: dict[str, dict], window_days: int) -> pd.DataFrame:

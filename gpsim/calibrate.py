@@ -10,7 +10,10 @@ everything succeeded: files are staged and moved into place together.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
 import os
 import shlex
 import sys
@@ -91,22 +94,30 @@ def export_table(cal: Calibration, export_table: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
-def run_calibrate(export_path: str, out: str, *, list_path: str | None = None,
-                  columns: str | None = None, dayfirst: bool = True,
-                  list_size: int | None = None, unmet_share: float = 0.0,
-                  replications: int = 5, workers: int | None = None, fit: bool = True,
-                  name: str | None = None, root: Path, argv: list[str] | None = None,
-                  fit_urgent: bool = True, pool_first_contact: bool = True,
-                  say: Callable[[str], None] = print) -> dict[str, Path]:
-    """Calibrate, write and fit; return the paths written.
+@dataclasses.dataclass
+class Prepared:
+    """An export read and inferred, before anything is written."""
+
+    cal: Calibration
+    export: object
+    people: pd.DataFrame | None
+    base: dict
+
+    @property
+    def natural_start(self) -> dt.date:
+        """The Monday after the export's last day: where its simulated period begins."""
+        first_day = (self.cal.period[1] + pd.Timedelta(days=1)).date()
+        return first_day + dt.timedelta(days=(7 - first_day.weekday()) % 7)
+
+
+def prepare(export_path: str, *, list_path: str | None = None, columns: str | None = None,
+            dayfirst: bool = True, list_size: int | None = None, unmet_share: float = 0.0,
+            pool_first_contact: bool = True, root: Path) -> Prepared:
+    """Read the export (and list, and mapping) and infer the practice; write nothing.
 
     Raises:
-        CalibrationError: an unusable export, list or mapping (every problem),
-            or a scenario that does not load (its problems).
+        CalibrationError: every problem with the files, or an export too thin to use.
     """
-    out_path = Path(out)
-    if out_path.suffix not in (".yaml", ".yml"):
-        raise CalibrationError([f"--out {out}: name a .yaml file for the scenario"])
     try:
         fmt: ExportFormat | None = load_format(columns) if columns else None
         export = read_export(export_path, fmt, dayfirst=dayfirst)
@@ -124,6 +135,35 @@ def run_calibrate(export_path: str, out: str, *, list_path: str | None = None,
         raise CalibrationError([f"{export_path}: no GP found among the roles "
                                 f"({', '.join(sorted(cal.roles))}); name GPs 'GP' in the role "
                                 "column"])
+    return Prepared(cal, export, people, base)
+
+
+def run_calibrate(export_path: str, out: str, *, list_path: str | None = None,
+                  columns: str | None = None, dayfirst: bool = True,
+                  list_size: int | None = None, unmet_share: float = 0.0,
+                  replications: int = 5, workers: int | None = None, fit: bool = True,
+                  name: str | None = None, root: Path, argv: list[str] | None = None,
+                  fit_urgent: bool = True, pool_first_contact: bool = True,
+                  start_date: dt.date | None = None, prepared: Prepared | None = None,
+                  say: Callable[[str], None] = print) -> dict[str, Path]:
+    """Calibrate, write and fit; return the paths written.
+
+    ``start_date``: the first day of the simulated period (default: the Monday
+    after the export); ``prepared``: the export already read (:func:`prepare`).
+
+    Raises:
+        CalibrationError: an unusable export, list or mapping (every problem),
+            or a scenario that does not load (its problems).
+    """
+    out_path = Path(out)
+    if out_path.suffix not in (".yaml", ".yml"):
+        raise CalibrationError([f"--out {out}: name a .yaml file for the scenario"])
+    if prepared is None:
+        prepared = prepare(export_path, list_path=list_path, columns=columns,
+                           dayfirst=dayfirst, list_size=list_size, unmet_share=unmet_share,
+                           pool_first_contact=pool_first_contact, root=root)
+    cal, export, people, base = (prepared.cal, prepared.export, prepared.people,
+                                 prepared.base)
     say(f"Read {export.format}: {cal.counts['appointments']:,} appointments, "
         f"{cal.period[0]:%d/%m/%Y} to {cal.period[1]:%d/%m/%Y} "
         f"({cal.counts['attended']:,} attended, {cal.counts['dna']:,} DNA, "
@@ -132,16 +172,17 @@ def run_calibrate(export_path: str, out: str, *, list_path: str | None = None,
            if cal.counts.get("not_yet_happened") else "") + ").")
     stem = out_path.stem
     list_name = f"{stem}.list.csv" if people is not None else None
-    history_name = None  # the engine does not read a history yet
-    first_day = (cal.period[1] + pd.Timedelta(days=1)).date()
-    start = first_day + dt.timedelta(days=(7 - first_day.weekday()) % 7)
+    history_name = f"{stem}.history.parquet" if people is not None else None
+    start = start_date or prepared.natural_start
+    start_note = (None if start_date is None else "shared by the network's practices: the "
+                  "Monday after its latest export (the warm-up starts here)")
     base_warmup = int(base.get("warmup_days", 56))
     closed = bank_holidays_between(start, start + dt.timedelta(days=base_warmup + 364))
     command = "gpsim calibrate " + " ".join(shlex.quote(a) for a in (argv or [export_path]))
     practice_name = name or stem.replace("_", " ").capitalize()
     text = scenario_text(cal, base, name=practice_name,
                          start_date=start, closed_dates=closed, list_file=list_name,
-                         history_file=history_name, command=command)
+                         history_file=history_name, command=command, start_note=start_note)
     dest = out_path.parent if str(out_path.parent) else Path(".")
     written: dict[str, Path] = {}
     with atomic_dir(dest) as stage:
@@ -156,7 +197,7 @@ def run_calibrate(export_path: str, out: str, *, list_path: str | None = None,
                                           say)
             text = scenario_text(cal, base, name=practice_name, start_date=start,
                                  closed_dates=closed, list_file=list_name,
-                                 history_file=history_name, command=command)
+                                 history_file=history_name, command=command, start_note=start_note)
             (stage / out_path.name).write_text(text, encoding="utf-8")
             scenario = _load(stage / out_path.name, stage, dest)
         written["scenario"] = dest / out_path.name
@@ -284,3 +325,86 @@ def main_calibrate(args, root: Path) -> int:
     print(f"Next: gpsim compare {written['scenario']} --set policy.name=usual_gp_first ... or "
           "see docs/calibration.md")
     return 0
+
+
+#: Bumped when calibration changes, so practices of a network are calibrated afresh.
+CALIBRATION_VERSION = "1"
+
+
+def _inputs_key(item) -> str:
+    """A hash of everything a network practice's calibration reads."""
+    h = hashlib.sha256(CALIBRATION_VERSION.encode())
+    for path in (item.appointments, item.list_file, item.columns):
+        h.update(b"\0" if path is None else Path(path).read_bytes() if Path(path).is_file()
+                 else str(path).encode())
+    return h.hexdigest()
+
+
+def calibrate_network_practices(network: Path, items: list, *, root: Path | None = None,
+                                say: Callable[[str], None] = print) -> dict[str, Path | list[str]]:
+    """Calibrate the practices of a network given by their exports, on one calendar.
+
+    Each is written to ``calibrated/<id>.yaml`` beside the network file (with its
+    list and history), without a fit report (run ``calibrate`` on one practice
+    for that). They share the simulated period: it starts on the Monday after
+    the latest export's end. A practice whose export, list and mapping are
+    unchanged since it was last calibrated (``calibrated/<id>.calibration.json``)
+    is not calibrated again.
+
+    Returns:
+        Per practice id, the scenario file, or the problems found.
+    """
+    if root is None:
+        from gpsim.cli import project_root
+
+        root = project_root()
+    folder = Path(network).parent / "calibrated"
+    out: dict[str, Path | list[str]] = {}
+    prepared: dict[str, Prepared] = {}
+    natural: dict[str, dt.date] = {}
+    meta: dict[str, dict] = {}
+    keys: dict[str, str] = {}
+    for item in items:
+        keys[item.id] = _inputs_key(item)
+        meta_file = folder / f"{item.id}.calibration.json"
+        if meta_file.is_file() and (folder / f"{item.id}.yaml").is_file():
+            old = json.loads(meta_file.read_text(encoding="utf-8"))
+            if old.get("inputs") == keys[item.id]:
+                meta[item.id] = old
+                natural[item.id] = dt.date.fromisoformat(old["natural_start"])
+                continue
+        try:
+            prepared[item.id] = p = prepare(
+                str(item.appointments), list_path=str(item.list_file) if item.list_file else None,
+                columns=str(item.columns) if item.columns else None, root=root)
+        except CalibrationError as e:
+            out[item.id] = e.problems
+            continue
+        natural[item.id] = p.natural_start
+    if not natural:
+        return out
+    start = max(natural.values())
+    for item in items:
+        if item.id in out:
+            continue
+        scenario = folder / f"{item.id}.yaml"
+        if item.id in meta and meta[item.id].get("start") == start.isoformat():
+            out[item.id] = scenario
+            continue
+        say(f"Calibrating practice {item.id} from {item.appointments} ...")
+        try:
+            p = prepared.get(item.id) or prepare(
+                str(item.appointments), list_path=str(item.list_file) if item.list_file else None,
+                columns=str(item.columns) if item.columns else None, root=root)
+            written = run_calibrate(
+                str(item.appointments), str(scenario), fit=False, start_date=start, prepared=p,
+                name=item.id, root=root, say=lambda _: None,
+                argv=[str(item.appointments), "--out", str(scenario)])
+        except CalibrationError as e:
+            out[item.id] = e.problems
+            continue
+        (folder / f"{item.id}.calibration.json").write_text(json.dumps({
+            "inputs": keys[item.id], "natural_start": natural[item.id].isoformat(),
+            "start": start.isoformat()}, indent=1), encoding="utf-8")
+        out[item.id] = written["scenario"]
+    return out

@@ -188,10 +188,11 @@ def cmd_network(args: argparse.Namespace) -> int:
     """Run every practice of a network; write each practice's results and the network's."""
     import os
 
+    from gpsim.calibrate import calibrate_network_practices
     from gpsim.network import run_network_study
     from sim.inputs.networks import load_network
 
-    network = load_network(args.network, _registry())
+    network = load_network(args.network, _registry(), calibrate_network_practices)
     out = Path(args.out) if args.out else \
         project_root() / "results" / "networks" / Path(args.network).stem
     workers = min(args.workers or os.cpu_count() or 1, len(network.practices))

@@ -82,7 +82,9 @@ def load_items(items: Sequence[Item], overrides: Mapping[str, Any] | None = None
             if overrides:
                 raise ComparisonError(f"{it}: --set applies to scenarios; put a network's "
                                       "overrides in its practices' set:")
-            out.append(load_network(it, policies))
+            from gpsim.calibrate import calibrate_network_practices
+
+            out.append(load_network(it, policies, calibrate_network_practices))
         else:
             out.append(load_scenario(it, overrides, policies))
     return out

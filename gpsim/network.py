@@ -94,7 +94,9 @@ def run_network_study(
         policies: the policy registry (None: the installed one).
     """
     if not isinstance(network, Network):
-        network = load_network(network, policies)
+        from gpsim.calibrate import calibrate_network_practices
+
+        network = load_network(network, policies, calibrate_network_practices)
     out = Path(out) if out is not None else Path("results") / "networks" / network.file.stem
     workers = min(workers or os.cpu_count() or 1, len(network.practices))
     t0 = time.perf_counter()

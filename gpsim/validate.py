@@ -43,7 +43,9 @@ def check_file(path: str | Path, policies: Registry | None = None) -> Checked:
         return Checked(shown, "unknown", problems=tuple(e.problems))
     try:
         if kind == NETWORK:
-            net = load_network(path, policies)
+            from gpsim.calibrate import calibrate_network_practices
+
+            net = load_network(path, policies, calibrate_network_practices)
             patients = sum(s.population.size for _, s in net.practices)
             hub = f", a hub of {len(net.hub_ids)} clinicians" if net.hub_ids else ""
             summary = (f"network {net.spec.name!r}: {len(net.practices)} practices, "

@@ -293,3 +293,56 @@ def test_a_practices_own_mapping_reads_its_headings(tmp_path, exports):
     got = read_export(f, load_format(m))
     assert got.format == "our system" and len(got.table) == 200
     assert set(got.table["status"]) <= {"attended", "dna", "cancelled"}
+
+
+def test_history_is_written_beside_the_scenario_keyed_by_the_list(calibrated, exports):
+    written, cal = calibrated
+    h = pd.read_parquet(written["history"])
+    assert list(h.columns) == ["patient_id", "clinician_id", "consultations", "last_year",
+                               "years_since_first"]
+    listed = set(pd.read_csv(exports / "list.csv", dtype=str)["patient_id"])
+    assert set(h["patient_id"]) <= listed
+    assert cal.population.history_file == str(written["history"].resolve())
+    export = read_export(exports / "emis.csv").table
+    assert h["consultations"].sum() == (export["status"] == "attended").sum()
+    assert (h["last_year"] <= h["consultations"]).all()
+    text = written["scenario"].read_text(encoding="utf-8")
+    assert "history_file:" in text and "list_file:" in text
+
+
+def test_a_network_of_practices_given_by_their_exports(exports, tmp_path):
+    import shutil
+
+    for name in ("emis.csv", "s1.csv", "list.csv"):
+        shutil.copy(exports / name, tmp_path / name)
+    (tmp_path / "net.yaml").write_text(
+        "name: Two practices from their exports\nseed: 5\npractices:\n"
+        "  - {id: north, appointments: emis.csv, list: list.csv}\n"
+        "  - {id: south, appointments: s1.csv, list: list.csv,"
+        " set: {policy.name: usual_gp_first}}\n", encoding="utf-8")
+    r = sh("network", str(tmp_path / "net.yaml"), "--summary-only", "--out",
+           str(tmp_path / "out"), "--workers", "2")
+    assert r.returncode == 0, r.stderr
+    assert "Calibrating practice north" in r.stdout and "Calibrating practice south" in r.stdout
+    summary = pd.read_csv(tmp_path / "out" / "network_summary.csv")
+    assert {"north", "south"} <= set(summary["practice_id"])
+    north = load_scenario(tmp_path / "calibrated" / "north.yaml")
+    south = load_scenario(tmp_path / "calibrated" / "south.yaml")
+    assert north.start_date == south.start_date
+    assert north.population.history_file is not None
+    # Unchanged exports are not calibrated again.
+    again = sh("validate", str(tmp_path / "net.yaml"))
+    assert again.returncode == 0, again.stderr
+    assert "Calibrating" not in again.stdout
+
+
+def test_a_bad_export_in_a_network_is_named_at_its_line(tmp_path):
+    (tmp_path / "bad.csv").write_text(BAD, encoding="utf-8")
+    (tmp_path / "net.yaml").write_text(
+        "name: n\npractices:\n  - {id: a, scenario: x.yaml}\n"
+        "  - {id: b, appointments: bad.csv}\n", encoding="utf-8")
+    r = sh("validate", str(tmp_path / "net.yaml"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"{tmp_path / 'net.yaml'}:4: practices[1].appointments: practice 'b':" in r.stderr
+    assert "unknown status" in r.stderr
+    assert not (tmp_path / "calibrated").exists()

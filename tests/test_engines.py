@@ -112,6 +112,8 @@ SWITCHES: dict[str, dict] = {
     "unprompted_offers": {"policy.name": "usual_gp_first",
                           "choice.extra_days_without_preference": 1.5},
     "planned_care_streams": {"planned_care": PLANNED},
+    "history": {"population.history": {"years": 2, "usual_gp_share": 0.7},
+                "follow_ups.known_after_visits": 3, "follow_ups.known_clinician_factor": 0.4},
     "rollout": {"policy_changes": [
         {"from": "2025-02-10", "policy": {"name": "usual_gp_first",
                                           "params": {"adherence": 0.8, "coded_share": 0.9}},
@@ -125,7 +127,7 @@ SWITCHES: dict[str, dict] = {
 COMBINED = ["unprompted_offers", "micro_team", "team_wait_limit", "popup_reminder", "decline_late_offers",
             "patient_choice", "online_time", "signposting", "leaver", "reviews", "follow_ups",
             "release_window", "dna_by_lead", "sickness", "planned_care", "closed_dates",
-            "planned_care_streams"]
+            "planned_care_streams", "history"]
 
 #: World fields that do not change how requests are booked (so need no switch).
 NOT_BOOKING = {"scenario", "replication", "streams", "n_days", "patients", "cohorts",

@@ -93,6 +93,7 @@ class Calibration:
     clinician_ids: dict[str, str]  # export name -> scenario id
     counts: dict[str, int]
     utilisation: dict[str, float]  # role -> appointments / inferred capacity of worked sessions
+    synthetic_history: Estimate | None = None  # population.history, for a practice without a list
 
     @property
     def years(self) -> float:
@@ -230,16 +231,33 @@ def calibrate(export: Export, list_table: pd.DataFrame | None = None, *,
     planned_care = _planned(kept, n_patients, years, modelled_roles, planned_rule, span)
     dna = _dna(kept, span)
     usual, usual_note = _usual_gps(t, list_table, ids, clinicians)
-    history = _history(t, ids)
+    history = _history(t, ids, last + pd.Timedelta(days=1))
     utilisation = {}
     for role, parts in role_slots.items():
         if role in roles:
             booked = np.concatenate(parts)
             capacity = booked.size * roles[role]["slots_per_session"].value
             utilisation[role] = float(booked.sum() / capacity)
+    synthetic = _synthetic_history(kept, demand, n_patients, years, span)
     return Calibration(export.path, (first, last), days, size, practice, roles, clinicians, notes,
                        demand, needs, planned_care, dna, usual, usual_note, history, ids, counts,
-                       utilisation)
+                       utilisation, synthetic)
+
+
+def _synthetic_history(kept, demand, n_patients, years, span) -> Estimate | None:
+    """``population.history`` shaped like the export: its length, GP share and continuity."""
+    from ..continuity import patient_indices
+
+    gp = kept[(kept["status"] == "attended") & (kept["role"] == "gp")]
+    requests = demand["requests_per_patient_year"].value * n_patients * years
+    if len(gp) == 0 or requests <= 0:
+        return None
+    upc = patient_indices(gp, min_visits=3, time="appointment_at")["upc"].mean()
+    value = {"years": round(max(years, 0.1), 2),
+             "gp_share": round(min(1.0, len(gp) / requests), 3),
+             "usual_gp_share": round(float(upc) if np.isfinite(upc) else 0.5, 3)}
+    return Estimate(value, f"drawn like the export ({span}): its length, GP consultations per "
+                           "request and mean UPC; no list, so not the real patients' history")
 
 
 def _practice(kept: pd.DataFrame, has_times: bool, span: str) -> dict[str, Estimate]:
@@ -482,9 +500,19 @@ def _usual_gps(t, list_table, ids, clinicians):
     return usual, note
 
 
-def _history(t, ids) -> pd.DataFrame:
+def _history(t, ids, end: pd.Timestamp) -> pd.DataFrame:
+    """Attended consultations per patient and clinician, for the history file.
+
+    All of them, those in the last 365 days, and the years from the first of
+    them to ``end`` (the day after the export).
+    """
     seen = t[t["status"] == "attended"]
-    h = (seen.assign(clinician_id=seen["clinician_id"].map(ids))
-         .groupby(["patient_id", "clinician_id"]).size().rename("consultations").reset_index())
-    h["consultations"] = h["consultations"].astype(np.int32)
+    seen = seen.assign(clinician_id=seen["clinician_id"].map(ids),
+                       recent=seen["appointment_at"] >= end - pd.Timedelta(days=365))
+    h = seen.groupby(["patient_id", "clinician_id"]).agg(
+        consultations=("recent", "size"), last_year=("recent", "sum"),
+        first=("appointment_at", "min")).reset_index()
+    h["consultations"] = h["consultations"].astype(np.int64)
+    h["last_year"] = h["last_year"].astype(np.int64)
+    h["years_since_first"] = ((end - h.pop("first").dt.normalize()).dt.days / 365.25).round(3)
     return h

@@ -60,7 +60,8 @@ def _block(data: dict, indent: int) -> list[str]:
 
 def scenario_text(cal: Calibration, base: dict, *, name: str, start_date: dt.date,
                   closed_dates: list[dt.date], list_file: str | None,
-                  history_file: str | None, command: str) -> str:
+                  history_file: str | None, command: str,
+                  start_note: str | None = None) -> str:
     """The scenario file for a calibrated practice.
 
     Args:
@@ -72,6 +73,7 @@ def scenario_text(cal: Calibration, base: dict, *, name: str, start_date: dt.dat
         list_file: the written list file, relative to the scenario, if any.
         history_file: the written history file, relative to the scenario, if any.
         command: the command that wrote it (in the header).
+        start_note: how the start date was chosen (default: after the export).
     """
     first, last = (t.strftime("%Y-%m-%d") for t in cal.period)
     out = [
@@ -85,8 +87,8 @@ def scenario_text(cal: Calibration, base: dict, *, name: str, start_date: dt.dat
         f"name: {_v(name)}",
         "description: " + _v(f"Calibrated from an appointment export, {first} to {last}."),
         _line(0, "seed", int(base.get("seed", 1))),
-        _line(0, "start_date", start_date, "the Monday after the export's last day, less the "
-              "warm-up: the simulated period follows the export"),
+        _line(0, "start_date", start_date, start_note or "the Monday after the export's last "
+              "day (the warm-up starts here): the simulated period follows the export"),
         _line(0, "warmup_days", int(base.get("warmup_days", 56)), "ASSUMPTION: as the default "
               "practice"),
         _line(0, "duration_days", 364, "one recorded year"),
@@ -119,6 +121,8 @@ def scenario_text(cal: Calibration, base: dict, *, name: str, start_date: dt.dat
         out.append(_line(2, "history_file", history_file,
                          f"consultations before the simulated period, from the "
                          f"{cal.counts['attended']:,} attended appointments"))
+    elif cal.synthetic_history is not None:
+        out.append(_line(2, "history", cal.synthetic_history.value, cal.synthetic_history.note))
     pop = base["population"]
     out.append("  # Age bands: England's structure (the list's own ages place its patients);")
     out.append("  # rate ratios and conditions as the default practice: ASSUMPTION.")

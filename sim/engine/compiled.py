@@ -229,6 +229,17 @@ class CompiledDesk:
             unmet_int=np.empty(room, dtype=np.int64), unmet_float=np.empty(room),
             queue=np.empty((3, 2 * room), dtype=np.int64),
         )
+        history = world.history
+        if history.size:  # who already knows whom: the pairs' consultations before the run
+            size = 1 << 12
+            while 2 * history.size > size:
+                size *= 2
+            table = _pair_table(size)
+            kernel.seed_pairs(table, history.patient * world.slots.n_clinicians
+                              + history.clinician,
+                              history.consultations)
+            self.run = self.run._replace(pairs=table)
+            self.log.count[COUNT_PAIRS] = history.size
         self._ensure(0, 0, 0, 0, 0)
 
     # ---------------------------------------------------------------- capacity

@@ -316,6 +316,15 @@ def pair_slot(keys, key):
 
 
 @njit(cache=True)
+def seed_pairs(table, keys, counts):
+    """Put the history's pairs (``keys``, with their ``counts``) into an empty ``table``."""
+    for j in range(keys.size):
+        h = pair_slot(table[0], keys[j])
+        table[0, h] = keys[j]
+        table[1, h] = counts[j]
+
+
+@njit(cache=True)
 def rehash(old, new):
     """Move every pair of table ``old`` into the (larger, empty) table ``new``."""
     for j in range(old.shape[1]):

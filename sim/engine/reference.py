@@ -99,8 +99,11 @@ class ReferenceDesk:
         self._eligible = world.eligible
         self._dna_rng = world.streams.get("dna")
         self._fu_rng = world.streams.get("follow_up")
-        #: Attended consultations per (patient, clinician) so far.
-        self.pair_visits: dict[tuple[int, int], int] = {}
+        #: Attended consultations per (patient, clinician) so far, the history's first.
+        h = world.history
+        self.pair_visits: dict[tuple[int, int], int] = dict(zip(
+            zip(h.patient.tolist(), h.clinician.tolist(), strict=True),
+            h.consultations.tolist(), strict=True))
         self._slot_appointment: dict[int, int] = {}
         self._day_appointments: list[list[int]] = [[] for _ in range(world.n_days)]
         self._spell = 0

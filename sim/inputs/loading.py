@@ -35,6 +35,7 @@ from pydantic import BaseModel, ValidationError
 
 from .checks import cross_reference_problems
 from .files import USE, wrong_kind
+from .history_import import HistoryFileError, read_history
 from .list_import import ListFileError, read_list
 from .policies import PolicyLookupError, Registry, policy_class
 from .problems import KeyPath, Problem, ScenarioError, format_path
@@ -487,8 +488,19 @@ def _with_list_file(scenario: Scenario, locator: Locator) -> Scenario:
                              list(scenario.cohorts))
     except ListFileError as e:
         raise ScenarioError([locator.problem(key, str(e))]) from None
-    population = scenario.population.model_copy(
-        update={"list_file": str(path.resolve()), "size": imported.size})
+    update = {"list_file": str(path.resolve()), "size": imported.size}
+    if scenario.population.history_file is not None:
+        hkey = ("population", "history_file")
+        hwhere = locator.problem(hkey, "")
+        hraw = Path(scenario.population.history_file)
+        hpath = (hraw if hraw.is_absolute() or hwhere.line is None
+                 else Path(hwhere.file).parent / hraw)
+        try:
+            read_history(hpath, imported.patient_id, [c.id for c in scenario.clinicians])
+        except HistoryFileError as e:
+            raise ScenarioError([locator.problem(hkey, str(e))]) from None
+        update["history_file"] = str(hpath.resolve())
+    population = scenario.population.model_copy(update=update)
     return scenario.model_copy(update={"population": population})
 
 

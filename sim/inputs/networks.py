@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .files import NETWORK
 from .loading import Origin, load_scenario, read_spec, scenario_from_dict
@@ -69,13 +70,48 @@ class Wave(BaseModel):
 
 
 class PracticeRef(BaseModel):
-    """One practice of a network."""
+    """One practice of a network: a scenario file, or its own appointment export.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    A practice given by its export (``appointments:``, with its ``list:`` and,
+    for a system the program does not know, a ``columns:`` mapping) is
+    calibrated by whoever loads the network (``gpsim``), into a scenario beside
+    the network file.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    scenario: str = Field(description="Scenario file, relative to the network file.")
+    scenario: str | None = Field(None, description="Scenario file, relative to the network "
+                                 "file.")
+    appointments: str | None = Field(None, description="The practice's appointment export "
+                                     "(CSV), relative to the network file, instead of a "
+                                     "scenario.")
+    list_file: str | None = Field(None, alias="list", description="Its registered list (CSV).")
+    columns: str | None = Field(None, description="A mapping of its export's headings (YAML).")
     set: dict[str, Any] = Field(default_factory=dict)
     rollout: PracticeRollout | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PracticeRef:
+        if (self.scenario is None) == (self.appointments is None):
+            raise ValueError("give scenario (a file) or appointments (an export), one of them")
+        if self.scenario is not None and (self.list_file or self.columns):
+            raise ValueError("list and columns go with appointments (an export), not a scenario")
+        return self
+
+
+@dataclass(frozen=True)
+class ExportPractice:
+    """A practice of a network given by its export, for the calibrator (paths resolved)."""
+
+    id: str
+    appointments: Path
+    list_file: Path | None
+    columns: Path | None
+
+
+#: Calibrates practices given by their exports: returns, per practice id, the scenario
+#: file written, or the problems found (each a message).
+Calibrator = Callable[[Path, list[ExportPractice]], dict[str, Path | list[str]]]
 
 
 class HubClinician(BaseModel):
@@ -164,8 +200,12 @@ def with_network_seed(network: Network, seed: int) -> Network:
     return Network(network.file, spec, practices)
 
 
-def load_network(path: str | Path, policies: Registry | None = None) -> Network:
+def load_network(path: str | Path, policies: Registry | None = None,
+                 calibrator: Calibrator | None = None) -> Network:
     """Read and validate a network file and every practice's scenario.
+
+    Practices given by their exports are calibrated first by ``calibrator``
+    (``gpsim`` passes :func:`gpsim.calibrate.calibrate_network_practices`).
 
     A problem in a practice's ``set:`` is reported at the line of the network
     file where it is written; the same problem in several practices (a
@@ -186,10 +226,20 @@ def load_network(path: str | Path, policies: Registry | None = None) -> Network:
                                      f"({', '.join(dupes)} appear more than once)",
                                      doc.lines.get(("practices",)))])
     practices, found = [], []
+    calibrated = _calibrated(shown, path, spec, doc, calibrator)
     for i, ref in enumerate(spec.practices):
         origins = {key: Origin(shown, doc.lines.get(("practices", i, "set", key)),
                                ("practices", i, "set", key)) for key in ref.set}
-        scenario_file = path.parent / ref.scenario
+        if ref.appointments is not None:
+            if isinstance(calibrated[ref.id], list):
+                where = ("practices", i, "appointments")
+                found += [(ref.id, Problem(shown, where, f"practice {ref.id!r}: {msg}",
+                                           doc.lines.get(where)))
+                          for msg in calibrated[ref.id]]
+                continue
+            scenario_file = calibrated[ref.id]
+        else:
+            scenario_file = path.parent / ref.scenario
         try:
             if not scenario_file.is_file():
                 raise ScenarioError([Problem(shown, ("practices", i, "scenario"),
@@ -217,6 +267,25 @@ def load_network(path: str | Path, policies: Registry | None = None) -> Network:
                                          "calendar (set them in the network's set: overrides)",
                                          doc.lines.get(("practices", i)))])
     return Network(path, spec, practices)
+
+
+def _calibrated(shown: str, path: Path, spec: NetworkSpec, doc: YamlDoc,
+                calibrator: Calibrator | None) -> dict[str, Path | list[str]]:
+    """The scenario (or the problems) of each practice given by its export."""
+    wanted = [ExportPractice(ref.id, path.parent / ref.appointments,
+                             path.parent / ref.list_file if ref.list_file else None,
+                             path.parent / ref.columns if ref.columns else None)
+              for ref in spec.practices if ref.appointments is not None]
+    if not wanted:
+        return {}
+    if calibrator is None:
+        i = next(i for i, ref in enumerate(spec.practices) if ref.appointments is not None)
+        where = ("practices", i, "appointments")
+        raise ScenarioError([Problem(shown, where, "practices given by their exports are "
+                                     "calibrated by the gpsim commands (network, compare, "
+                                     "validate); this loader was given no calibrator",
+                                     doc.lines.get(where))])
+    return calibrator(path, wanted)
 
 
 def rollout_dates(spec: NetworkSpec) -> dict[str, dt.date]:

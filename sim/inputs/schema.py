@@ -129,6 +129,24 @@ class AgeBand(Strict):
     housebound_probability: Share = Field(0.0, description="Chance a patient is housebound.")
 
 
+class SyntheticHistory(Strict):
+    """Consultations before the simulated period, drawn for a synthetic practice.
+
+    Each patient's GP consultations over ``years`` are Poisson with mean their
+    request rate x ``gp_share`` x ``years``; each is with their usual GP with
+    chance ``usual_gp_share``, else with another list-holding GP chosen evenly.
+    Drawn from the "history" stream.
+    """
+
+    years: float = Field(gt=0, le=20, description="Years of history before the simulated "
+                         "period.")
+    gp_share: Share = Field(0.55, description="Share of a patient's requests seen by a GP "
+                            "(ASSUMPTION: about half of appointments are with a GP, "
+                            "EVIDENCE 2.2).")
+    usual_gp_share: Share = Field(0.55, description="Share of GP consultations with the usual "
+                                  "GP (ASSUMPTION: near the default practice's UPC).")
+
+
 class Population(Strict):
     """The registered list: drawn from distributions, or read from a list file."""
 
@@ -138,6 +156,14 @@ class Population(Strict):
         None, description="A CSV of the practice's real list (age band or age, n_ltc, "
         "housebound, usual_gp, cohort_<name> flags; see sim/inputs/list_import.py), relative "
         "to the scenario file; the age bands still give consultation rates.")
+    history_file: str | None = Field(
+        None, description="A Parquet file of consultations before the simulated period "
+        "(patient_id as in list_file, clinician_id, consultations, and optionally last_year "
+        "and years_since_first), relative to the scenario file; written by calibrate. Seeds "
+        "who knows whom: relationship depth, recent UPC, years with the usual GP.")
+    history: SyntheticHistory | None = Field(
+        None, description="Draw a history of consultations for a synthetic list instead "
+        "(without history_file or history, every patient starts unknown to every clinician).")
     age_bands: tuple[AgeBand, ...] = Field(min_length=1)
     ltc_rate_ratio: float = Field(
         1.1, gt=0, description="Consultation rate multiplier per long-term condition."
@@ -156,6 +182,12 @@ class Population(Strict):
     def _size_or_file(self) -> Population:
         if self.size is None and self.list_file is None:
             raise ValueError("give size (patients to draw) or list_file (a real list)")
+        if self.history_file is not None and self.history is not None:
+            raise ValueError("give history_file (a practice's real history) or history (drawn), "
+                             "not both")
+        if self.history_file is not None and self.list_file is None:
+            raise ValueError("history_file needs list_file: the history is keyed by the list's "
+                             "patient ids")
         return self
 
     @field_validator("age_bands")

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..codes import ATTENDED, ROUTINE, SIGNPOSTED, URGENT
 from ..engine.contract import BookingRecord, EventLog
+from ..inputs.history_import import History
 from ..inputs.schema import ContinuityChannel, Scenario
 from ..world.build import World
 
@@ -126,11 +127,15 @@ def simulate_emergencies(world: World, record: BookingRecord) -> Emergencies:
                                          patients.age_band_names)
     start_years = streams.get("relationship_years").exponential(
         s.emergency.continuity.initial_years_mean, size=patients.size)
+    h = world.history
+    with_usual = (h.clinician == patients.usual_clinician[h.patient]) & np.isfinite(
+        h.years_since_first)
+    start_years[h.patient[with_usual]] = h.years_since_first[with_usual]
     gp_role = np.array([s.roles[r].holds_list for r in world.workforce.roles], dtype=bool)
     for kind, rate, name in ((AE, ae_rate, "emergency_ae"),
                              (ADMISSION, adm_rate, "emergency_admission")):
         parts.append(_continuity_channel(s, record, gp_role, streams.get(name), kind, rate,
-                                         start_years, w0, w1))
+                                         start_years, w0, w1, h))
     cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
     return Emergencies(*cols)
 
@@ -174,10 +179,23 @@ def _access_channel(s: Scenario, log: EventLog, rng: np.random.Generator, w0: fl
             cause[idx].astype(np.int8), np.ones(n))
 
 
+def _with_last_year(history: History, gp_role: np.ndarray, vp: np.ndarray, vt: np.ndarray,
+                    vc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GP visits with the history's last year added, spread evenly over the year before day 0."""
+    keep = (history.last_year > 0) & gp_role[history.clinician]
+    k = history.last_year[keep]
+    p = np.repeat(history.patient[keep], k)
+    c = np.repeat(history.clinician[keep], k)
+    i = np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)  # 0..k-1 within each pair
+    t = -DAYS_PER_YEAR + (i + 0.5) * DAYS_PER_YEAR / np.repeat(k, k)
+    return (np.concatenate([vp, p]), np.concatenate([vt, t]),
+            np.concatenate([vc, c]).astype(vc.dtype if vc.size else np.int64))
+
+
 def _continuity_channel(s: Scenario, record: BookingRecord, gp_role: np.ndarray,
                         rng: np.random.Generator, kind: int, rate: np.ndarray,
-                        start_years: np.ndarray, w0: float, w1: float
-                        ) -> tuple[np.ndarray, ...]:
+                        start_years: np.ndarray, w0: float, w1: float,
+                        history: History | None = None) -> tuple[np.ndarray, ...]:
     c = s.emergency.continuity
     n_pat = rate.size
     # Candidate events at the highest ratio the model can give.
@@ -201,10 +219,11 @@ def _continuity_channel(s: Scenario, record: BookingRecord, gp_role: np.ndarray,
         clin = log.appt_clinician
         gp = gp_role[clin] if clin.size else np.zeros(0, dtype=bool)
         v = np.nonzero((log.appt_status == ATTENDED) & gp)[0]
-        vp = log.appt_patient[v]
-        vt = log.appt_time[v]
+        vp, vt, vc = log.appt_patient[v], log.appt_time[v], clin[v]
+        if history is not None and history.size:
+            vp, vt, vc = _with_last_year(history, gp_role, vp, vt, vc)
         order = np.lexsort((vt, vp))
-        upc = recent_upc(vp[order], vt[order], clin[v][order], patient, time,
+        upc = recent_upc(vp[order], vt[order], vc[order], patient, time,
                          float(c.lookback_days), c.min_visits)
         ratio = upc_ratio(upc, c)
     else:

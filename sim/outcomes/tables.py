@@ -16,7 +16,9 @@ Only what falls in the observation window (after the warm-up) is returned:
 * ``patients``: the registered list, with a ``cohort_<name>`` column per cohort;
 * ``emergency``: A&E attendances and emergency admissions in the window, by
   channel (``access``, ``continuity``) and cause: proxies for comparing
-  policies, not forecasts (:mod:`sim.outcomes.emergency`).
+  policies, not forecasts (:mod:`sim.outcomes.emergency`);
+* ``history``, only when the scenario has one: consultations per patient and
+  clinician before the run (``population.history_file`` or ``history``).
 
 A run that is all warm-up therefore records nothing.
 """
@@ -213,8 +215,14 @@ def build_tables(world: World, record: BookingRecord, emergencies: Emergencies
         "cause": pd.Categorical.from_codes(e.cause, categories=list(CAUSE_NAMES)),
         "continuity_ratio": e.ratio,
     }).sort_values(["at", "patient_id"], kind="stable").reset_index(drop=True)
-    return {"appointments": appointments, "requests": requests, "unmet": unmet,
-            "clinician_days": clinician_days, "patients": patients, "emergency": emergency}
+    tables = {"appointments": appointments, "requests": requests, "unmet": unmet,
+              "clinician_days": clinician_days, "patients": patients, "emergency": emergency}
+    h = world.history
+    if h.size:  # consultations before the run: relationship depth starts from them
+        tables["history"] = pd.DataFrame({
+            "patient_id": h.patient, "clinician_id": clin_ids[h.clinician],
+            "consultations": h.consultations})
+    return tables
 
 
 def _with_own_team(world: World, usual: np.ndarray, clinician: np.ndarray

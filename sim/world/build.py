@@ -21,10 +21,12 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..codes import MODE_NAMES, N_MODES, NAV_AS_ASKED, NAV_ELSEWHERE
+from ..inputs.history_import import History
 from ..inputs.list_import import read_list
 from ..inputs.schema import Scenario, hours
 from .cohorts import cohort_masks, team_index
 from .demand import Arrivals, care_plan_reviews, generate_arrivals, merge_arrivals, planned_care
+from .history import build_history
 from .population import Patients, build_patients
 from .streams import Streams
 from .workforce import (
@@ -139,6 +141,7 @@ class World:
             the run, its changes, and each day of a ramp.
         rebalance_days: days a change has the practice rebalance its lists.
         rules: what the booking desks read (:class:`BookingRules`).
+        history: consultations before the simulated period (who already knows whom).
     """
 
     scenario: Scenario
@@ -165,6 +168,7 @@ class World:
     policy_days: tuple[tuple[int, str, dict[str, Any]], ...]
     rebalance_days: tuple[int, ...]
     rules: BookingRules
+    history: History = dataclasses.field(default_factory=History.empty)
 
     @property
     def need_names(self) -> tuple[str, ...]:
@@ -245,6 +249,8 @@ def build_world(scenario: Scenario, replication: int = 0) -> World:
         rebalance_days=tuple(sorted((c.from_date - s.start_date).days
                                     for c in s.policy_changes if c.lists == "rebalance")),
         rules=rules,
+        history=build_history(s, patients, tuple(workforce.ids), holders,
+                              streams.get("history")),
     )
 
 

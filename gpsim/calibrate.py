@@ -322,8 +322,9 @@ def main_calibrate(args, root: Path) -> int:
         print("Nothing was written.", file=sys.stderr)
         return 2
     print("Written: " + "; ".join(f"{k} {v}" for k, v in written.items()))
-    print(f"Next: gpsim compare {written['scenario']} --set policy.name=usual_gp_first ... or "
-          "see docs/calibration.md")
+    if "fit" in written:
+        print(f"Read the fit report first: {written['fit']}")
+    print(f"Then compare approaches: gpsim compare {written['scenario']} --approaches default")
     return 0
 
 

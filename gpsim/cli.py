@@ -116,10 +116,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"Comparing {len(labels)} scenario(s) x {args.replications} replications "
               f"({runs} runs, {where}) ...", flush=True)
 
+    items, labels = args.scenarios, None
+    overrides = _parse_set(args.set or [])
+    if args.approaches:
+        from gpsim.compare import approach_items
+
+        names = (list(DEFAULT_POLICIES) if args.approaches == "default"
+                 else [n.strip() for n in args.approaches.split(",") if n.strip()])
+        if len(names) < 2 and len(items) < 2:
+            raise BadInput("--approaches needs two or more (e.g. access_first,usual_gp_first, "
+                           "or default for the four of the default comparison)")
+        labels, items = approach_items(items, names, project_root(), overrides, _registry())
+        overrides = {}
     try:
         result = run_comparison(
-            args.scenarios, out, replications=args.replications, workers=args.workers,
-            seed=args.seed, overrides=_parse_set(args.set or []), title=args.title,
+            items, out, replications=args.replications, workers=args.workers,
+            seed=args.seed, overrides=overrides, title=args.title, labels=labels,
             scheduler=args.scheduler, policies=_registry(), on_start=started,
             plot_formats=tuple(args.format or ("png",)))
     except ComparisonError as e:
@@ -357,11 +369,13 @@ def cmd_export_appointments(args: argparse.Namespace) -> int:
         raise BadInput(f"{run}: no appointments.parquet (give a folder written by 'run')")
     table = export_from_appointments(pd.read_parquet(run / "appointments.parquet"), args.form)
     out = Path(args.out)
-    with atomic_dir(out.parent if str(out.parent) else Path(".")) as stage:
+    with atomic_dir(out.parent) as stage:
         table.to_csv(stage / out.name, index=False)
-        if args.list_out:
-            people = list_from_patients(pd.read_parquet(run / "patients.parquet"))
-            people.to_csv(stage / Path(args.list_out).name, index=False)
+    if args.list_out:
+        people = list_from_patients(pd.read_parquet(run / "patients.parquet"))
+        listed = Path(args.list_out)
+        with atomic_dir(listed.parent) as stage:
+            people.to_csv(stage / listed.name, index=False)
     print(f"{len(table):,} appointments written to {out} ({args.form})"
           + (f"; the list to {args.list_out}" if args.list_out else ""))
     return 0
@@ -460,6 +474,11 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                          "report embeds the PNGs)")
     cp.add_argument("--set", action="append", metavar="KEY=VALUE",
                     help="override a key in every scenario, e.g. --set duration_days=182")
+    cp.add_argument("--approaches", metavar="NAMES",
+                    help="run each scenario under each of these booking policies, "
+                         "comma-separated (the first is the baseline), or 'default' for the "
+                         "default comparison's four: access_first, usual_gp_first, "
+                         "clinical_champion, personalised_micro_teams")
     cp.set_defaults(func=cmd_compare)
     sw = sub.add_parser("sweep", help="run a sweep of scenario variants (resumes if interrupted)")
     sw.add_argument("sweep", help="sweep YAML file (see scenarios/sweeps/)")

@@ -90,6 +90,37 @@ def load_items(items: Sequence[Item], overrides: Mapping[str, Any] | None = None
     return out
 
 
+def approach_items(files: Sequence[str], approaches: Sequence[str], root: Path,
+                   overrides: Mapping[str, Any] | None = None,
+                   policies: Registry | None = None) -> tuple[list[str], list[Scenario]]:
+    """Each scenario file under each approach (a policy name): their labels and scenarios.
+
+    Each is named "<scenario's name>, <approach>" and labelled with the policy
+    name (with one file) or "<file stem>_<policy name>".
+
+    An approach shipped in ``scenarios/policies/`` brings that file's whole
+    ``policy:`` block (the clinical champion's cohorts, say) and its short
+    name; another policy name is used with its defaults.
+    """
+    from sim.inputs.yaml_files import read_yaml
+
+    out, labels = [], []
+    for name in approaches:
+        shipped = root / "scenarios" / "policies" / f"{name}.yaml"
+        policy: dict[str, Any] = {"name": name}
+        label = name.replace("_", " ")
+        if shipped.is_file():
+            data = read_yaml(shipped).data
+            policy = dict(data.get("policy", policy))
+            label = str(data.get("name", label)).split(", ", 1)[-1]
+        for f in files:
+            base = load_scenario(f, overrides, policies)
+            out.append(load_scenario(f, {**(overrides or {}), "policy": policy,
+                                         "name": f"{base.name}, {label}"}, policies))
+            labels.append(name if len(files) == 1 else f"{Path(f).stem}_{name}")
+    return labels, out
+
+
 def labels_for(items: Sequence[Item]) -> list[str]:
     """A short, unique label per item: the file's stem, or the scenario's name made safe."""
     labels: list[str] = []
@@ -189,6 +220,7 @@ def run_comparison(
     on_start: Callable[[list[str], int, int], None] | None = None,
     plot_formats: tuple[str, ...] = ("png",),
     on_progress: Callable[[int, int], None] | None = None,
+    labels: Sequence[str] | None = None,
 ) -> ComparisonResult:
     """Run every item ``replications`` times and write the comparison folder ``out``.
 
@@ -209,6 +241,7 @@ def run_comparison(
         on_progress: called with (runs finished, runs in all) as each run finishes (the
             app's progress bar); an exception it raises stops the comparison, and runs
             not yet started never start.
+        labels: a label per item (default: from the file names or scenario names).
 
     Raises:
         ComparisonError: for a request that cannot be run (too few replications).
@@ -217,7 +250,7 @@ def run_comparison(
     if replications < 2:
         raise ComparisonError("--replications must be 2 or more (intervals need two)")
     loaded = load_items(items, overrides, policies)
-    labels = labels_for(items)
+    labels = list(labels) if labels is not None else labels_for(items)
     first = loaded[0]
     # One seed for all, so replication k of every scenario shares its streams.
     if seed is None:

@@ -287,3 +287,20 @@ def test_report_screenshot_in_a_real_browser(comparison, tmp_path):
     assert grey.std() > 0.05 and (grey < 0.3).mean() > 0.005
     keep_screenshots(tmp_path / "report_first_screen.png")
 
+
+
+def test_approaches_run_one_scenario_under_each_policy(tmp_path):
+    out = tmp_path / "cmp"
+    r = subprocess.run([sys.executable, str(ROOT / "run.py"), "compare",
+                        str(ROOT / "scenarios" / "default.yaml"), "--approaches",
+                        "access_first,clinical_champion", "-r", "2", "--out", str(out),
+                        "--set", "duration_days=28", "--set", "warmup_days=14",
+                        "--set", "population.size=1500"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr
+    comp = pd.read_csv(out / "comparison.csv")
+    assert list(dict.fromkeys(comp["scenario"])) == ["access_first", "clinical_champion"]
+    resolved = (out / "scenarios" / "clinical_champion.resolved.yaml").read_text(encoding="utf-8")
+    # The shipped approach's whole policy block: the champion's cohorts come with it.
+    assert "frequent_attenders" in resolved.split("policy:")[1]
+    assert "clinical champions for cohorts" in resolved

@@ -116,7 +116,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"Comparing {len(labels)} scenario(s) x {args.replications} replications "
               f"({runs} runs, {where}) ...", flush=True)
 
-    items, labels = args.scenarios, None
+    items, labels, sources = args.scenarios, None, None
     overrides = _parse_set(args.set or [])
     if args.approaches:
         from gpsim.compare import approach_items
@@ -126,12 +126,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if len(names) < 2 and len(items) < 2:
             raise BadInput("--approaches needs two or more (e.g. access_first,usual_gp_first, "
                            "or default for the four of the default comparison)")
-        labels, items = approach_items(items, names, project_root(), overrides, _registry())
+        labels, items, sources = approach_items(items, names, project_root(), overrides,
+                                                _registry())
         overrides = {}
     try:
         result = run_comparison(
             items, out, replications=args.replications, workers=args.workers,
             seed=args.seed, overrides=overrides, title=args.title, labels=labels,
+            sources=sources,
             scheduler=args.scheduler, policies=_registry(), on_start=started,
             plot_formats=tuple(args.format or ("png",)))
     except ComparisonError as e:

@@ -92,8 +92,9 @@ def load_items(items: Sequence[Item], overrides: Mapping[str, Any] | None = None
 
 def approach_items(files: Sequence[str], approaches: Sequence[str], root: Path,
                    overrides: Mapping[str, Any] | None = None,
-                   policies: Registry | None = None) -> tuple[list[str], list[Scenario]]:
-    """Each scenario file under each approach (a policy name): their labels and scenarios.
+                   policies: Registry | None = None
+                   ) -> tuple[list[str], list[Scenario], list[str]]:
+    """Each scenario file under each approach (a policy name): labels, scenarios and files.
 
     Each is named "<scenario's name>, <approach>" and labelled with the policy
     name (with one file) or "<file stem>_<policy name>".
@@ -104,7 +105,7 @@ def approach_items(files: Sequence[str], approaches: Sequence[str], root: Path,
     """
     from sim.inputs.yaml_files import read_yaml
 
-    out, labels = [], []
+    out, labels, files_used = [], [], []
     for name in approaches:
         shipped = root / "scenarios" / "policies" / f"{name}.yaml"
         policy: dict[str, Any] = {"name": name}
@@ -118,7 +119,8 @@ def approach_items(files: Sequence[str], approaches: Sequence[str], root: Path,
             out.append(load_scenario(f, {**(overrides or {}), "policy": policy,
                                          "name": f"{base.name}, {label}"}, policies))
             labels.append(name if len(files) == 1 else f"{Path(f).stem}_{name}")
-    return labels, out
+            files_used.append(f)
+    return labels, out, files_used
 
 
 def labels_for(items: Sequence[Item]) -> list[str]:
@@ -221,6 +223,7 @@ def run_comparison(
     plot_formats: tuple[str, ...] = ("png",),
     on_progress: Callable[[int, int], None] | None = None,
     labels: Sequence[str] | None = None,
+    sources: Sequence[Item] | None = None,
 ) -> ComparisonResult:
     """Run every item ``replications`` times and write the comparison folder ``out``.
 
@@ -242,6 +245,8 @@ def run_comparison(
             app's progress bar); an exception it raises stops the comparison, and runs
             not yet started never start.
         labels: a label per item (default: from the file names or scenario names).
+        sources: the file each item came from, when items are loaded scenarios (its
+            comments are the parameters' sources in the report).
 
     Raises:
         ComparisonError: for a request that cannot be run (too few replications).
@@ -293,7 +298,7 @@ def run_comparison(
     with atomic_dir(out) as stage:
         write_comparison(stage, data, labels, names,
                          {lb: resolved_text(it) for lb, it in zip(labels, loaded, strict=True)},
-                         _parameter_table(labels, loaded, list(items)), meta)
+                         _parameter_table(labels, loaded, list(sources or items)), meta)
         render(stage, formats=plot_formats)
         write_manifest(stage)
     return ComparisonResult(out=out, labels=labels, names=names, seed=seed,

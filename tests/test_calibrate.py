@@ -194,7 +194,21 @@ def test_scenario_says_where_every_value_came_from(calibrated):
                                      "follow_up_probability:", "- {max_lead_days")):
             assert "#" in line, line
     listed = pd.read_csv(written["list"], dtype=str)
-    assert "0000000" not in text and listed["patient_id"].iloc[0] not in text  # no patient ids
+    assert not any(pid in text for pid in listed["patient_id"])  # no patient identifiers
+    # The comments are the sources the report's parameter table shows.
+    from sim.inputs.loading import parameter_sources
+
+    sources = parameter_sources(written["scenario"])
+    assert sources["roles.gp.slots_per_session"].startswith("90th percentile of appointments")
+    assert "kept appointments neither planned care nor follow-ups" in sources[
+        "demand.requests_per_patient_year"]
+
+
+def test_the_fit_page_is_strict_html(calibrated):
+    import html5lib
+
+    written, _ = calibrated
+    html5lib.HTMLParser(strict=True).parse(written["fit"].read_text(encoding="utf-8"))
 
 
 def test_messy_canonical_export_calibrates_without_a_list(exports, tmp_path):

@@ -53,6 +53,9 @@ form["booking_horizon_days"] = middle.number_input(
     max_value=365, value=int(form["booking_horizon_days"]))
 form["opening_days"] = right.multiselect("Opening days", list(logic.WEEKDAYS),
                                          default=form["opening_days"])
+# Each field's problems are shown right under it, once the whole form has been checked.
+beside = {"list_size": left.empty(), "booking_horizon_days": middle.empty(),
+          "opening_days": right.empty()}
 roles = pd.DataFrame([{"role": name, "label": r["label"], "clinicians": r["clinicians"],
                        "sessions a week": r["sessions_per_week"],
                        "slots per session": r["slots_per_session"],
@@ -64,6 +67,7 @@ edited = st.data_editor(roles, hide_index=True, key="roles",
                         disabled=["role", "label", "clinicians", "sessions a week"],
                         column_config={"share held for the day": st.column_config.NumberColumn(
                             min_value=0.0, max_value=1.0, step=0.05, format="%.2f")})
+beside["roles"] = st.empty()
 for row in edited.itertuples(index=False):
     form["roles"][row.role]["slots_per_session"] = row[4]
     form["roles"][row.role]["on_the_day_share"] = row[5]
@@ -76,11 +80,15 @@ with st.expander("Each clinician's sessions a week (fewer drops their last sessi
                             disabled=["clinician", "role"],
                             column_config={"sessions a week": st.column_config.NumberColumn(
                                 min_value=0, max_value=14, step=1)})
+beside["clinicians"] = st.empty()
+beside["general"] = st.empty()
 for row in people.itertuples(index=False):
     form["clinicians"][row.clinician]["sessions_per_week"] = int(row[2])
 practice, problems = logic.with_practice(base, form)
-for p in problems:
-    st.error(p)
+for field, messages in logic.by_field(problems).items():
+    with beside[field].container():
+        for p in messages:
+            st.error(p)
 if practice is None:
     st.stop()
 
@@ -113,11 +121,14 @@ for policy in picked:
                                                default=cohorts, key=f"{policy}-cohorts")
         st.caption(logic.describe(policy, params))
         s, found = logic.approach_scenario(practice, policy, params)
-        problems += found
+        for p in found:  # beside this approach's settings
+            st.error(p)
+        if found:
+            problems.append(logic.APPROACHES[policy])
         if s is not None:
             scenarios.append(s)
-for p in problems:
-    st.error(p)
+if problems:
+    st.error(f"Fix the settings of {', '.join(problems)}: the message is in its box above.")
 replications = st.number_input("Replications (more: narrower intervals, longer to run)", 2, 50,
                                5)
 if len(picked) < 2:
@@ -128,6 +139,8 @@ if problems:
 
 # ------------------------------------------------------------------ 3. run and see
 st.header("3. Run the comparison")
+st.caption("While it runs, Streamlit's Stop (top right) cancels it: runs not yet started "
+           "never start.")
 if st.button("Run", type="primary"):
     bar = st.progress(0.0, text="Starting ...")
 

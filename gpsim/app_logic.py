@@ -9,6 +9,7 @@ hands back runs with the command line to the same numbers.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -52,6 +53,27 @@ def shipped_scenarios(root: Path) -> dict[str, Path]:
 def problems_of(error: ScenarioError) -> list[str]:
     """A loader error's problems, one line each, as the command line prints them."""
     return [line for line in str(error).splitlines() if line.strip()]
+
+
+#: Which form field a problem belongs beside, by the key path it names (first match wins).
+FIELDS = (("population.size", "list_size"), ("population.list_file", "list_size"),
+          ("practice.booking_horizon_days", "booking_horizon_days"),
+          ("practice.opening", "opening_days"), ("roles", "roles"),
+          ("clinicians", "clinicians"))
+
+
+def by_field(problems: Sequence[str]) -> dict[str, list[str]]:
+    """Problems grouped by the form field they concern (``general`` for the rest).
+
+    A problem belongs to a field when it names that field's key path (``practice.opening.days:
+    ...``); the messages are the loader's, unchanged.
+    """
+    out: dict[str, list[str]] = {}
+    for p in problems:
+        field = next((f for key, f in FIELDS
+                      if re.search(rf"(^|[\s:]){re.escape(key)}(\b|[.\[:])", p)), "general")
+        out.setdefault(field, []).append(p)
+    return out
 
 
 def read_upload(name: str, data: bytes) -> tuple[Scenario | None, list[str]]:

@@ -386,6 +386,7 @@ def cmd_export_appointments(args: argparse.Namespace) -> int:
 def cmd_app(args: argparse.Namespace) -> int:
     """Start the web app on this machine (Streamlit), bound to 127.0.0.1 unless told otherwise."""
     import importlib.util
+    import signal
     import subprocess
 
     if importlib.util.find_spec("streamlit") is None:
@@ -397,9 +398,14 @@ def cmd_app(args: argparse.Namespace) -> int:
                "--server.address", args.address, "--server.port", str(args.port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--server.maxUploadSize", "1", "--client.toolbarMode", "viewer"]
+    server = subprocess.Popen(command)
+    # Stopping this command stops the server with it (a terminated parent would otherwise
+    # leave Streamlit running on its own).
+    signal.signal(signal.SIGTERM, lambda *_: server.terminate())
     try:
-        return subprocess.call(command)
+        return server.wait()
     except KeyboardInterrupt:
+        server.wait()
         return 0
 
 

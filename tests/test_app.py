@@ -112,7 +112,52 @@ def test_a_bad_setting_shows_the_schemas_message_beside_the_form():
     at = AppTest.from_file(str(PAGE), default_timeout=120).run()
     at.multiselect[0].set_value([]).run()               # no opening days
     assert not at.exception
-    assert any("practice.opening.days" in e.value for e in at.error)
+    # Beside the field: in the opening days' column, under it, and nowhere else.
+    opening = at.columns[2]
+    assert any("practice.opening.days" in e.value for e in opening.error)
+    assert not any("practice.opening.days" in e.value for e in at.columns[0].error)
+    at.multiselect[0].set_value(["mon", "tue", "wed", "thu", "fri"]).run()
+    assert not at.columns[2].error
+
+
+def test_problems_are_grouped_by_the_field_they_name():
+    grouped = logic.by_field([
+        "the practice form: practice.opening.days: give at least one day",
+        "the practice form: roles.gp.slots_per_session: must be 48 or less",
+        "clinicians.gp_adams.sessions: 15 sessions a week is more than the 10 the practice opens",
+        "population.size: this practice's list comes from its list file",
+        "the practice form: needs: something else"])
+    assert {k: len(v) for k, v in grouped.items()} == {
+        "opening_days": 1, "roles": 1, "clinicians": 1, "list_size": 1, "general": 1}
+
+
+def test_stopping_a_comparison_cancels_the_runs_not_yet_started(tmp_path):
+    """Stop raises in the page's progress callback: later runs never start, nothing is written."""
+    from marking_task import mark_then_wait
+
+    from sim.runs.executor import execute
+
+    tasks = [(str(tmp_path), i) for i in range(40)]
+    runs = execute(tasks, mark_then_wait, workers=2, progress=False)
+    next(runs)
+    runs.close()  # what an exception in the consumer does to the generator
+    started = len(list(tmp_path.glob("started-*")))
+    # Those running and the few the pool had already queued finish; the rest never start.
+    assert started < 20, started
+
+    class Stopped(Exception):
+        pass
+
+    def stop(done, total):
+        raise Stopped
+
+    small = load_scenario(DEFAULT, {"population.size": 1500, "duration_days": 28,
+                                    "warmup_days": 14})
+    out = tmp_path / "comparison"
+    with pytest.raises(Stopped):
+        logic.run_app_comparison([small, small.model_copy(update={"name": "b"})], out, 5, stop,
+                                 workers=2)
+    assert not out.exists()
 
 
 # ------------------------------------------------------------------ in a real browser
@@ -177,3 +222,68 @@ def test_the_app_in_a_real_browser(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _workers(server: subprocess.Popen) -> list:
+    """The comparison's worker processes: below Streamlit, which is below ``gpsim app``."""
+    import psutil
+
+    below = psutil.Process(server.pid).children()
+    return [k for s in below for k in s.children(recursive=True)
+            if k.is_running() and k.status() != psutil.STATUS_ZOMBIE
+            and "resource_tracker" not in " ".join(k.cmdline())]
+
+
+@pytest.mark.slow
+def test_stopping_a_comparison_in_the_browser(tmp_path):
+    """Start a long comparison, press Streamlit's Stop: the workers go, no answer appears."""
+    browser = chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs Playwright (requirements.txt installs it)")
+        pytest.skip("Playwright is not installed")
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "app", "--port",
+                               str(port)], cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        server.stdout.readline()
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=browser, args=["--no-sandbox"])
+            page = b.new_page(viewport={"width": 1280, "height": 1400})
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    page.goto(f"http://127.0.0.1:{port}", timeout=10000)
+                    break
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
+            page.get_by_role("heading", name="1. Your practice").wait_for(timeout=60000)
+            reps = page.get_by_label("Replications (more: narrower intervals, longer to run)")
+            reps.fill("50")
+            reps.press("Enter")
+            page.wait_for_timeout(1500)
+            page.get_by_role("button", name="Run").click()
+            page.get_by_text("of 100 runs").wait_for(timeout=120000)
+            deadline = time.monotonic() + 60
+            while not _workers(server) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert _workers(server), "the comparison should be running in worker processes"
+            page.get_by_role("button", name="Stop").click()
+            deadline = time.monotonic() + 60
+            while _workers(server) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not _workers(server), "the workers should stop with the comparison"
+            shown = page.get_by_text("of 100 runs").inner_text()
+            page.wait_for_timeout(3000)
+            assert page.get_by_text("of 100 runs").inner_text() == shown  # no more progress
+            assert page.get_by_role("heading", name="4. The answer").count() == 0
+            b.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+

@@ -331,3 +331,12 @@ def test_no_file_refers_outside_the_repository():
             if pattern.search(path.read_text(encoding="utf-8", errors="ignore")):
                 offenders.append(str(path.relative_to(ROOT)))
     assert not offenders, offenders
+
+
+def test_an_empty_list_is_named_in_plain_words():
+    from sim import ScenarioError, load_scenario
+
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(DEFAULT, {"practice.opening.days": []})
+    assert "practice.opening.days: give at least 1 item (got 0)" in str(e.value)
+    assert "Tuple" not in str(e.value)

@@ -428,6 +428,12 @@ def pydantic_problems(err: ValidationError, model: type[BaseModel], locator: Loc
             close = get_close_matches(str(got), options, n=1)
             if close:
                 msg += f"; did you mean {close[0]!r}?"
+        elif kind in ("too_short", "too_long"):
+            ctx = e.get("ctx", {})
+            n = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+            items = "item" if n == 1 else "items"
+            msg = (f"give at least {n} {items}" if kind == "too_short"
+                   else f"give at most {n} {items}") + f" (got {ctx.get('actual_length', 0)})"
         elif "input" in e and not isinstance(e["input"], dict | list):
             msg += f" (got {_short(e['input'])})"
         problems.append(locator.problem((*prefix, *loc), msg))

@@ -27,17 +27,23 @@ st.caption("A simulation of your practice's appointments under different booking
 st.header("1. Your practice")
 shipped = logic.shipped_scenarios(ROOT)
 source = st.radio("Start from", ["The default practice", "A shipped scenario",
-                                 "A scenario file of my own"], horizontal=True)
+                                 "A scenario file of my own",
+                                 "A calibrated practice on this computer"], horizontal=True)
 base, problems = None, []
 if source == "The default practice":
     base = load_scenario(ROOT / "scenarios" / "default.yaml")
 elif source == "A shipped scenario":
     choice = st.selectbox("Scenario", list(shipped))
     base = load_scenario(shipped[choice])
-else:
+elif source == "A scenario file of my own":
     upload = st.file_uploader("Scenario file (YAML, up to 1 MB)", type=["yaml", "yml"])
     if upload is not None:
         base, problems = logic.read_upload(upload.name, upload.getvalue())
+else:
+    where = st.text_input("The scenario `gpsim calibrate` wrote (its list and history are read "
+                          "from beside it)", placeholder="/path/to/my_practice.yaml")
+    if where:
+        base, problems = logic.read_local(where)
 for p in problems:
     st.error(p)
 if base is None:

@@ -76,6 +76,23 @@ def by_field(problems: Sequence[str]) -> dict[str, list[str]]:
     return out
 
 
+def read_local(path: str) -> tuple[Scenario | None, list[str]]:
+    """A scenario file on this computer (a calibrated practice with its list and history).
+
+    Read like ``gpsim validate`` reads it; the app serves this machine only.
+    """
+    p = Path(path.strip()).expanduser()
+    if p.suffix not in (".yaml", ".yml"):
+        return None, [f"{path}: give the path of a scenario file (.yaml)"]
+    try:
+        if file_kind(p) != SCENARIO:
+            return None, [f"{path}: not a scenario file (a network or a sweep): the app "
+                          "compares approaches for one practice"]
+        return load_scenario(p), []
+    except ScenarioError as e:
+        return None, problems_of(e)
+
+
 def read_upload(name: str, data: bytes) -> tuple[Scenario | None, list[str]]:
     """An uploaded scenario file: the scenario, or the command line's messages about it.
 

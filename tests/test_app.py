@@ -287,3 +287,27 @@ def test_stopping_a_comparison_in_the_browser(tmp_path):
         server.terminate()
         server.wait(timeout=30)
 
+
+
+def test_a_calibrated_practice_on_this_computer_keeps_its_list_and_history(tmp_path):
+    import numpy as np
+    import yaml
+
+    bands = ["0-4", "5-14", "15-24", "25-44", "45-64", "65-74", "75-84", "85+"]
+    pd.DataFrame({"patient_id": [f"P{i}" for i in range(400)],
+                  "age_band": np.resize(bands, 400)}).to_csv(tmp_path / "l.csv", index=False)
+    pd.DataFrame({"patient_id": ["P1"], "clinician_id": ["gp_adams"],
+                  "consultations": [9]}).to_parquet(tmp_path / "h.parquet", index=False)
+    data = yaml.safe_load(DEFAULT.read_text(encoding="utf-8"))
+    data["population"].pop("size")
+    data["population"].update(list_file="l.csv", history_file="h.parquet")
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    base, problems = logic.read_local(str(tmp_path / "mine.yaml"))
+    assert problems == [] and base.population.size == 400
+    practice, problems = logic.with_practice(base, logic.practice_form(base))
+    assert problems == []
+    assert practice.population.history_file == str((tmp_path / "h.parquet").resolve())
+    s, problems = logic.approach_scenario(practice, "usual_gp_first", {"adherence": 0.8})
+    assert problems == [] and s.population.list_file == str((tmp_path / "l.csv").resolve())
+    assert logic.read_local(str(tmp_path / "l.csv"))[1] == [
+        f"{tmp_path / 'l.csv'}: give the path of a scenario file (.yaml)"]

@@ -103,6 +103,13 @@ st.header("2. The approaches to compare")
 picked = st.multiselect("Approaches (two to five; the first is the baseline)",
                         list(logic.APPROACHES), default=["access_first", "usual_gp_first"],
                         format_func=logic.APPROACHES.get, max_selections=5)
+staged = st.checkbox("Introduce the approaches part-way through the year (a rollout: the "
+                     "first stays as it is; see month by month how the others build up)")
+rollout = None
+if staged:
+    when, weeks = st.columns(2)
+    rollout = {"from": when.date_input("Start on", logic.default_rollout_date(practice)),
+               "weeks": weeks.number_input("Weeks for reception to adopt it fully", 0, 52, 12)}
 scenarios, problems = [], []
 for policy in picked:
     with st.expander(logic.APPROACHES[policy], expanded=False):
@@ -126,7 +133,8 @@ for policy in picked:
             params["cohorts"] = st.multiselect("Cohorts cared for by champions", cohorts,
                                                default=cohorts, key=f"{policy}-cohorts")
         st.caption(logic.describe(policy, params))
-        s, found = logic.approach_scenario(practice, policy, params)
+        s, found = logic.approach_scenario(practice, policy, params,
+                                           rollout if policy != picked[0] else None)
         for p in found:  # beside this approach's settings
             st.error(p)
         if found:

@@ -183,18 +183,40 @@ def _resize_sessions(cid: str, sessions: list[str], wanted: int, days: list[str]
     return sessions + free[: wanted - len(sessions)], ""
 
 
-def approach_scenario(base: Scenario, policy: str, params: Mapping[str, Any]
+def approach_scenario(base: Scenario, policy: str, params: Mapping[str, Any],
+                      rollout: Mapping[str, Any] | None = None
                       ) -> tuple[Scenario | None, list[str]]:
-    """The practice ``base`` under ``policy`` with ``params``: validated as a file would be."""
+    """The practice ``base`` under ``policy`` with ``params``: validated as a file would be.
+
+    With ``rollout`` (``{"from": date, "weeks": n}``) the practice keeps its own
+    policy until that date and then changes to this one, its receptionist
+    adherence (if it has one) building up from 0 over ``n`` weeks: the
+    scenario's ``policy_changes``, as a file would give them.
+    """
     data = base.model_dump(mode="json", by_alias=True)
     data["policy"] = {"name": policy, "params": dict(params)}
     data["policy_changes"] = []
+    if rollout is not None:
+        data["policy"] = base.policy.model_dump(mode="json")
+        weeks = float(rollout.get("weeks", 0))
+        ramp = ([{"param": "adherence", "start": 0.0, "weeks": weeks}]
+                if weeks > 0 and "adherence" in params else [])
+        data["policy_changes"] = [{"from": str(rollout["from"]),
+                                   "policy": {"name": policy, "params": dict(params)},
+                                   "ramp": ramp}]
     data["name"] = f"{base.practice.name}, {POLICIES.get(policy, policy)}"
     try:
         return scenario_from_dict(data, source=f"the {APPROACHES.get(policy, policy)} "
                                   "settings"), []
     except ScenarioError as e:
         return None, problems_of(e)
+
+
+def default_rollout_date(s: Scenario):
+    """A quarter of the way into the recorded year: a default date for a rollout."""
+    import datetime as dt
+
+    return s.start_date + dt.timedelta(days=s.warmup_days + 7 * 13)
 
 
 def describe(policy: str, params: Mapping[str, Any]) -> str:

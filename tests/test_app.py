@@ -311,3 +311,19 @@ def test_a_calibrated_practice_on_this_computer_keeps_its_list_and_history(tmp_p
     assert problems == [] and s.population.list_file == str((tmp_path / "l.csv").resolve())
     assert logic.read_local(str(tmp_path / "l.csv"))[1] == [
         f"{tmp_path / 'l.csv'}: give the path of a scenario file (.yaml)"]
+
+
+def test_a_rollout_set_in_the_app_is_a_scenario_change_with_a_ramp():
+    base = load_scenario(DEFAULT)
+    when = logic.default_rollout_date(base)
+    s, problems = logic.approach_scenario(base, "usual_gp_first", {"adherence": 0.8},
+                                          {"from": when, "weeks": 12})
+    assert problems == []
+    assert s.policy.name == base.policy.name  # the practice as it is until the change
+    (change,) = s.policy_changes
+    assert change.from_date == when and change.policy.name == "usual_gp_first"
+    assert change.ramp[0].param == "adherence" and change.ramp[0].weeks == 12
+    late, problems = logic.approach_scenario(base, "usual_gp_first", {"adherence": 0.8},
+                                             {"from": base.start_date.replace(year=2030),
+                                              "weeks": 4})
+    assert late is None and any("policy_changes[0]" in p for p in problems)

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .continuity import same_ids
 from .summary import DAYS_PER_YEAR
 
 #: The columns of ``monthly.csv``, with what each is (``utilisation_<role>`` are added per role).
@@ -113,13 +114,12 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
     h_day = _day(happened["appointment_at"], start)
     status = happened["status"].to_numpy()
     lead = happened["lead_days"].to_numpy()
-    urgency = happened["urgency"].astype(str).to_numpy()
+    routine_rows = (happened["urgency"] == "routine").to_numpy()
     waits = happened["wait_days"].to_numpy(dtype=float)
     is_gp = happened["role"].isin(gp_roles).to_numpy()
     attended = status == "attended"
     gp_att = is_gp & attended
-    with_usual = (happened["clinician_id"].astype(str).to_numpy()
-                  == happened["usual_clinician_id"].astype(str).to_numpy())
+    with_usual = same_ids(happened["clinician_id"], happened["usual_clinician_id"])
     pid = happened["patient_id"].to_numpy(dtype=np.int64)
     clin = happened["clinician_id"].cat.codes.to_numpy().astype(np.int64) \
         if isinstance(happened["clinician_id"].dtype, pd.CategoricalDtype) \
@@ -128,23 +128,49 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
             else pd.Series(pd.NA, index=happened.index, dtype="boolean"))
     team_known = attended & team.notna().to_numpy()
     team_hit = team.fillna(False).to_numpy(dtype=bool)
-    u = tables["unmet"]
-    u_day = _day(u["attempted_at"], start)
+    months = _months(start, warmup_days, end_day)
+    edges = np.array([d0 for _, d0, _ in months] + [months[-1][2]] if months else [0],
+                     dtype=np.int64)
+    n_months = len(months)
+
+    def month_of(day: np.ndarray) -> np.ndarray:
+        """Each day's month number in the window (n_months: outside it)."""
+        k = np.searchsorted(edges, day, side="right") - 1
+        return np.where((k >= 0) & (k < n_months), k, n_months)
+
+    def per_month(day: np.ndarray, weights=None) -> np.ndarray:
+        return np.bincount(month_of(day), weights=weights, minlength=n_months + 1)[:n_months]
+
+    h_month = month_of(h_day)
+    counts = {
+        "appointments": per_month(h_day),
+        "same_day": per_month(h_day[lead == 0]),
+        "gp_visits": per_month(h_day[gp_att]),
+        "gp_visits_with_usual": per_month(h_day[gp_att & with_usual]),
+        "unmet_requests": per_month(_day(tables["unmet"]["attempted_at"], start)),
+    }
     r = tables["requests"]
-    gave_up = r[r["outcome"] == "gave_up"]
-    g_day = _day(gave_up["requested_at"], start)
+    counts["gave_up_requests"] = per_month(_day(r.loc[r["outcome"] == "gave_up",
+                                                      "requested_at"], start))
+    # Routine waits of each month, in the rows' order within the month.
+    r_month = h_month[routine_rows]
+    r_order = np.argsort(r_month, kind="stable")
+    r_split = np.split(waits[routine_rows][r_order],
+                       np.searchsorted(r_month[r_order], np.arange(1, n_months + 1)))
     e = tables.get("emergency")
+    if e is not None:
+        e_day = _day(e["at"], start)
+        counts["ae"] = per_month(e_day[(e["kind"] == "ae").to_numpy()])
+        counts["admissions"] = per_month(e_day[(e["kind"] == "admission").to_numpy()])
     cd = tables["clinician_days"]
     cd_day = ((cd["date"].to_numpy(dtype="datetime64[D]") - start)
               // np.timedelta64(1, "D")).astype(np.int64)
-    cd_role = cd["role"].astype(str).to_numpy()
-    roles = sorted(set(cd_role))
-    cd_booked = cd["booked_slots"].to_numpy()
-    cd_available = cd["available_slots"].to_numpy()
-    if e is not None:
-        e_day = _day(e["at"], start)
-        e_ae = (e["kind"] == "ae").to_numpy()
-        e_admission = (e["kind"] == "admission").to_numpy()
+    role_codes, roles = pd.factorize(cd["role"].astype(str), sort=True)
+    booked, available = {}, {}
+    for j, role in enumerate(roles):
+        mine = role_codes == j
+        booked[role] = per_month(cd_day[mine], cd["booked_slots"].to_numpy()[mine])
+        available[role] = per_month(cd_day[mine], cd["available_slots"].to_numpy()[mine])
     # Sorted by patient once (stably): every month's rolling window is a mask of these
     # rows, which keeps them sorted, so no month sorts again.
     by_patient = np.argsort(pid, kind="stable")
@@ -152,33 +178,22 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
     s_gp_att, s_team_known = gp_att[by_patient], team_known[by_patient]
     s_team_hit = team_hit[by_patient]
     out = {}
-    for month, d0, d1 in _months(start, warmup_days, end_day):
-        m = (h_day >= d0) & (h_day < d1)
-        routine = m & (urgency == "routine")
+    for k, (month, d0, d1) in enumerate(months):
         roll = (s_day >= max(warmup_days, d1 - ROLLING_DAYS)) & (s_day < d1)
         g, t = roll & s_gp_att, roll & s_team_known
         upc_sum, upc_n = _per_patient_mean(s_pid[g], None, s_clin[g], ordered=True)
         team_sum, team_n = _per_patient_mean(s_pid[t], s_team_hit[t], None, ordered=True)
-        part = {
-            "days": d1 - d0, "patients": patients,
-            "appointments": int(m.sum()), "same_day": int((m & (lead == 0)).sum()),
-            "routine_waits": waits[routine],
-            "gp_visits": int((m & gp_att).sum()),
-            "gp_visits_with_usual": int((m & gp_att & with_usual).sum()),
-            "upc_sum": upc_sum, "upc_n": upc_n, "team_sum": team_sum, "team_n": team_n,
-            "unmet_requests": int(((u_day >= d0) & (u_day < d1)).sum()),
-            "gave_up_requests": int(((g_day >= d0) & (g_day < d1)).sum()),
-            "has_emergency": e is not None, "ae": 0, "admissions": 0,
-        }
-        if e is not None:
-            inside = (e_day >= d0) & (e_day < d1)
-            part["ae"] = int((inside & e_ae).sum())
-            part["admissions"] = int((inside & e_admission).sum())
-        in_month = (cd_day >= d0) & (cd_day < d1)
+        part = {"days": d1 - d0, "patients": patients,
+                **{key: int(v[k]) for key, v in counts.items()
+                   if key not in ("ae", "admissions")},
+                "routine_waits": r_split[k],
+                "upc_sum": upc_sum, "upc_n": upc_n, "team_sum": team_sum, "team_n": team_n,
+                "has_emergency": e is not None,
+                "ae": int(counts["ae"][k]) if e is not None else 0,
+                "admissions": int(counts["admissions"][k]) if e is not None else 0}
         for role in roles:
-            sel = in_month & (cd_role == role)
-            part[f"booked_{role}"] = float(cd_booked[sel].sum())
-            part[f"available_{role}"] = float(cd_available[sel].sum())
+            part[f"booked_{role}"] = float(booked[role][k])
+            part[f"available_{role}"] = float(available[role][k])
         out[month] = part
     return out
 

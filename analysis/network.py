@@ -56,15 +56,17 @@ def practice_parts(result, hub_ids=frozenset(), parts=None) -> PracticeParts:
                               s.population.size, gp_roles))
 
 
-def write_and_reduce(result, out: str | Path, hub_ids=frozenset()) -> PracticeParts:
+def write_and_reduce(result, out: str | Path, hub_ids=frozenset(),
+                     plots: bool = True) -> PracticeParts:
     """In a worker: write a practice's full results to ``out``; keep its summary parts.
 
-    The practice is named by its folder's name (its id in the network file).
+    The practice is named by its folder's name (its id in the network file);
+    ``plots``: draw its wait plot too.
     """
     reduced = practice_parts(result, hub_ids)
     write_run(result, out, parts=(reduced.parts, reduced.cohorts),
               label=f"Practice {Path(out).name} ({result.scenario.policy.name})",
-              monthly=reduced.monthly)
+              monthly=reduced.monthly, plots=plots)
     return reduced
 
 

@@ -53,13 +53,15 @@ def _sha256(path: Path) -> str:
 
 
 def write_run(result: RunResult, out_dir: str | Path, parts=None, label: str | None = None,
-              monthly: dict | None = None) -> dict[str, Path]:
+              monthly: dict | None = None, plots: bool = True) -> dict[str, Path]:
     """Write a run's files into ``out_dir``; return where each went.
 
     ``parts``: the run's :func:`analysis.summary.run_parts`, if already computed.
     ``label``: what the plot's title calls the run (default: the scenario's name;
     a network gives the practice id). ``monthly``: the run's monthly parts, if
-    made. Nothing in ``out_dir`` changes unless every file was written.
+    made. ``plots``: draw ``wait_distribution.png`` (a network's practices skip it unless
+    asked: it is a sixth of a practice's writing time). Nothing in ``out_dir`` changes
+    unless every file was written.
     """
     out_dir = Path(out_dir)
     s = result.scenario
@@ -70,7 +72,8 @@ def write_run(result: RunResult, out_dir: str | Path, parts=None, label: str | N
                       & appts["role"].isin(holders)]
     with_usual = usual_gp_consultations(gp_visits, result.tables["patients"]["patient_id"])
     with atomic_dir(out_dir) as stage:
-        (stage / "scenario.resolved.yaml").write_text(resolved_yaml(s), encoding="utf-8")
+        resolved = resolved_yaml(s)
+        (stage / "scenario.resolved.yaml").write_text(resolved, encoding="utf-8")
         for name in ("appointments", "requests", "unmet", "clinician_days", "patients",
                      "emergency"):
             result.tables[name].to_parquet(stage / f"{name}.parquet", index=False)
@@ -90,14 +93,15 @@ def write_run(result: RunResult, out_dir: str | Path, parts=None, label: str | N
                                                           "own_list": "with_own_list"})
         by_list.merge(opr, on="clinician_id", how="outer").to_csv(
             stage / "continuity_by_list.csv", index=False)
-        wait_distribution(result.tables["appointments"], stage / "wait_distribution.png",
-                          title=f"{label or s.name}: wait from request to appointment")
+        if plots:
+            wait_distribution(result.tables["appointments"], stage / "wait_distribution.png",
+                              title=f"{label or s.name}: wait from request to appointment")
         files = {p.name: _sha256(p) for p in sorted(stage.iterdir()) if p.is_file()}
         meta = {
             "scenario": s.name,
             "seed": s.seed,
             "replication": result.replication,
-            "scenario_sha256": scenario_hash(s),
+            "scenario_sha256": scenario_hash(s, resolved),
             "code_version": code_version(),
             "environment": environment(),
             "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -105,4 +109,5 @@ def write_run(result: RunResult, out_dir: str | Path, parts=None, label: str | N
             "files": files,
         }
         (stage / "metadata.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    return {name: out_dir / name for name in RUN_FILES}
+    return {name: out_dir / name for name in RUN_FILES
+            if plots or not name.endswith(".png")}

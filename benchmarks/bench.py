@@ -9,6 +9,9 @@ capacity scales with the list.
     python benchmarks/bench.py --network  # scenarios/networks/bnssg.yaml: its first 10, 20 and
                                           # 40 practices (100k, 200k, 400k patients, 2 years)
     python benchmarks/bench.py --baseline # only the ratio against the naive SimPy model
+    python benchmarks/bench.py --workers  # the 40-practice network on 1, 2 and 4 workers
+    python benchmarks/bench.py --targets  # each end-to-end case against its target, then
+                                          # the naive SimPy ratio
 
 The default run ends with the project's time beside a naive SimPy model's
 (benchmarks/naive_simpy.py) on the same practice, measured in the same call.
@@ -132,6 +135,77 @@ def network_main(workers: int) -> int:
     return 0
 
 
+def workers_main(practices: int = 40) -> int:
+    """The same network on 1, 2 and 4 worker processes: how the cost spreads over cores."""
+    print(f"\nBNSSG's first {practices} practices on 1, 2 and 4 worker processes (this machine "
+          "has " + str(__import__("os").cpu_count()) + " cores: beyond them, workers share).")
+    print(f"{'workers':>7} {'patients':>9} {'wall s':>8} {'speed-up':>9} {'total MiB':>9}")
+    first = None
+    for w in (1, 2, 4):
+        r = _child("--one-network", str(practices), str(w))
+        first = first or r["wall_s"]
+        print(f"{w:>7} {r['patients']:>9,} {r['wall_s']:>8.1f} {first / r['wall_s']:>8.2f}x "
+              f"{r['total_mib']:>9,.0f}")
+    return 0
+
+
+def _timed(command: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Wall seconds of a command, and the peak memory (MiB) of its largest process."""
+    import os
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) / 1024
+
+
+def targets_main() -> int:
+    """Each of issue 19's cases end to end, as a user runs it, against its target."""
+    import tempfile
+
+    py = sys.executable
+    run_py = str(ROOT / "run.py")
+    with tempfile.TemporaryDirectory(prefix="gpsim-bench-") as tmp:
+        sweep = Path(tmp) / "sweep.yaml"
+        sweep.write_text(
+            f"base: {ROOT / 'scenarios' / 'default.yaml'}\nname: bench sweep\n"
+            "replications: 5\ngrid:\n  policy.name: [access_first, usual_gp_first, "
+            "clinical_champion, personalised_micro_teams]\n"
+            "  roles.gp.slots_per_session: [12, 14, 16, 18, 20]\n", encoding="utf-8")
+        cases = [
+            ("network bnssg.yaml, every practice's files", 10.0, 1024,
+             [py, run_py, "network", "scenarios/networks/bnssg.yaml", "--out", f"{tmp}/n1"],
+             None),
+            ("network bnssg.yaml --summary-only", 5.0, None,
+             [py, run_py, "network", "scenarios/networks/bnssg.yaml", "--summary-only",
+              "--out", f"{tmp}/n2"], None),
+            ("10,000-patient practice-year, fresh process", 0.5, None,
+             [py, "-c", "from sim import simulate; simulate('scenarios/default.yaml', "
+              "overrides={'warmup_days': 0, 'duration_days': 365})"], None),
+            ("sweep: 20 points x 5 replications", 20.0, 1024,
+             [py, run_py, "sweep", str(sweep), "--out", f"{tmp}/s"], None),
+            ("python run.py (compiled engine cached)", 10.0, None,
+             [py, run_py, "compare", *[f"scenarios/policies/{p}.yaml" for p in (
+                 "access_first", "usual_gp_first", "clinical_champion",
+                 "personalised_micro_teams")], "--out", f"{tmp}/c"], None),
+            ("first compile (an empty numba cache) + one run", 10.0, None,
+             [py, "-c", "from sim import simulate; simulate('scenarios/default.yaml', "
+              "overrides={'duration_days': 7})"], {"NUMBA_CACHE_DIR": f"{tmp}/numba"}),
+        ]
+        print(f"{'case':<48} {'wall s':>7} {'target':>7} {'peak MiB':>9}  met")
+        for name, target, mib, command, env in cases:
+            wall, peak = _timed(command, env)
+            met = wall <= target and (mib is None or peak <= mib)
+            print(f"{name:<48} {wall:>7.1f} {target:>7.1f} {peak:>9,.0f}  "
+                  f"{'yes' if met else 'no'}")
+    print("peak MiB: the largest single process (a worker or the parent).")
+    return 0
+
+
 def one_naive(patients: int, policy: str) -> dict:
     """The naive SimPy model (benchmarks/naive_simpy.py) on the same practice, in this process."""
     from naive_simpy import naive_run
@@ -176,6 +250,11 @@ def main(argv: list[str]) -> int:
     if argv and argv[0] == "--one-network":
         print(json.dumps(one_network(int(argv[1]), int(argv[2]))))
         return 0
+    if argv and argv[0] == "--workers":
+        return workers_main(int(argv[1]) if len(argv) > 1 else 40)
+    if argv and argv[0] == "--targets":
+        targets_main()
+        return baseline_main()
     if argv and argv[0] == "--network":
         import os
 

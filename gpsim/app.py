@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from gpsim import app_logic as logic
-from gpsim.cli import project_root
+from gpsim.paths import project_root
 from sim import load_scenario
 
 ROOT = project_root()

@@ -356,7 +356,7 @@ def calibrate_network_practices(network: Path, items: list, *, root: Path | None
         Per practice id, the scenario file, or the problems found.
     """
     if root is None:
-        from gpsim.cli import project_root
+        from gpsim.paths import project_root
 
         root = project_root()
     folder = Path(network).parent / "calibrated"

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import yaml
 
+from gpsim.paths import project_root
+
 EXIT_BAD_INPUT = 2
 DEFAULT_REPLICATIONS = 10
 #: The default comparison: the baseline, usual-GP-first and the My Care project's two
@@ -25,14 +27,6 @@ DEFAULT_REPLICATIONS = 10
 #: approach-2 shape, it books exactly as personalised_micro_teams (docs/findings.md).
 DEFAULT_POLICIES = ("access_first", "usual_gp_first", "clinical_champion",
                     "personalised_micro_teams")
-
-
-def project_root() -> Path:
-    """The folder holding ``scenarios/``: the current folder if it has one, else the checkout's."""
-    here = Path.cwd()
-    if (here / "scenarios" / "default.yaml").is_file():
-        return here
-    return Path(__file__).resolve().parent.parent
 
 
 class BadInput(Exception):
@@ -202,7 +196,7 @@ def cmd_network(args: argparse.Namespace) -> int:
     """Run every practice of a network; write each practice's results and the network's."""
     import os
 
-    from gpsim.calibrate import calibrate_network_practices
+    from gpsim.exports import calibrate_network_practices
     from gpsim.network import run_network_study
     from sim.inputs.networks import load_network
 
@@ -218,7 +212,8 @@ def cmd_network(args: argparse.Namespace) -> int:
         result = run_network_study(network, out, replication=args.replication,
                                    replications=args.replications,
                                    workers=workers, scheduler=args.scheduler,
-                                   summary_only=args.summary_only, policies=_registry())
+                                   summary_only=args.summary_only, policies=_registry(),
+                                   practice_plots=args.practice_plots)
     except KeyboardInterrupt:
         saved = "" if args.summary_only else (
             f" Practices that had finished have their files in {out / 'practices'}.")
@@ -508,6 +503,9 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     nw.add_argument("--summary-only", action="store_true",
                     help="write only the network's summary tables, not each practice's files "
                          "(about twice as fast for a large network)")
+    nw.add_argument("--practice-plots", action="store_true",
+                    help="also draw each practice's wait plot (wait_distribution.png); the "
+                         "network report shows every practice either way")
     nw.set_defaults(func=cmd_network)
     rp = sub.add_parser("report", help="re-render a comparison's report from saved results")
     rp.add_argument("folder", help="a folder written by compare")

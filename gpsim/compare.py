@@ -82,7 +82,7 @@ def load_items(items: Sequence[Item], overrides: Mapping[str, Any] | None = None
             if overrides:
                 raise ComparisonError(f"{it}: --set applies to scenarios; put a network's "
                                       "overrides in its practices' set:")
-            from gpsim.calibrate import calibrate_network_practices
+            from gpsim.exports import calibrate_network_practices
 
             out.append(load_network(it, policies, calibrate_network_practices))
         else:

@@ -43,13 +43,14 @@ class PracticeSummary:
 class PracticeWriter:
     """Picklable reducer for network runs: write a practice's results, keep its summary parts."""
 
-    def __init__(self, folder: Path, hub_ids=frozenset()):
+    def __init__(self, folder: Path, hub_ids=frozenset(), plots: bool = False):
         self.folder = folder
         self.hub_ids = hub_ids
+        self.plots = plots
 
     def __call__(self, practice_id: str, result):
         """Write into ``folder/<practice id>``; return the practice's summary parts."""
-        return write_and_reduce(result, self.folder / practice_id, self.hub_ids)
+        return write_and_reduce(result, self.folder / practice_id, self.hub_ids, self.plots)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +76,7 @@ def run_network_study(
     summary_only: bool = False,
     progress: bool | None = None,
     policies: Registry | None = None,
+    practice_plots: bool = False,
 ) -> NetworkResult:
     """Run every practice of a network and write its summary tables into ``out``.
 
@@ -92,16 +94,17 @@ def run_network_study(
             ``network_summary_by_cohort.csv``, not each practice's files.
         progress: draw a progress bar (None: on a terminal outside CI).
         policies: the policy registry (None: the installed one).
+        practice_plots: also draw each practice's wait plot (``wait_distribution.png``).
     """
     if not isinstance(network, Network):
-        from gpsim.calibrate import calibrate_network_practices
+        from gpsim.exports import calibrate_network_practices
 
         network = load_network(network, policies, calibrate_network_practices)
     out = Path(out) if out is not None else Path("results") / "networks" / network.file.stem
     workers = min(workers or os.cpu_count() or 1, len(network.practices))
     t0 = time.perf_counter()
     reducer = (PracticeSummary(network.hub_ids) if summary_only
-               else PracticeWriter(out / "practices", network.hub_ids))
+               else PracticeWriter(out / "practices", network.hub_ids, practice_plots))
     if replications < 1:
         raise ValueError("replications must be 1 or more")
     results = list(run_network(network, replication, workers, reducer=reducer,

@@ -43,7 +43,7 @@ def check_file(path: str | Path, policies: Registry | None = None) -> Checked:
         return Checked(shown, "unknown", problems=tuple(e.problems))
     try:
         if kind == NETWORK:
-            from gpsim.calibrate import calibrate_network_practices
+            from gpsim.exports import calibrate_network_practices
 
             net = load_network(path, policies, calibrate_network_practices)
             patients = sum(s.population.size for _, s in net.practices)

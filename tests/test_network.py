@@ -397,7 +397,11 @@ def test_a_misspelt_practice_key_gets_a_line_and_a_suggestion(tmp_path):
     text = str(info.value)
     assert f"{f}:3: practices[1].scenaro: unknown key 'scenaro'; did you mean 'scenario'?" \
         in text
-    assert f"{f}:3: practices[1]: missing required key 'scenario'" in text
+    f.write_text(f"practices:\n  - {{id: a, scenario: {DEFAULT}}}\n  - {{id: b}}\n")
+    with pytest.raises(ScenarioError) as info:
+        load_network(f)
+    assert (f"{f}:3: practices[1]: give scenario (a file) or appointments (an export), one "
+            "of them") in str(info.value)
 
 
 def test_a_scenario_given_as_a_network_gets_a_one_line_hint():
@@ -419,3 +423,16 @@ def test_practice_plots_are_titled_with_the_practice_id(tmp_path, monkeypatch, t
     pid, result = results[0]
     write_and_reduce(result, tmp_path / pid)
     assert titles == [f"Practice {pid} (access_first): wait from request to appointment"]
+
+
+def test_a_networks_practices_get_their_wait_plot_only_when_asked(tmp_path, two_practices):
+    from gpsim.network import PracticeWriter
+
+    _, results = two_practices
+    pid, result = results[0]
+    PracticeWriter(tmp_path / "plain")(pid, result)
+    PracticeWriter(tmp_path / "plotted", plots=True)(pid, result)
+    assert not (tmp_path / "plain" / pid / "wait_distribution.png").exists()
+    assert (tmp_path / "plain" / pid / "appointments.parquet").exists()
+    assert (tmp_path / "plotted" / pid / "wait_distribution.png").read_bytes()[:4] == b"\x89PNG"
+

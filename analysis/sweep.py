@@ -6,6 +6,7 @@ Reads only what the sweep stored (``runs/<key>/*.parquet``); never simulates.
 from __future__ import annotations
 
 import textwrap
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import matplotlib
@@ -15,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .compare import DATA_TABLES, collect, write_comparison
+from .compare import DATA_TABLES, write_comparison
 from .labels import HEADLINE_GROUPS, measure, parameter_name, value_name
 from .plots import PALETTE
 from .report import render
@@ -103,6 +104,32 @@ def sweep_plots(tidy: pd.DataFrame, swept: list[str], folder: Path) -> list[Path
     return paths
 
 
+def _stacked_runs(sweep, out: Path, read_runs, labels: list[str]) -> dict[str, pd.DataFrame]:
+    """Each stored table of every complete run, stacked as :func:`analysis.compare.collect` does.
+
+    One table at a time, each run's piece released once stacked, so a large
+    sweep holds its tables once rather than twice (the stored runs and the stack).
+    """
+    rank = {label: i for i, label in enumerate(labels)}
+    data, keys = {}, None
+    for name in DATA_TABLES:
+        got = sorted(((p.label, k, df) for p, k, df in read_runs(sweep, out, name)
+                      if p.label in rank), key=lambda r: (rank[r[0]], r[1]))
+        present = {(label, k) for label, k, _ in got}
+        keys = present if keys is None else keys & present
+        for label, k, df in got:
+            df.insert(0, "replication", k)
+            df.insert(0, "scenario", label)
+        data[name] = pd.concat([df for _, _, df in got], ignore_index=True) if got else None
+        del got
+    # Only runs with every table (a run stored in full); normally all of them.
+    for name, df in data.items():
+        if df is not None and len(keys) < df.groupby(["scenario", "replication"]).ngroups:
+            pairs = pd.MultiIndex.from_frame(df[["scenario", "replication"]])
+            data[name] = df[pairs.isin(list(keys))].reset_index(drop=True)
+    return data
+
+
 def write_aggregates(stage: Path, sweep, out: Path, read_runs, parameter_rows, resolved_yaml,
                      meta: dict) -> pd.DataFrame:
     """Write the tidy table, the sweep plots and the comparison report into ``stage``.
@@ -113,18 +140,24 @@ def write_aggregates(stage: Path, sweep, out: Path, read_runs, parameter_rows, r
     tidy = tidy_table(sweep, summaries)
     tidy.to_parquet(stage / "sweep.parquet", index=False)
     tidy.to_csv(stage / "sweep.csv", index=False)
-    sweep_plots(tidy, sweep.swept, stage / "plots")
-    finished = {p.label for p, _, _ in summaries}
+    # The sweep's own plots are drawn in another process while this one writes and draws
+    # the comparison report (a third of a 100-run sweep's time, done side by side).
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        plots = pool.submit(sweep_plots, tidy, sweep.swept, stage / "plots")
+        _write_report(stage, sweep, out, read_runs, parameter_rows, resolved_yaml, meta,
+                      tidy, {p.label for p, _, _ in summaries})
+        plots.result()
+    return tidy
+
+
+def _write_report(stage: Path, sweep, out: Path, read_runs, parameter_rows, resolved_yaml,
+                  meta: dict, tidy: pd.DataFrame, finished: set[str]) -> None:
+    """The comparison report of the sweep's finished points, into ``stage/report``."""
     points = [p for p in sweep.points if p.label in finished]
     if not points:
-        return tidy
-    reduced: dict[tuple[str, int], dict] = {}
-    for name in DATA_TABLES:
-        for p, k, df in read_runs(sweep, out, name):
-            reduced.setdefault((p.label, k), {})[name] = df
-    complete = [(lb, k, t) for (lb, k), t in reduced.items() if len(t) == len(DATA_TABLES)]
+        return
     labels = [p.label for p in points]
-    data = collect(complete, labels)
+    data = _stacked_runs(sweep, out, read_runs, labels)
     params = pd.DataFrame([{"scenario": p.label, **row} for p in points
                            for row in parameter_rows(p.scenario)])
     report = stage / "report"
@@ -132,5 +165,5 @@ def write_aggregates(stage: Path, sweep, out: Path, read_runs, parameter_rows, r
     write_comparison(report, data, labels, {p.label: p.description for p in points},
                      {p.label: resolved_yaml(p.scenario) for p in points}, params,
                      {**meta, "replications": int(tidy.groupby("point").size().max())})
+    del data  # the report reads what was just written; the stack need not be held twice
     render(report)
-    return tidy

@@ -149,18 +149,24 @@ def workers_main(practices: int = 40) -> int:
     return 0
 
 
-def _timed(command: list[str], env: dict | None = None) -> tuple[float, float]:
-    """Wall seconds of a command, and the peak memory (MiB) of its largest process."""
-    import os
-    import resource
+#: Runs a command and prints its wall time and its largest process's peak memory (KiB).
+_WRAPPER = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+            "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+            "print(time.perf_counter() - t, "
+            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
 
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t0 = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
-    wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024
+
+def _timed(command: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Wall seconds of a command, and the peak memory (MiB) of its largest process.
+
+    Measured in a fresh wrapper process, so each case's peak is its own.
+    """
+    import os
+
+    p = subprocess.run([sys.executable, "-c", _WRAPPER, *command], cwd=ROOT, check=True,
+                       capture_output=True, text=True, env={**os.environ, **(env or {})})
+    wall, kib = p.stdout.split()
+    return float(wall), float(kib) / 1024
 
 
 def targets_main() -> int:
@@ -174,7 +180,7 @@ def targets_main() -> int:
         sweep.write_text(
             f"base: {ROOT / 'scenarios' / 'default.yaml'}\nname: bench sweep\n"
             "replications: 5\ngrid:\n  policy.name: [access_first, usual_gp_first, "
-            "clinical_champion, personalised_micro_teams]\n"
+            "micro_team, personalised_micro_teams]\n"
             "  roles.gp.slots_per_session: [12, 14, 16, 18, 20]\n", encoding="utf-8")
         cases = [
             ("network bnssg.yaml, every practice's files", 10.0, 1024,

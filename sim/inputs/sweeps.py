@@ -82,15 +82,30 @@ class Sweep:
     swept: list[str]
 
     def runs(self) -> list[tuple[Point, int, str]]:
-        """Every (point, replication, key) to run, replication-major."""
-        return [(p, k, run_key(p.scenario, k)) for k in range(self.spec.replications)
-                for p in self.points]
+        """Every (point, replication, key) to run, replication-major.
+
+        Each point's resolved scenario is written out once however often this is
+        asked (it was a quarter of a 100-run sweep's time when made for every run,
+        every time): the points do not change once the sweep is loaded.
+        """
+        if self._runs is None:
+            texts = [resolved_yaml(p.scenario) for p in self.points]
+            self._runs = [(p, k, _key(text, k)) for k in range(self.spec.replications)
+                          for p, text in zip(self.points, texts, strict=True)]
+        return list(self._runs)
+
+    _runs: list[tuple[Point, int, str]] | None = field(default=None, init=False, repr=False,
+                                                       compare=False)
+
+
+def _key(resolved: str, replication: int) -> str:
+    text = resolved + f"\nreplication: {replication}\n"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
 def run_key(scenario: Scenario, replication: int) -> str:
     """The identity of a run: a hash of its resolved scenario (with seed) and replication."""
-    text = resolved_yaml(scenario) + f"\nreplication: {replication}\n"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+    return _key(resolved_yaml(scenario), replication)
 
 
 def _label(value: Any) -> str:

@@ -360,3 +360,18 @@ def test_a_bad_export_in_a_network_is_named_at_its_line(tmp_path):
     assert f"{tmp_path / 'net.yaml'}:4: practices[1].appointments: practice 'b':" in r.stderr
     assert "unknown status" in r.stderr
     assert not (tmp_path / "calibrated").exists()
+
+
+def test_an_export_without_times_still_calibrates(exports, tmp_path):
+    e = pd.read_csv(exports / "s1.csv", dtype=str).drop(columns=["Booked Time", "Start Time"])
+    e.to_csv(tmp_path / "dates.csv", index=False)
+    written = run_calibrate(str(tmp_path / "dates.csv"), str(tmp_path / "p.yaml"),
+                            list_path=str(exports / "list.csv"), fit=False, fit_urgent=False,
+                            root=ROOT, say=lambda _: None)
+    s = load_scenario(written["scenario"])
+    text = written["scenario"].read_text(encoding="utf-8")
+    assert "the export has no times" in text  # slot lengths and session starts assumed
+    gp = next(c for c in s.clinicians if c.id == "dr_adams")
+    assert all(f"{d}_am" in gp.sessions and f"{d}_pm" in gp.sessions
+               for d in ("mon", "tue", "wed", "thu"))  # a day worked: both its sessions
+    assert s.roles["gp"].slots_per_session <= 16  # a day's appointments shared by two sessions

@@ -13,7 +13,8 @@ them in full):
 * **Sessions.** A half-day (before/after 13:00) on a weekday is one of a
   clinician's sessions if they consulted in it in at least half of the weeks
   they worked at all: robust to leave (weeks off are not counted) and to odd
-  extra sessions (seldom reaching half).
+  extra sessions (seldom reaching half). Without appointment times, a day
+  worked is two sessions, each with half the day's appointments.
 * **Slots per session.** The 90th percentile of kept appointments in a
   session the clinician worked (a full session; unbooked slots are not in an
   export).
@@ -312,6 +313,8 @@ def _clinicians(kept: pd.DataFrame, has_times: bool, min_weeks: int, last: pd.Ti
             rows["half"] == 1, "_pm", "_am")
         regular = rows[key.isin(session_set).to_numpy()]
         per_session = regular.groupby(["day", "half"]).size().to_numpy()
+        if not has_times:  # a day's appointments, shared between its two sessions
+            per_session = per_session / 2.0
         role_slots.setdefault(role, []).append(per_session)
         in_span = all_weeks[(all_weeks >= weeks[0]) & (all_weeks <= weeks[-1])]
         off = max(0, in_span.size - weeks.size)

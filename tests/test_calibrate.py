@@ -293,6 +293,7 @@ def test_a_mapping_file_with_mistakes_is_refused_with_lines(tmp_path):
 def test_a_practices_own_mapping_reads_its_headings(tmp_path, exports):
     emis = pd.read_csv(exports / "emis.csv", dtype=str).head(200)
     emis = emis.rename(columns={"Session Holder": "Who", "Slot Status": "Outcome code"})
+    emis["Session Holder Role"] = emis["Session Holder Role"].replace({"GP": "Sessional"})
     emis["Outcome code"] = emis["Outcome code"].map({"Left": "S", "DNA": "D",
                                                      "Cancelled by Unit": "X"})
     f = tmp_path / "own.csv"
@@ -303,10 +304,13 @@ def test_a_practices_own_mapping_reads_its_headings(tmp_path, exports):
                  "  booked_at: {date: Booked Date, time: Booked Time}\n"
                  "  appointment_at: {date: Appointment Date, time: Appointment Time}\n"
                  "  status: Outcome code\nstatuses:\n  attended: [S]\n  dna: [D]\n"
-                 "  cancelled: [X]\n", encoding="utf-8")
+                 "  cancelled: [X]\nroles:\n  gp: [Sessional]\n", encoding="utf-8")
     got = read_export(f, load_format(m))
     assert got.format == "our system" and len(got.table) == 200
     assert set(got.table["status"]) <= {"attended", "dna", "cancelled"}
+    # The practice's own job titles, mapped to roles by the mapping's roles: table.
+    sessional = got.table["role_label"] == "Sessional"
+    assert sessional.any() and set(got.table.loc[sessional, "role"]) == {"gp"}
 
 
 def test_history_is_written_beside_the_scenario_keyed_by_the_list(calibrated, exports):

@@ -110,6 +110,15 @@ class ExportFormat:
     statuses: dict[str, tuple[str, ...]]
     modes: dict[str, tuple[str, ...]]
     source: str = ""
+    roles: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+
+    def role_of(self, text: str) -> str:
+        """The role key of a role name: this format's ``roles:`` words first, then the usual."""
+        folded = _fold(text)
+        for key, words in self.roles.items():
+            if folded in {_fold(w) for w in words}:
+                return key
+        return role_key(text)
 
     def status_words(self) -> dict[str, str]:
         """Folded word -> status, this format's and the common ones."""
@@ -148,9 +157,9 @@ def load_format(path: str | Path) -> ExportFormat:
         return f"{doc.file}:{line}" if line else doc.file
 
     for key in data:
-        if key not in ("name", "columns", "statuses", "modes"):
+        if key not in ("name", "columns", "statuses", "modes", "roles"):
             problems.append(f"{where(key)}: {key}: unknown key; a mapping has name, columns, "
-                            "statuses and modes")
+                            "statuses, modes and roles")
     columns = {}
     raw_cols = data.get("columns")
     if not isinstance(raw_cols, dict):
@@ -190,10 +199,20 @@ def load_format(path: str | Path) -> ExportFormat:
                 problems.append(f"{where(table, key)}: {table}.{key}: not one of "
                                 f"{', '.join(allowed)}")
         words[table] = {k: _names(v) for k, v in raw.items() if k in allowed}
+    roles = data.get("roles") or {}
+    if not isinstance(roles, dict):
+        problems.append(f"{where('roles')}: roles: give a mapping of role key -> the export's "
+                        "role names (e.g. gp: [Locum, Registrar])")
+        roles = {}
+    for key in roles:
+        if not re.fullmatch(r"[a-z0-9_]+", str(key)):
+            problems.append(f"{where('roles', key)}: roles.{key}: a role key is lower case "
+                            "letters, digits and _ (gp, practice_nurse, ...)")
     if problems:
         raise ExportError(problems)
     return ExportFormat(str(data.get("name", Path(path).stem)), columns, words["statuses"],
-                        words["modes"], source=str(path))
+                        words["modes"], source=str(path),
+                        roles={str(k): _names(v) for k, v in roles.items()})
 
 
 def _names(value) -> tuple[str, ...]:
@@ -377,7 +396,7 @@ def read_export(path: str | Path, fmt: ExportFormat | None = None,
     notes["not_yet_happened"] = int(ignored.sum())
     out = out[~ignored].reset_index(drop=True)
     out["role_label"] = out["role"]
-    out["role"] = out["role"].map(role_key)
+    out["role"] = out["role"].map(fmt.role_of)
     lead = (out["appointment_at"].dt.normalize() - out["booked_at"].dt.normalize()).dt.days
     notes["booked_after_appointment"] = int((lead < 0).sum())
     out["lead_days"] = lead.clip(lower=0).astype(np.int64)

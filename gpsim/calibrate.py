@@ -193,8 +193,7 @@ def run_calibrate(export_path: str, out: str, *, list_path: str | None = None,
                 _write_history(cal, people, stage / history_name)
         scenario = _load(stage / out_path.name, stage, dest)
         if fit_urgent:
-            scenario = _fit_urgent_shares(cal, scenario, stage / out_path.name, text, workers,
-                                          say)
+            scenario = _fit_urgent_shares(cal, scenario, stage / out_path.name, workers, say)
             text = scenario_text(cal, base, name=practice_name, start_date=start,
                                  closed_dates=closed, list_file=list_name,
                                  history_file=history_name, command=command, start_note=start_note)
@@ -236,13 +235,16 @@ def _load(path: Path, stage: Path, dest: Path):
                                ) from None
 
 
-#: Correction rounds and replications per round when fitting the urgent shares.
+#: Correction rounds and replications per round when fitting the urgent shares. The fitting
+#: runs use replications from FITTING_REPLICATIONS on, so the fit report (replications 0,
+#: 1, ...) is judged on random numbers the fitting never saw.
 URGENT_ROUNDS = 2
 URGENT_REPLICATIONS = 3
+FITTING_REPLICATIONS = 1000
 
 
-def _fit_urgent_shares(cal: Calibration, scenario, path: Path, text: str,
-                       workers: int | None, say) -> object:
+def _fit_urgent_shares(cal: Calibration, scenario, path: Path, workers: int | None,
+                       say) -> object:
     """Fit each need's urgent share so the model books as much on the day as the export.
 
     An export shows which appointments were booked for the same day, not which
@@ -255,7 +257,8 @@ def _fit_urgent_shares(cal: Calibration, scenario, path: Path, text: str,
     urgent = dict(target)
     for _ in range(URGENT_ROUNDS):
         runs = [kept for _, _, kept in run_batch(
-            [("urgent", scenario, k) for k in range(URGENT_REPLICATIONS)], same_day_by_need,
+            [("urgent", scenario, FITTING_REPLICATIONS + k) for k in range(URGENT_REPLICATIONS)],
+            same_day_by_need,
             workers=workers or os.cpu_count() or 1, progress=None, description="urgent share")]
         for role, u in urgent.items():
             m = float(np.mean([r.get(role, np.nan) for r in runs]))

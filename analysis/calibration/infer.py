@@ -368,7 +368,8 @@ def _roles(kept, has_times, clinicians, role_slots, default_roles, span):
         r["on_the_day_share"] = Estimate(round(same_day, 3), f"share of its {len(rows):,} "
                                          "appointments booked on the day")
         r["modes"] = Estimate(["face_to_face", "telephone", "home_visit", "online"],
-                              "every mode, since this role alone serves its need: ASSUMPTION")
+                              "every mode: an export does not say which a role cannot do "
+                              "(ASSUMPTION)")
         leave = [c["annual_leave_weeks"] for c in clinicians if c["role"] == role]
         r["annual_leave_weeks"] = Estimate(round(float(np.median(leave)), 1),
                                            "median over its clinicians of whole weeks without "

@@ -21,7 +21,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.inputs.csv_files import line_numbers, read_csv_text
+from sim.inputs.csv_files import (
+    MAX_PROBLEMS,  # noqa: F401 (re-exported: the cap on problems)
+    FileProblems,
+    line_numbers,
+    read_csv_text,
+)
 from sim.inputs.dates import DateColumnError, parse_dates
 
 from .continuity import opr_by_clinician, patient_indices, slicc
@@ -31,24 +36,8 @@ OPTIONAL = ("usual_clinician_id", "role")
 INDEX_COLUMNS = ("patient_id", "n_visits", "n_clinicians", "upc", "coc", "secon", "hhi", "mmci")
 
 
-#: Most problems listed at once; the rest are counted.
-MAX_PROBLEMS = 20
-
-
-class VisitsError(ValueError):
-    """A visit export that cannot be used: every problem, each naming the file and the lines.
-
-    Attributes:
-        problems: one line per problem (``file: column: what is wrong at lines ...``).
-    """
-
-    def __init__(self, problems: list[str] | str):
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        shown = self.problems[:MAX_PROBLEMS]
-        more = len(self.problems) - len(shown)
-        if more:
-            shown.append(f"... and {more} more problem(s)")
-        super().__init__("\n".join(shown))
+class VisitsError(FileProblems):
+    """A visit export that cannot be used: every problem, each naming the file and the lines."""
 
 
 def read_visits(path: str | Path, dayfirst: bool = True) -> pd.DataFrame:

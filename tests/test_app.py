@@ -7,6 +7,7 @@ the slow tier).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -168,9 +169,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_the_app_in_a_real_browser(tmp_path):
-    """Open the app, change a value, run a small comparison; the table and plots appear."""
+@contextlib.contextmanager
+def app_page(tmp_path):
+    """``gpsim app`` on a free port and a Chromium page on it: yields (server, page)."""
     browser = chromium()
     try:
         from playwright.sync_api import sync_playwright
@@ -198,30 +199,37 @@ def test_the_app_in_a_real_browser(tmp_path):
                         raise
                     time.sleep(0.5)
             page.get_by_role("heading", name="1. Your practice").wait_for(timeout=60000)
-            size = page.get_by_label("Registered patients (list size)")
-            size.fill("1500")
-            size.press("Enter")
-            reps = page.get_by_label("Replications (more: narrower intervals, longer to run)")
-            reps.fill("2")
-            reps.press("Enter")
-            page.wait_for_timeout(1500)
-            page.screenshot(path=tmp_path / "app_set_up.png")
-            page.get_by_role("button", name="Run").click()
-            answer = page.get_by_role("heading", name="4. The answer")
-            answer.wait_for(timeout=240000)
-            page.wait_for_timeout(1500)
-            page.mouse.move(640, 700)
-            page.mouse.wheel(0, 1150)  # the page scrolls inside Streamlit's own container
-            page.wait_for_timeout(800)
-            page.screenshot(path=tmp_path / "app_answer.png")
-            assert page.locator("[data-testid='stDataFrame']").count() >= 2
-            assert page.locator("[data-testid='stImage'] img").count() >= 4
-            assert page.get_by_text("gives the most continuity").count() >= 1
+            yield server, page
             b.close()
-        keep_screenshots(tmp_path / "app_set_up.png", tmp_path / "app_answer.png")
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_the_app_in_a_real_browser(tmp_path):
+    """Open the app, change a value, run a small comparison; the table and plots appear."""
+    with app_page(tmp_path) as (_, page):
+        size = page.get_by_label("Registered patients (list size)")
+        size.fill("1500")
+        size.press("Enter")
+        reps = page.get_by_label("Replications (more: narrower intervals, longer to run)")
+        reps.fill("2")
+        reps.press("Enter")
+        page.wait_for_timeout(1500)
+        page.screenshot(path=tmp_path / "app_set_up.png")
+        page.get_by_role("button", name="Run").click()
+        answer = page.get_by_role("heading", name="4. The answer")
+        answer.wait_for(timeout=240000)
+        page.wait_for_timeout(1500)
+        page.mouse.move(640, 700)
+        page.mouse.wheel(0, 1150)  # the page scrolls inside Streamlit's own container
+        page.wait_for_timeout(800)
+        page.screenshot(path=tmp_path / "app_answer.png")
+        assert page.locator("[data-testid='stDataFrame']").count() >= 2
+        assert page.locator("[data-testid='stImage'] img").count() >= 4
+        assert page.get_by_text("gives the most continuity").count() >= 1
+    keep_screenshots(tmp_path / "app_set_up.png", tmp_path / "app_answer.png")
 
 
 def _workers(server: subprocess.Popen) -> list:
@@ -237,56 +245,26 @@ def _workers(server: subprocess.Popen) -> list:
 @pytest.mark.slow
 def test_stopping_a_comparison_in_the_browser(tmp_path):
     """Start a long comparison, press Streamlit's Stop: the workers go, no answer appears."""
-    browser = chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Playwright (requirements.txt installs it)")
-        pytest.skip("Playwright is not installed")
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "app", "--port",
-                               str(port)], cwd=tmp_path, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
-    try:
-        server.stdout.readline()
-        with sync_playwright() as p:
-            b = p.chromium.launch(executable_path=browser, args=["--no-sandbox"])
-            page = b.new_page(viewport={"width": 1280, "height": 1400})
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    page.goto(f"http://127.0.0.1:{port}", timeout=10000)
-                    break
-                except Exception:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.5)
-            page.get_by_role("heading", name="1. Your practice").wait_for(timeout=60000)
-            reps = page.get_by_label("Replications (more: narrower intervals, longer to run)")
-            reps.fill("50")
-            reps.press("Enter")
-            page.wait_for_timeout(1500)
-            page.get_by_role("button", name="Run").click()
-            page.get_by_text("of 100 runs").wait_for(timeout=120000)
-            deadline = time.monotonic() + 60
-            while not _workers(server) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert _workers(server), "the comparison should be running in worker processes"
-            page.get_by_role("button", name="Stop").click()
-            deadline = time.monotonic() + 60
-            while _workers(server) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert not _workers(server), "the workers should stop with the comparison"
-            shown = page.get_by_text("of 100 runs").inner_text()
-            page.wait_for_timeout(3000)
-            assert page.get_by_text("of 100 runs").inner_text() == shown  # no more progress
-            assert page.get_by_role("heading", name="4. The answer").count() == 0
-            b.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
+    with app_page(tmp_path) as (server, page):
+        reps = page.get_by_label("Replications (more: narrower intervals, longer to run)")
+        reps.fill("50")
+        reps.press("Enter")
+        page.wait_for_timeout(1500)
+        page.get_by_role("button", name="Run").click()
+        page.get_by_text("of 100 runs").wait_for(timeout=120000)
+        deadline = time.monotonic() + 60
+        while not _workers(server) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _workers(server), "the comparison should be running in worker processes"
+        page.get_by_role("button", name="Stop").click()
+        deadline = time.monotonic() + 60
+        while _workers(server) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _workers(server), "the workers should stop with the comparison"
+        shown = page.get_by_text("of 100 runs").inner_text()
+        page.wait_for_timeout(3000)
+        assert page.get_by_text("of 100 runs").inner_text() == shown  # no more progress
+        assert page.get_by_role("heading", name="4. The answer").count() == 0
 
 
 def test_a_calibrated_practice_on_this_computer_keeps_its_list_and_history(tmp_path):

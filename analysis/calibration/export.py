@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.inputs.csv_files import read_csv_text
+from sim.inputs.csv_files import FileProblems, read_csv_text
 from sim.inputs.dates import DateColumnError, parse_dates
 from sim.inputs.problems import ScenarioError
 from sim.inputs.yaml_files import read_yaml
@@ -37,9 +37,6 @@ OPTIONAL = ("mode", "slot_type", "usual_gp")
 STATUSES = ("attended", "dna", "cancelled", "ignore")
 MODES = ("face_to_face", "telephone", "online", "home_visit")
 FORMATS_DIR = Path(__file__).parent / "formats"
-
-#: Most problems listed at once; the rest are counted.
-MAX_PROBLEMS = 20
 
 #: Words every format accepts for each status (compared without case or spaces).
 COMMON_STATUSES = {
@@ -68,20 +65,8 @@ ROLE_ALIASES = {
 }
 
 
-class ExportError(ValueError):
-    """An export that cannot be used: every problem, each naming the file, line and column.
-
-    Attributes:
-        problems: one line per problem.
-    """
-
-    def __init__(self, problems: list[str] | str):
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        shown = self.problems[:MAX_PROBLEMS]
-        more = len(self.problems) - len(shown)
-        if more:
-            shown.append(f"... and {more} more problem(s)")
-        super().__init__("\n".join(shown))
+class ExportError(FileProblems):
+    """An export that cannot be used: every problem, each naming the file, line and column."""
 
 
 def _fold(text: str) -> str:

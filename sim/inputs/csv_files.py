@@ -14,6 +14,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+#: Most problems of a file listed at once; the rest are counted.
+MAX_PROBLEMS = 20
+
+
+class FileProblems(ValueError):
+    """A user's file that cannot be used: every problem, capped at :data:`MAX_PROBLEMS` shown.
+
+    Attributes:
+        problems: one line per problem (``file: column: what is wrong at lines ...``).
+    """
+
+    def __init__(self, problems: list[str] | str):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        shown = self.problems[:MAX_PROBLEMS]
+        more = len(self.problems) - len(shown)
+        if more:
+            shown.append(f"... and {more} more problem(s)")
+        super().__init__("\n".join(shown))
+
 
 def read_csv_text(path: Path, error: type[Exception], missing: str, empty: str) -> pd.DataFrame:
     """Every cell as text, column names stripped; ``error`` raised for an unusable file.

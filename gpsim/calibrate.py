@@ -145,11 +145,14 @@ def run_calibrate(export_path: str, out: str, *, list_path: str | None = None,
                   name: str | None = None, root: Path, argv: list[str] | None = None,
                   fit_urgent: bool = True, pool_first_contact: bool = True,
                   start_date: dt.date | None = None, prepared: Prepared | None = None,
+                  policy: str = "access_first",
                   say: Callable[[str], None] = print) -> dict[str, Path]:
     """Calibrate, write and fit; return the paths written.
 
     ``start_date``: the first day of the simulated period (default: the Monday
-    after the export); ``prepared``: the export already read (:func:`prepare`).
+    after the export); ``prepared``: the export already read (:func:`prepare`);
+    ``policy``: how the practice books today (a policy name: a shipped approach
+    brings its whole ``policy:`` block, as ``compare --approaches`` does).
 
     Raises:
         CalibrationError: an unusable export, list or mapping (every problem),
@@ -174,6 +177,7 @@ def run_calibrate(export_path: str, out: str, *, list_path: str | None = None,
     list_name = f"{stem}.list.csv" if people is not None else None
     history_name = f"{stem}.history.parquet" if people is not None else None
     start = start_date or prepared.natural_start
+    policy_block = policy_of(policy, root)
     start_note = (None if start_date is None else "shared by the network's practices: the "
                   "Monday after its latest export (the warm-up starts here)")
     base_warmup = int(base.get("warmup_days", 56))
@@ -182,7 +186,8 @@ def run_calibrate(export_path: str, out: str, *, list_path: str | None = None,
     practice_name = name or stem.replace("_", " ").capitalize()
     text = scenario_text(cal, base, name=practice_name,
                          start_date=start, closed_dates=closed, list_file=list_name,
-                         history_file=history_name, command=command, start_note=start_note)
+                         history_file=history_name, command=command, start_note=start_note,
+                         policy=policy_block)
     dest = out_path.parent if str(out_path.parent) else Path(".")
     written: dict[str, Path] = {}
     with atomic_dir(dest) as stage:
@@ -196,7 +201,8 @@ def run_calibrate(export_path: str, out: str, *, list_path: str | None = None,
             scenario = _fit_urgent_shares(cal, scenario, stage / out_path.name, workers, say)
             text = scenario_text(cal, base, name=practice_name, start_date=start,
                                  closed_dates=closed, list_file=list_name,
-                                 history_file=history_name, command=command, start_note=start_note)
+                                 history_file=history_name, command=command, start_note=start_note,
+                         policy=policy_block)
             (stage / out_path.name).write_text(text, encoding="utf-8")
             scenario = _load(stage / out_path.name, stage, dest)
         written["scenario"] = dest / out_path.name
@@ -224,6 +230,14 @@ def run_calibrate(export_path: str, out: str, *, list_path: str | None = None,
             inside = int(table["within_tolerance"].sum())
             say(f"Fit: {inside} of {len(table)} measures within tolerance of the export.")
     return written
+
+
+def policy_of(name: str, root: Path) -> dict:
+    """A policy block by name: the shipped approach's (``scenarios/policies/NAME.yaml``) if any."""
+    shipped = root / "scenarios" / "policies" / f"{name}.yaml"
+    if shipped.is_file():
+        return dict(read_yaml(shipped).data.get("policy", {"name": name}))
+    return {"name": name}
 
 
 def _load(path: Path, stage: Path, dest: Path):
@@ -318,7 +332,7 @@ def main_calibrate(args, root: Path) -> int:
             dayfirst=args.dayfirst, list_size=args.list_size, unmet_share=args.unmet_share,
             replications=args.replications, workers=args.workers, fit=not args.no_fit,
             name=args.name, root=root, argv=sys.argv[2:],
-            pool_first_contact=not args.separate_roles)
+            pool_first_contact=not args.separate_roles, policy=args.policy)
     except CalibrationError as e:
         for p in e.problems:
             print(f"error: {p}", file=sys.stderr)

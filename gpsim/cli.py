@@ -555,6 +555,10 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     ca.add_argument("--workers", type=int, help="processes for the fit runs (default: all cores)")
     ca.add_argument("--no-fit", action="store_true", help="write the scenario only, no fit report")
     ca.add_argument("--name", help="the practice's name (default: from --out)")
+    ca.add_argument("--policy", default="access_first",
+                    help="how the practice books today (default access_first; e.g. "
+                         "usual_gp_first if reception books patients with their own GP): the "
+                         "fit report's continuity shows whether it matches")
     ca.add_argument("--separate-roles", action="store_true",
                     help="each role takes only the requests it saw (default: GPs, ANPs, "
                          "paramedics and physician associates take each other's, as in the "

@@ -379,3 +379,13 @@ def test_an_export_without_times_still_calibrates(exports, tmp_path):
     assert all(f"{d}_am" in gp.sessions and f"{d}_pm" in gp.sessions
                for d in ("mon", "tue", "wed", "thu"))  # a day worked: both its sessions
     assert s.roles["gp"].slots_per_session <= 16  # a day's appointments shared by two sessions
+
+
+def test_rounded_shares_always_sum_to_one():
+    from analysis.calibration.infer import _rounded_shares
+
+    for shares in ({"a": 1 / 3, "b": 1 / 3, "c": 1 / 3}, {"x": 0.8334, "y": 0.0833, "z": 0.0833},
+                   {"only": 1.0}):
+        got = _rounded_shares(shares, 3)
+        assert sum(got.values()) == pytest.approx(1.0, abs=1e-12)
+        assert all(abs(got[k] - v) < 0.002 for k, v in shares.items())

@@ -243,6 +243,10 @@ def fit_page(fit: pd.DataFrame, plot: Path, *, name: str, source: str, scenario:
                                           enumerate(outside["label"].head(8)))
                  + (" and more" if len(outside) > 8 else "") + ". Read these before trusting "
                  "the model's effect sizes for this practice.")
+        if outside["group"].eq("index").any():
+            lead += (" Continuity outside its tolerance often means the practice books "
+                     "differently from the scenario's policy: calibrate again with "
+                     "<code>--policy</code> (usual_gp_first, micro_team, ...) and compare.")
     rows = []
     for _, r in fit.iterrows():
         m = r["measure"]

@@ -424,8 +424,8 @@ def _demand(kept, n_patients, years, unmet_share, roles, open_days, span):
             "requests by the hour they were booked, within opening hours")
     if "mode" in own.columns and own["mode"].notna().any():
         m = own["mode"].dropna().replace({"home_visit": "face_to_face"})
-        shares = m.value_counts(normalize=True)
-        demand["modes"] = Estimate({k: round(float(v), 3) for k, v in shares.items()},
+        shares = _rounded_shares(m.value_counts(normalize=True).to_dict(), 3)
+        demand["modes"] = Estimate(shares,
                                    f"the export's modes ({m.size:,} appointments; home visits "
                                    "as face to face, given to housebound patients)")
     needs = {}
@@ -448,11 +448,19 @@ def _demand(kept, n_patients, years, unmet_share, roles, open_days, span):
             "urgent_share": Estimate(round(float((rows["lead_days"] == 0).mean()), 3),
                                      "share booked for the same day"),
         }
-    if needs:  # shares rounded to 4 places; the largest takes the rounding so they sum to 1
-        top = max(needs, key=lambda r: needs[r]["share"].value)
-        rest = sum(n["share"].value for r, n in needs.items() if r != top)
-        needs[top]["share"].value = round(1.0 - rest, 4)
+    rounded = _rounded_shares({r: n["share"].value for r, n in needs.items()}, 4)
+    for role, share in rounded.items():
+        needs[role]["share"].value = share
     return demand, needs
+
+
+def _rounded_shares(shares: dict[str, float], places: int) -> dict[str, float]:
+    """Shares rounded to ``places``, the largest taking the rounding so that they sum to 1."""
+    out = {k: round(float(v), places) for k, v in shares.items()}
+    if out:
+        top = max(out, key=out.get)
+        out[top] = round(1.0 - sum(v for k, v in out.items() if k != top), places)
+    return out
 
 
 def _planned(kept, n_patients, years, roles, rule, span):

@@ -61,7 +61,7 @@ def _block(data: dict, indent: int) -> list[str]:
 def scenario_text(cal: Calibration, base: dict, *, name: str, start_date: dt.date,
                   closed_dates: list[dt.date], list_file: str | None,
                   history_file: str | None, command: str,
-                  start_note: str | None = None) -> str:
+                  start_note: str | None = None, policy: dict | None = None) -> str:
     """The scenario file for a calibrated practice.
 
     Args:
@@ -74,6 +74,8 @@ def scenario_text(cal: Calibration, base: dict, *, name: str, start_date: dt.dat
         history_file: the written history file, relative to the scenario, if any.
         command: the command that wrote it (in the header).
         start_note: how the start date was chosen (default: after the export).
+        policy: the practice's booking policy today (``name``, ``params``; default
+            access-first).
     """
     first, last = (t.strftime("%Y-%m-%d") for t in cal.period)
     out = [
@@ -200,8 +202,12 @@ def scenario_text(cal: Calibration, base: dict, *, name: str, start_date: dt.dat
         out += _block({section: base[section]}, 0)
     out.append("")
     out += _choice_and_emergency(cal, base)
-    out += ["", "policy:", "  name: access_first  # the practice as it is; compare approaches "
-            "against it"]
+    policy = dict(policy or {"name": "access_first"})
+    out += ["", "# How the practice books today (--policy; an export cannot show it). Compare",
+            "# approaches against it: gpsim compare THIS.yaml --approaches ...",
+            "policy:", _line(2, "name", policy["name"], "the practice as it books today")]
+    if policy.get("params"):
+        out.append(_line(2, "params", policy["params"]))
     return "\n".join(out) + "\n"
 
 

@@ -389,3 +389,13 @@ def test_rounded_shares_always_sum_to_one():
         got = _rounded_shares(shares, 3)
         assert sum(got.values()) == pytest.approx(1.0, abs=1e-12)
         assert all(abs(got[k] - v) < 0.002 for k, v in shares.items())
+
+
+def test_free_and_future_slots_are_set_aside_without_a_patient(tmp_path):
+    rows = BAD.splitlines()[:2] + [
+        ",Dr A,GP,,02/04/2024 09:30,Available",          # a free slot: no patient, no booking
+        "009,Dr A,GP,01/04/2024 10:00,03/04/2024 09:30,Booked"]  # not happened yet
+    f = tmp_path / "slots.csv"
+    f.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    got = read_export(f)
+    assert len(got.table) == 1 and got.notes["not_yet_happened"] == 2

@@ -324,9 +324,14 @@ def read_export(path: str | Path, fmt: ExportFormat | None = None,
 
     problems: list[str] = []
     out = pd.DataFrame(index=df.index)
+    words = fmt.status_words()
+    status = df[cols["status"]].map(lambda s: words.get(_fold(s)))
+    # Free or future slots ("Available", "Booked") are set aside: they need no patient or
+    # booking date, so only the other rows are checked for them.
+    used = (status != "ignore").to_numpy()
     for col in ("patient_id", "clinician_id", "role"):
         values = df[cols[col]].str.strip()
-        bad = (values == "").to_numpy()
+        bad = (values == "").to_numpy() & (used if col == "patient_id" else True)
         if bad.any():
             problems.append(f"{path}: column {cols[col]!r} ({col}): blank at {at(bad)}")
         out[col] = values
@@ -343,6 +348,7 @@ def read_export(path: str | Path, fmt: ExportFormat | None = None,
         except DateColumnError as e:
             problems.append(f"{path}: column {label!r} ({col}): {e}")
             continue
+        bad = bad & (used if col == "booked_at" else True)
         if bad.any():
             problems.append(f"{path}: column {label!r} ({col}): unreadable date at {at(bad)} "
                             f"(e.g. {text.to_numpy()[bad][0]!r}); use 31/03/2024, "
@@ -350,8 +356,6 @@ def read_export(path: str | Path, fmt: ExportFormat | None = None,
         out[col] = values
         if col == "appointment_at" and (values.dt.normalize() == values).all():
             has_times = False
-    words = fmt.status_words()
-    status = df[cols["status"]].map(lambda s: words.get(_fold(s)))
     bad = status.isna().to_numpy()
     if bad.any():
         unknown = pd.Series(df[cols["status"]].to_numpy()[bad]).value_counts()

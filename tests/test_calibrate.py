@@ -392,9 +392,9 @@ def test_rounded_shares_always_sum_to_one():
 
 
 def test_free_and_future_slots_are_set_aside_without_a_patient(tmp_path):
-    rows = BAD.splitlines()[:2] + [
-        ",Dr A,GP,,02/04/2024 09:30,Available",          # a free slot: no patient, no booking
-        "009,Dr A,GP,01/04/2024 10:00,03/04/2024 09:30,Booked"]  # not happened yet
+    rows = [*BAD.splitlines()[:2],
+            ",Dr A,GP,,02/04/2024 09:30,Available",          # a free slot: no patient, no booking
+            "009,Dr A,GP,01/04/2024 10:00,03/04/2024 09:30,Booked"]  # not happened yet
     f = tmp_path / "slots.csv"
     f.write_text("\n".join(rows) + "\n", encoding="utf-8")
     got = read_export(f)

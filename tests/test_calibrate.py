@@ -399,3 +399,21 @@ def test_free_and_future_slots_are_set_aside_without_a_patient(tmp_path):
     f.write_text("\n".join(rows) + "\n", encoding="utf-8")
     got = read_export(f)
     assert len(got.table) == 1 and got.notes["not_yet_happened"] == 2
+
+
+def test_the_fit_page_says_when_the_export_shows_a_full_book(tmp_path):
+    from analysis.calibration.fit import fit_page, fit_plot, fit_table
+
+    full = {"lead same day": 0.30, "lead 2-7 days": 0.02, "lead 15-21 days": 0.18,
+            "lead 22-28 days": 0.47, "dna next day": float("nan")}
+    model = {"lead same day": 0.31, "lead 2-7 days": 0.20, "lead 15-21 days": 0.15,
+             "lead 22-28 days": 0.09, "dna next day": 0.04}
+    table = fit_table(full, [model, {k: v + 0.01 for k, v in model.items()}])
+    assert "dna next day" not in set(table["measure"])  # nothing to compare it with
+    page = fit_page(table, fit_plot(table, tmp_path / "f.png"), name="p", source="x.csv",
+                    scenario="p.yaml", notes=[], path=tmp_path / "f.html").read_text()
+    assert "The export's book looks full (65% of appointments booked more than two weeks" in page
+    calm = fit_table({**full, "lead 22-28 days": 0.05, "lead 15-21 days": 0.05}, [model, model])
+    page = fit_page(calm, tmp_path / "f.png", name="p", source="x.csv", scenario="p.yaml",
+                    notes=[], path=tmp_path / "g.html").read_text()
+    assert "looks full" not in page

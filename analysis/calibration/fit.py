@@ -151,13 +151,19 @@ def label(measure: str) -> str:
             "dna": f"DNA rate, booked {rest} ahead" if rest != "same day"
             else "DNA rate, booked the same day",
             "weekday": f"Appointments on {rest}", "month": f"Appointments in {rest}",
-            "utilisation": f"Utilisation, {rest.replace('_', ' ')}"}.get(kind, measure)
+            "utilisation": f"Utilisation, {role_name(rest)}"}.get(kind, measure)
 
 
 def fit_table(export: dict[str, float], runs: list[dict[str, float]]) -> pd.DataFrame:
-    """The export beside the model (mean, 95% interval), each measure's tolerance and verdict."""
+    """The export beside the model (mean, 95% interval), each measure's tolerance and verdict.
+
+    A measure the export cannot give (a DNA rate of a lead-time band it has no
+    appointment in) is left out.
+    """
     rows = []
     for m, value in export.items():
+        if not np.isfinite(value):
+            continue
         mean, lo, hi, n = mean_ci([r.get(m, np.nan) for r in runs])
         kind, size, words = TOLERANCES[group_of(m)]
         tol = size * abs(value) if kind == "relative" else size
@@ -229,6 +235,11 @@ img { max-width: 100%; } .lead { font-size: 1.1em; }
 """
 
 
+#: Share of an export's appointments booked over two weeks ahead from which its book is
+#: called full in the fit report (the default practice's is about 19%).
+FULL_BOOK = 0.4
+
+
 def fit_page(fit: pd.DataFrame, plot: Path, *, name: str, source: str, scenario: str,
              notes: list[str], path: Path) -> Path:
     """fit.html: a sentence on the fit, the table of measures, the overlaid plot and the notes."""
@@ -239,14 +250,20 @@ def fit_page(fit: pd.DataFrame, plot: Path, *, name: str, source: str, scenario:
     lead = (f"{inside} of {len(fit)} measures of the calibrated model are within tolerance of "
             f"the export ({reps} replications).")
     if len(outside):
-        lead += (" Outside: " + ", ".join(e(x.lower() if i else x) for i, x in
-                                          enumerate(outside["label"].head(8)))
-                 + (" and more" if len(outside) > 8 else "") + ". Read these before trusting "
-                 "the model's effect sizes for this practice.")
+        lead += (" Outside: " + "; ".join(e(x) for x in outside["label"].head(8))
+                 + (f"; and {len(outside) - 8} more" if len(outside) > 8 else "")
+                 + ". Read these before trusting the model's effect sizes for this practice.")
         if outside["group"].eq("index").any():
             lead += (" Continuity outside its tolerance often means the practice books "
                      "differently from the scenario's policy: calibrate again with "
                      "<code>--policy</code> (usual_gp_first, micro_team, ...) and compare.")
+        far = fit.set_index("measure")["export"].reindex(
+            ["lead 15-21 days", "lead 22-28 days", "lead over 28 days"]).sum()
+        if outside["measure"].str.startswith("lead").any() and far >= FULL_BOOK:
+            lead += (f" The export's book looks full ({100 * far:.0f}% of appointments booked "
+                     "more than two weeks ahead): an export of a full book shows the queue, "
+                     "not the demand behind it, and the calibrated model does not reproduce "
+                     "it; do not use this calibration for effect sizes.")
     rows = []
     for _, r in fit.iterrows():
         m = r["measure"]

@@ -70,11 +70,38 @@ PLOTS = [
 FORMATS = ("png", "svg", "pdf")
 
 
-def make_plots(c: dict, folder: Path, formats: tuple[str, ...] = ("png",)) -> dict[str, Path]:
+#: The slowest plots (many scenarios' waits, 40 panels of months): drawn in a second
+#: process when plots are drawn side by side.
+HEAVY_PLOTS = ("compare_waits", "compare_monthly")
+
+
+def _can_draw_side_by_side() -> bool:
+    """Whether a forked child can draw plots: fork exists here and this is not a worker."""
+    import multiprocessing
+
+    return ("fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon)
+
+
+def _draw(calls: dict, jobs: list[tuple[str, str]], folder: Path, extra: list[str]) -> None:
+    """Draw ``jobs`` (file name, plot function) and their extra formats."""
+    for f, fn in jobs:
+        calls[fn](folder / f)
+        for x in extra:
+            calls[fn](folder / Path(f).with_suffix(f".{x}"))
+
+
+def make_plots(c: dict, folder: Path, formats: tuple[str, ...] = ("png",),
+               side_by_side: bool = False) -> dict[str, Path]:
     """Draw every comparison plot into ``folder``; return PNG file name -> path.
 
     ``formats``: more formats to write each plot in as well (``svg``, ``pdf``),
     for papers; the PNGs are always drawn, since the report embeds them.
+    ``side_by_side``: draw the slowest plots in a forked process meanwhile (the
+    command line asks for it; a long-running server such as the app does not,
+    since forking a process with many threads is not safe). The plots are the
+    same either way; if the second process fails they are drawn here again, so
+    an error shows as it would have.
     """
     folder.mkdir(parents=True, exist_ok=True)
     labels = [s["label"] for s in c["meta"]["scenarios"]]
@@ -98,12 +125,21 @@ def make_plots(c: dict, folder: Path, formats: tuple[str, ...] = ("png",)) -> di
     for x in extra:
         if x not in FORMATS:
             raise ValueError(f"unknown plot format {x!r} (choose from {', '.join(FORMATS)})")
-    out = {}
-    for f, _, _, fn in PLOTS:
-        out[f] = calls[fn](folder / f)
-        for x in extra:
-            calls[fn](folder / Path(f).with_suffix(f".{x}"))
-    return out
+    heavy = [(f, fn) for f, _, _, fn in PLOTS if fn in HEAVY_PLOTS]
+    child = None
+    if side_by_side and heavy and _can_draw_side_by_side():
+        import multiprocessing
+
+        child = multiprocessing.get_context("fork").Process(
+            target=_draw, args=(calls, heavy, folder, extra))
+        child.start()
+    _draw(calls, [(f, fn) for f, _, _, fn in PLOTS if child is None or fn not in HEAVY_PLOTS],
+          folder, extra)
+    if child is not None:
+        child.join()
+        if child.exitcode != 0:
+            _draw(calls, heavy, folder, extra)
+    return {f: folder / f for f, _, _, _ in PLOTS}
 
 
 def _fmt(fmt: str, x: float) -> str:
@@ -229,13 +265,14 @@ def _every_measure(comp, labels, short) -> str:
 
 
 def render(folder: str | Path, out: Path | None = None,
-           formats: tuple[str, ...] = ("png",)) -> Path:
+           formats: tuple[str, ...] = ("png",), side_by_side: bool = False) -> Path:
     """Draw the plots and write ``report.html`` for a saved comparison folder.
 
     Args:
         folder: the comparison folder (read).
         out: where to write ``report.html`` and ``plots/`` (default: ``folder``).
         formats: plot formats besides PNG to write too (``svg``, ``pdf``).
+        side_by_side: draw the slowest plots in a second process (:func:`make_plots`).
     """
     folder = Path(folder)
     out = Path(out) if out is not None else folder
@@ -246,7 +283,7 @@ def render(folder: str | Path, out: Path | None = None,
     base = meta["baseline"]
     comp = c["comparison"].set_index(["scenario", "metric"])
     diff = c["differences"].set_index(["scenario", "metric"]) if len(c["differences"]) else None
-    files = make_plots(c, out / "plots", formats)
+    files = make_plots(c, out / "plots", formats, side_by_side)
     reps = meta["replications"]
     e = html.escape
 

@@ -166,4 +166,4 @@ def _write_report(stage: Path, sweep, out: Path, read_runs, parameter_rows, reso
                      {p.label: resolved_yaml(p.scenario) for p in points}, params,
                      {**meta, "replications": int(tidy.groupby("point").size().max())})
     del data  # the report reads what was just written; the stack need not be held twice
-    render(report)
+    render(report, side_by_side=True)  # run by the command line (sweeps are not in the app)

@@ -127,7 +127,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         result = run_comparison(
             items, out, replications=args.replications, workers=args.workers,
             seed=args.seed, overrides=overrides, title=args.title, labels=labels,
-            sources=sources,
+            sources=sources, side_by_side_plots=True,
             scheduler=args.scheduler, policies=_registry(), on_start=started,
             plot_formats=tuple(args.format or ("png",)))
     except ComparisonError as e:
@@ -250,7 +250,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise BadInput(f"{folder}: not a comparison folder (no comparison.json); make one with "
                        "python run.py compare A.yaml B.yaml --out DIR")
     with atomic_dir(folder) as stage:
-        render(folder, out=stage, formats=tuple(args.format or ("png",)))
+        render(folder, out=stage, formats=tuple(args.format or ("png",)), side_by_side=True)
     print(f"Report written to {folder / 'report.html'}")
     return 0
 

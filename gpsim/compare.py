@@ -224,6 +224,7 @@ def run_comparison(
     on_progress: Callable[[int, int], None] | None = None,
     labels: Sequence[str] | None = None,
     sources: Sequence[Item] | None = None,
+    side_by_side_plots: bool = False,
 ) -> ComparisonResult:
     """Run every item ``replications`` times and write the comparison folder ``out``.
 
@@ -247,6 +248,8 @@ def run_comparison(
         labels: a label per item (default: from the file names or scenario names).
         sources: the file each item came from, when items are loaded scenarios (its
             comments are the parameters' sources in the report).
+        side_by_side_plots: draw the slowest plots in a forked process (the command
+            line; not the app, whose server runs many threads).
 
     Raises:
         ComparisonError: for a request that cannot be run (too few replications).
@@ -299,7 +302,7 @@ def run_comparison(
         write_comparison(stage, data, labels, names,
                          {lb: resolved_text(it) for lb, it in zip(labels, loaded, strict=True)},
                          _parameter_table(labels, loaded, list(sources or items)), meta)
-        render(stage, formats=plot_formats)
+        render(stage, formats=plot_formats, side_by_side=side_by_side_plots)
         write_manifest(stage)
     return ComparisonResult(out=out, labels=labels, names=names, seed=seed,
                             replications=replications, runs=len(jobs),

@@ -304,3 +304,31 @@ def test_approaches_run_one_scenario_under_each_policy(tmp_path):
     # The shipped approach's whole policy block: the champion's cohorts come with it.
     assert "frequent_attenders" in resolved.split("policy:")[1]
     assert "clinical champions for cohorts" in resolved
+
+
+def test_plots_drawn_side_by_side_are_the_same_plots(comparison, tmp_path, monkeypatch):
+    import os
+
+    import analysis.report as report
+    from analysis.compare import load_comparison
+
+    c = load_comparison(comparison[0])
+    one = report.make_plots(c, tmp_path / "one")
+    two = report.make_plots(c, tmp_path / "two", side_by_side=True)
+    assert list(one) == list(two)
+    for name in one:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+    # A second process that fails leaves its plots to this one, so nothing goes missing.
+    monkeypatch.setattr(report, "_can_draw_side_by_side", lambda: True)
+    real = report._draw
+    parent = os.getpid()
+
+    def flaky(calls, jobs, folder, extra):
+        if os.getpid() != parent:  # the forked second process dies
+            os._exit(3)
+        real(calls, jobs, folder, extra)
+
+    monkeypatch.setattr(report, "_draw", flaky)
+    three = report.make_plots(c, tmp_path / "three", side_by_side=True)
+    for name in three:
+        assert (tmp_path / "three" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()

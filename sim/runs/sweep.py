@@ -55,21 +55,43 @@ def record_failure(out: Path, key: str, point: Point, replication: int, error: s
             encoding="utf-8")
 
 
+class RunAndStore:
+    """A picklable task: run a point's replication, reduce it and store it, in the worker.
+
+    Local workers share this machine's disk, so each writes the run it made (in
+    parallel, and without sending the tables back); returns ``True``.
+    """
+
+    def __init__(self, reducer: Callable[[RunResult], Any], out: Path,
+                 policies: Registry | None = None):
+        self.run = RunAndReduce(reducer, policies=policies)
+        self.out = out
+
+    def __call__(self, task: tuple[Point, int, str]) -> bool:
+        """Run ``(point, replication, key)`` and store its tables under ``runs/<key>/``."""
+        point, k, key = task
+        store(self.out, key, point, k, self.run((point.scenario, k)))
+        return True
+
+
 def execute(sweep: Sweep, out: Path, reducer: Callable[[RunResult], Any], workers: int = 1,
             scheduler: str | None = None, progress: bool | None = None,
             policies: Registry | None = None
             ) -> Iterator[tuple[str, Point, int, str | None]]:
     """Run every unfinished run of the sweep; yield ``(key, point, replication, error)``.
 
-    Finished runs (already on disk) are skipped. Results are written by this
-    process as each run completes, so workers need no access to ``out``.
-    With ``scheduler`` (a Dask scheduler address) the runs go to that
-    cluster; otherwise to ``workers`` local processes. A run that fails is
-    recorded under ``failures/`` and the others go on.
+    Finished runs (already on disk) are skipped. With ``scheduler`` (a Dask
+    scheduler address) the runs go to that cluster and this process writes
+    each run's results as it completes, so the cluster's workers need no
+    access to ``out``; local worker processes write their own runs
+    (:class:`RunAndStore`). A run that fails is recorded under ``failures/``
+    and the others go on.
     """
     todo = [(p, k, key) for p, k, key in sweep.runs() if not is_done(out, key)]
-    fn = RunAndReduce(reducer, policies=policies)
-    tasks = [(p.scenario, k) for p, k, _ in todo]
+    local = scheduler is None
+    fn = RunAndStore(reducer, out, policies) if local else RunAndReduce(reducer,
+                                                                         policies=policies)
+    tasks = todo if local else [(p.scenario, k) for p, k, _ in todo]
     for i, value in execute_tasks(tasks, fn, workers=workers, scheduler=scheduler,
                                   capture_errors=True, progress=progress,
                                   description="sweep runs"):
@@ -78,7 +100,8 @@ def execute(sweep: Sweep, out: Path, reducer: Callable[[RunResult], Any], worker
             record_failure(out, key, p, k, f"{value.error}\n{value.detail}")
             yield key, p, k, value.error
         else:
-            store(out, key, p, k, value)
+            if not local:
+                store(out, key, p, k, value)
             yield key, p, k, None
 
 

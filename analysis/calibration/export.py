@@ -97,29 +97,30 @@ class ExportFormat:
     source: str = ""
     roles: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
-    def role_of(self, text: str) -> str:
-        """The role key of a role name: this format's ``roles:`` words first, then the usual."""
-        folded = _fold(text)
-        for key, words in self.roles.items():
-            if folded in {_fold(w) for w in words}:
-                return key
-        return role_key(text)
+    def role_words(self) -> dict[str, str]:
+        """Folded role name -> role key, from this format's ``roles:`` table (first key wins)."""
+        return _word_table(dict(reversed(list(self.roles.items()))))
+
+    def role_of(self, text: str, words: dict[str, str] | None = None) -> str:
+        """The role key of a role name: this format's ``roles:`` words first, then the usual.
+
+        ``words``: :meth:`role_words`, if already made (reading a file maps every row).
+        """
+        words = self.role_words() if words is None else words
+        return words.get(_fold(text)) or role_key(text)
 
     def status_words(self) -> dict[str, str]:
         """Folded word -> status, this format's and the common ones."""
-        out = {}
-        for table in (COMMON_STATUSES, self.statuses):
-            for status, words in table.items():
-                out.update({_fold(w): status for w in words})
-        return out
+        return _word_table(COMMON_STATUSES, self.statuses)
 
     def mode_words(self) -> dict[str, str]:
         """Folded word -> mode, this format's and the common ones."""
-        out = {}
-        for table in (COMMON_MODES, self.modes):
-            for mode, words in table.items():
-                out.update({_fold(w): mode for w in words})
-        return out
+        return _word_table(COMMON_MODES, self.modes)
+
+
+def _word_table(*tables: dict) -> dict[str, str]:
+    """Folded word -> key from tables of key -> words (later tables win)."""
+    return {_fold(w): key for table in tables for key, words in table.items() for w in words}
 
 
 CANONICAL = ExportFormat("canonical columns", {c: (c,) for c in (*REQUIRED, *OPTIONAL)}, {}, {})
@@ -385,7 +386,8 @@ def read_export(path: str | Path, fmt: ExportFormat | None = None,
     notes["not_yet_happened"] = int(ignored.sum())
     out = out[~ignored].reset_index(drop=True)
     out["role_label"] = out["role"]
-    out["role"] = out["role"].map(fmt.role_of)
+    role_words = fmt.role_words()
+    out["role"] = out["role"].map(lambda text: fmt.role_of(text, role_words))
     lead = (out["appointment_at"].dt.normalize() - out["booked_at"].dt.normalize()).dt.days
     notes["booked_after_appointment"] = int((lead < 0).sum())
     out["lead_days"] = lead.clip(lower=0).astype(np.int64)

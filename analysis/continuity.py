@@ -68,52 +68,69 @@ def patient_indices(
     time: str = "date",
     usual: str | None = None,
 ) -> pd.DataFrame:
-    """One row per patient: visit counts and continuity indices.
+    """One row per patient (in order of patient id): visit counts and continuity indices.
 
     Args:
-        visits: one row per visit (attended consultation).
+        visits: one row per visit (attended consultation); rows without a
+            patient or a clinician are left out.
         min_visits: fewer visits than this leaves every index undefined (NaN).
         patient: column of patient identifiers.
         clinician: column of clinician identifiers.
         time: column of visit dates or times (orders visits for SECON).
         usual: optional column with the patient's usual clinician at the visit;
             adds ``usual_share``.
+
+    Computed with array counts rather than table grouping (a network's
+    practices each need it): patients, clinicians and times become numbers
+    in their sorted order, and the rows are ordered by patient then time.
     """
     if min_visits < 2:
         raise ValueError("min_visits must be at least 2: the indices need two visits")
-    v = visits[[c for c in (patient, clinician, time, usual) if c is not None]]
-    v = v.sort_values([patient, time], kind="stable")
-    p = v[patient].to_numpy()
-    c = _codes(v[clinician])
-    pair = v.groupby([patient, clinician], observed=True, sort=False).size()
-    per = pair.groupby(level=0, sort=False)
-    n = per.sum()
-    out = pd.DataFrame({
-        "n_visits": n,
-        "n_clinicians": per.size(),
-    })
-    sum_sq = (pair.astype(float) ** 2).groupby(level=0, sort=False).sum()
-    nmax = per.max()
-    N = out["n_visits"].astype(float)
-    out["upc"] = nmax / N
-    out["coc"] = (sum_sq - N) / (N * (N - 1))
-    same = np.zeros(len(v), dtype=bool)
-    if len(v) > 1:
-        same[1:] = (p[1:] == p[:-1]) & (c[1:] == c[:-1])
-    same_count = pd.Series(same, index=v.index).groupby(v[patient].to_numpy(), sort=False).sum()
-    out["secon"] = same_count.reindex(out.index).astype(float) / (N - 1)
-    out["hhi"] = sum_sq / N**2
-    M = out["n_clinicians"].astype(float)
-    out["mmci"] = (1 - M / (N + 0.1)) / (1 - 1 / (N + 0.1))
-    if usual is not None:
-        with_usual = same_ids(v[clinician], v[usual])
-        u = pd.Series(with_usual, index=v.index).groupby(v[patient].to_numpy(), sort=False).sum()
-        out["usual_share"] = u.reindex(out.index).astype(float) / N
-    undefined = out["n_visits"] < min_visits
-    for col in out.columns.difference(["n_visits", "n_clinicians"]):
-        out.loc[undefined, col] = np.nan
-    out.index.name = patient
-    return out.reset_index().sort_values(patient, kind="stable").reset_index(drop=True)
+    p_codes, p_values = pd.factorize(visits[patient], sort=True)
+    c_codes = pd.factorize(visits[clinician])[0]
+    known = (p_codes >= 0) & (c_codes >= 0)
+    t_codes = pd.factorize(visits[time], sort=True)[0]
+    t_codes = np.where(t_codes < 0, t_codes.max(initial=0) + 1, t_codes)  # unknown times last
+    order = np.flatnonzero(known)
+    order = order[np.lexsort((t_codes[order], p_codes[order]))]  # stable: ties keep row order
+    p = p_codes[order].astype(np.int64)
+    c = c_codes[order].astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]]) if p.size else p
+    present = p[starts]  # the patients with visits, as numbers
+    n = np.diff(np.r_[starts, p.size])
+    width = int(c.max(initial=0)) + 1
+    pairs, pair_counts = np.unique(p * width + c, return_counts=True)
+    pair_patient = np.searchsorted(present, pairs // width)
+    n_clinicians = np.bincount(pair_patient, minlength=present.size)
+    sum_sq = np.bincount(pair_patient, weights=pair_counts.astype(float) ** 2,
+                         minlength=present.size)
+    first_pair = np.flatnonzero(np.r_[True, pair_patient[1:] != pair_patient[:-1]]) \
+        if pairs.size else pairs
+    nmax = np.maximum.reduceat(pair_counts, first_pair) if pairs.size else pair_counts
+    same = np.zeros(p.size, dtype=bool)
+    same[1:] = (p[1:] == p[:-1]) & (c[1:] == c[:-1])
+    row_patient = np.repeat(np.arange(present.size), n)
+    N = n.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = {
+            patient: p_values.take(present),
+            "n_visits": n,
+            "n_clinicians": n_clinicians,
+            "upc": nmax / N,
+            "coc": (sum_sq - N) / (N * (N - 1)),
+            "secon": np.bincount(row_patient, weights=same, minlength=present.size) / (N - 1),
+            "hhi": sum_sq / N**2,
+            "mmci": (1 - n_clinicians / (N + 0.1)) / (1 - 1 / (N + 0.1)),
+        }
+        if usual is not None:
+            with_usual = same_ids(visits[clinician], visits[usual])[order]
+            out["usual_share"] = (np.bincount(row_patient, weights=with_usual,
+                                              minlength=present.size) / N)
+    undefined = n < min_visits
+    for col in ("upc", "coc", "secon", "hhi", "mmci", "usual_share"):
+        if col in out:
+            out[col][undefined] = np.nan
+    return pd.DataFrame(out)
 
 
 def slicc(gp_visits: pd.DataFrame, clinician: str = "clinician_id",

@@ -75,30 +75,50 @@ def _day(times: pd.Series, start: np.datetime64) -> np.ndarray:
             // np.timedelta64(1, "D")).astype(np.int64)
 
 
-def _per_patient_mean(patient: np.ndarray, hits: np.ndarray | None, clinician: np.ndarray | None,
-                      min_visits: int = 3, ordered: bool = False) -> tuple[float, int]:
-    """Sum and count over patients with ``min_visits``+: UPC (``clinician``) or a hit share.
+class _PerPatient:
+    """Rows numbered by patient once, so each month's per-patient means are counts, not sorts.
 
-    ``ordered``: the rows are already sorted by patient (stably), so no sort is needed.
+    Every (patient, clinician) pair of the rows gets a number, in order of
+    patient then clinician; a month's rolling window is a mask of the rows,
+    and its UPC sum is the sum, over patients with ``min_visits`` or more of
+    the masked rows in patient order, of their commonest clinician's count
+    over their count (the same values in the same order as sorting the
+    masked rows would give, so the same sum to the last bit).
     """
-    if patient.size == 0:
-        return 0.0, 0
-    order = np.arange(patient.size) if ordered else np.argsort(patient, kind="stable")
-    p = patient[order]
-    starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
-    counts = np.diff(np.r_[starts, p.size])
-    if clinician is not None:
-        c = clinician[order]
-        key = p.astype(np.int64) * (int(c.max()) + 1) + c
-        pair, pair_counts = np.unique(key, return_counts=True)
-        pair_patient = pair // (int(c.max()) + 1)
-        first = np.flatnonzero(np.r_[True, pair_patient[1:] != pair_patient[:-1]])
-        top = np.maximum.reduceat(pair_counts, first)
-        value = top / counts
-    else:
-        value = np.add.reduceat(hits[order].astype(float), starts) / counts
-    ok = counts >= min_visits
-    return float(value[ok].sum()), int(ok.sum())
+
+    def __init__(self, patient: np.ndarray, clinician: np.ndarray | None = None):
+        # patient numbers in id order
+        _, self.patient = np.unique(patient, return_inverse=True)
+        self.n_patients = int(self.patient.max()) + 1 if patient.size else 0
+        if clinician is None or patient.size == 0:
+            return
+        width = int(clinician.max()) + 1
+        pairs, self.pair = np.unique(self.patient * width + clinician, return_inverse=True)
+        self.n_pairs = pairs.size
+        pair_patient = pairs // width  # pairs in (patient, clinician) order
+        # each patient's first pair (every patient with rows has one)
+        self.pair_first = np.flatnonzero(np.r_[True, pair_patient[1:] != pair_patient[:-1]])
+
+    def upc(self, rows: np.ndarray, min_visits: int = 3) -> tuple[float, int]:
+        """Sum and count of UPC over patients with ``min_visits``+ of the masked rows."""
+        if self.n_patients == 0:
+            return 0.0, 0
+        counts = np.bincount(self.patient[rows], minlength=self.n_patients)
+        pair_counts = np.bincount(self.pair[rows], minlength=self.n_pairs)
+        top = np.maximum.reduceat(pair_counts, self.pair_first)
+        ok = counts >= min_visits
+        return float((top[ok] / counts[ok]).sum()), int(ok.sum())
+
+    def share(self, rows: np.ndarray, hits: np.ndarray, min_visits: int = 3
+              ) -> tuple[float, int]:
+        """Sum and count of the hit share over patients with ``min_visits``+ masked rows."""
+        if self.n_patients == 0:
+            return 0.0, 0
+        counts = np.bincount(self.patient[rows], minlength=self.n_patients)
+        hit = np.bincount(self.patient[rows], weights=hits[rows].astype(float),
+                          minlength=self.n_patients)
+        ok = counts >= min_visits
+        return float((hit[ok] / counts[ok]).sum()), int(ok.sum())
 
 
 def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: int,
@@ -112,12 +132,11 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
     a = tables["appointments"]
     happened = a[a["in_window"].to_numpy(dtype=bool) & a["status"].isin(["attended", "dna"])]
     h_day = _day(happened["appointment_at"], start)
-    status = happened["status"].to_numpy()
     lead = happened["lead_days"].to_numpy()
     routine_rows = (happened["urgency"] == "routine").to_numpy()
     waits = happened["wait_days"].to_numpy(dtype=float)
     is_gp = happened["role"].isin(gp_roles).to_numpy()
-    attended = status == "attended"
+    attended = (happened["status"] == "attended").to_numpy(dtype=bool)
     gp_att = is_gp & attended
     with_usual = same_ids(happened["clinician_id"], happened["usual_clinician_id"])
     pid = happened["patient_id"].to_numpy(dtype=np.int64)
@@ -171,18 +190,13 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
         mine = role_codes == j
         booked[role] = per_month(cd_day[mine], cd["booked_slots"].to_numpy()[mine])
         available[role] = per_month(cd_day[mine], cd["available_slots"].to_numpy()[mine])
-    # Sorted by patient once (stably): every month's rolling window is a mask of these
-    # rows, which keeps them sorted, so no month sorts again.
-    by_patient = np.argsort(pid, kind="stable")
-    s_pid, s_clin, s_day = pid[by_patient], clin[by_patient], h_day[by_patient]
-    s_gp_att, s_team_known = gp_att[by_patient], team_known[by_patient]
-    s_team_hit = team_hit[by_patient]
+    gp_rows, team_rows = _PerPatient(pid[gp_att], clin[gp_att]), _PerPatient(pid[team_known])
+    gp_day, team_day, team_hits = h_day[gp_att], h_day[team_known], team_hit[team_known]
     out = {}
     for k, (month, d0, d1) in enumerate(months):
-        roll = (s_day >= max(warmup_days, d1 - ROLLING_DAYS)) & (s_day < d1)
-        g, t = roll & s_gp_att, roll & s_team_known
-        upc_sum, upc_n = _per_patient_mean(s_pid[g], None, s_clin[g], ordered=True)
-        team_sum, team_n = _per_patient_mean(s_pid[t], s_team_hit[t], None, ordered=True)
+        first = max(warmup_days, d1 - ROLLING_DAYS)
+        upc_sum, upc_n = gp_rows.upc((gp_day >= first) & (gp_day < d1))
+        team_sum, team_n = team_rows.share((team_day >= first) & (team_day < d1), team_hits)
         part = {"days": d1 - d0, "patients": patients,
                 **{key: int(v[k]) for key, v in counts.items()
                    if key not in ("ae", "admissions")},

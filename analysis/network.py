@@ -122,7 +122,12 @@ def pool_tables(results: list[tuple[str, object]]) -> dict[str, pd.DataFrame]:
 def _hub_count(appointments: pd.DataFrame, hub_ids) -> int:
     a = appointments[appointments["in_window"].to_numpy(dtype=bool)
                      & appointments["status"].isin(["attended", "dna"])]
-    return int(a["clinician_id"].astype(str).isin(hub_ids).sum())
+    clinician = a["clinician_id"]
+    if isinstance(clinician.dtype, pd.CategoricalDtype):  # each name looked up once
+        hub = clinician.cat.categories.isin(list(hub_ids))
+        codes = clinician.cat.codes.to_numpy()
+        return int(hub[codes[codes >= 0]].sum())
+    return int(clinician.astype(str).isin(hub_ids).sum())
 
 
 def combine_cohort_parts(per_practice: list[dict[str, dict]]) -> dict[str, dict]:

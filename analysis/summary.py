@@ -152,7 +152,9 @@ def summary_parts(
     days = tables["clinician_days"]
     in_w = appts[appts["in_window"].to_numpy(dtype=bool)]
     happened = in_w[in_w["status"].isin(["attended", "dna"])]
-    status = happened["status"].to_numpy()
+    # compared as the column is (a category's codes), not as an array of text
+    attended = (happened["status"] == "attended").to_numpy(dtype=bool)
+    dna = (happened["status"] == "dna").to_numpy(dtype=bool)
     routine = happened[happened["urgency"] == "routine"]
     signposted = reqs["outcome"] == "signposted_elsewhere"
     urgent = reqs[(reqs["urgency"] == "urgent") & ~signposted]
@@ -174,11 +176,11 @@ def summary_parts(
            for name, _, lo, hi in LEAD_BANDS},
         **{f"booked_{name}": int(((lead >= lo) & (lead <= hi)).sum())
            for name, _, lo, hi in DNA_BANDS},
-        **{f"dna_{name}": int(((lead >= lo) & (lead <= hi) & (status == "dna")).sum())
+        **{f"dna_{name}": int(((lead >= lo) & (lead <= hi) & dna).sum())
            for name, _, lo, hi in DNA_BANDS},
         "requests": len(reqs),
         "appointments": len(happened),
-        "attended": int((status == "attended").sum()),
+        "attended": int(attended.sum()),
         "same_day": int((happened["lead_days"].to_numpy() == 0).sum()),
         "routine_waits": routine["wait_days"].to_numpy(dtype=float),
         "urgent": len(urgent),
@@ -187,7 +189,7 @@ def summary_parts(
         "gave_up_requests": int((reqs["outcome"] == "gave_up").sum()),
         "signposted_requests": int(signposted.sum()),
         "waiting_at_end": int((reqs["outcome"] == "waiting_at_end").sum()),
-        "dna": int((status == "dna").sum()),
+        "dna": int(dna.sum()),
         "available_slots": float(days["available_slots"].sum()),
         "booked_slots": float(days["booked_slots"].sum()),
         "gp_appointments": int(happened["role"].isin(gp_roles).to_numpy().sum()),
@@ -197,7 +199,7 @@ def summary_parts(
         pats = tables.get("patients")
         preferring = (pats.loc[pats["values_continuity"].to_numpy(dtype=bool), "patient_id"]
                       .to_numpy() if pats is not None else None)
-        outcome = outcome_parts(happened[status == "attended"], tables.get("emergency"),
+        outcome = outcome_parts(happened[attended], tables.get("emergency"),
                                 patients, gp_roles, depth_points, preferring)
     parts.update(outcome)
     return parts
@@ -337,10 +339,10 @@ def _group_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None,
         if emergency is not None:
             e = emergency[mine(emergency["patient_id"])]
             ae = (e["kind"] == "ae").to_numpy()
-            channel = e["channel"].to_numpy()
             p["ae"] = int(ae.sum())
-            p["ae_access"] = int((ae & (channel == "access")).sum())
-            p["ae_continuity"] = int((ae & (channel == "continuity")).sum())
+            p["ae_access"] = int((ae & (e["channel"] == "access").to_numpy(dtype=bool)).sum())
+            p["ae_continuity"] = int((ae & (e["channel"] == "continuity").to_numpy(dtype=bool))
+                                     .sum())
             p["admissions"] = int((e["kind"] == "admission").sum())
         out[name] = p
     return out
@@ -364,27 +366,32 @@ def _extra_per_patient(visits: pd.DataFrame, gp: pd.DataFrame, is_gp: np.ndarray
     if "with_own_team" in visits.columns and len(visits):
         team = visits["with_own_team"]
         known = team.notna().to_numpy()
-        counts = pd.Series(1, index=pid[known]).groupby(level=0).sum()
-        hits = pd.Series(team[known].to_numpy(dtype=bool).astype(int),
-                         index=pid[known]).groupby(level=0).sum()
+        who, counts, hits = _per_patient(pid[known], team[known].to_numpy(dtype=bool))
         ok = counts >= 3
-        out["team"] = (hits[ok] / counts[ok])
+        out["team"] = pd.Series(hits[ok] / counts[ok], index=who[ok])
     other = visits[~is_gp]
     if len(other):
         upc = patient_indices(other, min_visits=3, time="appointment_at")
         upc = upc[upc["upc"].notna()]
         out["non_gp_upc"] = pd.Series(upc["upc"].to_numpy(), index=upc["patient_id"].to_numpy())
     if preferring is not None and len(gp):
-        gpid = gp["patient_id"].to_numpy()
-        with_usual = same_ids(gp["clinician_id"], gp["usual_clinician_id"]).astype(int)
-        counts = pd.Series(1, index=gpid).groupby(level=0).sum()
-        hits = pd.Series(with_usual, index=gpid).groupby(level=0).sum()
-        ok = (counts >= 2) & counts.index.isin(preferring)
+        who, counts, hits = _per_patient(gp["patient_id"].to_numpy(),
+                                         same_ids(gp["clinician_id"], gp["usual_clinician_id"]))
+        ok = (counts >= 2) & np.isin(who, preferring)
         share = hits[ok] / counts[ok]
         # 'A lot of the time' or more: over half; exactly half is the boundary
         # between 'a lot' and 'some of the time', so it counts as half.
-        out["usually"] = (share > 0.5).astype(float) + 0.5 * (share == 0.5)
+        out["usually"] = pd.Series((share > 0.5).astype(float) + 0.5 * (share == 0.5),
+                                   index=who[ok])
     return out
+
+
+def _per_patient(patient: np.ndarray, hit: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each patient (in id order) with their rows and their rows where ``hit``."""
+    who, row_patient = np.unique(patient, return_inverse=True)
+    return (who, np.bincount(row_patient, minlength=who.size),
+            np.bincount(row_patient, weights=hit, minlength=who.size))
 
 
 def outcomes_from_parts(p: dict, years: float) -> dict[str, float]:
@@ -424,12 +431,19 @@ def summarise_by_cohort(
     return cohorts_from_parts(cohort_parts(tables, gp_roles, depth_points), window_days)
 
 
+#: The appointments' columns the outcome parts read.
+_VISIT_COLUMNS = ("patient_id", "clinician_id", "usual_clinician_id", "role", "appointment_at",
+                  "with_own_team")
+
+
 def cohort_parts(tables: Mapping[str, pd.DataFrame], gp_roles: tuple[str, ...] = ("gp",),
                  depth_points=DEFAULT_POINTS) -> dict[str, dict]:
     """Outcome parts (:func:`outcome_parts`) for ``all`` and for each cohort."""
     pats = tables["patients"]
     appts = tables["appointments"]
-    visits = appts[appts["in_window"].to_numpy(dtype=bool) & (appts["status"] == "attended")]
+    wanted = [c for c in _VISIT_COLUMNS if c in appts.columns]  # not every column copied
+    visits = appts.loc[appts["in_window"].to_numpy(dtype=bool)
+                       & (appts["status"] == "attended").to_numpy(dtype=bool), wanted]
     ids = pats["patient_id"].to_numpy()
     groups = {"all": (len(pats), None)}
     for col in pats.columns:

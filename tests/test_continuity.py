@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -111,3 +113,51 @@ def test_usual_share():
     out = patient_indices(v, usual="usual_clinician_id").set_index("patient_id")
     assert out.loc[0, "usual_share"] == pytest.approx(2 / 3)
     assert out.loc[1, "usual_share"] == pytest.approx(1 / 4)
+
+
+def _indices_by_hand(visits, min_visits):
+    """Each patient's indices from their own visits, one patient at a time (the definitions)."""
+    out = {}
+    for pid, own in visits.groupby("patient_id", sort=True):
+        seq = own.sort_values("date", kind="stable")["clinician_id"].tolist()
+        n = len(seq)
+        counts = pd.Series(seq).value_counts()
+        if n < min_visits:
+            out[pid] = (n, len(counts), *[np.nan] * 5)
+            continue
+        sum_sq = float((counts.astype(float) ** 2).sum())
+        same = sum(a == b for a, b in itertools.pairwise(seq))
+        m = len(counts)
+        out[pid] = (n, m, counts.max() / n, (sum_sq - n) / (n * (n - 1)), same / (n - 1),
+                    sum_sq / n**2, (1 - m / (n + 0.1)) / (1 - 1 / (n + 0.1)))
+    return out
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_indices_match_the_definitions_patient_by_patient(categorical):
+    """Shuffled rows, ties in time, ids as text or categories: each patient as if alone."""
+    rng = np.random.default_rng(7)
+    n = 3000
+    v = pd.DataFrame({"patient_id": rng.integers(0, 600, n),
+                      "clinician_id": rng.choice(list("ABCDEF"), n),
+                      "date": pd.Timestamp("2024-01-01")
+                      + pd.to_timedelta(rng.integers(0, 60, n), unit="D")})
+    if categorical:
+        v["clinician_id"] = v["clinician_id"].astype("category")
+    out = patient_indices(v, min_visits=3)
+    assert out["patient_id"].tolist() == sorted(v["patient_id"].unique())
+    expected = _indices_by_hand(v, 3)
+    cols = ["n_visits", "n_clinicians", "upc", "coc", "secon", "hhi", "mmci"]
+    for row in out.itertuples(index=False):
+        got = tuple(getattr(row, c) for c in cols)
+        np.testing.assert_allclose(got, expected[row.patient_id], rtol=1e-12,
+                                   err_msg=f"patient {row.patient_id}")
+
+
+def test_visits_without_a_patient_or_clinician_are_left_out():
+    v = visits_of(["AAB", "AB"])
+    v.loc[len(v)] = {"patient_id": 0, "clinician_id": None, "date": pd.Timestamp("2024-02-01")}
+    v.loc[len(v)] = {"patient_id": None, "clinician_id": "A", "date": pd.Timestamp("2024-02-01")}
+    out = patient_indices(v).set_index("patient_id")
+    assert out["n_visits"].tolist() == [3, 2]
+    assert out.loc[0, "upc"] == pytest.approx(2 / 3)

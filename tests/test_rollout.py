@@ -218,6 +218,32 @@ def test_monthly_figures_are_computed_as_the_yearly_ones(rollout_run):
     assert same_day == pytest.approx(s["same_day_share"])
 
 
+def test_monthly_rolling_continuity_is_each_windows_own(rollout_run):
+    """Every month's rolling UPC and team continuity: the indices over its 364 days alone."""
+    from analysis.continuity import patient_indices
+    from analysis.monthly import ROLLING_DAYS
+
+    s = rollout_run.scenario
+    m = monthly_table(rollout_run)
+    a = rollout_run.tables["appointments"]
+    seen = a[a["in_window"] & (a["status"] == "attended")]
+    start = pd.Timestamp(s.start_date)
+    day = (seen["appointment_at"] - start).dt.days
+    checked = 0
+    for month, end in zip(m["month"], m["days"].cumsum() + s.warmup_days, strict=True):
+        rows = seen[(day >= max(s.warmup_days, end - ROLLING_DAYS)) & (day < end)]
+        gp = rows[rows["role"] == "gp"]
+        upc = patient_indices(gp, min_visits=3, time="appointment_at")["upc"].mean()
+        assert m.loc[m["month"] == month, "upc_rolling"].item() == pytest.approx(upc), month
+        team = rows[rows["with_own_team"].notna()]
+        per = team.groupby("patient_id")["with_own_team"].agg(["size", "mean"])
+        share = per.loc[per["size"] >= 3, "mean"].mean()
+        got = m.loc[m["month"] == month, "team_continuity_rolling"].item()
+        assert got == pytest.approx(share, nan_ok=True), month
+        checked += 1
+    assert checked == len(m) >= 3
+
+
 def test_every_run_writes_monthly_csv(tmp_path, rollout_run):
     from analysis.outputs import write_run
 

@@ -158,19 +158,45 @@ def slicc_by_month(gp_visits: pd.DataFrame, time: str = "date", clinician: str =
     return out
 
 
+def _shared_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two identifier columns as numbers into one list of labels, in the labels' sorted order.
+
+    The labels are what :func:`ids` gives; categorical columns with the same
+    categories (every simulated table) are numbered from their few
+    categories, without making a string per row.
+    """
+    if (isinstance(a.dtype, pd.CategoricalDtype) and isinstance(b.dtype, pd.CategoricalDtype)
+            and a.cat.categories.equals(b.cat.categories)):
+        labels = np.asarray(a.cat.categories.astype(str), dtype=object)
+        order = np.argsort(labels, kind="stable")
+        rank = np.empty(order.size + 1, dtype=np.int64)
+        rank[order] = np.arange(order.size)
+        rank[-1] = -1  # a missing identifier (code -1) stays missing
+        return labels[order], rank[a.cat.codes.to_numpy()], rank[b.cat.codes.to_numpy()]
+    codes, labels = pd.factorize(np.concatenate([ids(a), ids(b)]), sort=True)
+    return np.asarray(labels, dtype=object), codes[:len(a)], codes[len(a):]
+
+
+def _per_label(labels: np.ndarray, codes: np.ndarray, hit: np.ndarray, name: str,
+               count: str, hits: str) -> pd.DataFrame:
+    """Rows per label (those with any), and how many of them are hits, in label order."""
+    known = codes >= 0
+    n = np.bincount(codes[known], minlength=labels.size)
+    k = np.bincount(codes[known & hit], minlength=labels.size)
+    present = n > 0
+    return pd.DataFrame({name: labels[present], count: n[present], hits: k[present]})
+
+
 def slicc_by_list(gp_visits: pd.DataFrame, clinician: str = "clinician_id",
                   usual: str = "usual_clinician_id") -> pd.DataFrame:
     """SLICC per list: for each list GP, their patients' GP visits with them over all.
 
     Columns ``usual_clinician_id, visits, with_usual, slicc``.
     """
-    u = ids(gp_visits[usual])
-    same = same_ids(gp_visits[clinician], gp_visits[usual])
-    g = pd.DataFrame({"usual": u, "same": same}).groupby("usual")["same"]
-    out = pd.DataFrame({"visits": g.size(), "with_usual": g.sum()})
+    labels, c, u = _shared_codes(gp_visits[clinician], gp_visits[usual])
+    out = _per_label(labels, u, c == u, usual, "visits", "with_usual")
     out["slicc"] = out["with_usual"] / out["visits"]
-    out.index.name = usual
-    return out.reset_index()
+    return out
 
 
 def opr_by_clinician(gp_visits: pd.DataFrame, clinician: str = "clinician_id",
@@ -180,12 +206,10 @@ def opr_by_clinician(gp_visits: pd.DataFrame, clinician: str = "clinician_id",
     A clinician is a list-holder if they are some visit's usual clinician;
     their appointments are all their visits in the table.
     """
-    c = ids(gp_visits[clinician])
-    u = ids(gp_visits[usual])
-    holders = np.unique(u)
+    labels, c, u = _shared_codes(gp_visits[clinician], gp_visits[usual])
+    holders = np.unique(u[u >= 0])
     mine = np.isin(c, holders)
-    g = pd.DataFrame({"clinician": c[mine], "own": (c == u)[mine]}).groupby("clinician")["own"]
-    out = pd.DataFrame({"appointments": g.size(), "own_list": g.sum()})
+    out = _per_label(labels, np.where(mine, c, -1), c == u, clinician, "appointments",
+                     "own_list")
     out["opr"] = out["own_list"] / out["appointments"]
-    out.index.name = clinician
-    return out.reset_index()
+    return out

@@ -161,3 +161,16 @@ def test_visits_without_a_patient_or_clinician_are_left_out():
     out = patient_indices(v).set_index("patient_id")
     assert out["n_visits"].tolist() == [3, 2]
     assert out.loc[0, "upc"] == pytest.approx(2 / 3)
+
+
+def test_per_list_tables_are_the_same_from_categories_or_text():
+    """Simulated tables hold clinicians as categories (in the scenario's order, not sorted)."""
+    v = _worked_practice()
+    order = ["Y", "X"]
+    cats = v.assign(clinician_id=pd.Categorical(v["clinician_id"], categories=order),
+                    usual_clinician_id=pd.Categorical(v["usual_clinician_id"], categories=order))
+    for fn in (slicc_by_list, opr_by_clinician):
+        text, coded = fn(v), fn(cats)
+        assert text.iloc[:, 0].tolist() == ["X", "Y"], fn.__name__
+        pd.testing.assert_frame_equal(text.astype({text.columns[0]: object}),
+                                      coded.astype({coded.columns[0]: object}))

@@ -104,10 +104,17 @@ def recent_upc(visit_patient: np.ndarray, visit_time: np.ndarray, visit_clinicia
     hi = np.searchsorted(key, patient * 1e4 + time, side="left")
     out = np.full(patient.size, np.nan)
     n = hi - lo
-    clin = visit_clinician
-    for j in np.nonzero(n >= min_visits)[0].tolist():
-        counts = np.bincount(clin[lo[j]:hi[j]])
-        out[j] = counts.max() / n[j]
+    sel = np.nonzero(n >= min_visits)[0]
+    if sel.size == 0:
+        return out
+    # Every selected (patient, time)'s visits side by side, counted per clinician at once.
+    lens = n[sel]
+    within = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
+    clin = visit_clinician[np.repeat(lo[sel], lens) + within]
+    width = int(clin.max()) + 1
+    counts = np.bincount(np.repeat(np.arange(sel.size), lens) * width + clin,
+                         minlength=sel.size * width).reshape(sel.size, width)
+    out[sel] = counts.max(axis=1) / lens
     return out
 
 
@@ -132,10 +139,11 @@ def simulate_emergencies(world: World, record: BookingRecord) -> Emergencies:
         h.years_since_first)
     start_years[h.patient[with_usual]] = h.years_since_first[with_usual]
     gp_role = np.array([s.roles[r].holds_list for r in world.workforce.roles], dtype=bool)
+    visits = _gp_visits(record, gp_role, h) if s.emergency.continuity.model == "upc" else None
     for kind, rate, name in ((AE, ae_rate, "emergency_ae"),
                              (ADMISSION, adm_rate, "emergency_admission")):
-        parts.append(_continuity_channel(s, record, gp_role, streams.get(name), kind, rate,
-                                         start_years, w0, w1, h))
+        parts.append(_continuity_channel(s, record, streams.get(name), kind, rate,
+                                         start_years, w0, w1, visits))
     cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
     return Emergencies(*cols)
 
@@ -192,10 +200,25 @@ def _with_last_year(history: History, gp_role: np.ndarray, vp: np.ndarray, vt: n
             np.concatenate([vc, c]).astype(vc.dtype if vc.size else np.int64))
 
 
-def _continuity_channel(s: Scenario, record: BookingRecord, gp_role: np.ndarray,
-                        rng: np.random.Generator, kind: int, rate: np.ndarray,
-                        start_years: np.ndarray, w0: float, w1: float,
-                        history: History | None = None) -> tuple[np.ndarray, ...]:
+def _gp_visits(record: BookingRecord, gp_role: np.ndarray, history: History | None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Attended GP visits (with the history's last year), sorted by patient then time."""
+    log = record.log
+    clin = log.appt_clinician
+    gp = gp_role[clin] if clin.size else np.zeros(0, dtype=bool)
+    v = np.nonzero((log.appt_status == ATTENDED) & gp)[0]
+    vp, vt, vc = log.appt_patient[v], log.appt_time[v], clin[v]
+    if history is not None and history.size:
+        vp, vt, vc = _with_last_year(history, gp_role, vp, vt, vc)
+    order = np.lexsort((vt, vp))
+    return vp[order], vt[order], vc[order]
+
+
+def _continuity_channel(s: Scenario, record: BookingRecord, rng: np.random.Generator,
+                        kind: int, rate: np.ndarray, start_years: np.ndarray, w0: float,
+                        w1: float, visits: tuple[np.ndarray, ...] | None
+                        ) -> tuple[np.ndarray, ...]:
+    """One kind's background events; ``visits``: :func:`_gp_visits` (the UPC model)."""
     c = s.emergency.continuity
     n_pat = rate.size
     # Candidate events at the highest ratio the model can give.
@@ -215,16 +238,7 @@ def _continuity_channel(s: Scenario, record: BookingRecord, gp_role: np.ndarray,
     u = rng.random(n)
     # The continuity ratio at each candidate.
     if c.model == "upc":
-        log = record.log
-        clin = log.appt_clinician
-        gp = gp_role[clin] if clin.size else np.zeros(0, dtype=bool)
-        v = np.nonzero((log.appt_status == ATTENDED) & gp)[0]
-        vp, vt, vc = log.appt_patient[v], log.appt_time[v], clin[v]
-        if history is not None and history.size:
-            vp, vt, vc = _with_last_year(history, gp_role, vp, vt, vc)
-        order = np.lexsort((vt, vp))
-        upc = recent_upc(vp[order], vt[order], vc[order], patient, time,
-                         float(c.lookback_days), c.min_visits)
+        upc = recent_upc(*visits, patient, time, float(c.lookback_days), c.min_visits)
         ratio = upc_ratio(upc, c)
     else:
         # Years with the current usual GP: drawn at the start, reset by list changes.

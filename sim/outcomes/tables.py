@@ -108,6 +108,7 @@ def build_tables(world: World, record: BookingRecord, emergencies: Emergencies
     w0, w1 = s.warmup_days, s.end_day
     clin_ids = pd.Categorical.from_codes(np.arange(wf.size), categories=list(wf.ids))
     role_cat = pd.CategoricalDtype(sorted(s.roles))
+    role_code = role_cat.categories.get_indexer(list(wf.roles))  # each clinician's role
     need_cat = pd.CategoricalDtype(list(world.need_names))
     mode_cat = pd.CategoricalDtype(list(MODES))
     urg_cat = pd.CategoricalDtype(list(URGENCY_NAMES))
@@ -158,7 +159,7 @@ def build_tables(world: World, record: BookingRecord, emergencies: Emergencies
         "request_id": a_req,
         "patient_id": np.asarray(log.appt_patient, dtype=np.int64)[a_idx],
         "clinician_id": clin_ids[a_clin],
-        "role": pd.Categorical(np.asarray(wf.roles, dtype=object)[a_clin], dtype=role_cat),
+        "role": pd.Categorical.from_codes(role_code[a_clin], dtype=role_cat),
         "usual_clinician_id": clin_ids[np.asarray(log.appt_usual, dtype=np.int64)[a_idx]],
         "requested_at": _datetimes(start, a_first),
         "booked_at": _datetimes(start, a_booked),

@@ -380,8 +380,9 @@ def compare_practices(practices: pd.DataFrame, labels, names, path,
     panels = [m for m in PRACTICE_PANELS if m in practices.columns]
     ncol = 3
     nrow = (len(panels) + ncol - 1) // ncol
+    # One practice per row across a row of panels: its name only in the first column.
     fig, axes = plt.subplots(nrow, ncol, figsize=(12, 1.2 + nrow * (0.9 + 0.3 * len(ids))),
-                             dpi=100, squeeze=False, layout="constrained")
+                             dpi=100, squeeze=False, layout="constrained", sharey=True)
     step = 0.7 / max(len(shown), 1)
     for ax, m in zip(axes.flat, panels, strict=False):
         scale = 100 if measure(m).kind == "share" else 1
@@ -398,8 +399,7 @@ def compare_practices(practices: pd.DataFrame, labels, names, path,
         if reference is not None and m in reference[1]:
             ax.axvline(reference[1][m] * scale, color="#d95f02", ls="--", lw=1,
                        label=reference[0])
-        ax.set_yticks(np.arange(len(ids)), ids, fontsize=8)
-        ax.invert_yaxis()
+        ax.grid(alpha=0.3, axis="y", lw=0.5)
         heading = measure(m).heading
         ax.set_title(_wrap(heading, 42), loc="left", fontsize=9,
                      color="#a00" if "PROXY" in heading else "black")
@@ -407,5 +407,10 @@ def compare_practices(practices: pd.DataFrame, labels, names, path,
         ax.tick_params(axis="x", labelsize=8)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
+    first = axes.flat[0]
+    first.set_yticks(np.arange(len(ids)), ids, fontsize=8)  # shared by every panel
+    first.invert_yaxis()
+    for ax in axes[:, 0]:
+        ax.tick_params(axis="y", labelleft=True, labelsize=8)
     _legend_below(fig, *axes.flat[0].get_legend_handles_labels())
     return _save(fig, Path(path))

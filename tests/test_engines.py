@@ -328,3 +328,24 @@ def test_backtest_reproduces_stored_outputs(name, engine):
     got = backtest_outputs(name, engine)
     assert got["summary_csv"] == expected["summary_csv"], "the summary changed"
     assert got["event_log_sha256"] == expected["event_log_sha256"], "the event log changed"
+
+
+def test_the_compiled_desk_starts_without_scipy_linalg_and_blas_still_works():
+    """The BLAS probe is answered without importing scipy.linalg; real BLAS use still imports it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sim import load_scenario, run\n"
+        "run(load_scenario('scenarios/default.yaml').model_copy(update={'duration_days': 14}))\n"
+        "print('linalg before', 'scipy.linalg' in sys.modules)\n"
+        "import numpy as np\n"
+        "from numba import njit\n"
+        "dot = njit(lambda a, b: np.dot(a, b))\n"
+        "print('dot', dot(np.ones(3), np.arange(3.0)))\n"
+        "print('linalg after', 'scipy.linalg' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == ["linalg before False", "dot 3.0", "linalg after True"]

@@ -30,6 +30,8 @@ index)``, with clinician ``-1`` when there is none.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -61,6 +63,32 @@ from ..codes import (
     SIGNPOSTED,
     URGENT,
 )
+
+
+def _answer_the_blas_probe() -> None:
+    """Spare numba's start-up probe for BLAS its import of ``scipy.linalg`` (0.15 s a process).
+
+    When numba first loads a compiled function it imports
+    ``numba.np.arraymath``, which asks whether BLAS (for ``np.dot`` and
+    friends) is there by importing ``scipy.linalg``. The booking desk uses no
+    linear algebra, and scipy is one of this project's dependencies, so the
+    probe is answered yes without the import; were BLAS ever used, numba's own
+    check runs again at that point and imports it then.
+    """
+    if "numba.np.arraymath" in sys.modules or importlib.util.find_spec("scipy") is None:
+        return
+    import numba.np.linalg as linalg
+
+    probe = linalg.ensure_blas
+    linalg.ensure_blas = lambda: None
+    try:
+        import numba.np.arraymath  # noqa: F401  (the probe runs on this import)
+    finally:
+        linalg.ensure_blas = probe
+
+
+_answer_the_blas_probe()
+
 
 # Log.count: rows used, random numbers used, the next sickness spell.
 (COUNT_REQUESTS, COUNT_APPOINTMENTS, COUNT_UNMET, COUNT_QUEUED, USED_DNA_DRAWS,

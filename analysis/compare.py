@@ -27,7 +27,7 @@ import pandas as pd
 
 from .continuity import patient_indices, slicc_by_month
 from .depth import usual_gp_consultations
-from .monthly import combine_monthly_parts, monthly_from_parts, monthly_parts, monthly_table
+from .monthly import combine_monthly_parts, monthly_from_parts, monthly_table
 from .stats import mean_ci, paired_differences, summarise_replications
 from .summary import SUMMARY_COLUMNS, run_summaries
 from .validation import validation_table
@@ -38,10 +38,11 @@ DATA_TABLES = ("runs", "cohorts", "waits", "patient_continuity", "slicc_by_month
                "utilisation", "usual_gp_consultations", "monthly")
 
 
-def reduce_run(result, parts=None) -> dict[str, pd.DataFrame]:
+def reduce_run(result, parts=None, monthly: dict | None = None) -> dict[str, pd.DataFrame]:
     """The small tables a comparison keeps of one run (:class:`sim.RunResult`).
 
-    ``parts``: the run's :func:`analysis.summary.run_parts`, if already computed.
+    ``parts``: the run's :func:`analysis.summary.run_parts`, and ``monthly`` its
+    :func:`analysis.monthly.monthly_parts`, if already computed.
     """
     s = result.scenario
     t = result.tables
@@ -69,7 +70,7 @@ def reduce_run(result, parts=None) -> dict[str, pd.DataFrame]:
         "slicc_by_month": slicc_by_month(gp, time="appointment_at"),
         "utilisation": util,
         "usual_gp_consultations": usual_gp_consultations(gp, t["patients"]["patient_id"]),
-        "monthly": monthly_table(result),
+        "monthly": monthly_table(result, monthly),
     }
 
 
@@ -89,12 +90,9 @@ def reduce_practice(practice_id: str, result) -> ReducedPractice:
     from .summary import run_parts
 
     parts = run_parts(result)
-    s = result.scenario
-    gp_roles = tuple(name for name, role in s.roles.items() if role.holds_list)
-    monthly = monthly_parts(result.tables, s.start_date, s.warmup_days, s.end_day,
-                            s.population.size, gp_roles)
-    return ReducedPractice(reduce_run(result, parts), practice_parts(result, parts=parts),
-                           s.population.size, monthly)
+    reduced = practice_parts(result, parts=parts)  # its monthly parts made once, used twice
+    return ReducedPractice(reduce_run(result, parts, reduced.monthly), reduced,
+                           result.scenario.population.size, reduced.monthly)
 
 
 def reduce_network(results: list) -> dict[str, pd.DataFrame]:

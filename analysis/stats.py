@@ -52,6 +52,7 @@ def paired_differences(runs: pd.DataFrame, metrics, baseline: str,
     ``scenario, metric, difference, low, high, n``; the interval excludes 0
     when the difference is clear at that level.
     """
+    metrics = list(metrics)
     base = runs[runs["scenario"] == baseline].set_index("replication")
     rows = []
     for scenario, g in runs.groupby("scenario", sort=False):
@@ -59,9 +60,11 @@ def paired_differences(runs: pd.DataFrame, metrics, baseline: str,
             continue
         g = g.set_index("replication")
         common = g.index.intersection(base.index)
-        for m in metrics:
-            d = g.loc[common, m].to_numpy(dtype=float) - base.loc[common, m].to_numpy(dtype=float)
-            mean, low, high, n = mean_ci(d, level)
+        # every metric's paired rows taken at once (not looked up metric by metric)
+        d_all = (g.loc[common, metrics].to_numpy(dtype=float)
+                 - base.loc[common, metrics].to_numpy(dtype=float))
+        for j, m in enumerate(metrics):
+            mean, low, high, n = mean_ci(d_all[:, j], level)
             rows.append({"scenario": scenario, "metric": m, "difference": mean, "low": low,
                          "high": high, "n": n})
     return pd.DataFrame(rows, columns=["scenario", "metric", "difference", "low", "high", "n"])

@@ -89,8 +89,13 @@ def patient_indices(
     p_codes, p_values = pd.factorize(visits[patient], sort=True)
     c_codes = pd.factorize(visits[clinician])[0]
     known = (p_codes >= 0) & (c_codes >= 0)
-    t_codes = pd.factorize(visits[time], sort=True)[0]
-    t_codes = np.where(t_codes < 0, t_codes.max(initial=0) + 1, t_codes)  # unknown times last
+    t = visits[time]
+    if isinstance(t.dtype, np.dtype) and t.dtype.kind == "M":  # times as numbers, in order
+        t_codes = t.to_numpy().view(np.int64).copy()
+        t_codes[t.isna().to_numpy()] = np.iinfo(np.int64).max  # unknown times last
+    else:
+        t_codes = pd.factorize(t, sort=True)[0]
+        t_codes = np.where(t_codes < 0, t_codes.max(initial=0) + 1, t_codes)
     order = np.flatnonzero(known)
     order = order[np.lexsort((t_codes[order], p_codes[order]))]  # stable: ties keep row order
     p = p_codes[order].astype(np.int64)

@@ -68,8 +68,10 @@ def write_run(result: RunResult, out_dir: str | Path, parts=None, label: str | N
     summary, by_cohort = run_summaries(result, parts)
     appts = result.tables["appointments"]
     holders = [name for name, role in s.roles.items() if role.holds_list]
-    gp_visits = appts[appts["in_window"].to_numpy(dtype=bool) & (appts["status"] == "attended")
-                      & appts["role"].isin(holders)]
+    gp_visits = appts.loc[appts["in_window"].to_numpy(dtype=bool)
+                          & (appts["status"] == "attended").to_numpy(dtype=bool)
+                          & appts["role"].isin(holders).to_numpy(dtype=bool),
+                          ["patient_id", "clinician_id", "usual_clinician_id", "appointment_at"]]
     with_usual = usual_gp_consultations(gp_visits, result.tables["patients"]["patient_id"])
     with atomic_dir(out_dir) as stage:
         resolved = resolved_yaml(s)

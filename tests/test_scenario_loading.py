@@ -340,3 +340,19 @@ def test_an_empty_list_is_named_in_plain_words():
         load_scenario(DEFAULT, {"practice.opening.days": []})
     assert "practice.opening.days: give at least 1 item (got 0)" in str(e.value)
     assert "Tuple" not in str(e.value)
+
+
+def test_a_file_read_again_is_parsed_once_but_each_reader_gets_its_own_data(tmp_path):
+    """A network reads its base scenario once per practice: the parse is remembered."""
+    from sim.inputs import yaml_files
+
+    f = tmp_path / "s.yaml"
+    f.write_text("a:\n  b: [1, 2]\n", encoding="utf-8")
+    first = yaml_files.read_yaml(f)
+    first.data["a"]["b"].append(3)  # a reader changing its copy changes no one else's
+    hits = yaml_files._parsed.cache_info().hits
+    again = yaml_files.read_yaml(f)
+    assert yaml_files._parsed.cache_info().hits == hits + 1
+    assert again.data == {"a": {"b": [1, 2]}} and again.lines[("a", "b")] == 2
+    f.write_text("a:\n  b: [5]\n", encoding="utf-8")  # edited: read afresh
+    assert yaml_files.read_yaml(f).data == {"a": {"b": [5]}}

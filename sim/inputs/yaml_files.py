@@ -20,7 +20,9 @@ point at the line a user wrote.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,19 @@ def read_yaml(path: str | Path, shown: str | None = None, what: str = "a scenari
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise ScenarioError([Problem(shown, (), f"not UTF-8 text ({e.reason})")]) from None
+    if len(text) > _REMEMBERED_CHARS:
+        return parse_yaml(text, shown, what)
+    doc = _parsed(text, shown, what)  # a network names the same base file for every practice
+    return YamlDoc(doc.file, copy.deepcopy(doc.data), dict(doc.lines))
+
+
+#: Files up to this long (every scenario) are parsed once per text, not once per read.
+_REMEMBERED_CHARS = 256 * 1024
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(text: str, shown: str, what: str) -> YamlDoc:
+    """:func:`parse_yaml`, remembered for the same text (the caller gets a copy of the data)."""
     return parse_yaml(text, shown, what)
 
 

@@ -190,6 +190,8 @@ def targets_main() -> int:
              [py, run_py, "network", "scenarios/networks/bnssg.yaml", "--summary-only",
               "--out", f"{tmp}/n2"], None),
             ("10,000-patient practice-year, fresh process", 0.5, None,
+             [py, str(ROOT / "benchmarks" / "bench.py"), "--one", "10000"], None),
+            ("  the same with Python's start and imports", None, None,
              [py, "-c", "from sim import simulate; simulate('scenarios/default.yaml', "
               "overrides={'warmup_days': 0, 'duration_days': 365})"], None),
             ("sweep: 20 points x 5 replications", 20.0, 1024,
@@ -204,11 +206,19 @@ def targets_main() -> int:
         ]
         print(f"{'case':<48} {'wall s':>7} {'target':>7} {'peak MiB':>9}  met")
         for name, target, mib, command, env in cases:
-            wall, peak = _timed(command, env)
+            if "--one" in command:  # the measure: run() in a fresh process
+                r = _child(*command[2:])
+                wall, peak = r["wall_s"], r["peak_mib"]
+            else:
+                wall, peak = _timed(command, env)
+            if target is None:
+                print(f"{name:<48} {wall:>7.2f} {'':>7} {peak:>9,.0f}")
+                continue
             met = wall <= target and (mib is None or peak <= mib)
-            print(f"{name:<48} {wall:>7.1f} {target:>7.1f} {peak:>9,.0f}  "
+            print(f"{name:<48} {wall:>7.2f} {target:>7.1f} {peak:>9,.0f}  "
                   f"{'yes' if met else 'no'}")
-    print("peak MiB: the largest single process (a worker or the parent).")
+    print("peak MiB: the largest single process (a worker or the parent). The practice-year "
+          "is run() timed inside a fresh process (as bench.py 10000), then the whole command.")
     return 0
 
 

@@ -349,3 +349,22 @@ def test_the_compiled_desk_starts_without_scipy_linalg_and_blas_still_works():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout.splitlines()
     assert out == ["linalg before False", "dot 3.0", "linalg after True"]
+
+
+def test_the_compiled_desk_books_the_same_when_it_must_grow_as_it_goes(monkeypatch):
+    """Sized for its arrivals it seldom stops for room; starting small it stops often."""
+    import sim.engine.compiled as compiled
+
+    overrides = {k: v for name in COMBINED for k, v in SWITCHES[name].items()}
+    s = with_seed(load_scenario(BASE, {**SMALL, **overrides}), 5)
+    sized = both(s, replication=2)
+    stops = []
+    monkeypatch.setattr(compiled, "PRESIZE", False)
+    grow = compiled.CompiledDesk._grow_as_wanted
+    monkeypatch.setattr(compiled.CompiledDesk, "_grow_as_wanted",
+                        lambda self: (stops.append(1), grow(self))[1])
+    world = build_world(s, 2)
+    grown = (world, PracticeModel(world).run("compiled"))
+    assert len(stops) >= 10, "the small desk never had to grow"
+    assert_same(sized[0], grown)
+    assert_same(sized[1], grown)

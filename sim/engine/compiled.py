@@ -86,6 +86,10 @@ from .kernel import (
 from .lists import ListState
 from .policy_api import CompiledRule
 
+#: Size the log, the random blocks and the visit table for the run's arrivals at the start
+#: (False: start small and grow as the run goes, as the tests check gives the same run).
+PRESIZE = True
+
 
 class NotCompilable(ValueError):
     """A world the compiled desk cannot run exactly (the reference desk can)."""
@@ -219,7 +223,7 @@ class CompiledDesk:
             want=np.zeros(5, dtype=np.int64),
             scratch=np.zeros(max(n_slots, 1), dtype=np.int64),
         )
-        room = n_arrivals + n_arrivals // 2 + 64
+        room = n_arrivals + n_arrivals // 2 + 64 if PRESIZE else 64
         self.log = kernel.Log(
             count=np.zeros(N_COUNTERS, dtype=np.int64),
             req_int=np.empty((REQ_INT_ROWS, room), dtype=np.int64),
@@ -240,7 +244,12 @@ class CompiledDesk:
                               history.consultations)
             self.run = self.run._replace(pairs=table)
             self.log.count[COUNT_PAIRS] = history.size
-        self._ensure(0, 0, 0, 0, 0)
+        # Sized for the run's arrivals from the start (the random numbers are the same
+        # drawn in one block or several), so the kernel seldom stops for room.
+        pairs = min(n_arrivals, 8 * world.patients.size) if PRESIZE else 0
+        self._ensure(0, 0, room if PRESIZE else 0,
+                     n_arrivals if uses_policy_stream and PRESIZE else 0,
+                     max(pairs - int(self.log.count[COUNT_PAIRS]), 0))
 
     # ---------------------------------------------------------------- capacity
 

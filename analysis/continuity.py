@@ -53,13 +53,6 @@ def same_ids(a: pd.Series, b: pd.Series) -> np.ndarray:
     return ids(a) == ids(b)
 
 
-def _codes(column: pd.Series) -> np.ndarray:
-    """Identifiers that compare by value within one column (categorical codes when possible)."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        return column.cat.codes.to_numpy()
-    return ids(column)
-
-
 def patient_indices(
     visits: pd.DataFrame,
     min_visits: int = 2,

@@ -79,7 +79,9 @@ def _answer_the_blas_probe() -> None:
         return
     import numba.np.linalg as linalg
 
-    probe = linalg.ensure_blas
+    probe = getattr(linalg, "ensure_blas", None)
+    if probe is None:  # another numba: let it probe as it likes
+        return
     linalg.ensure_blas = lambda: None
     try:
         import numba.np.arraymath  # noqa: F401  (the probe runs on this import)

@@ -310,9 +310,7 @@ def _group_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None,
         deep = deep_relationship_by_patient(visits, depth_points, prior=prior)
     out = {}
     for name, (patients, members) in groups.items():
-        def mine(patient_ids, members=members):
-            ids = np.asarray(patient_ids)
-            return np.ones(ids.size, dtype=bool) if members is None else np.isin(ids, members)
+        mine = _membership(members)
 
         p = {"patients": patients, "gp_visits": 0, "gp_visits_with_usual": 0,
              "preferring": (int(mine(preferring).sum()) if preferring is not None else 0),
@@ -346,6 +344,32 @@ def _group_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None,
             p["admissions"] = int((e["kind"] == "admission").sum())
         out[name] = p
     return out
+
+
+def _membership(members: np.ndarray | None):
+    """A function: which of some patient ids are ``members`` (None: everyone).
+
+    Whole-number ids (every simulated list: 0 to n - 1) are looked up in a
+    table indexed by id instead of searched for.
+    """
+    if members is None:
+        return lambda ids: np.ones(np.asarray(ids).size, dtype=bool)
+    members = np.asarray(members)
+    if members.dtype.kind not in "iu" or (members.size and members.min() < 0):
+        return lambda ids: np.isin(np.asarray(ids), members)
+    table = np.zeros(int(members.max(initial=-1)) + 1, dtype=bool)
+    table[members] = True
+
+    def mine(ids):
+        ids = np.asarray(ids)
+        if ids.dtype.kind not in "iu":
+            return np.isin(ids, members)
+        inside = (ids >= 0) & (ids < table.size)
+        out = np.zeros(ids.size, dtype=bool)
+        out[inside] = table[ids[inside]]
+        return out
+
+    return mine
 
 
 #: Per-patient measures beside the indices: part name -> outcome column.

@@ -91,10 +91,18 @@ def _style(i: int) -> dict:
 
 
 def _legend_below(fig, handles, texts, ncol: int | None = None) -> None:
-    """The legend under the plots, outside every axis (so it covers no data)."""
+    """The legend under the plots, outside every axis (so it covers no data).
+
+    A legend of more than four rows (a sweep compares many points) makes the
+    figure taller by its extra rows, so the plots keep their height.
+    """
     ncol = ncol or (1 if max((len(t) for t in texts), default=0) > 45 else 2)
-    fig.legend(handles, texts, loc="outside lower center", ncol=min(ncol, len(texts)),
-               fontsize=9, frameon=False)
+    ncol = max(min(ncol, len(texts)), 1)
+    rows = -(-len(texts) // ncol)
+    if rows > 4:
+        fig.set_figheight(fig.get_figheight() + (rows - 4) * 0.2)
+    fig.legend(handles, texts, loc="outside lower center", ncol=ncol, fontsize=9,
+               frameon=False)
 
 
 def role_name(role: str) -> str:

@@ -104,6 +104,13 @@ def sweep_plots(tidy: pd.DataFrame, swept: list[str], folder: Path) -> list[Path
     return paths
 
 
+def point_name(point) -> str:
+    """A sweep point as a person reads it: ``booking approach: access-first; ...``."""
+    bits = ([f"variant {point.variant}"] if point.variant else []) + [
+        f"{parameter_name(k)}: {value_name(v)}" for k, v in point.values.items()]
+    return "; ".join(bits) or "the base scenario"
+
+
 def _stacked_runs(sweep, out: Path, read_runs, labels: list[str]) -> dict[str, pd.DataFrame]:
     """Each stored table of every complete run, stacked as :func:`analysis.compare.collect` does.
 
@@ -162,7 +169,7 @@ def _write_report(stage: Path, sweep, out: Path, read_runs, parameter_rows, reso
                            for row in parameter_rows(p.scenario)])
     report = stage / "report"
     report.mkdir()
-    write_comparison(report, data, labels, {p.label: p.description for p in points},
+    write_comparison(report, data, labels, {p.label: point_name(p) for p in points},
                      {p.label: resolved_yaml(p.scenario) for p in points}, params,
                      {**meta, "replications": int(tidy.groupby("point").size().max())})
     del data  # the report reads what was just written; the stack need not be held twice

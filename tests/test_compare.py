@@ -332,3 +332,25 @@ def test_plots_drawn_side_by_side_are_the_same_plots(comparison, tmp_path, monke
     three = report.make_plots(c, tmp_path / "three", side_by_side=True)
     for name in three:
         assert (tmp_path / "three" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+
+
+def test_a_long_legend_makes_the_figure_taller_not_the_plots_smaller(tmp_path):
+    """A sweep's 20 points: the wait plot grows by the legend's extra rows."""
+    import matplotlib.image
+
+    from analysis.plots import compare_waits
+
+    rng = np.random.default_rng(0)
+
+    def height(n):
+        labels = [f"p{i}" for i in range(n)]
+        waits = pd.DataFrame({"scenario": np.repeat(labels, 200),
+                              "urgency": np.tile(["urgent", "routine"], 100 * n),
+                              "wait_days": rng.exponential(3.0, 200 * n)})
+        names = {lb: f"a point with a long enough name to take a row, number {lb}"
+                 for lb in labels}
+        path = compare_waits(waits, labels, names, tmp_path / f"w{n}.png")
+        return matplotlib.image.imread(path).shape[0]
+
+    assert height(3) == height(4) == round(4.8 * 110)  # four rows fit as before
+    assert height(20) == round((4.8 + 16 * 0.2) * 110)

@@ -105,6 +105,20 @@ def test_resume_after_kill_gives_the_same_results(tmp_path):
     assert len(list(killed.glob("runs/*/metadata.json"))) == 6
     assert not list(killed.rglob(".staging-*")), "stale staging folders are cleaned"
     pd.testing.assert_frame_equal(tidy(killed), tidy(whole))
+    # The report names each point as a person reads it, not by its keys.
+    report = (whole / "report" / "report.html").read_text(encoding="utf-8")
+    assert "Usual-GP-first" in report and "policy.name=" not in report.lower()
+
+
+def test_a_sweep_point_is_named_by_its_parameters_words(tmp_path):
+    from analysis.sweep import point_name
+
+    f = write(tmp_path, "replications: 1\n" + SMALL
+              + "grid:\n  policy.name: [access_first]\n  roles.gp.slots_per_session: [12]\n"
+              + "variants:\n  - {name: lean, set: {roles.gp.slots_per_session: 14}}\n")
+    (point,) = load_sweep(f).points
+    assert point_name(point) == ("variant lean; booking approach: access-first; "
+                                 "slots per session (GP): 12")
 
 
 @pytest.mark.slow

@@ -107,14 +107,17 @@ def recent_upc(visit_patient: np.ndarray, visit_time: np.ndarray, visit_clinicia
     sel = np.nonzero(n >= min_visits)[0]
     if sel.size == 0:
         return out
-    # Every selected (patient, time)'s visits side by side, counted per clinician at once.
+    # Every selected (patient, time)'s visits side by side, counted per clinician at once
+    # (memory in proportion to the visits counted, not to candidates x clinicians).
     lens = n[sel]
     within = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
-    clin = visit_clinician[np.repeat(lo[sel], lens) + within]
+    clin = visit_clinician[np.repeat(lo[sel], lens) + within].astype(np.int64)
     width = int(clin.max()) + 1
-    counts = np.bincount(np.repeat(np.arange(sel.size), lens) * width + clin,
-                         minlength=sel.size * width).reshape(sel.size, width)
-    out[sel] = counts.max(axis=1) / lens
+    pairs, counts = np.unique(np.repeat(np.arange(sel.size, dtype=np.int64), lens) * width
+                              + clin, return_counts=True)
+    owner = pairs // width  # every selected candidate owns at least one pair
+    first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    out[sel] = np.maximum.reduceat(counts, first) / lens
     return out
 
 

@@ -179,8 +179,13 @@ details { margin: 1em 0; } summary { cursor: pointer; font-weight: 600; }
 
 
 def _practice_line(meta: dict, practice: str) -> str:
-    """Who was simulated: the practice's name and description, when the approaches share them."""
+    """Who was simulated: the practice's name and description, when the approaches share them.
+
+    A sweep says instead what its points vary (``meta["lead"]``).
+    """
     e = html.escape
+    if meta.get("lead"):
+        return e(meta["lead"])
     text = meta.get("practice_description") or ""
     if practice and text:
         return f"<b>{e(practice)}</b>: {e(text)}"

@@ -111,6 +111,16 @@ def point_name(point) -> str:
     return "; ".join(bits) or "the base scenario"
 
 
+def _lead(sweep, points) -> str:
+    """What the sweep's points vary, for the report's first line."""
+    varied = [parameter_name(k) for k in sweep.swept if k != "variant"]
+    if "variant" in sweep.swept:
+        varied.append("named variants")
+    what = ", ".join(varied[:-1]) + f" and {varied[-1]}" if len(varied) > 1 else "".join(varied)
+    return (f"{len(points)} points varying {what or 'nothing'}, each from {sweep.spec.base} "
+            "(in the tables and plots below each point is one approach).")
+
+
 def _stacked_runs(sweep, out: Path, read_runs, labels: list[str]) -> dict[str, pd.DataFrame]:
     """Each stored table of every complete run, stacked as :func:`analysis.compare.collect` does.
 
@@ -171,6 +181,7 @@ def _write_report(stage: Path, sweep, out: Path, read_runs, parameter_rows, reso
     report.mkdir()
     write_comparison(report, data, labels, {p.label: point_name(p) for p in points},
                      {p.label: resolved_yaml(p.scenario) for p in points}, params,
-                     {**meta, "replications": int(tidy.groupby("point").size().max())})
+                     {**meta, "replications": int(tidy.groupby("point").size().max()),
+                      "lead": _lead(sweep, points)})
     del data  # the report reads what was just written; the stack need not be held twice
     render(report, side_by_side=True)  # run by the command line (sweeps are not in the app)

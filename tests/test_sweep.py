@@ -108,6 +108,7 @@ def test_resume_after_kill_gives_the_same_results(tmp_path):
     # The report names each point as a person reads it, not by its keys.
     report = (whole / "report" / "report.html").read_text(encoding="utf-8")
     assert "Usual-GP-first" in report and "policy.name=" not in report.lower()
+    assert "2 points varying booking approach, each from" in report
 
 
 def test_a_sweep_point_is_named_by_its_parameters_words(tmp_path):

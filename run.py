@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gpsim.cli import build_parser, main
+from gpsim.cli import build_parser, entry, main
 
 __all__ = ["build_parser", "main"]
 
 if __name__ == "__main__":
-    sys.exit(main(prog="run.py"))
+    entry(prog="run.py")

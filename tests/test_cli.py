@@ -161,8 +161,19 @@ def test_pyproject_declares_the_console_command():
     import tomllib
 
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert meta["project"]["scripts"]["gpsim"] == "gpsim.cli:main"
+    assert meta["project"]["scripts"]["gpsim"] == "gpsim.cli:entry"
     assert meta["build-system"]["build-backend"] == "setuptools.build_meta"
+
+
+def test_the_entry_point_exits_with_the_commands_status_and_all_its_output(tmp_path):
+    """``entry`` (the console command) exits as main() returns, output flushed."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [\n", encoding="utf-8")
+    for args, status in (([str(DEFAULT)], 0), ([str(bad)], 2)):
+        p = subprocess.run([sys.executable, "-m", "gpsim", "validate", *args], cwd=ROOT,
+                           capture_output=True, text=True)
+        assert p.returncode == status, p.stderr
+        assert ("ok: " in p.stdout) if status == 0 else ("YAML syntax error" in p.stderr)
 
 
 def test_the_scenario_reference_is_generated_from_the_schema():

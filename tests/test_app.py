@@ -206,16 +206,22 @@ def app_page(tmp_path):
         server.wait(timeout=30)
 
 
+REPLICATIONS = "Replications (more: narrower intervals, longer to run)"
+
+
+def _enter(page, label: str, value: str) -> None:
+    """Type ``value`` into the field labelled ``label`` and press Enter, as a user would."""
+    field = page.get_by_label(label)
+    field.fill(value)
+    field.press("Enter")
+
+
 @pytest.mark.slow
 def test_the_app_in_a_real_browser(tmp_path):
     """Open the app, change a value, run a small comparison; the table and plots appear."""
     with app_page(tmp_path) as (_, page):
-        size = page.get_by_label("Registered patients (list size)")
-        size.fill("1500")
-        size.press("Enter")
-        reps = page.get_by_label("Replications (more: narrower intervals, longer to run)")
-        reps.fill("2")
-        reps.press("Enter")
+        _enter(page, "Registered patients (list size)", "1500")
+        _enter(page, REPLICATIONS, "2")
         page.wait_for_timeout(1500)
         page.screenshot(path=tmp_path / "app_set_up.png")
         page.get_by_role("button", name="Run").click()
@@ -246,9 +252,7 @@ def _workers(server: subprocess.Popen) -> list:
 def test_stopping_a_comparison_in_the_browser(tmp_path):
     """Start a long comparison, press Streamlit's Stop: the workers go, no answer appears."""
     with app_page(tmp_path) as (server, page):
-        reps = page.get_by_label("Replications (more: narrower intervals, longer to run)")
-        reps.fill("50")
-        reps.press("Enter")
+        _enter(page, REPLICATIONS, "50")
         page.wait_for_timeout(1500)
         page.get_by_role("button", name="Run").click()
         page.get_by_text("of 100 runs").wait_for(timeout=120000)

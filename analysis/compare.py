@@ -138,6 +138,23 @@ def reduce_network(results: list) -> dict[str, pd.DataFrame]:
     }
 
 
+def stack_runs(pieces: list[tuple[str, int, pd.DataFrame]], rank: dict[str, int],
+               copy: bool = True) -> pd.DataFrame:
+    """One table of several runs stacked, ``scenario`` and ``replication`` first.
+
+    ``pieces``: (scenario label, replication, the run's table); rows follow the
+    scenarios' ``rank`` and then replication. ``copy=False`` adds the two
+    columns to the pieces themselves (a caller about to drop them saves memory).
+    """
+    parts = []
+    for label, k, df in sorted(pieces, key=lambda r: (rank[r[0]], r[1])):
+        df = df.copy() if copy else df
+        df.insert(0, "replication", k)
+        df.insert(0, "scenario", label)
+        parts.append(df)
+    return pd.concat(parts, ignore_index=True)
+
+
 def collect(reduced: list[tuple[str, int, dict[str, pd.DataFrame]]],
             order: list[str]) -> dict[str, pd.DataFrame]:
     """Stack the reduced runs into one table each, with ``scenario`` and ``replication`` first.
@@ -147,15 +164,8 @@ def collect(reduced: list[tuple[str, int, dict[str, pd.DataFrame]]],
     """
     rank = {label: i for i, label in enumerate(order)}
     reduced = sorted(reduced, key=lambda r: (rank[r[0]], r[1]))
-    out = {}
-    for name in DATA_TABLES:
-        parts = []
-        for label, k, tables in reduced:
-            df = tables[name].copy()
-            df.insert(0, "replication", k)
-            df.insert(0, "scenario", label)
-            parts.append(df)
-        out[name] = pd.concat(parts, ignore_index=True)
+    out = {name: stack_runs([(label, k, tables[name]) for label, k, tables in reduced], rank)
+           for name in DATA_TABLES}
     # Networks also keep each practice's summary row (for the report's small multiples).
     practices = [tables["practices"].assign(scenario=label, replication=k)
                  for label, k, tables in reduced if "practices" in tables]

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .compare import DATA_TABLES, write_comparison
+from .compare import DATA_TABLES, stack_runs, write_comparison
 from .labels import HEADLINE_GROUPS, measure, parameter_name, value_name
 from .plots import PALETTE
 from .report import render
@@ -122,7 +122,7 @@ def _lead(sweep, points) -> str:
 
 
 def _stacked_runs(sweep, out: Path, read_runs, labels: list[str]) -> dict[str, pd.DataFrame]:
-    """Each stored table of every complete run, stacked as :func:`analysis.compare.collect` does.
+    """Each stored table of every complete run, stacked (:func:`analysis.compare.stack_runs`).
 
     One table at a time, each run's piece released once stacked, so a large
     sweep holds its tables once rather than twice (the stored runs and the stack).
@@ -130,14 +130,10 @@ def _stacked_runs(sweep, out: Path, read_runs, labels: list[str]) -> dict[str, p
     rank = {label: i for i, label in enumerate(labels)}
     data, keys = {}, None
     for name in DATA_TABLES:
-        got = sorted(((p.label, k, df) for p, k, df in read_runs(sweep, out, name)
-                      if p.label in rank), key=lambda r: (rank[r[0]], r[1]))
+        got = [(p.label, k, df) for p, k, df in read_runs(sweep, out, name) if p.label in rank]
         present = {(label, k) for label, k, _ in got}
         keys = present if keys is None else keys & present
-        for label, k, df in got:
-            df.insert(0, "replication", k)
-            df.insert(0, "scenario", label)
-        data[name] = pd.concat([df for _, _, df in got], ignore_index=True) if got else None
+        data[name] = stack_runs(got, rank, copy=False) if got else None
         del got
     # Only runs with every table (a run stored in full); normally all of them.
     for name, df in data.items():

@@ -34,6 +34,7 @@ class SweepProgress:
         saved: runs saved so far (including those done before).
         stage: ``loading``, ``running``, ``writing`` (aggregates and report) or ``done``.
         failures: ``(point, replication, error)`` of runs that failed.
+        keys: every run's folder name, so what is on disk can be counted.
     """
 
     out: Path
@@ -42,13 +43,21 @@ class SweepProgress:
     saved: int = 0
     stage: str = "loading"
     failures: list[tuple[Point, int, str]] = dataclasses.field(default_factory=list)
+    keys: list[str] = dataclasses.field(default_factory=list)
 
     def interrupted_message(self) -> str:
-        """What an interruption now leaves behind, and how to go on."""
+        """What an interruption now leaves behind, and how to go on.
+
+        While running, the runs are counted on disk: a run is stored (by a
+        worker, or by this process) a moment before ``saved`` hears of it, and
+        an interruption can fall in between.
+        """
         again = "Run the same command again to "
         if self.stage == "loading":
             return "interrupted while reading the sweep: nothing was run or written."
         if self.stage == "running":
+            if self.keys:
+                self.saved = sum(is_done(self.out, key) for key in self.keys)
             return (f"interrupted: {self.saved} of {self.total} runs are saved in "
                     f"{self.out / 'runs'}. {again}resume: saved runs are skipped.")
         if self.stage == "writing":
@@ -93,6 +102,7 @@ def run_sweep(
     state.out = out
     runs = sweep.runs()
     state.total = len(runs)
+    state.keys = [key for _, _, key in runs]
     state.done_before = state.saved = sum(is_done(out, key) for _, _, key in runs)
     state.stage = "running"
     if on_start is not None:

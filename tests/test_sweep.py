@@ -200,3 +200,15 @@ def test_interruption_messages_follow_the_stage(tmp_path):
         f"{tmp_path / 'runs'}. Run the same command again to write them (nothing is run again).")
     st.stage, st.saved = "running", 12
     assert st.interrupted_message().startswith("interrupted: 12 of 45 runs are saved")
+
+
+def test_an_interruption_counts_the_runs_on_disk_not_the_tally(tmp_path):
+    """A run stored a moment before the tally heard of it is still said to be saved."""
+    from gpsim.sweep import SweepProgress
+
+    keys = ["a", "b", "c"]
+    for key in keys[:2]:
+        (tmp_path / "runs" / key).mkdir(parents=True)
+        (tmp_path / "runs" / key / "metadata.json").write_text("{}")
+    st = SweepProgress(tmp_path, total=3, saved=1, stage="running", keys=keys)
+    assert st.interrupted_message().startswith("interrupted: 2 of 3 runs are saved")

@@ -343,35 +343,39 @@ class CompiledDesk:
                           self.log, d)
 
     def finish(self) -> BookingRecord:
-        """The last day's attendance, then the run's record, cut from the kernel's arrays."""
+        """The last day's attendance, then the run's record, cut from the kernel's arrays.
+
+        The record's columns are views of the kernel's arrays (the desk is done
+        with them): copying them cost more than the rest of ``finish``.
+        """
         self.attendance(self.world.end_day - 1)
         log = self.log
         n_req, n_appt, n_unmet = (int(log.count[k]) for k in (COUNT_REQUESTS, COUNT_APPOINTMENTS,
                                                               COUNT_UNMET))
         req, appt = log.req_int, log.appt_int
         event_log = EventLog(
-            req_patient=req[REQ_PATIENT, :n_req].copy(),
-            req_time=log.req_float[REQ_TIME, :n_req].copy(),
-            req_from_day=req[REQ_FROM_DAY, :n_req].copy(),
-            req_with=req[REQ_WITH, :n_req].copy(),
-            req_need=req[REQ_NEED, :n_req].copy(),
-            req_urgency=req[REQ_URGENCY, :n_req].copy(),
-            req_mode=req[REQ_MODE, :n_req].copy(),
-            req_attempts=req[REQ_ATTEMPTS, :n_req].copy(),
-            req_outcome=req[REQ_OUTCOME, :n_req].copy(),
-            req_appointment=req[REQ_APPOINTMENT, :n_req].copy(),
-            req_gave_up_at=log.req_float[REQ_GAVE_UP_AT, :n_req].copy(),
-            appt_request=appt[APPT_REQUEST, :n_appt].copy(),
-            appt_patient=appt[APPT_PATIENT, :n_appt].copy(),
-            appt_clinician=appt[APPT_CLINICIAN, :n_appt].copy(),
-            appt_time=log.appt_float[APPT_TIME, :n_appt].copy(),
-            appt_booked_at=log.appt_float[APPT_BOOKED_AT, :n_appt].copy(),
-            appt_pool=appt[APPT_POOL, :n_appt].copy(),
-            appt_status=appt[APPT_STATUS, :n_appt].copy(),
-            appt_usual=appt[APPT_USUAL, :n_appt].copy(),
-            appt_held_out_days=log.appt_float[APPT_HELD_OUT, :n_appt].copy(),
-            unmet_request=log.unmet_int[:n_unmet].copy(),
-            unmet_time=log.unmet_float[:n_unmet].copy(),
+            req_patient=req[REQ_PATIENT, :n_req],
+            req_time=log.req_float[REQ_TIME, :n_req],
+            req_from_day=req[REQ_FROM_DAY, :n_req],
+            req_with=req[REQ_WITH, :n_req],
+            req_need=req[REQ_NEED, :n_req],
+            req_urgency=req[REQ_URGENCY, :n_req],
+            req_mode=req[REQ_MODE, :n_req],
+            req_attempts=req[REQ_ATTEMPTS, :n_req],
+            req_outcome=req[REQ_OUTCOME, :n_req],
+            req_appointment=req[REQ_APPOINTMENT, :n_req],
+            req_gave_up_at=log.req_float[REQ_GAVE_UP_AT, :n_req],
+            appt_request=appt[APPT_REQUEST, :n_appt],
+            appt_patient=appt[APPT_PATIENT, :n_appt],
+            appt_clinician=appt[APPT_CLINICIAN, :n_appt],
+            appt_time=log.appt_float[APPT_TIME, :n_appt],
+            appt_booked_at=log.appt_float[APPT_BOOKED_AT, :n_appt],
+            appt_pool=appt[APPT_POOL, :n_appt],
+            appt_status=appt[APPT_STATUS, :n_appt],
+            appt_usual=appt[APPT_USUAL, :n_appt],
+            appt_held_out_days=log.appt_float[APPT_HELD_OUT, :n_appt],
+            unmet_request=log.unmet_int[:n_unmet],
+            unmet_time=log.unmet_float[:n_unmet],
         )
         cal = self.cal
         layout = self.world.slots

@@ -75,50 +75,83 @@ def _day(times: pd.Series, start: np.datetime64) -> np.ndarray:
             // np.timedelta64(1, "D")).astype(np.int64)
 
 
+def _numbered(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for small non-negative integers, without a sort.
+
+    Falls back to ``np.unique`` when the values are negative or spread far
+    wider than their count.
+    """
+    if values.size == 0 or values.min() < 0 or values.max() > 8 * values.size + (1 << 20):
+        return np.unique(values, return_inverse=True)
+    present = np.zeros(int(values.max()) + 1, dtype=bool)
+    present[values] = True
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present), rank[values]
+
+
 class _PerPatient:
-    """Rows numbered by patient once, so each month's per-patient means are counts, not sorts.
+    """Per-patient means over rolling windows of days, kept as running counts.
 
     Every (patient, clinician) pair of the rows gets a number, in order of
-    patient then clinician; a month's rolling window is a mask of the rows,
-    and its UPC sum is the sum, over patients with ``min_visits`` or more of
-    the masked rows in patient order, of their commonest clinician's count
-    over their count (the same values in the same order as sorting the
-    masked rows would give, so the same sum to the last bit).
+    patient then clinician, and the rows are put in day order once; moving a
+    window on adds the counts of the rows that enter and takes away those of
+    the rows that leave. A window's UPC sum is the sum, over patients with
+    ``min_visits`` or more of its rows in patient order, of their commonest
+    clinician's count over their count: the same values in the same order as
+    sorting the window's rows would give, so the same sum to the last bit.
     """
 
-    def __init__(self, patient: np.ndarray, clinician: np.ndarray | None = None):
-        # patient numbers in id order
-        _, self.patient = np.unique(patient, return_inverse=True)
-        self.n_patients = int(self.patient.max()) + 1 if patient.size else 0
-        if clinician is None or patient.size == 0:
-            return
-        width = int(clinician.max()) + 1
-        pairs, self.pair = np.unique(self.patient * width + clinician, return_inverse=True)
-        self.n_pairs = pairs.size
-        pair_patient = pairs // width  # pairs in (patient, clinician) order
-        # each patient's first pair (every patient with rows has one)
-        self.pair_first = np.flatnonzero(np.r_[True, pair_patient[1:] != pair_patient[:-1]])
+    def __init__(self, patient: np.ndarray, day: np.ndarray,
+                 clinician: np.ndarray | None = None, hits: np.ndarray | None = None):
+        # days fit 16 bits, which numpy sorts stably by radix: five times faster
+        small = day.size and -(2**15) <= day.min() and day.max() < 2**15
+        order = np.argsort(day.astype(np.int16) if small else day, kind="stable")
+        self.day = day[order]
+        _, numbered = _numbered(patient)  # patient numbers in id order
+        self.patient = numbered[order]
+        self.n_patients = int(numbered.max()) + 1 if patient.size else 0
+        self.hits = None if hits is None else hits[order].astype(np.int64)
+        self.pair = None
+        if clinician is not None and patient.size:
+            width = int(clinician.max()) + 1
+            pairs, pair = _numbered(numbered * width + clinician)
+            self.pair = pair[order]
+            self.n_pairs = pairs.size
+            pair_patient = pairs // width  # pairs in (patient, clinician) order
+            # each patient's first pair (every patient with rows has one)
+            self.pair_first = np.flatnonzero(np.r_[True, pair_patient[1:] != pair_patient[:-1]])
 
-    def upc(self, rows: np.ndarray, min_visits: int = 3) -> tuple[float, int]:
-        """Sum and count of UPC over patients with ``min_visits``+ of the masked rows."""
-        if self.n_patients == 0:
-            return 0.0, 0
-        counts = np.bincount(self.patient[rows], minlength=self.n_patients)
-        pair_counts = np.bincount(self.pair[rows], minlength=self.n_pairs)
-        top = np.maximum.reduceat(pair_counts, self.pair_first)
-        ok = counts >= min_visits
-        return float((top[ok] / counts[ok]).sum()), int(ok.sum())
+    def windows(self, bounds: list[tuple[int, int]], min_visits: int = 3
+                ) -> list[tuple[float, int]]:
+        """Per window ``[first, end)`` of days: the sum and count of UPC (or hit share).
 
-    def share(self, rows: np.ndarray, hits: np.ndarray, min_visits: int = 3
-              ) -> tuple[float, int]:
-        """Sum and count of the hit share over patients with ``min_visits``+ masked rows."""
+        Over the patients with ``min_visits`` or more rows in the window: UPC
+        when the rows have clinicians, else the share of their rows that are
+        hits. The windows' starts and ends must not go backwards.
+        """
         if self.n_patients == 0:
-            return 0.0, 0
-        counts = np.bincount(self.patient[rows], minlength=self.n_patients)
-        hit = np.bincount(self.patient[rows], weights=hits[rows].astype(float),
-                          minlength=self.n_patients)
-        ok = counts >= min_visits
-        return float((hit[ok] / counts[ok]).sum()), int(ok.sum())
+            return [(0.0, 0)] * len(bounds)
+        counts = np.zeros(self.n_patients, dtype=np.int64)
+        tally = np.zeros(self.n_pairs if self.pair is not None else self.n_patients,
+                         dtype=np.int64)
+        lo = hi = 0
+        out = []
+        for first, end in bounds:
+            new_lo, new_hi = np.searchsorted(self.day, [first, end])
+            entering, leaving = slice(max(hi, new_lo), new_hi), slice(lo, min(new_lo, hi))
+            for rows, sign in ((entering, 1), (leaving, -1)):
+                counts += sign * np.bincount(self.patient[rows], minlength=self.n_patients)
+                if self.pair is not None:
+                    tally += sign * np.bincount(self.pair[rows], minlength=self.n_pairs)
+                else:
+                    tally += sign * np.bincount(self.patient[rows], weights=self.hits[rows],
+                                                minlength=self.n_patients).astype(np.int64)
+            lo, hi = new_lo, new_hi
+            top = (np.maximum.reduceat(tally, self.pair_first) if self.pair is not None
+                   else tally)
+            ok = counts >= min_visits
+            out.append((float((top[ok] / counts[ok]).sum()), int(ok.sum())))
+        return out
 
 
 def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: int,
@@ -190,13 +223,13 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
         mine = role_codes == j
         booked[role] = per_month(cd_day[mine], cd["booked_slots"].to_numpy()[mine])
         available[role] = per_month(cd_day[mine], cd["available_slots"].to_numpy()[mine])
-    gp_rows, team_rows = _PerPatient(pid[gp_att], clin[gp_att]), _PerPatient(pid[team_known])
-    gp_day, team_day, team_hits = h_day[gp_att], h_day[team_known], team_hit[team_known]
+    bounds = [(max(warmup_days, d1 - ROLLING_DAYS), d1) for _, _, d1 in months]
+    gp_rolling = _PerPatient(pid[gp_att], h_day[gp_att], clinician=clin[gp_att]).windows(bounds)
+    team_rolling = _PerPatient(pid[team_known], h_day[team_known],
+                               hits=team_hit[team_known]).windows(bounds)
     out = {}
     for k, (month, d0, d1) in enumerate(months):
-        first = max(warmup_days, d1 - ROLLING_DAYS)
-        upc_sum, upc_n = gp_rows.upc((gp_day >= first) & (gp_day < d1))
-        team_sum, team_n = team_rows.share((team_day >= first) & (team_day < d1), team_hits)
+        (upc_sum, upc_n), (team_sum, team_n) = gp_rolling[k], team_rolling[k]
         part = {"days": d1 - d0, "patients": patients,
                 **{key: int(v[k]) for key, v in counts.items()
                    if key not in ("ae", "admissions")},

@@ -174,3 +174,34 @@ def test_per_list_tables_are_the_same_from_categories_or_text():
         assert text.iloc[:, 0].tolist() == ["X", "Y"], fn.__name__
         pd.testing.assert_frame_equal(text.astype({text.columns[0]: object}),
                                       coded.astype({coded.columns[0]: object}))
+
+
+@pytest.mark.parametrize("spread", [40, 10**9])  # ids numbered by a table / by np.unique
+def test_rolling_windows_give_each_windows_own_indices_to_the_last_bit(spread):
+    """Running counts (rows entering and leaving) equal counting each window afresh."""
+    from analysis.monthly import _PerPatient
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    patient = rng.integers(0, 40, n) * (spread // 40)
+    clinician = rng.integers(0, 6, n)
+    day = rng.integers(0, 400, n)
+    hits = rng.random(n) < 0.6
+    # windows that grow, slide (rows leave), stand still, jump past rows, and end empty
+    bounds = [(0, 30), (0, 200), (50, 250), (50, 250), (300, 320), (310, 400), (400, 400)]
+
+    def afresh(rows, values):
+        who, inv = np.unique(patient[rows], return_inverse=True)
+        counts = np.bincount(inv, minlength=who.size)
+        top = np.array([np.bincount(values[rows][inv == i]).max() if clinician is values
+                        else values[rows][inv == i].sum() for i in range(who.size)])
+        ok = counts >= 3
+        return float((top[ok] / counts[ok]).sum()), int(ok.sum())
+
+    upc = _PerPatient(patient, day, clinician=clinician).windows(bounds)
+    share = _PerPatient(patient, day, hits=hits).windows(bounds)
+    for k, (first, end) in enumerate(bounds):
+        rows = (day >= first) & (day < end)
+        assert upc[k] == afresh(rows, clinician), (first, end)
+        assert share[k] == afresh(rows, hits), (first, end)
+    assert upc[-1] == share[-1] == (0.0, 0)

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .continuity import same_ids
+from .continuity import numbered, same_ids
 from .summary import DAYS_PER_YEAR
 
 #: The columns of ``monthly.csv``, with what each is (``utilisation_<role>`` are added per role).
@@ -75,20 +75,6 @@ def _day(times: pd.Series, start: np.datetime64) -> np.ndarray:
             // np.timedelta64(1, "D")).astype(np.int64)
 
 
-def _numbered(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(values, return_inverse=True)`` for small non-negative integers, without a sort.
-
-    Falls back to ``np.unique`` when the values are negative or spread far
-    wider than their count.
-    """
-    if values.size == 0 or values.min() < 0 or values.max() > 8 * values.size + (1 << 20):
-        return np.unique(values, return_inverse=True)
-    present = np.zeros(int(values.max()) + 1, dtype=bool)
-    present[values] = True
-    rank = np.cumsum(present) - 1
-    return np.flatnonzero(present), rank[values]
-
-
 class _PerPatient:
     """Per-patient means over rolling windows of days, kept as running counts.
 
@@ -107,14 +93,14 @@ class _PerPatient:
         small = day.size and -(2**15) <= day.min() and day.max() < 2**15
         order = np.argsort(day.astype(np.int16) if small else day, kind="stable")
         self.day = day[order]
-        _, numbered = _numbered(patient)  # patient numbers in id order
-        self.patient = numbered[order]
-        self.n_patients = int(numbered.max()) + 1 if patient.size else 0
+        _, number = numbered(patient)  # patient numbers in id order
+        self.patient = number[order]
+        self.n_patients = int(number.max()) + 1 if patient.size else 0
         self.hits = None if hits is None else hits[order].astype(np.int64)
         self.pair = None
         if clinician is not None and patient.size:
             width = int(clinician.max()) + 1
-            pairs, pair = _numbered(numbered * width + clinician)
+            pairs, pair = numbered(number * width + clinician)
             self.pair = pair[order]
             self.n_pairs = pairs.size
             pair_patient = pairs // width  # pairs in (patient, clinician) order
@@ -154,6 +140,20 @@ class _PerPatient:
         return out
 
 
+def _factorized(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """``pd.factorize(column.astype(str), sort=True)``, from a category's codes when it is one."""
+    if not isinstance(column.dtype, pd.CategoricalDtype) or column.isna().any():
+        codes, names = pd.factorize(column.astype(str), sort=True)
+        return codes, list(names)
+    codes = column.cat.codes.to_numpy()
+    labels = column.cat.categories.astype(str)
+    present = np.flatnonzero(np.bincount(codes, minlength=labels.size))
+    names = sorted(labels[present])
+    rank = np.zeros(labels.size, dtype=np.int64)
+    rank[present] = [names.index(x) for x in labels[present]]
+    return rank[codes], names
+
+
 def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: int,
                   end_day: int, patients: int, gp_roles: tuple[str, ...] = ("gp",)
                   ) -> dict[str, dict]:
@@ -185,20 +185,27 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
                      dtype=np.int64)
     n_months = len(months)
 
+    # each day's month number, looked up (n_months: outside the window)
+    month_by_day = np.full(int(edges[-1]) + 2, n_months, dtype=np.int64)
+    for k in range(n_months):
+        month_by_day[edges[k] + 1:edges[k + 1] + 1] = k
+
     def month_of(day: np.ndarray) -> np.ndarray:
         """Each day's month number in the window (n_months: outside it)."""
-        k = np.searchsorted(edges, day, side="right") - 1
-        return np.where((k >= 0) & (k < n_months), k, n_months)
+        return month_by_day[np.clip(day + 1, 0, month_by_day.size - 1)]
+
+    def in_months(month: np.ndarray, weights=None) -> np.ndarray:
+        return np.bincount(month, weights=weights, minlength=n_months + 1)[:n_months]
 
     def per_month(day: np.ndarray, weights=None) -> np.ndarray:
-        return np.bincount(month_of(day), weights=weights, minlength=n_months + 1)[:n_months]
+        return in_months(month_of(day), weights)
 
     h_month = month_of(h_day)
     counts = {
-        "appointments": per_month(h_day),
-        "same_day": per_month(h_day[lead == 0]),
-        "gp_visits": per_month(h_day[gp_att]),
-        "gp_visits_with_usual": per_month(h_day[gp_att & with_usual]),
+        "appointments": in_months(h_month),
+        "same_day": in_months(h_month[lead == 0]),
+        "gp_visits": in_months(h_month[gp_att]),
+        "gp_visits_with_usual": in_months(h_month[gp_att & with_usual]),
         "unmet_requests": per_month(_day(tables["unmet"]["attempted_at"], start)),
     }
     r = tables["requests"]
@@ -217,7 +224,7 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
     cd = tables["clinician_days"]
     cd_day = ((cd["date"].to_numpy(dtype="datetime64[D]") - start)
               // np.timedelta64(1, "D")).astype(np.int64)
-    role_codes, roles = pd.factorize(cd["role"].astype(str), sort=True)
+    role_codes, roles = _factorized(cd["role"])
     booked, available = {}, {}
     for j, role in enumerate(roles):
         mine = role_codes == j

@@ -206,12 +206,3 @@ def test_rolling_windows_give_each_windows_own_indices_to_the_last_bit(spread):
         assert share[k] == afresh(rows, hits), (first, end)
     assert upc[-1] == share[-1] == (0.0, 0)
 
-
-@pytest.mark.parametrize("t_span", [50, 2**62])  # one combined key / two keys (too wide)
-def test_rows_are_ordered_by_patient_then_time_ties_in_row_order(t_span):
-    from analysis.continuity import _by_patient_then_time
-
-    rng = np.random.default_rng(3)
-    p = rng.integers(0, 30, 5000)
-    t = rng.integers(0, 50, 5000) * (t_span // 50)  # many ties
-    assert np.array_equal(_by_patient_then_time(p, t), np.lexsort((t, p)))

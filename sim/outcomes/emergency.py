@@ -30,6 +30,7 @@ from ..codes import ATTENDED, ROUTINE, SIGNPOSTED, URGENT
 from ..engine.contract import BookingRecord, EventLog
 from ..inputs.history_import import History
 from ..inputs.schema import ContinuityChannel, Scenario
+from ..ordering import lexsort
 from ..world.build import World
 
 AE, ADMISSION = 0, 1
@@ -213,7 +214,7 @@ def _gp_visits(record: BookingRecord, gp_role: np.ndarray, history: History | No
     vp, vt, vc = log.appt_patient[v], log.appt_time[v], clin[v]
     if history is not None and history.size:
         vp, vt, vc = _with_last_year(history, gp_role, vp, vt, vc)
-    order = np.lexsort((vt, vp))
+    order = lexsort((vt, vp))
     return vp[order], vt[order], vc[order]
 
 

@@ -41,6 +41,7 @@ from ..codes import (
 )
 from ..engine.contract import BookingRecord
 from ..inputs.schema import MODES, WEEKDAYS, Scenario
+from ..ordering import lexsort
 from ..world.build import World
 from ..world.workforce import slots_per_session, working_days
 from .emergency import CAUSE_NAMES, CHANNEL_NAMES, KIND_NAMES, Emergencies
@@ -208,14 +209,16 @@ def build_tables(world: World, record: BookingRecord, emergencies: Emergencies
     if p.sex is not None:
         patients.insert(3, "sex", p.sex.astype(str))
     e = emergencies
+    at = _datetimes(start, e.time)
+    order = lexsort((e.patient, at.view(np.int64)))  # by time, then patient
     emergency = pd.DataFrame({
-        "patient_id": e.patient,
-        "at": _datetimes(start, e.time),
-        "kind": pd.Categorical.from_codes(e.kind, categories=list(KIND_NAMES)),
-        "channel": pd.Categorical.from_codes(e.channel, categories=list(CHANNEL_NAMES)),
-        "cause": pd.Categorical.from_codes(e.cause, categories=list(CAUSE_NAMES)),
-        "continuity_ratio": e.ratio,
-    }).sort_values(["at", "patient_id"], kind="stable").reset_index(drop=True)
+        "patient_id": e.patient[order],
+        "at": at[order],
+        "kind": pd.Categorical.from_codes(e.kind[order], categories=list(KIND_NAMES)),
+        "channel": pd.Categorical.from_codes(e.channel[order], categories=list(CHANNEL_NAMES)),
+        "cause": pd.Categorical.from_codes(e.cause[order], categories=list(CAUSE_NAMES)),
+        "continuity_ratio": e.ratio[order],
+    })
     tables = {"appointments": appointments, "requests": requests, "unmet": unmet,
               "clinician_days": clinician_days, "patients": patients, "emergency": emergency}
     h = world.history

@@ -32,6 +32,7 @@ from ..codes import (
     URGENT,
 )
 from ..inputs.schema import MODES, WEEKDAYS, Scenario, hours
+from ..ordering import stable_argsort
 from .workforce import open_days
 
 MODE_INDEX = {m: i for i, m in enumerate(MODES)}
@@ -145,7 +146,7 @@ def generate_arrivals(
     patient = np.empty(n, dtype=np.int32)
     patient[by_u] = np.searchsorted(cum, u[by_u], side="right")
     patient = np.minimum(patient, rate_per_year.size - 1)
-    order = np.argsort(time, kind="stable")
+    order = stable_argsort(time)
     time, patient = time[order], patient[order]
 
     needs = list(s.demand.needs.values())

@@ -1,0 +1,77 @@
+"""Putting rows in order fast, with exactly the order numpy's stable sorts give.
+
+numpy's stable sorts (``np.lexsort``, ``kind="stable"``) are five to ten
+times slower than its default sort, which uses the processor's vector
+instructions but may put equal values in any order. When every sort key is
+turned into a whole number and the row number is added as the last key, no
+two rows are equal, so the fast sort has only one answer: the stable one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_LIMIT = 2**63
+
+
+def _rank(key: np.ndarray, dense: bool) -> tuple[np.ndarray, int] | None:
+    """Whole numbers ``0..m-1`` in the order of ``key`` (equal values equal); and ``m``.
+
+    Whole-number keys are offset from their least value unless ``dense``;
+    other keys (and dense ones) are ranked by a sort. None for a key with
+    NaN (whose order among equals numpy's sorts define their own way).
+    """
+    key = np.asarray(key)
+    if key.dtype.kind == "b":
+        return key.astype(np.int64), 2
+    if key.dtype.kind in "iu" and not dense:
+        lo = int(key.min())
+        return key.astype(np.int64) - lo, int(key.max()) - lo + 1
+    if key.dtype.kind not in "iuf":
+        return None
+    by = np.argsort(key)
+    ordered = key[by]
+    if key.dtype.kind == "f" and np.isnan(ordered[-1]):  # NaN sorts last
+        return None
+    step = np.empty(key.size, dtype=np.int64)
+    step[0] = 0
+    np.not_equal(ordered[1:], ordered[:-1], out=step[1:])
+    rank = np.empty(key.size, dtype=np.int64)
+    rank[by] = np.cumsum(step)
+    return rank, int(rank[by[-1]]) + 1
+
+
+def lexsort(keys: tuple[np.ndarray, ...]) -> np.ndarray:
+    """``np.lexsort(keys)`` (the last key sorts first; ties keep row order), faster.
+
+    The keys and the row number become one whole number per row when their
+    ranges multiply to less than 2**63; otherwise (or for keys of other
+    kinds, or with NaN) this is ``np.lexsort`` itself.
+    """
+    n = keys[0].size if keys else 0
+    if n < 2:
+        return np.lexsort(keys)
+    if len(keys) == 1 and keys[0].dtype.kind == "f":
+        by = np.argsort(keys[0])
+        ordered = keys[0][by]
+        if not np.isnan(ordered[-1]) and (ordered[1:] != ordered[:-1]).all():
+            return by  # no two equal: the only order
+    for dense in (False, True):
+        code, span = np.zeros(n, dtype=np.int64), 1
+        for key in reversed(keys):  # the first to sort by first
+            ranked = _rank(key, dense)
+            if ranked is None:
+                return np.lexsort(keys)
+            rank, m = ranked
+            span *= m
+            if span * n >= _LIMIT:
+                break
+            code = code * m + rank
+        else:
+            return np.argsort(code * n + np.arange(n))
+    return np.lexsort(keys)
+
+
+def stable_argsort(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")``, faster (see :func:`lexsort`)."""
+    return lexsort((key,))

@@ -1,0 +1,32 @@
+"""The fast orderings give exactly numpy's stable orders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.ordering import lexsort, stable_argsort
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_lexsort_is_numpys_for_keys_of_every_kind(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 500))
+    small = rng.integers(-5, 5, n)  # ties
+    signed_zero = rng.integers(0, 3, n).astype(float) * rng.choice([1.0, -0.0], n)
+    wide = rng.integers(0, 2**62, n) // 2**59  # whole numbers far apart, with ties
+    flags = rng.random(n) < 0.5
+    huge = rng.integers(0, 2**62, n)  # spans too wide to combine: numpy's own lexsort
+    for keys in ((small,), (signed_zero, small), (wide * 2**3, small, signed_zero),
+                 (flags, signed_zero), (wide, huge), (rng.random(n),)):
+        assert np.array_equal(lexsort(keys), np.lexsort(keys)), [k.dtype for k in keys]
+
+
+def test_nan_and_ties_in_one_float_key_keep_numpys_order():
+    rng = np.random.default_rng(1)
+    x = np.round(rng.random(2000), 2)  # many ties
+    assert np.array_equal(stable_argsort(x), np.argsort(x, kind="stable"))
+    x[[5, 7, 900]] = np.nan
+    assert np.array_equal(stable_argsort(x), np.argsort(x, kind="stable"))
+    group = rng.integers(0, 3, x.size)
+    assert np.array_equal(lexsort((x, group)), np.lexsort((x, group)))

@@ -58,10 +58,11 @@ def same_ids(a: pd.Series, b: pd.Series) -> np.ndarray:
 def numbered(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(values, return_inverse=True)`` for small non-negative integers, without a sort.
 
-    Falls back to ``np.unique`` when the values are negative or spread far
-    wider than their count.
+    Falls back to ``np.unique`` for values that are not whole numbers, are
+    negative, or spread far wider than their count.
     """
-    if values.size == 0 or values.min() < 0 or values.max() > 8 * values.size + (1 << 20):
+    if (values.dtype.kind not in "iu" or values.size == 0 or values.min() < 0
+            or values.max() > 8 * values.size + (1 << 20)):
         return np.unique(values, return_inverse=True)
     present = np.zeros(int(values.max()) + 1, dtype=bool)
     present[values] = True

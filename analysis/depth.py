@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .continuity import same_ids
+from .continuity import numbered, same_ids
 
 DEFAULT_POINTS = ((5.0, 0.30), (20.0, 0.80))
 
@@ -56,10 +56,26 @@ def deep_relationship_by_patient(visits: pd.DataFrame, points=DEFAULT_POINTS,
             [patient, clinician])["consultations"].astype(float)
         pair = visits.groupby([patient, clinician]).size().astype(float)
         pair = pair.add(before, fill_value=0.0)
+    elif (visits[patient].dtype.kind in "iu"
+          and isinstance(visits[clinician].dtype, pd.CategoricalDtype)):
+        # every simulated table: pairs counted as numbers, in the order grouping gives
+        c = visits[clinician].cat.codes.to_numpy().astype(np.int64)
+        known = c >= 0
+        who, number = numbered(visits[patient].to_numpy()[known])
+        width = int(c.max(initial=0)) + 1
+        pairs, pair = numbered(number * width + c[known])
+        counts = np.bincount(pair, minlength=pairs.size)
+        pair_patient = pd.Index(who[pairs // width], name=patient)
+        return _deep(counts, pair_patient, points)
     else:
         pair = visits.groupby([patient, clinician], observed=True).size()
-    log_none = np.log1p(-np.minimum(deep_probability(pair.to_numpy(), points), 1 - 1e-12))
-    none = pd.Series(log_none, index=pair.index).groupby(level=0).sum()
+    return _deep(pair.to_numpy(), pair.index.get_level_values(0), points)
+
+
+def _deep(counts: np.ndarray, pair_patient: pd.Index, points) -> pd.Series:
+    """Per patient, from their consultations with each clinician (pairs in patient order)."""
+    log_none = np.log1p(-np.minimum(deep_probability(counts, points), 1 - 1e-12))
+    none = pd.Series(log_none).groupby(pair_patient).sum()
     return 1.0 - np.exp(none)
 
 

@@ -120,14 +120,14 @@ def pool_tables(results: list[tuple[str, object]]) -> dict[str, pd.DataFrame]:
 
 
 def _hub_count(appointments: pd.DataFrame, hub_ids) -> int:
-    a = appointments[appointments["in_window"].to_numpy(dtype=bool)
-                     & appointments["status"].isin(["attended", "dna"])]
-    clinician = a["clinician_id"]
+    happened = (appointments["in_window"].to_numpy(dtype=bool)
+                & appointments["status"].isin(["attended", "dna"]).to_numpy(dtype=bool))
+    clinician = appointments["clinician_id"]
     if isinstance(clinician.dtype, pd.CategoricalDtype):  # each name looked up once
         hub = clinician.cat.categories.isin(list(hub_ids))
-        codes = clinician.cat.codes.to_numpy()
+        codes = clinician.cat.codes.to_numpy()[happened]
         return int(hub[codes[codes >= 0]].sum())
-    return int(clinician.astype(str).isin(hub_ids).sum())
+    return int(clinician[happened].astype(str).isin(hub_ids).sum())
 
 
 def combine_cohort_parts(per_practice: list[dict[str, dict]]) -> dict[str, dict]:

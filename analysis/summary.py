@@ -25,7 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .continuity import patient_indices, same_ids
+from .continuity import numbered, patient_indices, same_ids
 from .depth import DEFAULT_POINTS, deep_relationship_by_patient
 
 DAYS_PER_YEAR = 365.25
@@ -413,7 +413,7 @@ def _extra_per_patient(visits: pd.DataFrame, gp: pd.DataFrame, is_gp: np.ndarray
 def _per_patient(patient: np.ndarray, hit: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each patient (in id order) with their rows and their rows where ``hit``."""
-    who, row_patient = np.unique(patient, return_inverse=True)
+    who, row_patient = numbered(patient)
     return (who, np.bincount(row_patient, minlength=who.size),
             np.bincount(row_patient, weights=hit, minlength=who.size))
 

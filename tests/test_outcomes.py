@@ -40,6 +40,21 @@ def test_deep_relationship_with_at_least_one_clinician():
     assert deep[2] == pytest.approx(float(deep_probability(1)))
 
 
+def test_deep_relationship_is_the_same_from_category_codes_or_text():
+    """Simulated tables (whole-number patients, clinicians as categories) take a faster path."""
+    rng = np.random.default_rng(2)
+    names = np.array(["dr_a", "dr_b", "dr_c", "nurse"])
+    visits = pd.DataFrame({"patient_id": rng.integers(0, 300, 4000),
+                           "clinician_id": names[rng.integers(0, 4, 4000)]})
+    visits.loc[::97, "clinician_id"] = None  # visits without a clinician are left out
+    as_text = deep_relationship_by_patient(visits)
+    coded = deep_relationship_by_patient(visits.astype({"clinician_id": "category"}))
+    pd.testing.assert_series_equal(coded, as_text, rtol=1e-13)
+    one = visits[(visits["patient_id"] == 7) & visits["clinician_id"].notna()]
+    n = one["clinician_id"].value_counts().to_numpy()
+    assert coded[7] == pytest.approx(1 - np.prod(1 - deep_probability(n)))
+
+
 def test_usual_gp_consultations_distribution():
     gp = pd.DataFrame({"patient_id": [1, 1, 1, 2, 2], "clinician_id": ["A", "A", "B", "C", "C"],
                        "usual_clinician_id": ["A", "A", "A", "D", "D"]})

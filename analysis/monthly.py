@@ -30,7 +30,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .continuity import numbered, same_ids
+from .continuity import numbered, one_of, same_ids
 from .summary import DAYS_PER_YEAR
 
 #: The columns of ``monthly.csv``, with what each is (``utilisation_<role>`` are added per role).
@@ -163,12 +163,16 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
     """
     start = np.datetime64(start_date, "D")
     a = tables["appointments"]
-    happened = a[a["in_window"].to_numpy(dtype=bool) & a["status"].isin(["attended", "dna"])]
+    wanted = [c for c in ("appointment_at", "lead_days", "urgency", "wait_days", "role",
+                          "status", "clinician_id", "usual_clinician_id", "patient_id",
+                          "with_own_team") if c in a.columns]  # not every column copied
+    happened = a.loc[a["in_window"].to_numpy(dtype=bool)
+                     & one_of(a["status"], ["attended", "dna"]), wanted]
     h_day = _day(happened["appointment_at"], start)
     lead = happened["lead_days"].to_numpy()
     routine_rows = (happened["urgency"] == "routine").to_numpy()
     waits = happened["wait_days"].to_numpy(dtype=float)
-    is_gp = happened["role"].isin(gp_roles).to_numpy()
+    is_gp = one_of(happened["role"], gp_roles)
     attended = (happened["status"] == "attended").to_numpy(dtype=bool)
     gp_att = is_gp & attended
     with_usual = same_ids(happened["clinician_id"], happened["usual_clinician_id"])

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .continuity import one_of
 from .monthly import combine_monthly_parts, monthly_from_parts, monthly_parts
 from .outputs import write_run
 from .summary import (
@@ -121,7 +122,7 @@ def pool_tables(results: list[tuple[str, object]]) -> dict[str, pd.DataFrame]:
 
 def _hub_count(appointments: pd.DataFrame, hub_ids) -> int:
     happened = (appointments["in_window"].to_numpy(dtype=bool)
-                & appointments["status"].isin(["attended", "dna"]).to_numpy(dtype=bool))
+                & one_of(appointments["status"], ["attended", "dna"]))
     clinician = appointments["clinician_id"]
     if isinstance(clinician.dtype, pd.CategoricalDtype):  # each name looked up once
         hub = clinician.cat.categories.isin(list(hub_ids))

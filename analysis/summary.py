@@ -25,7 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .continuity import numbered, patient_indices, same_ids
+from .continuity import numbered, one_of, patient_indices, same_ids
 from .depth import DEFAULT_POINTS, deep_relationship_by_patient
 
 DAYS_PER_YEAR = 365.25
@@ -150,22 +150,23 @@ def summary_parts(
     appts = tables["appointments"]
     reqs = tables["requests"]
     days = tables["clinician_days"]
-    in_w = appts[appts["in_window"].to_numpy(dtype=bool)]
-    happened = in_w[in_w["status"].isin(["attended", "dna"])]
-    # compared as the column is (a category's codes), not as an array of text
-    attended = (happened["status"] == "attended").to_numpy(dtype=bool)
-    dna = (happened["status"] == "dna").to_numpy(dtype=bool)
-    routine = happened[happened["urgency"] == "routine"]
-    signposted = reqs["outcome"] == "signposted_elsewhere"
-    urgent = reqs[(reqs["urgency"] == "urgent") & ~signposted]
-    same_day_urgent = (
-        urgent["appointment_at"].dt.normalize() == urgent["requested_at"].dt.normalize()
-    )
-    lead = happened["lead_days"].to_numpy()
-    routine_lead_held = (routine["held_out_days"].to_numpy(dtype=float) > 0
-                         if "held_out_days" in routine.columns
-                         else np.zeros(len(routine), dtype=bool))
-    routine_wait = routine["wait_days"].to_numpy(dtype=float)
+    # Rows are picked by masks and only the columns needed are taken (filtering
+    # whole tables cost more than the sums).
+    in_w = appts["in_window"].to_numpy(dtype=bool)
+    happened = in_w & one_of(appts["status"], ["attended", "dna"])
+    attended = one_of(appts["status"], ["attended"])[happened]
+    dna = one_of(appts["status"], ["dna"])[happened]
+    routine = happened & one_of(appts["urgency"], ["routine"])
+    signposted = one_of(reqs["outcome"], ["signposted_elsewhere"])
+    urgent = one_of(reqs["urgency"], ["urgent"]) & ~signposted
+    # same calendar day (a request never booked, NaT, is not)
+    same_day_urgent = (reqs["appointment_at"].to_numpy()[urgent].astype("datetime64[D]")
+                       == reqs["requested_at"].to_numpy()[urgent].astype("datetime64[D]"))
+    lead = appts["lead_days"].to_numpy()[happened]
+    routine_lead_held = (appts["held_out_days"].to_numpy(dtype=float)[routine] > 0
+                         if "held_out_days" in appts.columns
+                         else np.zeros(int(routine.sum()), dtype=bool))
+    routine_wait = appts["wait_days"].to_numpy(dtype=float)[routine]
     parts = {
         "patients": patients,
         "window_days": window_days,
@@ -179,27 +180,30 @@ def summary_parts(
         **{f"dna_{name}": int(((lead >= lo) & (lead <= hi) & dna).sum())
            for name, _, lo, hi in DNA_BANDS},
         "requests": len(reqs),
-        "appointments": len(happened),
+        "appointments": int(happened.sum()),
         "attended": int(attended.sum()),
-        "same_day": int((happened["lead_days"].to_numpy() == 0).sum()),
-        "routine_waits": routine["wait_days"].to_numpy(dtype=float),
-        "urgent": len(urgent),
-        "urgent_same_day": int(same_day_urgent.fillna(False).to_numpy(dtype=bool).sum()),
+        "same_day": int((lead == 0).sum()),
+        "routine_waits": routine_wait,
+        "urgent": int(urgent.sum()),
+        "urgent_same_day": int(same_day_urgent.sum()),
         "unmet_requests": len(tables["unmet"]),
-        "gave_up_requests": int((reqs["outcome"] == "gave_up").sum()),
+        "gave_up_requests": int(one_of(reqs["outcome"], ["gave_up"]).sum()),
         "signposted_requests": int(signposted.sum()),
-        "waiting_at_end": int((reqs["outcome"] == "waiting_at_end").sum()),
+        "waiting_at_end": int(one_of(reqs["outcome"], ["waiting_at_end"]).sum()),
         "dna": int(dna.sum()),
         "available_slots": float(days["available_slots"].sum()),
         "booked_slots": float(days["booked_slots"].sum()),
-        "gp_appointments": int(happened["role"].isin(gp_roles).to_numpy().sum()),
-        "cancelled_by_practice": int((in_w["status"] == "cancelled_by_practice").sum()),
+        "gp_appointments": int(one_of(appts["role"], gp_roles)[happened].sum()),
+        "cancelled_by_practice": int((in_w & one_of(appts["status"],
+                                                    ["cancelled_by_practice"])).sum()),
     }
     if outcome is None:
         pats = tables.get("patients")
         preferring = (pats.loc[pats["values_continuity"].to_numpy(dtype=bool), "patient_id"]
                       .to_numpy() if pats is not None else None)
-        outcome = outcome_parts(happened[attended], tables.get("emergency"),
+        seen = happened.copy()
+        seen[happened] = attended
+        outcome = outcome_parts(appts[seen], tables.get("emergency"),
                                 patients, gp_roles, depth_points, preferring)
     parts.update(outcome)
     return parts
@@ -298,7 +302,7 @@ def _group_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None,
     ``prior``: consultations before the run (a run's ``history`` table), which
     relationship depth counts.
     """
-    is_gp = visits["role"].isin(gp_roles).to_numpy()
+    is_gp = one_of(visits["role"], gp_roles)
     gp = visits[is_gp]
     idx = deep = None
     extra = _extra_per_patient(visits, gp, is_gp, preferring)

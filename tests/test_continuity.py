@@ -206,3 +206,12 @@ def test_rolling_windows_give_each_windows_own_indices_to_the_last_bit(spread):
         assert share[k] == afresh(rows, hits), (first, end)
     assert upc[-1] == share[-1] == (0.0, 0)
 
+
+
+def test_one_of_is_isin_for_categories_and_text():
+    from analysis.continuity import one_of
+
+    text = pd.Series(["gp", "anp", None, "gp", "practice_nurse"])
+    for column in (text, text.astype("category")):
+        for values in (["gp"], ("gp", "anp"), [], ["nobody"]):
+            assert np.array_equal(one_of(column, values), column.isin(list(values)).to_numpy())

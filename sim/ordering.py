@@ -56,6 +56,10 @@ def lexsort(keys: tuple[np.ndarray, ...]) -> np.ndarray:
         ordered = keys[0][by]
         if not np.isnan(ordered[-1]) and (ordered[1:] != ordered[:-1]).all():
             return by  # no two equal: the only order
+    if len(keys) == 2 and keys[1].dtype.kind in "iu":
+        by_group = _by_group(keys[1], keys[0])
+        if by_group is not None:
+            return by_group
     for dense in (False, True):
         code, span = np.zeros(n, dtype=np.int64), 1
         for key in reversed(keys):  # the first to sort by first
@@ -70,6 +74,32 @@ def lexsort(keys: tuple[np.ndarray, ...]) -> np.ndarray:
         else:
             return np.argsort(code * n + np.arange(n))
     return np.lexsort(keys)
+
+
+def _by_group(group: np.ndarray, key: np.ndarray) -> np.ndarray | None:
+    """``np.lexsort((key, group))`` for rows that are mostly in ``key`` order within groups.
+
+    The rows are put in group order (ties in row order); only the groups this
+    leaves out of ``key`` order are sorted again, by key then row. Rows laid
+    out group by group in time order (a calendar's slots) need almost no
+    second sort. None when the groups span too far, ``key`` has NaN, or more
+    than one row in 64 is out of order.
+    """
+    n = group.size
+    lo = int(group.min())
+    if (int(group.max()) - lo + 1) * n >= _LIMIT or (key.dtype.kind == "f"
+                                                     and np.isnan(key).any()):
+        return None
+    order = np.argsort((group.astype(np.int64) - lo) * n + np.arange(n))
+    g, k = group[order], key[order]
+    unsorted = (g[1:] == g[:-1]) & (k[1:] < k[:-1])
+    if np.count_nonzero(unsorted) * 64 > n:  # far from in order: sorting afresh is faster
+        return None
+    if unsorted.any():
+        redo = np.flatnonzero(np.isin(g, g[1:][unsorted]))  # whole groups, each contiguous
+        rows = order[redo]
+        order[redo] = rows[np.lexsort((rows, key[rows], group[rows]))]
+    return order
 
 
 def stable_argsort(key: np.ndarray) -> np.ndarray:

@@ -30,3 +30,15 @@ def test_nan_and_ties_in_one_float_key_keep_numpys_order():
     assert np.array_equal(stable_argsort(x), np.argsort(x, kind="stable"))
     group = rng.integers(0, 3, x.size)
     assert np.array_equal(lexsort((x, group)), np.lexsort((x, group)))
+
+
+@pytest.mark.parametrize("swapped", [0, 3, 40, 100])  # none, a few, many, too many
+def test_rows_mostly_in_order_within_groups_sort_as_numpy_sorts_them(swapped):
+    """A calendar's slots: laid out group by group in time order, a few sessions not."""
+    rng = np.random.default_rng(swapped)
+    group = np.repeat(rng.permutation(300), 10)  # groups in blocks, blocks in any order
+    time = np.tile(np.arange(10) // 2, 300).astype(float) + group % 7  # ties in each group
+    for b in rng.choice(300, swapped, replace=False):  # a block's halves the wrong way round
+        block = slice(b * 10, b * 10 + 10)
+        time[block] = np.roll(time[block], 5)
+    assert np.array_equal(lexsort((time, group)), np.lexsort((time, group)))

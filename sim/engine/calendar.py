@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..codes import AHEAD, N_POOLS, ON_THE_DAY, ONLINE, POOL_NAMES
+from ..ordering import lexsort
 from ..world.workforce import SlotLayout
 
 POOLS = tuple(range(N_POOLS))
@@ -76,7 +77,7 @@ def calendar_arrays(layout: SlotLayout) -> dict[str, np.ndarray]:
             + layout.clinician.astype(np.int64) * layout.n_days
             + layout.day.astype(np.int64))
     within_day = bool(np.all(np.floor(layout.time) == layout.day))
-    order = np.lexsort((layout.time, cell))
+    order = lexsort((layout.time, cell))
     cell = cell[order]
     times = np.asarray(layout.time, dtype=float)[order]
     counts = np.bincount(cell, minlength=N_POOLS * n_cells)

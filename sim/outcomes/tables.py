@@ -267,22 +267,25 @@ def _clinician_days(world: World, record: BookingRecord, w0: int, w1: int,
     log = record.log
     a_day = np.floor(np.asarray(log.appt_time, dtype=float)[a_idx]).astype(np.int64)
     in_w = a_day < w1
-    att = np.zeros((wf.size, days.size), dtype=np.int64)
-    dna = np.zeros((wf.size, days.size), dtype=np.int64)
-    sel = in_w & (a_status == ATTENDED)
-    np.add.at(att, (a_clin[sel], a_day[sel] - w0), 1)
-    sel = in_w & (a_status == DNA)
-    np.add.at(dna, (a_clin[sel], a_day[sel] - w0), 1)
+    cell = a_clin.astype(np.int64) * days.size + (a_day - w0)  # (clinician, day), flat
+
+    def per_cell(sel: np.ndarray) -> np.ndarray:
+        return np.bincount(cell[sel], minlength=wf.size * days.size).reshape(wf.size, days.size)
+
+    att = per_cell(in_w & (a_status == ATTENDED))
+    dna = per_cell(in_w & (a_status == DNA))
     # A sick day's slots were built but closed: none of them was available.
     available = np.where(closed, 0, built)
-    status = np.where(leave, "leave", np.where(closed & (built > 0), "sick", "working"))
+    status = np.where(leave, 1, np.where(closed & (built > 0), 2, 0))  # working, leave, sick
     cc, dd = np.nonzero(rostered > 0)
     booked_kept = np.where(closed, 0, booked)
+    role_code = role_cat.categories.get_indexer(list(wf.roles))
     return pd.DataFrame({
         "date": (np.datetime64(s.start_date, "D") + days[dd]),
         "clinician_id": clin_ids[cc],
-        "role": pd.Categorical(np.asarray(wf.roles, dtype=object)[cc], dtype=role_cat),
-        "status": pd.Categorical(status[cc, dd], categories=["working", "leave", "sick"]),
+        "role": pd.Categorical.from_codes(role_code[cc], dtype=role_cat),
+        "status": pd.Categorical.from_codes(status[cc, dd],
+                                            categories=["working", "leave", "sick"]),
         "rostered_slots": rostered[cc, dd],
         "available_slots": available[cc, dd],
         "booked_slots": booked_kept[cc, dd],

@@ -25,6 +25,8 @@ how a sort happens to break them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -82,6 +84,35 @@ def numbered(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(present), rank[values]
 
 
+def _numbered_visits(visits: pd.DataFrame, patient: str, clinician: str
+                     ) -> tuple[np.ndarray, Any, np.ndarray, np.ndarray]:
+    """Patients numbered in id order and their ids; clinicians numbered; rows with both."""
+    if visits[patient].dtype.kind in "iu":  # whole numbers: no missing ids
+        p_values, p_codes = numbered(visits[patient].to_numpy())
+    else:
+        p_codes, p_values = pd.factorize(visits[patient], sort=True)
+    c_codes = pd.factorize(visits[clinician])[0]
+    return p_codes, p_values, c_codes, (p_codes >= 0) & (c_codes >= 0)
+
+
+def upc_by_patient(visits: pd.DataFrame, min_visits: int = 2, patient: str = "patient_id",
+                   clinician: str = "clinician_id") -> pd.Series:
+    """Each patient's UPC (index: patient id, in order), for patients with ``min_visits``+ visits.
+
+    The ``upc`` column of :func:`patient_indices` without the other indices
+    (which need the visits in time order).
+    """
+    p_codes, p_values, c_codes, known = _numbered_visits(visits, patient, clinician)
+    p, c = p_codes[known].astype(np.int64), c_codes[known].astype(np.int64)
+    n = np.bincount(p, minlength=p_values.size)
+    width = int(c.max(initial=0)) + 1
+    pairs, pair = numbered(p * width + c)
+    top = np.zeros(p_values.size, dtype=np.int64)  # each patient's commonest clinician's visits
+    np.maximum.at(top, pairs // width, np.bincount(pair, minlength=pairs.size))
+    ok = n >= max(min_visits, 1)
+    return pd.Series(top[ok] / n[ok].astype(float), index=p_values[ok], name="upc")
+
+
 def patient_indices(
     visits: pd.DataFrame,
     min_visits: int = 2,
@@ -108,12 +139,7 @@ def patient_indices(
     """
     if min_visits < 2:
         raise ValueError("min_visits must be at least 2: the indices need two visits")
-    if visits[patient].dtype.kind in "iu":  # whole numbers: no missing ids
-        p_values, p_codes = numbered(visits[patient].to_numpy())
-    else:
-        p_codes, p_values = pd.factorize(visits[patient], sort=True)
-    c_codes = pd.factorize(visits[clinician])[0]
-    known = (p_codes >= 0) & (c_codes >= 0)
+    p_codes, p_values, c_codes, known = _numbered_visits(visits, patient, clinician)
     t = visits[time]
     if isinstance(t.dtype, np.dtype) and t.dtype.kind == "M":  # times as numbers, in order
         t_codes = t.to_numpy().view(np.int64).copy()

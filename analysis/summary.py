@@ -25,7 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .continuity import numbered, one_of, patient_indices, same_ids
+from .continuity import numbered, one_of, patient_indices, same_ids, upc_by_patient
 from .depth import DEFAULT_POINTS, deep_relationship_by_patient
 
 DAYS_PER_YEAR = 365.25
@@ -399,9 +399,8 @@ def _extra_per_patient(visits: pd.DataFrame, gp: pd.DataFrame, is_gp: np.ndarray
         out["team"] = pd.Series(hits[ok] / counts[ok], index=who[ok])
     other = visits[~is_gp]
     if len(other):
-        upc = patient_indices(other, min_visits=3, time="appointment_at")
-        upc = upc[upc["upc"].notna()]
-        out["non_gp_upc"] = pd.Series(upc["upc"].to_numpy(), index=upc["patient_id"].to_numpy())
+        upc = upc_by_patient(other, min_visits=3)
+        out["non_gp_upc"] = pd.Series(upc.to_numpy(), index=upc.index.to_numpy())
     if preferring is not None and len(gp):
         who, counts, hits = _per_patient(gp["patient_id"].to_numpy(),
                                          same_ids(gp["clinician_id"], gp["usual_clinician_id"]))

@@ -215,3 +215,20 @@ def test_one_of_is_isin_for_categories_and_text():
     for column in (text, text.astype("category")):
         for values in (["gp"], ("gp", "anp"), [], ["nobody"]):
             assert np.array_equal(one_of(column, values), column.isin(list(values)).to_numpy())
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_upc_by_patient_is_the_indices_upc(categorical):
+    from analysis.continuity import upc_by_patient
+
+    rng = np.random.default_rng(4)
+    visits = pd.DataFrame({"patient_id": rng.integers(0, 200, 2000),
+                           "clinician_id": rng.choice(["a", "b", "c", None], 2000),
+                           "date": rng.integers(0, 50, 2000)})
+    if categorical:
+        visits["clinician_id"] = visits["clinician_id"].astype("category")
+    idx = patient_indices(visits, min_visits=3)
+    idx = idx[idx["upc"].notna()]
+    got = upc_by_patient(visits, min_visits=3)
+    assert got.index.tolist() == idx["patient_id"].tolist()
+    assert np.array_equal(got.to_numpy(), idx["upc"].to_numpy())

@@ -138,11 +138,11 @@ def build_tables(world: World, record: BookingRecord, emergencies: Emergencies
         "attempts": np.asarray(log.req_attempts, dtype=np.int64)[idx],
         "outcome": pd.Categorical.from_codes(np.asarray(log.req_outcome)[idx],
                                              categories=list(REQUEST_OUTCOME)),
-        "appointment_at": pd.Series(_datetimes(start, np.nan_to_num(r_appt_time[idx])))
-        .where(has[idx]).to_numpy(),
-        "clinician_id": pd.Categorical.from_codes(r_clin[idx], categories=list(wf.ids)),
+        "appointment_at": np.where(has[idx], _datetimes(start, np.nan_to_num(r_appt_time[idx])),
+                                   np.datetime64("NaT", "s")),
+        "clinician_id": pd.Categorical.from_codes(r_clin[idx], dtype=clin_ids.dtype),
         "asked_by_clinician_id": pd.Categorical.from_codes(
-            np.asarray(log.req_with, dtype=np.int64)[idx], categories=list(wf.ids)),
+            np.asarray(log.req_with, dtype=np.int64)[idx], dtype=clin_ids.dtype),
     })
     # Appointments on days in or after the window.
     a_day = np.floor(appt_time).astype(np.int64)

@@ -49,8 +49,8 @@ def lexsort(keys: tuple[np.ndarray, ...]) -> np.ndarray:
     kinds, or with NaN) this is ``np.lexsort`` itself.
     """
     n = keys[0].size if keys else 0
-    if n < 2:
-        return np.lexsort(keys)
+    if n < 2 or any(k.dtype.kind == "u" and k.max() >= _LIMIT for k in keys):
+        return np.lexsort(keys)  # (whole numbers past 2**63 do not fit the codes)
     if len(keys) == 1 and keys[0].dtype.kind == "f":
         by = np.argsort(keys[0])
         ordered = keys[0][by]

@@ -17,8 +17,9 @@ def test_lexsort_is_numpys_for_keys_of_every_kind(seed):
     wide = rng.integers(0, 2**62, n) // 2**59  # whole numbers far apart, with ties
     flags = rng.random(n) < 0.5
     huge = rng.integers(0, 2**62, n)  # spans too wide to combine: numpy's own lexsort
+    unsigned = rng.integers(0, 2**62, n).astype(np.uint64) * np.uint64(4)  # past 2**63
     for keys in ((small,), (signed_zero, small), (wide * 2**3, small, signed_zero),
-                 (flags, signed_zero), (wide, huge), (rng.random(n),)):
+                 (flags, signed_zero), (wide, huge), (rng.random(n),), (signed_zero, unsigned)):
         assert np.array_equal(lexsort(keys), np.lexsort(keys)), [k.dtype for k in keys]
 
 

@@ -95,6 +95,13 @@ def _numbered_visits(visits: pd.DataFrame, patient: str, clinician: str
     return p_codes, p_values, c_codes, (p_codes >= 0) & (c_codes >= 0)
 
 
+def count_pairs(patient: np.ndarray, clinician: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each (patient, clinician) pair of numbered rows, in order: its patient and its rows."""
+    width = int(clinician.max(initial=0)) + 1
+    pairs, pair = numbered(patient * width + clinician)
+    return pairs // width, np.bincount(pair, minlength=pairs.size)
+
+
 def upc_by_patient(visits: pd.DataFrame, min_visits: int = 2, patient: str = "patient_id",
                    clinician: str = "clinician_id") -> pd.Series:
     """Each patient's UPC (index: patient id, in order), for patients with ``min_visits``+ visits.
@@ -105,10 +112,9 @@ def upc_by_patient(visits: pd.DataFrame, min_visits: int = 2, patient: str = "pa
     p_codes, p_values, c_codes, known = _numbered_visits(visits, patient, clinician)
     p, c = p_codes[known].astype(np.int64), c_codes[known].astype(np.int64)
     n = np.bincount(p, minlength=p_values.size)
-    width = int(c.max(initial=0)) + 1
-    pairs, pair = numbered(p * width + c)
+    pair_patient, pair_counts = count_pairs(p, c)
     top = np.zeros(p_values.size, dtype=np.int64)  # each patient's commonest clinician's visits
-    np.maximum.at(top, pairs // width, np.bincount(pair, minlength=pairs.size))
+    np.maximum.at(top, pair_patient, pair_counts)
     ok = n >= max(min_visits, 1)
     return pd.Series(top[ok] / n[ok].astype(float), index=p_values[ok], name="upc")
 
@@ -154,16 +160,15 @@ def patient_indices(
     starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]]) if p.size else p
     present = p[starts]  # the patients with visits, as numbers
     n = np.diff(np.r_[starts, p.size])
-    width = int(c.max(initial=0)) + 1
-    pairs, pair = numbered(p * width + c)
-    pair_counts = np.bincount(pair, minlength=pairs.size)
-    pair_patient = np.searchsorted(present, pairs // width)
+    pair_patient, pair_counts = count_pairs(p, c)
+    pair_patient = np.searchsorted(present, pair_patient)  # as the patient's place in present
     n_clinicians = np.bincount(pair_patient, minlength=present.size)
     sum_sq = np.bincount(pair_patient, weights=pair_counts.astype(float) ** 2,
                          minlength=present.size)
     first_pair = np.flatnonzero(np.r_[True, pair_patient[1:] != pair_patient[:-1]]) \
-        if pairs.size else pairs
-    nmax = np.maximum.reduceat(pair_counts, first_pair) if pairs.size else pair_counts
+        if pair_counts.size else pair_counts
+    nmax = (np.maximum.reduceat(pair_counts, first_pair) if pair_counts.size
+            else pair_counts)
     same = np.zeros(p.size, dtype=bool)
     same[1:] = (p[1:] == p[:-1]) & (c[1:] == c[:-1])
     row_patient = np.repeat(np.arange(present.size), n)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .continuity import numbered, same_ids
+from .continuity import count_pairs, numbered, same_ids
 
 DEFAULT_POINTS = ((5.0, 0.30), (20.0, 0.80))
 
@@ -62,11 +62,8 @@ def deep_relationship_by_patient(visits: pd.DataFrame, points=DEFAULT_POINTS,
         c = visits[clinician].cat.codes.to_numpy().astype(np.int64)
         known = c >= 0
         who, number = numbered(visits[patient].to_numpy()[known])
-        width = int(c.max(initial=0)) + 1
-        pairs, pair = numbered(number * width + c[known])
-        counts = np.bincount(pair, minlength=pairs.size)
-        pair_patient = pd.Index(who[pairs // width], name=patient)
-        return _deep(counts, pair_patient, points)
+        pair_patient, counts = count_pairs(number, c[known])
+        return _deep(counts, pd.Index(who[pair_patient], name=patient), points)
     else:
         pair = visits.groupby([patient, clinician], observed=True).size()
     return _deep(pair.to_numpy(), pair.index.get_level_values(0), points)

@@ -312,6 +312,22 @@ def _group_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None,
         gp_same = same_ids(gp["clinician_id"], gp["usual_clinician_id"])  # SLICC's numerator
     if len(visits) or prior is not None:
         deep = deep_relationship_by_patient(visits, depth_points, prior=prior)
+    # Each group's sums are taken from arrays (a network's practices each have several
+    # groups), with missing values counted as pandas counts them: summed as 0, not counted.
+    extra_ids = {key: series.index.to_numpy() for key, series in extra.items()}
+    extra_values = {key: series.to_numpy(dtype=float) for key, series in extra.items()}
+    if idx is not None:
+        idx_ids = idx["patient_id"].to_numpy()
+        idx_values = {col: idx[col].to_numpy(dtype=float) for col, _ in _INDICES}
+        gp_ids = gp["patient_id"].to_numpy()
+    if deep is not None:
+        deep_ids, deep_values = deep.index.to_numpy(), deep.to_numpy(dtype=float)
+    if emergency is not None:
+        e_ids = emergency["patient_id"].to_numpy()
+        ae = one_of(emergency["kind"], ["ae"])
+        ae_access = ae & one_of(emergency["channel"], ["access"])
+        ae_continuity = ae & one_of(emergency["channel"], ["continuity"])
+        admission = one_of(emergency["kind"], ["admission"])
     out = {}
     for name, (patients, members) in groups.items():
         mine = _membership(members)
@@ -321,33 +337,35 @@ def _group_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None,
              "has_preferring": preferring is not None,
              "deep_sum": 0.0, "has_emergency": emergency is not None,
              "ae": 0, "ae_access": 0, "ae_continuity": 0, "admissions": 0}
-        for key, series in extra.items():
-            values = series[mine(series.index)]
-            p[f"{key}_sum"] = float(values.sum())
-            p[f"{key}_n"] = int(values.count())
+        for key in extra:
+            p[f"{key}_sum"], p[f"{key}_n"] = _sum_and_count(
+                extra_values[key][mine(extra_ids[key])])
         for col, _ in _INDICES:
             p[f"{col}_sum"] = 0.0
             p[f"{col}_n"] = 0
         if idx is not None:
-            rows = idx[mine(idx["patient_id"])]
+            in_idx = mine(idx_ids)
             for col, _ in _INDICES:
-                p[f"{col}_sum"] = float(rows[col].sum())
-                p[f"{col}_n"] = int(rows[col].count())
-            in_gp = mine(gp["patient_id"])
+                p[f"{col}_sum"], p[f"{col}_n"] = _sum_and_count(idx_values[col][in_idx])
+            in_gp = mine(gp_ids)
             p["gp_visits"] = int(in_gp.sum())
             p["gp_visits_with_usual"] = int(gp_same[in_gp].sum())
         if patients and deep is not None:
-            p["deep_sum"] = float(deep[mine(deep.index)].sum())
+            p["deep_sum"] = _sum_and_count(deep_values[mine(deep_ids)])[0]
         if emergency is not None:
-            e = emergency[mine(emergency["patient_id"])]
-            ae = (e["kind"] == "ae").to_numpy()
-            p["ae"] = int(ae.sum())
-            p["ae_access"] = int((ae & (e["channel"] == "access").to_numpy(dtype=bool)).sum())
-            p["ae_continuity"] = int((ae & (e["channel"] == "continuity").to_numpy(dtype=bool))
-                                     .sum())
-            p["admissions"] = int((e["kind"] == "admission").sum())
+            in_e = mine(e_ids)
+            p["ae"] = int(ae[in_e].sum())
+            p["ae_access"] = int(ae_access[in_e].sum())
+            p["ae_continuity"] = int(ae_continuity[in_e].sum())
+            p["admissions"] = int(admission[in_e].sum())
         out[name] = p
     return out
+
+
+def _sum_and_count(values: np.ndarray) -> tuple[float, int]:
+    """The sum (missing values as 0) and the count of values present, as pandas gives them."""
+    missing = np.isnan(values)
+    return float(np.where(missing, 0.0, values).sum()), int(values.size - missing.sum())
 
 
 def _membership(members: np.ndarray | None):

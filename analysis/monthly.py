@@ -163,27 +163,27 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
     """
     start = np.datetime64(start_date, "D")
     a = tables["appointments"]
-    wanted = [c for c in ("appointment_at", "lead_days", "urgency", "wait_days", "role",
-                          "status", "clinician_id", "usual_clinician_id", "patient_id",
-                          "with_own_team") if c in a.columns]  # not every column copied
-    happened = a.loc[a["in_window"].to_numpy(dtype=bool)
-                     & one_of(a["status"], ["attended", "dna"]), wanted]
-    h_day = _day(happened["appointment_at"], start)
-    lead = happened["lead_days"].to_numpy()
-    routine_rows = (happened["urgency"] == "routine").to_numpy()
-    waits = happened["wait_days"].to_numpy(dtype=float)
-    is_gp = one_of(happened["role"], gp_roles)
-    attended = (happened["status"] == "attended").to_numpy(dtype=bool)
+    # The appointments that happened in the window, as arrays (masks on the whole table,
+    # then the rows taken: no table is filtered).
+    rows = a["in_window"].to_numpy(dtype=bool) & one_of(a["status"], ["attended", "dna"])
+    h_day = _day(a["appointment_at"], start)[rows]
+    lead = a["lead_days"].to_numpy()[rows]
+    routine_rows = one_of(a["urgency"], ["routine"])[rows]
+    waits = a["wait_days"].to_numpy(dtype=float)[rows]
+    is_gp = one_of(a["role"], gp_roles)[rows]
+    attended = one_of(a["status"], ["attended"])[rows]
     gp_att = is_gp & attended
-    with_usual = same_ids(happened["clinician_id"], happened["usual_clinician_id"])
-    pid = happened["patient_id"].to_numpy(dtype=np.int64)
-    clin = happened["clinician_id"].cat.codes.to_numpy().astype(np.int64) \
-        if isinstance(happened["clinician_id"].dtype, pd.CategoricalDtype) \
-        else pd.factorize(happened["clinician_id"])[0]
-    team = (happened["with_own_team"] if "with_own_team" in happened.columns
-            else pd.Series(pd.NA, index=happened.index, dtype="boolean"))
-    team_known = attended & team.notna().to_numpy()
-    team_hit = team.fillna(False).to_numpy(dtype=bool)
+    with_usual = same_ids(a["clinician_id"], a["usual_clinician_id"])[rows]
+    pid = a["patient_id"].to_numpy(dtype=np.int64)[rows]
+    clin = (a["clinician_id"].cat.codes.to_numpy().astype(np.int64)[rows]
+            if isinstance(a["clinician_id"].dtype, pd.CategoricalDtype)
+            else pd.factorize(a["clinician_id"].to_numpy()[rows])[0])
+    if "with_own_team" in a.columns:
+        team = a["with_own_team"]
+        team_known = attended & team.notna().to_numpy()[rows]
+        team_hit = team.fillna(False).to_numpy(dtype=bool)[rows]
+    else:
+        team_known = team_hit = np.zeros(int(rows.sum()), dtype=bool)
     months = _months(start, warmup_days, end_day)
     edges = np.array([d0 for _, d0, _ in months] + [months[-1][2]] if months else [0],
                      dtype=np.int64)

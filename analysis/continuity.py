@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.ordering import lexsort
+from sim.ordering import count_pairs, lexsort, numbered
 
 
 def ids(column: pd.Series) -> np.ndarray:
@@ -69,21 +69,6 @@ def same_ids(a: pd.Series, b: pd.Series) -> np.ndarray:
     return ids(a) == ids(b)
 
 
-def numbered(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(values, return_inverse=True)`` for small non-negative integers, without a sort.
-
-    Falls back to ``np.unique`` for values that are not whole numbers, are
-    negative, or spread far wider than their count.
-    """
-    if (values.dtype.kind not in "iu" or values.size == 0 or values.min() < 0
-            or values.max() > 8 * values.size + (1 << 20)):
-        return np.unique(values, return_inverse=True)
-    present = np.zeros(int(values.max()) + 1, dtype=bool)
-    present[values] = True
-    rank = np.cumsum(present) - 1
-    return np.flatnonzero(present), rank[values]
-
-
 def _numbered_visits(visits: pd.DataFrame, patient: str, clinician: str
                      ) -> tuple[np.ndarray, Any, np.ndarray, np.ndarray]:
     """Patients numbered in id order and their ids; clinicians numbered; rows with both."""
@@ -93,13 +78,6 @@ def _numbered_visits(visits: pd.DataFrame, patient: str, clinician: str
         p_codes, p_values = pd.factorize(visits[patient], sort=True)
     c_codes = pd.factorize(visits[clinician])[0]
     return p_codes, p_values, c_codes, (p_codes >= 0) & (c_codes >= 0)
-
-
-def count_pairs(patient: np.ndarray, clinician: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each (patient, clinician) pair of numbered rows, in order: its patient and its rows."""
-    width = int(clinician.max(initial=0)) + 1
-    pairs, pair = numbered(patient * width + clinician)
-    return pairs // width, np.bincount(pair, minlength=pairs.size)
 
 
 def upc_by_patient(visits: pd.DataFrame, min_visits: int = 2, patient: str = "patient_id",

@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .continuity import count_pairs, numbered, same_ids
+from sim.ordering import count_pairs, numbered
+
+from .continuity import same_ids
 
 DEFAULT_POINTS = ((5.0, 0.30), (20.0, 0.80))
 

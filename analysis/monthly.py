@@ -30,7 +30,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .continuity import numbered, one_of, same_ids
+from sim.ordering import numbered
+
+from .continuity import one_of, same_ids
 from .summary import DAYS_PER_YEAR
 
 #: The columns of ``monthly.csv``, with what each is (``utilisation_<role>`` are added per role).

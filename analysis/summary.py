@@ -25,7 +25,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .continuity import numbered, one_of, patient_indices, same_ids, upc_by_patient
+from sim.ordering import numbered
+
+from .continuity import one_of, patient_indices, same_ids, upc_by_patient
 from .depth import DEFAULT_POINTS, deep_relationship_by_patient
 
 DAYS_PER_YEAR = 365.25

@@ -12,7 +12,7 @@ from conftest import DEFAULT, ROOT
 from analysis.network import network_summaries
 from sim import ScenarioError
 from sim.inputs.networks import load_network, practice_seed
-from sim.runs.network import run_network
+from sim.runs.network import largest_first, run_network
 
 SMALL = "{population.size: %d, warmup_days: 7, duration_days: 42}"
 
@@ -104,6 +104,18 @@ def test_one_process_or_several_give_identical_results(tmp_path, two_practices):
     for (_, a), (_, b) in zip(seq, par, strict=True):
         pd.testing.assert_frame_equal(a.appointments, b.appointments)
         pd.testing.assert_frame_equal(a.emergency, b.emergency)
+
+
+def test_workers_start_the_largest_practices_first(tmp_path):
+    net = load_network(network_file(tmp_path, sizes=(1000, 2500, 1500, 2500)))
+    practices = list(net.practices)
+    # most patients first; the two of 2,500 in the network's order
+    assert largest_first(practices) == [1, 3, 2, 0]
+    longer = [(pid, s.model_copy(update={"duration_days": s.duration_days * 3}))
+              if pid == "p0" else (pid, s) for pid, s in practices]
+    assert largest_first(longer)[0] == 0  # 1,000 patients for three times as long
+    # started in that order, the results still come in the network's order
+    assert [pid for pid, _ in run_network(net, workers=2)] == ["p0", "p1", "p2", "p3"]
 
 
 def test_adding_a_practice_leaves_the_others_unchanged(tmp_path, two_practices):

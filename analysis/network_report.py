@@ -54,15 +54,19 @@ def render_network(out: Path, reps: pd.DataFrame, meta: dict) -> Path:
         {"run": label}, out / "plots" / "practices.png",
         reference=("the network as a whole",
                    {m: float(network[m].mean()) for m in PRACTICE_PANELS if m in network}))
-    t = intervals.set_index(["practice_id", "metric"])
+    # (practice, measure) -> its row of intervals, looked up as a plain dict (a pandas
+    # lookup per cell cost more than the rest of the page)
+    t = {(pid, m): {"mean": mean, "low": low, "high": high} for pid, m, mean, low, high in zip(
+        intervals["practice_id"], intervals["metric"], intervals["mean"], intervals["low"],
+        intervals["high"], strict=True)} if len(intervals) else {}
     reps_n = int(meta.get("replications", 1))
     info = meta.get("practices", {})
     patients = sum(int(v.get("patients", 0)) for v in info.values())
 
     def cell(pid, m, bold=False):
-        if (pid, m) not in t.index:
+        r = t.get((pid, m))
+        if r is None:
             return "<td></td>"
-        r = t.loc[(pid, m)]
         value = e(number(m, r["mean"]))
         value = f"<b>{value}</b>" if bold else value
         ci = (f"<small>({e(number(m, r['low']))} to {e(number(m, r['high']))})</small>"
@@ -84,9 +88,9 @@ forecasts.</span></p>
 {meta.get('first_replication', 0) + reps_n - 1}; created {e(meta.get('created_at', ''))}.</p>
 <h2>The network as a whole</h2>"""]
     for group, metrics in HEADLINE_GROUPS.items():
-        metrics = [m for m in metrics if ("network", m) in t.index]
-        lows = {m: min(t.loc[(p, m), "mean"] for p in practices) for m in metrics}
-        highs = {m: max(t.loc[(p, m), "mean"] for p in practices) for m in metrics}
+        metrics = [m for m in metrics if ("network", m) in t]
+        lows = {m: min(t[(p, m)]["mean"] for p in practices) for m in metrics}
+        highs = {m: max(t[(p, m)]["mean"] for p in practices) for m in metrics}
         parts.append(f'<h3>{e(GROUPS[group])}</h3><div class="wrap"><table><tr><th>Measure'
                      "</th><th>Network</th><th>Lowest practice</th><th>Highest practice</th>"
                      "</tr>")
@@ -101,7 +105,7 @@ forecasts.</span></p>
                  "dashed line is the network as a whole.</p>"
                  f'<img alt="Each practice beside the others" src="data:image/png;base64,'
                  f'{data}">')
-    key = [m for m in PRACTICE_PANELS if ("network", m) in t.index]
+    key = [m for m in PRACTICE_PANELS if ("network", m) in t]
     parts.append('<h2>Every practice</h2><div class="wrap"><table><tr><th>Practice</th>'
                  "<th>Approach</th><th>Patients</th>"
                  + "".join(f"<th>{e(measure(m).heading)}</th>" for m in key) + "</tr>")

@@ -49,6 +49,8 @@ from .kernel import (
     ARR_PATIENT,
     ARR_URGENCY,
     ARRIVAL_ROWS,
+    ATTENDANCE,
+    ATTENDANCE_ONLY,
     CELL_END,
     CELL_START,
     COUNT_APPOINTMENTS,
@@ -62,6 +64,7 @@ from .kernel import (
     DAY_LAST_QUEUED,
     EMPTY,
     N_COUNTERS,
+    NO_ATTENDANCE,
     REQ_APPOINTMENT,
     REQ_ATTEMPTS,
     REQ_FROM_DAY,
@@ -328,8 +331,9 @@ class CompiledDesk:
         stop = min([x for x in self._stops if x > d] + [world.end_day])
         start = d
         while True:
+            first = ATTENDANCE if attend or d != start else NO_ATTENDANCE
             reached = kernel.run_days(self.cal, world.rules, self.rule, self.lists.usual,
-                                      self.run, self.log, d, stop, attend if d == start else True)
+                                      self.run, self.log, d, stop, first)
             if reached == stop:
                 return stop
             d = int(reached)
@@ -339,8 +343,8 @@ class CompiledDesk:
         """Day ``d``'s appointments attended or missed; follow-ups booked."""
         k = int(self.run.days[DAY_APPTS, d])
         self._ensure(k, k, k, 0, k)  # follow-ups never draw from the policy stream
-        kernel.attendance(self.cal, self.world.rules, self.rule, self.lists.usual, self.run,
-                          self.log, d)
+        kernel.run_days(self.cal, self.world.rules, self.rule, self.lists.usual, self.run,
+                        self.log, d + 1, d + 1, ATTENDANCE_ONLY)
 
     def finish(self) -> BookingRecord:
         """The last day's attendance, then the run's record, cut from the kernel's arrays.

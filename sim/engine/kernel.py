@@ -677,14 +677,6 @@ def handle(cal, rules, rule, usual, run, log, rid, now, attempt):
 
 
 @inner
-def _attend_and_follow_up(cal, rules, rule, usual, run, log, d):
-    """Day ``d``'s booked appointments are attended or missed; then their follow-ups."""
-    n = _attendance(cal, rules, run, log, d)
-    if n > 0:
-        _attempts(cal, rules, rule, usual, run, log, d + 1, i64(FOLLOW_UPS), run.scratch[:n])
-
-
-@inner
 def _attendance(cal, rules, run, log, d):
     """Day ``d``'s booked appointments are attended or missed; return how many attended.
 
@@ -761,11 +753,13 @@ def _cancel_and_rebook(rules, run, log, a, d):
     queue_push(run, log, d, rid, i64(1))
 
 
-# Where a day's booking attempts come from (see _attempts).
-OPENING, NEW_REQUESTS, FOLLOW_UPS = 0, 1, 2
+# The steps of a day, in order (run_days); all but sickness are a source of booking
+# attempts (_attempts): yesterday's attendance then its follow-ups, the sickness
+# spells starting today, the requests queued for today's opening, today's new requests.
+FOLLOW_UPS, SICKNESS, OPENING, NEW_REQUESTS = 0, 1, 2, 3
 
 
-@inner
+@inlined
 def _attempts(cal, rules, rule, usual, run, log, d, source, attended):
     """Day ``d``'s booking attempts from one ``source``, in order; ``attended`` for follow-ups.
 
@@ -778,9 +772,10 @@ def _attempts(cal, rules, rule, usual, run, log, d, source, attended):
     :func:`handle` is called here only, and inlined with everything it calls
     once (offers, choice, booking): a call would copy every array of the named
     tuples onto the stack for each attempt. With the three sources in one loop
-    there is one copy of its code (inlined at three call sites, the first
-    compile took 13.6 s instead of 9). The kernel of a BNSSG practice (10,000
-    patients, two years) went from 79 to about 31 ms.
+    there is one copy of its code (inlined at three call sites instead, the
+    first compile took 13.6 s rather than 9). The kernel of a BNSSG practice
+    (10,000 patients, two years) went from 79 to about 31 ms. This function is
+    in turn inlined into :func:`run_days`, its only caller.
     """
     q = run.days[DAY_FIRST_QUEUED, d] if source == OPENING else i64(-1)
     j = run.day_start[d] if source == NEW_REQUESTS else i64(0)
@@ -906,29 +901,53 @@ def _room(cal, rule, run, log, d, attend):
             and yesterday <= run.scratch.size)
 
 
+#: ``run_days``' ``attend_first``: whether its first day opens with yesterday's attendance,
+#: or only that attendance (and its follow-ups) is wanted.
+NO_ATTENDANCE, ATTENDANCE, ATTENDANCE_ONLY = 0, 1, 2
+
+
 @njit(cache=True, _nrt=False)
 def run_days(cal, rules, rule, usual, run, log, first_day, stop_day, attend_first):
     """Days ``first_day`` to ``stop_day - 1``, as ``ReferenceDesk.day``; return the day reached.
 
-    Yesterday's attendance opens each day (not ``first_day``'s unless
-    ``attend_first``), then sickness, opening and new requests. Stops before
-    a day that might not fit in the log (see :func:`_room`): the driver grows
-    it and calls again from there.
+    Each day is its four steps (``FOLLOW_UPS`` to ``NEW_REQUESTS``):
+    yesterday's attendance and its follow-ups (on ``first_day`` only if
+    ``attend_first`` is ``ATTENDANCE``), sickness, the opening queue, the new
+    requests. Stops before a day that might not fit in the log (see
+    :func:`_room`): the driver grows it and calls again from there.
+
+    ``attend_first`` ``ATTENDANCE_ONLY``: only day ``first_day - 1``'s
+    attendance and its follow-ups (before a leaver's lists move, and at the
+    end; the driver makes room for them first); returns ``first_day``.
+
+    The kernel's one entry point for booking, calling :func:`_attempts` from
+    one place: each compiled function links, optimises and compiles its own
+    copy of what it calls, so the booking code compiled once here rather than
+    three times (in ``_attempts``, a function calling it and a second entry
+    point) takes about 1.4 s off the first compile.
     """
-    for d in range(first_day, stop_day):
-        attend = d > 0 and (d > first_day or attend_first)
-        if not _room(cal, rule, run, log, d, attend):
-            return d
-        if attend:
-            _attend_and_follow_up(cal, rules, rule, usual, run, log, d - 1)
-        _sickness(cal, rules, run, log, d)
-        none = run.scratch[:0]
-        _attempts(cal, rules, rule, usual, run, log, d, i64(OPENING), none)
-        _attempts(cal, rules, rule, usual, run, log, d, i64(NEW_REQUESTS), none)
+    only = attend_first == ATTENDANCE_ONLY
+    if only:
+        stop_day = first_day + 1
+    none = run.scratch[:0]
+    d = first_day
+    step = i64(FOLLOW_UPS)
+    while d < stop_day:
+        if step == SICKNESS:
+            _sickness(cal, rules, run, log, d)
+        else:
+            attended = none
+            if step == FOLLOW_UPS:
+                attend = d > 0 and (d > first_day or attend_first != NO_ATTENDANCE)
+                if not only and not _room(cal, rule, run, log, d, attend):
+                    return d
+                if attend:
+                    attended = run.scratch[:_attendance(cal, rules, run, log, d - 1)]
+            _attempts(cal, rules, rule, usual, run, log, d, step, attended)
+            if only:
+                return first_day
+        step += 1
+        if step > NEW_REQUESTS:
+            step = i64(FOLLOW_UPS)
+            d += 1
     return stop_day
-
-
-@njit(cache=True, _nrt=False)
-def attendance(cal, rules, rule, usual, run, log, d):
-    """Day ``d``'s appointments attended or missed, alone (before a leaver's lists move)."""
-    _attend_and_follow_up(cal, rules, rule, usual, run, log, d)

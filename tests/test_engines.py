@@ -368,3 +368,30 @@ def test_the_compiled_desk_books_the_same_when_it_must_grow_as_it_goes(monkeypat
     assert len(stops) >= 10, "the small desk never had to grow"
     assert_same(sized[0], grown)
     assert_same(sized[1], grown)
+
+
+def test_heads_at_start_are_each_clinicians_first_slot_in_each_pool():
+    """The compiled calendar's heads at time 0 (set with numpy) by their definition."""
+    from sim.codes import N_POOLS
+    from sim.engine import compiled, kernel
+
+    world = build_world(with_seed(load_scenario(DEFAULT, {"duration_days": 28,
+                                                          "warmup_days": 0}), 5))
+    cal = compiled._calendar(world)
+    n_clinicians, n_days = int(cal.dims[kernel.DIM_CLINICIANS]), int(cal.dims[kernel.DIM_DAYS])
+    start, end = cal.cell[kernel.CELL_START], cal.cell[kernel.CELL_END]
+    seen = {True: 0, False: 0}
+    for pool in range(N_POOLS):
+        for c in range(n_clinicians):
+            base = pool * cal.dims[kernel.DIM_CELLS] + c * n_days
+            days = [d for d in range(n_days) if start[base + d] < end[base + d]]
+            head = tuple(int(x) for x in cal.head[:, pool, c])
+            seen[bool(days)] += 1
+            if days:
+                k = base + days[0]
+                assert head == (days[0], k, start[k])
+                assert cal.head_time[pool, c] == cal.times[start[k]]
+            else:
+                assert head == (n_days, -1, -1)
+                assert cal.head_time[pool, c] == np.inf
+    assert seen[True] and seen[False]  # both kinds of head were checked

@@ -62,7 +62,13 @@ from .kernel import (
     DAY_FIRST_QUEUED,
     DAY_LAST_APPT,
     DAY_LAST_QUEUED,
+    DIM_CELLS,
+    DIM_CLINICIANS,
+    DIM_DAYS,
     EMPTY,
+    HEAD_CELL,
+    HEAD_DAY,
+    HEAD_SLOT,
     N_COUNTERS,
     NO_ATTENDANCE,
     REQ_APPOINTMENT,
@@ -161,8 +167,31 @@ def _calendar(world: World) -> kernel.Cal:
         dims=np.array([layout.n_clinicians, layout.n_days, n_cells,
                        counts[ONLINE * n_cells:].sum() > 0], dtype=np.int64),
     )
-    kernel.refresh_all(cal)
+    _heads_at_start(cal)
     return cal
+
+
+def _heads_at_start(cal: kernel.Cal) -> None:
+    """Every (pool, clinician)'s head at time 0, as :func:`sim.engine.kernel.refresh` finds it.
+
+    Nothing is booked or closed yet and no slot is before time 0, so a head is
+    the first slot of the clinician's first day with a slot in the pool. Done
+    with numpy: as a compiled function of its own it cost half a second of the
+    first compile.
+    """
+    n_clinicians, n_days = int(cal.dims[DIM_CLINICIANS]), int(cal.dims[DIM_DAYS])
+    start = cal.cell[CELL_START].reshape(N_POOLS, n_clinicians, n_days)
+    open_days = start < cal.cell[CELL_END].reshape(N_POOLS, n_clinicians, n_days)
+    found = open_days.any(axis=2)
+    day = np.where(found, open_days.argmax(axis=2) if n_days else 0, n_days)
+    pool, clinician = np.indices((N_POOLS, n_clinicians))
+    cell = pool * cal.dims[DIM_CELLS] + clinician * n_days + np.minimum(day, n_days - 1)
+    slot = np.where(found, start.reshape(-1)[cell] if cell.size else 0, -1)
+    cal.head[HEAD_DAY] = day
+    cal.head[HEAD_CELL] = np.where(found, cell, -1)
+    cal.head[HEAD_SLOT] = slot
+    cal.head_time[...] = np.where(found, cal.times[np.maximum(slot, 0)] if cal.times.size
+                                  else np.inf, np.inf)
 
 
 class CompiledDesk:

@@ -251,14 +251,6 @@ def refresh(cal, pool, c, now):
     cal.head_time[pool, c] = INF
 
 
-@njit(cache=True, _nrt=False)
-def refresh_all(cal):
-    """Every head, at time 0 (a new calendar)."""
-    for pool in range(N_POOLS):
-        for c in range(cal.dims[DIM_CLINICIANS]):
-            refresh(cal, i64(pool), i64(c), 0.0)
-
-
 @inner
 def earliest(cal, clinicians, n, pool, now, last_day, from_day):
     """Earliest free slot with any of ``clinicians[:n]`` (ties: listed first).

@@ -37,14 +37,16 @@ def network_intervals(reps: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def render_network(out: Path, reps: pd.DataFrame, meta: dict) -> Path:
+def render_network(out: Path, reps: pd.DataFrame, meta: dict,
+                   intervals: pd.DataFrame | None = None) -> Path:
     """Write ``report.html`` and ``plots/practices.png`` for a network run into ``out``.
 
     ``meta``: ``name``, ``replications``, ``first_replication``, ``practices``
-    (practice id -> {policy, patients}), ``created_at``.
+    (practice id -> {policy, patients}), ``created_at``. ``intervals``:
+    :func:`network_intervals` of ``reps`` if the caller has it already.
     """
     e = html.escape
-    intervals = network_intervals(reps)
+    intervals = network_intervals(reps) if intervals is None else intervals
     practices = [p for p in dict.fromkeys(reps["practice_id"]) if p != "network"]
     (out / "plots").mkdir(parents=True, exist_ok=True)
     label = "practice (95% interval)" if int(meta.get("replications", 1)) > 1 else "practice"

@@ -253,7 +253,39 @@ def baseline_main(patients: int = 10_000) -> int:
     return 0
 
 
+USAGE = __doc__.split("\n\n")[2]  # the commands above
+
+
+class _BadArgs(Exception):
+    """Arguments bench.py cannot use; the message says which."""
+
+
+def _whole(argv: list[str], i: int, default: int, what: str) -> int:
+    """``argv[i]`` as a positive whole number (``default`` if absent)."""
+    if len(argv) <= i:
+        return default
+    try:
+        value = int(argv[i])
+    except ValueError:
+        raise _BadArgs(f"{what} must be a whole number, not {argv[i]!r}") from None
+    if value < 1:
+        raise _BadArgs(f"{what} must be 1 or more, not {value}")
+    return value
+
+
 def main(argv: list[str]) -> int:
+    """Run the benchmark the arguments name; a usage message and exit 2 for bad arguments."""
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0
+    try:
+        return _main(argv)
+    except _BadArgs as e:
+        print(f"bench.py: {e}\nUsage:\n{USAGE}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str]) -> int:
     """Run each list size in a fresh process and print a table."""
     if argv and argv[0] == "--one":
         print(json.dumps(one(int(argv[1]), argv[2] if len(argv) > 2 else None)))
@@ -262,20 +294,22 @@ def main(argv: list[str]) -> int:
         print(json.dumps(one_naive(int(argv[1]), argv[2])))
         return 0
     if argv and argv[0] == "--baseline":
-        return baseline_main(int(argv[1]) if len(argv) > 1 else 10_000)
+        return baseline_main(_whole(argv, 1, 10_000, "--baseline's list size"))
     if argv and argv[0] == "--one-network":
         print(json.dumps(one_network(int(argv[1]), int(argv[2]))))
         return 0
     if argv and argv[0] == "--workers":
-        return workers_main(int(argv[1]) if len(argv) > 1 else 40)
+        return workers_main(_whole(argv, 1, 40, "--workers' number of practices"))
     if argv and argv[0] == "--targets":
         targets_main()
         return baseline_main()
     if argv and argv[0] == "--network":
         import os
 
-        return network_main(int(argv[1]) if len(argv) > 1 else os.cpu_count() or 1)
-    sizes = [int(a) for a in argv] or [10_000, 100_000]
+        return network_main(_whole(argv, 1, os.cpu_count() or 1, "--network's workers"))
+    if argv and argv[0].startswith("-"):
+        raise _BadArgs(f"unknown option {argv[0]!r}")
+    sizes = [_whole(argv, i, 0, "a list size") for i in range(len(argv))] or [10_000, 100_000]
     print("One simulated year, default practice scaled (access-first); no warm-up.")
     print(f"{'patients':>9} {'clinicians':>10} {'requests':>10} {'wall s':>8} {'build s':>8} "
           f"{'requests/s':>11} {'peak MiB':>9}")

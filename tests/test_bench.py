@@ -1,9 +1,11 @@
-"""The benchmark's scaled scenario stays valid as the default scenario grows (no timing here)."""
+"""The benchmark: its scaled scenario stays valid, its arguments are checked (no timing here)."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -16,3 +18,23 @@ def test_scaled_scenario_is_valid_and_scaled():
     assert s.population.size == 30_000
     assert len(s.clinicians) == 3 * 16
     assert len(s.teams) == 3 * 4
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--frob"], "unknown option '--frob'"),
+    (["10k"], "a list size must be a whole number, not '10k'"),
+    (["0"], "a list size must be 1 or more, not 0"),
+    (["--workers", "x"], "--workers' number of practices must be a whole number"),
+])
+def test_bad_arguments_get_a_message_and_the_usage_not_a_traceback(args, says):
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), *args],
+                       capture_output=True, text=True)
+    assert p.returncode == 2
+    assert says in p.stderr and "--targets" in p.stderr  # the usage lists the options
+    assert "Traceback" not in p.stderr and p.stdout == ""
+
+
+def test_help_prints_the_usage():
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--help"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and "--network" in p.stdout and p.stderr == ""

@@ -120,6 +120,13 @@ class _Stream:
         return True
 
 
+def _pair_table_size(pairs: int, size: int = 1 << 12) -> int:
+    """The smallest table of at least ``size`` (a power of two) that keeps ``pairs`` half full."""
+    while 2 * pairs > size:
+        size *= 2
+    return size
+
+
 def _pair_table(size: int) -> np.ndarray:
     """An empty table of patient-clinician visit counts (keys, counts); size a power of two."""
     table = np.zeros((2, size), dtype=np.int64)
@@ -243,6 +250,9 @@ class CompiledDesk:
         days[[DAY_FIRST_APPT, DAY_LAST_APPT, DAY_FIRST_QUEUED, DAY_LAST_QUEUED]] = -1
         n_clinicians = max(world.workforce.size, 1)
         n_slots = self.cal.times.size
+        # Sized for the run's arrivals from the start (the random numbers are the same
+        # drawn in one block or several), so the kernel seldom stops for room.
+        presized_pairs = min(n_arrivals, 8 * world.patients.size) if PRESIZE else 0
         self.run = kernel.RunState(
             arrivals=arrivals, arrival_time=np.array(a.time, dtype=float),
             day_start=np.searchsorted(a.time, np.arange(world.end_day + 1),
@@ -250,7 +260,7 @@ class CompiledDesk:
             spells=np.array(world.spells, dtype=np.int64).reshape(-1, 3).T.copy(),
             dna_draws=np.zeros(0), follow_up_draws=np.zeros(0), policy_draws=np.zeros(0),
             days=days, slot_appointment=np.full(n_slots, -1, dtype=np.int64),
-            pairs=_pair_table(1 << 12),
+            pairs=_pair_table(_pair_table_size(max(presized_pairs, world.history.size))),
             tiers=np.zeros((2, n_clinicians), dtype=np.int64),
             offer_time=np.zeros(4), offer_int=np.zeros((4, 5), dtype=np.int64),
             want=np.zeros(5, dtype=np.int64),
@@ -268,21 +278,13 @@ class CompiledDesk:
         )
         history = world.history
         if history.size:  # who already knows whom: the pairs' consultations before the run
-            size = 1 << 12
-            while 2 * history.size > size:
-                size *= 2
-            table = _pair_table(size)
-            kernel.seed_pairs(table, history.patient * world.slots.n_clinicians
+            kernel.seed_pairs(self.run.pairs, history.patient * world.slots.n_clinicians
                               + history.clinician,
                               history.consultations)
-            self.run = self.run._replace(pairs=table)
             self.log.count[COUNT_PAIRS] = history.size
-        # Sized for the run's arrivals from the start (the random numbers are the same
-        # drawn in one block or several), so the kernel seldom stops for room.
-        pairs = min(n_arrivals, 8 * world.patients.size) if PRESIZE else 0
         self._ensure(0, 0, room if PRESIZE else 0,
                      n_arrivals if uses_policy_stream and PRESIZE else 0,
-                     max(pairs - int(self.log.count[COUNT_PAIRS]), 0))
+                     max(presized_pairs - int(self.log.count[COUNT_PAIRS]), 0))
 
     # ---------------------------------------------------------------- capacity
 
@@ -321,9 +323,7 @@ class CompiledDesk:
                 drawn[name] = stream.values
         size = self.run.pairs.shape[1]
         if 2 * (count[COUNT_PAIRS] + pairs) > size:
-            while 2 * (count[COUNT_PAIRS] + pairs) > size:
-                size *= 2
-            table = _pair_table(size)
+            table = _pair_table(_pair_table_size(int(count[COUNT_PAIRS]) + pairs, size))
             kernel.rehash(self.run.pairs, table)
             drawn["pairs"] = table
         if drawn:

@@ -395,3 +395,32 @@ def test_heads_at_start_are_each_clinicians_first_slot_in_each_pool():
                 assert head == (n_days, -1, -1)
                 assert cal.head_time[pool, c] == np.inf
     assert seen[True] and seen[False]  # both kinds of head were checked
+
+
+def test_the_cached_engine_loads_without_numba_s_registries_and_books_the_same():
+    """Every kernel function (history, growth) loads without numba's compiler's registries.
+
+    In a fresh process, from numba's cache; and it books as the reference desk does.
+    """
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib, sys\n"
+        "import sim.engine.compiled as compiled\n"
+        "compiled.PRESIZE = False  # the visit table grows as it goes: rehash\n"
+        "from sim import load_scenario, run\n"
+        "s = load_scenario('scenarios/default.yaml', {'duration_days': 42, 'seed': 3,\n"
+        "                  'population.history': {'years': 2}})  # seed_pairs\n"
+        "def digest(r):\n"
+        "    return hashlib.sha256(r.appointments.to_csv().encode()).hexdigest()\n"
+        "fast = digest(run(s, engine='compiled'))\n"
+        "print('registries', 'numba.np.arraymath' in sys.modules)\n"
+        "print('same', fast == digest(run(s, engine='reference')))\n"
+    )
+    runs = [subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                           text=True) for _ in range(2)]  # the first may compile
+    for r in runs:
+        assert r.returncode == 0, r.stderr[-2000:]  # a crash while loading fails here
+        assert "same True" in r.stdout.splitlines()
+    assert runs[1].stdout.splitlines()[0] == "registries False"

@@ -66,14 +66,15 @@ from ..codes import (
 
 
 def _answer_the_blas_probe() -> None:
-    """Spare numba's start-up probe for BLAS its import of ``scipy.linalg`` (0.15 s a process).
+    """Spare numba's probe for BLAS its import of ``scipy.linalg`` (0.15 s) when it compiles.
 
-    When numba first loads a compiled function it imports
-    ``numba.np.arraymath``, which asks whether BLAS (for ``np.dot`` and
-    friends) is there by importing ``scipy.linalg``. The booking desk uses no
-    linear algebra, and scipy is one of this project's dependencies, so the
-    probe is answered yes without the import; were BLAS ever used, numba's own
-    check runs again at that point and imports it then.
+    When numba first compiles (or, without :func:`_load_without_registries`,
+    loads) a function it imports ``numba.np.arraymath``, which asks whether
+    BLAS (for ``np.dot`` and friends) is there by importing ``scipy.linalg``.
+    The booking desk uses no linear algebra, and scipy is one of this
+    project's dependencies, so the probe is answered yes without the import;
+    were BLAS ever used, numba's own check runs again at that point and
+    imports it then.
     """
     if "numba.np.arraymath" in sys.modules or importlib.util.find_spec("scipy") is None:
         return
@@ -87,9 +88,6 @@ def _answer_the_blas_probe() -> None:
         import numba.np.arraymath  # noqa: F401  (the probe runs on this import)
     finally:
         linalg.ensure_blas = probe
-
-
-_answer_the_blas_probe()
 
 
 # Log.count: rows used, random numbers used, the next sickness spell.
@@ -943,3 +941,42 @@ def run_days(cal, rules, rule, usual, run, log, first_day, stop_day, attend_firs
             step = i64(FOLLOW_UPS)
             d += 1
     return stop_day
+
+
+def _load_without_registries(*dispatchers) -> None:
+    """Load these functions from numba's cache without its compiler's registries.
+
+    Before loading a cached function numba refreshes its compiler: it imports
+    and installs the typing and lowering rules of everything it can compile
+    (arrays, random numbers, linear algebra, typed containers...), 0.1 to 0.2 s
+    a process. Running the cached machine code needs none of that, only
+    numba's runtime (which :func:`seed_pairs` and :func:`rehash` use to count
+    references), started here. A function not in the cache is compiled by
+    numba as usual, and compiling refreshes the compiler itself (the BLAS
+    probe answered first). Only this module's functions load this way; a numba
+    whose cache does not look like this (numba is pinned below 1.0) loads as
+    it always does. The engine tests run in processes that load this way, and
+    one loads every function in a fresh process (history, growth).
+    """
+    from numba.core.runtime import rtsys
+
+    for dispatcher in dispatchers:
+        cache = getattr(dispatcher, "_cache", None)
+        load = getattr(cache, "_load_overload", None)
+        guard = getattr(cache, "_guard_against_spurious_io_errors", None)
+        if load is None or guard is None or not hasattr(cache, "load_overload"):
+            continue
+
+        def load_overload(sig, target_context, load=load, guard=guard):
+            rtsys.initialize(target_context)
+            loaded = None
+            with guard():  # as numba's own: an unreadable cache is a miss
+                loaded = load(sig, target_context)
+            if loaded is None:  # numba compiles it next
+                _answer_the_blas_probe()
+            return loaded
+
+        cache.load_overload = load_overload
+
+
+_load_without_registries(run_days, seed_pairs, rehash)

@@ -406,21 +406,30 @@ def test_the_cached_engine_loads_without_numba_s_registries_and_books_the_same()
     import sys
 
     code = (
-        "import hashlib, sys\n"
+        "import collections, hashlib, sys\n"
         "import sim.engine.compiled as compiled\n"
+        "from sim.engine import kernel\n"
+        "calls = collections.Counter()\n"
+        "def counted(f):\n"
+        "    def call(*a):\n"
+        "        calls[f.__name__] += 1\n"
+        "        return f(*a)\n"
+        "    return call\n"
+        "kernel.seed_pairs, kernel.rehash = counted(kernel.seed_pairs), counted(kernel.rehash)\n"
         "compiled.PRESIZE = False  # the visit table grows as it goes: rehash\n"
         "from sim import load_scenario, run\n"
         "s = load_scenario('scenarios/default.yaml', {'duration_days': 42, 'seed': 3,\n"
-        "                  'population.history': {'years': 2}})  # seed_pairs\n"
+        "                  'population.history': {'years': 1}})  # seed_pairs\n"
         "def digest(r):\n"
         "    return hashlib.sha256(r.appointments.to_csv().encode()).hexdigest()\n"
         "fast = digest(run(s, engine='compiled'))\n"
         "print('registries', 'numba.np.arraymath' in sys.modules)\n"
         "print('same', fast == digest(run(s, engine='reference')))\n"
+        "print('loaded', calls['seed_pairs'] > 0 and calls['rehash'] > 0)\n"
     )
     runs = [subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                            text=True) for _ in range(2)]  # the first may compile
     for r in runs:
         assert r.returncode == 0, r.stderr[-2000:]  # a crash while loading fails here
-        assert "same True" in r.stdout.splitlines()
+        assert {"same True", "loaded True"} <= set(r.stdout.splitlines())
     assert runs[1].stdout.splitlines()[0] == "registries False"

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.ordering import count_pairs, lexsort, numbered
+from sim.ordering import count_pairs, largest_pair, lexsort, numbered
 
 
 def ids(column: pd.Series) -> np.ndarray:
@@ -92,7 +92,8 @@ def upc_by_patient(visits: pd.DataFrame, min_visits: int = 2, patient: str = "pa
     n = np.bincount(p, minlength=p_values.size)
     pair_patient, pair_counts = count_pairs(p, c)
     top = np.zeros(p_values.size, dtype=np.int64)  # each patient's commonest clinician's visits
-    np.maximum.at(top, pair_patient, pair_counts)
+    who, most = largest_pair(pair_patient, pair_counts)
+    top[who] = most
     ok = n >= max(min_visits, 1)
     return pd.Series(top[ok] / n[ok].astype(float), index=p_values[ok], name="upc")
 
@@ -143,10 +144,7 @@ def patient_indices(
     n_clinicians = np.bincount(pair_patient, minlength=present.size)
     sum_sq = np.bincount(pair_patient, weights=pair_counts.astype(float) ** 2,
                          minlength=present.size)
-    first_pair = np.flatnonzero(np.r_[True, pair_patient[1:] != pair_patient[:-1]]) \
-        if pair_counts.size else pair_counts
-    nmax = (np.maximum.reduceat(pair_counts, first_pair) if pair_counts.size
-            else pair_counts)
+    _, nmax = largest_pair(pair_patient, pair_counts)  # every present patient has pairs
     same = np.zeros(p.size, dtype=bool)
     same[1:] = (p[1:] == p[:-1]) & (c[1:] == c[:-1])
     row_patient = np.repeat(np.arange(present.size), n)

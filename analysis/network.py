@@ -125,9 +125,7 @@ def _hub_count(appointments: pd.DataFrame, hub_ids) -> int:
                 & one_of(appointments["status"], ["attended", "dna"]))
     clinician = appointments["clinician_id"]
     if isinstance(clinician.dtype, pd.CategoricalDtype):  # each name looked up once
-        hub = clinician.cat.categories.isin(list(hub_ids))
-        codes = clinician.cat.codes.to_numpy()[happened]
-        return int(hub[codes[codes >= 0]].sum())
+        return int((one_of(clinician, hub_ids) & happened).sum())
     return int(clinician[happened].astype(str).isin(hub_ids).sum())
 
 

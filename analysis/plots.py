@@ -412,8 +412,8 @@ def compare_practices(practices: pd.DataFrame, labels, names, path,
     step = 0.7 / max(len(shown), 1)
     for k, (ax, m) in enumerate(zip(axes.flat, panels, strict=False)):
         scale = 100 if measure(m).kind == "share" else 1
+        values = practices[m].to_numpy(dtype=float)
         for i, lb in enumerate(shown):
-            values = practices[m].to_numpy(dtype=float)
             stats = [mean_ci(values[rows]) for rows in where[lb]]
             mean = np.array([x[0] for x in stats]) * scale
             err = np.nan_to_num(np.vstack([mean - np.array([x[1] for x in stats]) * scale,

@@ -13,7 +13,8 @@ stays where that is the case (merging arrivals).
 :func:`numbered` numbers values in their sorted order (``np.unique`` with its
 inverse) by a table of the whole numbers present, without a sort, and
 :func:`count_pairs` counts (patient, clinician) pairs with it: the count
-behind every continuity index, in the summaries and in the A&E proxy.
+behind every continuity index, in the summaries and in the A&E proxy; and
+:func:`largest_pair` gives each patient's commonest clinician's count from it.
 """
 
 from __future__ import annotations
@@ -128,3 +129,14 @@ def count_pairs(patient: np.ndarray, clinician: np.ndarray) -> tuple[np.ndarray,
     width = int(clinician.max(initial=0)) + 1
     pairs, pair = numbered(patient * width + clinician)
     return pairs // width, np.bincount(pair, minlength=pairs.size)
+
+
+def largest_pair(pair_patient: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each patient with pairs, in order, and their largest pair's count (UPC's numerator).
+
+    ``pair_patient`` and ``counts`` as :func:`count_pairs` gives them (pairs in patient order).
+    """
+    if counts.size == 0:
+        return pair_patient, counts
+    first = np.flatnonzero(np.r_[True, pair_patient[1:] != pair_patient[:-1]])
+    return pair_patient[first], np.maximum.reduceat(counts, first)

@@ -207,7 +207,6 @@ def test_rolling_windows_give_each_windows_own_indices_to_the_last_bit(spread):
     assert upc[-1] == share[-1] == (0.0, 0)
 
 
-
 def test_one_of_is_isin_for_categories_and_text():
     from analysis.continuity import one_of
 

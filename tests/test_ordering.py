@@ -43,3 +43,16 @@ def test_rows_mostly_in_order_within_groups_sort_as_numpy_sorts_them(swapped):
         block = slice(b * 10, b * 10 + 10)
         time[block] = np.roll(time[block], 5)
     assert np.array_equal(lexsort((time, group)), np.lexsort((time, group)))
+
+
+def test_largest_pair_is_each_patients_commonest_clinicians_count():
+    from sim.ordering import count_pairs, largest_pair
+
+    rng = np.random.default_rng(3)
+    patient, clinician = rng.integers(0, 50, 1000) * 3, rng.integers(0, 7, 1000)
+    who, most = largest_pair(*count_pairs(patient, clinician))
+    assert who.tolist() == sorted(set(patient.tolist()))
+    for p, m in zip(who, most, strict=True):
+        assert m == np.bincount(clinician[patient == p]).max()
+    empty = np.zeros(0, dtype=np.int64)
+    assert [x.size for x in largest_pair(*count_pairs(empty, empty))] == [0, 0]

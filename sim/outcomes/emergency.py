@@ -30,7 +30,7 @@ from ..codes import ATTENDED, ROUTINE, SIGNPOSTED, URGENT
 from ..engine.contract import BookingRecord, EventLog
 from ..inputs.history_import import History
 from ..inputs.schema import ContinuityChannel, Scenario
-from ..ordering import count_pairs, lexsort
+from ..ordering import count_pairs, largest_pair, lexsort
 from ..world.build import World
 
 AE, ADMISSION = 0, 1
@@ -113,10 +113,10 @@ def recent_upc(visit_patient: np.ndarray, visit_time: np.ndarray, visit_clinicia
     lens = n[sel]
     within = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
     clin = visit_clinician[np.repeat(lo[sel], lens) + within].astype(np.int64)
-    owner, counts = count_pairs(np.repeat(np.arange(sel.size, dtype=np.int64), lens), clin)
     # every selected candidate owns at least one pair
-    first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    out[sel] = np.maximum.reduceat(counts, first) / lens
+    _, most = largest_pair(*count_pairs(np.repeat(np.arange(sel.size, dtype=np.int64), lens),
+                                        clin))
+    out[sel] = most / lens
     return out
 
 

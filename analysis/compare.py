@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.files.csv_safe import read_csv, write_csv
+
 from .continuity import patient_indices, slicc_by_month
 from .depth import usual_gp_consultations
 from .monthly import combine_monthly_parts, monthly_from_parts, monthly_table
@@ -210,13 +212,13 @@ def write_comparison(stage: Path, data: dict[str, pd.DataFrame], labels: list[st
     (stage / "data").mkdir(exist_ok=True)
     for name, df in data.items():
         df.to_parquet(stage / "data" / f"{name}.parquet", index=False)
-    data["runs"].to_csv(stage / "runs.csv", index=False)
+    write_csv(data["runs"], stage / "runs.csv", index=False)
     comparison, differences = comparison_tables(data["runs"], labels[0])
-    comparison.to_csv(stage / "comparison.csv", index=False)
-    differences.to_csv(stage / "differences.csv", index=False)
-    validation_table(data["runs"], labels).to_csv(stage / "validation.csv", index=False)
-    monthly_summary(data["monthly"]).to_csv(stage / "monthly.csv", index=False)
-    parameters.to_csv(stage / "parameters.csv", index=False)
+    write_csv(comparison, stage / "comparison.csv", index=False)
+    write_csv(differences, stage / "differences.csv", index=False)
+    write_csv(validation_table(data["runs"], labels), stage / "validation.csv", index=False)
+    write_csv(monthly_summary(data["monthly"]), stage / "monthly.csv", index=False)
+    write_csv(parameters, stage / "parameters.csv", index=False)
     (stage / "scenarios").mkdir(exist_ok=True)
     for label, text in resolved.items():
         (stage / "scenarios" / f"{label}.resolved.yaml").write_text(text, encoding="utf-8")
@@ -240,13 +242,13 @@ def load_comparison(folder: str | Path) -> dict:
     return {
         "meta": meta,
         "data": data,
-        "comparison": pd.read_csv(folder / "comparison.csv", dtype={"scenario": str}),
-        "differences": pd.read_csv(folder / "differences.csv", dtype={"scenario": str}),
+        "comparison": read_csv(folder / "comparison.csv", dtype={"scenario": str}),
+        "differences": read_csv(folder / "differences.csv", dtype={"scenario": str}),
         "monthly": monthly_summary(data["monthly"]),
-        "validation": (pd.read_csv(folder / "validation.csv", dtype={"scenario": str})
+        "validation": (read_csv(folder / "validation.csv", dtype={"scenario": str})
                        if (folder / "validation.csv").is_file()
                        else validation_table(data["runs"])),
-        "parameters": pd.read_csv(folder / "parameters.csv", keep_default_na=False,
+        "parameters": read_csv(folder / "parameters.csv", keep_default_na=False,
                                   dtype=str),
         "resolved": {p.name.removesuffix(".resolved.yaml"): p.read_text(encoding="utf-8")
                      for p in sorted((folder / "scenarios").glob("*.resolved.yaml"))},

@@ -62,12 +62,13 @@ def write_and_reduce(result, out: str | Path, hub_ids=frozenset(),
     """In a worker: write a practice's full results to ``out``; keep its summary parts.
 
     The practice is named by its folder's name (its id in the network file);
-    ``plots``: draw its wait plot too.
+    ``plots``: draw its wait plot too. ``out`` is wholly the tool's (inside the
+    network's claimed output folder) and is replaced in one step.
     """
     reduced = practice_parts(result, hub_ids)
     write_run(result, out, parts=(reduced.parts, reduced.cohorts),
               label=f"Practice {Path(out).name} ({result.scenario.policy.name})",
-              monthly=reduced.monthly, plots=plots)
+              monthly=reduced.monthly, plots=plots, whole=True)
     return reduced
 
 

@@ -1,17 +1,17 @@
-"""Writing one run's results to a folder, atomically, with its provenance."""
+"""Writing one run's results to a folder, whole or not at all, with its provenance."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from pathlib import Path
 
 import pandas as pd
 
+from sim.files.csv_safe import write_csv
+from sim.files.outputs import claim_output, replace_dir, sha256_of
 from sim.inputs.resolve import resolved_yaml, scenario_hash
 from sim.outcomes.tables import RunResult
-from sim.runs.atomic import atomic_dir
 from sim.runs.provenance import code_version, environment
 
 from .continuity import opr_by_clinician, slicc_by_list, slicc_by_month
@@ -44,16 +44,9 @@ RUN_FILES = {
 }
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def write_run(result: RunResult, out_dir: str | Path, parts=None, label: str | None = None,
-              monthly: dict | None = None, plots: bool = True) -> dict[str, Path]:
+              monthly: dict | None = None, plots: bool = True, *, force: bool = False,
+              whole: bool = False) -> dict[str, Path]:
     """Write a run's files into ``out_dir``; return where each went.
 
     ``parts``: the run's :func:`analysis.summary.run_parts`, if already computed.
@@ -62,8 +55,27 @@ def write_run(result: RunResult, out_dir: str | Path, parts=None, label: str | N
     made. ``plots``: draw ``wait_distribution.png`` (a network's practices skip it unless
     asked: it is a sixth of a practice's writing time). Nothing in ``out_dir`` changes
     unless every file was written.
+
+    ``out_dir`` is claimed as an output folder (:func:`sim.files.outputs.claim_output`:
+    refused if it holds files the tool did not write, unless ``force``); with
+    ``whole`` it is instead a folder wholly the tool's inside one already claimed (a
+    network's practice), replaced in one step.
     """
+    if whole:
+        with replace_dir(out_dir) as stage:
+            write_run_files(result, stage, parts, label, monthly, plots)
+    else:
+        with claim_output(out_dir, command="run", force=force) as folder, \
+                folder.writing() as stage:
+            write_run_files(result, stage, parts, label, monthly, plots)
     out_dir = Path(out_dir)
+    return {name: out_dir / name for name in RUN_FILES
+            if plots or not name.endswith(".png")}
+
+
+def write_run_files(result: RunResult, folder: Path, parts=None, label: str | None = None,
+                    monthly: dict | None = None, plots: bool = True) -> None:
+    """Write a run's files into ``folder`` (a staging folder), ``metadata.json`` last."""
     s = result.scenario
     summary, by_cohort = run_summaries(result, parts)
     appts = result.tables["appointments"]
@@ -73,43 +85,41 @@ def write_run(result: RunResult, out_dir: str | Path, parts=None, label: str | N
                           & appts["role"].isin(holders).to_numpy(dtype=bool),
                           ["patient_id", "clinician_id", "usual_clinician_id", "appointment_at"]]
     with_usual = usual_gp_consultations(gp_visits, result.tables["patients"]["patient_id"])
-    with atomic_dir(out_dir) as stage:
-        resolved = resolved_yaml(s)
-        (stage / "scenario.resolved.yaml").write_text(resolved, encoding="utf-8")
-        for name in ("appointments", "requests", "unmet", "clinician_days", "patients",
-                     "emergency"):
-            result.tables[name].to_parquet(stage / f"{name}.parquet", index=False)
-        summary.to_csv(stage / "summary.csv", index=False)
-        by_cohort.to_csv(stage / "summary_by_cohort.csv", index=False)
-        with_usual.to_csv(stage / "usual_gp_consultations.csv", index=False)
-        pd.DataFrame({"column": list(SUMMARY_COLUMNS),
-                      "meaning": list(SUMMARY_COLUMNS.values())}).to_csv(
-            stage / "summary_columns.csv", index=False)
-        slicc_by_month(gp_visits, time="appointment_at").to_csv(stage / "slicc_by_month.csv",
-                                                                index=False)
-        monthly_table(result, monthly).to_csv(stage / "monthly.csv", index=False)
-        by_list = slicc_by_list(gp_visits).rename(columns={
-            "usual_clinician_id": "clinician_id", "visits": "list_gp_visits",
-            "with_usual": "list_visits_with_them", "slicc": "list_slicc"})
-        opr = opr_by_clinician(gp_visits).rename(columns={"appointments": "gp_appointments",
-                                                          "own_list": "with_own_list"})
-        by_list.merge(opr, on="clinician_id", how="outer").to_csv(
-            stage / "continuity_by_list.csv", index=False)
-        if plots:
-            wait_distribution(result.tables["appointments"], stage / "wait_distribution.png",
-                              title=f"{label or s.name}: wait from request to appointment")
-        files = {p.name: _sha256(p) for p in sorted(stage.iterdir()) if p.is_file()}
-        meta = {
-            "scenario": s.name,
-            "seed": s.seed,
-            "replication": result.replication,
-            "scenario_sha256": scenario_hash(s, resolved),
-            "code_version": code_version(),
-            "environment": environment(),
-            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "run": {k: v for k, v in result.info.items() if k not in ("seed", "replication")},
-            "files": files,
-        }
-        (stage / "metadata.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    return {name: out_dir / name for name in RUN_FILES
-            if plots or not name.endswith(".png")}
+    stage = Path(folder)
+    resolved = resolved_yaml(s)
+    (stage / "scenario.resolved.yaml").write_text(resolved, encoding="utf-8")
+    for name in ("appointments", "requests", "unmet", "clinician_days", "patients",
+                 "emergency"):
+        result.tables[name].to_parquet(stage / f"{name}.parquet", index=False)
+    write_csv(summary, stage / "summary.csv", index=False)
+    write_csv(by_cohort, stage / "summary_by_cohort.csv", index=False)
+    write_csv(with_usual, stage / "usual_gp_consultations.csv", index=False)
+    write_csv(pd.DataFrame({"column": list(SUMMARY_COLUMNS),
+                            "meaning": list(SUMMARY_COLUMNS.values())}),
+              stage / "summary_columns.csv", index=False)
+    write_csv(slicc_by_month(gp_visits, time="appointment_at"), stage / "slicc_by_month.csv",
+              index=False)
+    write_csv(monthly_table(result, monthly), stage / "monthly.csv", index=False)
+    by_list = slicc_by_list(gp_visits).rename(columns={
+        "usual_clinician_id": "clinician_id", "visits": "list_gp_visits",
+        "with_usual": "list_visits_with_them", "slicc": "list_slicc"})
+    opr = opr_by_clinician(gp_visits).rename(columns={"appointments": "gp_appointments",
+                                                      "own_list": "with_own_list"})
+    write_csv(by_list.merge(opr, on="clinician_id", how="outer"),
+              stage / "continuity_by_list.csv", index=False)
+    if plots:
+        wait_distribution(result.tables["appointments"], stage / "wait_distribution.png",
+                          title=f"{label or s.name}: wait from request to appointment")
+    files = {p.name: sha256_of(p) for p in sorted(stage.iterdir()) if p.is_file()}
+    meta = {
+        "scenario": s.name,
+        "seed": s.seed,
+        "replication": result.replication,
+        "scenario_sha256": scenario_hash(s, resolved),
+        "code_version": code_version(),
+        "environment": environment(),
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "run": {k: v for k, v in result.info.items() if k not in ("seed", "replication")},
+        "files": files,
+    }
+    (stage / "metadata.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")

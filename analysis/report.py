@@ -15,9 +15,12 @@ from __future__ import annotations
 import base64
 import html
 import math
+import os
 from pathlib import Path
 
 import pandas as pd
+
+from sim.processes import end_with_parent
 
 from . import plots
 from .compare import load_comparison
@@ -131,7 +134,7 @@ def make_plots(c: dict, folder: Path, formats: tuple[str, ...] = ("png",),
         import multiprocessing
 
         child = multiprocessing.get_context("fork").Process(
-            target=_draw, args=(calls, heavy, folder, extra))
+            target=_draw_in_child, args=(os.getpid(), calls, heavy, folder, extra))
         child.start()
     _draw(calls, [(f, fn) for f, _, _, fn in PLOTS if child is None or fn not in HEAVY_PLOTS],
           folder, extra)
@@ -140,6 +143,12 @@ def make_plots(c: dict, folder: Path, formats: tuple[str, ...] = ("png",),
         if child.exitcode != 0:
             _draw(calls, heavy, folder, extra)
     return {f: folder / f for f, _, _, _ in PLOTS}
+
+
+def _draw_in_child(parent: int, *args) -> None:
+    """:func:`_draw` in a forked process that ends if ``parent`` is killed first."""
+    end_with_parent(parent)
+    _draw(*args)
 
 
 def _fmt(fmt: str, x: float) -> str:

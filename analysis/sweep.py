@@ -5,6 +5,7 @@ Reads only what the sweep stored (``runs/<key>/*.parquet``); never simulates.
 
 from __future__ import annotations
 
+import os
 import textwrap
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -15,6 +16,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+from sim.files.csv_safe import write_csv
+from sim.processes import end_with_parent
 
 from .compare import DATA_TABLES, stack_runs, write_comparison
 from .labels import HEADLINE_GROUPS, measure, parameter_name, value_name
@@ -152,10 +156,11 @@ def write_aggregates(stage: Path, sweep, out: Path, read_runs, parameter_rows, r
     summaries = read_runs(sweep, out, "runs")
     tidy = tidy_table(sweep, summaries)
     tidy.to_parquet(stage / "sweep.parquet", index=False)
-    tidy.to_csv(stage / "sweep.csv", index=False)
+    write_csv(tidy, stage / "sweep.csv", index=False)
     # The sweep's own plots are drawn in another process while this one writes and draws
     # the comparison report (a third of a 100-run sweep's time, done side by side).
-    with ProcessPoolExecutor(max_workers=1) as pool:
+    with ProcessPoolExecutor(max_workers=1, initializer=end_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         plots = pool.submit(sweep_plots, tidy, sweep.swept, stage / "plots")
         _write_report(stage, sweep, out, read_runs, parameter_rows, resolved_yaml, meta,
                       tidy, {p.label for p, _, _ in summaries})

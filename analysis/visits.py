@@ -24,10 +24,12 @@ import pandas as pd
 from sim.inputs.csv_files import (
     MAX_PROBLEMS,  # noqa: F401 (re-exported: the cap on problems)
     FileProblems,
+    duplicate_problems,
     line_numbers,
+    name_problems,
     read_csv_text,
 )
-from sim.inputs.dates import DateColumnError, parse_dates
+from sim.inputs.dates import FORMS, DateColumnError, parse_dates
 
 from .continuity import opr_by_clinician, patient_indices, slicc
 
@@ -40,7 +42,8 @@ class VisitsError(FileProblems):
     """A visit export that cannot be used: every problem, each naming the file and the lines."""
 
 
-def read_visits(path: str | Path, dayfirst: bool = True) -> pd.DataFrame:
+def read_visits(path: str | Path, dayfirst: bool = True, duplicates: str = "refuse",
+                clinician_names: str = "refuse") -> pd.DataFrame:
     """Read and check a visit export; dates become ``Timestamp``, identifiers stay text.
 
     Every problem is found in one pass: missing columns, blank identifiers,
@@ -51,6 +54,11 @@ def read_visits(path: str | Path, dayfirst: bool = True) -> pd.DataFrame:
         path: the CSV file.
         dayfirst: read dates with slashes as day/month/year (UK exports; the
             default) rather than month/day/year. ISO dates are read either way.
+        duplicates: rows that repeat an earlier row in every column: ``refuse``
+            (a problem naming their lines), ``drop`` or ``keep``.
+        clinician_names: clinician names that differ only in capitals, spaces or
+            punctuation (``DR ADAMS``, ``Dr Adams``): ``refuse``, ``merge`` (into
+            the first spelling) or ``keep`` (as different clinicians).
 
     Raises:
         VisitsError: with every problem found.
@@ -64,29 +72,41 @@ def read_visits(path: str | Path, dayfirst: bool = True) -> pd.DataFrame:
                           f"(found: {found}); needed: {', '.join(REQUIRED)}")
     if len(df) == 0:
         raise VisitsError(f"{path}: the file has a header but no visits")
+    lines = df.attrs.pop("lines")
     keep = [c for c in (*REQUIRED, *OPTIONAL) if c in df.columns]
     df = df[keep].copy()
     for col in keep:
         df[col] = df[col].str.strip()
-    problems = []
+    timed = bool(df["date"].str.contains(":", regex=False).any())
+    kept, problems, note = duplicate_problems(path, df, lines, "visit", duplicates, timed)
+    df, lines = df[kept].reset_index(drop=True), lines[kept]
+    columns = [c for c in ("clinician_id", "usual_clinician_id") if c in df.columns]
+    rename, found = name_problems(path, "clinician_id",
+                                  pd.concat([df[c] for c in columns], ignore_index=True),
+                                  np.tile(lines, len(columns)), clinician_names)
+    problems += found
+    for col in ("clinician_id", "usual_clinician_id"):
+        if rename and col in df.columns:
+            df[col] = df[col].replace(rename)
     for col in ("patient_id", "clinician_id"):
         bad = (df[col] == "").to_numpy()
         if bad.any():
-            problems.append(f"{path}: column {col}: blank at {line_numbers(bad)}")
+            problems.append(f"{path}: column {col}: blank at {line_numbers(bad, lines)}")
     try:
         dates, bad = parse_dates(df["date"], dayfirst=dayfirst)
     except DateColumnError as e:
         problems.append(f"{path}: column date: {e}")
     else:
         if bad.any():
-            problems.append(f"{path}: column date: unreadable at {line_numbers(bad)} (e.g. "
-                            f"{df['date'].to_numpy()[bad][0]!r}); use 2024-03-31, "
-                            "2024-03-31 09:30, 31/03/2024 or 31/03/2024 09:30")
+            problems.append(f"{path}: column date: unreadable at {line_numbers(bad, lines)} (e.g. "
+                            f"{df['date'].to_numpy()[bad][0]!r}); {FORMS}")
         df["date"] = dates
     if problems:
         raise VisitsError(problems)
     if "usual_clinician_id" in df.columns:
         df["usual_clinician_id"] = df["usual_clinician_id"].replace("", np.nan)
+    df.attrs = {"repeats_dropped": int((~kept).sum()), "names_merged": len(rename),
+                "note": note}
     return df
 
 

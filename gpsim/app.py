@@ -7,9 +7,6 @@ Started by ``gpsim app`` (or ``python run.py app``), which serves it on
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
@@ -30,22 +27,25 @@ source = st.radio("Start from", ["The default practice", "A shipped scenario",
                                  "A scenario file of my own",
                                  "A calibrated practice on this computer"], horizontal=True)
 base, problems = None, []
-if source == "The default practice":
-    base = load_scenario(ROOT / "scenarios" / "default.yaml")
-elif source == "A shipped scenario":
-    choice = st.selectbox("Scenario", list(shipped))
-    base = load_scenario(shipped[choice])
-elif source == "A scenario file of my own":
-    upload = st.file_uploader("Scenario file (YAML, up to 1 MB)", type=["yaml", "yml"])
-    if upload is not None:
-        base, problems = logic.read_upload(upload.name, upload.getvalue())
-else:
-    where = st.text_input("The scenario `gpsim calibrate` wrote (its list and history are read "
-                          "from beside it)", placeholder="/path/to/my_practice.yaml")
-    if where:
-        base, problems = logic.read_local(where)
+try:
+    if source == "The default practice":
+        base = load_scenario(ROOT / "scenarios" / "default.yaml")
+    elif source == "A shipped scenario":
+        choice = st.selectbox("Scenario", list(shipped))
+        base = load_scenario(shipped[choice])
+    elif source == "A scenario file of my own":
+        upload = st.file_uploader("Scenario file (YAML, up to 1 MB)", type=["yaml", "yml"])
+        if upload is not None:
+            base, problems = logic.read_upload(upload.name, upload.getvalue())
+    else:
+        where = st.text_input("The scenario `gpsim calibrate` wrote (its list and history are "
+                              "read from beside it)", placeholder="/path/to/my_practice.yaml")
+        if where:
+            base, problems = logic.read_local(where)
+except Exception as e:  # a one-line message, never a traceback
+    base, problems = None, [f"unexpected {type(e).__name__}: {e}"]
 for p in problems:
-    st.error(p)
+    st.error(logic.plain(p))
 if base is None:
     st.stop()
 
@@ -94,7 +94,7 @@ practice, problems = logic.with_practice(base, form)
 for field, messages in logic.by_field(problems).items():
     with beside[field].container():
         for p in messages:
-            st.error(p)
+            st.error(logic.plain(p))
 if practice is None:
     st.stop()
 
@@ -132,17 +132,18 @@ for policy in picked:
             cohorts = list(practice.cohorts)
             params["cohorts"] = st.multiselect("Cohorts cared for by champions", cohorts,
                                                default=cohorts, key=f"{policy}-cohorts")
-        st.caption(logic.describe(policy, params))
+        st.caption(logic.plain(logic.describe(policy, params)))
         s, found = logic.approach_scenario(practice, policy, params,
                                            rollout if policy != picked[0] else None)
         for p in found:  # beside this approach's settings
-            st.error(p)
+            st.error(logic.plain(p))
         if found:
             problems.append(logic.APPROACHES[policy])
         if s is not None:
             scenarios.append(s)
 if problems:
-    st.error(f"Fix the settings of {', '.join(problems)}: the message is in its box above.")
+    st.error(logic.plain(f"Fix the settings of {', '.join(problems)}: the message is in its "
+                         "box above."))
 replications = st.number_input("Replications (more: narrower intervals, longer to run)", 2, 50,
                                5)
 if len(picked) < 2:
@@ -162,24 +163,27 @@ if st.button("Run", type="primary"):
         """Move the bar as each run finishes."""
         bar.progress(done / total, text=f"{done} of {total} runs")
 
-    out = Path(tempfile.mkdtemp(prefix="gpsim-app-")) / "comparison"
-    result = logic.run_app_comparison(scenarios, out, int(replications), progress)
+    try:
+        result = logic.answer(scenarios, int(replications), progress)
+    except Exception as e:  # a one-line message, never a traceback
+        st.error(logic.plain(f"The comparison could not run: {type(e).__name__}: {e}"))
+        st.stop()
     bar.progress(1.0, text=f"{result.runs} runs in {result.seconds:.0f} s")
     st.session_state["result"] = (result, scenarios)
 
 if "result" in st.session_state:
     result, ran = st.session_state["result"]
     st.header("4. The answer")
-    shown = logic.results_for_page(result.out)
-    for sentence in shown["verdict"]:
-        st.write(sentence)
-    st.dataframe(shown["table"], hide_index=True)
-    for title, png in shown["plots"]:
+    for sentence in result.verdict:
+        st.write(logic.plain(sentence))
+    st.dataframe(result.table, hide_index=True)
+    for title, png in result.plots:
         st.subheader(title)
-        st.image(str(png))
+        st.image(png)
     st.header("5. Take it away")
-    st.download_button("The full report (HTML)", (result.out / "report.html").read_bytes(),
-                       file_name="report.html", mime="text/html")
+    st.download_button("The full report (HTML)", result.report, file_name="report.html",
+                       mime="text/html")
     for label, s in zip(result.labels, ran, strict=True):
-        st.download_button(f"Scenario: {s.name} (YAML)", logic.scenario_yaml(s, result.seed),
-                           file_name=f"{label}.yaml", mime="text/yaml", key=f"yaml-{label}")
+        st.download_button(logic.plain(f"Scenario: {s.name} (YAML)"),
+                           logic.scenario_yaml(s, result.seed), file_name=f"{label}.yaml",
+                           mime="text/yaml", key=f"yaml-{label}")

@@ -9,6 +9,7 @@ hands back runs with the command line to the same numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +22,7 @@ from sim.inputs.files import SCENARIO, file_kind
 from sim.inputs.loading import scenario_from_dict
 from sim.inputs.policies import describe_policy
 from sim.inputs.resolve import resolved_yaml
+from sim.inputs.roots import roots_of
 from sim.inputs.schema import Scenario
 
 #: The largest scenario file the app accepts (a calibrated practice is far smaller).
@@ -48,6 +50,20 @@ def shipped_scenarios(root: Path) -> dict[str, Path]:
         except ScenarioError:
             continue
     return found
+
+
+#: Characters Markdown, and Streamlit's additions to it (``:red[...]``, ``$...$``), act on.
+_MARKUP = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>:$~=&])")
+
+
+def plain(text: object) -> str:
+    """Text to show as it is: every character Markdown would act on is escaped.
+
+    Streamlit renders messages, captions and labels as Markdown, so a value from an
+    uploaded file (``![x](http://...)``) would otherwise become an image fetched from
+    anywhere, or a link. Line breaks are kept as spaces.
+    """
+    return _MARKUP.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def problems_of(error: ScenarioError) -> list[str]:
@@ -98,7 +114,8 @@ def read_upload(name: str, data: bytes) -> tuple[Scenario | None, list[str]]:
 
     Files over :data:`MAX_UPLOAD_BYTES` are refused unread; the rest are read
     with the safe YAML reader and the strict schema, as ``gpsim validate`` does.
-    An upload cannot ``extends:`` another file (it has no folder of its own).
+    An upload may refer to no other file (``extends:``, a list file): it is read in
+    a folder of its own, and only that folder is allowed (:mod:`sim.inputs.roots`).
     """
     if len(data) > MAX_UPLOAD_BYTES:
         return None, [f"{name}: {len(data):,} bytes; the app takes scenario files up to "
@@ -111,9 +128,11 @@ def read_upload(name: str, data: bytes) -> tuple[Scenario | None, list[str]]:
             if file_kind(path) != SCENARIO:
                 return None, [f"{name}: not a scenario file (a network or a sweep): the app "
                               "compares approaches for one practice"]
-            return load_scenario(path), []
+            return load_scenario(path, roots=[folder]), []
         except ScenarioError as e:
-            return None, [line.replace(str(path), name) for line in problems_of(e)]
+            return None, [line.replace(str(path), name).replace(
+                str(Path(folder).resolve()), "the upload's own folder").replace(
+                folder, "the upload's own folder") for line in problems_of(e)]
 
 
 def practice_form(s: Scenario) -> dict[str, Any]:
@@ -162,7 +181,7 @@ def with_practice(s: Scenario, form: Mapping[str, Any]) -> tuple[Scenario | None
         role["slots_per_session"] = int(values["slots_per_session"])
         role["on_the_day_share"] = float(values["on_the_day_share"])
     try:
-        return scenario_from_dict(data, source="the practice form"), []
+        return scenario_from_dict(data, source="the practice form", roots=roots_of(s)), []
     except ScenarioError as e:
         return None, problems_of(e)
 
@@ -207,7 +226,7 @@ def approach_scenario(base: Scenario, policy: str, params: Mapping[str, Any],
     data["name"] = f"{base.practice.name}, {POLICIES.get(policy, policy)}"
     try:
         return scenario_from_dict(data, source=f"the {APPROACHES.get(policy, policy)} "
-                                  "settings"), []
+                                  "settings", roots=roots_of(base)), []
     except ScenarioError as e:
         return None, problems_of(e)
 
@@ -236,6 +255,49 @@ def run_app_comparison(scenarios: Sequence[Scenario], out: Path, replications: i
     return run_comparison(list(scenarios), out, replications=replications, workers=workers,
                           title=f"{scenarios[0].practice.name}: {len(scenarios)} booking "
                           "approaches", progress=False, on_progress=on_progress)
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """A finished comparison, held in memory for the page (its files are gone).
+
+    Attributes:
+        labels: each approach's label, the baseline first.
+        seed: the master seed every approach ran with.
+        runs: runs made; seconds: how long they took.
+        verdict: the verdict's sentences; table: the headline table.
+        plots: (title, PNG bytes) of the plots the page shows.
+        report: the full report (one self-contained HTML file).
+    """
+
+    labels: list[str]
+    seed: int
+    runs: int
+    seconds: float
+    verdict: list[str]
+    table: Any
+    plots: list[tuple[str, bytes]]
+    report: bytes
+
+
+def answer(scenarios: Sequence[Scenario], replications: int,
+           on_progress: Callable[[int, int], None] | None = None,
+           workers: int | None = None) -> Answer:
+    """Compare the approaches (:func:`run_app_comparison`) in a temporary folder; keep the answer.
+
+    Everything the page shows and offers to download is read into memory and the
+    folder is removed, also when the comparison is stopped or fails: the app
+    leaves nothing behind in the system's temporary folder.
+    """
+    with tempfile.TemporaryDirectory(prefix="gpsim-app-") as folder:
+        out = Path(folder) / "comparison"
+        result = run_app_comparison(scenarios, out, replications, on_progress, workers)
+        shown = results_for_page(out)
+        return Answer(labels=list(result.labels), seed=result.seed, runs=result.runs,
+                      seconds=result.seconds, verdict=list(shown["verdict"]),
+                      table=shown["table"],
+                      plots=[(title, png.read_bytes()) for title, png in shown["plots"]],
+                      report=(out / "report.html").read_bytes())
 
 
 def scenario_yaml(s: Scenario, seed: int) -> str:

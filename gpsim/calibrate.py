@@ -35,11 +35,12 @@ from analysis.calibration.fit import (
 from analysis.calibration.holidays import bank_holidays_between
 from analysis.calibration.infer import Calibration, calibrate
 from analysis.calibration.writer import scenario_text
+from sim.files.csv_safe import write_csv
+from sim.files.outputs import claim_output
 from sim.inputs.csv_files import line_numbers, read_csv_text
 from sim.inputs.loading import load_scenario
 from sim.inputs.problems import ScenarioError
 from sim.inputs.yaml_files import read_yaml
-from sim.runs.atomic import atomic_dir
 from sim.runs.batch import run_batch
 
 LIST_COLUMNS = ("patient_id", "age", "age_band", "sex", "n_ltc", "housebound")
@@ -64,14 +65,18 @@ def read_list_file(path: str | Path) -> pd.DataFrame:
         problems.append(f"{path}: missing column age or age_band")
     if problems:
         raise ExportError(problems)
-    df = df[~(df.apply(lambda c: c.str.strip()) == "").all(axis=1)].copy()
+    lines = df.attrs.pop("lines")
+    kept = ~(df.apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
+    lines = lines[kept]
+    df = df[kept].copy()
     df["patient_id"] = df["patient_id"].str.strip()
     blank = (df["patient_id"] == "").to_numpy()
     if blank.any():
-        problems.append(f"{path}: column patient_id: blank at {line_numbers(blank)}")
+        problems.append(f"{path}: column patient_id: blank at {line_numbers(blank, lines)}")
     dup = df["patient_id"].duplicated(keep=False).to_numpy() & ~blank
     if dup.any():
-        problems.append(f"{path}: column patient_id: the same patient twice at {line_numbers(dup)}")
+        problems.append(f"{path}: column patient_id: the same patient twice at "
+                        f"{line_numbers(dup, lines)}")
     if len(df) == 0:
         problems.append(f"{path}: the file has a header but no patients")
     if problems:
@@ -112,15 +117,21 @@ class Prepared:
 
 def prepare(export_path: str, *, list_path: str | None = None, columns: str | None = None,
             dayfirst: bool = True, list_size: int | None = None, unmet_share: float = 0.0,
-            pool_first_contact: bool = True, root: Path) -> Prepared:
+            pool_first_contact: bool = True, root: Path, duplicates: str = "refuse",
+            clinician_names: str = "refuse") -> Prepared:
     """Read the export (and list, and mapping) and infer the practice; write nothing.
+
+    ``duplicates`` and ``clinician_names``: what to do with repeated rows and with
+    clinician names that differ only in capitals, spaces or punctuation
+    (:func:`analysis.calibration.export.read_export`; refused by default).
 
     Raises:
         CalibrationError: every problem with the files, or an export too thin to use.
     """
     try:
         fmt: ExportFormat | None = load_format(columns) if columns else None
-        export = read_export(export_path, fmt, dayfirst=dayfirst)
+        export = read_export(export_path, fmt, dayfirst=dayfirst, duplicates=duplicates,
+                             clinician_names=clinician_names)
         people = read_list_file(list_path) if list_path else None
     except ExportError as e:
         raise CalibrationError(e.problems) from None
@@ -190,7 +201,10 @@ def run_calibrate(export_path: str, out: str, *, list_path: str | None = None,
                          policy=policy_block)
     dest = out_path.parent if str(out_path.parent) else Path(".")
     written: dict[str, Path] = {}
-    with atomic_dir(dest) as stage:
+    names = [out_path.name, *(n for n in (list_name, history_name) if n),
+             *((f"{stem}_fit/{n}" for n in ("fit.csv", "fit.png", "fit.html")) if fit else ())]
+    with claim_output(dest, command="calibrate", files=names) as folder, \
+            folder.writing() as stage:
         (stage / out_path.name).write_text(text, encoding="utf-8")
         if people is not None:
             _write_list(people, cal, stage / list_name)
@@ -221,7 +235,7 @@ def run_calibrate(export_path: str, out: str, *, list_path: str | None = None,
             ours = measures(export_table(cal, export.table), int(cal.list_size.value),
                             min(cal.days, 364), cal.utilisation)
             table = fit_table(ours, runs)
-            table.to_csv(fit_dir / "fit.csv", index=False)
+            write_csv(table, fit_dir / "fit.csv", index=False)
             plot = fit_plot(table, fit_dir / "fit.png")
             fit_page(table, plot, name=scenario.name, source=str(export_path),
                      scenario=str(dest / out_path.name), notes=_notes(cal, export),
@@ -301,6 +315,16 @@ def _notes(cal: Calibration, export) -> list[str]:
         cal.demand["requests_per_patient_year"].note.capitalize() + ".",
         *[n[0].upper() + n[1:] + "." for n in cal.clinician_notes],
     ]
+    if export.notes.get("repeated_rows_dropped"):
+        notes.append(f"{export.notes['repeated_rows_dropped']:,} rows that repeated an earlier "
+                     "row in every column were dropped (--duplicates drop).")
+    if export.notes.get("repeated_rows_note"):
+        notes.append(export.notes["repeated_rows_note"][0].upper()
+                     + export.notes["repeated_rows_note"][1:] + ".")
+    if export.notes.get("clinician_names_merged"):
+        notes.append(f"{export.notes['clinician_names_merged']:,} spellings of clinician names "
+                     "that differed only in capitals, spaces or punctuation were merged "
+                     "(--clinician-names merge).")
     if cal.counts.get("booked_after_appointment"):
         notes.append(f"{cal.counts['booked_after_appointment']:,} appointments were recorded as "
                      "booked after they happened; their lead time is taken as 0.")
@@ -314,7 +338,7 @@ def _write_list(people: pd.DataFrame, cal: Calibration, path: Path) -> None:
     keep = [c for c in people.columns if c in LIST_COLUMNS or c.startswith("cohort_")]
     out = people[keep].copy()
     out["usual_gp"] = out["patient_id"].map(cal.usual_gp).fillna("")
-    out.to_csv(path, index=False)
+    write_csv(out, path, index=False)
 
 
 def _write_history(cal: Calibration, people: pd.DataFrame, path: Path) -> None:
@@ -327,12 +351,18 @@ def _write_history(cal: Calibration, people: pd.DataFrame, path: Path) -> None:
 def main_calibrate(args, root: Path) -> int:
     """The command line's ``calibrate``."""
     try:
+        prepared = prepare(args.appointments, list_path=args.list, columns=args.columns,
+                           dayfirst=args.dayfirst, list_size=args.list_size,
+                           unmet_share=args.unmet_share,
+                           pool_first_contact=not args.separate_roles, root=root,
+                           duplicates=args.duplicates, clinician_names=args.clinician_names)
         written = run_calibrate(
             args.appointments, args.out, list_path=args.list, columns=args.columns,
             dayfirst=args.dayfirst, list_size=args.list_size, unmet_share=args.unmet_share,
             replications=args.replications, workers=args.workers, fit=not args.no_fit,
             name=args.name, root=root, argv=sys.argv[2:],
-            pool_first_contact=not args.separate_roles, policy=args.policy)
+            pool_first_contact=not args.separate_roles, policy=args.policy,
+            prepared=prepared)
     except CalibrationError as e:
         for p in e.problems:
             print(f"error: {p}", file=sys.stderr)
@@ -421,8 +451,11 @@ def calibrate_network_practices(network: Path, items: list, *, root: Path | None
         except CalibrationError as e:
             out[item.id] = e.problems
             continue
-        (folder / f"{item.id}.calibration.json").write_text(json.dumps({
-            "inputs": keys[item.id], "natural_start": natural[item.id].isoformat(),
-            "start": start.isoformat()}, indent=1), encoding="utf-8")
+        record = f"{item.id}.calibration.json"
+        with claim_output(folder, command="calibrate", files=[record]) as claimed, \
+                claimed.writing() as stage:
+            (stage / record).write_text(json.dumps({
+                "inputs": keys[item.id], "natural_start": natural[item.id].isoformat(),
+                "start": start.isoformat()}, indent=1), encoding="utf-8")
         out[item.id] = written["scenario"]
     return out

@@ -39,10 +39,19 @@ class Interrupted(Exception):
     """Ctrl-C during a command; the message says what was saved and how to go on."""
 
 
-def _registry():
+def _registry(args: argparse.Namespace | None = None):
+    """The built-in policies, and the classes the user enabled with --policy-class."""
     from policies import REGISTRY
 
-    return REGISTRY
+    paths = getattr(args, "policy_class", None) or []
+    if not paths:
+        return REGISTRY
+    from sim.inputs.policies import PolicyLookupError, enable_policy_classes
+
+    try:
+        return {**REGISTRY, **enable_policy_classes(paths)}
+    except PolicyLookupError as e:
+        raise BadInput(str(e)) from None
 
 
 def _parse_set(items: list[str]) -> dict[str, object]:
@@ -56,7 +65,21 @@ def _parse_set(items: list[str]) -> dict[str, object]:
             out[key.strip()] = yaml.safe_load(raw)
         except yaml.YAMLError:
             raise BadInput(f"--set {item!r}: the value is not valid YAML") from None
+        except (ValueError, OverflowError) as e:  # a date that is no real date
+            raise BadInput(f"--set {item!r}: {raw.strip()!r} is not a real date ({e}); write "
+                           "dates as YYYY-MM-DD") from None
     return out
+
+
+def _positive(text: str) -> int:
+    """A whole number of 1 or more, for argparse (its message on anything else)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
+    return value
 
 
 def _fail(msg: str) -> int:
@@ -72,14 +95,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gpsim.single import run_scenario
     from sim import load_scenario
 
-    scenario = load_scenario(args.scenario, _parse_set(args.set or []), _registry())
+    scenario = load_scenario(args.scenario, _parse_set(args.set or []), _registry(args))
     out = Path(args.out) if args.out else project_root() / "results" / Path(args.scenario).stem
     print(f"Running {scenario.name!r} ({scenario.population.size:,} patients, "
           f"{scenario.warmup_days} warm-up + {scenario.duration_days} recorded days) ...",
           flush=True)
     try:
         result, s = run_scenario(scenario, out, replication=args.replication, seed=args.seed,
-                                 policies=_registry())
+                                 policies=_registry(args), force=args.force)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted: nothing was written to {out}") from None
     print(f"Done in {result.info['wall_seconds']:.1f} s (seed {result.scenario.seed}, "
@@ -123,15 +146,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise BadInput("--approaches needs two or more (e.g. access_first,usual_gp_first, "
                            "or default for the four of the default comparison)")
         labels, items, sources = approach_items(items, names, project_root(), overrides,
-                                                _registry())
+                                                _registry(args))
         overrides = {}
     try:
         result = run_comparison(
             items, out, replications=args.replications, workers=args.workers,
             seed=args.seed, overrides=overrides, title=args.title, labels=labels,
             sources=sources, side_by_side_plots=True,
-            scheduler=args.scheduler, policies=_registry(), on_start=started,
-            plot_formats=tuple(args.format or ("png",)))
+            scheduler=args.scheduler, policies=_registry(args), on_start=started,
+            plot_formats=tuple(args.format or ("png",)), force=args.force)
     except ComparisonError as e:
         raise BadInput(str(e)) from None
     except KeyboardInterrupt:
@@ -170,7 +193,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     try:
         run_sweep(args.sweep, out, workers=args.workers, scheduler=args.scheduler,
-                  policies=_registry(), state=state, on_start=started, on_failure=failed)
+                  policies=_registry(args), state=state, on_start=started, on_failure=failed,
+                  force=args.force, max_runs=args.max_runs)
     except KeyboardInterrupt:
         raise Interrupted(state.interrupted_message()) from None
     print(f"Done: {state.saved} of {state.total} runs finished. Table: {out / 'sweep.csv'}; "
@@ -202,7 +226,7 @@ def cmd_network(args: argparse.Namespace) -> int:
     from gpsim.network import run_network_study
     from sim.inputs.networks import load_network
 
-    network = load_network(args.network, _registry(), calibrate_network_practices)
+    network = load_network(args.network, _registry(args), calibrate_network_practices)
     out = Path(args.out) if args.out else \
         project_root() / "results" / "networks" / Path(args.network).stem
     workers = min(args.workers or os.cpu_count() or 1, len(network.practices))
@@ -214,8 +238,8 @@ def cmd_network(args: argparse.Namespace) -> int:
         result = run_network_study(network, out, replication=args.replication,
                                    replications=args.replications,
                                    workers=workers, scheduler=args.scheduler,
-                                   summary_only=args.summary_only, policies=_registry(),
-                                   practice_plots=args.practice_plots)
+                                   summary_only=args.summary_only, policies=_registry(args),
+                                   practice_plots=args.practice_plots, force=args.force)
     except KeyboardInterrupt:
         saved = "" if args.summary_only else (
             f" Practices that had finished have their files in {out / 'practices'}.")
@@ -245,13 +269,17 @@ def cmd_network(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Re-render the report of a saved comparison, without simulating."""
     from analysis.report import render
-    from sim.runs.atomic import atomic_dir
+    from sim.files.outputs import check_complete, claim_output
 
     folder = Path(args.folder)
     if not (folder / "comparison.json").is_file():
         raise BadInput(f"{folder}: not a comparison folder (no comparison.json); make one with "
                        "python run.py compare A.yaml B.yaml --out DIR")
-    with atomic_dir(folder) as stage:
+    broken = check_complete(folder)
+    if broken:
+        raise BadInput(broken)
+    with claim_output(folder, command="report", files=["report.html"]) as claimed, \
+            claimed.writing() as stage:
         render(folder, out=stage, formats=tuple(args.format or ("png",)), side_by_side=True)
     print(f"Report written to {folder / 'report.html'}")
     return 0
@@ -261,7 +289,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Check scenario, network and sweep files; exit 2 if any is invalid."""
     from gpsim.validate import check_files
 
-    checked = check_files(args.files, _registry())
+    checked = check_files(args.files, _registry(args), args.max_runs)
     for c in checked:
         if c.ok:
             print(f"ok: {c.file} ({c.summary})")
@@ -287,7 +315,8 @@ def cmd_indices(args: argparse.Namespace) -> int:
         read_visits,
         summary_table,
     )
-    from sim.runs.atomic import atomic_dir
+    from sim.files.csv_safe import write_csv
+    from sim.files.outputs import claim_output
 
     if args.min_visits < 2:
         raise BadInput("--min-visits must be 2 or more (the indices need two visits)")
@@ -302,9 +331,17 @@ def cmd_indices(args: argparse.Namespace) -> int:
                                "(use 2024-04-01)") from None
     roles = [r.strip() for r in args.roles.split(",") if r.strip()] if args.roles else None
     try:
-        visits = read_visits(args.visits, dayfirst=args.dayfirst)
+        visits = read_visits(args.visits, dayfirst=args.dayfirst, duplicates=args.duplicates,
+                             clinician_names=args.clinician_names)
         if roles and "role" not in visits.columns:
             raise VisitsError(f"{args.visits}: --roles needs a role column")
+        asked = {"repeats_dropped": "rows that repeated an earlier row dropped",
+                 "names_merged": "spellings of clinician names merged"}
+        if any(visits.attrs.get(k) for k in asked):
+            print("; ".join(f"{visits.attrs[k]:,} {words}" for k, words in asked.items()
+                            if visits.attrs.get(k)) + ", as asked.")
+        if visits.attrs.get("note"):
+            print(f"Note: {visits.attrs['note']}.")
         total = len(visits)
         visits, excluded = filter_visits(visits, dates.get("from_date"), dates.get("to_date"),
                                          roles)
@@ -322,9 +359,12 @@ def cmd_indices(args: argparse.Namespace) -> int:
     summary = practice_summary(visits, table)
     summary_file = out.with_name(f"{out.stem}_summary.csv")
     page = out.with_suffix(".html")
-    with atomic_dir(out.parent if str(out.parent) else Path(".")) as stage:
-        table.to_csv(stage / out.name, index=False, na_rep="")
-        summary_table(summary, args.min_visits).to_csv(stage / summary_file.name, index=False)
+    names = [out.name, summary_file.name, *([page.name] if args.html else [])]
+    with claim_output(out.parent, command="indices", files=names) as claimed, \
+            claimed.writing() as stage:
+        write_csv(table, stage / out.name, index=False, na_rep="")
+        write_csv(summary_table(summary, args.min_visits), stage / summary_file.name,
+                  index=False)
         if args.html:
             indices_page(table, summary, args.min_visits, Path(args.visits).name,
                          stage / page.name)
@@ -361,21 +401,27 @@ def cmd_export_appointments(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from analysis.calibration.synthetic import export_from_appointments, list_from_patients
-    from sim.runs.atomic import atomic_dir
+    from sim.files.csv_safe import write_csv
+    from sim.files.outputs import check_complete, claim_output
+    from sim.files.seen import note_input
 
     run = Path(args.run)
     if not (run / "appointments.parquet").is_file():
         raise BadInput(f"{run}: no appointments.parquet (give a folder written by 'run')")
+    broken = check_complete(run)
+    if broken:
+        raise BadInput(broken)
+    for name in ("appointments.parquet", "patients.parquet"):
+        note_input(run / name)
     table = export_from_appointments(pd.read_parquet(run / "appointments.parquet"), args.form)
-    out = Path(args.out)
-    with atomic_dir(out.parent) as stage:
-        table.to_csv(stage / out.name, index=False)
-    if args.list_out:
-        people = list_from_patients(pd.read_parquet(run / "patients.parquet"))
-        listed = Path(args.list_out)
-        with atomic_dir(listed.parent) as stage:
-            people.to_csv(stage / listed.name, index=False)
-    print(f"{len(table):,} appointments written to {out} ({args.form})"
+    people = (list_from_patients(pd.read_parquet(run / "patients.parquet"))
+              if args.list_out else None)
+    for path, df in ((Path(args.out), table),
+                     *(((Path(args.list_out), people),) if args.list_out else ())):
+        with claim_output(path.parent, command="export-appointments",
+                          files=[path.name]) as claimed, claimed.writing() as stage:
+            write_csv(df, stage / path.name, index=False)
+    print(f"{len(table):,} appointments written to {args.out} ({args.form})"
           + (f"; the list to {args.list_out}" if args.list_out else ""))
     return 0
 
@@ -391,11 +437,18 @@ def cmd_app(args: argparse.Namespace) -> int:
     page = Path(__file__).resolve().parent / "app.py"
     print(f"The app is at http://{args.address}:{args.port} (Ctrl-C stops it); nothing leaves "
           "this machine.", flush=True)
-    command = [sys.executable, "-m", "streamlit", "run", str(page),
+    # The server ends with this command (gpsim.app_server), and shows no traceback in the
+    # browser: the page shows its own one-line messages.
+    command = [sys.executable, "-m", "gpsim.app_server", str(page),
                "--server.address", args.address, "--server.port", str(args.port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.maxUploadSize", "1", "--client.toolbarMode", "viewer"]
-    server = subprocess.Popen(command)
+               "--server.maxUploadSize", "1", "--client.toolbarMode", "viewer",
+               "--client.showErrorDetails", "none"]
+    import os
+
+    from gpsim.app_server import PARENT
+
+    server = subprocess.Popen(command, env={**os.environ, PARENT: str(os.getpid())})
     # Stopping this command stops the server with it (a terminated parent would otherwise
     # leave Streamlit running on its own).
     signal.signal(signal.SIGTERM, lambda *_: server.terminate())
@@ -420,10 +473,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
         schema["title"] = "Continuity-of-care simulator scenario"
         text = json.dumps(schema, indent=2)
     if args.out:
-        from sim.runs.atomic import atomic_dir
+        from sim.files.outputs import claim_output
 
         out = Path(args.out)
-        with atomic_dir(out.parent if str(out.parent) else Path(".")) as stage:
+        with claim_output(out.parent, command="schema", files=[out.name]) as claimed, \
+                claimed.writing() as stage:
             (stage / out.name).write_text(text + "\n", encoding="utf-8")
         print(f"{'Reference' if args.markdown else 'Schema'} written to {out}")
     else:
@@ -436,6 +490,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
+    from sim.inputs.sweeps import DEFAULT_MAX_RUNS
+
     p = argparse.ArgumentParser(
         prog=prog,
         description="Discrete-event simulator of continuity-of-care booking policies for "
@@ -448,8 +504,33 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     )
     p.add_argument("--debug", action="store_true",
                    help="show the traceback of an unexpected error (status 1)")
+    # Options several commands share (each defined once).
+    forced = argparse.ArgumentParser(add_help=False)
+    forced.add_argument("--force", action="store_true",
+                        help="write into the output folder even if it holds files gpsim did not "
+                             "write (they are left as they are; gpsim never replaces them)")
+    plugins = argparse.ArgumentParser(add_help=False)
+    plugins.add_argument("--policy-class", action="append", metavar="MODULE:CLASS",
+                         help="enable your own booking policy class (importable, e.g. "
+                              "my_policies:NamedNurseFirst) for scenarios whose policy.name "
+                              "gives that path; input files never import code themselves "
+                              "(repeatable)")
+    limited = argparse.ArgumentParser(add_help=False)
+    limited.add_argument("--max-runs", type=_positive, default=DEFAULT_MAX_RUNS, metavar="N",
+                         help="refuse a sweep of more than N runs (points x replications; "
+                              f"default {DEFAULT_MAX_RUNS:,}), counted before anything is made")
+    checked = argparse.ArgumentParser(add_help=False)
+    checked.add_argument("--duplicates", choices=("drop", "keep"), default="refuse",
+                         help="rows that repeat an earlier row in every column are refused "
+                              "(they would count twice); drop: drop the repeats; keep: count "
+                              "them")
+    checked.add_argument("--clinician-names", choices=("merge", "keep"), default="refuse",
+                         help="clinician names that differ only in capitals, spaces or "
+                              "punctuation (DR ADAMS, Dr Adams) are refused; merge: one "
+                              "clinician; keep: different clinicians")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    r = sub.add_parser("run", help="run one scenario and write its results")
+    r = sub.add_parser("run", help="run one scenario and write its results",
+                       parents=[forced, plugins])
     r.add_argument("scenario", help="scenario YAML file")
     r.add_argument("--out", help="output folder (default results/<scenario file name>)")
     r.add_argument("--seed", type=int, help="override the scenario's seed")
@@ -459,10 +540,11 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                    "--set 'clinicians[gp_adams].sessions=[mon_am, tue_am]'")
     r.set_defaults(func=cmd_run)
     v = sub.add_parser("validate", help="check scenario, network and sweep files (exit 2 if "
-                       "any is invalid)")
+                       "any is invalid)", parents=[limited, plugins])
     v.add_argument("files", nargs="+", help="YAML files of any kind")
     v.set_defaults(func=cmd_validate)
-    cp = sub.add_parser("compare", help="compare scenarios over replications; write a report")
+    cp = sub.add_parser("compare", help="compare scenarios over replications; write a report",
+                        parents=[forced, plugins])
     cp.add_argument("scenarios", nargs="+", help="scenario (or network) YAML files; the first "
                     "is the baseline")
     cp.add_argument("--replications", "-r", type=int, default=DEFAULT_REPLICATIONS,
@@ -485,13 +567,15 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                          "default comparison's four: access_first, usual_gp_first, "
                          "clinical_champion, personalised_micro_teams")
     cp.set_defaults(func=cmd_compare)
-    sw = sub.add_parser("sweep", help="run a sweep of scenario variants (resumes if interrupted)")
+    sw = sub.add_parser("sweep", help="run a sweep of scenario variants (resumes if interrupted)",
+                        parents=[forced, limited, plugins])
     sw.add_argument("sweep", help="sweep YAML file (see scenarios/sweeps/)")
     sw.add_argument("--workers", type=int, help="local processes (default: all cores)")
     sw.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     sw.add_argument("--out", help="output folder (default results/sweeps/<sweep file name>)")
     sw.set_defaults(func=cmd_sweep)
-    nw = sub.add_parser("network", help="run every practice of a network (PCN, federation)")
+    nw = sub.add_parser("network", help="run every practice of a network (PCN, federation)",
+                        parents=[forced, plugins])
     nw.add_argument("network", help="network YAML file (see scenarios/networks/)")
     nw.add_argument("--workers", type=int, help="processes (default: all cores)")
     nw.add_argument("--scheduler", help="address of a Dask scheduler to run on its cluster "
@@ -519,7 +603,8 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     ap.add_argument("--address", default="127.0.0.1",
                     help="address to serve on (default 127.0.0.1: this machine only)")
     ap.set_defaults(func=cmd_app)
-    ix = sub.add_parser("indices", help="continuity indices of a visit export (CSV)")
+    ix = sub.add_parser("indices", help="continuity indices of a visit export (CSV)",
+                        parents=[checked])
     ix.add_argument("visits", help="CSV: patient_id, date, clinician_id "
                     "[, usual_clinician_id, role]")
     ix.add_argument("--out", required=True, help="CSV to write, one row per patient (the "
@@ -537,7 +622,7 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                     "as UK exports write them; ISO dates are read either way)")
     ix.set_defaults(func=cmd_indices)
     ca = sub.add_parser("calibrate", help="build a scenario from a practice's appointment "
-                        "export, with its history and a fit report")
+                        "export, with its history and a fit report", parents=[checked])
     ca.add_argument("appointments", help="CSV, one row per appointment: patient_id, "
                     "clinician_id, role, booked_at, appointment_at, status (or an EMIS Web or "
                     "SystmOne report; see docs/calibration.md)")
@@ -621,9 +706,16 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     if getattr(args, "seed", None) is not None and args.seed < 0:
         return _fail("--seed must be 0 or more")
     from sim import ScenarioError
+    from sim.files.outputs import OutputRefused
+    from sim.files.seen import inputs_read
 
     try:
-        return args.func(args)
+        with inputs_read():
+            return args.func(args)
+    except OutputRefused as e:
+        for problem in e.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except ScenarioError as e:
         for problem in e.problems:
             print(f"error: {problem}", file=sys.stderr)

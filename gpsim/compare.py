@@ -30,13 +30,13 @@ from analysis.compare import (
     write_comparison,
 )
 from analysis.report import render
+from sim.files.outputs import claim_output
 from sim.inputs.files import is_network_file
 from sim.inputs.loading import load_scenario, parameter_sources
 from sim.inputs.networks import Network, load_network, with_network_seed
 from sim.inputs.policies import Registry, describe_policy
 from sim.inputs.resolve import resolved_yaml, with_seed
 from sim.inputs.schema import Scenario
-from sim.runs.atomic import atomic_dir
 from sim.runs.batch import run_batch
 from sim.runs.provenance import code_version, environment, parameter_rows
 
@@ -225,6 +225,7 @@ def run_comparison(
     labels: Sequence[str] | None = None,
     sources: Sequence[Item] | None = None,
     side_by_side_plots: bool = False,
+    force: bool = False,
 ) -> ComparisonResult:
     """Run every item ``replications`` times and write the comparison folder ``out``.
 
@@ -250,6 +251,8 @@ def run_comparison(
             comments are the parameters' sources in the report).
         side_by_side_plots: draw the slowest plots in a forked process (the command
             line; not the app, whose server runs many threads).
+        force: write into ``out`` even if it holds files the tool did not write (they
+            are left as they are; see :func:`sim.files.outputs.claim_output`).
 
     Raises:
         ComparisonError: for a request that cannot be run (too few replications).
@@ -267,43 +270,43 @@ def run_comparison(
               else it.model_copy(update={"seed": seed}) for it in loaded]
     names = {lb: (it.spec.name if isinstance(it, Network) else it.name)
              for lb, it in zip(labels, loaded, strict=True)}
-    workers = workers or os.cpu_count() or 1
-    jobs = [(lb, it, k) for k in range(replications)
-            for lb, it in zip(labels, loaded, strict=True)]
-    if on_start is not None:
-        on_start(labels, len(jobs), 0 if scheduler else min(workers, len(jobs)))
-    t0 = time.perf_counter()
-    reduced = []
-    for done in run_batch(jobs, reduce_run, workers=min(workers, len(jobs)),
-                          description="runs", network_reducer=reduce_network,
-                          practice_reducer=reduce_practice, scheduler=scheduler,
-                          progress=progress, policies=policies):
-        reduced.append(done)
-        if on_progress is not None:
-            on_progress(len(reduced), len(jobs))
-    data = collect(reduced, labels)
-    scenarios = [it.practices[0][1] if isinstance(it, Network) else it for it in loaded]
-    s0 = scenarios[0]
-    meta = {
-        "title": title or "Comparison of booking approaches",
-        "replications": replications, "seeds": [seed],
-        "warmup_days": s0.warmup_days, "window_days": s0.duration_days,
-        "code_version": code_version(), "environment": environment(),
-        "files": {lb: str(it) for lb, it in zip(labels, items, strict=True)
-                  if isinstance(it, str | Path)},
-        "changes": {lb: change_dates(it) for lb, it in zip(labels, loaded, strict=True)},
-    }
-    common, own = descriptions(loaded)
-    meta["practice_description"] = common
-    meta["approaches"] = {lb: " ".join(x for x in (text, approach_text(it, policies)) if x)
-                          for lb, it, text in zip(labels, loaded, own, strict=True)}
-    out = Path(out)
-    with atomic_dir(out) as stage:
-        write_comparison(stage, data, labels, names,
-                         {lb: resolved_text(it) for lb, it in zip(labels, loaded, strict=True)},
-                         _parameter_table(labels, loaded, list(sources or items)), meta)
-        render(stage, formats=plot_formats, side_by_side=side_by_side_plots)
-        write_manifest(stage)
-    return ComparisonResult(out=out, labels=labels, names=names, seed=seed,
+    with claim_output(out, command="compare", force=force) as folder:
+        workers = workers or os.cpu_count() or 1
+        jobs = [(lb, it, k) for k in range(replications)
+                for lb, it in zip(labels, loaded, strict=True)]
+        if on_start is not None:
+            on_start(labels, len(jobs), 0 if scheduler else min(workers, len(jobs)))
+        t0 = time.perf_counter()
+        reduced = []
+        for done in run_batch(jobs, reduce_run, workers=min(workers, len(jobs)),
+                              description="runs", network_reducer=reduce_network,
+                              practice_reducer=reduce_practice, scheduler=scheduler,
+                              progress=progress, policies=policies):
+            reduced.append(done)
+            if on_progress is not None:
+                on_progress(len(reduced), len(jobs))
+        data = collect(reduced, labels)
+        scenarios = [it.practices[0][1] if isinstance(it, Network) else it for it in loaded]
+        s0 = scenarios[0]
+        meta = {
+            "title": title or "Comparison of booking approaches",
+            "replications": replications, "seeds": [seed],
+            "warmup_days": s0.warmup_days, "window_days": s0.duration_days,
+            "code_version": code_version(), "environment": environment(),
+            "files": {lb: str(it) for lb, it in zip(labels, items, strict=True)
+                      if isinstance(it, str | Path)},
+            "changes": {lb: change_dates(it) for lb, it in zip(labels, loaded, strict=True)},
+        }
+        common, own = descriptions(loaded)
+        meta["practice_description"] = common
+        meta["approaches"] = {lb: " ".join(x for x in (text, approach_text(it, policies)) if x)
+                              for lb, it, text in zip(labels, loaded, own, strict=True)}
+        with folder.writing() as stage:
+            texts = {lb: resolved_text(it) for lb, it in zip(labels, loaded, strict=True)}
+            write_comparison(stage, data, labels, names, texts,
+                             _parameter_table(labels, loaded, list(sources or items)), meta)
+            render(stage, formats=plot_formats, side_by_side=side_by_side_plots)
+            write_manifest(stage)
+    return ComparisonResult(out=Path(out), labels=labels, names=names, seed=seed,
                             replications=replications, runs=len(jobs),
                             seconds=time.perf_counter() - t0)

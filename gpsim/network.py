@@ -23,9 +23,10 @@ from analysis.network import (
     write_and_reduce,
 )
 from analysis.network_report import network_intervals, render_network
+from sim.files.csv_safe import write_csv
+from sim.files.outputs import claim_output
 from sim.inputs.networks import Network, load_network
 from sim.inputs.policies import Registry
-from sim.runs.atomic import atomic_dir
 from sim.runs.network import run_network
 
 
@@ -77,6 +78,7 @@ def run_network_study(
     progress: bool | None = None,
     policies: Registry | None = None,
     practice_plots: bool = False,
+    force: bool = False,
 ) -> NetworkResult:
     """Run every practice of a network and write its summary tables into ``out``.
 
@@ -95,6 +97,8 @@ def run_network_study(
         progress: draw a progress bar (None: on a terminal outside CI).
         policies: the policy registry (None: the installed one).
         practice_plots: also draw each practice's wait plot (``wait_distribution.png``).
+        force: write into ``out`` even if it holds files the tool did not write (left as
+            they are).
     """
     if not isinstance(network, Network):
         from gpsim.exports import calibrate_network_practices
@@ -102,33 +106,35 @@ def run_network_study(
         network = load_network(network, policies, calibrate_network_practices)
     out = Path(out) if out is not None else Path("results") / "networks" / network.file.stem
     workers = min(workers or os.cpu_count() or 1, len(network.practices))
-    t0 = time.perf_counter()
-    reducer = (PracticeSummary(network.hub_ids) if summary_only
-               else PracticeWriter(out / "practices", network.hub_ids, practice_plots))
     if replications < 1:
         raise ValueError("replications must be 1 or more")
-    results = list(run_network(network, replication, workers, reducer=reducer,
-                               scheduler=scheduler, progress=progress, policies=policies))
-    table, by_cohort = network_summaries(results, network.hub_ids)
-    monthly = network_monthly(results, network.hub_ids)
-    reps = [table.assign(replication=replication)]
-    for k in range(replication + 1, replication + replications):  # summaries only
-        more = list(run_network(network, k, workers, reducer=PracticeSummary(network.hub_ids),
-                                scheduler=scheduler, progress=progress, policies=policies))
-        reps.append(network_summaries(more, network.hub_ids)[0].assign(replication=k))
-    all_reps = pd.concat(reps, ignore_index=True)
-    all_reps.insert(1, "replication", all_reps.pop("replication"))
-    meta = {"name": network.spec.name, "replications": replications,
-            "first_replication": replication,
-            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "practices": {pid: {"policy": s.policy.name, "patients": s.population.size}
-                          for pid, s in network.practices}}
-    with atomic_dir(out) as stage:
-        table.to_csv(stage / "network_summary.csv", index=False)
-        by_cohort.to_csv(stage / "network_summary_by_cohort.csv", index=False)
-        monthly.to_csv(stage / "network_monthly.csv", index=False)
-        all_reps.to_csv(stage / "network_replications.csv", index=False)
-        intervals = network_intervals(all_reps)
-        intervals.to_csv(stage / "network_intervals.csv", index=False)
-        render_network(stage, all_reps, meta, intervals)
+    with claim_output(out, command="network", force=force, bulk=("practices",)) as folder:
+        folder.mark_bulk()
+        t0 = time.perf_counter()
+        reducer = (PracticeSummary(network.hub_ids) if summary_only
+                   else PracticeWriter(out / "practices", network.hub_ids, practice_plots))
+        results = list(run_network(network, replication, workers, reducer=reducer,
+                                   scheduler=scheduler, progress=progress, policies=policies))
+        table, by_cohort = network_summaries(results, network.hub_ids)
+        monthly = network_monthly(results, network.hub_ids)
+        reps = [table.assign(replication=replication)]
+        for k in range(replication + 1, replication + replications):  # summaries only
+            more = list(run_network(network, k, workers, reducer=PracticeSummary(network.hub_ids),
+                                    scheduler=scheduler, progress=progress, policies=policies))
+            reps.append(network_summaries(more, network.hub_ids)[0].assign(replication=k))
+        all_reps = pd.concat(reps, ignore_index=True)
+        all_reps.insert(1, "replication", all_reps.pop("replication"))
+        meta = {"name": network.spec.name, "replications": replications,
+                "first_replication": replication,
+                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "practices": {pid: {"policy": s.policy.name, "patients": s.population.size}
+                              for pid, s in network.practices}}
+        with folder.writing() as stage:
+            write_csv(table, stage / "network_summary.csv", index=False)
+            write_csv(by_cohort, stage / "network_summary_by_cohort.csv", index=False)
+            write_csv(monthly, stage / "network_monthly.csv", index=False)
+            write_csv(all_reps, stage / "network_replications.csv", index=False)
+            intervals = network_intervals(all_reps)
+            write_csv(intervals, stage / "network_intervals.csv", index=False)
+            render_network(stage, all_reps, meta, intervals)
     return NetworkResult(network, out, table, by_cohort, time.perf_counter() - t0, summary_only)

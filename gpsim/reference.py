@@ -151,8 +151,9 @@ def _policies_section() -> str:
     from policies import REGISTRY
 
     out = ["## Booking policies (`policy.name` and `policy.params`)\n",
-           "A scenario names a registered policy, or `package.module:Class` for your own "
-           "(see `docs/model.md`). Each policy's parameters go under `policy.params`.\n"]
+           "A scenario names a registered policy, or `package.module:Class` for your own, "
+           "enabled on the command line with `--policy-class` (see `docs/model.md`). Each "
+           "policy's parameters go under `policy.params`.\n"]
     for name, cls in REGISTRY.items():
         out.append(f"### `{name}`\n")
         out.append(f"{_doc(cls)}\n")

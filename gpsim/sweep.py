@@ -15,10 +15,10 @@ from pathlib import Path
 
 from analysis.compare import reduce_run
 from analysis.sweep import write_aggregates
+from sim.files.outputs import claim_output
 from sim.inputs.policies import Registry
 from sim.inputs.resolve import resolved_yaml
-from sim.inputs.sweeps import Point, Sweep, load_sweep
-from sim.runs.atomic import atomic_dir
+from sim.inputs.sweeps import DEFAULT_MAX_RUNS, Point, Sweep, load_sweep
 from sim.runs.provenance import code_version, environment, parameter_rows
 from sim.runs.sweep import execute, is_done, read_runs
 
@@ -78,6 +78,8 @@ def run_sweep(
     state: SweepProgress | None = None,
     on_start: Callable[[Sweep, SweepProgress], None] | None = None,
     on_failure: Callable[[Point, int, str], None] | None = None,
+    force: bool = False,
+    max_runs: int = DEFAULT_MAX_RUNS,
 ) -> SweepProgress:
     """Run every unfinished run of a sweep, then write its aggregates into ``out``.
 
@@ -91,39 +93,44 @@ def run_sweep(
         state: a :class:`SweepProgress` to keep up to date (made if not given).
         on_start: called once the sweep is loaded, before anything runs.
         on_failure: called for each run that fails (the others go on).
+        force: write into ``out`` even if it holds files the tool did not write
+            (left as they are).
+        max_runs: refuse a sweep of more runs than this (counted before any is made).
 
     Returns:
         The final :class:`SweepProgress` (failures listed).
     """
     if not isinstance(sweep, Sweep):
-        sweep = load_sweep(sweep, policies)
+        sweep = load_sweep(sweep, policies, max_runs)
     out = Path(out) if out is not None else Path("results") / "sweeps" / sweep.file.stem
     state = state or SweepProgress(out)
     state.out = out
-    runs = sweep.runs()
-    state.total = len(runs)
-    state.keys = [key for _, _, key in runs]
-    state.done_before = state.saved = sum(is_done(out, key) for _, _, key in runs)
-    state.stage = "running"
-    if on_start is not None:
-        on_start(sweep, state)
-    for _key, point, k, error in execute(sweep, out, reduce_run,
-                                         workers=workers or os.cpu_count() or 1,
-                                         scheduler=scheduler, progress=progress,
-                                         policies=policies):
-        if error:
-            state.failures.append((point, k, error))
-            if on_failure is not None:
-                on_failure(point, k, error)
-        else:
-            state.saved += 1
-    state.stage = "writing"
-    first = sweep.points[0].scenario
-    meta = {"title": f"Sweep: {sweep.spec.name}", "seeds": [first.seed],
-            "warmup_days": first.warmup_days, "window_days": first.duration_days,
-            "code_version": code_version(), "environment": environment(),
-            "sweep_file": str(sweep.file)}
-    with atomic_dir(out) as stage:
-        write_aggregates(stage, sweep, out, read_runs, parameter_rows, resolved_yaml, meta)
+    with claim_output(out, command="sweep", force=force, bulk=("runs", "failures")) as folder:
+        folder.mark_bulk()
+        runs = sweep.runs()
+        state.total = len(runs)
+        state.keys = [key for _, _, key in runs]
+        state.done_before = state.saved = sum(is_done(out, key) for _, _, key in runs)
+        state.stage = "running"
+        if on_start is not None:
+            on_start(sweep, state)
+        for _key, point, k, error in execute(sweep, out, reduce_run,
+                                             workers=workers or os.cpu_count() or 1,
+                                             scheduler=scheduler, progress=progress,
+                                             policies=policies):
+            if error:
+                state.failures.append((point, k, error))
+                if on_failure is not None:
+                    on_failure(point, k, error)
+            else:
+                state.saved += 1
+        state.stage = "writing"
+        first = sweep.points[0].scenario
+        meta = {"title": f"Sweep: {sweep.spec.name}", "seeds": [first.seed],
+                "warmup_days": first.warmup_days, "window_days": first.duration_days,
+                "code_version": code_version(), "environment": environment(),
+                "sweep_file": str(sweep.file)}
+        with folder.writing() as stage:
+            write_aggregates(stage, sweep, out, read_runs, parameter_rows, resolved_yaml, meta)
     state.stage = "done"
     return state

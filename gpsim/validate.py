@@ -16,7 +16,7 @@ from sim.inputs.loading import load_scenario
 from sim.inputs.networks import load_network
 from sim.inputs.policies import Registry
 from sim.inputs.problems import Problem, ScenarioError
-from sim.inputs.sweeps import load_sweep
+from sim.inputs.sweeps import DEFAULT_MAX_RUNS, load_sweep
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,8 +34,12 @@ class Checked:
         return not self.problems
 
 
-def check_file(path: str | Path, policies: Registry | None = None) -> Checked:
-    """Recognise and fully check one file (every practice, every sweep point)."""
+def check_file(path: str | Path, policies: Registry | None = None,
+               max_runs: int = DEFAULT_MAX_RUNS) -> Checked:
+    """Recognise and fully check one file (every practice, every sweep point).
+
+    ``max_runs``: a sweep of more runs is refused (before its points are made).
+    """
     shown = str(path)
     try:
         kind = file_kind(path)
@@ -51,7 +55,7 @@ def check_file(path: str | Path, policies: Registry | None = None) -> Checked:
             summary = (f"network {net.spec.name!r}: {len(net.practices)} practices, "
                        f"{patients:,} patients{hub}")
         elif kind == SWEEP:
-            sweep = load_sweep(path, policies)
+            sweep = load_sweep(path, policies, max_runs)
             summary = (f"sweep {sweep.spec.name!r}: {len(sweep.points)} points x "
                        f"{sweep.spec.replications} replications = {len(sweep.runs())} runs")
         else:
@@ -65,6 +69,7 @@ def check_file(path: str | Path, policies: Registry | None = None) -> Checked:
     return Checked(shown, kind, summary)
 
 
-def check_files(paths: list[str | Path], policies: Registry | None = None) -> list[Checked]:
+def check_files(paths: list[str | Path], policies: Registry | None = None,
+                max_runs: int = DEFAULT_MAX_RUNS) -> list[Checked]:
     """:func:`check_file` for each path, in order."""
-    return [check_file(p, policies) for p in paths]
+    return [check_file(p, policies, max_runs) for p in paths]

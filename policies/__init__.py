@@ -1,7 +1,8 @@
 """Booking policies: one module per policy, all behind ``sim.engine.policy_api.BookingPolicy``.
 
 ``REGISTRY`` maps the names a scenario may give under ``policy.name`` to
-classes. A scenario may instead give ``package.module:Class`` for its own.
+classes. A user's own class is named ``package.module:Class`` in a scenario and
+enabled on the command line (``--policy-class``); files never import code.
 """
 
 from .access_first import AccessFirst

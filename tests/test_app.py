@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -68,6 +69,51 @@ def test_uploads_are_limited_and_get_the_command_lines_messages():
     assert problems == [] and ok.population.size == load_scenario(DEFAULT).population.size
 
 
+def test_an_upload_refers_to_no_other_file_and_its_messages_quote_none(tmp_path):
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("root: the-first-line-of-a-private-file\n")
+    for key, ref in (("extends", str(secret)), ("extends", "../../../etc/passwd"),
+                     ("extends", str(DEFAULT))):
+        _, problems = logic.read_upload("evil.yaml", f"{key}: {ref}\n".encode())
+        assert any("outside the folders input files may refer to" in p for p in problems)
+        assert not any("the-first-line" in p or "root:" in p for p in problems)
+        assert not any(str(tmp_path) in p and "secret" not in ref for p in problems)
+    for bad, said in (("2024-02-30", "is not a real date"),
+                      ("9999-12-01", "outside the dates a scenario may use")):
+        text = re.sub(r"(?m)^start_date: \S+", f"start_date: {bad}", DEFAULT.read_text())
+        _, problems = logic.read_upload("d.yaml", text.encode())
+        assert any(said in p for p in problems), problems  # a message, not an exception
+    text = re.sub(r"(?m)^policy:\n  name: access_first", "policy:\n  name: 'this:X'",
+                  DEFAULT.read_text())
+    _, problems = logic.read_upload("d.yaml", text.encode())
+    assert any("an input file cannot run code" in p for p in problems), problems
+    text = DEFAULT.read_text().replace("population:\n", "population:\n  list_file: /etc/hosts\n")
+    _, problems = logic.read_upload("list.yaml", text.encode())
+    assert any("population.list_file" in p and "outside the folders" in p for p in problems)
+
+
+def test_user_text_is_shown_as_text_not_markdown():
+    shown = logic.plain("![x](http://127.0.0.1:8799/leak.png) :red[big] $x$ <b>b</b>")
+    for token in ("![", "](", ":red[", "<b>"):
+        assert token not in shown
+    # Every character is still there, escaped: a person reads what the file said.
+    assert shown.replace("\\", "") == "![x](http://127.0.0.1:8799/leak.png) :red[big] $x$ <b>b</b>"
+
+
+def test_the_page_leaves_nothing_in_the_temporary_folder(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    base = load_scenario(DEFAULT, {"population.size": 1500, "warmup_days": 7,
+                                   "duration_days": 21})
+    a, _ = logic.approach_scenario(base, "access_first", {})
+    b, _ = logic.approach_scenario(base, "usual_gp_first", {})
+    got = logic.answer([a, b], 2, workers=1)
+    assert got.report.startswith(b"<!doctype html>") and len(got.plots) >= 4
+    assert got.plots[0][1].startswith(b"\x89PNG")
+    assert list(tmp_path.iterdir()) == [], "the comparison's folder is removed"
+
+
 def test_the_scenarios_taken_away_give_the_same_numbers_on_the_command_line(tmp_path):
     base = load_scenario(DEFAULT, {"population.size": 1500, "warmup_days": 14,
                                    "duration_days": 42})
@@ -99,7 +145,7 @@ def test_the_page_runs_a_comparison_in_the_test_harness():
     at.button[0].click().run(timeout=300)
     assert not at.exception and not at.error
     assert "4. The answer" in [h.value for h in at.header]
-    text = " ".join(m.value for m in at.markdown)
+    text = " ".join(m.value for m in at.markdown).replace("\\", "")  # shown as plain text
     assert "Usual-GP-first gives the most continuity" in text
     table = at.dataframe[-1].value
     assert list(table["approach"]) == ["Access-first (baseline)", "Usual-GP-first"]
@@ -115,8 +161,9 @@ def test_a_bad_setting_shows_the_schemas_message_beside_the_form():
     assert not at.exception
     # Beside the field: in the opening days' column, under it, and nowhere else.
     opening = at.columns[2]
-    assert any("practice.opening.days" in e.value for e in opening.error)
-    assert not any("practice.opening.days" in e.value for e in at.columns[0].error)
+    assert any("practice.opening.days" in e.value.replace("\\", "") for e in opening.error)
+    assert not any("practice.opening.days" in e.value.replace("\\", "")
+                   for e in at.columns[0].error)
     at.multiselect[0].set_value(["mon", "tue", "wed", "thu", "fri"]).run()
     assert not at.columns[2].error
 
@@ -309,3 +356,43 @@ def test_a_rollout_set_in_the_app_is_a_scenario_change_with_a_ramp():
                                              {"from": base.start_date.replace(year=2030),
                                               "weeks": 4})
     assert late is None and any("policy_changes[0]" in p for p in problems)
+
+
+@pytest.mark.slow
+def test_an_uploaded_value_is_shown_as_text_and_fetches_nothing(tmp_path):
+    """A value written as Markdown (an image on another server) is shown as it was written."""
+    import http.server
+    import threading
+
+    hits = []
+
+    class Count(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    trap = http.server.HTTPServer(("127.0.0.1", 0), Count)
+    threading.Thread(target=trap.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{trap.server_address[1]}/leak.png"
+    evil = tmp_path / "evil.yaml"
+    evil.write_text(re.sub(r"(?m)^  size: 10000.*$", f"  size: '![x]({url})'",
+                           DEFAULT.read_text(), count=1))
+    try:
+        with app_page(tmp_path) as (_, page):
+            page.get_by_text("A scenario file of my own").click()
+            page.locator("input[type=file]").set_input_files(str(evil))
+            shown = page.get_by_text("population.size")
+            shown.first.wait_for(timeout=60000)
+            page.wait_for_timeout(2000)
+            text = shown.first.inner_text()
+            page.screenshot(path=tmp_path / "app_upload_error.png")
+            assert f"![x]({url})" in text, text  # the value as the file wrote it
+            assert page.locator(f"img[src*='{trap.server_address[1]}']").count() == 0
+    finally:
+        trap.shutdown()
+    assert hits == [], f"the page fetched {hits}"
+    keep_screenshots(tmp_path / "app_upload_error.png")

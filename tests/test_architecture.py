@@ -15,17 +15,19 @@ PACKAGES = ("sim", "policies", "analysis", "gpsim")
 
 #: What each part of the code may import (prefixes of module names), beside itself.
 ALLOWED = {
+    "sim.files": (),
+    "sim.processes": (),
     "sim.codes": (),
     "sim.ordering": (),
-    "sim.inputs": ("sim.codes", "sim.ordering"),
+    "sim.inputs": ("sim.files", "sim.codes", "sim.ordering"),
     "sim.world": ("sim.codes", "sim.ordering", "sim.inputs"),
     "sim.engine": ("sim.codes", "sim.ordering", "sim.inputs", "sim.world"),
     "sim.outcomes": ("sim.codes", "sim.ordering", "sim.inputs", "sim.world", "sim.engine"),
     "sim.runs": ("sim.",),
     "sim": ("sim.",),  # sim/__init__.py: the public names
     "policies": ("sim.codes", "sim.inputs", "sim.engine"),
-    # analysis never simulates: no world, engine or runners; atomic writing and provenance only.
-    "analysis": ("sim.codes", "sim.ordering", "sim.inputs", "sim.outcomes", "sim.runs.atomic",
+    # analysis never simulates: no world, engine or runners; file helpers and provenance only.
+    "analysis": ("sim.files", "sim.processes", "sim.codes", "sim.ordering", "sim.inputs", "sim.outcomes",
                  "sim.runs.provenance"),
     "gpsim": ("sim", "policies", "analysis"),
 }

@@ -99,17 +99,18 @@ def test_same_seed_same_files(tmp_path):
 
 def test_failed_run_leaves_existing_results_untouched(tmp_path, monkeypatch):
     out = tmp_path / "res"
-    out.mkdir()
-    (out / "summary.csv").write_text("previous results\n")
+    assert cli.main(["run", str(DEFAULT), "--out", str(out), *SMALL]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr("analysis.outputs.wait_distribution", broken)
-    code = cli.main(["run", str(DEFAULT), "--out", str(out), *SMALL])
+    code = cli.main(["run", str(DEFAULT), "--out", str(out), *SMALL, "--seed", "99"])
     assert code == 1
-    assert (out / "summary.csv").read_text() == "previous results\n"
-    assert sorted(p.name for p in out.iterdir()) == ["summary.csv"], "no half-written files"
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert after == before, "the earlier results are as they were, and nothing half-written"
+    assert not [p for p in out.iterdir() if p.is_dir()], "no staging folder left"
 
 
 def test_schema_command_prints_json_schema():

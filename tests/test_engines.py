@@ -271,10 +271,14 @@ def test_a_policy_that_changes_its_tiers_runs_on_the_reference_desk():
 
 
 def test_user_policy_from_a_dotted_path_runs_on_the_reference_desk():
+    from policies import REGISTRY
+    from sim.inputs.policies import enable_policy_classes
+
+    mine = {**REGISTRY, **enable_policy_classes(["custom_policy:FirstListedClinician"])}
     s = with_seed(load_scenario(DEFAULT, {**SMALL, "duration_days": 20,
-                                          "policy.name": "custom_policy:FirstListedClinician"}),
-                  3)
-    assert PracticeModel(s).run().engine == "reference"
+                                          "policy.name": "custom_policy:FirstListedClinician"},
+                                mine), 3)
+    assert PracticeModel(s, policies=mine).run().engine == "reference"
 
 
 def test_random_numbers_drawn_in_blocks_equal_one_at_a_time():

@@ -22,6 +22,7 @@ from sim.codes import FOLLOW_UP, ROUTINE, URGENT
 from sim.engine.calendar import AHEAD, ON_THE_DAY, Calendar, Slot
 from sim.engine.choice import patient_choice
 from sim.engine.policy_api import PracticeView, Request
+from sim.inputs.policies import enable_policy_classes
 
 POLICY_DIR = ROOT / "scenarios" / "policies"
 
@@ -279,9 +280,10 @@ def test_user_policy_from_dotted_path(tmp_path):
     f = tmp_path / "mine.yaml"
     f.write_text(f"extends: {DEFAULT}\npolicy:\n  name: custom_policy:FirstListedClinician\n")
     # Patients do not ask for their own GP here (they would, whatever the policy).
+    mine = {**REGISTRY, **enable_policy_classes(["custom_policy:FirstListedClinician"])}
     s = load_scenario(f, {"population.size": 1500, "warmup_days": 7, "duration_days": 28,
-                          "choice.ask_for_own_gp": False})
-    res = run(s)
+                          "choice.ask_for_own_gp": False}, mine)
+    res = run(s, policies=mine)
     a = res.appointments
     assert len(a) > 0
     # Only the first eligible clinician of each urgent or routine request is ever booked
@@ -289,6 +291,19 @@ def test_user_policy_from_dotted_path(tmp_path):
     # to their named clinician or the earliest with anyone, whatever the policy.
     own = a[a["urgency"].isin(["urgent", "routine"]) & (a["role"] == "gp")]
     assert set(own["clinician_id"].astype(str)) <= {"gp_adams"}
+
+
+def test_a_file_cannot_import_code_by_naming_a_module(tmp_path, capsys):
+    # `policy.name: "this:X"` imported the module `this` (the Zen of Python was printed).
+    for name in ("this:X", "..foo:X", "os:system", "custom_policy:FirstListedClinician"):
+        f = tmp_path / "evil.yaml"
+        f.write_text(f"extends: {DEFAULT}\npolicy:\n  name: '{name}'\n")
+        with pytest.raises(ScenarioError, match="an input file cannot run code"):
+            load_scenario(f, policies=REGISTRY)
+    assert "Beautiful is better than ugly" not in capsys.readouterr().out
+    import sys
+
+    assert "this" not in sys.modules
 
 
 def test_bad_policy_params_are_reported_with_paths(tmp_path):

@@ -128,7 +128,8 @@ def test_a_failing_run_does_not_stop_the_others(tmp_path):
               + "grid:\n  policy.name: [access_first, 'custom_policy:BrokenPolicy']\n")
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
-    p = sh("sweep", str(f), "--workers", "2", "--out", str(out), env=env)
+    p = sh("sweep", str(f), "--workers", "2", "--out", str(out),
+           "--policy-class", "custom_policy:BrokenPolicy", env=env)
     assert p.returncode == 1
     assert "2 run(s) failed" in p.stderr and "broken on purpose" in p.stderr
     t = tidy(out)

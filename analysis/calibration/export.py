@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.inputs.csv_files import FileProblems, read_csv_text
-from sim.inputs.dates import DateColumnError, parse_dates
+from sim.inputs.csv_files import FileProblems, duplicate_problems, name_problems, read_csv_text
+from sim.inputs.dates import FORMS, DateColumnError, parse_dates
 from sim.inputs.problems import ScenarioError
 from sim.inputs.yaml_files import read_yaml
 
@@ -296,7 +296,8 @@ def _tried(fmt: ExportFormat, col: str) -> list[str]:
 
 
 def read_export(path: str | Path, fmt: ExportFormat | None = None,
-                dayfirst: bool = True) -> Export:
+                dayfirst: bool = True, duplicates: str = "refuse",
+                clinician_names: str = "refuse") -> Export:
     """Read an appointment export; every problem found in one pass.
 
     Args:
@@ -304,16 +305,22 @@ def read_export(path: str | Path, fmt: ExportFormat | None = None,
         fmt: how its columns map (default: the canonical columns, else the
             shipped format whose headings are all present).
         dayfirst: read ``dd/mm/yyyy`` (UK, default) rather than ``mm/dd/yyyy``.
+        duplicates: rows that repeat an earlier row in every column (they would
+            double the demand): ``refuse`` (a problem naming their lines), ``drop``
+            or ``keep``.
+        clinician_names: clinician names that differ only in capitals, spaces or
+            punctuation: ``refuse``, ``merge`` (into the first spelling) or ``keep``.
 
     Raises:
         ExportError: with every problem (file, line, column, what is wrong).
     """
     path = Path(path)
     df = read_csv_text(path, ExportError, missing="no such file", empty="the file is empty")
+    lines = df.attrs.pop("lines")
     fmt, cols = _choose_format(df, fmt, path)
     blank = (df.apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
+    lines = lines[~blank]   # file line of each kept row
     df = df[~blank].reset_index(drop=True)
-    lines = np.nonzero(~blank)[0] + 2   # file line of each kept row (header is line 1)
     if len(df) == 0:
         raise ExportError(f"{path}: the file has a header but no appointments")
 
@@ -323,7 +330,20 @@ def read_export(path: str | Path, fmt: ExportFormat | None = None,
         return ("line" + ("s " if len(rows) > 1 else " ") + ", ".join(map(str, rows))
                 + (f" and {more} more" if more > 0 else ""))
 
-    problems: list[str] = []
+    date_col, time_col = (cols["appointment_at"] if isinstance(cols["appointment_at"], tuple)
+                          else (cols["appointment_at"], None))
+    timed = time_col is not None or bool(df[date_col].str.contains(":", regex=False).any())
+    kept, problems, note = duplicate_problems(path, df, lines, "appointment", duplicates, timed)
+    repeats = int((~kept).sum())
+    df, lines = df[kept].reset_index(drop=True), lines[kept]
+    named = [cols[c] for c in ("clinician_id", "usual_gp") if c in cols]
+    rename, found = name_problems(path, cols["clinician_id"],
+                                  pd.concat([df[c] for c in named], ignore_index=True),
+                                  np.tile(lines, len(named)), clinician_names)
+    problems += found
+    for c in named:
+        if rename:
+            df[c] = df[c].str.strip().replace(rename)
     out = pd.DataFrame(index=df.index)
     words = fmt.status_words()
     status = df[cols["status"]].map(lambda s: words.get(_fold(s)))
@@ -352,8 +372,7 @@ def read_export(path: str | Path, fmt: ExportFormat | None = None,
         bad = bad & (used if col == "booked_at" else True)
         if bad.any():
             problems.append(f"{path}: column {label!r} ({col}): unreadable date at {at(bad)} "
-                            f"(e.g. {text.to_numpy()[bad][0]!r}); use 31/03/2024, "
-                            "31/03/2024 09:30, 2024-03-31 or 2024-03-31 09:30")
+                            f"(e.g. {text.to_numpy()[bad][0]!r}); {FORMS}")
         out[col] = values
         if col == "appointment_at" and (values.dt.normalize() == values).all():
             has_times = False
@@ -381,7 +400,9 @@ def read_export(path: str | Path, fmt: ExportFormat | None = None,
             out[col] = df[cols[col]].str.strip().replace("", np.nan)
     if problems:
         raise ExportError(problems)
-    notes = {"rows": int(blank.size), "blank_rows": int(blank.sum())}
+    notes = {"rows": int(blank.size), "blank_rows": int(blank.sum()),
+             "repeated_rows_dropped": repeats, "clinician_names_merged": len(rename),
+             "repeated_rows_note": note}
     ignored = (out["status"] == "ignore").to_numpy()
     notes["not_yet_happened"] = int(ignored.sum())
     out = out[~ignored].reset_index(drop=True)

@@ -8,7 +8,8 @@ it offers, best first. It never touches the clock or the event log, and it
 must not keep state that depends on anything but what it is shown.
 
 A scenario names a policy by a registered name (:mod:`sim.inputs.policies`)
-or by a dotted path ``package.module:Class`` to a user's own class. A class
+or, for a user's own class, by ``package.module:Class`` once the user has
+enabled that class (``--policy-class``; a file never imports code). A class
 may declare a nested pydantic model ``Params``; the scenario's
 ``policy.params`` are validated against it with the same messages as every
 other key. A built-in policy also says how the compiled engine books it

@@ -6,6 +6,9 @@ Accepted forms (a time is optional, seconds too):
 * with slashes: ``31/03/2024``, ``31/03/2024 09:30``, read day first (UK
   exports) unless ``dayfirst=False`` (month first: ``03/31/2024``).
 
+A year before 1900 or after 2199 is taken as unreadable (a placeholder such as
+01/01/1000 or 31/12/9999), like a date that does not exist.
+
 A column that mixes the two forms is refused rather than guessed, since
 ``04/05/2024`` written by one system and ``2024-05-04`` by another cannot be
 told apart safely.
@@ -19,6 +22,14 @@ import pandas as pd
 _ISO = r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 _SLASH = (r"^(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<year>\d{4})"
           r"(?:[ T](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?$")
+
+
+#: Years taken as real: an export's 01/01/1000 or 31/12/9999 is a placeholder or a typing
+#: slip, and outside what timestamps hold (pandas's end in 2262).
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+#: How a message describes the readable forms (callers add it to "unreadable at ...").
+FORMS = ("use 2024-03-31, 2024-03-31 09:30, 31/03/2024 or 31/03/2024 09:30, with a year "
+         f"from {FIRST_YEAR} to {LAST_YEAR}")
 
 
 class DateColumnError(ValueError):
@@ -46,6 +57,11 @@ def parse_dates(values: pd.Series, dayfirst: bool = True) -> tuple[pd.Series, np
             f"mixes ISO dates (e.g. {text.iloc[first_iso - 2]!r} on line {first_iso}) and "
             f"dates with slashes (e.g. {text.iloc[first_slash - 2]!r} on line {first_slash}); "
             "export the column in one form")
+    year = pd.to_numeric(text.str.extract(r"^(\d{4})-")[0].fillna(parts["year"]),
+                         errors="coerce").to_numpy()
+    in_range = (year >= FIRST_YEAR) & (year <= LAST_YEAR)
+    iso = iso & in_range
+    slash = slash & in_range
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     if iso.any():
         out[iso] = pd.to_datetime(text[iso], errors="coerce", format="ISO8601")

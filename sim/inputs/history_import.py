@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..files.seen import note_input
+
 REQUIRED = ("patient_id", "clinician_id", "consultations")
 
 
@@ -59,6 +61,7 @@ def read_history(path: str | Path, patient_ids: np.ndarray, clinician_ids: list[
     if not path.is_file():
         raise HistoryFileError(f"{path}: no such file")
     try:
+        note_input(path)
         df = pd.read_parquet(path)
     except Exception as e:  # pyarrow raises many kinds of error for a bad file
         raise HistoryFileError(f"{path}: not a readable Parquet file ({type(e).__name__})"

@@ -64,11 +64,11 @@ def _band_bounds(names: list[str]) -> list[tuple[int, float]] | None:
     return out
 
 
-def _flags(values: pd.Series, col: str, path: Path) -> np.ndarray:
+def _flags(values: pd.Series, col: str, path: Path, lines: np.ndarray) -> np.ndarray:
     v = values.str.strip().str.lower()
     bad = ~v.isin(TRUE | FALSE).to_numpy()
     if bad.any():
-        raise ListFileError(f"{path}: column {col}: not true/false at {line_numbers(bad)} "
+        raise ListFileError(f"{path}: column {col}: not true/false at {line_numbers(bad, lines)} "
                             f"(e.g. {values.to_numpy()[bad][0]!r})")
     return v.isin(TRUE).to_numpy()
 
@@ -85,12 +85,14 @@ def read_list(path: str | Path, band_names: list[str], holders: list[str],
                        empty="the list file is empty")
     if len(df) == 0:
         raise ListFileError(f"{path}: the list file has a header but no patients")
+    lines = df.attrs.pop("lines")
     if "age_band" in df.columns:
         band = df["age_band"].str.strip()
         bad = ~band.isin(band_names).to_numpy()
         if bad.any():
-            raise ListFileError(f"{path}: column age_band: unknown band at {line_numbers(bad)} "
-                                f"(e.g. {band.to_numpy()[bad][0]!r}; the scenario's bands: "
+            raise ListFileError(f"{path}: column age_band: unknown band at "
+                                f"{line_numbers(bad, lines)} (e.g. {band.to_numpy()[bad][0]!r}; "
+                                "the scenario's bands: "
                                 f"{', '.join(band_names)})")
         age_band = np.array([band_names.index(b) for b in band], dtype=np.int16)
     elif "age" in df.columns:
@@ -102,13 +104,14 @@ def read_list(path: str | Path, band_names: list[str], holders: list[str],
         age = pd.to_numeric(df["age"].str.strip(), errors="coerce").to_numpy()
         bad = ~np.isfinite(age) | (age < 0) | (age > 130)
         if bad.any():
-            raise ListFileError(f"{path}: column age: not an age in years at {line_numbers(bad)}")
+            raise ListFileError(f"{path}: column age: not an age in years at "
+                                f"{line_numbers(bad, lines)}")
         age_band = np.full(age.size, -1, dtype=np.int16)
         for i, (lo, hi) in enumerate(bounds):
             age_band[(age >= lo) & (age <= hi) & (age_band < 0)] = i
         if (age_band < 0).any():
             raise ListFileError(f"{path}: column age: no age band covers the age at "
-                                f"{line_numbers(age_band < 0)}")
+                                f"{line_numbers(age_band < 0, lines)}")
     else:
         raise ListFileError(f"{path}: missing column age_band (or age); found: "
                             f"{', '.join(df.columns[:10])}")
@@ -118,18 +121,18 @@ def read_list(path: str | Path, band_names: list[str], holders: list[str],
         bad = ~np.isfinite(ltc) | (ltc < 0) | (ltc != np.round(ltc))
         if bad.any():
             raise ListFileError(f"{path}: column n_ltc: not a whole number >= 0 at "
-                                f"{line_numbers(bad)}")
+                                f"{line_numbers(bad, lines)}")
         n_ltc = ltc.astype(np.int16)
     else:
         n_ltc = np.zeros(n, dtype=np.int16)
-    housebound = (_flags(df["housebound"], "housebound", path) if "housebound" in df.columns
+    housebound = (_flags(df["housebound"], "housebound", path, lines) if "housebound" in df.columns
                   else np.zeros(n, dtype=bool))
     usual = (df["usual_gp"].str.strip().to_numpy(dtype=object) if "usual_gp" in df.columns
              else np.full(n, "", dtype=object))
     bad = (usual != "") & ~np.isin(usual, holders)
     if bad.any():
         raise ListFileError(f"{path}: column usual_gp: not a list-holding clinician of the "
-                            f"scenario at {line_numbers(bad)} (e.g. {usual[bad][0]!r}; "
+                            f"scenario at {line_numbers(bad, lines)} (e.g. {usual[bad][0]!r}; "
                             f"list-holders: {', '.join(holders)})")
     cohorts = {}
     for col in df.columns:
@@ -138,12 +141,13 @@ def read_list(path: str | Path, band_names: list[str], holders: list[str],
             if name not in cohort_names:
                 raise ListFileError(f"{path}: column {col}: the scenario has no cohort "
                                     f"{name!r} (cohorts: {', '.join(cohort_names) or 'none'})")
-            cohorts[name] = _flags(df[col], col, path)
+            cohorts[name] = _flags(df[col], col, path, lines)
     pid = (df["patient_id"].str.strip().to_numpy(dtype=object) if "patient_id" in df.columns
            else np.arange(n).astype(str).astype(object))
     if "patient_id" in df.columns:
         dup = pd.Series(pid).duplicated().to_numpy()
         if dup.any():
-            raise ListFileError(f"{path}: column patient_id: repeated at {line_numbers(dup)}")
+            raise ListFileError(f"{path}: column patient_id: repeated at "
+                                f"{line_numbers(dup, lines)}")
     sex = df["sex"].str.strip().to_numpy(dtype=object) if "sex" in df.columns else None
     return ImportedList(pid, age_band, n_ltc, housebound, usual, sex, cohorts)

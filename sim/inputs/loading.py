@@ -26,7 +26,7 @@ import datetime as dt
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from .list_import import ListFileError, read_list
 from .policies import PolicyLookupError, Registry, policy_class
 from .problems import KeyPath, Problem, ScenarioError, format_path
 from .resolve import form_teams
+from .roots import outside, reading_from
 from .schema import PolicyRef, Scenario
 from .yaml_files import YamlDoc, read_yaml
 
@@ -134,6 +135,10 @@ def _resolve(path: Path, chain: list[Path], display: str) -> tuple[dict[str, Any
                      doc.lines.get(("extends",)))]
         )
     parent_path = (path.parent / parent).resolve()
+    refused = outside(parent_path, parent)
+    if refused:
+        raise ScenarioError([Problem(display, ("extends",), refused,
+                                     doc.lines.get(("extends",)))])
     if parent_path in chain or parent_path == path.resolve():
         cycle = " -> ".join(str(p) for p in [*chain, path.resolve(), parent_path])
         raise ScenarioError(
@@ -487,6 +492,9 @@ def _with_list_file(scenario: Scenario, locator: Locator) -> Scenario:
     where = locator.problem(key, "")
     raw = Path(scenario.population.list_file)
     path = raw if raw.is_absolute() or where.line is None else Path(where.file).parent / raw
+    refused = outside(path, str(raw))
+    if refused:
+        raise ScenarioError([locator.problem(key, refused)])
     holders = [c.id for c in scenario.clinicians if not c.extended_access
                and c.role in scenario.roles and scenario.roles[c.role].holds_list]
     try:
@@ -501,6 +509,9 @@ def _with_list_file(scenario: Scenario, locator: Locator) -> Scenario:
         hraw = Path(scenario.population.history_file)
         hpath = (hraw if hraw.is_absolute() or hwhere.line is None
                  else Path(hwhere.file).parent / hraw)
+        refused = outside(hpath, str(hraw))
+        if refused:
+            raise ScenarioError([locator.problem(hkey, refused)])
         try:
             read_history(hpath, imported.patient_id, [c.id for c in scenario.clinicians])
         except HistoryFileError as e:
@@ -582,12 +593,14 @@ def _ramp_problems(ramp, params: BaseModel | None, change, where: KeyPath,
 
 def read_scenario_data(path: str | Path) -> tuple[dict[str, Any], list[YamlDoc]]:
     """Read a scenario file and its ``extends:`` chain into raw merged data (and the files)."""
-    return _resolve(Path(path), [], str(path))
+    with reading_from(path):
+        return _resolve(Path(path), [], str(path))
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None,
                   policies: Registry | None = None,
-                  origins: Mapping[str, Origin] | None = None) -> Scenario:
+                  origins: Mapping[str, Origin] | None = None,
+                  roots: Sequence[str | Path] | None = None) -> Scenario:
     """Load, merge and validate a scenario file.
 
     Args:
@@ -598,10 +611,18 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None,
             (:func:`sim.inputs.policies.installed_policies`).
         origins: where each override key was written (a sweep or network file's
             line); by default ``--set``.
+        roots: the only folders the file may refer to (default: see
+            :mod:`sim.inputs.roots`; the app gives an upload its own folder only).
 
     Raises:
         ScenarioError: with every problem found, each naming file, key path and line.
     """
+    with reading_from(path, roots=roots):
+        return _load(path, overrides, policies, origins)
+
+
+def _load(path: str | Path, overrides: Mapping[str, Any] | None, policies: Registry | None,
+          origins: Mapping[str, Origin] | None) -> Scenario:
     data, docs = read_scenario_data(path)
     found: dict[KeyPath, Origin] = {}
     problems = []
@@ -619,12 +640,18 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None,
 
 
 def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>",
-                       policies: Registry | None = None) -> Scenario:
-    """Validate raw scenario data given as a mapping (for notebooks and tests)."""
+                       policies: Registry | None = None,
+                       roots: Sequence[str | Path] | None = None) -> Scenario:
+    """Validate raw scenario data given as a mapping (for notebooks and tests).
+
+    ``roots``: the folders its list and history files may be in (default: see
+    :mod:`sim.inputs.roots`; a scenario already loaded gives its own files' folders).
+    """
     data = dict(data)
     if "extends" in data:
         raise ScenarioError([Problem(source, ("extends",), "extends works only in files")])
-    return _validate(data, Locator([YamlDoc(source, data, {})], data), policies)
+    with reading_from(roots=roots):
+        return _validate(data, Locator([YamlDoc(source, data, {})], data), policies)
 
 
 def parameter_sources(path: str | Path) -> dict[str, str]:

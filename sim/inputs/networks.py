@@ -34,6 +34,7 @@ from .files import NETWORK
 from .loading import Origin, load_scenario, read_spec, scenario_from_dict
 from .policies import Registry
 from .problems import Problem, ScenarioError, merge_repeats
+from .roots import outside, reading_from
 from .schema import PolicyRef, Ramp, Scenario
 from .yaml_files import YamlDoc
 
@@ -216,7 +217,12 @@ def load_network(path: str | Path, policies: Registry | None = None,
         ScenarioError: naming the network file (or the practice's scenario
             file), the line and the key path of every problem.
     """
-    path = Path(path)
+    with reading_from(path):
+        return _load_network(Path(path), policies, calibrator)
+
+
+def _load_network(path: Path, policies: Registry | None, calibrator: Calibrator | None
+                  ) -> Network:
     shown = str(path)
     spec, doc = read_spec(path, NetworkSpec, NETWORK)
     ids = [p.id for p in spec.practices]
@@ -225,6 +231,7 @@ def load_network(path: str | Path, policies: Registry | None = None,
         raise ScenarioError([Problem(shown, ("practices",), "practice ids must be unique "
                                      f"({', '.join(dupes)} appear more than once)",
                                      doc.lines.get(("practices",)))])
+    _refuse_outside(shown, path, spec, doc)
     practices, found = [], []
     calibrated = _calibrated(shown, path, spec, doc, calibrator)
     for i, ref in enumerate(spec.practices):
@@ -269,6 +276,20 @@ def load_network(path: str | Path, policies: Registry | None = None,
     return Network(path, spec, practices)
 
 
+def _refuse_outside(shown: str, path: Path, spec: NetworkSpec, doc: YamlDoc) -> None:
+    """Every file a practice names must be in the allowed folders (:mod:`sim.inputs.roots`)."""
+    problems = []
+    for i, ref in enumerate(spec.practices):
+        for key, written in (("scenario", ref.scenario), ("appointments", ref.appointments),
+                             ("list", ref.list_file), ("columns", ref.columns)):
+            refused = written is not None and outside(path.parent / written, written)
+            if refused:
+                where = ("practices", i, key)
+                problems.append(Problem(shown, where, refused, doc.lines.get(where)))
+    if problems:
+        raise ScenarioError(problems)
+
+
 def _calibrated(shown: str, path: Path, spec: NetworkSpec, doc: YamlDoc,
                 calibrator: Calibrator | None) -> dict[str, Path | list[str]]:
     """The scenario (or the problems) of each practice given by its export."""
@@ -278,6 +299,7 @@ def _calibrated(shown: str, path: Path, spec: NetworkSpec, doc: YamlDoc,
               for ref in spec.practices if ref.appointments is not None]
     if not wanted:
         return {}
+
     if calibrator is None:
         i = next(i for i, ref in enumerate(spec.practices) if ref.appointments is not None)
         where = ("practices", i, "appointments")

@@ -1,4 +1,4 @@
-"""Which booking policy a scenario names: a registered name or ``package.module:Class``.
+"""Which booking policy a scenario names: a registered name, never code to import.
 
 ``sim`` never imports the ``policies`` package by name. Whoever loads a
 scenario may hand over a registry (name -> class), as the command line does
@@ -7,13 +7,21 @@ packages under the ``gpsim.policies`` entry-point group are used (this
 project registers its built-in policies there, so ``pip install -e .``, which
 ``requirements.txt`` runs, makes them known). An entry point may name one
 class or a mapping of names to classes.
+
+An input file holds data, not code: a ``policy.name`` of the form
+``package.module:Class`` is looked up in the registry like any other name and
+is never imported because a file says so. A user enables their own class on
+the command line (``--policy-class package.module:Class``, through
+:func:`enable_policy_classes`), or registers it as an entry point; the web app
+enables none.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from difflib import get_close_matches
 from importlib.metadata import entry_points
 
@@ -45,36 +53,65 @@ def registry_or_installed(registry: Registry | None) -> Registry:
     return installed_policies() if registry is None else registry
 
 
-def policy_class(name: str, registry: Registry | None = None) -> type:
-    """Resolve a registered name or ``package.module:Class`` to a policy class.
+#: A dotted class path: ``package.module:Class``.
+_CLASS_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+
+
+def enable_policy_classes(paths: Iterable[str]) -> dict[str, type]:
+    """Import the policy classes a user named on the command line, by ``package.module:Class``.
+
+    Returns them by that path, to add to the registry (so a scenario's
+    ``policy.name: package.module:Class`` finds them). This is the only place a
+    policy is imported by path, and only for paths the user typed.
 
     Raises:
-        PolicyLookupError: with a suggestion for a misspelt name.
+        PolicyLookupError: a path that is not ``package.module:Class``, a module
+            that cannot be imported, or a class without ``offers()``.
     """
-    if ":" in name:
-        module_name, _, attr = name.partition(":")
+    out: dict[str, type] = {}
+    for path in paths:
+        if not _CLASS_PATH.match(path):
+            raise PolicyLookupError(f"--policy-class {path!r}: give package.module:Class, e.g. "
+                                    "my_policies:NamedNurseFirst")
+        module_name, _, attr = path.partition(":")
         try:
             module = importlib.import_module(module_name)
-        except ImportError as e:
-            raise PolicyLookupError(
-                f"cannot import module {module_name!r} for policy {name!r}: {e}"
-            ) from None
+        except Exception as e:  # any error while importing the user's own module
+            raise PolicyLookupError(f"--policy-class {path!r}: cannot import {module_name!r} "
+                                    f"({type(e).__name__}: {e})") from None
         cls = getattr(module, attr, None)
-        if cls is None:
-            raise PolicyLookupError(f"module {module_name!r} has no class {attr!r}")
-    else:
-        known = registry_or_installed(registry)
-        if name not in known:
-            if not known:
-                raise PolicyLookupError(
-                    f"unknown policy {name!r}: no policies are registered (install the project "
-                    "with 'python -m pip install -e .', or give package.module:Class)")
-            msg = f"unknown policy {name!r}"
-            close = get_close_matches(name, list(known), n=1)
-            msg += f"; did you mean {close[0]!r}?" if close else ""
-            msg += f" (registered: {', '.join(sorted(known))}; or give package.module:Class)"
-            raise PolicyLookupError(msg)
+        if not isinstance(cls, type) or not callable(getattr(cls, "offers", None)):
+            raise PolicyLookupError(f"--policy-class {path!r}: {module_name!r} has no policy "
+                                    f"class {attr!r} (a class with an offers() method)")
+        out[path] = cls
+    return out
+
+
+def policy_class(name: str, registry: Registry | None = None) -> type:
+    """Resolve a registered name (or an enabled ``package.module:Class``) to a policy class.
+
+    Raises:
+        PolicyLookupError: with a suggestion for a misspelt name; a class path that
+            was not enabled says how to enable it (nothing is imported).
+    """
+    known = registry_or_installed(registry)
+    if name in known:
         cls = known[name]
+    elif ":" in name:
+        raise PolicyLookupError(
+            f"policy {name!r} names code to import, and an input file cannot run code; to use "
+            f"your own policy class, enable it on the command line with --policy-class {name} "
+            "(or install it under the gpsim.policies entry point; see docs/model.md)")
+    else:
+        if not known:
+            raise PolicyLookupError(
+                f"unknown policy {name!r}: no policies are registered (install the project "
+                "with 'python -m pip install -e .')")
+        msg = f"unknown policy {name!r}"
+        close = get_close_matches(name, list(known), n=1)
+        msg += f"; did you mean {close[0]!r}?" if close else ""
+        msg += f" (registered: {', '.join(sorted(known))})"
+        raise PolicyLookupError(msg)
     if not isinstance(cls, type) or not callable(getattr(cls, "offers", None)):
         raise PolicyLookupError(f"{name!r} is not a policy class with an offers() method")
     return cls

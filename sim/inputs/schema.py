@@ -13,9 +13,19 @@ cohorts, teams) are checked by :mod:`sim.inputs.checks`.
 from __future__ import annotations
 
 import datetime as dt
+import types
+import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ..codes import MODE_NAMES
 
@@ -43,6 +53,21 @@ Identifier = Annotated[
 ]
 
 
+#: The dates a scenario may name: the calendar counts days from its start, and results
+#: carry pandas timestamps (which end in 2262).
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+
+
+def _in_calendar(day: dt.date) -> dt.date:
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise ValueError(f"{day.isoformat()} is outside the dates a scenario may use "
+                         f"({FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()})")
+    return day
+
+
+CalendarDate = Annotated[dt.date, AfterValidator(_in_calendar)]
+
+
 def hours(t: str) -> float:
     """Convert an ``"HH:MM"`` time of day to hours after midnight."""
     hh, mm = t.split(":")
@@ -55,10 +80,49 @@ def _shares_sum_to_one(values: dict[str, float] | list[float], what: str) -> Non
         raise ValueError(f"{what} must sum to 1 (they sum to {total:.6g})")
 
 
+def _kinds(annotation: Any) -> set[type]:
+    """The plain types a field holds: itself, or its items (lists, tuples), or its values (maps)."""
+    if annotation in (int, float, bool, str):
+        return {annotation}
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        return _kinds(args[0])
+    if origin is dict:
+        return _kinds(args[-1]) if args else set()
+    if origin is Literal:
+        return {type(a) for a in args}
+    if origin in (tuple, list, typing.Union, types.UnionType):
+        return set().union(*(_kinds(a) for a in args if a is not Ellipsis))
+    return set()
+
+
+def _has_boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, list | tuple):
+        return any(isinstance(v, bool) for v in value)
+    if isinstance(value, dict):
+        return any(isinstance(v, bool) for v in value.values())
+    return False
+
+
 class Strict(BaseModel):
-    """Base of every scenario model: unknown keys are errors and objects are immutable."""
+    """Base of every scenario model: unknown keys are errors and objects are immutable.
+
+    A number is never taken from ``true`` or ``false`` (pydantic would read
+    ``size: true`` as one patient).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_not_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        if _has_boolean(value) and info.field_name is not None:
+            kinds = _kinds(cls.model_fields[info.field_name].annotation)
+            if kinds & {int, float} and bool not in kinds:
+                raise ValueError("a number is wanted here, not true or false")
+        return value
 
 
 class Opening(Strict):
@@ -91,7 +155,7 @@ class Practice(Strict):
         min_length=1,
         description="Start time of each named session; clinicians work e.g. 'mon_am'.",
     )
-    closed_dates: tuple[dt.date, ...] = Field(
+    closed_dates: tuple[CalendarDate, ...] = Field(
         (), description="Dates the practice is shut although a weekday (bank holidays)."
     )
     booking_horizon_days: int = Field(
@@ -387,8 +451,9 @@ class Clinician(Strict):
     annual_leave_weeks: float | None = Field(
         None, ge=0, le=20, description="Overrides the role's leave."
     )
-    joins: dt.date | None = Field(None, description="First working day, if after the start.")
-    leaves: dt.date | None = Field(
+    joins: CalendarDate | None = Field(None, description="First working day, if after the "
+                                       "start.")
+    leaves: CalendarDate | None = Field(
         None, description="Day the clinician leaves (works until the day before); their list "
         "passes to the remaining list-holders, their own team's first."
     )
@@ -705,7 +770,10 @@ class Choice(Strict):
 
 
 class PolicyRef(Strict):
-    """The booking policy: a registered name or a dotted path ``package.module:Class``."""
+    """The booking policy: a registered name, or ``package.module:Class`` enabled by the user.
+
+    A user's own class is enabled on the command line with ``--policy-class``.
+    """
 
     name: str = "access_first"
     params: dict[str, Any] = Field(default_factory=dict)
@@ -738,7 +806,8 @@ class PolicyChange(Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    from_date: dt.date = Field(alias="from", description="The first day of the new policy.")
+    from_date: CalendarDate = Field(alias="from", description="The first day of the new "
+                                    "policy.")
     policy: PolicyRef = Field(description="The policy from that day (name and params).")
     ramp: tuple[Ramp, ...] = Field((), description="Parameters that build up over weeks.")
     lists: Literal["keep", "rebalance"] = Field(
@@ -755,7 +824,7 @@ class Scenario(Strict):
     seed: int | None = Field(
         None, ge=0, lt=2**63, description="Master seed; chosen and stored if omitted."
     )
-    start_date: dt.date = Field(
+    start_date: CalendarDate = Field(
         dt.date(2025, 1, 6), description="Calendar date of simulation day 0 (warm-up start)."
     )
     warmup_days: int = Field(

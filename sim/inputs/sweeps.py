@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from .loading import Origin, load_scenario, read_spec
 from .policies import Registry
 from .problems import Problem, ScenarioError, merge_repeats
 from .resolve import resolved_yaml, with_seed
+from .roots import outside, reading_from
 from .schema import Scenario
 
 
@@ -113,21 +115,41 @@ def _label(value: Any) -> str:
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)[:40]
 
 
-def load_sweep(path: str | Path, policies: Registry | None = None) -> Sweep:
+#: The most runs (points x replications) a sweep may have unless told otherwise
+#: (``--max-runs``): about an hour of the default practice on two cores.
+DEFAULT_MAX_RUNS = 10_000
+
+
+def count_runs(spec: SweepSpec) -> int:
+    """Runs the sweep asks for (points x replications), counted without expanding it."""
+    points = math.prod(len(v) for v in spec.grid.values()) * max(1, len(spec.variants))
+    return points * spec.replications
+
+
+def load_sweep(path: str | Path, policies: Registry | None = None,
+               max_runs: int = DEFAULT_MAX_RUNS) -> Sweep:
     """Read, validate and expand a sweep file: every point is validated before anything runs.
 
     A problem caused by the sweep's ``grid``, ``variants`` or ``set`` is
     reported at the line of the sweep file where it is written, once however
-    many points share it.
+    many points share it. The runs are counted first: a sweep of more than
+    ``max_runs`` is refused before any point is made.
 
     Raises:
         ScenarioError: naming the sweep file (or the base scenario), the line
             and the key of every problem.
     """
-    path = Path(path)
+    with reading_from(path):
+        return _load_sweep(Path(path), policies, max_runs)
+
+
+def _load_sweep(path: Path, policies: Registry | None, max_runs: int) -> Sweep:
     shown = str(path)
     spec, doc = read_spec(path, SweepSpec, SWEEP)
     base = (path.parent / spec.base)
+    refused = outside(base, spec.base)
+    if refused:
+        raise ScenarioError([Problem(shown, ("base",), refused, doc.lines.get(("base",)))])
     if not base.is_file():
         raise ScenarioError([Problem(shown, ("base",), f"scenario file {spec.base!r} not found "
                                      f"(looked for {base.resolve()})", doc.lines.get(("base",)))])
@@ -135,6 +157,16 @@ def load_sweep(path: str | Path, policies: Registry | None = None) -> Sweep:
         if not values:
             raise ScenarioError([Problem(shown, ("grid", key), "needs at least one value",
                                          doc.lines.get(("grid", key)))])
+    runs = count_runs(spec)
+    if runs > max_runs:
+        where = ("grid",) if spec.grid else ("replications",)
+        sizes = " x ".join(str(len(v)) for v in spec.grid.values()) or "1"
+        raise ScenarioError([Problem(shown, where, (
+            f"the sweep asks for {runs:,} runs ({sizes} grid values"
+            + (f" x {len(spec.variants)} variants" if spec.variants else "")
+            + f" x {spec.replications} replications); the most allowed is {max_runs:,}: "
+            "make the grid smaller, or raise the limit with --max-runs if you mean it"),
+            doc.lines.get(where))])
     names = [v.name for v in spec.variants]
     if len(set(names)) != len(names):
         raise ScenarioError([Problem(shown, ("variants",), "variant names must be unique",

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from ..files.seen import note_input
 from .problems import KeyPath, Problem, ScenarioError
 
 #: Largest input file read, in bytes (5 MiB; the BNSSG network is 8 KB).
@@ -67,6 +68,7 @@ def read_yaml(path: str | Path, shown: str | None = None, what: str = "a scenari
             raise ScenarioError([Problem(shown, (), f"the file is {size / 2**20:.1f} MiB; "
                                          f"{what} file is at most {MAX_FILE_BYTES // 2**20} MiB")])
         raw = path.read_bytes()
+        note_input(path)
     except FileNotFoundError:
         raise ScenarioError([Problem(shown, (), f"file not found (looked for {path.resolve()})")]
                             ) from None
@@ -105,7 +107,10 @@ def parse_yaml(text: str, shown: str, what: str = "a scenario") -> YamlDoc:
             node = loader.get_single_node()
             if node is not None:
                 _check_size(node, shown)
-                data = loader.construct_document(node)
+                try:
+                    data = loader.construct_document(node)
+                except (ValueError, OverflowError):
+                    raise ScenarioError(_bad_scalars(node, shown)) from None
             else:
                 data = None
         finally:
@@ -139,6 +144,37 @@ def parse_yaml(text: str, shown: str, what: str = "a scenario") -> YamlDoc:
     if dupes:
         raise ScenarioError(dupes)
     return YamlDoc(shown, data, lines)
+
+
+def _bad_scalars(root: yaml.Node, shown: str) -> list[Problem]:
+    """Every value YAML reads as a date or time that is no real one (30 February), by line.
+
+    Such a value makes PyYAML's constructor raise a bare ValueError; each is found
+    again here, so every one is named at its line in one pass.
+    """
+    constructor = yaml.constructor.SafeConstructor()
+    problems: list[Problem] = []
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, KeyPath]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((v, (*path, k.value if isinstance(k, yaml.ScalarNode) else str(k)))
+                         for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((v, (*path, i)) for i, v in enumerate(node.value))
+        elif node.tag.endswith(":timestamp"):
+            try:
+                constructor.construct_yaml_timestamp(node)
+            except (ValueError, OverflowError) as e:
+                problems.append(Problem(shown, path, f"{node.value!r} is not a real date ({e}); "
+                                        "write dates as YYYY-MM-DD", node.start_mark.line + 1))
+    problems.sort(key=lambda p: p.line or 0)
+    return problems or [Problem(shown, (), "a value could not be read (not a real date or "
+                                "number)")]
 
 
 def _check_size(root: yaml.Node, shown: str) -> None:

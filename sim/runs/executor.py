@@ -20,6 +20,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as futures_completed
 from typing import Any
 
+from ..processes import end_with_parent
+
 
 @dataclasses.dataclass(frozen=True)
 class Failure:
@@ -121,7 +123,9 @@ def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,
     gc.freeze()
     pool = None
     try:
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)))
+        # Each worker ends if this process is killed (kill -9) rather than finishing its task.
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
+                                   initializer=end_with_parent, initargs=(os.getpid(),))
         futures = {pool.submit(call, task): i for i, task in enumerate(tasks)}
         for fut in futures_completed(futures):
             yield futures[fut], _result(fut, capture_errors)

@@ -18,10 +18,10 @@ from typing import Any
 
 import pandas as pd
 
+from ..files.outputs import replace_dir, write_text_atomically
 from ..inputs.policies import Registry
 from ..inputs.sweeps import Point, Sweep
 from ..outcomes.tables import RunResult
-from .atomic import atomic_dir
 from .batch import RunAndReduce
 from .executor import Failure
 from .executor import execute as execute_tasks
@@ -34,8 +34,8 @@ def is_done(out: Path, key: str) -> bool:
 
 def store(out: Path, key: str, point: Point, replication: int, tables: dict[str, pd.DataFrame]
           ) -> None:
-    """Write one run's tables atomically into ``runs/<key>/`` (metadata.json last)."""
-    with atomic_dir(out / "runs" / key) as stage:
+    """Write one run's tables into ``runs/<key>/``, replacing that folder in one step."""
+    with replace_dir(out / "runs" / key) as stage:
         for name, df in tables.items():
             df.to_parquet(stage / f"{name}.parquet", index=False)
         (stage / "metadata.json").write_text(json.dumps({
@@ -49,11 +49,10 @@ def store(out: Path, key: str, point: Point, replication: int, tables: dict[str,
 
 def record_failure(out: Path, key: str, point: Point, replication: int, error: str) -> None:
     """Write a failed run's error to ``failures/<key>.json``."""
-    with atomic_dir(out / "failures") as stage:
-        (stage / f"{key}.json").write_text(json.dumps({
-            "key": key, "label": point.label, "description": point.description,
-            "replication": replication, "error": error}, default=str, indent=2),
-            encoding="utf-8")
+    (out / "failures").mkdir(parents=True, exist_ok=True)
+    write_text_atomically(out / "failures" / f"{key}.json", json.dumps({
+        "key": key, "label": point.label, "description": point.description,
+        "replication": replication, "error": error}, default=str, indent=2))
 
 
 class RunAndStore:

@@ -95,9 +95,13 @@ class Calendar:
 
     Args:
         layout: every slot (:class:`sim.world.workforce.SlotLayout`).
+        sessions_open_held: held (on-the-day) slots can be booked only once their
+            clinician's day has been opened (:meth:`open_held`: the reference
+            desk's sessions do it at midnight); otherwise they can be booked on
+            their day from the start.
     """
 
-    def __init__(self, layout: SlotLayout):
+    def __init__(self, layout: SlotLayout, sessions_open_held: bool = False):
         self.n_clinicians = int(layout.n_clinicians)
         self.n_days = int(layout.n_days)
         self.n_cells = self.n_clinicians * self.n_days
@@ -117,6 +121,9 @@ class Calendar:
         self._closed = [False] * self.n_cells
         self._has_online = bool(counts[ONLINE * self.n_cells:].sum() > 0)
         self._first = [[0] * self.n_clinicians for _ in POOLS]
+        # The last day each clinician's held slots were opened (all days, unless sessions
+        # open them).
+        self._held_open = [-1 if sessions_open_held else self.n_days] * self.n_clinicians
         # Head: each clinician's first free slot per pool (time, cell, index),
         # kept exact after every booking and closure; a head that time has
         # passed is refreshed when next looked at.
@@ -163,6 +170,16 @@ class Calendar:
         """Slots the cell was built with (0 on leave or shut days)."""
         k = self.cell(pool, clinician, day)
         return self._end[k] - self._start[k]
+
+    def days_with(self, pool: int, clinician: int) -> list[int]:
+        """The days on which ``clinician`` has slots in ``pool`` (works, in that pool)."""
+        base = pool * self.n_cells + clinician * self.n_days
+        start, end = self._start, self._end
+        return [d for d in range(self.n_days) if end[base + d] > start[base + d]]
+
+    def open_held(self, clinician: int, day: int) -> None:
+        """The clinician's session on ``day`` opens: its held slots can be booked (that day)."""
+        self._held_open[clinician] = day
 
     def is_closed(self, clinician: int, day: int) -> bool:
         """Whether the clinician's day was closed (sickness)."""
@@ -230,7 +247,7 @@ class Calendar:
             return None
         k = self._head_k[pool][c]
         d = (k - pool * self.n_cells) - c * self.n_days
-        if d > last_day:
+        if d > last_day or (pool == ON_THE_DAY and d > self._held_open[c]):
             return None
         return Slot(t, c, d, pool, k, self._head_i[pool][c])
 
@@ -239,6 +256,8 @@ class Calendar:
     ) -> Slot | None:
         """Earliest free slot on day ``d0`` (after today) or later, over all clinicians at once."""
         last_day = min(last_day, self.n_days - 1)
+        if pool == ON_THE_DAY:  # held slots: only in sessions already opened
+            last_day = min(last_day, max(self._held_open[c] for c in clinicians))
         if last_day < d0:
             return None
         cached = self._arrays.get(id(clinicians))

@@ -23,24 +23,14 @@ calls again from that day.
 from __future__ import annotations
 
 import numpy as np
+import simpy
 
 from ..codes import N_POOLS, NAMED_NONE, NAV_AS_ASKED, ONLINE, RULE_NAMES
 from ..world.build import World
 from . import kernel
 from .calendar import calendar_arrays, cell_table
-from .contract import BookingRecord, EventLog
+from .contract import COLUMNS, BookingRecord, EventLog, rows
 from .kernel import (
-    APPT_BOOKED_AT,
-    APPT_CLINICIAN,
-    APPT_FLOAT_ROWS,
-    APPT_HELD_OUT,
-    APPT_INT_ROWS,
-    APPT_PATIENT,
-    APPT_POOL,
-    APPT_REQUEST,
-    APPT_STATUS,
-    APPT_TIME,
-    APPT_USUAL,
     ARR_FROM_DAY,
     ARR_MODE,
     ARR_NAMED,
@@ -71,18 +61,6 @@ from .kernel import (
     HEAD_SLOT,
     N_COUNTERS,
     NO_ATTENDANCE,
-    REQ_APPOINTMENT,
-    REQ_ATTEMPTS,
-    REQ_FROM_DAY,
-    REQ_GAVE_UP_AT,
-    REQ_INT_ROWS,
-    REQ_MODE,
-    REQ_NEED,
-    REQ_OUTCOME,
-    REQ_PATIENT,
-    REQ_TIME,
-    REQ_URGENCY,
-    REQ_WITH,
     USED_DNA_DRAWS,
     USED_FOLLOW_UP_DRAWS,
     USED_POLICY_DRAWS,
@@ -269,11 +247,8 @@ class CompiledDesk:
         room = n_arrivals + n_arrivals // 2 + 64 if PRESIZE else 64
         self.log = kernel.Log(
             count=np.zeros(N_COUNTERS, dtype=np.int64),
-            req_int=np.empty((REQ_INT_ROWS, room), dtype=np.int64),
-            req_float=np.empty((2, room)),
-            appt_int=np.empty((APPT_INT_ROWS, room), dtype=np.int64),
-            appt_float=np.empty((APPT_FLOAT_ROWS, room)),
-            unmet_int=np.empty(room, dtype=np.int64), unmet_float=np.empty(room),
+            **{name: np.empty((n, room), dtype=np.float64 if name.endswith("float")
+                              else np.int64) for name, n in kernel.ROWS.items()},
             queue=np.empty((3, 2 * room), dtype=np.int64),
         )
         history = world.history
@@ -337,6 +312,21 @@ class CompiledDesk:
 
     # ---------------------------------------------------------------- the contract
 
+    def start(self, env: simpy.Environment) -> None:
+        """The desk's one process: the kernel runs a stretch of days, the clock follows."""
+        env.process(self._stretches(env))
+
+    def _stretches(self, env: simpy.Environment):
+        d = 0
+        while True:
+            reached = self.days(d)
+            if reached >= self.world.end_day:
+                # Return rather than wait for the end: a process left waiting would
+                # keep the model in a reference cycle until a full garbage collection.
+                return
+            yield env.timeout(reached - d)
+            d = reached
+
     def days(self, d: int) -> int:
         """Days from ``d`` up to the next day the rule or the lists change (or the end).
 
@@ -386,31 +376,10 @@ class CompiledDesk:
         log = self.log
         n_req, n_appt, n_unmet = (int(log.count[k]) for k in (COUNT_REQUESTS, COUNT_APPOINTMENTS,
                                                               COUNT_UNMET))
-        req, appt = log.req_int, log.appt_int
-        event_log = EventLog(
-            req_patient=req[REQ_PATIENT, :n_req],
-            req_time=log.req_float[REQ_TIME, :n_req],
-            req_from_day=req[REQ_FROM_DAY, :n_req],
-            req_with=req[REQ_WITH, :n_req],
-            req_need=req[REQ_NEED, :n_req],
-            req_urgency=req[REQ_URGENCY, :n_req],
-            req_mode=req[REQ_MODE, :n_req],
-            req_attempts=req[REQ_ATTEMPTS, :n_req],
-            req_outcome=req[REQ_OUTCOME, :n_req],
-            req_appointment=req[REQ_APPOINTMENT, :n_req],
-            req_gave_up_at=log.req_float[REQ_GAVE_UP_AT, :n_req],
-            appt_request=appt[APPT_REQUEST, :n_appt],
-            appt_patient=appt[APPT_PATIENT, :n_appt],
-            appt_clinician=appt[APPT_CLINICIAN, :n_appt],
-            appt_time=log.appt_float[APPT_TIME, :n_appt],
-            appt_booked_at=log.appt_float[APPT_BOOKED_AT, :n_appt],
-            appt_pool=appt[APPT_POOL, :n_appt],
-            appt_status=appt[APPT_STATUS, :n_appt],
-            appt_usual=appt[APPT_USUAL, :n_appt],
-            appt_held_out_days=log.appt_float[APPT_HELD_OUT, :n_appt],
-            unmet_request=log.unmet_int[:n_unmet],
-            unmet_time=log.unmet_float[:n_unmet],
-        )
+        counts = {"req": n_req, "appt": n_appt, "unmet": n_unmet}
+        event_log = EventLog.from_columns(**{
+            c.field: getattr(log, f"{c.table}_{c.kind.__name__}")[
+                rows(c.table, c.kind)[c.name], :counts[c.table]] for c in COLUMNS})
         cal = self.cal
         layout = self.world.slots
         cells = cell_table(cal.cell[CELL_START], cal.cell[CELL_END], cal.booked, cal.closed,

@@ -21,68 +21,118 @@ import dataclasses
 from typing import ClassVar, Protocol
 
 import numpy as np
+import simpy
 
-#: The event log's columns of times (days); every other column is whole numbers.
-_FLOAT_COLUMNS = frozenset({"req_time", "req_gave_up_at", "appt_time", "appt_booked_at",
-                            "appt_held_out_days", "unmet_time"})
+from ..codes import BOOKED, PENDING
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class EventLog:
-    """What happened in a run, as columns; the row number is the record's id.
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """One column of the event log, defined once for both desks.
 
-    Requests (``req_*``): ``patient``, ``time`` (when first made, days),
-    ``from_day`` (the first day wanted), ``with`` (a follow-up's or review's
-    named clinician, else -1), ``need``, ``urgency``, ``mode``, ``attempts``,
-    ``outcome`` (:data:`sim.codes.REQUEST_OUTCOME`), ``appointment`` (its row
-    in the appointments, -1 if none) and ``gave_up_at`` (time of the last
-    failed attempt of a patient who gave up, else NaN).
+    The reference desk starts each record with every column's ``new`` value
+    (:func:`new_record`); the compiled kernel lays its arrays out by
+    :func:`rows` and starts records from :func:`new_values`; both desks'
+    logs are assembled by :meth:`EventLog.from_columns`.
 
-    Appointments (``appt_*``): ``request``, ``patient``, ``clinician``,
-    ``time``, ``booked_at``, ``pool``, ``status``
-    (:data:`sim.codes.APPOINTMENT_STATUS`), ``usual`` (the patient's usual
-    clinician when it was booked) and ``held_out_days`` (how much later it is
-    than the soonest slot offered: a patient holding out for their own
-    clinician; 0 when they took the soonest).
-
-    Unmet attempts (``unmet_*``): ``request`` and ``time``.
+    Attributes:
+        table: ``req`` (requests), ``appt`` (appointments) or ``unmet`` (attempts
+            that found no slot).
+        name: the column's name within its table (the log's field is
+            ``table_name``).
+        kind: ``int`` or ``float`` (times, in days).
+        new: the value a new record starts with (None: always given when it is made).
+        doc: what it holds.
     """
 
-    req_patient: np.ndarray
-    req_time: np.ndarray
-    req_from_day: np.ndarray
-    req_with: np.ndarray
-    req_need: np.ndarray
-    req_urgency: np.ndarray
-    req_mode: np.ndarray
-    req_attempts: np.ndarray
-    req_outcome: np.ndarray
-    req_appointment: np.ndarray
-    req_gave_up_at: np.ndarray
-    appt_request: np.ndarray
-    appt_patient: np.ndarray
-    appt_clinician: np.ndarray
-    appt_time: np.ndarray
-    appt_booked_at: np.ndarray
-    appt_pool: np.ndarray
-    appt_status: np.ndarray
-    appt_usual: np.ndarray
-    appt_held_out_days: np.ndarray
-    unmet_request: np.ndarray
-    unmet_time: np.ndarray
+    table: str
+    name: str
+    kind: type
+    new: float | int | None
+    doc: str
+
+    @property
+    def field(self) -> str:
+        """The event log's field: ``table_name``."""
+        return f"{self.table}_{self.name}"
+
+
+#: Every column of the event log, in order: requests, appointments, unmet attempts.
+COLUMNS: tuple[Column, ...] = (
+    Column("req", "patient", int, None, "the patient (index)"),
+    Column("req", "time", float, None, "when the request was first made (days)"),
+    Column("req", "from_day", int, None, "the first day wanted"),
+    Column("req", "with", int, -1, "a follow-up's or review's named clinician, else -1"),
+    Column("req", "need", int, None, "the need (index)"),
+    Column("req", "urgency", int, None, "URGENT, ROUTINE, FOLLOW_UP, REVIEW or PLANNED"),
+    Column("req", "mode", int, None, "face to face, telephone, home visit or online"),
+    Column("req", "attempts", int, 0, "booking attempts made"),
+    Column("req", "outcome", int, PENDING, "sim.codes.REQUEST_OUTCOME"),
+    Column("req", "appointment", int, -1, "its row in the appointments, -1 if none"),
+    Column("req", "gave_up_at", float, float("nan"),
+           "time of the last failed attempt of a patient who gave up, else NaN"),
+    Column("appt", "request", int, None, "the request it answers"),
+    Column("appt", "patient", int, None, "the patient"),
+    Column("appt", "clinician", int, None, "the clinician"),
+    Column("appt", "time", float, None, "when it is (days)"),
+    Column("appt", "booked_at", float, None, "when it was booked (days)"),
+    Column("appt", "pool", int, None, "AHEAD, ON_THE_DAY or ONLINE"),
+    Column("appt", "status", int, BOOKED, "sim.codes.APPOINTMENT_STATUS"),
+    Column("appt", "usual", int, None, "the patient's usual clinician when it was booked"),
+    Column("appt", "held_out_days", float, 0.0,
+           "how much later than the soonest slot offered (a patient holding out for "
+           "their own clinician); 0 when they took the soonest"),
+    Column("unmet", "request", int, None, "the request"),
+    Column("unmet", "time", float, None, "when the attempt found no slot (days)"),
+)
+
+TABLES = ("req", "appt", "unmet")
+
+
+def columns(table: str, kind: type | None = None) -> tuple[Column, ...]:
+    """The columns of one table (of one kind, if given), in order."""
+    return tuple(c for c in COLUMNS if c.table == table and (kind is None or c.kind is kind))
+
+
+def rows(table: str, kind: type) -> dict[str, int]:
+    """The compiled kernel's layout: each column's row in its table's array of that kind."""
+    return {c.name: i for i, c in enumerate(columns(table, kind))}
+
+
+def new_values(table: str, kind: type) -> np.ndarray:
+    """A new record's values, in :func:`rows` order (0 where the maker gives the value)."""
+    dtype = np.float64 if kind is float else np.int64
+    return np.array([0 if c.new is None else c.new for c in columns(table, kind)], dtype=dtype)
+
+
+def new_record(table: str) -> dict[str, float | int | None]:
+    """A new record of ``table`` as a mapping of column name to its starting value."""
+    return {c.name: c.new for c in columns(table)}
+
+
+class _EventLogBase:
+    """What every :class:`EventLog` offers beside its columns."""
 
     @classmethod
-    def from_columns(cls, **columns) -> EventLog:
-        """Build from any sequences, each converted to its dtype (float64 or int64)."""
-        return cls(**{name: np.asarray(values, dtype=np.float64 if name in _FLOAT_COLUMNS
-                                       else np.int64)
-                      for name, values in columns.items()})
-
+    def from_columns(cls, **values) -> EventLog:
+        """Build from any sequences (by field name), each converted to its column's dtype."""
+        kinds = {c.field: c.kind for c in COLUMNS}
+        return cls(**{name: np.asarray(v, dtype=np.float64 if kinds[name] is float
+                                       else np.int64) for name, v in values.items()})
 
     @property
     def n_requests(self) -> int:
         """Requests made in the run (first attempts, follow-ups and reviews)."""
         return int(self.req_patient.size)
+
+
+#: What happened in a run, as columns (:data:`COLUMNS`); the row number is a record's id.
+EventLog = dataclasses.make_dataclass(
+    "EventLog", [(c.field, np.ndarray) for c in COLUMNS], bases=(_EventLogBase,),
+    frozen=True, eq=False)
+EventLog.__module__ = __name__  # pickled by reference, as a class written here would be
+EventLog.__doc__ = ("What happened in a run, as columns; the row number is the record's id.\n\n"
+                    + "\n".join(f"* ``{c.field}``: {c.doc}" for c in COLUMNS))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -118,11 +168,12 @@ class BookingDesk(Protocol):
 
     engine_name: ClassVar[str]
 
-    def days(self, d: int) -> int:
-        """Work from day ``d`` (its midnight included) up to some later day; return that day.
+    def start(self, env: simpy.Environment) -> None:
+        """Put the desk's processes on SimPy's clock, to be run to the world's ``end_day``.
 
-        The reference desk does one day at a time, the compiled desk a stretch
-        up to the next day whose lists change. The clock (SimPy) follows.
+        The reference desk's are the model's own processes (requests, sessions,
+        call-backs, midnight); the compiled desk's one process runs the kernel a
+        stretch at a time, up to the next day whose rule or lists change.
         """
         ...
 

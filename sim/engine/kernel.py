@@ -63,6 +63,7 @@ from ..codes import (
     SIGNPOSTED,
     URGENT,
 )
+from .contract import new_values, rows
 
 
 def _answer_the_blas_probe() -> None:
@@ -107,15 +108,31 @@ SPELL_DAY, SPELL_CLINICIAN, SPELL_LENGTH = 0, 1, 2                      # RunSta
 (WANT_REQUESTS, WANT_ATTEMPTS, WANT_ATTENDANCES, WANT_POLICY_DRAWS,
  WANT_PAIRS) = range(5)                                                 # RunState.want
 OFFER_CLINICIAN, OFFER_DAY, OFFER_POOL, OFFER_CELL, OFFER_SLOT = range(5)  # RunState.offer_int
-(REQ_PATIENT, REQ_FROM_DAY, REQ_WITH, REQ_NEED, REQ_URGENCY, REQ_MODE, REQ_ATTEMPTS,
- REQ_OUTCOME, REQ_APPOINTMENT) = range(9)                               # Log.req_int
-REQ_INT_ROWS = 9
-REQ_TIME, REQ_GAVE_UP_AT = 0, 1                                         # Log.req_float
-(APPT_REQUEST, APPT_PATIENT, APPT_CLINICIAN, APPT_POOL, APPT_STATUS, APPT_USUAL,
- APPT_NEXT_SAME_DAY) = range(7)                                         # Log.appt_int
-APPT_INT_ROWS = 7
-APPT_TIME, APPT_BOOKED_AT, APPT_HELD_OUT = 0, 1, 2                      # Log.appt_float
-APPT_FLOAT_ROWS = 3
+# The log's rows, as the event log's definition lays them out (sim.engine.contract.COLUMNS):
+# each table has an array of whole numbers and one of times, a row per column.
+_REQ_INT, _REQ_FLOAT = rows("req", int), rows("req", float)
+_APPT_INT, _APPT_FLOAT = rows("appt", int), rows("appt", float)
+_UNMET_INT, _UNMET_FLOAT = rows("unmet", int), rows("unmet", float)
+REQ_PATIENT, REQ_FROM_DAY, REQ_WITH = (_REQ_INT[k] for k in ("patient", "from_day", "with"))
+REQ_NEED, REQ_URGENCY, REQ_MODE = (_REQ_INT[k] for k in ("need", "urgency", "mode"))
+REQ_ATTEMPTS, REQ_OUTCOME, REQ_APPOINTMENT = (_REQ_INT[k] for k in ("attempts", "outcome",
+                                                                    "appointment"))
+REQ_TIME, REQ_GAVE_UP_AT = _REQ_FLOAT["time"], _REQ_FLOAT["gave_up_at"]
+APPT_REQUEST, APPT_PATIENT, APPT_CLINICIAN = (_APPT_INT[k] for k in ("request", "patient",
+                                                                     "clinician"))
+APPT_POOL, APPT_STATUS, APPT_USUAL = (_APPT_INT[k] for k in ("pool", "status", "usual"))
+APPT_TIME, APPT_BOOKED_AT, APPT_HELD_OUT = (_APPT_FLOAT[k] for k in ("time", "booked_at",
+                                                                     "held_out_days"))
+UNMET_REQUEST, UNMET_TIME = _UNMET_INT["request"], _UNMET_FLOAT["time"]
+#: The kernel's own row after the log's: each appointment's next on the same day.
+APPT_NEXT_SAME_DAY = len(_APPT_INT)
+ROWS = {"req_int": len(_REQ_INT), "req_float": len(_REQ_FLOAT),
+        "appt_int": len(_APPT_INT) + 1, "appt_float": len(_APPT_FLOAT),
+        "unmet_int": len(_UNMET_INT), "unmet_float": len(_UNMET_FLOAT)}
+# A new record's values (sim.engine.contract.Column.new), in row order.
+REQ_INT_NEW, REQ_FLOAT_NEW = new_values("req", int), new_values("req", float)
+APPT_INT_NEW = np.append(new_values("appt", int), -1)   # next on the same day: none yet
+APPT_FLOAT_NEW = new_values("appt", float)
 QUEUE_REQUEST, QUEUE_ATTEMPT, QUEUE_NEXT = 0, 1, 2                      # Log.queue
 #: An empty key in the visit-count table.
 EMPTY = -1
@@ -369,17 +386,17 @@ def new_request(log, patient, t, need, urgency, mode, from_day, with_clinician):
     r = log.count[COUNT_REQUESTS]
     log.count[COUNT_REQUESTS] = r + 1
     q = log.req_int
+    for row in range(REQ_INT_NEW.size):
+        q[row, r] = REQ_INT_NEW[row]
+    for row in range(REQ_FLOAT_NEW.size):
+        log.req_float[row, r] = REQ_FLOAT_NEW[row]
     q[REQ_PATIENT, r] = patient
     q[REQ_FROM_DAY, r] = from_day
     q[REQ_WITH, r] = with_clinician
     q[REQ_NEED, r] = need
     q[REQ_URGENCY, r] = urgency
     q[REQ_MODE, r] = mode
-    q[REQ_ATTEMPTS, r] = 0
-    q[REQ_OUTCOME, r] = PENDING
-    q[REQ_APPOINTMENT, r] = -1
     log.req_float[REQ_TIME, r] = t
-    log.req_float[REQ_GAVE_UP_AT, r] = np.nan
     return r
 
 
@@ -413,13 +430,15 @@ def _book(cal, usual, run, log, rid, now, j, held_out):
     log.count[COUNT_APPOINTMENTS] = a + 1
     patient = log.req_int[REQ_PATIENT, rid]
     appt = log.appt_int
+    for row in range(APPT_INT_NEW.size):
+        appt[row, a] = APPT_INT_NEW[row]
+    for row in range(APPT_FLOAT_NEW.size):
+        log.appt_float[row, a] = APPT_FLOAT_NEW[row]
     appt[APPT_REQUEST, a] = rid
     appt[APPT_PATIENT, a] = patient
     appt[APPT_CLINICIAN, a] = c
     appt[APPT_POOL, a] = pool
-    appt[APPT_STATUS, a] = BOOKED
     appt[APPT_USUAL, a] = usual[patient]
-    appt[APPT_NEXT_SAME_DAY, a] = -1
     log.appt_float[APPT_TIME, a] = t
     log.appt_float[APPT_BOOKED_AT, a] = now
     log.appt_float[APPT_HELD_OUT, a] = held_out
@@ -652,8 +671,8 @@ def handle(cal, rules, rule, usual, run, log, rid, now, attempt):
         return
     u = log.count[COUNT_UNMET]
     log.count[COUNT_UNMET] = u + 1
-    log.unmet_int[u] = rid
-    log.unmet_float[u] = now
+    log.unmet_int[UNMET_REQUEST, u] = rid
+    log.unmet_float[UNMET_TIME, u] = now
     if attempt >= rules.max_attempts:
         log.req_int[REQ_OUTCOME, rid] = GAVE_UP
         log.req_float[REQ_GAVE_UP_AT, rid] = now
@@ -879,7 +898,7 @@ def _room(cal, rule, run, log, d, attend):
     run.want[WANT_PAIRS] = yesterday
     count = log.count
     appt_room = log.appt_int.shape[1]
-    unmet_room = log.unmet_int.shape[0]
+    unmet_room = log.unmet_int.shape[1]
     return (count[COUNT_REQUESTS] + yesterday + new <= log.req_int.shape[1]
             and count[COUNT_APPOINTMENTS] + attempts <= appt_room
             and count[COUNT_UNMET] + attempts <= unmet_room

@@ -2,8 +2,10 @@
 
 :class:`PracticeModel` takes a :class:`sim.world.build.World`, builds the
 booking policy on a read-only view of the practice, picks the booking desk
-(:func:`choose_desk`) and lets SimPy's clock drive it day by day (the
-reference desk) or stretch by stretch (the compiled desk). The result is a
+(:func:`choose_desk`), puts its processes on a SimPy clock and runs it to the
+end of the recorded window: the reference desk is the model written as SimPy
+processes (:mod:`sim.engine.reference`), the compiled desk its fast twin, which
+SimPy drives stretch by stretch. The result is a
 :class:`sim.engine.contract.BookingRecord`; outcomes (A&E proxies, tables)
 are computed from it by :mod:`sim.outcomes`.
 """
@@ -75,22 +77,10 @@ class PracticeModel:
         """
         desk = choose_desk(self.world, self.schedule, self.lists, engine)
         env = simpy.Environment()
-        env.process(self._days(env, desk))
+        desk.start(env)
         env.run(until=self.world.end_day)
         self.record = desk.finish()
         return self.record
-
-    def _days(self, env: simpy.Environment, desk: BookingDesk):
-        """SimPy's clock: the desk works through days in order, the clock follows."""
-        d = 0
-        while True:
-            reached = desk.days(d)
-            if reached >= self.world.end_day:
-                # Return rather than wait for the end: a process left waiting would
-                # keep the model in a reference cycle until a full garbage collection.
-                return
-            yield env.timeout(reached - d)
-            d = reached
 
 
 def choose_desk(world: World, schedule: PolicySchedule | BookingPolicy, lists: ListState,

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from sim.engine.calendar import Slot
-from sim.engine.policy_api import CalendarView, CompiledRule, PracticeView, Request
+from sim.engine.policy_api import BookingRule, CalendarView, PracticeView, Request
 
-from .base import tiered_offers
+from .base import rule_offers
 
 
 class AccessFirst:
@@ -33,19 +33,20 @@ class AccessFirst:
     )
     name = "access_first"
     Params = None
-    #: Runs on the compiled engine with no tiers (see ``sim.engine.policy_api.compiled_rule_of``).
-    compiled_named = "none"
+    #: The rule (both desks read it): no tiers, the earliest slot with anyone.
+    rule_named = "none"
 
     def __init__(self, params: None, practice: PracticeView, rng: np.random.Generator):
         self.practice = practice
+        self.rng = rng
 
     def offers(self, request: Request, calendar: CalendarView) -> Sequence[Slot]:
         """One offer: the earliest slot the request may take, or none.
 
         Follow-ups go first to the clinician who asked for them (as in every policy).
         """
-        return tiered_offers(request, calendar, self.practice, ())
+        return rule_offers(BookingRule(), request, calendar, self.practice, self.rng.random)
 
-    def compiled_rule(self) -> CompiledRule:
+    def booking_rule(self) -> BookingRule:
         """No tiers: the compiled engine books the earliest slot with anyone."""
-        return CompiledRule()
+        return BookingRule()

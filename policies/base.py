@@ -1,10 +1,13 @@
-"""Building blocks every booking policy shares.
+"""Building blocks every booking policy shares, and the built-in approaches' common rule.
 
-The searches (the same-day rule, the routine search) are the engine's
-(:mod:`sim.engine.offers`): urgent requests are seen the same day if any
-capacity exists, whatever the policy. Here: offering tiers of preferred
-clinicians, and the follow-up, review and planned-care rule every policy
-shares. Continuity policies first try the patient's own clinician (or team).
+The searches and tiers are the engine's (:mod:`sim.engine.offers`), re-exported
+here for a user's own policy: urgent requests are seen the same day if any
+capacity exists, whatever the policy; follow-ups, reviews and planned care go
+to their named clinician. A built-in continuity approach is a
+:class:`ContinuityPolicy` whose class declares its rule (``rule_named``,
+``rule_team_tier``) and whose parameters give the rest (waits, adherence, the
+continuity code): both booking desks read that same rule, so a change to an
+approach is made in its module alone.
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from sim.codes import AHEAD, FOLLOW_UP, ONLINE, PLANNED, REVIEW, URGENT
 from sim.engine import offers as engine_offers
 from sim.engine.calendar import Slot
-from sim.engine.offers import is_online, same_day_slot
-from sim.engine.policy_api import CalendarView, CompiledRule, PracticeView, Request
-
-#: Urgencies booked by their named clinician or the due date, not by the booking rule.
-NAMED_OR_PLANNED = (FOLLOW_UP, REVIEW, PLANNED)
+from sim.engine.offers import (  # noqa: F401 (re-exported for users' policies)
+    NAMED_OR_PLANNED,
+    follow_up_offers,
+    is_online,
+    rule_offers,
+    same_day_slot,
+    tiered_offers,
+)
+from sim.engine.policy_api import BookingRule, CalendarView, PracticeView, Request
 
 
 def routine_slot(
@@ -35,73 +41,6 @@ def routine_slot(
     """Earliest routine slot with ``clinicians``, within the practice's horizon and release."""
     return engine_offers.routine_slot(request, calendar, practice.horizon_days,
                                       practice.release_days, clinicians, max_wait_days)
-
-
-def is_urgent(request: Request) -> bool:
-    """Whether the request must be seen today."""
-    return request.urgency == URGENT
-
-
-def follow_up_offers(
-    request: Request, calendar: CalendarView, practice: PracticeView
-) -> list[Slot]:
-    """A follow-up, review or planned care: the named clinician near the day, else anyone.
-
-    The clinician in ``request.with_clinician`` (who asked for the follow-up,
-    or the review's or planned care's named clinician) is offered if they have
-    a slot within ``practice.follow_up_window_days`` of ``request.from_day``;
-    the earliest slot with anyone from the wanted day is offered too. Every
-    policy books these this way: the clinician or the care plan, not the
-    booking rule, chose who and when.
-    """
-    offers: list[Slot] = []
-    pool = ONLINE if is_online(request, calendar) else AHEAD
-    c = request.with_clinician
-    if c >= 0:
-        slot = calendar.earliest((c,), pool, request.time,
-                                 request.from_day + practice.follow_up_window_days,
-                                 request.from_day)
-        if slot is not None:
-            offers.append(slot)
-    anyone = calendar.earliest(request.eligible, pool, request.time,
-                               request.from_day + practice.horizon_days, request.from_day)
-    if anyone is not None and anyone not in offers:
-        offers.append(anyone)
-    return offers
-
-
-def tiered_offers(
-    request: Request,
-    calendar: CalendarView,
-    practice: PracticeView,
-    tiers: Sequence[tuple[Sequence[int], int | None]],
-) -> list[Slot]:
-    """Offers for ``request``: one per tier of preferred clinicians, then anyone.
-
-    ``tiers`` pairs clinicians (already limited to those eligible) with the
-    longest wait, in days, to offer them; the eligible clinicians, with no
-    limit but the horizon, are always the last tier. Urgent requests get the
-    first tier with a slot today; routine requests one offer per tier
-    (without repeats); follow-ups, reviews and planned care go to
-    :func:`follow_up_offers`. With no tiers this is access-first.
-    """
-    if request.urgency in NAMED_OR_PLANNED:
-        return follow_up_offers(request, calendar, practice)
-    all_tiers = [*tiers, (request.eligible, None)]
-    if is_urgent(request):
-        for tier, _ in all_tiers:
-            if tier:
-                slot = same_day_slot(request, calendar, tier)
-                if slot is not None:
-                    return [slot]
-        return []
-    offers: list[Slot] = []
-    for tier, wait in all_tiers:
-        if tier:
-            slot = routine_slot(request, calendar, practice, tier, wait)
-            if slot is not None and slot not in offers:
-                offers.append(slot)
-    return offers
 
 
 def unknown_cohorts(names: Sequence[str], scenario: Any, key: str) -> list[tuple[tuple, str]]:
@@ -144,22 +83,25 @@ class ContinuityParams(BaseModel):
 
 
 class ContinuityPolicy:
-    """Base of the continuity policies: tiers of preferred clinicians, then anyone.
+    """Base of the built-in continuity approaches: a declared rule, read by both desks.
 
-    A subclass says, for a request, which clinicians to try first and within
-    what wait (:meth:`tiers`); the base applies the receptionist's adherence
-    and the continuity code, offers one slot per tier plus the earliest with
-    anyone, and handles urgent requests (the first tier with a slot today,
-    else anyone today).
+    A subclass declares its rule: ``rule_named``, the first tier (``"usual_gp"``:
+    the patient's usual GP; ``"team_lead"``: the lead of the usual GP's
+    micro-team), and ``rule_team_tier``, whether the rest of that team is a
+    second tier. Its parameters (:class:`ContinuityParams`) give the waits,
+    adherence and continuity code. Offers are the rule's
+    (:func:`sim.engine.offers.rule_offers`): one per tier within its wait, then
+    the earliest slot with anyone; urgent requests the first tier with a slot
+    today.
+
+    Only a class that declares ``rule_named`` itself runs on the compiled desk
+    (:func:`sim.engine.policy_api.booking_rule_of`): a subclass that overrides
+    ``offers`` without declaring a rule runs on the reference desk.
     """
 
     Params: type[ContinuityParams] = ContinuityParams
-    #: Who the first tier is, for the compiled engine (``CompiledRule.named``),
-    #: and whether the rest of the team is a second tier. Only a class that sets
-    #: ``compiled_named`` itself runs compiled (``sim.engine.policy_api.compiled_rule_of``):
-    #: a subclass that changes ``tiers`` without saying so runs on the reference engine.
-    compiled_named: str | None = None
-    compiled_team_tier: bool = False
+    rule_named: str | None = None
+    rule_team_tier: bool = False
 
     def __init__(self, params: ContinuityParams, practice: PracticeView,
                  rng: np.random.Generator):
@@ -177,6 +119,7 @@ class ContinuityPolicy:
         if params.coded_share < 1.0:  # coding reaches patients in the practice's fixed order
             reached = practice.coding_rank < params.coded_share
             self.coded = reached if self.coded is None else self.coded & reached
+        self.rule = self.booking_rule()
 
     @classmethod
     def check_scenario(cls, params: ContinuityParams, scenario: Any) -> list[tuple[tuple, str]]:
@@ -189,36 +132,16 @@ class ContinuityPolicy:
         """Cohorts whose patients carry the continuity code (``"all"`` for everyone)."""
         return self.params.coded
 
-    def tiers(self, request: Request) -> list[tuple[tuple[int, ...], int | None]]:
-        """Preferred clinicians in order, each with the longest wait (days) to offer them."""
-        raise NotImplementedError
-
-    def applies(self, request: Request) -> bool:
-        """Whether the continuity rule is applied to this request (code, then adherence)."""
-        if self.coded is not None and not self.coded[request.patient]:
-            return False
-        return self.adherence >= 1.0 or self.rng.random() < self.adherence
-
     def offers(self, request: Request, calendar: CalendarView) -> list[Slot]:
-        """Preferred tiers first (one offer each), then the earliest slot with anyone.
+        """The rule's offers (:func:`sim.engine.offers.rule_offers`), best first."""
+        return rule_offers(self.rule, request, calendar, self.practice, self.rng.random)
 
-        Follow-ups, reviews and planned care go to their named clinician (no
-        adherence draw); uncoded patients and requests where the receptionist
-        does not apply the rule are booked access-first.
-        """
-        if request.urgency in NAMED_OR_PLANNED or not self.applies(request):
-            return tiered_offers(request, calendar, self.practice, ())
-        eligible = request.eligible
-        tiers = [(tuple(c for c in tier if c in eligible), wait)
-                 for tier, wait in self.tiers(request)]
-        return tiered_offers(request, calendar, self.practice, tiers)
-
-    def compiled_rule(self) -> CompiledRule:
-        """This policy's rule for the compiled engine (when its class sets ``compiled_named``)."""
-        return CompiledRule(
-            named=self.compiled_named,
+    def booking_rule(self) -> BookingRule:
+        """This approach's rule: its declaration and parameters, as both desks read it."""
+        return BookingRule(
+            named=self.rule_named or "none",
             named_wait_days=self.params.max_wait_days,
-            team_tier=self.compiled_team_tier,
+            team_tier=self.rule_team_tier,
             team_wait_days=getattr(self.params, "team_wait_days", None),
             adherence=self.adherence,
             coded=self.coded,

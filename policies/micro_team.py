@@ -19,8 +19,6 @@ from typing import Any
 
 from pydantic import Field
 
-from sim.engine.policy_api import Request
-
 from .base import ContinuityParams, ContinuityPolicy, unknown_cohorts
 
 
@@ -45,8 +43,10 @@ class MicroTeam(ContinuityPolicy):
     )
     name = "micro_team"
     Params = TeamParams
-    compiled_named = "usual_gp"
-    compiled_team_tier = True
+    #: The rule (both desks read it): the usual GP within ``max_wait_days``, then the rest
+    #: of their micro-team within ``team_wait_days``.
+    rule_named = "usual_gp"
+    rule_team_tier = True
 
     @classmethod
     def check_scenario(cls, params: TeamParams, scenario: Any) -> list[tuple[tuple, str]]:
@@ -56,17 +56,6 @@ class MicroTeam(ContinuityPolicy):
             problems.append(((), f"policy {cls.name!r} needs micro-teams: add a 'teams:' "
                              "section or 'team_formation:'"))
         return problems
-
-    def named(self, request: Request, team: tuple[int, ...]) -> int:
-        """The patient's named clinician: their usual GP."""
-        return int(self.practice.usual_clinician[request.patient])
-
-    def tiers(self, request: Request) -> list[tuple[tuple[int, ...], int | None]]:
-        """The named clinician, then the rest of the team."""
-        team = self.practice.team_of_patient(request.patient)
-        named = self.named(request, team)
-        rest = tuple(c for c in team if c != named)
-        return [((named,), self.params.max_wait_days), (rest, self.params.team_wait_days)]
 
 
 class ChampionParams(TeamParams):
@@ -91,7 +80,9 @@ class ClinicalChampion(MicroTeam):
     )
     name = "clinical_champion"
     Params = ChampionParams
-    compiled_named = "team_lead"
+    #: The rule: the champion (the lead of the usual GP's team, else the usual GP), then
+    #: the rest of the team; for the chosen cohorts only (``coded_cohorts``).
+    rule_named = "team_lead"
 
     @classmethod
     def check_scenario(cls, params: ChampionParams, scenario: Any) -> list[tuple[tuple, str]]:
@@ -103,10 +94,6 @@ class ClinicalChampion(MicroTeam):
         """Only the cohorts' patients are under the champions' care."""
         return self.params.cohorts
 
-    def named(self, request: Request, team: tuple[int, ...]) -> int:
-        """The champion: the lead of the patient's team (their usual GP without a team)."""
-        return team[0] if team else int(self.practice.usual_clinician[request.patient])
-
 
 class PersonalisedMicroTeams(MicroTeam):
     """Every patient: named lead, one or two GPs, nurse and pharmacist support."""
@@ -117,7 +104,7 @@ class PersonalisedMicroTeams(MicroTeam):
         "and pharmacist support: the lead first, then the team, then anyone."
     )
     name = "personalised_micro_teams"
-    compiled_named = "usual_gp"
+    rule_named = "usual_gp"
 
     @classmethod
     def check_scenario(cls, params: TeamParams, scenario: Any) -> list[tuple[tuple, str]]:

@@ -8,8 +8,6 @@ accept for this need (``choice.extra_days_by_need``), otherwise the sooner.
 
 from __future__ import annotations
 
-from sim.engine.policy_api import Request
-
 from .base import ContinuityParams, ContinuityPolicy
 
 
@@ -23,9 +21,5 @@ class UsualGPFirst(ContinuityPolicy):
     )
     name = "usual_gp_first"
     Params = ContinuityParams
-    compiled_named = "usual_gp"
-
-    def tiers(self, request: Request) -> list[tuple[tuple[int, ...], int | None]]:
-        """One tier: the usual GP, within ``max_wait_days``."""
-        usual = int(self.practice.usual_clinician[request.patient])
-        return [((usual,), self.params.max_wait_days)]
+    #: The rule (both desks read it): one tier, the usual GP, within ``max_wait_days``.
+    rule_named = "usual_gp"

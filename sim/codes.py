@@ -39,6 +39,6 @@ REQUEST_OUTCOME = ("waiting_at_end", "booked", "gave_up", "signposted_elsewhere"
 # (any other value is the index of the need it is redirected to).
 NAV_AS_ASKED, NAV_ELSEWHERE = -1, -2
 
-# The first tier of a compiled booking rule (``CompiledRule.named``).
+# The first tier of a compiled booking rule (``BookingRule.named``).
 RULE_NONE, RULE_USUAL_GP, RULE_TEAM_LEAD = 0, 1, 2
 RULE_NAMES = ("none", "usual_gp", "team_lead")

@@ -6,7 +6,7 @@ all of them together; the event logs, the calendars, the final lists and the
 A&E proxies must be equal value for value. A coverage test then requires that
 every field of the booking desks' inputs (:class:`sim.world.build.BookingRules`,
 the booking-related fields of :class:`sim.world.build.World`, and every field
-of :class:`sim.engine.policy_api.CompiledRule`) is changed by at least one
+of :class:`sim.engine.policy_api.BookingRule`) is changed by at least one
 switch, so a new booking feature without a parity case fails here.
 
 The backtest (``tests/backtest/``) is the other half: stored summaries and
@@ -41,7 +41,7 @@ from sim.codes import (
 )
 from sim.engine.compiled import _Stream
 from sim.engine.contract import EventLog
-from sim.engine.policy_api import CompiledRule, compiled_rule_of
+from sim.engine.policy_api import BookingRule, booking_rule_of
 from sim.engine.practice import choose_desk
 from sim.inputs.networks import load_network
 from sim.outcomes.emergency import simulate_emergencies
@@ -223,9 +223,9 @@ def _differs(a, b) -> bool:
 def test_every_booking_input_has_a_parity_switch():
     """Each field of the desks' inputs is changed by some switch, or this test names it."""
     base = build_world(with_seed(load_scenario(BASE, SMALL), 11))
-    base_rule = compiled_rule_of(PracticeModel(base).policy)
+    base_rule = booking_rule_of(PracticeModel(base).policy)
     worlds = {name: build_world(scenario_with(name)) for name in SWITCHES}
-    rules = {name: compiled_rule_of(PracticeModel(w).policy) for name, w in worlds.items()}
+    rules = {name: booking_rule_of(PracticeModel(w).policy) for name, w in worlds.items()}
     missing = []
     for f in BookingRules._fields:
         if not any(_differs(getattr(base.rules, f), getattr(w.rules, f))
@@ -235,10 +235,10 @@ def test_every_booking_input_has_a_parity_switch():
         if f.name not in NOT_BOOKING and not any(
                 _differs(getattr(base, f.name), getattr(w, f.name)) for w in worlds.values()):
             missing.append(f"World.{f.name}")
-    for f in dataclasses.fields(CompiledRule):
+    for f in dataclasses.fields(BookingRule):
         if not any(_differs(getattr(base_rule, f.name), getattr(r, f.name))
                    for r in rules.values()):
-            missing.append(f"CompiledRule.{f.name}")
+            missing.append(f"BookingRule.{f.name}")
     assert not missing, f"no parity switch changes {', '.join(missing)}: add one to SWITCHES"
 
 
@@ -253,10 +253,10 @@ def test_every_switch_is_valid_and_changes_something():
 # ------------------------------------------------------------------ engine choice
 
 
-def test_a_policy_that_changes_its_tiers_runs_on_the_reference_desk():
-    class Nearest(UsualGPFirst):  # changes the rule without declaring a compiled one
-        def tiers(self, request):
-            return []
+def test_a_policy_that_changes_its_offers_runs_on_the_reference_desk():
+    class Nearest(UsualGPFirst):  # changes how it books without declaring a rule of its own
+        def offers(self, request, calendar):
+            return super().offers(request, calendar)[-1:]
 
     world = build_world(with_seed(load_scenario(DEFAULT, {**SMALL,
                                                           "policy.name": "usual_gp_first"}), 1))

@@ -71,7 +71,7 @@ from .kernel import (
     WANT_REQUESTS,
 )
 from .lists import ListState
-from .policy_api import CompiledRule
+from .policy_api import BookingRule
 
 #: Size the log, the random blocks and the visit table for the run's arrivals at the start
 #: (False: start small and grow as the run goes, as the tests check gives the same run).
@@ -119,8 +119,8 @@ def _grown(a: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def policy_rule(rule: CompiledRule, n_patients: int) -> kernel.PolicyRule:
-    """A policy's :class:`sim.engine.policy_api.CompiledRule` in the kernel's form."""
+def policy_rule(rule: BookingRule, n_patients: int) -> kernel.PolicyRule:
+    """A policy's :class:`sim.engine.policy_api.BookingRule` in the kernel's form."""
     coded = (np.ones(n_patients, dtype=np.bool_) if rule.coded is None
              else np.array(rule.coded, dtype=np.bool_))
     return kernel.PolicyRule(
@@ -185,7 +185,7 @@ class CompiledDesk:
 
     Args:
         world: the run's world (read only).
-        rules: the :class:`sim.engine.policy_api.CompiledRule` in force from each
+        rules: the :class:`sim.engine.policy_api.BookingRule` in force from each
             day on (day 0 first; a rollout has more).
         lists: the run's lists (changed in place when a GP leaves).
 
@@ -195,7 +195,7 @@ class CompiledDesk:
 
     engine_name = "compiled"
 
-    def __init__(self, world: World, rules: dict[int, CompiledRule], lists: ListState):
+    def __init__(self, world: World, rules: dict[int, BookingRule], lists: ListState):
         self.world = world
         self.lists = lists
         if lists.usual.dtype != np.int64 or not lists.usual.flags.c_contiguous:

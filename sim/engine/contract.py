@@ -5,7 +5,7 @@ A booking desk works through the days of one run in a fixed order (see
 
 * :class:`sim.engine.reference.ReferenceDesk`: plain Python, any policy;
 * :class:`sim.engine.compiled.CompiledDesk`: numba, for the policies that
-  declare a :class:`sim.engine.policy_api.CompiledRule`.
+  declare a :class:`sim.engine.policy_api.BookingRule`.
 
 Both take a :class:`sim.world.build.World` (read only), the policy (or its
 compiled rule), and the run's :class:`sim.engine.lists.ListState` (the one

@@ -159,7 +159,7 @@ class Cal(NamedTuple):
 
 
 class PolicyRule(NamedTuple):
-    """A policy's :class:`sim.engine.policy_api.CompiledRule`, as the kernel takes it.
+    """A policy's :class:`sim.engine.policy_api.BookingRule`, as the kernel takes it.
 
     ``named`` is a ``RULE_*`` code of :mod:`sim.codes`; a wait of -1 means up
     to the horizon; ``coded`` says per patient whether the rule applies.
@@ -476,7 +476,7 @@ def _add_offer(run, n, slot):
 
 @inner
 def _same_day(cal, clinicians, n, now, online):
-    """As :func:`policies.base.same_day_slot`."""
+    """As :func:`sim.engine.offers.same_day_slot`."""
     today = int(now)
     if online:
         return earliest(cal, clinicians, n, i64(ONLINE), now, today, i64(-1))
@@ -488,7 +488,7 @@ def _same_day(cal, clinicians, n, now, online):
 
 @inner
 def _routine(cal, horizon_days, release, clinicians, n, now, from_day, wait, online):
-    """As :func:`policies.base.routine_slot`."""
+    """As :func:`sim.engine.offers.routine_slot`."""
     horizon = horizon_days if wait < 0 else min(wait, horizon_days)
     today = int(now)
     if online:
@@ -507,7 +507,7 @@ def _routine(cal, horizon_days, release, clinicians, n, now, from_day, wait, onl
 def _fill_tiers(rules, rule, usual, run, patient, row):
     """The rule's tiers for ``patient`` (eligible clinicians only), into ``run.tiers``.
 
-    As the ``tiers`` of :mod:`policies.usual_gp_first` and :mod:`policies.micro_team`.
+    As :func:`sim.engine.offers.rule_tiers`.
     """
     usual_gp = usual[patient]
     team = rules.team_of[usual_gp]
@@ -532,8 +532,8 @@ def _fill_tiers(rules, rule, usual, run, patient, row):
 def offers(cal, rules, rule, usual, run, log, rid, now):
     """The rule's offers for request ``rid`` at time ``now``, into the scratch offers.
 
-    As :class:`policies.base.ContinuityPolicy` (``offers``, ``applies``) with
-    :func:`policies.base.tiered_offers` and :func:`policies.base.follow_up_offers`.
+    As :func:`sim.engine.offers.rule_offers` (with ``rule_applies``, ``tiered_offers``
+    and ``follow_up_offers``), and the desk's own offer of the patient's GP first.
     """
     urgency = log.req_int[REQ_URGENCY, rid]
     mode = log.req_int[REQ_MODE, rid]
@@ -594,7 +594,7 @@ def _put_first(run, n, slot):
 @inlined
 def _policy_offers(cal, rules, rule, usual, run, log, rid, now, urgency, row, n_eligible,
                    eligible, online, from_day, patient):
-    """The policy's offers for an urgent or routine request (as ``ContinuityPolicy.offers``)."""
+    """The rule's offers for an urgent or routine request (as ``rule_offers``)."""
     apply = False
     if rule.named != RULE_NONE and rule.coded[patient]:
         if rule.adherence >= 1.0:

@@ -12,8 +12,8 @@ or, for a user's own class, by ``package.module:Class`` once the user has
 enabled that class (``--policy-class``; a file never imports code). A class
 may declare a nested pydantic model ``Params``; the scenario's
 ``policy.params`` are validated against it with the same messages as every
-other key. A built-in policy also says how the compiled engine books it
-(:class:`CompiledRule`, :func:`compiled_rule_of`).
+other key. A built-in approach is a rule, as data (:class:`BookingRule`,
+:func:`booking_rule_of`), that both desks read.
 """
 
 from __future__ import annotations
@@ -157,12 +157,13 @@ class PracticeView:
 
 
 @dataclasses.dataclass(frozen=True)
-class CompiledRule:
-    """A booking rule in the terms the compiled engine understands (:mod:`sim.engine.compiled`).
+class BookingRule:
+    """A built-in approach's booking rule, as data: both desks read it.
 
-    A policy may offer one from a ``compiled_rule()`` method; it must book
-    exactly as its ``offers`` does (the tests check this for every built-in
-    policy). The rule offers one slot per tier, then the earliest slot with
+    The reference desk reads it in Python (:func:`sim.engine.offers.rule_offers`),
+    the compiled desk in :mod:`sim.engine.kernel`; the parity tests hold the two
+    readings identical. A policy offers its rule from a ``booking_rule()``
+    method. The rule offers one slot per tier, then the earliest slot with
     anyone eligible; follow-ups and reviews go to their named clinician.
 
     Attributes:
@@ -209,14 +210,14 @@ def make_policy(
     return cls(params=parsed, practice=practice, rng=rng)
 
 
-def compiled_rule_of(policy: BookingPolicy) -> CompiledRule | None:
-    """The compiled engine's rule for ``policy``, or None: it runs on the reference engine.
+def booking_rule_of(policy: BookingPolicy) -> BookingRule | None:
+    """The rule ``policy`` books by, or None: it books its own way, on the reference desk.
 
-    The one rule: a policy runs compiled only if its own class (not a parent)
-    sets ``compiled_named``, so a subclass that changes how a parent books
-    never inherits the parent's compiled rule by accident. The class's
-    ``compiled_rule()`` then describes the rule.
+    The one rule: a policy is a declared rule (and may run compiled) only if its
+    own class (not a parent) sets ``rule_named``, so a subclass that changes how
+    a parent books never inherits the parent's rule by accident. The class's
+    ``booking_rule()`` then gives the rule.
     """
-    if type(policy).__dict__.get("compiled_named") is None:
+    if type(policy).__dict__.get("rule_named") is None:
         return None
-    return policy.compiled_rule()
+    return policy.booking_rule()

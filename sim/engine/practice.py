@@ -22,7 +22,7 @@ from ..inputs.schema import Scenario
 from ..world.build import World, build_world
 from .contract import BookingDesk, BookingRecord
 from .lists import ListState
-from .policy_api import BookingPolicy, PracticeView, compiled_rule_of
+from .policy_api import BookingPolicy, PracticeView, booking_rule_of
 from .reference import ReferenceDesk
 from .schedule import PolicySchedule
 
@@ -89,7 +89,7 @@ def choose_desk(world: World, schedule: PolicySchedule | BookingPolicy, lists: L
 
     ``"auto"`` (the default; the ``GPSIM_ENGINE`` environment variable may set
     another) uses the compiled desk when every policy of the run declares a
-    compiled rule (:func:`sim.engine.policy_api.compiled_rule_of`; every
+    compiled rule (:func:`sim.engine.policy_api.booking_rule_of`; every
     built-in policy does), numba imports and the calendar suits it (no session
     past midnight), and the reference desk otherwise. ``"compiled"`` insists on
     the compiled desk. The two give identical results.
@@ -106,7 +106,7 @@ def choose_desk(world: World, schedule: PolicySchedule | BookingPolicy, lists: L
         raise ValueError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
     if engine == "reference":
         return ReferenceDesk(world, schedule, lists)
-    rules = schedule.compiled_rules()
+    rules = schedule.booking_rules()
     if rules is None:
         if engine == "compiled":
             raise ValueError(f"policy {world.scenario.policy.name!r} declares no compiled rule; "
@@ -140,7 +140,7 @@ class _FixedPolicy:
         """The policy (the same every day)."""
         return self._policy
 
-    def compiled_rules(self):
+    def booking_rules(self):
         """Its compiled rule from day 0, or None."""
-        rule = compiled_rule_of(self._policy)
+        rule = booking_rule_of(self._policy)
         return None if rule is None else {0: rule}

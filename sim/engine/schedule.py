@@ -4,7 +4,7 @@ A scenario's ``policy_changes`` (with ramps) become, in the world, a list of
 the days the policy or a parameter changes (:attr:`sim.world.build.World.policy_days`).
 :class:`PolicySchedule` builds the policy object of each such day (all of
 them share the one "policy" random stream, so its numbers follow on across a
-change) and, for the compiled desk, each day's :class:`CompiledRule`.
+change) and, for the compiled desk, each day's :class:`BookingRule`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from ..inputs.policies import Registry
 from ..world.build import World
-from .policy_api import BookingPolicy, CompiledRule, PracticeView, compiled_rule_of, make_policy
+from .policy_api import BookingPolicy, BookingRule, PracticeView, booking_rule_of, make_policy
 
 
 class PolicySchedule:
@@ -57,11 +57,11 @@ class PolicySchedule:
                                          self._registry)
         return self._built[i]
 
-    def compiled_rules(self) -> dict[int, CompiledRule] | None:
+    def booking_rules(self) -> dict[int, BookingRule] | None:
         """Each change day's compiled rule (day 0 first), or None if any period cannot compile."""
         rules = {}
         for day in self._days:
-            rule = compiled_rule_of(self.policy_on(day))
+            rule = booking_rule_of(self.policy_on(day))
             if rule is None:
                 return None
             rules[day] = rule

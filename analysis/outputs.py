@@ -10,9 +10,9 @@ import pandas as pd
 
 from sim.files.csv_safe import write_csv
 from sim.files.outputs import claim_output, replace_dir, sha256_of
+from sim.files.provenance import code_version, environment
 from sim.inputs.resolve import resolved_yaml, scenario_hash
 from sim.outcomes.tables import RunResult
-from sim.runs.provenance import code_version, environment
 
 from .continuity import opr_by_clinician, slicc_by_list, slicc_by_month
 from .depth import usual_gp_consultations

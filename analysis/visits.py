@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.inputs.csv_files import (
+from sim.files.csv_read import (
     MAX_PROBLEMS,  # noqa: F401 (re-exported: the cap on problems)
     FileProblems,
     duplicate_problems,

@@ -91,7 +91,7 @@ def naive_run(world, usual_gp_first: bool = False) -> dict:
 
 
 def main() -> int:
-    from bench import scaled_scenario
+    from practices import scaled_scenario
 
     from sim import build_world
 

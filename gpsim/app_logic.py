@@ -250,11 +250,12 @@ def run_app_comparison(scenarios: Sequence[Scenario], out: Path, replications: i
 
     The first is the baseline. Returns :class:`gpsim.compare.ComparisonResult`.
     """
-    from gpsim.compare import run_comparison
+    from gpsim.compare import ComparisonRequest, run_comparison
 
-    return run_comparison(list(scenarios), out, replications=replications, workers=workers,
-                          title=f"{scenarios[0].practice.name}: {len(scenarios)} booking "
-                          "approaches", progress=False, on_progress=on_progress)
+    return run_comparison(ComparisonRequest(
+        list(scenarios), out, replications=replications, workers=workers,
+        title=f"{scenarios[0].practice.name}: {len(scenarios)} booking approaches",
+        progress=False), on_progress=on_progress)
 
 
 @dataclasses.dataclass(frozen=True)

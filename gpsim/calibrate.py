@@ -35,9 +35,9 @@ from analysis.calibration.fit import (
 from analysis.calibration.holidays import bank_holidays_between
 from analysis.calibration.infer import Calibration, calibrate
 from analysis.calibration.writer import scenario_text
+from sim.files.csv_read import line_numbers, read_csv_text
 from sim.files.csv_safe import write_csv
 from sim.files.outputs import claim_output
-from sim.inputs.csv_files import line_numbers, read_csv_text
 from sim.inputs.loading import load_scenario
 from sim.inputs.problems import ScenarioError
 from sim.inputs.yaml_files import read_yaml
@@ -115,29 +115,71 @@ class Prepared:
         return first_day + dt.timedelta(days=(7 - first_day.weekday()) % 7)
 
 
-def prepare(export_path: str, *, list_path: str | None = None, columns: str | None = None,
-            dayfirst: bool = True, list_size: int | None = None, unmet_share: float = 0.0,
-            pool_first_contact: bool = True, root: Path, duplicates: str = "refuse",
-            clinician_names: str = "refuse") -> Prepared:
-    """Read the export (and list, and mapping) and infer the practice; write nothing.
+@dataclasses.dataclass(frozen=True)
+class CalibrationRequest:
+    """What ``gpsim calibrate`` is asked for (:func:`prepare`, :func:`run_calibrate`).
 
-    ``duplicates`` and ``clinician_names``: what to do with repeated rows and with
-    clinician names that differ only in capitals, spaces or punctuation
-    (:func:`analysis.calibration.export.read_export`; refused by default).
+    Attributes:
+        export: the appointment export (CSV).
+        out: the scenario to write (``.yaml``; its list, history and fit report go beside it).
+        root: the project folder (its default practice is the base).
+        list_file: the registered list (CSV), if given.
+        columns: a mapping of the export's headings and words (YAML), if given.
+        dayfirst: read slashed dates as day/month/year.
+        list_size: patients on the list when no list is given.
+        unmet_share: share of requests that never became an appointment.
+        pool_first_contact: GPs, ANPs, paramedics and PAs take each other's requests.
+        duplicates, clinician_names: what to do with repeated rows and near-duplicate
+            clinician names (:func:`analysis.calibration.export.read_export`).
+        replications, workers: the fit report's runs and processes.
+        fit: write the fit report.
+        fit_urgent: fit the urgent shares by simulation.
+        name: the practice's name (default: from ``out``).
+        argv: the command as typed (recorded in the scenario).
+        start_date: the simulated period's first day (default: the Monday after the export).
+        policy: how the practice books today (a policy name: a shipped approach brings its
+            whole ``policy:`` block, as ``compare --approaches`` does).
+    """
+
+    export: str
+    out: str
+    root: Path
+    list_file: str | None = None
+    columns: str | None = None
+    dayfirst: bool = True
+    list_size: int | None = None
+    unmet_share: float = 0.0
+    pool_first_contact: bool = True
+    duplicates: str = "refuse"
+    clinician_names: str = "refuse"
+    replications: int = 5
+    workers: int | None = None
+    fit: bool = True
+    fit_urgent: bool = True
+    name: str | None = None
+    argv: tuple[str, ...] | None = None
+    start_date: dt.date | None = None
+    policy: str = "access_first"
+
+
+def prepare(request: CalibrationRequest) -> Prepared:
+    """Read the export (and list, and mapping) and infer the practice; write nothing.
 
     Raises:
         CalibrationError: every problem with the files, or an export too thin to use.
     """
+    r = request
+    export_path, list_path, columns, root = r.export, r.list_file, r.columns, r.root
     try:
         fmt: ExportFormat | None = load_format(columns) if columns else None
-        export = read_export(export_path, fmt, dayfirst=dayfirst, duplicates=duplicates,
-                             clinician_names=clinician_names)
+        export = read_export(export_path, fmt, dayfirst=r.dayfirst, duplicates=r.duplicates,
+                             clinician_names=r.clinician_names)
         people = read_list_file(list_path) if list_path else None
     except ExportError as e:
         raise CalibrationError(e.problems) from None
     base = default_base(root)
-    cal = calibrate(export, people, list_size=list_size, unmet_share=unmet_share,
-                    default_roles=base["roles"], pool_first_contact=pool_first_contact)
+    cal = calibrate(export, people, list_size=r.list_size, unmet_share=r.unmet_share,
+                    default_roles=base["roles"], pool_first_contact=r.pool_first_contact)
     if not cal.clinicians:
         raise CalibrationError([f"{export_path}: no clinician consulted regularly (8 or more "
                                 "weeks with a session worked in half of them): too short an "
@@ -149,33 +191,26 @@ def prepare(export_path: str, *, list_path: str | None = None, columns: str | No
     return Prepared(cal, export, people, base)
 
 
-def run_calibrate(export_path: str, out: str, *, list_path: str | None = None,
-                  columns: str | None = None, dayfirst: bool = True,
-                  list_size: int | None = None, unmet_share: float = 0.0,
-                  replications: int = 5, workers: int | None = None, fit: bool = True,
-                  name: str | None = None, root: Path, argv: list[str] | None = None,
-                  fit_urgent: bool = True, pool_first_contact: bool = True,
-                  start_date: dt.date | None = None, prepared: Prepared | None = None,
-                  policy: str = "access_first",
+def run_calibrate(request: CalibrationRequest, *, prepared: Prepared | None = None,
                   say: Callable[[str], None] = print) -> dict[str, Path]:
     """Calibrate, write and fit; return the paths written.
 
-    ``start_date``: the first day of the simulated period (default: the Monday
-    after the export); ``prepared``: the export already read (:func:`prepare`);
-    ``policy``: how the practice books today (a policy name: a shipped approach
-    brings its whole ``policy:`` block, as ``compare --approaches`` does).
+    ``prepared``: the export already read (:func:`prepare`); ``say`` hears progress.
 
     Raises:
         CalibrationError: an unusable export, list or mapping (every problem),
             or a scenario that does not load (its problems).
+        sim.files.outputs.OutputRefused: files it may not write.
     """
+    r = request
+    export_path, out, root, start_date, policy = r.export, r.out, r.root, r.start_date, r.policy
+    name, argv, fit, fit_urgent = r.name, r.argv, r.fit, r.fit_urgent
+    replications, workers = r.replications, r.workers
     out_path = Path(out)
     if out_path.suffix not in (".yaml", ".yml"):
         raise CalibrationError([f"--out {out}: name a .yaml file for the scenario"])
     if prepared is None:
-        prepared = prepare(export_path, list_path=list_path, columns=columns,
-                           dayfirst=dayfirst, list_size=list_size, unmet_share=unmet_share,
-                           pool_first_contact=pool_first_contact, root=root)
+        prepared = prepare(r)
     cal, export, people, base = (prepared.cal, prepared.export, prepared.people,
                                  prepared.base)
     say(f"Read {export.format}: {cal.counts['appointments']:,} appointments, "
@@ -351,18 +386,13 @@ def _write_history(cal: Calibration, people: pd.DataFrame, path: Path) -> None:
 def main_calibrate(args, root: Path) -> int:
     """The command line's ``calibrate``."""
     try:
-        prepared = prepare(args.appointments, list_path=args.list, columns=args.columns,
-                           dayfirst=args.dayfirst, list_size=args.list_size,
-                           unmet_share=args.unmet_share,
-                           pool_first_contact=not args.separate_roles, root=root,
-                           duplicates=args.duplicates, clinician_names=args.clinician_names)
-        written = run_calibrate(
-            args.appointments, args.out, list_path=args.list, columns=args.columns,
+        written = run_calibrate(CalibrationRequest(
+            args.appointments, args.out, root, list_file=args.list, columns=args.columns,
             dayfirst=args.dayfirst, list_size=args.list_size, unmet_share=args.unmet_share,
-            replications=args.replications, workers=args.workers, fit=not args.no_fit,
-            name=args.name, root=root, argv=sys.argv[2:],
-            pool_first_contact=not args.separate_roles, policy=args.policy,
-            prepared=prepared)
+            pool_first_contact=not args.separate_roles, duplicates=args.duplicates,
+            clinician_names=args.clinician_names, replications=args.replications,
+            workers=args.workers, fit=not args.no_fit, name=args.name,
+            argv=tuple(sys.argv[2:]), policy=args.policy))
     except CalibrationError as e:
         for p in e.problems:
             print(f"error: {p}", file=sys.stderr)
@@ -386,6 +416,13 @@ def _inputs_key(item) -> str:
         h.update(b"\0" if path is None else Path(path).read_bytes() if Path(path).is_file()
                  else str(path).encode())
     return h.hexdigest()
+
+
+def _network_request(item, root: Path) -> CalibrationRequest:
+    """The calibration of a network's practice given by its export (no fit report)."""
+    return CalibrationRequest(str(item.appointments), "", root,
+                              list_file=str(item.list_file) if item.list_file else None,
+                              columns=str(item.columns) if item.columns else None, fit=False)
 
 
 def calibrate_network_practices(network: Path, items: list, *, root: Path | None = None,
@@ -422,9 +459,7 @@ def calibrate_network_practices(network: Path, items: list, *, root: Path | None
                 natural[item.id] = dt.date.fromisoformat(old["natural_start"])
                 continue
         try:
-            prepared[item.id] = p = prepare(
-                str(item.appointments), list_path=str(item.list_file) if item.list_file else None,
-                columns=str(item.columns) if item.columns else None, root=root)
+            prepared[item.id] = p = prepare(_network_request(item, root))
         except CalibrationError as e:
             out[item.id] = e.problems
             continue
@@ -441,13 +476,11 @@ def calibrate_network_practices(network: Path, items: list, *, root: Path | None
             continue
         say(f"Calibrating practice {item.id} from {item.appointments} ...")
         try:
-            p = prepared.get(item.id) or prepare(
-                str(item.appointments), list_path=str(item.list_file) if item.list_file else None,
-                columns=str(item.columns) if item.columns else None, root=root)
-            written = run_calibrate(
-                str(item.appointments), str(scenario), fit=False, start_date=start, prepared=p,
-                name=item.id, root=root, say=lambda _: None,
-                argv=[str(item.appointments), "--out", str(scenario)])
+            request = dataclasses.replace(_network_request(item, root), out=str(scenario),
+                                          start_date=start, name=item.id, fit=False,
+                                          argv=(str(item.appointments), "--out", str(scenario)))
+            written = run_calibrate(request, prepared=prepared.get(item.id) or prepare(request),
+                                    say=lambda _: None)
         except CalibrationError as e:
             out[item.id] = e.problems
             continue

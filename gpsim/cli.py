@@ -125,7 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run scenarios over replications and write the comparison and its report."""
-    from gpsim.compare import ComparisonError, run_comparison
+    from gpsim.compare import ComparisonError, ComparisonRequest, run_comparison
 
     out = Path(args.out) if args.out else project_root() / "results" / "comparison"
 
@@ -149,12 +149,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                                 _registry(args))
         overrides = {}
     try:
-        result = run_comparison(
+        result = run_comparison(ComparisonRequest(
             items, out, replications=args.replications, workers=args.workers,
             seed=args.seed, overrides=overrides, title=args.title, labels=labels,
-            sources=sources, side_by_side_plots=True,
-            scheduler=args.scheduler, policies=_registry(args), on_start=started,
-            plot_formats=tuple(args.format or ("png",)), force=args.force)
+            sources=sources, side_by_side_plots=True, scheduler=args.scheduler,
+            policies=_registry(args), plot_formats=tuple(args.format or ("png",)),
+            force=args.force), on_start=started)
     except ComparisonError as e:
         raise BadInput(str(e)) from None
     except KeyboardInterrupt:
@@ -304,70 +304,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_indices(args: argparse.Namespace) -> int:
     """Continuity indices of a practice's own visit export (CSV)."""
-    import pandas as pd
+    from gpsim.indices import IndicesError, IndicesRequest, run_indices
 
-    from analysis.visits import (
-        VisitsError,
-        filter_visits,
-        index_table,
-        indices_page,
-        practice_summary,
-        read_visits,
-        summary_table,
-    )
-    from sim.files.csv_safe import write_csv
-    from sim.files.outputs import claim_output
-
-    if args.min_visits < 2:
-        raise BadInput("--min-visits must be 2 or more (the indices need two visits)")
-    dates = {}
-    for flag in ("from_date", "to_date"):
-        value = getattr(args, flag)
-        if value is not None:
-            try:
-                dates[flag] = pd.Timestamp(value)
-            except ValueError:
-                raise BadInput(f"--{flag.split('_')[0]} {value!r}: not a date "
-                               "(use 2024-04-01)") from None
-    roles = [r.strip() for r in args.roles.split(",") if r.strip()] if args.roles else None
+    roles = tuple(r.strip() for r in args.roles.split(",") if r.strip()) if args.roles else ()
     try:
-        visits = read_visits(args.visits, dayfirst=args.dayfirst, duplicates=args.duplicates,
-                             clinician_names=args.clinician_names)
-        if roles and "role" not in visits.columns:
-            raise VisitsError(f"{args.visits}: --roles needs a role column")
-        asked = {"repeats_dropped": "rows that repeated an earlier row dropped",
-                 "names_merged": "spellings of clinician names merged"}
-        if any(visits.attrs.get(k) for k in asked):
-            print("; ".join(f"{visits.attrs[k]:,} {words}" for k, words in asked.items()
-                            if visits.attrs.get(k)) + ", as asked.")
-        if visits.attrs.get("note"):
-            print(f"Note: {visits.attrs['note']}.")
-        total = len(visits)
-        visits, excluded = filter_visits(visits, dates.get("from_date"), dates.get("to_date"),
-                                         roles)
-    except VisitsError as e:
+        done = run_indices(IndicesRequest(
+            visits=args.visits, out=args.out, html=args.html, min_visits=args.min_visits,
+            from_date=args.from_date, to_date=args.to_date, roles=roles,
+            dayfirst=args.dayfirst, duplicates=args.duplicates,
+            clinician_names=args.clinician_names))
+    except IndicesError as e:
         raise BadInput(*e.problems) from None
-    said = {"before": f"before {args.from_date}", "after": f"on or after {args.to_date}",
-            "other_roles": f"with a role other than {', '.join(roles or [])}"}
-    if excluded:
-        print(f"{total:,} visits read; left out: " + "; ".join(
-            f"{n:,} {said[k]}" for k, n in excluded.items()) + ".")
-    if len(visits) == 0:
-        raise BadInput(f"{args.visits}: no visits left after the date and role filters")
-    table = index_table(visits, args.min_visits)
-    out = Path(args.out)
-    summary = practice_summary(visits, table)
-    summary_file = out.with_name(f"{out.stem}_summary.csv")
-    page = out.with_suffix(".html")
-    names = [out.name, summary_file.name, *([page.name] if args.html else [])]
-    with claim_output(out.parent, command="indices", files=names) as claimed, \
-            claimed.writing() as stage:
-        write_csv(table, stage / out.name, index=False, na_rep="")
-        write_csv(summary_table(summary, args.min_visits), stage / summary_file.name,
-                  index=False)
-        if args.html:
-            indices_page(table, summary, args.min_visits, Path(args.visits).name,
-                         stage / page.name)
+    summary = done.summary
     print(f"{int(summary['visits']):,} visits, {int(summary['patients']):,} patients; "
           f"{int(summary['patients_with_indices']):,} with {args.min_visits} or more visits "
           "(indices are undefined, left empty, for the others).")
@@ -378,8 +326,9 @@ def cmd_indices(args: argparse.Namespace) -> int:
                        ("opr", "OPR (list-holders' visits with their own list)")):
         if key in summary:
             print(f"  {label:<48} {summary[key]:.3f}")
-    print(f"Per-patient indices written to {out}; the practice summary to {summary_file}"
-          + (f"; the page of distributions to {page}" if args.html else ""))
+    print(f"Per-patient indices written to {done.out}; the practice summary to "
+          f"{done.summary_file}" + (f"; the page of distributions to {done.page}"
+                                    if done.page else ""))
     return 0
 
 

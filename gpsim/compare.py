@@ -31,14 +31,15 @@ from analysis.compare import (
 )
 from analysis.report import render
 from sim.files.outputs import claim_output
+from sim.files.provenance import code_version, environment
 from sim.inputs.files import is_network_file
 from sim.inputs.loading import load_scenario, parameter_sources
 from sim.inputs.networks import Network, load_network, with_network_seed
+from sim.inputs.parameters import parameter_rows
 from sim.inputs.policies import Registry, describe_policy
 from sim.inputs.resolve import resolved_yaml, with_seed
 from sim.inputs.schema import Scenario
 from sim.runs.batch import run_batch
-from sim.runs.provenance import code_version, environment, parameter_rows
 
 #: What may be compared: a scenario or network file, or a loaded scenario or network.
 Item = str | Path | Scenario | Network
@@ -207,31 +208,14 @@ def write_manifest(folder: Path) -> None:
                                           encoding="utf-8")
 
 
-def run_comparison(
-    items: Sequence[Item],
-    out: str | Path,
-    *,
-    replications: int = 10,
-    workers: int | None = None,
-    seed: int | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    title: str | None = None,
-    scheduler: str | None = None,
-    progress: bool | None = None,
-    policies: Registry | None = None,
-    on_start: Callable[[list[str], int, int], None] | None = None,
-    plot_formats: tuple[str, ...] = ("png",),
-    on_progress: Callable[[int, int], None] | None = None,
-    labels: Sequence[str] | None = None,
-    sources: Sequence[Item] | None = None,
-    side_by_side_plots: bool = False,
-    force: bool = False,
-) -> ComparisonResult:
-    """Run every item ``replications`` times and write the comparison folder ``out``.
+@dataclasses.dataclass(frozen=True)
+class ComparisonRequest:
+    """What a comparison is asked to do (:func:`run_comparison`).
 
-    Args:
+    Attributes:
         items: scenario or network files (or loaded ones); the first is the baseline.
-        out: the folder to write (replaced atomically when everything is written).
+        out: the folder to write (claimed before anything runs; see
+            :func:`sim.files.outputs.claim_output`).
         replications: runs per item (2 or more: intervals need two).
         workers: local processes (default: all cores).
         seed: the master seed (default: the first item's own, else a fresh one).
@@ -240,24 +224,59 @@ def run_comparison(
         scheduler: a Dask scheduler's address, to run on its cluster.
         progress: draw a progress bar (None: on a terminal outside CI).
         policies: the policy registry (None: the installed one).
-        on_start: called with (labels, runs, processes) once everything is
-            loaded and before anything runs (the command line prints it).
         plot_formats: plot formats to write besides PNG (``svg``, ``pdf``), for papers.
-        on_progress: called with (runs finished, runs in all) as each run finishes (the
-            app's progress bar); an exception it raises stops the comparison, and runs
-            not yet started never start.
         labels: a label per item (default: from the file names or scenario names).
         sources: the file each item came from, when items are loaded scenarios (its
             comments are the parameters' sources in the report).
         side_by_side_plots: draw the slowest plots in a forked process (the command
             line; not the app, whose server runs many threads).
         force: write into ``out`` even if it holds files the tool did not write (they
-            are left as they are; see :func:`sim.files.outputs.claim_output`).
+            are left as they are).
+    """
+
+    items: Sequence[Item]
+    out: str | Path
+    replications: int = 10
+    workers: int | None = None
+    seed: int | None = None
+    overrides: Mapping[str, Any] | None = None
+    title: str | None = None
+    scheduler: str | None = None
+    progress: bool | None = None
+    policies: Registry | None = None
+    plot_formats: tuple[str, ...] = ("png",)
+    labels: Sequence[str] | None = None
+    sources: Sequence[Item] | None = None
+    side_by_side_plots: bool = False
+    force: bool = False
+
+
+def run_comparison(
+    request: ComparisonRequest,
+    *,
+    on_start: Callable[[list[str], int, int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ComparisonResult:
+    """Run every item ``replications`` times and write the comparison folder ``out``.
+
+    Args:
+        request: what to compare, how and where (:class:`ComparisonRequest`).
+        on_start: called with (labels, runs, processes) once everything is
+            loaded and before anything runs (the command line prints it).
+        on_progress: called with (runs finished, runs in all) as each run finishes (the
+            app's progress bar); an exception it raises stops the comparison, and runs
+            not yet started never start.
 
     Raises:
         ComparisonError: for a request that cannot be run (too few replications).
         sim.ScenarioError: for a file with problems (every problem named).
+        sim.files.outputs.OutputRefused: an output folder it may not write.
     """
+    r = request
+    items, out, replications, workers, seed = r.items, r.out, r.replications, r.workers, r.seed
+    overrides, title, scheduler, progress = r.overrides, r.title, r.scheduler, r.progress
+    policies, plot_formats, labels, sources = r.policies, r.plot_formats, r.labels, r.sources
+    side_by_side_plots, force = r.side_by_side_plots, r.force
     if replications < 2:
         raise ComparisonError("--replications must be 2 or more (intervals need two)")
     loaded = load_items(items, overrides, policies)

@@ -16,10 +16,11 @@ from pathlib import Path
 from analysis.compare import reduce_run
 from analysis.sweep import write_aggregates
 from sim.files.outputs import claim_output
+from sim.files.provenance import code_version, environment
+from sim.inputs.parameters import parameter_rows
 from sim.inputs.policies import Registry
 from sim.inputs.resolve import resolved_yaml
 from sim.inputs.sweeps import DEFAULT_MAX_RUNS, Point, Sweep, load_sweep
-from sim.runs.provenance import code_version, environment, parameter_rows
 from sim.runs.sweep import execute, is_done, read_runs
 
 

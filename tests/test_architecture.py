@@ -26,9 +26,9 @@ ALLOWED = {
     "sim.runs": ("sim.",),
     "sim": ("sim.",),  # sim/__init__.py: the public names
     "policies": ("sim.codes", "sim.inputs", "sim.engine"),
-    # analysis never simulates: no world, engine or runners; file helpers and provenance only.
-    "analysis": ("sim.files", "sim.processes", "sim.codes", "sim.ordering", "sim.inputs", "sim.outcomes",
-                 "sim.runs.provenance"),
+    # analysis never simulates: no world, engine or runners (nothing from sim.runs at all).
+    "analysis": ("sim.files", "sim.processes", "sim.codes", "sim.ordering", "sim.inputs",
+                 "sim.outcomes"),
     "gpsim": ("sim", "policies", "analysis"),
 }
 

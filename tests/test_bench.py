@@ -10,7 +10,7 @@ from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench import scaled_scenario
+from practices import scaled_scenario
 
 
 def test_scaled_scenario_is_valid_and_scaled():

@@ -38,7 +38,7 @@ from conftest import ROOT
 
 from analysis.calibration.export import ExportError, load_format, read_export, role_key
 from analysis.calibration.synthetic import export_from_appointments, list_from_patients
-from gpsim.calibrate import CalibrationError, run_calibrate
+from gpsim.calibrate import CalibrationError, CalibrationRequest, run_calibrate
 from sim import load_scenario
 from sim.runs.batch import run_batch
 from sim.runs.single import run
@@ -73,8 +73,9 @@ def exports(truth, tmp_path_factory):
 @pytest.fixture(scope="module")
 def calibrated(exports, tmp_path_factory):
     out = tmp_path_factory.mktemp("calibrated") / "my_practice.yaml"
-    written = run_calibrate(str(exports / "emis.csv"), str(out), list_path=str(exports / "list.csv"),
-                            replications=3, workers=2, root=ROOT, say=lambda _: None)
+    written = run_calibrate(CalibrationRequest(str(exports / "emis.csv"), str(out), ROOT,
+                                               list_file=str(exports / "list.csv"),
+                                               replications=3, workers=2), say=lambda _: None)
     return written, load_scenario(written["scenario"])
 
 
@@ -273,7 +274,8 @@ def test_too_short_an_export_is_refused_cleanly(tmp_path):
     short = tmp_path / "short.csv"
     short.write_text(BAD.splitlines()[0] + "\n" + BAD.splitlines()[1] + "\n", encoding="utf-8")
     with pytest.raises(CalibrationError) as e:
-        run_calibrate(str(short), str(tmp_path / "p.yaml"), root=ROOT, say=lambda _: None)
+        run_calibrate(CalibrationRequest(str(short), str(tmp_path / "p.yaml"), ROOT),
+                      say=lambda _: None)
     assert "too short an export" in str(e.value)
     assert not (tmp_path / "p.yaml").exists()
 
@@ -369,9 +371,10 @@ def test_a_bad_export_in_a_network_is_named_at_its_line(tmp_path):
 def test_an_export_without_times_still_calibrates(exports, tmp_path):
     e = pd.read_csv(exports / "s1.csv", dtype=str).drop(columns=["Booked Time", "Start Time"])
     e.to_csv(tmp_path / "dates.csv", index=False)
-    written = run_calibrate(str(tmp_path / "dates.csv"), str(tmp_path / "p.yaml"),
-                            list_path=str(exports / "list.csv"), fit=False, fit_urgent=False,
-                            root=ROOT, say=lambda _: None)
+    written = run_calibrate(CalibrationRequest(str(tmp_path / "dates.csv"),
+                                               str(tmp_path / "p.yaml"), ROOT,
+                                               list_file=str(exports / "list.csv"), fit=False,
+                                               fit_urgent=False), say=lambda _: None)
     s = load_scenario(written["scenario"])
     text = written["scenario"].read_text(encoding="utf-8")
     assert "the export has no times" in text  # slot lengths and session starts assumed

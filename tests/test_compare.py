@@ -181,14 +181,14 @@ def test_run_comparison_from_python_without_the_cli(tmp_path):
     """The library call behind `compare`: loaded scenarios in, a comparison folder out."""
     import json
 
-    from gpsim.compare import run_comparison
+    from gpsim.compare import ComparisonRequest, run_comparison
     from sim import load_scenario
 
     quick = {"population.size": 1500, "warmup_days": 7, "duration_days": 28}
     a = load_scenario(POLICY_DIR / "access_first.yaml", quick)
     b = load_scenario(POLICY_DIR / "micro_team.yaml", quick)
     seen = []
-    result = run_comparison([a, b], tmp_path / "out", replications=2, seed=3,
+    result = run_comparison(ComparisonRequest([a, b], tmp_path / "out", replications=2, seed=3),
                             on_start=lambda labels, runs, procs: seen.append((labels, runs)))
     assert seen == [(result.labels, 4)] and result.runs == 4 and result.seed == 3
     assert result.labels[0].startswith("Default_practice")

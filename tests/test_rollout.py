@@ -256,12 +256,13 @@ def test_every_run_writes_monthly_csv(tmp_path, rollout_run):
 @pytest.mark.slow
 def test_a_rollout_comparison_reports_its_effect_over_time(tmp_path):
     """The report's words come from the data: change the rollout and they change."""
-    from gpsim.compare import run_comparison
+    from gpsim.compare import ComparisonRequest, run_comparison
 
     base = ROOT / "scenarios" / "rollout" / "no_change.yaml"
     rollout = ROOT / "scenarios" / "rollout" / "usual_gp_first_rollout.yaml"
     quick = {"population.size": 4000}
-    out = run_comparison([base, rollout], tmp_path / "a", replications=3, overrides=quick)
+    out = run_comparison(ComparisonRequest([base, rollout], tmp_path / "a", replications=3,
+                                           overrides=quick))
     html = (out.out / "report.html").read_text()
     assert "Effect over time" in html and "reached half its steady level in 2026-" in html
     monthly = pd.read_csv(out.out / "monthly.csv")
@@ -269,7 +270,8 @@ def test_a_rollout_comparison_reports_its_effect_over_time(tmp_path):
     faster = tmp_path / "faster.yaml"
     faster.write_text(f"extends: {rollout}\npolicy_changes:\n  - from: 2026-03-02\n"
                       "    policy: {name: usual_gp_first, params: {adherence: 0.9}}\n")
-    later = run_comparison([base, faster], tmp_path / "b", replications=3, overrides=quick)
+    later = run_comparison(ComparisonRequest([base, faster], tmp_path / "b", replications=3,
+                                             overrides=quick))
     html_b = (later.out / "report.html").read_text()
     steady = [h[h.index("Steady state"):][:80] for h in (html, html_b)]
     assert steady[0] != steady[1]

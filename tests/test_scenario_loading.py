@@ -306,7 +306,7 @@ def test_removing_a_team_member_without_fixing_the_team_is_named(tmp_path):
 def test_every_default_parameter_shows_its_source_or_says_assumption():
     """The report's parameter table never says 'no source noted' for the default practice."""
     from sim.inputs.loading import parameter_sources
-    from sim.runs.provenance import parameter_rows
+    from sim.inputs.parameters import parameter_rows
 
     rows = parameter_rows(load_scenario(DEFAULT), parameter_sources(DEFAULT))
     assert len(rows) > 300

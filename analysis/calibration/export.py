@@ -27,7 +27,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.inputs.csv_files import FileProblems, duplicate_problems, name_problems, read_csv_text
+from sim.files.csv_read import (
+    FileProblems,
+    duplicate_problems,
+    name_problems,
+    read_csv_text,
+)
 from sim.inputs.dates import FORMS, DateColumnError, parse_dates
 from sim.inputs.problems import ScenarioError
 from sim.inputs.yaml_files import read_yaml

@@ -1,7 +1,7 @@
 """The calibrated scenario as YAML text, every inferred value commented with its source.
 
 A comment on a key's line is what the report's parameter table shows as that
-parameter's source (:func:`sim.runs.provenance.parameter_rows`), so every
+parameter's source (:func:`sim.inputs.parameters.parameter_rows`), so every
 number here says where it came from: the export (with counts and dates), the
 registered list, or the default practice ("ASSUMPTION", kept because an
 export cannot say).

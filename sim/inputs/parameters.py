@@ -1,41 +1,15 @@
-"""Provenance: what produced an output (seed, scenario hash, code version)."""
+"""Every parameter of a resolved scenario with its value and where it comes from.
+
+For the report's parameter table and every comparison's ``parameters.csv``: a
+key's source is the comment on its line in the scenario file (its EVIDENCE row or
+ASSUMPTION note), else the schema's description of a built-in default.
+"""
 
 from __future__ import annotations
 
-import platform
-import subprocess
-from pathlib import Path
 from typing import Any
 
-from ..inputs.schema import Scenario
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def code_version() -> str:
-    """The git commit of the code (with ``-dirty`` if modified), or ``unknown``."""
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(ROOT), "describe", "--always", "--dirty", "--abbrev=12"],
-            capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip()
-        return rev or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def environment() -> dict[str, Any]:
-    """Versions of Python and the main libraries."""
-    import numpy
-    import pandas
-    import simpy
-
-    return {
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "pandas": pandas.__version__,
-        "simpy": simpy.__version__,
-    }
+from .schema import Scenario
 
 
 def parameter_rows(scenario: Scenario, sources: dict[str, str] | None = None) -> list[dict]:

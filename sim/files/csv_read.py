@@ -1,6 +1,7 @@
 """Reading a user's CSV file (a visit export, a registered list) safely, as text.
 
-Shared by :mod:`sim.inputs.list_import` and :mod:`analysis.visits`: every cell is read
+Shared by :mod:`sim.inputs.list_import`, :mod:`analysis.visits` and the calibration's
+export reader: every cell is read
 as text (identifiers keep their leading zeros), column names are stripped, and
 a file that is missing, empty, binary, not UTF-8 or not parseable as CSV is
 refused with a message naming it.
@@ -16,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..files.csv_safe import restore
-from ..files.seen import note_input
+from .csv_safe import restore
+from .seen import note_input
 
 #: Most problems of a file listed at once; the rest are counted.
 MAX_PROBLEMS = 20

@@ -1,0 +1,40 @@
+"""Provenance: what produced an output (the code's version, the libraries').
+
+Every output's ``metadata.json`` records these beside the seed and the scenario's
+hash. Below every other layer: it knows nothing of scenarios.
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def code_version() -> str:
+    """The git commit of the code (with ``-dirty`` if modified), or ``unknown``."""
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(ROOT), "describe", "--always", "--dirty", "--abbrev=12"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+        return rev or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def environment() -> dict[str, Any]:
+    """Versions of Python and the main libraries."""
+    import numpy
+    import pandas
+    import simpy
+
+    return {
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "pandas": pandas.__version__,
+        "simpy": simpy.__version__,
+    }

@@ -33,9 +33,9 @@ from analysis.report import render
 from sim.files.outputs import claim_output
 from sim.files.provenance import code_version, environment
 from sim.inputs.files import is_network_file
-from sim.inputs.loading import load_scenario, parameter_sources
+from sim.inputs.loading import load_scenario
 from sim.inputs.networks import Network, load_network, with_network_seed
-from sim.inputs.parameters import parameter_rows
+from sim.inputs.parameters import parameter_rows, parameter_sources
 from sim.inputs.policies import Registry, describe_policy
 from sim.inputs.resolve import resolved_yaml, with_seed
 from sim.inputs.schema import Scenario

@@ -135,3 +135,30 @@ def test_the_layers_are_found():
     assert "sim.engine.kernel" in graph and "sim.world.build" in graph
     assert "sim.world.build" in graph["sim.engine.practice"]
     assert len(graph) > 40
+
+
+def test_no_file_of_the_engine_is_longer_than_a_reader_can_hold():
+    """Every file in sim/ stays at about 600 lines or fewer: split by concern beyond that."""
+    long = [f"{p.relative_to(ROOT)}: {n} lines" for p in sorted((ROOT / "sim").rglob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600]
+    assert not long, long
+
+
+def test_the_benchmarks_import_each_other_one_way():
+    files = {p.stem: p for p in (ROOT / "benchmarks").glob("*.py")}
+    graph = {}
+    for name, path in files.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module.split(".")[0])
+        graph[name] = found & set(files) - {name}
+    assert graph["naive_simpy"] and graph["bench"], "the check sees the imports"
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(n == goal or (n not in seen and reaches(n, goal, seen | {n}))
+                   for n in graph[start])
+
+    assert not [n for n in graph if reaches(n, n, set())], graph

@@ -197,7 +197,7 @@ def test_scenario_says_where_every_value_came_from(calibrated):
     listed = pd.read_csv(written["list"], dtype=str)
     assert not any(pid in text for pid in listed["patient_id"])  # no patient identifiers
     # The comments are the sources the report's parameter table shows.
-    from sim.inputs.loading import parameter_sources
+    from sim.inputs.parameters import parameter_sources
 
     sources = parameter_sources(written["scenario"])
     assert sources["roles.gp.slots_per_session"].startswith("90th percentile of appointments")

@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 
 import numpy as np
 import pytest
@@ -377,7 +378,8 @@ def test_the_compiled_desk_books_the_same_when_it_must_grow_as_it_goes(monkeypat
 def test_heads_at_start_are_each_clinicians_first_slot_in_each_pool():
     """The compiled calendar's heads at time 0 (set with numpy) by their definition."""
     from sim.codes import N_POOLS
-    from sim.engine import compiled, kernel
+    from sim.engine import compiled
+    from sim.engine.kernel import layout as kernel
 
     world = build_world(with_seed(load_scenario(DEFAULT, {"duration_days": 28,
                                                           "warmup_days": 0}), 5))
@@ -437,3 +439,46 @@ def test_the_cached_engine_loads_without_numba_s_registries_and_books_the_same()
         assert r.returncode == 0, r.stderr[-2000:]  # a crash while loading fails here
         assert {"same True", "loaded True"} <= set(r.stdout.splitlines())
     assert runs[1].stdout.splitlines()[0] == "registries False"
+
+
+def test_every_kernel_function_is_cached_against_all_the_kernel_files(tmp_path):
+    """A cached function holds what it calls, maybe from another kernel file: all are keyed."""
+    import types
+
+    from sim.engine import kernel
+    from sim.engine.numba_cache import stamp_with_sources
+
+    names = {d.__name__ for d in kernel.DISPATCHERS}
+    assert {"run_days", "seed_pairs", "rehash", "earliest", "offers", "handle"} <= names
+    for d in kernel.DISPATCHERS:
+        stamp = d._cache._cache_file._source_stamp
+        assert isinstance(stamp, tuple) and len(stamp) == 2 and len(stamp[1]) == 64, d
+
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_text("x = 1\n")
+    b.write_text("y = 2\n")
+
+    def dispatcher():
+        return types.SimpleNamespace(_cache=types.SimpleNamespace(
+            _cache_file=types.SimpleNamespace(_source_stamp=(1.0, 10))))
+
+    first = stamp_with_sources([dispatcher()], [a, b])
+    b.write_text("y = 3\n")  # a change in another file
+    assert stamp_with_sources([dispatcher()], [a, b]) != first
+
+
+def test_the_fast_load_can_be_switched_off_and_books_the_same():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from sim import load_scenario, run\n"
+            "s = load_scenario('scenarios/default.yaml', {'duration_days': 21, 'seed': 4})\n"
+            "print(run(s, engine='compiled').appointments.to_csv().__hash__() == "
+            "run(s, engine='reference').appointments.to_csv().__hash__())\n"
+            "print('registries', 'numba.np.arraymath' in sys.modules)\n")
+    env = {**os.environ, "GPSIM_NUMBA_FAST_LOAD": "0"}
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.splitlines() == ["True", "registries True"], r.stdout

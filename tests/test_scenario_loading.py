@@ -289,7 +289,7 @@ def test_extends_not_found_names_the_folder_searched(tmp_path):
 
 
 def test_parameter_sources_take_the_comment_above_a_key():
-    from sim.inputs.loading import parameter_sources
+    from sim.inputs.parameters import parameter_sources
 
     sources = parameter_sources(DEFAULT)
     assert "EVIDENCE 2.1" in sources["demand.requests_per_patient_year"]
@@ -305,8 +305,7 @@ def test_removing_a_team_member_without_fixing_the_team_is_named(tmp_path):
 
 def test_every_default_parameter_shows_its_source_or_says_assumption():
     """The report's parameter table never says 'no source noted' for the default practice."""
-    from sim.inputs.loading import parameter_sources
-    from sim.inputs.parameters import parameter_rows
+    from sim.inputs.parameters import parameter_rows, parameter_sources
 
     rows = parameter_rows(load_scenario(DEFAULT), parameter_sources(DEFAULT))
     assert len(rows) > 300

@@ -1,9 +1,9 @@
 """The compiled booking desk: the reference desk's day, run by :mod:`sim.engine.kernel`.
 
 :class:`CompiledDesk` keeps the booking contract (:mod:`sim.engine.contract`)
-with flat arrays: the calendar (:class:`sim.engine.kernel.Cal`), the world's
+with flat arrays: the calendar (:class:`sim.engine.kernel.layout.Cal`), the world's
 :class:`sim.world.build.BookingRules` as they are, the policy's rule
-(:class:`sim.engine.kernel.PolicyRule`), the run's state and the event log. It
+(:class:`sim.engine.kernel.layout.PolicyRule`), the run's state and the event log. It
 runs the days a stretch at a time: up to the next day a list-holder leaves,
 whose list is reassigned in Python (:class:`sim.engine.lists.ListState`), as
 on the reference desk.
@@ -30,7 +30,8 @@ from ..world.build import World
 from . import kernel
 from .calendar import calendar_arrays, cell_table
 from .contract import COLUMNS, BookingRecord, EventLog, rows
-from .kernel import (
+from .kernel.day import ATTENDANCE, ATTENDANCE_ONLY, NO_ATTENDANCE
+from .kernel.layout import (
     ARR_FROM_DAY,
     ARR_MODE,
     ARR_NAMED,
@@ -39,8 +40,6 @@ from .kernel import (
     ARR_PATIENT,
     ARR_URGENCY,
     ARRIVAL_ROWS,
-    ATTENDANCE,
-    ATTENDANCE_ONLY,
     CELL_END,
     CELL_START,
     COUNT_APPOINTMENTS,
@@ -60,7 +59,7 @@ from .kernel import (
     HEAD_DAY,
     HEAD_SLOT,
     N_COUNTERS,
-    NO_ATTENDANCE,
+    ROWS,
     USED_DNA_DRAWS,
     USED_FOLLOW_UP_DRAWS,
     USED_POLICY_DRAWS,
@@ -248,7 +247,7 @@ class CompiledDesk:
         self.log = kernel.Log(
             count=np.zeros(N_COUNTERS, dtype=np.int64),
             **{name: np.empty((n, room), dtype=np.float64 if name.endswith("float")
-                              else np.int64) for name, n in kernel.ROWS.items()},
+                              else np.int64) for name, n in ROWS.items()},
             queue=np.empty((3, 2 * room), dtype=np.int64),
         )
         history = world.history

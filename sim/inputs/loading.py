@@ -1,29 +1,22 @@
-"""Reading scenario files: safe YAML, ``extends:``, overrides, strict validation, clear messages.
+"""Loading scenario files: strict validation, and every problem named where it was written.
 
 Every problem is reported as ``file:line: key.path: what is wrong``, with a
 suggestion for a misspelt key. The loader never lets a traceback reach the
 user for bad input: it raises :class:`ScenarioError`, which carries every
 problem found, and the command line prints them and exits with status 2.
 
-``extends:`` overlays a file on another: mappings merge key by key, and lists
-of things with ids (clinicians, teams, care-plan reviews) merge **by id**: an
-item whose id is in the base changes only the keys it gives, a new id is
-added, and ``{id: x, remove: true}`` removes item ``x`` (``id: "*"`` removes
-them all). Any other list replaces the base's. Overrides (``--set``, a
-sweep's grid, a network practice's ``set:``) address keys as
-``population.size``, list items by position (``clinicians[3].sessions`` or
-``clinicians.3.sessions``) or by id (``clinicians[gp_adams].sessions``), and
-add or remove an item by id (``clinicians[gp_new]={role: gp, ...}``,
-``clinicians[gp_adams]={remove: true}``). A problem caused by an override is
-reported where the override was written.
+A file and its ``extends:`` chain are read by :mod:`sim.inputs.extends`; overrides
+(``--set``, a sweep's grid, a network practice's ``set:``) are applied by
+:mod:`sim.inputs.overrides`, and a problem an override causes is reported where
+the override was written; here the data are validated against the schema
+(:mod:`sim.inputs.schema`) and the cross-checks (:mod:`sim.inputs.checks`), with
+:class:`Locator` finding each key's file and line.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
-import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -34,23 +27,17 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .checks import cross_reference_problems
+from .extends import read_scenario_data
 from .files import USE, wrong_kind
 from .history_import import HistoryFileError, read_history
 from .list_import import ListFileError, read_list
+from .overrides import apply_override
 from .policies import PolicyLookupError, Registry, policy_class
-from .problems import KeyPath, Problem, ScenarioError, format_path
+from .problems import KeyPath, Problem, ScenarioError
 from .resolve import form_teams
 from .roots import outside, reading_from
 from .schema import PolicyRef, Scenario
 from .yaml_files import YamlDoc, read_yaml
-
-#: The marker that removes an item from an id list (``{id: x, remove: true}``).
-REMOVE = "remove"
-#: The id that stands for every item of the list (with ``remove: true``).
-ALL_IDS = "*"
-#: How overrides may address a key, for messages.
-OVERRIDE_FORMS = ("population.size, clinicians[3].sessions (by position), "
-                  "clinicians.3.sessions, clinicians[gp_adams].sessions (by id)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,96 +53,6 @@ class Origin:
     file: str
     line: int | None
     path: KeyPath
-
-
-# --------------------------------------------------------------------------- merging
-
-
-def _is_id_list(value: Any) -> bool:
-    """A non-empty list whose every item is a mapping with an ``id``."""
-    return (isinstance(value, list) and bool(value)
-            and all(isinstance(x, dict) and "id" in x for x in value))
-
-
-def _deep_merge(base: Any, over: Any, where: KeyPath, doc: YamlDoc,
-                problems: list[Problem]) -> Any:
-    """Overlay ``over`` on ``base``: mappings by key, id lists by id, anything else replaces."""
-    if isinstance(base, dict) and isinstance(over, dict):
-        out = dict(base)
-        for k, v in over.items():
-            out[k] = (_deep_merge(base[k], v, (*where, k), doc, problems) if k in base
-                      else copy.deepcopy(v))
-        return out
-    if _is_id_list(over) and (_is_id_list(base) or base == []):
-        return _merge_by_id(base, over, where, doc, problems)
-    return copy.deepcopy(over)
-
-
-def _merge_by_id(base: list[dict], over: list[dict], where: KeyPath, doc: YamlDoc,
-                 problems: list[Problem]) -> list[dict]:
-    out = [copy.deepcopy(x) for x in base]
-    for j, item in enumerate(over):
-        ident = item["id"]
-        position = next((i for i, x in enumerate(out) if x.get("id") == ident), None)
-        if item.get(REMOVE) is True:
-            if ident == ALL_IDS:
-                out = []
-            elif position is None:
-                problems.append(_unknown_id(doc, (*where, j, "id"), ident, out, "remove"))
-            else:
-                del out[position]
-            continue
-        if position is None:
-            out.append(copy.deepcopy(item))
-        else:
-            out[position] = _deep_merge(out[position], item, (*where, j), doc, problems)
-    return out
-
-
-def _unknown_id(doc: YamlDoc, path: KeyPath, ident: Any, items: list[dict], what: str
-                ) -> Problem:
-    ids = [str(x.get("id")) for x in items]
-    msg = f"cannot {what} {ident!r}: no item has that id"
-    close = get_close_matches(str(ident), ids, n=1)
-    msg += f"; did you mean {close[0]!r}?" if close else (
-        f" (ids: {', '.join(ids[:12])}{', ...' if len(ids) > 12 else ''})" if ids else "")
-    return Problem(doc.file, path, msg, doc.lines.get(path))
-
-
-def _resolve(path: Path, chain: list[Path], display: str) -> tuple[dict[str, Any], list[YamlDoc]]:
-    """Read ``path`` and everything it extends; return merged data and docs, child first."""
-    doc = read_yaml(path, display, "a scenario")
-    data = dict(doc.data)
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data, [doc]
-    if not isinstance(parent, str) or not parent.strip():
-        raise ScenarioError(
-            [Problem(display, ("extends",), "must be the path of another scenario file",
-                     doc.lines.get(("extends",)))]
-        )
-    parent_path = (path.parent / parent).resolve()
-    refused = outside(parent_path, parent)
-    if refused:
-        raise ScenarioError([Problem(display, ("extends",), refused,
-                                     doc.lines.get(("extends",)))])
-    if parent_path in chain or parent_path == path.resolve():
-        cycle = " -> ".join(str(p) for p in [*chain, path.resolve(), parent_path])
-        raise ScenarioError(
-            [Problem(display, ("extends",), f"extends cycle: {cycle}", doc.lines.get(("extends",)))]
-        )
-    if not parent_path.is_file():
-        raise ScenarioError([Problem(display, ("extends",), f"file not found: {parent!r} "
-                                     f"(looked for {parent_path}; a path in extends: is "
-                                     "relative to the folder of the file that names it)",
-                                     doc.lines.get(("extends",)))])
-    parent_display = str(Path(display).parent / parent)
-    base, docs = _resolve(parent_path, [*chain, path.resolve()], parent_display)
-    problems: list[Problem] = []
-    merged = _deep_merge(base, data, (), doc, problems)
-    if problems:
-        raise ScenarioError(problems)
-    return merged, [doc, *docs]
 
 
 # --------------------------------------------------------------------------- locating
@@ -242,118 +139,6 @@ class Locator:
                 node = node.get(part) if isinstance(node, dict) else None
                 out.append(part)
         return tuple(out)
-
-
-# --------------------------------------------------------------------------- overrides
-
-
-_TOKEN = re.compile(r"\[([^\]]+)\]|([^.\[\]]+)")
-
-
-def parse_key(key: str) -> list[str | int | tuple[str]]:
-    """Split an override key into parts: names, positions (int) and ids (a 1-tuple).
-
-    ``clinicians[gp_adams].sessions`` -> ``["clinicians", ("gp_adams",), "sessions"]``;
-    ``clinicians[3]`` and ``clinicians.3`` -> ``["clinicians", 3]``.
-
-    Raises:
-        ValueError: for an empty key or one with stray brackets or dots.
-    """
-    parts: list[str | int | tuple[str]] = []
-    pos = 0
-    text = key.strip()
-    while pos < len(text):
-        if parts and text[pos] == ".":
-            pos += 1
-        m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            raise ValueError(f"cannot read key {key!r}; use forms like {OVERRIDE_FORMS}")
-        bracket, name = m.group(1), m.group(2)
-        if bracket is not None:
-            parts.append(int(bracket) if bracket.strip().isdigit() else (bracket.strip(),))
-        else:
-            parts.append(int(name) if name.isdigit() else name)
-        pos = m.end()
-    if not parts:
-        raise ValueError(f"empty key; use forms like {OVERRIDE_FORMS}")
-    return parts
-
-
-def apply_override(data: dict[str, Any], key: str, value: Any) -> tuple[dict[str, Any], KeyPath]:
-    """Return a copy of ``data`` with ``key`` set to ``value``, and the key's resolved path.
-
-    Missing mappings on the way are created (whether a key is valid is checked
-    by validation). For a list item addressed by id, a mapping value for a new
-    id adds the item and ``{remove: true}`` removes it.
-
-    Raises:
-        ValueError: a key that cannot address anything here (the message names
-            the forms that work).
-    """
-    parts = parse_key(key)
-    out = copy.deepcopy(data)
-    node: Any = out
-    path: list[Any] = []
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        where = format_path(path) or "the top level"
-        if isinstance(node, dict):
-            if isinstance(part, tuple):
-                raise ValueError(f"{where} is a mapping, not a list: give its key, not [{part[0]}]")
-            name = str(part)
-            path.append(name)
-            if last:
-                node[name] = value
-            else:
-                node = node.setdefault(name, {})
-            continue
-        if not isinstance(node, list):
-            raise ValueError(f"{where} is a single value; it has no key {part!r}")
-        if isinstance(part, tuple):
-            ident = part[0]
-            position = next((j for j, x in enumerate(node)
-                             if isinstance(x, dict) and str(x.get("id")) == ident), None)
-            if position is None:
-                if last and isinstance(value, dict) and value.get(REMOVE) is not True:
-                    node.append({"id": ident, **value})
-                    path.append(len(node) - 1)
-                    return out, tuple(path)
-                ids = [str(x.get("id")) for x in node if isinstance(x, dict)]
-                close = get_close_matches(ident, ids, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else (
-                    f" (ids: {', '.join(ids[:12])}{', ...' if len(ids) > 12 else ''})")
-                raise ValueError(f"{where} has no item with id {ident!r}{hint}")
-        elif isinstance(part, int):
-            position = part
-            if not 0 <= position < len(node):
-                raise ValueError(f"{where} has {len(node)} items; position {position} is "
-                                 "not one of them (positions count from 0)")
-        else:
-            raise ValueError(f"{where} is a list: address an item as {where}[3] (by position) "
-                             f"or {where}[some_id] (by id), not .{part}")
-        if last and isinstance(value, dict) and value.get(REMOVE) is True:
-            del node[position]
-            return out, tuple(path)
-        path.append(position)
-        if last:
-            node[position] = ({**node[position], **value}
-                              if isinstance(value, dict) and isinstance(node[position], dict)
-                              and isinstance(part, tuple) else value)
-        else:
-            node = node[position]
-    return out, tuple(path)
-
-
-def set_path(data: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
-    """Return a copy of raw scenario data with ``dotted`` set (see :func:`apply_override`).
-
-    Raises:
-        ScenarioError: for a key that cannot be set (the message names the forms that work).
-    """
-    try:
-        return apply_override(data, dotted, value)[0]
-    except ValueError as e:
-        raise ScenarioError([Problem("--set", (dotted,), str(e))]) from None
 
 
 # ------------------------------------------------------------------- validation
@@ -591,12 +376,6 @@ def _ramp_problems(ramp, params: BaseModel | None, change, where: KeyPath,
 # --------------------------------------------------------------------- public API
 
 
-def read_scenario_data(path: str | Path) -> tuple[dict[str, Any], list[YamlDoc]]:
-    """Read a scenario file and its ``extends:`` chain into raw merged data (and the files)."""
-    with reading_from(path):
-        return _resolve(Path(path), [], str(path))
-
-
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None,
                   policies: Registry | None = None,
                   origins: Mapping[str, Origin] | None = None,
@@ -652,72 +431,6 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>",
         raise ScenarioError([Problem(source, ("extends",), "extends works only in files")])
     with reading_from(roots=roots):
         return _validate(data, Locator([YamlDoc(source, data, {})], data), policies)
-
-
-def parameter_sources(path: str | Path) -> dict[str, str]:
-    """Every key the file (or what it extends) sets, with the comment that cites its source.
-
-    The comment is the key's evidence or ASSUMPTION note: the one at the end
-    of the key's line, else the block of comment lines directly above it
-    ('' if neither). A key set in a child file takes the child's comment.
-    Keys are as in the merged scenario (items of id lists at their merged place).
-    """
-    data, docs = read_scenario_data(path)
-    locator = Locator(docs, data)
-    texts: dict[str, list[str]] = {}
-    out: dict[str, str] = {}
-    for key_path in _all_paths(data):
-        file, line = locator.where(key_path, exact=True)
-        if line is None:
-            continue
-        if file not in texts:
-            try:
-                texts[file] = Path(file).read_text(encoding="utf-8").splitlines()
-            except OSError:
-                texts[file] = []
-        lines = texts[file]
-        if line > len(lines):
-            continue
-        out[format_path(key_path)] = _comment_for(lines, line)
-    return out
-
-
-def _all_paths(value: Any, path: KeyPath = ()) -> list[KeyPath]:
-    out = [path] if path else []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += _all_paths(v, (*path, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += _all_paths(v, (*path, i))
-    return out
-
-
-def _comment_for(lines: list[str], line: int) -> str:
-    """The comment at the end of line ``line`` (1-based), else the comment block above it."""
-    inline = _inline_comment(lines[line - 1])
-    if inline:
-        return inline
-    block: list[str] = []
-    i = line - 2
-    while i >= 0 and lines[i].strip().startswith("#"):
-        block.insert(0, lines[i].strip().lstrip("#").strip())
-        i -= 1
-    return " ".join(b for b in block if b)
-
-
-def _inline_comment(line: str) -> str:
-    """The text after an unquoted ``#`` on a YAML line, stripped ('' if none)."""
-    quote = None
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
-            return line[i + 1:].strip()
-    return ""
 
 
 def read_spec(path: str | Path, model: type[BaseModel], kind: str) -> tuple[BaseModel, YamlDoc]:

@@ -7,8 +7,11 @@ ASSUMPTION note), else the schema's description of a built-in default.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from .loading import Locator, read_scenario_data
+from .problems import KeyPath, format_path
 from .schema import Scenario
 
 
@@ -16,7 +19,7 @@ def parameter_rows(scenario: Scenario, sources: dict[str, str] | None = None) ->
     """Every parameter of a resolved scenario with its value and where it comes from.
 
     ``source`` is the inline comment on the key's line in the scenario file (its
-    EVIDENCE row or ASSUMPTION note; see :func:`sim.inputs.loading.parameter_sources`),
+    EVIDENCE row or ASSUMPTION note; see :func:`parameter_sources`),
     else that of the nearest enclosing key with one; a key set in the file
     without a comment says so; a built-in default gives the schema's
     description of the field.
@@ -118,3 +121,69 @@ def _describe(scenario: Scenario, path: tuple) -> str:
         return f"built-in default: {desc}"
     return (f"built-in default, ASSUMPTION: {desc}" if desc
             else "built-in default, ASSUMPTION")
+
+
+def parameter_sources(path: str | Path) -> dict[str, str]:
+    """Every key the file (or what it extends) sets, with the comment that cites its source.
+
+    The comment is the key's evidence or ASSUMPTION note: the one at the end
+    of the key's line, else the block of comment lines directly above it
+    ('' if neither). A key set in a child file takes the child's comment.
+    Keys are as in the merged scenario (items of id lists at their merged place).
+    """
+    data, docs = read_scenario_data(path)
+    locator = Locator(docs, data)
+    texts: dict[str, list[str]] = {}
+    out: dict[str, str] = {}
+    for key_path in _all_paths(data):
+        file, line = locator.where(key_path, exact=True)
+        if line is None:
+            continue
+        if file not in texts:
+            try:
+                texts[file] = Path(file).read_text(encoding="utf-8").splitlines()
+            except OSError:
+                texts[file] = []
+        lines = texts[file]
+        if line > len(lines):
+            continue
+        out[format_path(key_path)] = _comment_for(lines, line)
+    return out
+
+
+def _all_paths(value: Any, path: KeyPath = ()) -> list[KeyPath]:
+    out = [path] if path else []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _all_paths(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _all_paths(v, (*path, i))
+    return out
+
+
+def _comment_for(lines: list[str], line: int) -> str:
+    """The comment at the end of line ``line`` (1-based), else the comment block above it."""
+    inline = _inline_comment(lines[line - 1])
+    if inline:
+        return inline
+    block: list[str] = []
+    i = line - 2
+    while i >= 0 and lines[i].strip().startswith("#"):
+        block.insert(0, lines[i].strip().lstrip("#").strip())
+        i -= 1
+    return " ".join(b for b in block if b)
+
+
+def _inline_comment(line: str) -> str:
+    """The text after an unquoted ``#`` on a YAML line, stripped ('' if none)."""
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[i + 1:].strip()
+    return ""

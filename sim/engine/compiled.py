@@ -22,6 +22,8 @@ calls again from that day.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import simpy
 
@@ -119,17 +121,23 @@ def _grown(a: np.ndarray, size: int) -> np.ndarray:
 
 
 def policy_rule(rule: BookingRule, n_patients: int) -> kernel.PolicyRule:
-    """A policy's :class:`sim.engine.policy_api.BookingRule` in the kernel's form."""
-    coded = (np.ones(n_patients, dtype=np.bool_) if rule.coded is None
-             else np.array(rule.coded, dtype=np.bool_))
-    return kernel.PolicyRule(
-        named=RULE_NAMES.index(rule.named),
-        named_wait_days=-1 if rule.named_wait_days is None else int(rule.named_wait_days),
-        team_tier=bool(rule.team_tier),
-        team_wait_days=-1 if rule.team_wait_days is None else int(rule.team_wait_days),
-        adherence=float(rule.adherence),
-        coded=coded,
-    )
+    """A built-in approach's :class:`sim.engine.policy_api.BookingRule` in the kernel's form.
+
+    Field by field: a name (``named``) becomes its ``RULE_*`` code, None (no wait
+    limit) becomes -1, ``coded`` an array over patients (everyone when None).
+    """
+    values = {}
+    for field in dataclasses.fields(rule):
+        value = getattr(rule, field.name)
+        if field.name == "coded":
+            value = (np.ones(n_patients, dtype=np.bool_) if value is None
+                     else np.array(value, dtype=np.bool_))
+        elif isinstance(value, str):
+            value = RULE_NAMES.index(value)
+        elif value is None:
+            value = -1
+        values[field.name] = value
+    return kernel.PolicyRule(**values)
 
 
 def _calendar(world: World) -> kernel.Cal:

@@ -8,12 +8,15 @@ definition (:data:`sim.engine.contract.COLUMNS`).
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from ..contract import new_values, rows
+from ..policy_api import BookingRule
 
 # Log.count: rows used, random numbers used, the next sickness spell.
 (COUNT_REQUESTS, COUNT_APPOINTMENTS, COUNT_UNMET, COUNT_QUEUED, USED_DNA_DRAWS,
@@ -82,19 +85,12 @@ class Cal(NamedTuple):
     dims: np.ndarray
 
 
-class PolicyRule(NamedTuple):
-    """A policy's :class:`sim.engine.policy_api.BookingRule`, as the kernel takes it.
-
-    ``named`` is a ``RULE_*`` code of :mod:`sim.codes`; a wait of -1 means up
-    to the horizon; ``coded`` says per patient whether the rule applies.
-    """
-
-    named: int
-    named_wait_days: int
-    team_tier: bool
-    team_wait_days: int
-    adherence: float
-    coded: np.ndarray
+#: A built-in approach's :class:`sim.engine.policy_api.BookingRule` as the kernel takes it:
+#: the same fields (made from them, so a new field needs no code here), with ``named`` a
+#: ``RULE_*`` code of :mod:`sim.codes`, a wait of -1 for none (up to the horizon) and
+#: ``coded`` an array saying per patient whether the rule applies
+#: (:func:`sim.engine.compiled.policy_rule`).
+PolicyRule = collections.namedtuple("PolicyRule", [f.name for f in dataclasses.fields(BookingRule)])
 
 
 class RunState(NamedTuple):

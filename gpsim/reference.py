@@ -19,7 +19,7 @@ from sim.inputs.schema import Scenario
 INTRO = """# Scenario reference
 
 Every key a scenario file may hold, with its type, default and meaning. This
-page is generated from the schema (`sim/inputs/schema.py`) by
+page is generated from the schema (`sim/inputs/schema/`) by
 `python run.py schema --markdown --out docs/scenario-reference.md`, and a test
 fails if it is out of date. Unknown keys are errors. Units are in the names
 (`_days`, `_minutes`, `_per_patient_year`); times of day are `"HH:MM"`;

@@ -36,7 +36,11 @@ def restore(value: object) -> object:
     return value
 
 
-def _map_text(df: pd.DataFrame, fn) -> pd.DataFrame:
+def _map_text(df: pd.DataFrame, fn, pattern: re.Pattern) -> pd.DataFrame:
+    """``df`` with ``fn`` applied to the text cells (and names) that ``pattern`` finds.
+
+    Only columns that hold such a cell are copied and mapped (most hold none).
+    """
     out = None
     for name in df.columns:
         col = df[name]
@@ -48,9 +52,14 @@ def _map_text(df: pd.DataFrame, fn) -> pd.DataFrame:
                     out = df.copy() if out is None else out
                     out[name] = col.cat.rename_categories(mapped)
         elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
-            mapped = col.map(fn)
-            if not mapped.equals(col):
+            try:
+                hit = col.str.match(pattern.pattern, na=False).to_numpy(dtype=bool)
+            except AttributeError:  # no text at all in the column
+                continue
+            if hit.any():
                 out = df.copy() if out is None else out
+                mapped = col.copy()
+                mapped[hit] = [fn(v) for v in col[hit]]
                 out[name] = mapped
     columns = [fn(c) for c in df.columns]
     if columns != list(df.columns):
@@ -61,9 +70,9 @@ def _map_text(df: pd.DataFrame, fn) -> pd.DataFrame:
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike, **kwargs) -> None:
     """``df.to_csv(path, **kwargs)`` with formula-like text cells neutralised."""
-    _map_text(df, neutralise).to_csv(path, **kwargs)
+    _map_text(df, neutralise, _RISKY).to_csv(path, **kwargs)
 
 
 def read_csv(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
     """``pd.read_csv(path, **kwargs)`` of a file :func:`write_csv` wrote, cells restored."""
-    return _map_text(pd.read_csv(path, **kwargs), restore)
+    return _map_text(pd.read_csv(path, **kwargs), restore, _GUARDED)

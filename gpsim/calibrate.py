@@ -32,7 +32,6 @@ from analysis.calibration.fit import (
     run_measures,
     same_day_by_need,
 )
-from analysis.calibration.holidays import bank_holidays_between
 from analysis.calibration.infer import Calibration, calibrate
 from analysis.calibration.writer import scenario_text
 from sim.files.csv_read import line_numbers, read_csv_text
@@ -226,12 +225,10 @@ def run_calibrate(request: CalibrationRequest, *, prepared: Prepared | None = No
     policy_block = policy_of(policy, root)
     start_note = (None if start_date is None else "shared by the network's practices: the "
                   "Monday after its latest export (the warm-up starts here)")
-    base_warmup = int(base.get("warmup_days", 56))
-    closed = bank_holidays_between(start, start + dt.timedelta(days=base_warmup + 364))
     command = "gpsim calibrate " + " ".join(shlex.quote(a) for a in (argv or [export_path]))
     practice_name = name or stem.replace("_", " ").capitalize()
     text = scenario_text(cal, base, name=practice_name,
-                         start_date=start, closed_dates=closed, list_file=list_name,
+                         start_date=start, list_file=list_name,
                          history_file=history_name, command=command, start_note=start_note,
                          policy=policy_block)
     dest = out_path.parent if str(out_path.parent) else Path(".")
@@ -249,7 +246,7 @@ def run_calibrate(request: CalibrationRequest, *, prepared: Prepared | None = No
         if fit_urgent:
             scenario = _fit_urgent_shares(cal, scenario, stage / out_path.name, workers, say)
             text = scenario_text(cal, base, name=practice_name, start_date=start,
-                                 closed_dates=closed, list_file=list_name,
+                                 list_file=list_name,
                                  history_file=history_name, command=command, start_note=start_note,
                          policy=policy_block)
             (stage / out_path.name).write_text(text, encoding="utf-8")

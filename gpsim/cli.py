@@ -96,6 +96,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim import load_scenario
 
     scenario = load_scenario(args.scenario, _parse_set(args.set or []), _registry(args))
+    from sim.inputs.notes import scenario_notes
+
+    for note in scenario_notes(scenario):
+        print(f"note: {note}")
     out = Path(args.out) if args.out else project_root() / "results" / Path(args.scenario).stem
     print(f"Running {scenario.name!r} ({scenario.population.size:,} patients, "
           f"{scenario.warmup_days} warm-up + {scenario.duration_days} recorded days) ...",
@@ -293,6 +297,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for c in checked:
         if c.ok:
             print(f"ok: {c.file} ({c.summary})")
+        for note in c.notes:
+            print(f"note: {note}")
         for p in c.problems:
             print(f"error: {p}", file=sys.stderr)
     bad = sum(not c.ok for c in checked)

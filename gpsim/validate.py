@@ -14,6 +14,7 @@ from pathlib import Path
 from sim.inputs.files import NETWORK, SWEEP, file_kind
 from sim.inputs.loading import load_scenario
 from sim.inputs.networks import load_network
+from sim.inputs.notes import scenario_notes
 from sim.inputs.policies import Registry
 from sim.inputs.problems import Problem, ScenarioError
 from sim.inputs.sweeps import DEFAULT_MAX_RUNS, load_sweep
@@ -27,6 +28,7 @@ class Checked:
     kind: str
     summary: str = ""
     problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -50,23 +52,26 @@ def check_file(path: str | Path, policies: Registry | None = None,
             from gpsim.exports import calibrate_network_practices
 
             net = load_network(path, policies, calibrate_network_practices)
+            notes = [n for _, s in net.practices for n in scenario_notes(s)]
             patients = sum(s.population.size for _, s in net.practices)
             hub = f", a hub of {len(net.hub_ids)} clinicians" if net.hub_ids else ""
             summary = (f"network {net.spec.name!r}: {len(net.practices)} practices, "
                        f"{patients:,} patients{hub}")
         elif kind == SWEEP:
             sweep = load_sweep(path, policies, max_runs)
+            notes = scenario_notes(sweep.points[0].scenario)
             summary = (f"sweep {sweep.spec.name!r}: {len(sweep.points)} points x "
                        f"{sweep.spec.replications} replications = {len(sweep.runs())} runs")
         else:
             s = load_scenario(path, policies=policies)
+            notes = scenario_notes(s)
             changes = "".join(f", then {c.policy.name} from {c.from_date}"
                               for c in s.policy_changes)
             summary = (f"scenario {s.name!r}: {s.population.size:,} patients, "
                        f"{len(s.clinicians)} clinicians, policy {s.policy.name}{changes}")
     except ScenarioError as e:
         return Checked(shown, kind, problems=tuple(e.problems))
-    return Checked(shown, kind, summary)
+    return Checked(shown, kind, summary, notes=tuple(dict.fromkeys(notes)))
 
 
 def check_files(paths: list[str | Path], policies: Registry | None = None,

@@ -51,7 +51,8 @@ def test_weekday_profile(year_of_demand):
 def test_monday_peak_and_bank_holiday_demand_moves_to_next_open_day(default_scenario):
     s = default_scenario
     no_holidays = s.model_copy(
-        update={"practice": s.practice.model_copy(update={"closed_dates": ()})})
+        update={"practice": s.practice.model_copy(update={"closed_dates": (),
+                                                          "bank_holidays": "none"})})
     wd = (s.start_date.weekday() + np.arange(364)) % 7
     exp = expected_daily_requests(no_holidays, 50_000.0, 364)
     by_wd = np.bincount(wd, weights=exp, minlength=7)

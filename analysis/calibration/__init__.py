@@ -5,7 +5,6 @@
 * :mod:`.infer` estimates the practice from it, each value with its source;
 * :mod:`.writer` writes the scenario with those sources as comments;
 * :mod:`.fit` measures the export and simulated runs alike and reports the fit;
-* :mod:`.holidays` gives England's bank holidays for the simulated period;
 * :mod:`.synthetic` writes a simulated run as an export (trials and tests).
 
 None of it simulates: ``gpsim calibrate`` runs the model for the fit.

@@ -59,7 +59,7 @@ def _block(data: dict, indent: int) -> list[str]:
 
 
 def scenario_text(cal: Calibration, base: dict, *, name: str, start_date: dt.date,
-                  closed_dates: list[dt.date], list_file: str | None,
+                  list_file: str | None,
                   history_file: str | None, command: str,
                   start_note: str | None = None, policy: dict | None = None) -> str:
     """The scenario file for a calibrated practice.
@@ -69,7 +69,6 @@ def scenario_text(cal: Calibration, base: dict, *, name: str, start_date: dt.dat
         base: the default practice's scenario (parsed YAML), for what an export cannot say.
         name: the practice's name.
         start_date: the first day of the simulated period (after the export).
-        closed_dates: bank holidays in the simulated period.
         list_file: the written list file, relative to the scenario, if any.
         history_file: the written history file, relative to the scenario, if any.
         command: the command that wrote it (in the header).
@@ -110,8 +109,8 @@ def scenario_text(cal: Calibration, base: dict, *, name: str, start_date: dt.dat
             notes.append(p[f"session_start_{half}"].note)
     out.append(_line(2, "session_starts", starts,
                      "; ".join(notes) or "ASSUMPTION: the export has no appointment times"))
-    out.append(_line(2, "closed_dates", closed_dates,
-                     "England bank holidays in the simulated period"))
+    out.append(_line(2, "bank_holidays", "england_and_wales",
+                     "England and Wales bank holidays, by rule for every year of the run"))
     for key in ("booking_horizon_days", "on_the_day_release_minutes", "max_attempts"):
         out.append(_line(2, key, base["practice"][key], "ASSUMPTION: as the default practice"))
     out += ["", "population:"]

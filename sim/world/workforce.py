@@ -16,6 +16,7 @@ import numpy as np
 
 from ..codes import AHEAD, ON_THE_DAY, ONLINE
 from ..inputs.schema import WEEKDAYS, Scenario, hours
+from .closures import closed_days
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,12 +60,7 @@ def open_days(s: Scenario, n_days: int) -> np.ndarray:
     weekday = (wd0 + np.arange(n_days)) % 7
     open_wd = np.array([WEEKDAYS[w] in s.practice.opening.days for w in range(7)])
     is_open = open_wd[weekday]
-    if s.practice.closed_dates:
-        closed = np.array(
-            [(d - s.start_date).days for d in s.practice.closed_dates], dtype=np.int64
-        )
-        closed = closed[(closed >= 0) & (closed < n_days)]
-        is_open[closed] = False
+    is_open[closed_days(s, n_days)] = False
     return is_open
 
 
@@ -170,15 +166,13 @@ def working_days(s: Scenario, clin, is_open: np.ndarray) -> np.ndarray:
     """Days a clinician's sessions can run.
 
     The practice's open days; for an extended-access (hub) clinician, every day
-    but the practice's closed dates (bank holidays), so hubs may work weekends.
+    but the practice's closed dates (bank holidays, :mod:`sim.world.closures`), so hubs may
+    work weekends.
     """
     if not clin.extended_access:
         return is_open
     days = np.ones(is_open.size, dtype=bool)
-    if s.practice.closed_dates:
-        closed = np.array([(d - s.start_date).days for d in s.practice.closed_dates])
-        closed = closed[(closed >= 0) & (closed < is_open.size)]
-        days[closed] = False
+    days[closed_days(s, is_open.size)] = False
     return days
 
 

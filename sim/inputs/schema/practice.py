@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     Field,
@@ -51,9 +51,15 @@ class Practice(Strict):
         min_length=1,
         description="Start time of each named session; clinicians work e.g. 'mon_am'.",
     )
+    bank_holidays: Literal["england_and_wales", "scotland", "northern_ireland", "none"] = Field(
+        "england_and_wales", description="Whose bank holidays the practice shuts on, for every "
+        "year of the run, by rule (gov.uk/bank-holidays, one-off days included); 'none' to "
+        "list them by hand in closed_dates.")
     closed_dates: tuple[CalendarDate, ...] = Field(
-        (), description="Dates the practice is shut although a weekday (bank holidays)."
-    )
+        (), description="Other dates the practice is shut although a weekday (beside the bank "
+        "holidays).")
+    open_dates: tuple[CalendarDate, ...] = Field(
+        (), description="Bank holidays on which the practice opens all the same.")
     booking_horizon_days: int = Field(
         28, ge=1, le=365, description="How far ahead routine appointments can be booked."
     )

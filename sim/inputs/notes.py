@@ -1,0 +1,24 @@
+"""Things a valid scenario says that its author may not mean: said as notes, not refused.
+
+The command line prints them (``note: ...``) beside what it does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .schema import Scenario
+
+
+def scenario_notes(s: Scenario) -> list[str]:
+    """Notes on ``s`` (empty: nothing to say)."""
+    notes = []
+    last_day = s.start_date + dt.timedelta(days=s.warmup_days + s.duration_days - 1)
+    listed = s.practice.closed_dates
+    if s.practice.bank_holidays == "none" and listed and max(listed) < last_day:
+        notes.append(
+            f"{s.name}: practice.closed_dates are listed by hand up to {max(listed)}, but the "
+            f"run goes on to {last_day} and practice.bank_holidays is none, so no bank holiday "
+            "after that is closed; set practice.bank_holidays (e.g. england_and_wales) to have "
+            "them by rule")
+    return notes

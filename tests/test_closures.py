@@ -1,0 +1,62 @@
+"""Bank holidays come by rule for every year of a run; a scenario adds and removes its own."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+
+import pandas as pd
+from conftest import DEFAULT, ROOT
+
+from sim import load_scenario, run
+from sim.world.closures import bank_holidays, closed_dates
+
+SMALL = {"population.size": 1500, "warmup_days": 0}
+
+
+def _appointment_days(s) -> set[dt.date]:
+    appts = run(s).appointments
+    return set(pd.to_datetime(appts["appointment_at"]).dt.date)
+
+
+def test_a_two_year_run_books_nothing_on_its_second_years_bank_holidays():
+    s = load_scenario(DEFAULT, {**SMALL, "duration_days": 728})
+    second_year = [d for d in bank_holidays("england_and_wales", dt.date(2026, 1, 6),
+                                            dt.date(2027, 1, 3)) if d.weekday() < 5]
+    assert len(second_year) == 8, second_year   # Good Friday to Christmas, 2026
+    booked = _appointment_days(s)
+    assert not booked & set(second_year)
+    assert dt.date(2026, 4, 7) in booked, "the day after Easter Monday is an ordinary day"
+
+
+def test_a_practice_may_open_on_a_bank_holiday_and_close_on_a_day_of_its_own():
+    holiday, own = dt.date(2025, 5, 5), dt.date(2025, 6, 11)
+    s = load_scenario(DEFAULT, {**SMALL, "duration_days": 200,
+                                "practice.open_dates": [holiday], "practice.closed_dates": [own]})
+    shut = set(closed_dates(s, s.warmup_days + s.duration_days))
+    assert holiday not in shut and own in shut
+    booked = _appointment_days(s)
+    assert holiday in booked and own not in booked
+
+
+def test_one_off_bank_holidays_are_known_and_each_nation_has_its_own():
+    eng = bank_holidays("england_and_wales", dt.date(2022, 1, 1), dt.date(2023, 12, 31))
+    assert dt.date(2022, 9, 19) in eng and dt.date(2023, 5, 8) in eng   # funeral, coronation
+    sct = bank_holidays("scotland", dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    assert dt.date(2024, 1, 2) in sct and dt.date(2024, 1, 2) not in bank_holidays(
+        "england_and_wales", dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    assert bank_holidays("none", dt.date(2024, 1, 1), dt.date(2024, 12, 31)) == []
+
+
+def test_a_hand_list_that_runs_out_before_the_run_is_noted(tmp_path):
+    f = tmp_path / "mine.yaml"
+    f.write_text(f"extends: {DEFAULT}\npractice:\n  bank_holidays: none\n"
+                 "  closed_dates: [2025-04-18, 2025-04-21]\n")
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "validate", str(f)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "note:" in p.stdout and "listed by hand up to 2025-04-21" in p.stdout
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "validate", str(DEFAULT)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert "note:" not in p.stdout

@@ -187,7 +187,7 @@ def test_every_policy_stretched_books_the_same(name):
     """Fewer GP slots, so that retries, give-ups, cancellations and follow-ups all occur."""
     s = with_seed(load_scenario(ROOT / "scenarios" / "policies" / f"{name}.yaml", {
         "population.size": 10000, "warmup_days": 14, "duration_days": 100,
-        "roles.gp.slots_per_session": 12}), 11)
+        "roles.gp.slots_per_session": 10}), 11)
     ref, fast = both(s, replication=1)
     assert_same(ref, fast)
     log = ref[1].log

@@ -114,6 +114,8 @@ class Calendar:
         self._end: list[int] = arrays["end"].tolist()
         self._nxt: list[int] = arrays["start"].tolist()
         self._booked = [False] * len(self._times)
+        # Bookings per cell: a cell's free capacity that day, for breaking ties.
+        self._cell_booked = [0] * len(self._start)
         # First free slot time of every cell (inf when none), for planned
         # searches over many clinicians and days at once.
         self._cell_first = arrays["cell_first"].reshape(N_POOLS, self.n_clinicians, self.n_days)
@@ -227,8 +229,10 @@ class Calendar:
             last_day: the last day searched, inclusive.
             from_day: optionally, a later first day to search (a planned request).
 
-        Ties in time go to the clinician listed first, so results never
-        depend on set order.
+        Ties in time (slots at the same moment) go to the clinician with more
+        free capacity that day in the pool (fewer bookings, for the same
+        slots), as reception spreads the load, then to the one listed first,
+        so results never depend on set order.
         """
         if not clinicians:
             return None
@@ -245,6 +249,10 @@ class Calendar:
             self._refresh(pool, c, now)
         if t == float("inf"):
             return None
+        tied = [x for x in clinicians if head[x] == t]
+        if len(tied) > 1:
+            cells = self._head_k[pool]
+            c = max(tied, key=lambda x: self._day_free(cells[x]))
         k = self._head_k[pool][c]
         d = (k - pool * self.n_cells) - c * self.n_days
         if d > last_day or (pool == ON_THE_DAY and d > self._held_open[c]):
@@ -265,15 +273,24 @@ class Calendar:
             cached = (clinicians, np.asarray(clinicians, dtype=np.int64))
             self._arrays[id(clinicians)] = cached
         block = self._cell_first[pool][cached[1], d0 : last_day + 1]
-        flat = int(block.argmin())  # row-major: ties go to the clinician listed first
+        flat = int(block.argmin())
         row, col = divmod(flat, block.shape[1])
         t = float(block[row, col])
         if t == float("inf"):
             return None
-        c = int(cached[1][row])
         d = d0 + col
+        tied = np.flatnonzero(block[:, col] == t)
+        if tied.size > 1:  # the one with more free capacity that day, then listed first
+            cells = pool * self.n_cells + cached[1][tied] * self.n_days + d
+            free = [self._day_free(k) for k in cells.tolist()]
+            row = int(tied[free.index(max(free))])
+        c = int(cached[1][row])
         k = pool * self.n_cells + c * self.n_days + d
         return Slot(t, c, d, pool, k, self._nxt[k])
+
+    def _day_free(self, k: int) -> int:
+        """Cell ``k``'s free capacity that day: its slots not booked (passed ones count)."""
+        return self._end[k] - self._start[k] - self._cell_booked[k]
 
     # ----------------------------------------------------------------- changes
 
@@ -291,6 +308,7 @@ class Calendar:
         if self._times[i] < now or (i > nxt and self._times[i - 1] >= now):
             raise BookingError(f"slot {slot} is not the first free slot at time {now}")
         self._booked[i] = True
+        self._cell_booked[k] += 1
         self._nxt[k] = i + 1
         pool, c = slot.pool, slot.clinician
         self._cell_first[pool, c, slot.day] = self._times[i + 1] if i + 1 < self._end[k] else np.inf

@@ -150,7 +150,8 @@ def _calendar(world: World) -> kernel.Cal:
     counts = arrays["end"] - arrays["start"]
     cal = kernel.Cal(
         times=arrays["times"],
-        cell=np.stack([arrays["start"], arrays["end"], arrays["start"]]),
+        cell=np.stack([arrays["start"], arrays["end"], arrays["start"],
+                       np.zeros_like(arrays["start"])]),
         cell_first=arrays["cell_first"],
         booked=np.zeros(arrays["times"].size, dtype=np.bool_),
         closed=np.zeros(n_cells, dtype=np.bool_),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from .layout import (
+    CELL_BOOKED,
     CELL_END,
     CELL_NEXT_FREE,
+    CELL_START,
     DIM_CELLS,
     DIM_DAYS,
     HEAD_CELL,
@@ -57,10 +59,18 @@ def refresh(cal, pool, c, now):
 
 
 @inner
-def earliest(cal, clinicians, n, pool, now, last_day, from_day):
-    """Earliest free slot with any of ``clinicians[:n]`` (ties: listed first).
+def _day_free(cal, k):
+    """Cell ``k``'s free capacity that day: its slots not booked (passed ones count)."""
+    return cal.cell[CELL_END, k] - cal.cell[CELL_START, k] - cal.cell[CELL_BOOKED, k]
 
-    ``from_day`` -1: from now. As :meth:`sim.engine.calendar.Calendar.earliest`.
+
+@inner
+def earliest(cal, clinicians, n, pool, now, last_day, from_day):
+    """Earliest free slot with any of ``clinicians[:n]``.
+
+    Ties (slots at the same time) go to the clinician with more free capacity that
+    day in the pool (fewer bookings, for the same slots), then to the one listed
+    first. ``from_day`` -1: from now. As :meth:`sim.engine.calendar.Calendar.earliest`.
     """
     if n == 0:
         return NO_SLOT
@@ -73,7 +83,9 @@ def earliest(cal, clinicians, n, pool, now, last_day, from_day):
         for j in range(1, n):
             c = clinicians[j]
             tc = cal.head_time[pool, c]
-            if tc < t:
+            if tc < t or (tc == t and tc != INF
+                          and _day_free(cal, cal.head[HEAD_CELL, pool, c])
+                          > _day_free(cal, cal.head[HEAD_CELL, pool, best])):
                 best = c
                 t = tc
         if t >= now:
@@ -96,20 +108,24 @@ def _earliest_from(cal, clinicians, n, pool, last_day, first_day):
         return NO_SLOT
     # A cell's slots all fall on its day, so a clinician's earliest free slot
     # from first_day is in their first day with one; and no day after the best
-    # found so far can beat it. Ties go to the clinician listed first.
+    # found so far can beat it. Ties go to the clinician with more free capacity
+    # that day, then to the one listed first.
     t = INF
     best = -1
     best_day = 0
+    best_free = 0
     for j in range(n):
         c = clinicians[j]
         base = pool * cal.dims[DIM_CELLS] + c * n_days
         for d in range(first_day, last + 1):
             v = cal.cell_first[base + d]
             if v != INF:
-                if v < t:
+                free = _day_free(cal, base + d)
+                if v < t or (v == t and free > best_free):
                     t = v
                     best = c
                     best_day = d
+                    best_free = free
                     last = d
                 break
     if best < 0:
@@ -128,6 +144,7 @@ def book_slot(cal, c, pool, k, i, now):
     if cal.times[i] < now or (i > next_free and cal.times[i - 1] >= now):
         raise RuntimeError("compiled engine: booking a slot that is not the first free one")
     cal.booked[i] = True
+    cal.cell[CELL_BOOKED, k] += 1
     cal.cell[CELL_NEXT_FREE, k] = i + 1
     cal.cell_first[k] = cal.times[i + 1] if i + 1 < end else INF
     if cal.head[HEAD_CELL, pool, c] == k:

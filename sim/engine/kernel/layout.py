@@ -23,7 +23,7 @@ from ..policy_api import BookingRule
  USED_FOLLOW_UP_DRAWS, USED_POLICY_DRAWS, NEXT_SPELL, COUNT_PAIRS) = range(9)
 N_COUNTERS = 9
 # Rows of the packed arrays.
-CELL_START, CELL_END, CELL_NEXT_FREE = 0, 1, 2                          # Cal.cell
+CELL_START, CELL_END, CELL_NEXT_FREE, CELL_BOOKED = 0, 1, 2, 3           # Cal.cell
 HEAD_DAY, HEAD_CELL, HEAD_SLOT = 0, 1, 2                                # Cal.head
 DIM_CLINICIANS, DIM_DAYS, DIM_CELLS, DIM_HAS_ONLINE = 0, 1, 2, 3        # Cal.dims
 (ARR_PATIENT, ARR_NEED, ARR_URGENCY, ARR_MODE, ARR_FROM_DAY, ARR_NAMED,
@@ -70,7 +70,7 @@ INF = np.inf
 class Cal(NamedTuple):
     """The calendar (as :class:`sim.engine.calendar.Calendar`) as arrays.
 
-    ``cell`` holds each cell's start, end and next-free pointer (rows ``CELL_*``);
+    ``cell`` holds each cell's start, end, next-free pointer and bookings (rows ``CELL_*``);
     ``head`` each (pool, clinician)'s first open day, cell and slot index
     (rows ``HEAD_*``), ``head_time`` its time; ``dims`` the sizes (``DIM_*``).
     """

@@ -70,6 +70,12 @@ class ContinuityParams(BaseModel):
             ramping this up models coding spreading through the list.
         max_wait_days: the longest wait (days from today) for which the named
             clinician is offered; null means up to the booking horizon.
+        urgent: whether reception applies the rule to urgent (same-day) requests too.
+            Default false: practices send on-the-day urgent demand to a duty
+            doctor or on-the-day team, and the My Care leaflet promises "if you
+            have an urgent problem, we will always make sure you are seen as
+            quickly as we can" (docs/evidence.md 9.1); true models a practice
+            that books urgent requests with the usual GP when they are free today.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -80,6 +86,7 @@ class ContinuityParams(BaseModel):
     coded: Literal["all"] | tuple[str, ...] = "all"
     coded_share: float = Field(1.0, ge=0, le=1)
     max_wait_days: int | None = Field(None, ge=0)
+    urgent: bool = False
 
 
 class ContinuityPolicy:
@@ -145,4 +152,5 @@ class ContinuityPolicy:
             team_wait_days=getattr(self.params, "team_wait_days", None),
             adherence=self.adherence,
             coded=self.coded,
+            urgent=self.params.urgent,
         )

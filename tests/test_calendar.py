@@ -74,7 +74,13 @@ def test_calendar_against_brute_force(cal_rows, ops):
         if not free:
             assert got is None
             continue
-        best = min(free, key=lambda r: (r[3], order[r[0]]))
+        # Ties in time: more free capacity that day in the pool (slots not booked), then
+        # the clinician listed first.
+        def day_free(r):
+            cell = [x for x in rows if (x[0], x[1], x[2]) == (r[0], r[1], r[2])]
+            return len(cell) - sum(x in booked for x in cell)
+
+        best = min(free, key=lambda r: (r[3], -day_free(r), order[r[0]]))
         assert got is not None
         assert (got.time, got.clinician, got.day, got.pool) == (best[3], best[0], best[1], best[2])
         cal.book(got, now)
@@ -111,11 +117,13 @@ def test_past_slots_today_are_not_offered():
     assert cal.earliest([0], ON_THE_DAY, 0.61, 0) is None
 
 
-def test_ties_go_to_the_clinician_listed_first():
-    cal = Calendar.from_slots(2, 1, np.array([0, 1]), np.array([0, 0]), np.array([0, 0]),
-                   np.array([0.5, 0.5]))
+def test_ties_go_to_more_free_capacity_that_day_then_to_the_clinician_listed_first():
+    cal = Calendar.from_slots(2, 1, np.array([0, 1, 0, 1]), np.array([0, 0, 0, 0]),
+                              np.array([0, 0, 0, 0]), np.array([0.4, 0.4, 0.5, 0.5]))
     assert cal.earliest([1, 0], AHEAD, 0.0, 0).clinician == 1
     assert cal.earliest([0, 1], AHEAD, 0.0, 0).clinician == 0
+    cal.book(cal.earliest([0, 1], AHEAD, 0.0, 0), 0.0)           # clinician 0's 0.4
+    assert cal.earliest([0, 1], AHEAD, 0.45, 0).clinician == 1   # 0.5 for both: 1 has more free
 
 
 def test_planned_search_does_not_skip_free_earlier_days():

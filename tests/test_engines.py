@@ -71,6 +71,8 @@ SWITCHES: dict[str, dict] = {
     "named_wait_limit": {"policy.name": "usual_gp_first", "policy.params.max_wait_days": 3},
     "team_wait_limit": {"policy.name": "micro_team", "policy.params.team_wait_days": 2},
     "full_adherence": {"policy.name": "usual_gp_first", "policy.params.adherence": 1.0},
+    "urgent_with_usual_gp": {"policy.name": "micro_team", "policy.params.urgent": True},
+    "bank_holidays": {"practice.bank_holidays": "none", "practice.open_dates": ["2025-04-21"]},
     "popup_reminder": {"policy.name": "micro_team", "policy.params.popup_reminder": True},
     "coded_cohorts": {"policy.name": "usual_gp_first",
                       "policy.params.coded": ["complex_care", "housebound"]},

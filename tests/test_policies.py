@@ -84,8 +84,13 @@ def test_usual_gp_first_offers_usual_then_anyone():
     pol2 = UsualGPFirst(UsualGPFirst.Params(adherence=1.0, max_wait_days=2), practice([0]),
                         np.random.default_rng(0))
     assert [(o.clinician, o.day) for o in pol2.offers(request(), cal)] == [(2, 1)]
-    # Urgent: the usual GP's slot today is preferred to an earlier one with someone else.
+    # Urgent: outside the rule by default, the earliest held slot today with anyone ...
     (urgent,) = pol.offers(request(urgency=0), cal)
+    assert (urgent.clinician, urgent.time) == (3, 0.45)
+    # ... unless the practice books urgent requests with the usual GP when free today.
+    with_urgent = UsualGPFirst(UsualGPFirst.Params(adherence=1.0, urgent=True), practice([0]),
+                               np.random.default_rng(0))
+    (urgent,) = with_urgent.offers(request(urgency=0), cal)
     assert (urgent.clinician, urgent.time) == (0, 0.60)
 
 

@@ -157,13 +157,16 @@ def tiered_offers(
     return offers
 
 
-def rule_applies(rule: BookingRule, patient: int, draw: Callable[[], float]) -> bool:
+def rule_applies(rule: BookingRule, request: Request, draw: Callable[[], float]) -> bool:
     """Whether reception applies the rule's tiers to this attempt.
 
-    Never for access-first (no tiers) or a patient without the continuity code;
-    then with the rule's adherence (a ``draw`` from the policy stream, unless 1).
+    Never for access-first (no tiers), an urgent request outside the rule's reach
+    (``rule.urgent``) or a patient without the continuity code; then with the
+    rule's adherence (a ``draw`` from the policy stream, unless 1).
     """
-    if rule.named == "none" or (rule.coded is not None and not rule.coded[patient]):
+    if rule.named == "none" or (request.urgency == URGENT and not rule.urgent):
+        return False
+    if rule.coded is not None and not rule.coded[request.patient]:
         return False
     return rule.adherence >= 1.0 or draw() < rule.adherence
 
@@ -192,9 +195,10 @@ def rule_offers(rule: BookingRule, request: Request, calendar: CalendarView,
     """A built-in approach's offers: its rule's tiers when applied, then anyone.
 
     Follow-ups, reviews and planned care go to their named clinician (no
-    adherence draw); uncoded patients and attempts where reception does not
-    apply the rule are booked access-first.
+    adherence draw); urgent requests outside the rule's reach, uncoded patients
+    and attempts where reception does not apply the rule are booked as
+    access-first books them.
     """
-    if request.urgency in NAMED_OR_PLANNED or not rule_applies(rule, request.patient, draw):
+    if request.urgency in NAMED_OR_PLANNED or not rule_applies(rule, request, draw):
         return tiered_offers(request, calendar, practice, ())
     return tiered_offers(request, calendar, practice, rule_tiers(rule, request, practice))

@@ -176,6 +176,10 @@ class BookingRule:
         adherence: probability the receptionist applies the tiers (a draw from
             the policy stream for each attempt of a coded patient, unless 1).
         coded: patients the tiers apply to (None: everyone).
+        urgent: the tiers apply to urgent (same-day) requests too; otherwise those
+            go to whoever the practice's urgent care offers today, as for every
+            policy (follow-ups, reviews and planned care always go to their named
+            clinician).
     """
 
     named: str = "none"
@@ -184,6 +188,7 @@ class BookingRule:
     team_wait_days: int | None = None
     adherence: float = 1.0
     coded: np.ndarray | None = None
+    urgent: bool = False
 
 
 @runtime_checkable

@@ -183,7 +183,8 @@ def _policy_offers(cal, rules, rule, usual, run, log, rid, now, urgency, row, n_
                    eligible, online, from_day, patient):
     """The rule's offers for an urgent or routine request (as ``rule_offers``)."""
     apply = False
-    if rule.named != RULE_NONE and rule.coded[patient]:
+    if (rule.named != RULE_NONE and (urgency != URGENT or rule.urgent)
+            and rule.coded[patient]):
         if rule.adherence >= 1.0:
             apply = True
         else:

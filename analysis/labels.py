@@ -25,7 +25,7 @@ class Measure(NamedTuple):
     """How to show one summary measure.
 
     ``kind``: ``share`` (0-1, shown as a percentage; differences in percentage
-    points), ``days``, ``count``, ``rate`` (per 1,000 a year), ``index``
+    points), ``days``, ``hours``, ``count``, ``rate`` (per 1,000 a year), ``index``
     (0-1, two decimals) or ``per_patient``. ``better``: +1 if higher is
     better, -1 if lower is, 0 if neither.
     """
@@ -39,7 +39,8 @@ class Measure(NamedTuple):
     @property
     def unit(self) -> str:
         """The unit for a column or axis heading ("" for an index)."""
-        return {"share": "%", "days": "days", "count": "", "rate": "per 1,000 a year",
+        return {"share": "%", "days": "days", "hours": "hours", "count": "",
+                "rate": "per 1,000 a year",
                 "index": "0 to 1", "per_patient": "per patient a year"}[self.kind]
 
     @property
@@ -76,6 +77,13 @@ MEASURES: dict[str, Measure] = {
     "routine_within_14_days_share": _M("Routine appointments within 2 weeks", "share", 1,
                                        "access"),
     "urgent_same_day_share": _M("Urgent requests seen the same day", "share", 1, "access"),
+    "urgent_wait_hours_mean": _M("Average wait of urgent requests", "hours", -1, "access"),
+    "urgent_wait_hours_median": _M("Urgent wait, median", "hours", -1, "access"),
+    "urgent_wait_hours_p90": _M("Urgent wait, 90th percentile", "hours", -1, "access"),
+    "same_day_wait_hours_mean": _M("Average wait within the day, same-day appointments",
+                                   "hours", -1, "access"),
+    "same_day_wait_hours_median": _M("Same-day wait, median", "hours", -1, "access"),
+    "same_day_wait_hours_p90": _M("Same-day wait, 90th percentile", "hours", -1, "access"),
     "same_day_share": _M("Appointments on the day they were booked", "share", 0, "access"),
     "held_out_share": _M("Routine appointments where the patient held out for their own "
                          "clinician", "share", 0, "access", 1),
@@ -118,7 +126,9 @@ HEADLINE_GROUPS = {
     "continuity": ["slicc", "preferred_gp_usually_seen", "team_continuity", "upc_mean",
                    "deep_relationship_share"],
     "access": ["routine_wait_mean_days", "routine_wait_held_out_mean_days",
-               "routine_within_14_days_share", "urgent_same_day_share", "gave_up_requests"],
+               "routine_within_14_days_share", "urgent_same_day_share",
+               "urgent_wait_hours_mean", "urgent_wait_hours_p90", "same_day_wait_hours_mean",
+               "gave_up_requests"],
     "outcomes": ["ae_per_1000", "admissions_per_1000", "utilisation"],
 }
 
@@ -182,7 +192,8 @@ def _nan(x) -> bool:
 def _decimals(m: Measure) -> int:
     if m.decimals is not None:
         return m.decimals
-    return {"share": 0, "days": 1, "count": 0, "rate": 0, "index": 2, "per_patient": 2}[m.kind]
+    return {"share": 0, "days": 1, "hours": 1, "count": 0, "rate": 0, "index": 2,
+            "per_patient": 2}[m.kind]
 
 
 def number(metric: str, x, unit: bool = False) -> str:
@@ -196,7 +207,7 @@ def number(metric: str, x, unit: bool = False) -> str:
     text = f"{x:,.{d}f}"
     if text in ("-0", "-0.0", "-0.00"):
         text = text[1:]
-    return f"{text} days" if unit and m.kind == "days" else text
+    return f"{text} {m.kind}" if unit and m.kind in ("days", "hours") else text
 
 
 def difference(metric: str, x, unit: bool = True, decimals: int | None = None) -> str:
@@ -211,7 +222,7 @@ def difference(metric: str, x, unit: bool = True, decimals: int | None = None) -
         d = decimals if decimals is not None else max(
             _decimals(m), 1 if m.kind in ("rate", "count") and abs(x) < 10 else 0)
         text = f"{x:+,.{d}f}"
-        suffix = " days" if unit and m.kind == "days" else ""
+        suffix = f" {m.kind}" if unit and m.kind in ("days", "hours") else ""
     if text.strip("+-0.,") == "":
         text = text.replace("-", "+")  # -0.0 reads as +0.0
     return text.replace("-", "\u2212") + suffix

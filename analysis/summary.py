@@ -59,6 +59,13 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "routine_within_14_days_share": "share of routine appointments within 14 days of request",
     "urgent_same_day_share": "share of urgent requests seen on the day first made (of those "
                              "not signposted elsewhere)",
+    "urgent_wait_hours_mean": "mean hours from an urgent request to its appointment",
+    "urgent_wait_hours_median": "median of that wait, hours",
+    "urgent_wait_hours_p90": "90th percentile of that wait, hours",
+    "same_day_wait_hours_mean": "mean hours from request to appointment, of appointments on "
+                                "the day the request was first made (urgent or not)",
+    "same_day_wait_hours_median": "median of that wait, hours",
+    "same_day_wait_hours_p90": "90th percentile of that wait, hours",
     "unmet_requests": "attempts that found no slot (each retry counts)",
     "unmet_per_1000_patients_year": "the same per 1,000 patients per year",
     "gave_up_requests": "requests abandoned after the last attempt",
@@ -169,6 +176,12 @@ def summary_parts(
                          if "held_out_days" in appts.columns
                          else np.zeros(int(routine.sum()), dtype=bool))
     routine_wait = appts["wait_days"].to_numpy(dtype=float)[routine]
+    # Hours from the request (first made) to the appointment, urgent and same-day ones.
+    asked = appts["requested_at"].to_numpy()[happened]
+    seen = appts["appointment_at"].to_numpy()[happened]
+    hours = (seen - asked) / np.timedelta64(1, "h")
+    same_calendar_day = seen.astype("datetime64[D]") == asked.astype("datetime64[D]")
+    urgent_appt = one_of(appts["urgency"], ["urgent"])[happened]
     parts = {
         "patients": patients,
         "window_days": window_days,
@@ -186,6 +199,8 @@ def summary_parts(
         "attended": int(attended.sum()),
         "same_day": int((lead == 0).sum()),
         "routine_waits": routine_wait,
+        "urgent_wait_hours": hours[urgent_appt],
+        "same_day_wait_hours": hours[same_calendar_day],
         "urgent": int(urgent.sum()),
         "urgent_same_day": int(same_day_urgent.sum()),
         "unmet_requests": len(tables["unmet"]),
@@ -211,6 +226,19 @@ def summary_parts(
     return parts
 
 
+#: The parts that are waits, one per appointment: joined, not added, when parts combine.
+WAIT_ARRAYS = ("routine_waits", "urgent_wait_hours", "same_day_wait_hours")
+
+
+def _spread(values: np.ndarray, name: str) -> dict[str, float]:
+    """Mean, median and 90th percentile of ``values`` as ``name_mean`` ... (NaN if none)."""
+    if not values.size:
+        return dict.fromkeys((f"{name}_mean", f"{name}_median", f"{name}_p90"), np.nan)
+    return {f"{name}_mean": float(np.mean(values)),
+            f"{name}_median": float(np.median(values)),
+            f"{name}_p90": float(np.quantile(values, 0.9))}
+
+
 def combine_parts(parts: list[dict]) -> dict:
     """The parts of several groups of patients together (same window): sums, waits joined."""
     out = {}
@@ -218,7 +246,7 @@ def combine_parts(parts: list[dict]) -> dict:
         values = [p[key] for p in parts]
         if key == "window_days":
             out[key] = values[0]
-        elif key == "routine_waits":
+        elif key in WAIT_ARRAYS:
             out[key] = np.concatenate(values)
         elif key in ("has_emergency", "has_preferring"):
             out[key] = all(values)
@@ -246,6 +274,8 @@ def summary_from_parts(parts: dict) -> pd.DataFrame:
         "routine_wait_p90_days": float(np.quantile(waits, 0.9)) if waits.size else np.nan,
         "routine_within_14_days_share": _ratio(int((waits <= 14.0).sum()), waits.size),
         "urgent_same_day_share": _ratio(p["urgent_same_day"], p["urgent"]),
+        **_spread(p["urgent_wait_hours"], "urgent_wait_hours"),
+        **_spread(p["same_day_wait_hours"], "same_day_wait_hours"),
         "unmet_requests": p["unmet_requests"],
         "unmet_per_1000_patients_year": p["unmet_requests"] / patients * 1000.0 / years,
         "gave_up_requests": p["gave_up_requests"],

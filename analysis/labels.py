@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from .summary import VISIT_KINDS
+
 #: The groups measures are shown in, in order.
 GROUPS = {
     "continuity": "Continuity of care",
@@ -62,6 +64,11 @@ MEASURES: dict[str, Measure] = {
     "secon_mean": _M("SECON: consecutive GP visits with the same GP", "index", 1, "continuity"),
     "usual_gp_share": _M("Share of a patient's GP visits with their usual GP", "share", 1,
                          "continuity"),
+    **{f"slicc_{key}": _M(f"SLICC of GP visits for {words}", "share", 1, "continuity")
+       for key, words, _ in VISIT_KINDS},
+    **{f"slicc_from_{key}": _M(f"GP visits for {words} with the patient's own GP, of all GP "
+                               "visits", "share", 1, "continuity", 1)
+       for key, words, _ in VISIT_KINDS},
     "preferred_gp_share": _M("Patients with a preferred GP", "share", 0, "continuity"),
     "non_gp_upc_mean": _M("UPC with other roles (nurses, pharmacists, ...)", "index", 1,
                           "continuity"),

@@ -37,7 +37,7 @@ from .labels import (
 )
 from .plots import colours
 from .stats import mean_ci
-from .summary import SUMMARY_COLUMNS
+from .summary import SUMMARY_COLUMNS, VISIT_KINDS
 from .verdict import judge, verdict
 
 PLOTS = [
@@ -331,6 +331,7 @@ it, the difference from the baseline, {e(within[base])}, paired by replication:
                  '<span class="proxy">A&amp;E and admission figures are proxies for comparing '
                  "policies, not forecasts.</span></p>")
     parts.append(_effect_over_time(c, labels, short, base))
+    parts.append(_gain_by_kind(labels, short, base, diff))
     parts.append(_gains(labels, short, base, comp, diff))
     parts.append(_validation(c["validation"], labels, short))
     for f, title, caption, _ in PLOTS:
@@ -457,6 +458,33 @@ def _effect_over_time(c: dict, labels, names, base) -> str:
         return ""
     return ("<h2>Effect over time</h2><p>Month by month against the baseline, paired by "
             "replication (95% intervals).</p>" + "".join(out))
+
+
+def _gain_by_kind(labels, names, base, diff) -> str:
+    """Each scenario's change in SLICC split by the kind of request the GP visit answered."""
+    e = html.escape
+    if diff is None or len(labels) < 2 or (labels[1], "slicc_from_routine") not in diff.index:
+        return ""
+    head = "".join(f"<th>{e(capital(words))}</th>" for _, words, _ in VISIT_KINDS)
+    rows = []
+    for lb in labels[1:]:
+        cells = []
+        for key in ("slicc", *(f"slicc_from_{k}" for k, _, _ in VISIT_KINDS)):
+            if (lb, key) not in diff.index:
+                cells.append("<td></td>")
+                continue
+            d = diff.loc[(lb, key)]
+            cells.append(f'<td class="num">{difference("slicc", d["difference"])}<br><small>'
+                         f'({difference("slicc", d["low"], False)} to '
+                         f'{difference("slicc", d["high"], False)})</small></td>')
+        rows.append(f"<tr><td>{e(names[lb])}</td>{''.join(cells)}</tr>")
+    return (f"<h2>Where the continuity gain comes from</h2><p>The change in SLICC from "
+            f"{e(names[base])}, split by the kind of request each GP visit answered (the "
+            "parts add up to the whole; 95% intervals, paired by replication). A continuity "
+            "approach reaches routine requests; urgent ones go to the practice's on-the-day "
+            "care unless the scenario says otherwise (policy.params.urgent), and follow-ups "
+            "and reviews to their named clinician.</p>"
+            f"<table><tr><th>Scenario</th><th>SLICC, all</th>{head}</tr>{''.join(rows)}</table>")
 
 
 def _gains(labels, names, base, comp, diff) -> str:

@@ -86,6 +86,13 @@ SUMMARY_COLUMNS: dict[str, str] = {
        for name, text, _, _ in DNA_BANDS},
 }
 
+#: The kinds of request a GP visit answers, for splitting SLICC (and its gain) by kind:
+#: (column suffix, words, the urgencies counted).
+VISIT_KINDS = (("routine", "routine requests", ("routine",)),
+               ("urgent", "urgent requests", ("urgent",)),
+               ("follow_up", "clinician-booked follow-ups", ("follow_up",)),
+               ("planned", "planned care and care-plan reviews", ("planned", "review")))
+
 #: Outcome columns, in ``summary.csv`` and in the per-cohort table.
 OUTCOME_COLUMNS: dict[str, str] = {
     "upc_mean": "mean UPC over GP consultations, patients with 3 or more",
@@ -94,6 +101,12 @@ OUTCOME_COLUMNS: dict[str, str] = {
     "usual_gp_share": "mean share of a patient's GP consultations with their usual GP, "
                       "same patients",
     "slicc": "share of GP consultations with the patient's own list GP (SLICC)",
+    **{f"slicc_{key}": f"SLICC of GP consultations for {words}"
+       for key, words, _ in VISIT_KINDS},
+    **{f"slicc_from_{key}": f"GP consultations for {words} with the patient's own GP, as a "
+                            "share of all GP consultations (the kinds add up to SLICC, so their "
+                            "differences split a gain in SLICC by kind of request)"
+       for key, words, _ in VISIT_KINDS},
     "preferred_gp_share": "share of patients with a preferred GP (who value seeing the same "
                           "GP)",
     "preferred_gp_usually_seen": "of patients with a preferred GP and 2 or more GP "
@@ -342,6 +355,8 @@ def _group_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None,
         idx = patient_indices(gp, min_visits=3, time="appointment_at",
                               usual="usual_clinician_id")
         gp_same = same_ids(gp["clinician_id"], gp["usual_clinician_id"])  # SLICC's numerator
+        gp_kind = {key: one_of(gp["urgency"], urgencies) if "urgency" in gp.columns
+                   else np.zeros(len(gp), dtype=bool) for key, _, urgencies in VISIT_KINDS}
     if len(visits) or prior is not None:
         deep = deep_relationship_by_patient(visits, depth_points, prior=prior)
     # Each group's sums are taken from arrays (a network's practices each have several
@@ -365,6 +380,8 @@ def _group_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None,
         mine = _membership(members)
 
         p = {"patients": patients, "gp_visits": 0, "gp_visits_with_usual": 0,
+             **{f"gp_visits_{key}": 0 for key, _, _ in VISIT_KINDS},
+             **{f"gp_visits_with_usual_{key}": 0 for key, _, _ in VISIT_KINDS},
              "preferring": (int(mine(preferring).sum()) if preferring is not None else 0),
              "has_preferring": preferring is not None,
              "deep_sum": 0.0, "has_emergency": emergency is not None,
@@ -382,6 +399,10 @@ def _group_parts(visits: pd.DataFrame, emergency: pd.DataFrame | None,
             in_gp = mine(gp_ids)
             p["gp_visits"] = int(in_gp.sum())
             p["gp_visits_with_usual"] = int(gp_same[in_gp].sum())
+            for key, _, _ in VISIT_KINDS:
+                kind = in_gp & gp_kind[key]
+                p[f"gp_visits_{key}"] = int(kind.sum())
+                p[f"gp_visits_with_usual_{key}"] = int(gp_same[kind].sum())
         if patients and deep is not None:
             p["deep_sum"] = _sum_and_count(deep_values[mine(deep_ids)])[0]
         if emergency is not None:
@@ -483,6 +504,10 @@ def outcomes_from_parts(p: dict, years: float) -> dict[str, float]:
         for col, name in _INDICES:
             out[name] = p[f"{col}_sum"] / p[f"{col}_n"] if p[f"{col}_n"] else np.nan
         out["slicc"] = p["gp_visits_with_usual"] / p["gp_visits"]
+        for key, _, _ in VISIT_KINDS:
+            with_usual = p.get(f"gp_visits_with_usual_{key}", np.nan)
+            out[f"slicc_{key}"] = _ratio(with_usual, p.get(f"gp_visits_{key}", 0))
+            out[f"slicc_from_{key}"] = with_usual / p["gp_visits"]
     patients = p["patients"]
     if patients:
         out["deep_relationship_share"] = p["deep_sum"] / patients
@@ -510,7 +535,7 @@ def summarise_by_cohort(
 
 #: The appointments' columns the outcome parts read.
 _VISIT_COLUMNS = ("patient_id", "clinician_id", "usual_clinician_id", "role", "appointment_at",
-                  "with_own_team")
+                  "with_own_team", "urgency")
 
 
 def cohort_parts(tables: Mapping[str, pd.DataFrame], gp_roles: tuple[str, ...] = ("gp",),

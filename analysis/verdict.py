@@ -22,7 +22,7 @@ from .stats import paired_differences
 
 #: Differences smaller than these are too small to matter, even when clear:
 #: share measures in proportion (0.01 = 1 percentage point), others in their unit.
-SMALL = {"share": 0.01, "days": 0.1, "index": 0.01, "rate": 2.0, "count": 1.0,
+SMALL = {"share": 0.01, "days": 0.1, "hours": 0.1, "index": 0.01, "rate": 2.0, "count": 1.0,
          "per_patient": 0.05}
 
 
@@ -82,6 +82,7 @@ def _ends(metric: str, d: tuple[float, ...]) -> str:
 
 #: Short names of the measures the verdict weighs, for its lists.
 SHORT = {"routine_wait_mean_days": "routine wait", "urgent_same_day_share": "urgent same-day",
+         "urgent_wait_hours_mean": "urgent wait in hours",
          "slicc": "SLICC", "upc_mean": "UPC", "ae_per_1000": "A&E (proxy)",
          "admissions_per_1000": "admissions (proxy)"}
 
@@ -171,6 +172,16 @@ def _access(t: _Tables, lb: str, names) -> str:
     else:
         text += (f"; urgent requests are seen the same day as often "
                  f"({number(u, t.mean(lb, u))})")
+    h = "urgent_wait_hours_mean"
+    dh = t.diff(lb, h)
+    ch = judge(h, *dh)
+    if ch in ("better", "worse"):
+        text += (f", and urgent patients wait {'longer' if ch == 'worse' else 'less'} within "
+                 f"the day: {number(h, t.mean(lb, h), True)} on average against "
+                 f"{number(h, t.mean(t.base, h), True)} ({_interval(h, dh)})")
+    elif not math.isnan(dh[0]):
+        text += (f", and wait as long within the day "
+                 f"({number(h, t.mean(lb, h), True)} on average)")
     return text + "."
 
 

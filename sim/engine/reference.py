@@ -147,6 +147,8 @@ class ReferenceDesk:
         self._day_appointments: list[list[int]] = [[] for _ in range(world.n_days)]
         self._open_at = rules.open_time
         self._next_open = rules.next_open.tolist()
+        #: Each opening's event (time -> event), which every call-back for it waits on.
+        self._openings: dict[float, simpy.Event] = {}
 
     # ------------------------------------------------------------------ the contract
 
@@ -250,16 +252,31 @@ class ReferenceDesk:
         """One attempt to book: the policy's offers, the patient's choice, the booking.
 
         A request that finds nothing suitable is logged as unmet; the patient
-        calls back at the next opening, or gives up after ``max_attempts``.
+        calls back at the next opening, or gives up after ``max_attempts``. A routine
+        request for a day beyond the booking horizon is not an attempt yet: the
+        patient calls again at the first opening from which that day is in reach.
         """
+        rules = self.world.rules
+        if request.urgency == ROUTINE and request.from_day > request.day + rules.horizon_days:
+            day = request.from_day - rules.horizon_days
+            if day < self.world.end_day:
+                if not rules.is_open[day]:
+                    day = self._next_open[day]
+                t = day + self._open_at
+                if t < self.world.end_day:
+                    self._call_back_at(t, Request(
+                        request.id, request.patient, t, request.need, request.urgency,
+                        request.mode, request.attempt, request.first_time, request.eligible,
+                        request.from_day, request.with_clinician))
+            return
         cols = self.book.cols
         cols["req_attempts"][request.id] += 1
         offers = self._offers(request)
         values = self._values[request.patient]
-        rules = self.world.rules
         slot = patient_choice(
             offers, request.urgency,
-            rules.extra_days[request.need] if values else rules.extra_days_without_preference,
+            (rules.extra_days[request.patient, request.need] if values
+             else rules.extra_days_without_preference),
             request.first_time, rules.decline_after_days)
         if slot is not None:
             self._book(request, slot, slot.time - min(o.time for o in offers))
@@ -277,8 +294,16 @@ class ReferenceDesk:
                 request.with_clinician))
 
     def _call_back_at(self, t: float, request: Request) -> None:
-        """The patient calls again at time ``t`` (an opening), before new requests then."""
-        self.env.process(self.patient_calls_back(request, At(self.env, t, URGENT)))
+        """The patient calls again at time ``t``, an opening, before new requests then.
+
+        Every call-back for one opening waits on that opening's one event, so they
+        are taken in the order they were arranged (events for the same instant
+        made from different moments could differ in their last bit of time).
+        """
+        opening = self._openings.get(t)
+        if opening is None:
+            opening = self._openings[t] = At(self.env, t, URGENT)
+        self.env.process(self.patient_calls_back(request, opening))
 
     def _offers(self, request: Request) -> list[Slot]:
         """The policy's offers, with the patient's own GP first if they ask for them.

@@ -68,8 +68,8 @@ class BookingRules(NamedTuple):
             usual GP or team a patient without a preference still takes.
         is_open: whether the practice opens on each day.
         next_open: the next open day after each day (``n_days`` if none).
-        extra_days: per need, extra days a patient who values continuity waits
-            for their own clinician.
+        extra_days: per patient and need, extra days a patient who values
+            continuity waits for their own clinician (:func:`willingness_to_wait`).
         follow_up_probability, follow_up_delay_lo, follow_up_delay_span: per need.
         dna_by_lead: DNA probability by whole days of lead time.
         dna_propensity: per patient, a multiplier on the DNA probability.
@@ -236,7 +236,8 @@ def build_world(scenario: Scenario, replication: int = 0) -> World:
     eligible = _eligibility(s, workforce)
     teams, team_of = team_index(s)
     rules = booking_rules(s, n_days, is_open, patients, eligible, teams, team_of,
-                          navigation is not None)
+                          navigation is not None,
+                          willingness_to_wait(s, patients.size, streams.get("willingness")))
     return World(
         scenario=s, replication=replication, streams=streams, end_day=end_day, n_days=n_days,
         workforce=workforce, leave=leave, in_post=in_post, slots=slots, patients=patients,
@@ -305,11 +306,28 @@ def policy_days(s: Scenario) -> tuple[tuple[int, str, dict[str, Any]], ...]:
     return tuple(out)
 
 
+def willingness_to_wait(s: Scenario, n_patients: int, rng: np.random.Generator) -> np.ndarray:
+    """Extra days each patient will wait for their own clinician, by need (patients x needs).
+
+    Each need's mean is ``choice.extra_days_by_need``; patients differ around it by a
+    gamma distribution of shape ``choice.extra_days_shape`` (None: all at the mean).
+    """
+    means = np.array([s.choice.extra_days_by_need.get(n, 0.0) for n in s.demand.needs],
+                     dtype=float)
+    shape = s.choice.extra_days_shape
+    if shape is None:
+        return np.ascontiguousarray(np.broadcast_to(means, (n_patients, means.size)))
+    return rng.gamma(shape, 1.0, size=(n_patients, means.size)) * (means / shape)
+
+
 def booking_rules(s: Scenario, n_days: int, is_open: np.ndarray, patients: Patients,
                   eligible: tuple[tuple[tuple[int, ...], ...], ...],
                   teams: tuple[tuple[int, ...], ...], team_of: dict[int, int],
-                  has_navigation: bool) -> BookingRules:
-    """The :class:`BookingRules` of a scenario (arrays contiguous and writable)."""
+                  has_navigation: bool, extra_days: np.ndarray) -> BookingRules:
+    """The :class:`BookingRules` of a scenario (arrays contiguous and writable).
+
+    ``extra_days``: :func:`willingness_to_wait`.
+    """
     needs = list(s.demand.needs.values())
     n_clin = max(len(s.clinicians), 1)
     dna_by_lead = np.empty(n_days + 1)
@@ -354,8 +372,7 @@ def booking_rules(s: Scenario, n_days: int, is_open: np.ndarray, patients: Patie
         extra_days_without_preference=float(s.choice.extra_days_without_preference),
         is_open=np.array(is_open, dtype=np.bool_),
         next_open=next_open,
-        extra_days=np.array([s.choice.extra_days_by_need.get(n, 0.0) for n in s.demand.needs],
-                            dtype=float),
+        extra_days=extra_days,
         follow_up_probability=np.array([n.follow_up_probability for n in needs], dtype=float),
         follow_up_delay_lo=np.array([n.follow_up_delay_days[0] for n in needs], dtype=np.int64),
         follow_up_delay_span=np.array([n.follow_up_delay_days[1] - n.follow_up_delay_days[0] + 1

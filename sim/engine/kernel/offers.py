@@ -232,7 +232,7 @@ def choose(rules, run, log, rid, n):
                 soonest = j
         chosen = soonest
         if rules.values_continuity[log.req_int[REQ_PATIENT, rid]]:
-            extra = rules.extra_days[log.req_int[REQ_NEED, rid]]
+            extra = rules.extra_days[log.req_int[REQ_PATIENT, rid], log.req_int[REQ_NEED, rid]]
         else:
             extra = rules.extra_days_without_preference
         for j in range(n):

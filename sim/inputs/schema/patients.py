@@ -175,7 +175,8 @@ class Demand(Strict):
     planned_delay_days: tuple[int, int] = Field(
         (1, 14),
         description="Planned routine requests want a slot no sooner than this many days "
-        "later, drawn uniformly between the two bounds (inclusive).",
+        "later, drawn uniformly between the two bounds (inclusive); a patient whose day is "
+        "beyond the booking horizon calls again once it is within reach.",
     )
     modes: dict[RequestMode, Share] = Field(
         default_factory=lambda: {"face_to_face": 0.82, "telephone": 0.14, "online": 0.04},
@@ -354,7 +355,8 @@ class Choice(Strict):
     they have a preferred GP) asks for their usual GP under every booking
     policy, for a routine request their GP can take: the desk then offers
     their GP's earliest slot beside what the policy offers, and they take it
-    if it is no more than ``extra_days_by_need`` later than the soonest offer.
+    if it is no more than their own extra days later than the soonest offer
+    (``extra_days_by_need`` on average, spread by ``extra_days_shape``).
     (Urgent requests go to whoever the policy offers today.) The policy
     decides what the receptionist offers everyone else unprompted; a patient
     without a preference takes such an offer only if it is at most
@@ -367,8 +369,16 @@ class Choice(Strict):
     extra_days_by_need: dict[Identifier, Annotated[float, Field(ge=0)]] = Field(
         default_factory=dict,
         description="Extra days a patient who values continuity will wait to see their own "
-        "clinician, by need (missing needs: 0).",
+        "clinician, by need, on average over patients (missing needs: 0).",
     )
+    extra_days_shape: float | None = Field(
+        1.0, gt=0, le=100,
+        description="How much patients differ in those extra days: each patient who values "
+        "continuity draws their own for each need from a gamma distribution with the need's "
+        "mean and this shape (1: exponential, as spread as a mean allows; larger: closer to the "
+        "mean); null: every patient accepts exactly the mean. ASSUMPTION: 1, range 0.5 to 4 "
+        "(the published means come from choice experiments that report wide differences "
+        "between patients but no distribution).")
     extra_days_without_preference: float = Field(
         0.0, ge=0, description="Extra days a patient without a preference accepts when the "
         "receptionist offers their usual GP or team unprompted (0: only if as soon as any).")

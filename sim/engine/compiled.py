@@ -257,7 +257,7 @@ class CompiledDesk:
             count=np.zeros(N_COUNTERS, dtype=np.int64),
             **{name: np.empty((n, room), dtype=np.float64 if name.endswith("float")
                               else np.int64) for name, n in ROWS.items()},
-            queue=np.empty((3, 2 * room), dtype=np.int64),
+            queue=np.empty((3, 3 * room), dtype=np.int64),
         )
         history = world.history
         if history.size:  # who already knows whom: the pairs' consultations before the run
@@ -289,9 +289,11 @@ class CompiledDesk:
             if need > size:
                 for f in names:
                     grow[f] = _grown(getattr(log, f), max(int(need), 2 * size))
-        # Each queued entry is a failed attempt or a cancelled appointment.
+        # Each queued entry is a failed attempt, a cancelled appointment or a request for a
+        # day beyond the horizon (once each).
         queue_need = (grow.get("unmet_int", log.unmet_int).shape[-1]
-                      + grow.get("appt_int", log.appt_int).shape[-1])
+                      + grow.get("appt_int", log.appt_int).shape[-1]
+                      + grow.get("req_int", log.req_int).shape[-1])
         if queue_need > log.queue.shape[-1]:
             grow["queue"] = _grown(log.queue, queue_need)
         if grow:

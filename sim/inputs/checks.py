@@ -185,12 +185,6 @@ def cross_reference_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                 s.roles[r].holds_list for r in s.demand.needs[stream.need].roles if r in s.roles):
             problems.append(((*where, "with_usual_gp"), f"need {stream.need!r} cannot be taken "
                              "by a list-holding role, so the usual GP could never do it"))
-    if s.demand.planned_delay_days[1] > s.practice.booking_horizon_days:
-        problems.append(
-            (("demand", "planned_delay_days"),
-             f"the longest planned delay ({s.demand.planned_delay_days[1]} days) is beyond the "
-             f"booking horizon (practice.booking_horizon_days: {s.practice.booking_horizon_days})")
-        )
     if problems:
         return problems
     # Every request that can occur must have someone who can take it.

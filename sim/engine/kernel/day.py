@@ -28,6 +28,7 @@ from ...codes import (
     PENDING,
     PLANNED,
     REVIEW,
+    ROUTINE,
     RULE_NONE,
     SIGNPOSTED,
 )
@@ -226,7 +227,20 @@ def _book(cal, usual, run, log, rid, now, j, held_out):
 
 @inlined
 def handle(cal, rules, rule, usual, run, log, rid, now, attempt):
-    """One attempt to book request ``rid`` at time ``now`` (as ``ReferenceDesk._handle``)."""
+    """One attempt to book request ``rid`` at time ``now`` (as ``ReferenceDesk.reception``).
+
+    A routine request for a day beyond the booking horizon is not an attempt yet:
+    the patient calls again at the first opening from which that day is in reach.
+    """
+    from_day = log.req_int[REQ_FROM_DAY, rid]
+    if log.req_int[REQ_URGENCY, rid] == ROUTINE and from_day > int(now) + rules.horizon_days:
+        day = from_day - rules.horizon_days
+        if day < rules.end_day:
+            if not rules.is_open[day]:
+                day = rules.next_open[day]
+            if day + rules.open_time < rules.end_day:
+                queue_push(run, log, day, rid, attempt)
+        return
     log.req_int[REQ_ATTEMPTS, rid] += 1
     n = offers(cal, rules, rule, usual, run, log, rid, now)
     j = choose(rules, run, log, rid, n)
@@ -469,7 +483,7 @@ def _room(cal, rule, run, log, d, attend):
     return (count[COUNT_REQUESTS] + yesterday + new <= log.req_int.shape[1]
             and count[COUNT_APPOINTMENTS] + attempts <= appt_room
             and count[COUNT_UNMET] + attempts <= unmet_room
-            and log.queue.shape[1] >= appt_room + unmet_room
+            and log.queue.shape[1] >= appt_room + unmet_room + log.req_int.shape[1]
             and count[USED_DNA_DRAWS] + yesterday <= run.dna_draws.size
             and count[USED_FOLLOW_UP_DRAWS] + 2 * yesterday <= run.follow_up_draws.size
             and count[USED_POLICY_DRAWS] + draws <= run.policy_draws.size

@@ -178,8 +178,10 @@ def _param_doc(model: type[BaseModel], key: str) -> str:
         for i, line in enumerate(lines):
             if line.strip().startswith(f"{key}:"):
                 text = [line.strip()[len(key) + 1:].strip()]
+                indent = len(line) - len(line.lstrip())
                 for more in lines[i + 1:]:
-                    if not more.strip() or ":" in more.strip().split(" ")[0]:
+                    # the description goes on while lines are indented under its key
+                    if not more.strip() or len(more) - len(more.lstrip()) <= indent:
                         break
                     text.append(more.strip())
                 return " ".join(text)

@@ -55,14 +55,16 @@ class ContinuityParams(BaseModel):
 
     Attributes:
         adherence: probability the receptionist applies the continuity rule
-            to a coded patient's request (ASSUMPTION: 0.5; the My Care project
-            describes reception staff not always following it, and with 0.5
-            the default practice's gain in continuity is of the size real
-            programmes reported, docs/evidence.md 9.1).
+            to a coded patient's request (ASSUMPTION: 0.5, plausible range 0.25 to
+            0.9: the My Care project describes reception staff not always
+            following the rule and built a pop-up reminder to help them; no
+            published figure gives the share. Not set to reproduce any
+            programme's result; docs/findings.md shows the gain across the range).
         popup_reminder: a pop-up reminder on the record (part of the My Care
             project's clinical-system toolkit) is switched on, raising
             adherence to ``adherence_with_popup``.
-        adherence_with_popup: adherence when the pop-up is on (ASSUMPTION: 0.75).
+        adherence_with_popup: adherence when the pop-up is on (ASSUMPTION: 0.75, range
+            0.5 to 0.95).
         coded: which patients carry the continuity code: ``"all"`` or a list of
             cohort names; everyone else is booked access-first.
         coded_share: the share of those patients whose records carry the code so

@@ -72,18 +72,16 @@ def paired(runs: pd.DataFrame, policy: str, metric: str) -> np.ndarray:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("policy", ["usual_gp_first", "personalised_micro_teams"])
-def test_continuity_gains_are_of_the_size_real_programmes_reported(runs, policy):
-    """One Care: 22 of 23 practices improved continuity by up to 15 (evidence 9.1).
+def test_continuity_policies_raise_continuity_on_routine_requests(runs, policy):
+    """The direction of the mechanism, not a programme's size (which no parameter targets).
 
-    Read as points of the usual-GP share (SLICC), the default policies' gain
-    must be clear (every replication above zero) and no larger than the best
-    real practice's; UPC rises too, by less than 0.15.
+    Reception offering the usual GP or team raises the usual-GP share of routine GP
+    visits in every replication; urgent ones, outside the rule's reach by default,
+    are unchanged within noise.
     """
-    slicc = paired(runs, policy, "slicc")
-    assert (slicc > 0.03).all()
-    assert 0.05 <= slicc.mean() <= 0.15, slicc.mean()
-    upc = paired(runs, policy, "upc_mean")
-    assert (upc > 0).all() and upc.mean() < 0.15
+    assert (paired(runs, policy, "slicc_from_routine") > 0).all()
+    urgent = paired(runs, policy, "slicc_from_urgent")
+    assert abs(urgent.mean()) < 0.003, urgent
 
 
 @pytest.mark.slow

@@ -159,8 +159,11 @@ def channel_runs():
     more_gp = {**base, "roles.gp.slots_per_session": 20}
     for name, path, over in (("access_first", POLICY_DIR / "access_first.yaml", base),
                              ("more_capacity", POLICY_DIR / "access_first.yaml", more_gp),
+                             # continuity raised well beyond its noise: the rule always
+                             # applied, and patients without a preference wait two days
                              ("usual_gp_first", POLICY_DIR / "usual_gp_first.yaml",
-                              {**base, "policy.params.adherence": 1.0})):
+                              {**base, "policy.params.adherence": 1.0,
+                               "choice.extra_days_without_preference": 2})):
         s = load_scenario(path, over)
         out[name] = pd.concat([run_summaries(run(s, replication=k))[0] for k in range(3)],
                               ignore_index=True)

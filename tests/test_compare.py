@@ -174,7 +174,8 @@ def test_run_with_no_arguments_writes_the_default_comparison():
     assert (comp.dropna(subset=["mean"])["n"] == 10).all()
     validation = pd.read_csv(out / "validation.csv")
     base = validation[validation["scenario"] == "access_first"]
-    assert len(base) >= 15 and base["within"].all()
+    assert len(base) >= 15 and (base["verdict"] != "outside").all()
+    assert base.loc[base["kind"] == "independent", "within"].all()
 
 
 def test_run_comparison_from_python_without_the_cli(tmp_path):

@@ -3,8 +3,9 @@
 The default practice under the four approaches of the default comparison, six
 replications each with the default seed (each a fresh synthetic list, so
 practice-to-practice variation is part of the spread). The access-first
-practice must reproduce every published figure of
-:data:`analysis.validation.TARGETS` within its tolerance: the same table a
+practice is judged on every published figure of
+:data:`analysis.validation.TARGETS` (independent checks: its whole interval
+within tolerance; inputs reproduced: not outside it): the same table a
 comparison writes as ``validation.csv``, so what users see is what is
 tested. The continuity policies must raise continuity on routine requests in
 every replication (the direction of the mechanism; no parameter is set to
@@ -50,11 +51,22 @@ def validation(runs):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("target", TARGETS, ids=[t.measure for t in TARGETS])
-def test_access_first_is_within_every_published_range(validation, target):
+def test_access_first_against_every_published_figure(validation, target):
+    """Independent checks within tolerance (the whole 95% interval); inputs not outside it.
+
+    An input-reproduced row whose interval crosses the tolerance's edge is a weak
+    fit that docs/validation.md names.
+    """
     row = validation.loc[("access_first", target.measure)]
     assert row["n"] == REPLICATIONS
-    assert row["within"], (f"{target.label}: model {row['model_mean']:.4g} outside "
-                           f"{target.low:.4g}-{target.high:.4g} ({target.published})")
+    assert row["kind"] == ("independent" if target.independent else "input reproduced")
+    message = (f"{target.label}: model {row['model_mean']:.4g} ({row['model_low']:.4g}-"
+               f"{row['model_high']:.4g}) against {target.low:.4g}-{target.high:.4g} "
+               f"({target.published}): {row['verdict']}")
+    if target.independent:
+        assert row["within"], message
+    else:
+        assert row["verdict"] != "outside", message
 
 
 @pytest.mark.slow
@@ -63,7 +75,8 @@ def test_non_continuity_figures_hold_under_every_policy(validation):
     for policy in POLICIES:
         for t in TARGETS:
             if not t.continuity and t.measure not in ("ae_per_1000", "ae_access_share"):
-                assert validation.loc[(policy, t.measure), "within"], (policy, t.measure)
+                verdict = validation.loc[(policy, t.measure), "verdict"]
+                assert verdict != "outside", (policy, t.measure)
 
 
 def paired(runs: pd.DataFrame, policy: str, metric: str) -> np.ndarray:

@@ -87,7 +87,8 @@ separately (sharing only an extended-access hub, if the network has one). {preci
 <span class="proxy">A&amp;E and admission figures are proxies for comparing policies, not
 forecasts.</span></p>
 <p class="small">Replications {meta.get('first_replication', 0)} to
-{meta.get('first_replication', 0) + reps_n - 1}; created {e(meta.get('created_at', ''))}.</p>
+{meta.get('first_replication', 0) + reps_n - 1}; created {e(meta.get('created_at', ''))}.
+{e(meta.get('warmup', ''))}</p>
 <h2>The network as a whole</h2>"""]
     for group, metrics in HEADLINE_GROUPS.items():
         metrics = [m for m in metrics if ("network", m) in t]

@@ -313,13 +313,14 @@ def render(folder: str | Path, out: Path | None = None,
 <p class="lead">{_practice_line(meta, practice)}</p>
 <h2>What was compared</h2>
 {_approaches(meta, labels, short, col, base)}
-<p class="small">Each approach was simulated {reps} times (replications) with the same random
-patients and requests in replication <i>k</i> of every approach (common random numbers), over
+<p class="small">Each approach was simulated {reps} times (replications{_chosen(meta)}) with the
+same random patients and requests in replication <i>k</i> of every approach (common random
+numbers), over
 {meta.get('window_days', '?')} days after a {meta.get('warmup_days', '?')}-day warm-up.
 Created {e(meta.get('created_at', ''))}.</p>
 <h2>The verdict</h2>
 <div class="verdict">{''.join(f"<p>{e(x)}</p>" for x in verdict(
-        c["comparison"], c["data"]["runs"], labels, within, reps))}</div>
+        c["comparison"], c["data"]["runs"], labels, within, reps, meta.get("precision")))}</div>
 <h2>The answer in tables</h2>
 <p>Each figure is the mean over {reps} replications with its 95% interval in brackets; below
 it, the difference from the baseline, {e(within[base])}, paired by replication:
@@ -600,6 +601,36 @@ def _validation_rows(v: pd.DataFrame, labels, names, targets) -> str:
     return "".join(parts)
 
 
+def _chosen(meta: dict) -> str:
+    """How the count was chosen, for the sentence that gives it ("" if it was asked for)."""
+    status = meta.get("precision")
+    if not status:
+        return ""
+    target = f"{status['target']:.0%}"
+    if status.get("reached"):
+        return f"; enough for every key measure's 95% interval to be within {target} of its mean"
+    return f"; the cap, reached before every key measure was within {target} of its mean"
+
+
+def _replication_words(meta: dict) -> str:
+    """How the number of replications was chosen (STRESS-DES 4.3)."""
+    status = meta.get("precision")
+    if not status:
+        return ("The number of replications is the one asked for, not chosen for a target "
+                "precision (<code>gpsim replications</code> advises one; <code>compare "
+                "--precision</code> runs to one).")
+    target = f"{status['target']:.0%}"
+    text = (f"The number of replications was chosen by the confidence-interval method with a "
+            f"look-ahead (Hoad, Robinson and Davies 2010): replications were added until every "
+            f"key measure's 95% interval was within {target} of its mean in every scenario")
+    if status.get("reached"):
+        return text + "; the target was reached."
+    worst = "; ".join(f"{measure(w['measure']).label} in {html.escape(w['scenario'])}"
+                      + (f" ({w['relative_precision']:.1%})" if w["relative_precision"] else "")
+                      for w in status.get("worst", []))
+    return text + f"; the cap was reached first, with these still wider: {worst}."
+
+
 def _precision(comp: pd.DataFrame, labels) -> str:
     """One sentence on the widest 95% half-widths of a few headline measures."""
     bits = []
@@ -656,6 +687,29 @@ def _who(p: pd.Series) -> str:
     return f"Patients on the registered list ({html.escape(str(p.get('population.size')))})"
 
 
+def _warmup_words(p: pd.Series) -> str:
+    """Whether the first scenario's warm-up came from a warm-up analysis, in a sentence."""
+    e = html.escape
+    days = p.get("warmup_check.recommended_days")
+    if days is None or (isinstance(days, float) and math.isnan(days)) or days == "":
+        return ("The warm-up is the scenario's setting: no warm-up analysis is recorded for this "
+                "scenario (<code>gpsim warmup</code> runs one: MSER-5 and Welch's method).")
+    note = p.get("warmup_check.note")
+    note = f" {e(str(note))}" if isinstance(note, str) and note.strip() else ""
+    check = (f"a warm-up analysis (<code>gpsim warmup</code>: MSER-5 and Welch's method, run "
+             f"{e(str(p.get('warmup_check.checked_on')))}), which recommended at least "
+             f"{e(str(days))} days from the scenario's start")
+    try:
+        used, wanted = int(float(p.get("warmup_days"))), int(float(days))
+    except (TypeError, ValueError):
+        used, wanted = None, None
+    if used is not None and used < wanted:
+        return (f"The warm-up ({used} days) is shorter than the scenario's recorded check, "
+                f"{check}. Waits recorded after too short a warm-up are biased (read "
+                "docs/validation.md).")
+    return f"The warm-up was chosen from {check}.{note}"
+
+
 def _stress(meta, params: pd.DataFrame, labels, names, validation=None) -> str:
     """A model description under the STRESS-DES headings (Monks et al. 2019)."""
     e = html.escape
@@ -698,10 +752,8 @@ generated from age bands, long-term conditions and gamma-distributed personal re
 {meta.get('warmup_days')} days (excluded), {meta.get('window_days')} days recorded; master
 seeds {e(', '.join(str(s) for s in meta.get('seeds', [])))}; every source of randomness has its
 own stream and replication <i>k</i> uses the same streams in every scenario. Intervals are
-Student-t 95% intervals over replications; differences are paired by replication. The warm-up
-is the scenario's setting, not chosen by a warm-up analysis (MSER-5 or Welch's method) for this
-scenario; the number of replications is the one asked for, not chosen for a target precision.
-{checked}</p>
+Student-t 95% intervals over replications; differences are paired by replication.
+{_warmup_words(p)} {_replication_words(meta)}{checked}</p>
 <h3>5. Implementation</h3><p>Python {e(str(env.get('python', '?')))}, SimPy
 {e(str(env.get('simpy', '?')))}, NumPy {e(str(env.get('numpy', '?')))}, pandas
 {e(str(env.get('pandas', '?')))}; code version {e(str(meta.get('code_version', '?')))}.</p>

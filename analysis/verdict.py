@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from .labels import capital, difference, measure, number
+from .replications import to_settle
 from .stats import paired_differences
 
 #: Differences smaller than these are too small to matter, even when clear:
@@ -68,15 +70,35 @@ class _Tables:
         r = t.loc[metric]
         return float(r["difference"]), float(r["low"]), float(r["high"])
 
+    def paired(self, label: str, metric: str) -> np.ndarray:
+        """``label`` minus the baseline on ``metric``, replication by replication."""
+        a = self.runs[self.runs["scenario"] == label].set_index("replication")[metric]
+        b = self.runs[self.runs["scenario"] == self.base].set_index("replication")[metric]
+        common = a.index.intersection(b.index)
+        return (a.loc[common].to_numpy(dtype=float) - b.loc[common].to_numpy(dtype=float))
+
 
 def _interval(metric: str, d: tuple[float, ...]) -> str:
-    return f"{difference(metric, d[0])}, 95% interval {_ends(metric, d)}"
+    places = _places(metric, d)
+    return f"{difference(metric, d[0], True, places)}, 95% interval {_ends(metric, d, places)}"
 
 
-def _ends(metric: str, d: tuple[float, ...]) -> str:
-    """The interval's ends, with as many decimals as the difference itself."""
+def _places(metric: str, d: tuple[float, ...]) -> int:
+    """Decimals for a difference and its interval: the measure's own, or more.
+
+    Up to three, where fewer would print both ends of the interval alike.
+    """
     first = difference(metric, d[0], False)
     places = len(first.split(".")[1]) if "." in first else 0
+    while (places < 3 and not math.isnan(d[1]) and difference(metric, d[1], False, places)
+           == difference(metric, d[2], False, places)):
+        places += 1
+    return places
+
+
+def _ends(metric: str, d: tuple[float, ...], places: int | None = None) -> str:
+    """The interval's ends, with :func:`_places` decimals unless told."""
+    places = _places(metric, d) if places is None else places
     return " to ".join(difference(metric, x, False, places) for x in d[1:3])
 
 
@@ -88,8 +110,13 @@ SHORT = {"routine_wait_mean_days": "routine wait", "urgent_same_day_share": "urg
 
 
 def verdict(comparison: pd.DataFrame, runs: pd.DataFrame, labels: list[str],
-            names: dict[str, str], replications: int) -> list[str]:
-    """The sentences of the verdict (plain text; the first label is the baseline)."""
+            names: dict[str, str], replications: int,
+            precision: dict | None = None) -> list[str]:
+    """The sentences of the verdict (plain text; the first label is the baseline).
+
+    ``precision``: the comparison's precision target and where it stands
+    (:func:`gpsim.compare.precision_status`), when it was run to one.
+    """
     t = _Tables(comparison, runs, labels[0])
     base = labels[0]
     if len(labels) < 2:
@@ -134,7 +161,7 @@ def verdict(comparison: pd.DataFrame, runs: pd.DataFrame, labels: list[str],
                       else t.mean(lb, team))
         dt = t.diff(by_team, team) if by_team != base else (float("nan"),) * 3
         if by_team != base and judge(team, *dt) == "better":
-            lead = ("It also" if by_team == top else f"{names[by_team]}")
+            lead = (f"{names[top]} also" if by_team == top else f"{names[by_team]}")
             out.append(f"{lead} gives the most continuity with the patient's own micro-team "
                        f"(all roles): {number(team, t.mean(by_team, team))} of consultations "
                        f"against {number(team, t.mean(base, team))} ({_interval(team, dt)}).")
@@ -143,10 +170,8 @@ def verdict(comparison: pd.DataFrame, runs: pd.DataFrame, labels: list[str],
     out.append(_access(t, lead, names))
     out.append(_proxies(t, lead, names))
     shortest = min(labels, key=lambda lb: t.mean(lb, "routine_wait_mean_days"))
-    unclear = _too_small(t, labels, names)
-    if unclear:
-        out.append(unclear)
-    out.append(_choice(t, leaders, shortest, names, replications))
+    out += _too_small(t, labels, names, replications)
+    out.append(_choice(t, leaders, shortest, names, replications, precision))
     return [capital(x) for x in out]
 
 
@@ -206,21 +231,58 @@ def _proxies(t: _Tables, lb: str, names) -> str:
             + ": proxies for comparing approaches, not forecasts.")
 
 
-def _too_small(t: _Tables, labels, names) -> str:
-    """Which headline differences from the baseline cannot be told from zero, or are tiny."""
-    checked = tuple(SHORT)
-    bits = []
+#: Beyond this many replications a difference is called too small to chase.
+SETTLE_CAP = 1000
+
+
+def _too_small(t: _Tables, labels, names, replications: int) -> list[str]:
+    """Headline differences from the baseline too small to matter, or not yet told from none.
+
+    An unclear one comes with the replications that would settle a difference of
+    the size measured (:func:`analysis.replications.to_settle`), unless it is below
+    :data:`SMALL` (it would not matter if real) or would take over :data:`SETTLE_CAP`.
+    """
+    small, settled, trivial = [], [], {}
     for lb in labels[1:]:
-        which = [SHORT[m] for m in checked if judge(m, *t.diff(lb, m)) in ("unclear", "small")]
-        if which:
-            bits.append(f"{names[lb]} on {_and(which)}")
-    if not bits:
-        return ""
-    return ("Too small or too uncertain to matter, against the baseline: " + "; ".join(bits)
-            + ".")
+        tiny, settle, none = [], [], []
+        for m in SHORT:
+            d = t.diff(lb, m)
+            call = judge(m, *d)
+            if call == "small":
+                tiny.append(SHORT[m])
+            elif call == "unclear" and not math.isnan(d[0]):
+                n = to_settle(t.paired(lb, m))
+                if n is None or n > SETTLE_CAP or abs(d[0]) < SMALL.get(measure(m).kind, 0):
+                    none.append(SHORT[m])
+                else:
+                    settle.append((n, SHORT[m]))
+        if tiny:
+            small.append(f"{names[lb]} on {_and(tiny)}")
+        if settle:
+            settle.sort()
+            first = f"{settle[0][1]} (about {settle[0][0]:,} replications would settle a " \
+                    "difference of the size measured"
+            settled.append(f"{names[lb]} on " + _and(
+                [first + ")"] + [f"{w} (about {n:,})" for n, w in settle[1:]]))
+        if none:  # approaches with the same list are named together
+            trivial.setdefault(tuple(none), []).append(names[lb])
+    out = []
+    if small:
+        out.append("Clear but too small to matter, against the baseline: " + "; ".join(small)
+                   + ".")
+    if settled:
+        out.append(f"Not yet told from the baseline at {replications} replications: "
+                   + "; ".join(settled) + ".")
+    if trivial:
+        out.append(f"No clear difference from the baseline at {replications} replications, "
+                   f"and too small to matter if real (or to settle within {SETTLE_CAP:,} "
+                   "replications): " + "; ".join(f"{_and(who)} on {_and(list(which))}"
+                                                 for which, who in trivial.items()) + ".")
+    return out
 
 
-def _choice(t: _Tables, leaders: list[str], shortest: str, names, replications: int) -> str:
+def _choice(t: _Tables, leaders: list[str], shortest: str, names, replications: int,
+            precision: dict | None = None) -> str:
     """The closing sentence: which approach for which aim, and how sure.
 
     ``leaders``: the approach with the most continuity and those that cannot
@@ -239,9 +301,12 @@ def _choice(t: _Tables, leaders: list[str], shortest: str, names, replications: 
         text = (f"On these figures {names[best]} matches {names[top]} on continuity with "
                 f"shorter routine waits ({number(w, t.mean(best, w), True)} against "
                 f"{number(w, t.mean(top, w), True)}): for continuity, it is the one to choose")
-    elif shortest == best:
+    elif shortest == best and judge(w, *t.diff(best, w)) == "better":
         text = (f"On these figures {names[best]} gives both the most continuity and the "
                 "shortest routine waits")
+    elif shortest == best:
+        text = (f"On these figures {names[best]} gives the most continuity, with routine "
+                f"waits no longer than under {names[base]}")
     else:
         dw = t.diff(best, w, against=shortest)
         if judge(w, *dw) in ("unclear", "small"):
@@ -252,8 +317,17 @@ def _choice(t: _Tables, leaders: list[str], shortest: str, names, replications: 
             text = (f"On these figures, for continuity choose {names[best]}; for the shortest "
                     f"routine wait, {names[shortest]} ({number(w, t.mean(shortest, w), True)} "
                     f"against {number(w, t.mean(best, w), True)})")
-    return (text + f". Each figure is the mean of {replications} replications with the same "
-            "patients in every approach; more replications narrow the intervals.")
+    text += (f". Each figure is the mean of {replications} replications with the same "
+             "patients in every approach")
+    if precision is None:
+        return text + ("; more replications narrow the intervals (compare --precision adds "
+                       "them until a stated precision is reached).")
+    target = f"{precision['target']:.0%}"
+    if precision.get("reached"):
+        return text + (f", enough for every key measure's 95% interval to be within {target} "
+                       "of its mean.")
+    return text + (f"; the target precision ({target} of the mean) was not reached on every "
+                   "key measure before the replications' cap: read the intervals.")
 
 
 def _and(items: list[str]) -> str:

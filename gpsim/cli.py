@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -136,8 +137,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     def started(labels: list[str], runs: int, processes: int) -> None:
         where = f"Dask scheduler {args.scheduler}" if args.scheduler else \
             f"{processes} process(es)"
+        more = (f", then more until every key measure is within {args.precision:.0%} of its "
+                f"mean, up to {args.max_replications}" if args.precision is not None else "")
         print(f"Comparing {len(labels)} scenario(s) x {args.replications} replications "
-              f"({runs} runs, {where}) ...", flush=True)
+              f"({runs} runs, {where}{more}) ...", flush=True)
 
     items, labels, sources = args.scenarios, None, None
     overrides = _parse_set(args.set or [])
@@ -152,21 +155,132 @@ def cmd_compare(args: argparse.Namespace) -> int:
         labels, items, sources = approach_items(items, names, project_root(), overrides,
                                                 _registry(args))
         overrides = {}
+    def more(done: int, target: int, status: dict) -> None:
+        from analysis.labels import measure
+
+        worst = max(status["worst"], key=lambda w: w["relative_precision"] or math.inf)
+        rel = worst["relative_precision"]
+        print(f"After {done} replications, {measure(worst['measure']).label.lower()} in "
+              f"{worst['scenario']} is within "
+              f"{'?' if rel is None else f'{rel:.1%}'} of its mean (target "
+              f"{status['target']:.0%}): running to {target} ...", flush=True)
+
+    precision = {}
+    if args.measures and args.precision is None:
+        raise BadInput("--measures says what --precision applies to; give --precision too "
+                       "(e.g. --precision 0.05)")
+    if args.precision is not None:
+        precision = {"precision": args.precision, "max_replications": args.max_replications}
+        if args.measures:
+            precision["precision_measures"] = args.measures
     try:
         result = run_comparison(ComparisonRequest(
             items, out, replications=args.replications, workers=args.workers,
             seed=args.seed, overrides=overrides, title=args.title, labels=labels,
             sources=sources, side_by_side_plots=True, scheduler=args.scheduler,
             policies=_registry(args), plot_formats=tuple(args.format or ("png",)),
-            force=args.force), on_start=started)
+            force=args.force, **precision), on_start=started, on_more=more)
     except ComparisonError as e:
         raise BadInput(str(e)) from None
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted: nothing was written to {out} (a comparison is "
                           "written only when every run has finished)") from None
+    if args.precision is not None:
+        status = result.precision or {}
+        if status.get("reached"):
+            print(f"Every key measure is within {args.precision:.0%} of its mean (95% "
+                  f"interval) after {result.replications} replications.")
+        else:
+            print(f"Stopped at {result.replications} replications (--max-replications "
+                  f"{args.max_replications}) before every key measure was within "
+                  f"{args.precision:.0%} of its mean; the report says which.")
     print(f"Done in {result.seconds:.0f} s. Report: {out / 'report.html'}")
     print(f"Tables: {out / 'comparison.csv'} (means, 95% intervals), "
           f"{out / 'differences.csv'} (paired differences from {result.labels[0]})")
+    return 0
+
+
+def cmd_warmup(args: argparse.Namespace) -> int:
+    """Pilot runs, MSER-5 and Welch's method: how long the scenario must warm up."""
+    import os
+
+    from gpsim.warmup import WarmupRequest, recommendation_text, run_warmup
+    from sim import load_scenario
+
+    if args.years < 1 or args.replications < 2:
+        raise BadInput("--years must be 1 or more and --replications 2 or more (the "
+                       "steadiness check needs an interval)")
+    scenario = load_scenario(args.scenario, _parse_set(args.set or []), _registry(args))
+    if args.seed is not None:
+        scenario = scenario.model_copy(update={"seed": args.seed})
+    out = Path(args.out) if args.out else \
+        project_root() / "results" / "warmup" / Path(args.scenario).stem
+    workers = min(args.workers or os.cpu_count() or 1, args.replications)
+    try:
+        rec = run_warmup(WarmupRequest(scenario, scenario.name, out, years=args.years,
+                                       replications=args.replications, workers=workers,
+                                       force=args.force), _registry(args))
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: nothing was written to {out}") from None
+    print(recommendation_text(rec, scenario, args.years, args.replications))
+    print(f"Plot: {out / 'warmup.png'}; tables: truncation.csv, steadiness.csv, series.csv")
+    return 0
+
+
+def _precision(text: str) -> float:
+    """A relative precision: 0.05 or 5%, between 0 and 1 (exclusive)."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (e.g. 0.05 or 5%)") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above 0 and below 1 (e.g. 0.05 "
+                                         "for a half-width within 5% of the mean)")
+    return value
+
+
+def _measures(text: str) -> tuple[str, ...]:
+    """Summary measures named on the command line, each checked against summary.csv's."""
+    from analysis.summary import SUMMARY_COLUMNS
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in SUMMARY_COLUMNS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"not a measure of summary.csv: {', '.join(unknown) or '(none given)'}; e.g. "
+            "routine_wait_mean_days, urgent_wait_hours_mean, slicc, upc_mean, ae_per_1000")
+    return names
+
+
+def cmd_replications(args: argparse.Namespace) -> int:
+    """Pilot replications and the confidence-interval method: how many replications to run."""
+    import os
+
+    from gpsim.replications import ReplicationsRequest, advice_text, run_replications
+    from sim import load_scenario
+
+    if args.replications < 3 + 5:
+        raise BadInput("--replications must be 8 or more (the method judges from 3 "
+                       "replications and looks 5 ahead)")
+    scenario = load_scenario(args.scenario, _parse_set(args.set or []), _registry(args))
+    if args.seed is not None:
+        scenario = scenario.model_copy(update={"seed": args.seed})
+    from sim.inputs.resolve import with_seed
+
+    scenario = with_seed(scenario)
+    out = Path(args.out) if args.out else \
+        project_root() / "results" / "replications" / Path(args.scenario).stem
+    workers = min(args.workers or os.cpu_count() or 1, args.replications)
+    measure_set = {"measures": args.measures} if args.measures else {}
+    try:
+        advice = run_replications(ReplicationsRequest(
+            scenario, scenario.name, out, replications=args.replications,
+            precision=args.precision, workers=workers, **measure_set,
+            scheduler=args.scheduler, force=args.force), _registry(args))
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: nothing was written to {out}") from None
+    print(advice_text(advice, args.precision))
+    print(f"Plot: {out / 'replications.png'}; tables: replications.csv, advice.csv")
     return 0
 
 
@@ -504,6 +618,16 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                     "is the baseline")
     cp.add_argument("--replications", "-r", type=int, default=DEFAULT_REPLICATIONS,
                     help=f"replications per scenario (default {DEFAULT_REPLICATIONS})")
+    cp.add_argument("--precision", type=_precision, metavar="P",
+                    help="add replications until every key measure's 95%% interval is "
+                         "within this share of its mean in every scenario (e.g. 0.05); "
+                         "--replications is then the first batch (8 or more)")
+    cp.add_argument("--max-replications", type=_positive, default=100, metavar="N",
+                    help="with --precision, stop at N replications per scenario (default 100)")
+    cp.add_argument("--measures", type=_measures, metavar="NAMES",
+                    help="with --precision, the measures it applies to (default: "
+                         "routine_wait_mean_days, urgent_wait_hours_mean, slicc, upc_mean, "
+                         "ae_per_1000)")
     cp.add_argument("--out", help="output folder (default results/comparison)")
     cp.add_argument("--workers", type=int, help="processes (default: all cores)")
     cp.add_argument("--scheduler", help="address of a Dask scheduler to run on its cluster, "
@@ -522,6 +646,40 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                          "default comparison's four: access_first, usual_gp_first, "
                          "clinical_champion, personalised_micro_teams")
     cp.set_defaults(func=cmd_compare)
+    wu = sub.add_parser("warmup", help="how long a scenario must warm up: pilot runs, MSER-5 "
+                        "and Welch's moving averages", parents=[forced, plugins])
+    wu.add_argument("scenario", help="scenario YAML file (run from its start_date)")
+    wu.add_argument("--years", type=int, default=3,
+                    help="pilot length in years (default 3; 2 or more to judge the seasons)")
+    wu.add_argument("--replications", "-r", type=int, default=5,
+                    help="pilot runs (default 5)")
+    wu.add_argument("--workers", type=int, help="processes (default: all cores)")
+    wu.add_argument("--seed", type=int, help="override the scenario's seed")
+    wu.add_argument("--set", action="append", metavar="KEY=VALUE",
+                    help="override a scenario key, e.g. --set start_date=2024-09-02")
+    wu.add_argument("--out", help="output folder (default results/warmup/<scenario file name>)")
+    wu.set_defaults(func=cmd_warmup)
+    rp = sub.add_parser("replications", help="how many replications a scenario needs for a "
+                        "stated precision: the confidence-interval method",
+                        parents=[forced, plugins])
+    rp.add_argument("scenario", help="scenario YAML file")
+    rp.add_argument("--replications", "-r", type=int, default=20,
+                    help="pilot replications to run (default 20)")
+    rp.add_argument("--precision", type=_precision, default=0.05, metavar="P",
+                    help="target: the 95%% interval's half-width within this share of the mean "
+                         "(default 0.05, i.e. 5%%)")
+    rp.add_argument("--measures", type=_measures, metavar="NAMES",
+                    help="comma-separated measures of summary.csv (default: "
+                         "routine_wait_mean_days, urgent_wait_hours_mean, slicc, upc_mean, "
+                         "ae_per_1000)")
+    rp.add_argument("--workers", type=int, help="processes (default: all cores)")
+    rp.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    rp.add_argument("--seed", type=int, help="override the scenario's seed")
+    rp.add_argument("--set", action="append", metavar="KEY=VALUE",
+                    help="override a scenario key, e.g. --set population.size=5000")
+    rp.add_argument("--out", help="output folder (default results/replications/<scenario file "
+                    "name>)")
+    rp.set_defaults(func=cmd_replications)
     sw = sub.add_parser("sweep", help="run a sweep of scenario variants (resumes if interrupted)",
                         parents=[forced, limited, plugins])
     sw.add_argument("sweep", help="sweep YAML file (see scenarios/sweeps/)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +30,7 @@ from analysis.compare import (
     reduce_run,
     write_comparison,
 )
+from analysis.replications import INITIAL, KEY_MEASURES, LOOK_AHEAD, advise, needed
 from analysis.report import render
 from sim.files.outputs import claim_output
 from sim.files.provenance import code_version, environment
@@ -61,6 +63,7 @@ class ComparisonResult:
         replications: replications per scenario.
         runs: runs made.
         seconds: wall time.
+        precision: with a precision target, where it stands (:func:`precision_status`).
     """
 
     out: Path
@@ -70,6 +73,7 @@ class ComparisonResult:
     replications: int
     runs: int
     seconds: float
+    precision: dict | None = None
 
 
 def load_items(items: Sequence[Item], overrides: Mapping[str, Any] | None = None,
@@ -232,6 +236,12 @@ class ComparisonRequest:
             line; not the app, whose server runs many threads).
         force: write into ``out`` even if it holds files the tool did not write (they
             are left as they are).
+        precision: a target relative precision (0.05: every key measure's 95% interval
+            within 5% of its mean, in every scenario); ``replications`` is then the first
+            batch, and batches are added (the confidence-interval method's projection)
+            until the target is met or ``max_replications`` is reached.
+        max_replications: the most replications ``precision`` may run per scenario.
+        precision_measures: the measures ``precision`` applies to.
     """
 
     items: Sequence[Item]
@@ -249,6 +259,34 @@ class ComparisonRequest:
     sources: Sequence[Item] | None = None
     side_by_side_plots: bool = False
     force: bool = False
+    precision: float | None = None
+    max_replications: int = 100
+    precision_measures: Sequence[str] = KEY_MEASURES
+
+
+def precision_status(reduced: list, labels: list[str], precision: float,
+                     measures: Sequence[str], cap: int) -> dict:
+    """Where a comparison stands against its precision target, and what to run next.
+
+    Returns ``{"target", "reached", "next", "capped", "worst"}``: ``next`` is the
+    replications to run per scenario (the largest any scenario's measure wants,
+    at most ``cap``); ``worst`` lists the measures not yet within the target as
+    ``{"scenario", "measure", "relative_precision", "wanted"}``.
+    """
+    runs = pd.concat([t["runs"].assign(scenario=lb, replication=k) for lb, k, t in reduced],
+                     ignore_index=True)
+    runs = runs[runs["scenario"].isin(labels)]
+    advice = advise(runs, precision, measures)
+    want = needed(advice)
+    short = [a for a in advice if a.reached is None]
+    reached = not short
+    nxt = cap if want is None else min(cap, want)
+    return {"target": precision, "reached": reached, "next": int(nxt),
+            "capped": (not reached) and (want is None or want > cap),
+            "worst": [{"scenario": a.scenario, "measure": a.measure,
+                       "relative_precision": (round(a.relative_precision, 4)
+                                              if math.isfinite(a.relative_precision) else None),
+                       "wanted": a.wanted} for a in short]}
 
 
 def run_comparison(
@@ -256,6 +294,7 @@ def run_comparison(
     *,
     on_start: Callable[[list[str], int, int], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    on_more: Callable[[int, int, dict], None] | None = None,
 ) -> ComparisonResult:
     """Run every item ``replications`` times and write the comparison folder ``out``.
 
@@ -266,6 +305,8 @@ def run_comparison(
         on_progress: called with (runs finished, runs in all) as each run finishes (the
             app's progress bar); an exception it raises stops the comparison, and runs
             not yet started never start.
+        on_more: with ``precision``, called with (replications run, replications to reach,
+            the precision status) before each further batch.
 
     Raises:
         ComparisonError: for a request that cannot be run (too few replications).
@@ -279,6 +320,13 @@ def run_comparison(
     side_by_side_plots, force = r.side_by_side_plots, r.force
     if replications < 2:
         raise ComparisonError("--replications must be 2 or more (intervals need two)")
+    if r.precision is not None and replications < INITIAL + LOOK_AHEAD:
+        raise ComparisonError(f"with --precision, --replications is the first batch and must "
+                              f"be {INITIAL + LOOK_AHEAD} or more (the method judges from "
+                              f"{INITIAL} and looks {LOOK_AHEAD} ahead)")
+    if r.precision is not None and r.max_replications < replications:
+        raise ComparisonError(f"--max-replications ({r.max_replications}) is below the first "
+                              f"batch (--replications {replications})")
     loaded = load_items(items, overrides, policies)
     labels = list(labels) if labels is not None else labels_for(items)
     first = loaded[0]
@@ -291,25 +339,41 @@ def run_comparison(
              for lb, it in zip(labels, loaded, strict=True)}
     with claim_output(out, command="compare", force=force) as folder:
         workers = workers or os.cpu_count() or 1
-        jobs = [(lb, it, k) for k in range(replications)
-                for lb, it in zip(labels, loaded, strict=True)]
+        target = replications
+        planned = target * len(loaded)
         if on_start is not None:
-            on_start(labels, len(jobs), 0 if scheduler else min(workers, len(jobs)))
+            on_start(labels, planned, 0 if scheduler else min(workers, planned))
         t0 = time.perf_counter()
-        reduced = []
-        for done in run_batch(jobs, reduce_run, workers=min(workers, len(jobs)),
-                              description="runs", network_reducer=reduce_network,
-                              practice_reducer=reduce_practice, scheduler=scheduler,
-                              progress=progress, policies=policies):
-            reduced.append(done)
-            if on_progress is not None:
-                on_progress(len(reduced), len(jobs))
+        reduced: list = []
+        done, precision = 0, None
+        while True:
+            jobs = [(lb, it, k) for k in range(done, target)
+                    for lb, it in zip(labels, loaded, strict=True)]
+            for finished in run_batch(jobs, reduce_run, workers=min(workers, len(jobs)),
+                                      description="runs", network_reducer=reduce_network,
+                                      practice_reducer=reduce_practice, scheduler=scheduler,
+                                      progress=progress, policies=policies):
+                reduced.append(finished)
+                if on_progress is not None:
+                    on_progress(len(reduced), max(planned, len(reduced)))
+            done = target
+            if r.precision is None:
+                break
+            precision = precision_status(reduced, labels, r.precision, r.precision_measures,
+                                         r.max_replications)
+            if precision["reached"] or precision["next"] <= done:
+                break
+            target = precision["next"]
+            planned = target * len(loaded)
+            if on_more is not None:
+                on_more(done, target, precision)
+        replications = done
         data = collect(reduced, labels)
         scenarios = [it.practices[0][1] if isinstance(it, Network) else it for it in loaded]
         s0 = scenarios[0]
         meta = {
             "title": title or "Comparison of booking approaches",
-            "replications": replications, "seeds": [seed],
+            "replications": replications, "seeds": [seed], "precision": precision,
             "warmup_days": s0.warmup_days, "window_days": s0.duration_days,
             "code_version": code_version(), "environment": environment(),
             "files": {lb: str(it) for lb, it in zip(labels, items, strict=True)
@@ -327,5 +391,5 @@ def run_comparison(
             render(stage, formats=plot_formats, side_by_side=side_by_side_plots)
             write_manifest(stage)
     return ComparisonResult(out=Path(out), labels=labels, names=names, seed=seed,
-                            replications=replications, runs=len(jobs),
-                            seconds=time.perf_counter() - t0)
+                            replications=replications, runs=len(reduced),
+                            seconds=time.perf_counter() - t0, precision=precision)

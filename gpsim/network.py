@@ -66,6 +66,24 @@ class NetworkResult:
     summary_only: bool
 
 
+def warmup_words(s) -> str:
+    """The warm-up of a network's practices, and whether it was checked, in a sentence.
+
+    A network's practices share the calendar, so the first practice's stands for all.
+    """
+    text = (f"Each practice is recorded for {s.duration_days} days after a "
+            f"{s.warmup_days}-day warm-up from {s.start_date:%d %B %Y}")
+    check = s.warmup_check
+    if check is None:
+        return text + ("; no warm-up analysis is recorded for the practices' scenario "
+                       "(gpsim warmup runs one).")
+    if s.warmup_days < check.recommended_days:
+        return text + (f", shorter than the {check.recommended_days} days a warm-up analysis "
+                       f"recommended on {check.checked_on}: waits are likely biased.")
+    return text + (f", chosen from a warm-up analysis run on {check.checked_on} (it "
+                   f"recommended at least {check.recommended_days} days).")
+
+
 def run_network_study(
     network: str | Path | Network,
     out: str | Path | None = None,
@@ -128,7 +146,8 @@ def run_network_study(
                 "first_replication": replication,
                 "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "practices": {pid: {"policy": s.policy.name, "patients": s.population.size}
-                              for pid, s in network.practices}}
+                              for pid, s in network.practices},
+                "warmup": warmup_words(network.practices[0][1])}
         with folder.writing() as stage:
             write_csv(table, stage / "network_summary.csv", index=False)
             write_csv(by_cohort, stage / "network_summary_by_cohort.csv", index=False)

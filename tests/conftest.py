@@ -13,6 +13,12 @@ from sim.inputs.files import NETWORK, SCENARIO, SWEEP, file_kind
 from sim.inputs.loading import read_scenario_data
 
 ROOT = Path(__file__).resolve().parent.parent
+
+#: Inputs reproduced that the model misses, each named in docs/validation.md ("Where the
+#: model falls outside"): with a year's warm-up the default practice's book runs later
+#: than the national lead-time bands, fewer appointments 2 to 7 days ahead and more 8 to
+#: 14. Listed so that a new miss, or this one mended, fails a test; not tuned away.
+KNOWN_OUTSIDE = {"lead_2_7_days_share": "below", "lead_8_14_days_share": "above"}
 DEFAULT = ROOT / "scenarios" / "default.yaml"
 BAD = Path(__file__).resolve().parent / "data" / "bad"
 

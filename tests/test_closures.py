@@ -12,7 +12,7 @@ from conftest import DEFAULT, ROOT
 from sim import load_scenario, run
 from sim.world.closures import bank_holidays, closed_dates
 
-SMALL = {"population.size": 1500, "warmup_days": 0}
+SMALL = {"population.size": 1500, "start_date": "2025-01-06", "warmup_days": 0}
 
 
 def _appointment_days(s) -> set[dt.date]:

@@ -53,15 +53,17 @@ def test_monday_peak_and_bank_holiday_demand_moves_to_next_open_day(default_scen
     no_holidays = s.model_copy(
         update={"practice": s.practice.model_copy(update={"closed_dates": (),
                                                           "bank_holidays": "none"})})
-    wd = (s.start_date.weekday() + np.arange(364)) % 7
-    exp = expected_daily_requests(no_holidays, 50_000.0, 364)
+    n = s.warmup_days + 364
+    wd = (s.start_date.weekday() + np.arange(n)) % 7
+    exp = expected_daily_requests(no_holidays, 50_000.0, n)
     by_wd = np.bincount(wd, weights=exp, minlength=7)
     # Weights 1.3 (Monday) and 1.0 (Tuesday); the seasonal factor is almost
     # identical for the two days of each week.
     assert by_wd[0] / by_wd[1] == pytest.approx(1.3, rel=0.005)
-    with_holidays = expected_daily_requests(s, 50_000.0, 364)
+    with_holidays = expected_daily_requests(s, 50_000.0, n)
     assert with_holidays.sum() == pytest.approx(exp.sum(), rel=1e-12), "no demand is lost"
     easter_monday = (np.datetime64("2025-04-21") - np.datetime64(s.start_date)).astype(int)
+    assert 0 < easter_monday < n - 1
     assert with_holidays[easter_monday] == 0
     assert with_holidays[easter_monday + 1] == pytest.approx(
         exp[easter_monday + 1] + exp[easter_monday] + exp[easter_monday - 3])  # + Good Friday
@@ -69,12 +71,16 @@ def test_monday_peak_and_bank_holiday_demand_moves_to_next_open_day(default_scen
 
 def test_seasonal_peak_in_winter(default_scenario):
     s = default_scenario
-    exp = expected_daily_requests(s, 50_000.0, 364)
-    is_open = open_days(s, 364)
-    mondays = [d for d in range(364) if (s.start_date.weekday() + d) % 7 == 0 and is_open[d]]
-    m = exp[mondays]
-    # Start date 6 January: the first Mondays are near the mid-January peak, July is the trough.
-    assert m[:3].mean() > m[24:30].mean() * (1 + s.demand.seasonal_amplitude)
+    n = s.warmup_days + 364
+    exp = expected_daily_requests(s, 50_000.0, n)
+    is_open = open_days(s, n)
+    dates = np.datetime64(s.start_date) + np.arange(n)
+    month = dates.astype("datetime64[M]").astype(int) % 12 + 1
+    mondays = ((s.start_date.weekday() + np.arange(n)) % 7 == 0) & is_open
+    # Mondays of January (near the mid-January peak) against July's (the trough).
+    january, july = exp[mondays & (month == 1)], exp[mondays & (month == 7)]
+    assert january.size >= 3 and july.size >= 3
+    assert january.mean() > july.mean() * (1 + s.demand.seasonal_amplitude)
 
 
 def test_times_within_opening_hours_and_intraday_profile(year_of_demand):

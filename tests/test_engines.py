@@ -48,7 +48,8 @@ from sim.inputs.networks import load_network
 from sim.outcomes.emergency import simulate_emergencies
 from sim.world.build import BookingRules, World
 
-SMALL = {"population.size": 3000, "warmup_days": 14, "duration_days": 70}
+SMALL = {"population.size": 3000, "start_date": "2025-01-06", "warmup_days": 14,
+         "duration_days": 70}
 BASE = ROOT / "scenarios" / "policies" / "access_first.yaml"
 REVIEWS = [{"cohort": "complex_care", "every_days": 91, "need": "complex",
             "named_clinician": "team_lead"},

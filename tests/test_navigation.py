@@ -9,7 +9,8 @@ from conftest import DEFAULT
 from analysis import summarise
 from sim import ScenarioError, load_scenario, run
 
-SHORT = {"population.size": 3000, "warmup_days": 14, "duration_days": 84}
+SHORT = {"population.size": 3000, "start_date": "2025-01-06", "warmup_days": 14,
+         "duration_days": 84}
 
 
 @pytest.fixture(scope="module")

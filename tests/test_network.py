@@ -192,6 +192,8 @@ def test_network_report_over_replications(tmp_path):
     text = " ".join(tree.itertext())
     assert "test network" in text and "mean of 2 replications" in text
     assert "p0" in text and "p1" in text and "The network as a whole" in text
+    # the default practice records a warm-up check of 175 days; these practices warm up 7
+    assert "after a 7-day warm-up" in text and "shorter than the 175 days" in text
 
 
 # ------------------------------------------------------------------ extended-access hub

@@ -17,7 +17,8 @@ from sim.engine.contract import EventLog
 from sim.inputs.networks import load_network
 from sim.world.build import ramp_fraction
 
-SMALL = {"population.size": 3000, "warmup_days": 14, "duration_days": 112}
+SMALL = {"population.size": 3000, "start_date": "2025-01-06", "warmup_days": 14,
+         "duration_days": 112}
 CHANGE_DAY = 14 + 42  # six weeks into the recorded window
 CHANGE = {"from": "2025-03-03", "policy": {"name": "usual_gp_first",
                                            "params": {"adherence": 1.0}}}

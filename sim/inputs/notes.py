@@ -21,4 +21,10 @@ def scenario_notes(s: Scenario) -> list[str]:
             f"run goes on to {last_day} and practice.bank_holidays is none, so no bank holiday "
             "after that is closed; set practice.bank_holidays (e.g. england_and_wales) to have "
             "them by rule")
+    check = s.warmup_check
+    if check is not None and s.warmup_days < check.recommended_days:
+        notes.append(
+            f"{s.name}: warmup_days ({s.warmup_days}) is shorter than the "
+            f"{check.recommended_days} days the warm-up analysis of {check.checked_on} "
+            "recommended; the recorded measures may still show the empty start")
     return notes

@@ -168,6 +168,16 @@ class PolicyChange(Strict):
         "sessions to lists below, at the change's date.")
 
 
+class WarmupCheck(Strict):
+    """The warm-up analysis (``gpsim warmup``) this scenario's warm-up was chosen from."""
+
+    recommended_days: int = Field(ge=0, le=3650, description="The warm-up it recommended, in "
+                                  "days, from this scenario's start_date.")
+    checked_on: CalendarDate = Field(description="When the analysis was run.")
+    note: str = Field("", description="Anything a reader should know (pilot length, "
+                      "replications, what did not settle).")
+
+
 class Scenario(Strict):
     """A complete, validated scenario for one practice."""
 
@@ -181,11 +191,18 @@ class Scenario(Strict):
         dt.date(2025, 1, 6), description="Calendar date of simulation day 0 (warm-up start)."
     )
     warmup_days: int = Field(
-        56, ge=0, le=3650, description="Days simulated before outputs are recorded."
+        56, ge=0, le=3650,
+        description="Days simulated before outputs are recorded. ASSUMPTION when not set: 56 "
+                    "(8 weeks for the book to fill); too short for a busy practice, whose "
+                    "winter backlog takes months to build: gpsim warmup says how many a "
+                    "scenario needs (the default practice uses 364)."
     )
     duration_days: int = Field(
         364, ge=1, le=3650, description="Days recorded after the warm-up."
     )
+    warmup_check: WarmupCheck | None = Field(
+        None, description="The warm-up analysis the warm-up was chosen from (gpsim warmup); "
+        "reports say whether there was one.")
     practice: Practice = Practice()
     population: Population
     demand: Demand

@@ -629,7 +629,7 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                          "routine_wait_mean_days, urgent_wait_hours_mean, slicc, upc_mean, "
                          "ae_per_1000)")
     cp.add_argument("--out", help="output folder (default results/comparison)")
-    cp.add_argument("--workers", type=int, help="processes (default: all cores)")
+    cp.add_argument("--workers", type=_positive, help="processes (default: all cores)")
     cp.add_argument("--scheduler", help="address of a Dask scheduler to run on its cluster, "
                     "e.g. tcp://10.0.0.5:8786")
     cp.add_argument("--seed", type=int, help="master seed for every scenario (default: the "
@@ -653,7 +653,7 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                     help="pilot length in years (default 3; 2 or more to judge the seasons)")
     wu.add_argument("--replications", "-r", type=int, default=5,
                     help="pilot runs (default 5)")
-    wu.add_argument("--workers", type=int, help="processes (default: all cores)")
+    wu.add_argument("--workers", type=_positive, help="processes (default: all cores)")
     wu.add_argument("--seed", type=int, help="override the scenario's seed")
     wu.add_argument("--set", action="append", metavar="KEY=VALUE",
                     help="override a scenario key, e.g. --set start_date=2024-09-02")
@@ -672,7 +672,7 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                     help="comma-separated measures of summary.csv (default: "
                          "routine_wait_mean_days, urgent_wait_hours_mean, slicc, upc_mean, "
                          "ae_per_1000)")
-    rp.add_argument("--workers", type=int, help="processes (default: all cores)")
+    rp.add_argument("--workers", type=_positive, help="processes (default: all cores)")
     rp.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     rp.add_argument("--seed", type=int, help="override the scenario's seed")
     rp.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -683,14 +683,14 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="run a sweep of scenario variants (resumes if interrupted)",
                         parents=[forced, limited, plugins])
     sw.add_argument("sweep", help="sweep YAML file (see scenarios/sweeps/)")
-    sw.add_argument("--workers", type=int, help="local processes (default: all cores)")
+    sw.add_argument("--workers", type=_positive, help="local processes (default: all cores)")
     sw.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     sw.add_argument("--out", help="output folder (default results/sweeps/<sweep file name>)")
     sw.set_defaults(func=cmd_sweep)
     nw = sub.add_parser("network", help="run every practice of a network (PCN, federation)",
                         parents=[forced, plugins])
     nw.add_argument("network", help="network YAML file (see scenarios/networks/)")
-    nw.add_argument("--workers", type=int, help="processes (default: all cores)")
+    nw.add_argument("--workers", type=_positive, help="processes (default: all cores)")
     nw.add_argument("--scheduler", help="address of a Dask scheduler to run on its cluster "
                     "(with --summary-only, or with the output folder on a shared disk)")
     nw.add_argument("--replication", type=int, default=0, help="(first) replication number "
@@ -752,7 +752,8 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                          "show them; default 0)")
     ca.add_argument("--replications", "-r", type=int, default=5,
                     help="replications of the calibrated model for the fit report (default 5)")
-    ca.add_argument("--workers", type=int, help="processes for the fit runs (default: all cores)")
+    ca.add_argument("--workers", type=_positive,
+                    help="processes for the fit runs (default: all cores)")
     ca.add_argument("--no-fit", action="store_true", help="write the scenario only, no fit report")
     ca.add_argument("--name", help="the practice's name (default: from --out)")
     ca.add_argument("--policy", default="access_first",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 import subprocess
 import sys
 
@@ -23,9 +24,9 @@ QUICK = ["--set", "population.size=2500", "--set", "warmup_days=14", "--set",
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def sh(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+def sh(*args: str, timeout: int = 600, cwd=ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=timeout)
+                          text=True, cwd=cwd, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -163,10 +164,19 @@ def test_parallel_equals_sequential(comparison, tmp_path):
 
 
 @pytest.mark.slow
-def test_run_with_no_arguments_writes_the_default_comparison():
-    p = sh(timeout=900)
+def test_run_with_no_arguments_writes_the_default_comparison(tmp_path):
+    """The default comparison, written where the command is run from, never over yours.
+
+    Run from a folder holding a copy of the scenarios (the command's project root
+    there), so the checkout's results/default_comparison/ is left untouched.
+    """
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    mine = ROOT / "results" / "default_comparison" / "report.html"
+    before = mine.stat().st_mtime_ns if mine.exists() else None
+    p = sh(timeout=900, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    out = ROOT / "results" / "default_comparison"
+    out = tmp_path / "results" / "default_comparison"
+    assert (mine.stat().st_mtime_ns if mine.exists() else None) == before
     assert str(out / "report.html") in p.stdout
     comp = pd.read_csv(out / "comparison.csv")
     assert list(dict.fromkeys(comp["scenario"])) == [

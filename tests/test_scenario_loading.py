@@ -52,6 +52,7 @@ CASES = [
     ("nested_unknown_key.yaml",
      ["nested_unknown_key.yaml:3", "practice.booking_horizon", "did you mean 'booking_horizon_days'"]),
     ("syntax_error.yaml", ["syntax_error.yaml:4", "YAML syntax error"]),
+    ("tab_indent.yaml", ["tab_indent.yaml:3", "a tab: YAML indents with spaces only"]),
     ("unsafe_tag.yaml", ["unsafe_tag.yaml:1", "unsafe or unknown YAML tag", "python/object"]),
     ("empty.yaml", ["empty.yaml", "empty"]),
     ("cycle_a.yaml", ["extends cycle", "cycle_a.yaml", "cycle_b.yaml"]),

@@ -127,6 +127,11 @@ def parse_yaml(text: str, shown: str, what: str = "a scenario") -> YamlDoc:
         line = mark.line + 1 if mark else None
         col = f", column {mark.column + 1}" if mark else ""
         said = " ".join(x for x in (e.context, e.problem) if x)
+        rows = text.splitlines()
+        row = rows[mark.line][:mark.column + 1] if mark and mark.line < len(rows) else ""
+        if "\t" in row:  # the parser's own words never say "tab"
+            said = ("a tab: YAML indents with spaces only; replace the tab with spaces "
+                    f"({said})")
         raise ScenarioError([Problem(shown, (), f"YAML syntax error{col}: {said}", line)]
                             ) from None
     except yaml.YAMLError as e:

@@ -177,6 +177,7 @@ ul.approaches { list-style: none; padding-left: 0; }
 ul.approaches li { margin: 0.45em 0; }
 .verdict { background: #eef6ee; border-left: 4px solid #2e7d32; padding: 0.3em 1em; }
 .verdict p { margin: 0.5em 0; }
+.verdict p.decision { font-weight: 600; }
 .better { color: #1b7a2e; font-weight: 600; }
 .worse { color: #b3261e; font-weight: 600; }
 .same { color: #666; }
@@ -305,12 +306,18 @@ def render(folder: str | Path, out: Path | None = None,
     short = {k: capital(v) for k, v in within.items()}  # for headings and lists
     practice = common_start(names)
     col = colours(labels)
+    sentences = verdict(c["comparison"], c["data"]["runs"], labels, within, reps,
+                        meta.get("precision"))
+    said = "".join(f'<p class="decision">{e(x)}</p>' if i == 0 else f"<p>{e(x)}</p>"
+                   for i, x in enumerate(sentences))  # the decision first, in bold
     parts = [f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{e(meta.get('title', 'Comparison'))}</title>
 <style>{STYLE}</style></head><body>
 <h1>{e(meta.get('title', 'Comparison of booking approaches'))}</h1>
 <p class="lead">{_practice_line(meta, practice)}</p>
+<h2>The verdict</h2>
+<div class="verdict">{said}</div>
 <h2>What was compared</h2>
 {_approaches(meta, labels, short, col, base)}
 <p class="small">Each approach was simulated {reps} times (replications{_chosen(meta)}) with the
@@ -318,9 +325,6 @@ same random patients and requests in replication <i>k</i> of every approach (com
 numbers), over
 {meta.get('window_days', '?')} days after a {meta.get('warmup_days', '?')}-day warm-up.
 Created {e(meta.get('created_at', ''))}.</p>
-<h2>The verdict</h2>
-<div class="verdict">{''.join(f"<p>{e(x)}</p>" for x in verdict(
-        c["comparison"], c["data"]["runs"], labels, within, reps, meta.get("precision")))}</div>
 <h2>The answer in tables</h2>
 <p>Each figure is the mean over {reps} replications with its 95% interval in brackets; below
 it, the difference from the baseline, {e(within[base])}, paired by replication:

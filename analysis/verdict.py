@@ -171,7 +171,8 @@ def verdict(comparison: pd.DataFrame, runs: pd.DataFrame, labels: list[str],
     out.append(_proxies(t, lead, names))
     shortest = min(labels, key=lambda lb: t.mean(lb, "routine_wait_mean_days"))
     out += _too_small(t, labels, names, replications)
-    out.append(_choice(t, leaders, shortest, names, replications, precision))
+    out.insert(0, _choice(t, leaders, shortest, names))
+    out.append(_replications(replications, precision))
     return [capital(x) for x in out]
 
 
@@ -281,44 +282,66 @@ def _too_small(t: _Tables, labels, names, replications: int) -> list[str]:
     return out
 
 
-def _choice(t: _Tables, leaders: list[str], shortest: str, names, replications: int,
-            precision: dict | None = None) -> str:
-    """The closing sentence: which approach for which aim, and how sure.
+def _choice(t: _Tables, leaders: list[str], shortest: str, names) -> str:
+    """The verdict's first sentence: the decision, and the difference that decides it.
 
-    ``leaders``: the approach with the most continuity and those that cannot
-    be told from it; among them the one with the shortest routine wait is named.
+    ``leaders``: the approach with the most continuity and those that cannot be
+    told from it; among them one with clearly shorter routine waits is preferred.
+    With no continuity gain, access decides: an alternative with clearly shorter
+    routine waits is named.
     """
     base = t.base
-    w = "routine_wait_mean_days"
+    w, c = "routine_wait_mean_days", "slicc"
     top = leaders[0]
-    best = min(leaders, key=lambda lb: t.mean(lb, w))
-    if best != top and judge(w, *t.diff(best, w, against=top)) != "better":
-        best = top
     if top == base:
-        text = (f"On these figures none of the alternatives improves continuity on "
-                f"{names[base]}")
-    elif best != top:
-        text = (f"On these figures {names[best]} matches {names[top]} on continuity with "
-                f"shorter routine waits ({number(w, t.mean(best, w), True)} against "
-                f"{number(w, t.mean(top, w), True)}): for continuity, it is the one to choose")
-    elif shortest == best and judge(w, *t.diff(best, w)) == "better":
-        text = (f"On these figures {names[best]} gives both the most continuity and the "
-                "shortest routine waits")
-    elif shortest == best:
-        text = (f"On these figures {names[best]} gives the most continuity, with routine "
-                f"waits no longer than under {names[base]}")
+        alts = [lb for lb in t.comp.index.get_level_values(0).unique() if lb != base]
+        quicker = [lb for lb in alts if judge(w, *t.diff(lb, w)) == "better"]
+        if not quicker:
+            return (f"Decision: none of the alternatives improves continuity or routine waits "
+                    f"on {names[base]}; stay with it.")
+        alt = min(quicker, key=lambda lb: t.mean(lb, w))
+        text = (f"Decision: none of the alternatives improves continuity on {names[base]}, "
+                f"but {names[alt]} shortens routine waits: {number(w, t.mean(alt, w), True)} "
+                f"against {number(w, t.mean(base, w), True)} ({_interval(w, t.diff(alt, w))})")
+        if judge(c, *t.diff(alt, c)) == "worse":
+            text += f", at a cost in continuity (SLICC {_interval(c, t.diff(alt, c))})"
+        return text + "."
+    best = top
+    quicker = [lb for lb in leaders[1:]
+               if judge(w, *t.diff(lb, w, against=top)) == "better"]
+    if quicker:
+        best = min(quicker, key=lambda lb: t.mean(lb, w))
+        return (f"Decision: for continuity, choose {names[best]}: it matches {names[top]} on "
+                f"continuity (SLICC {_interval(c, t.diff(best, c, against=top))}) with shorter "
+                f"routine waits ({_interval(w, t.diff(best, w, against=top))}).")
+    d = t.diff(top, c)
+    text = (f"Decision: for continuity, choose {names[top]}: "
+            f"{difference(c, d[0], True, _places(c, d))} of SLICC over {names[base]} "
+            f"(95% interval {_ends(c, d)})")
+    ties = [lb for lb in leaders[1:] if lb != base]
+    dw = t.diff(top, w)
+    call = judge(w, *dw)
+    if shortest not in (top, *ties) and judge(w, *t.diff(shortest, w, against=top)) == "better":
+        text += (f"; for the shortest routine wait, {names[shortest]} "
+                 f"({_interval(w, t.diff(shortest, w, against=top))} against {names[top]})")
+    elif call == "worse":
+        text += f", at a cost in routine waits ({_interval(w, dw)})"
+    elif call == "better":
+        text += f", with shorter routine waits too ({_interval(w, dw)})"
     else:
-        dw = t.diff(best, w, against=shortest)
-        if judge(w, *dw) in ("unclear", "small"):
-            text = (f"On these figures {names[best]} gives the most continuity with routine "
-                    f"waits as short as any ({names[shortest]}: "
-                    f"{number(w, t.mean(shortest, w), True)})")
-        else:
-            text = (f"On these figures, for continuity choose {names[best]}; for the shortest "
-                    f"routine wait, {names[shortest]} ({number(w, t.mean(shortest, w), True)} "
-                    f"against {number(w, t.mean(best, w), True)})")
-    text += (f". Each figure is the mean of {replications} replications with the same "
-             "patients in every approach")
+        text += f", with routine waits no different ({_interval(w, dw)})"
+    text += "."
+    if ties:
+        which = "either" if len(ties) == 1 else "any of them"
+        text += (f" {capital(_and([names[lb] for lb in ties]))} cannot be told from it on "
+                 f"continuity: {which} will do.")
+    return text
+
+
+def _replications(replications: int, precision: dict | None) -> str:
+    """The closing sentence: how many replications, and how the count was chosen."""
+    text = (f"Each figure is the mean of {replications} replications with the same patients "
+            "in every approach")
     if precision is None:
         return text + ("; more replications narrow the intervals (compare --precision adds "
                        "them until a stated precision is reached).")

@@ -87,10 +87,11 @@ def test_report_is_valid_html_with_every_image_embedded_and_no_scientific_number
     assert all(img.get("alt") for img in images)
     text = " ".join(tree.itertext())
     assert not re.search(r"\d\.?\d*e[+-]\d", text), re.findall(r"\S*\d\.?\d*e[+-]\d\S*", text)
-    # The first screen: what was compared (as a list, with what each approach does), then
-    # the verdict, before any table.
+    # The first screen: the verdict, led by the decision; then what was compared (as a
+    # list, with what each approach does), before any table.
     body = text[: text.index("The answer in tables")]
     assert "What was compared" in body and "The verdict" in body
+    assert body.index("The verdict") < body.index("Decision: ") < body.index("What was compared")
     assert "the baseline" in body and "Reception offers the patient's usual GP first" in body
     assert len(tree.findall(".//ul[@class='approaches']/li")) == 2
 
@@ -121,14 +122,26 @@ def test_the_verdict_is_built_from_the_numbers():
     gain_free = " ".join(verdict(*tables(0.49, 4.2), ["a", "b"], names, 5))
     gain_costly = " ".join(verdict(*tables(0.49, 5.4), ["a", "b"], names, 5))
     no_gain = " ".join(verdict(*tables(0.30, 4.5), ["a", "b"], names, 5))
+    quicker = " ".join(verdict(*tables(0.30, 3.3), ["a", "b"], names, 5))
+    # The decision comes first, with the difference that decides it and its interval.
+    assert gain_free.startswith("Decision: for continuity, choose usual-GP-first: +13.2 points "
+                                "of SLICC over access-first (95% interval ")
+    assert "with shorter routine waits too (" in gain_free.split(". ")[0]
+    assert no_gain.startswith("Decision: none of the alternatives improves continuity or "
+                              "routine waits on access-first")
+    # A variant judged on access as well: no continuity gain, but shorter waits.
+    assert quicker.startswith("Decision: none of the alternatives improves continuity on "
+                              "access-first, but usual-GP-first shortens routine waits: 3.3 days "
+                              "against 4.5 days (")
+    assert "at a cost in continuity" in quicker.split(". ")[0]
     assert "Usual-GP-first gives the most continuity: 49%" in gain_free
     assert "+13.2 points" in gain_free and "costs no access" in gain_free
     assert "10 fewer A&E attendances" in gain_free
     assert "Usual-GP-first costs access" in gain_costly and "5.4 days against 4.5" in gain_costly
     assert "for the shortest routine wait, access-first" in gain_costly
-    assert no_gain.startswith("None of the approaches gives more continuity than the baseline")
-    assert len({gain_free, gain_costly, no_gain}) == 3
-    for text in (gain_free, gain_costly, no_gain):
+    assert "None of the approaches gives more continuity than the baseline" in no_gain
+    assert len({gain_free, gain_costly, no_gain, quicker}) == 4
+    for text in (gain_free, gain_costly, no_gain, quicker):
         assert 5 <= text.count(". ") + 1 <= 9
 
 

@@ -443,3 +443,40 @@ def test_the_fit_page_says_when_the_export_shows_a_full_book(tmp_path):
     page = fit_page(calm, tmp_path / "f.png", name="p", source="x.csv", scenario="p.yaml",
                     notes=[], path=tmp_path / "g.html").read_text()
     assert "looks full" not in page
+
+
+@pytest.mark.slow
+def test_the_readmes_calibrate_example_runs_as_written(tmp_path):
+    """The README's own-practice command, word for word, on the shipped example export.
+
+    Run in a folder holding a copy of examples/ and scenarios/ (so its output lands
+    there, not in the checkout): the example files exist, are read, and fit.
+    """
+    import shlex
+    import shutil
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = next(x for x in readme.splitlines() if x.startswith("gpsim calibrate "))
+    args = shlex.split(line)[1:]
+    for name in ("examples", "scenarios"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    p = sh(*args, "--replications", "3", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "measures within tolerance of the export" in p.stdout
+    out = tmp_path / args[args.index("--out") + 1]
+    assert load_scenario(out).population.size > 0
+
+
+def test_the_example_export_is_what_its_script_makes(tmp_path):
+    """examples/export/: the shipped files are the script's output, byte for byte."""
+    import importlib.util
+
+    here = ROOT / "examples" / "export"
+    spec = importlib.util.spec_from_file_location("make_example", here / "make_example.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(tmp_path)
+    for name in ("appointments.csv", "list.csv"):
+        assert (tmp_path / name).read_bytes() == (here / name).read_bytes(), name
+    head = (here / "appointments.csv").read_text().splitlines()[0]
+    assert head.startswith("Patient ID,Session Holder,Session Holder Role,Booked Date")

@@ -36,7 +36,7 @@ from .labels import (
     short_names,
 )
 from .plots import colours
-from .stats import mean_ci
+from .stats import mean_ci, paired_differences
 from .summary import SUMMARY_COLUMNS, VISIT_KINDS
 from .verdict import judge, verdict
 
@@ -306,8 +306,9 @@ def render(folder: str | Path, out: Path | None = None,
     short = {k: capital(v) for k, v in within.items()}  # for headings and lists
     practice = common_start(names)
     col = colours(labels)
+    after = after_change(c, labels, base)
     sentences = verdict(c["comparison"], c["data"]["runs"], labels, within, reps,
-                        meta.get("precision"))
+                        meta.get("precision"), after=after)
     said = "".join(f'<p class="decision">{e(x)}</p>' if i == 0 else f"<p>{e(x)}</p>"
                    for i, x in enumerate(sentences))  # the decision first, in bold
     parts = [f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -337,7 +338,7 @@ it, the difference from the baseline, {e(within[base])}, paired by replication:
                  "policies, not forecasts.</span></p>")
     parts.append(_effect_over_time(c, labels, short, base))
     parts.append(_gain_by_kind(labels, short, base, diff))
-    parts.append(_gains(labels, short, base, comp, diff))
+    parts.append(_gains(labels, short, base, comp, diff, after))
     parts.append(_validation(c["validation"], labels, short))
     for f, title, caption, _ in PLOTS:
         data = base64.b64encode(files[f].read_bytes()).decode("ascii")
@@ -369,6 +370,38 @@ PROGRAMMES = [
     ("A named accountable GP for everyone (England, 2014-15)", "no rise in continuity on its "
      "own", "9.4"),
 ]
+
+
+#: Measures the verdict reads after a change, from the month-by-month table.
+AFTER_MEASURES = ("slicc", "routine_wait_mean_days", "ae_per_1000", "admissions_per_1000")
+
+
+def after_change(c: dict, labels, base) -> tuple[pd.DataFrame, str] | None:
+    """Each run's measures after its approach changed: the last three full months.
+
+    For a comparison where some scenario changes approach during the run and the
+    baseline does not: one row per run (``scenario, replication`` and
+    :data:`AFTER_MEASURES`), the mean of the last three full months (as "Effect
+    over time" reads the steady state), and the period in words. None when no
+    scenario changes, the baseline changes, or those months start before a change.
+    """
+    changes = c["meta"].get("changes") or {}
+    monthly = c["data"].get("monthly")
+    changed = [lb for lb in labels if lb != base and changes.get(lb)]
+    if monthly is None or not len(monthly) or changes.get(base) or not changed:
+        return None
+    days = monthly[monthly["scenario"] == base].groupby("month")["days"].first()
+    full = sorted(m for m, d in days.items() if d >= 28)
+    tail = full[-3:]
+    last_change = max(changes[lb][-1][:7] for lb in changed)
+    if len(tail) < 3 or tail[0] < last_change:
+        return None
+    rows = monthly[monthly["month"].isin(tail)]
+    after = rows.groupby(["scenario", "replication"], sort=False)[
+        [m for m in AFTER_MEASURES if m in rows.columns]].mean().reset_index()
+    span = (f"{pd.Period(tail[0], 'M').strftime('%B %Y')} to "
+            f"{pd.Period(tail[-1], 'M').strftime('%B %Y')}")
+    return after, span
 
 
 def _effect_over_time(c: dict, labels, names, base) -> str:
@@ -492,11 +525,26 @@ def _gain_by_kind(labels, names, base, diff) -> str:
             f"<table><tr><th>Scenario</th><th>SLICC, all</th>{head}</tr>{''.join(rows)}</table>")
 
 
-def _gains(labels, names, base, comp, diff) -> str:
-    """Each scenario's change in continuity beside what real programmes achieved."""
+def _gains(labels, names, base, comp, diff, after=None) -> str:
+    """Each scenario's change in continuity beside what real programmes achieved.
+
+    ``after``: :func:`after_change`'s table; a scenario that changes approach during
+    the run is then shown by its SLICC after the change, not over the whole run.
+    """
     e = html.escape
     if diff is None or len(labels) < 2:
         return ""
+    note = ""
+    if after is not None:
+        table, span = after
+        steady = paired_differences(table, ["slicc"], base).set_index("scenario")
+        diff = diff.copy()
+        for lb in steady.index:
+            if (lb, "slicc") in diff.index:
+                diff.loc[(lb, "slicc"), ["difference", "low", "high"]] = \
+                    steady.loc[lb, ["difference", "low", "high"]].to_numpy(dtype=float)
+        note = (f" SLICC is after the change ({e(span)}, the last three full months), not "
+                "averaged over the months before it.")
     rows = []
     for lb in labels[1:]:
         cells = []
@@ -518,7 +566,7 @@ def _gains(labels, names, base, comp, diff) -> str:
     has_base = (base, "slicc") in comp.index
     base_level = comp.loc[(base, "slicc")]["mean"] if has_base else float("nan")
     return (f"<h2>Continuity gains beside real programmes</h2><p>Change from "
-            f"{e(names[base])}, replication by replication (95% interval).</p>"
+            f"{e(names[base])}, replication by replication (95% interval).{note}</p>"
             "<table><tr><th>Scenario</th><th>SLICC</th><th>UPC</th><th>Team continuity</th>"
             f"<th>SLICC level</th></tr>{''.join(rows)}</table>"
             f"<p>What real programmes reported, for comparison (no parameter of the model is "

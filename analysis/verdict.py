@@ -45,11 +45,24 @@ def judge(metric: str, d: float, low: float, high: float) -> str:
 class _Tables:
     """The comparison's means and paired differences, with any pair of scenarios on demand."""
 
-    def __init__(self, comparison: pd.DataFrame, runs: pd.DataFrame, base: str):
+    def __init__(self, comparison: pd.DataFrame, runs: pd.DataFrame, base: str,
+                 after: pd.DataFrame | None = None):
         self.comp = comparison.set_index(["scenario", "metric"])
-        self.runs = runs
+        self.whole = runs
         self.base = base
         self._pairs: dict[tuple[str, str], pd.DataFrame] = {}
+        self.runs = runs
+        if after is not None:  # these measures read after the change, the rest whole-run
+            keep = [m for m in runs.columns
+                    if m in ("scenario", "replication") or m not in after.columns]
+            self.runs = runs[keep].merge(after, on=["scenario", "replication"], how="left")
+            means = after.groupby("scenario", sort=False).mean(numeric_only=True)
+            comp = self.comp.copy()
+            for m in means.columns:
+                for lb in means.index:
+                    if m != "replication" and (lb, m) in comp.index:
+                        comp.loc[(lb, m), "mean"] = means.loc[lb, m]
+            self.comp = comp
 
     def mean(self, label: str, metric: str) -> float:
         key = (label, metric)
@@ -111,13 +124,18 @@ SHORT = {"routine_wait_mean_days": "routine wait", "urgent_same_day_share": "urg
 
 def verdict(comparison: pd.DataFrame, runs: pd.DataFrame, labels: list[str],
             names: dict[str, str], replications: int,
-            precision: dict | None = None) -> list[str]:
+            precision: dict | None = None,
+            after: tuple[pd.DataFrame, str] | None = None) -> list[str]:
     """The sentences of the verdict (plain text; the first label is the baseline).
 
     ``precision``: the comparison's precision target and where it stands
-    (:func:`gpsim.compare.precision_status`), when it was run to one.
+    (:func:`gpsim.compare.precision_status`), when it was run to one. ``after``: for
+    a comparison where approaches change during the run, each run's measures after
+    the change and the period in words (:func:`analysis.report.after_change`); the
+    verdict then judges continuity, routine waits and the proxies on that period.
     """
-    t = _Tables(comparison, runs, labels[0])
+    table, span = after if after is not None else (None, "")
+    t = _Tables(comparison, runs, labels[0], table)
     base = labels[0]
     if len(labels) < 2:
         return [f"Only one scenario ({names[base]}) was run: there is nothing to compare."]
@@ -172,6 +190,16 @@ def verdict(comparison: pd.DataFrame, runs: pd.DataFrame, labels: list[str],
     shortest = min(labels, key=lambda lb: t.mean(lb, "routine_wait_mean_days"))
     out += _too_small(t, labels, names, replications)
     out.insert(0, _choice(t, leaders, shortest, names))
+    if table is not None:
+        whole = _Tables(comparison, runs, base)
+        moved = [f"{difference(slicc, whole.diff(lb, slicc)[0])} for {names[lb]}"
+                 for lb in labels[1:] if lb in set(table["scenario"])
+                 and not math.isnan(whole.diff(lb, slicc)[0])]
+        out.insert(1, f"Approaches change during these runs, so continuity, routine waits and "
+                      f"the hospital proxies are judged after the change: over {span} (the "
+                      "last three full months), against the baseline in the same months. "
+                      "Averaged over the whole run, months before the change included, SLICC "
+                      f"would read {_and(moved)}.")
     out.append(_replications(replications, precision))
     return [capital(x) for x in out]
 

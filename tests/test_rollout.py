@@ -257,6 +257,9 @@ def test_every_run_writes_monthly_csv(tmp_path, rollout_run):
 @pytest.mark.slow
 def test_a_rollout_comparison_reports_its_effect_over_time(tmp_path):
     """The report's words come from the data: change the rollout and they change."""
+    from analysis.compare import load_comparison
+    from analysis.report import after_change
+    from analysis.stats import paired_differences
     from gpsim.compare import ComparisonRequest, run_comparison
 
     base = ROOT / "scenarios" / "rollout" / "no_change.yaml"
@@ -276,3 +279,15 @@ def test_a_rollout_comparison_reports_its_effect_over_time(tmp_path):
     html_b = (later.out / "report.html").read_text()
     steady = [h[h.index("Steady state"):][:80] for h in (html, html_b)]
     assert steady[0] != steady[1]
+    # The verdict judges the rollout after the change, not over the months before it.
+    runs = pd.read_csv(later.out / "runs.csv")
+    c = load_comparison(later.out)
+    labels = [x["label"] for x in c["meta"]["scenarios"]]
+    after, span = after_change(c, labels, labels[0])
+    assert span.endswith("February 2027") and set(after["scenario"]) == set(runs["scenario"])
+    steady_gain = paired_differences(after, ["slicc"], labels[0])["difference"].item()
+    whole_gain = paired_differences(runs, ["slicc"], labels[0])["difference"].item()
+    assert steady_gain > whole_gain > 0  # the whole run dilutes it with the year before
+    html_b = " ".join(html_b.split())
+    assert "judged after the change: over December 2026 to February 2027" in html_b
+    assert f"{steady_gain * 100:+.1f} points of SLICC".replace("-", "\u2212") in html_b

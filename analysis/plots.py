@@ -90,6 +90,26 @@ def _style(i: int) -> dict:
     return {"ls": LINESTYLES[i % len(LINESTYLES)], "marker": MARKERS[i % len(MARKERS)]}
 
 
+def _percent_axis(ax) -> None:
+    """Percentages on the y axis in steps of 1, 2, 5 or 10 (of a power of ten).
+
+    Never 2.5, which whole-number labels would show rounded (48%, 50%, 52%); whole
+    percentages unless the ticks are closer than a point.
+    """
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=7, steps=[1, 2, 5, 10]))
+    ax.yaxis.set_major_formatter(_Percent())
+
+
+class _Percent(matplotlib.ticker.Formatter):
+    """A share as a percentage, with only the decimals the tick spacing needs."""
+
+    def __call__(self, x, pos=None):
+        locs = np.asarray(self.axis.get_majorticklocs(), dtype=float) * 100
+        step = float(np.min(np.diff(locs))) if locs.size > 1 else 1.0
+        places = 0 if step >= 1 - 1e-9 else int(np.ceil(-np.log10(step) - 1e-9))
+        return f"{x * 100:.{places}f}%"
+
+
 def _legend_below(fig, handles, texts, ncol: int | None = None) -> None:
     """The legend under the plots, outside every axis (so it covers no data).
 
@@ -163,12 +183,13 @@ def compare_waits(waits: pd.DataFrame, labels, names, path) -> Path:
     codes, found = pd.factorize(waits["scenario"])
     scenario = np.append(pd.Index(list(labels)).get_indexer(found), -1)[codes]
     wait = waits["wait_days"].to_numpy(dtype=float)
-    for ax, urgency, xmax in ((axes[0], "urgent", 3), (axes[1], "routine", 42)):
+    for ax, urgency, xmax, scale in ((axes[0], "urgent", 48, 24.0),
+                                     (axes[1], "routine", 42, 1.0)):
         grid = np.linspace(0.0, xmax, 2001)
         every = grid.size // 12
         of_urgency = (waits["urgency"] == urgency).to_numpy(dtype=bool)
         for i, lb in enumerate(labels):
-            w = np.sort(wait[of_urgency & (scenario == i)])
+            w = np.sort(wait[of_urgency & (scenario == i)] * scale)
             if w.size:
                 y = np.searchsorted(w, grid, side="right") / w.size  # share seen within x
                 ax.step(grid, y, where="post", color=col[lb], lw=1.5, label=names[lb],
@@ -176,11 +197,13 @@ def compare_waits(waits: pd.DataFrame, labels, names, path) -> Path:
                         ms=4, **_style(i))
         ax.set_xlim(0, xmax)
         ax.set_ylim(0, 1.01)
-        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
-        ax.set_xlabel("Days from first request to appointment")
+        _percent_axis(ax)
+        ax.set_xlabel("Hours from request to appointment" if urgency == "urgent"
+                      else "Days from first request to appointment")
         ax.set_ylabel("Appointments seen within (%)")
         ax.set_title(f"{urgency.capitalize()} requests", loc="left")
         ax.grid(alpha=0.3)
+    axes[0].set_xticks(range(0, 49, 6))
     axes[1].axvline(14, color="grey", lw=0.8, ls="--")
     axes[1].text(14.4, 0.04, "2 weeks", color="grey", fontsize=8)
     _legend_below(fig, *axes[0].get_legend_handles_labels())
@@ -213,6 +236,7 @@ def compare_continuity(pc: pd.DataFrame, labels, names, path) -> Path:
         ax.invert_yaxis()  # the baseline on top, as in the tables
     for ax in axes[1:]:
         ax.tick_params(labelleft=False)
+    fig.get_layout_engine().set(wspace=0.06)  # room between one panel's 1 and the next's 0
     return _save(fig, Path(path))
 
 
@@ -243,14 +267,21 @@ def compare_depth(comparison, ugc: pd.DataFrame, labels, names, path) -> Path:
     for i, lb in enumerate(labels):
         g = ugc[ugc["scenario"] == lb].groupby("consultations_with_usual_gp", sort=False)[
             "patients"].sum()
-        axes[1].plot(g.index.astype(str), g / g.sum(), color=col[lb], ms=5, lw=1.5,
+        share = g / g.sum()
+        keys = g.index.astype(str)
+        pooled = np.array([k.endswith("+") for k in keys])  # "10+": ten or more, pooled
+        axes[1].plot(keys[~pooled], share[~pooled], color=col[lb], ms=5, lw=1.5,
                      label=names[lb], **_style(i))
+        # The pooled bin holds every count from ten up, so it is not the next point of the
+        # curve: drawn on its own, unjoined, so the line does not seem to turn up.
+        axes[1].plot(keys[pooled], share[pooled], color=col[lb], ms=6, lw=0,
+                     marker=_style(i).get("marker", "o"))
     axes[1].set_yscale("log")
     ticks = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
     axes[1].set_yticks(ticks, ["0.1%", "0.3%", "1%", "3%", "10%", "30%", "100%"])
     axes[1].yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    axes[1].set_xlabel("Consultations with the usual GP in the year")
-    axes[1].set_ylabel("Share of patients (each step up is 10 times more)")
+    axes[1].set_xlabel("Consultations with the usual GP in the year (10+: ten or more)")
+    axes[1].set_ylabel("Share of patients (log scale)")
     axes[1].set_title("How often patients saw their usual GP", loc="left", fontsize=10)
     axes[1].grid(alpha=0.3)
     _legend_below(fig, *axes[1].get_legend_handles_labels())
@@ -361,7 +392,7 @@ def compare_monthly(monthly: pd.DataFrame, labels, names, path, changes=None) ->
         ax.set_title(title, loc="left", fontsize=10)
         ax.set_ylabel(ylabel)
         if percent:
-            ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+            _percent_axis(ax)
         ax.grid(alpha=0.3)
     step = max(1, len(months) // 8)
     for ax in axes[-1]:

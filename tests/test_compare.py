@@ -379,3 +379,25 @@ def test_a_long_legend_makes_the_figure_taller_not_the_plots_smaller(tmp_path):
 
     assert height(3) == height(4) == round(4.8 * 110)  # four rows fit as before
     assert height(20) == round((4.8 + 16 * 0.2) * 110)
+
+
+def test_percent_axes_step_by_whole_points_and_label_each_tick_once():
+    """Shares on a y axis: steps of 1, 2, 5 or 10 points (never 2.5 shown rounded)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.plots import _percent_axis
+
+    for low, high in ((0.37, 0.52), (0.78, 0.92), (0.955, 0.961), (0.0, 1.0)):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [low, high])
+        _percent_axis(ax)
+        fig.canvas.draw()
+        ticks = ax.get_yticks()
+        step = round((ticks[1] - ticks[0]) * 100, 6)
+        assert step in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20), (low, high, step)
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        assert len(set(labels)) == len(labels) and all(x.endswith("%") for x in labels), labels
+        plt.close(fig)

@@ -73,8 +73,43 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+#: The built-in approaches' own colours, the same in every comparison, the report and the app.
+APPROACH_COLOURS = {"access_first": PALETTE[0], "usual_gp_first": PALETTE[1],
+                    "clinical_champion": PALETTE[2], "personalised_micro_teams": PALETTE[3],
+                    "micro_team": PALETTE[4]}
+
+#: Colours chosen by approach for a comparison's labels (see :func:`use_approach_colours`).
+_BY_APPROACH: dict[tuple[str, ...], dict[str, str]] = {}
+
+
+def use_approach_colours(labels, approaches: dict[str, str]) -> dict[str, str]:
+    """Colour ``labels`` by their approach (label -> policy name) from now on.
+
+    A built-in approach keeps its own colour (micro-teams purple whether or not
+    usual-GP-first is compared too); a second label with the same approach, or
+    any other policy, takes the next colour no label uses yet.
+    """
+    chosen: dict[str, str] = {}
+    for lb in labels:
+        own = APPROACH_COLOURS.get(approaches.get(lb, ""))
+        if own is not None and own not in chosen.values():
+            chosen[lb] = own
+    spare = [c for c in PALETTE if c not in chosen.values()]
+    for lb in labels:
+        if lb not in chosen:
+            chosen[lb] = spare.pop(0) if spare else PALETTE[len(chosen) % len(PALETTE)]
+    _BY_APPROACH[tuple(labels)] = chosen
+    return chosen
+
+
 def colours(labels):
-    """One colour per approach, by its place in the comparison: the same on every plot and page."""
+    """One colour per approach, the same on every plot and page.
+
+    By approach where :func:`use_approach_colours` said so, else by place in the comparison.
+    """
+    chosen = _BY_APPROACH.get(tuple(labels))
+    if chosen is not None:
+        return dict(chosen)
     return {lb: PALETTE[i % len(PALETTE)] for i, lb in enumerate(labels)}
 
 

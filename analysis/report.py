@@ -35,7 +35,7 @@ from .labels import (
     number,
     short_names,
 )
-from .plots import colours
+from .plots import colours, use_approach_colours
 from .stats import mean_ci, paired_differences
 from .summary import SUMMARY_COLUMNS, VISIT_KINDS
 from .verdict import judge, verdict
@@ -94,6 +94,22 @@ def _draw(calls: dict, jobs: list[tuple[str, str]], folder: Path, extra: list[st
             calls[fn](folder / Path(f).with_suffix(f".{x}"))
 
 
+def approaches(params: pd.DataFrame, labels) -> dict[str, str]:
+    """Each label's approach: the policy it ends the run under (after any changes)."""
+    out = {}
+    if params is None or not len(params) or "parameter" not in params.columns:
+        return out
+    for lb in labels:
+        rows = params[params["scenario"] == lb].set_index("parameter")["value"]
+        changed = sorted((k for k in rows.index
+                          if k.startswith("policy_changes[") and k.endswith("].policy.name")),
+                         key=lambda k: int(k.split("[")[1].split("]")[0]))
+        key = changed[-1] if changed else "policy.name"
+        if key in rows.index:
+            out[lb] = str(rows[key])
+    return out
+
+
 def make_plots(c: dict, folder: Path, formats: tuple[str, ...] = ("png",),
                side_by_side: bool = False) -> dict[str, Path]:
     """Draw every comparison plot into ``folder``; return PNG file name -> path.
@@ -106,6 +122,8 @@ def make_plots(c: dict, folder: Path, formats: tuple[str, ...] = ("png",),
     same either way; if the second process fails they are drawn here again, so
     an error shows as it would have.
     """
+    labels = [x["label"] for x in c["meta"]["scenarios"]]
+    use_approach_colours(labels, approaches(c["parameters"], labels))
     folder.mkdir(parents=True, exist_ok=True)
     labels = [s["label"] for s in c["meta"]["scenarios"]]
     names = {k: capital(v) for k, v in short_names(

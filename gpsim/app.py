@@ -170,13 +170,25 @@ if st.button("Run", type="primary"):
         st.stop()
     bar.progress(1.0, text=f"{result.runs} runs in {result.seconds:.0f} s")
     st.session_state["result"] = (result, scenarios)
+    st.session_state["scroll_to_answer"] = True
 
 if "result" in st.session_state:
     result, ran = st.session_state["result"]
-    st.header("4. The answer")
+    st.header("4. The answer", anchor="the-answer")
+    if st.session_state.pop("scroll_to_answer", False):
+        # A finished run brings the answer into view (the page would stay at the button).
+        try:
+            st.html("<script>setTimeout(() => window.parent.document.getElementById("
+                    "'the-answer')?.scrollIntoView({behavior: 'smooth'}), 300);</script>",
+                    unsafe_allow_javascript=True)
+        except TypeError:  # a Streamlit without it: the answer is still there below
+            pass
     for sentence in result.verdict:
         st.write(logic.plain(sentence))
-    st.dataframe(result.table, hide_index=True)
+    # Measures as rows and approaches as columns, so the table fits the page's width
+    # however many measures there are.
+    st.dataframe(result.table.set_index("approach").T.rename_axis("measure"),
+                 width="stretch")
     for title, png in result.plots:
         st.subheader(title)
         st.image(png)

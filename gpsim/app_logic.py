@@ -327,6 +327,7 @@ def results_for_page(folder: Path) -> dict[str, Any]:
         number,
         short_names,
     )
+    from analysis.report import after_change
     from analysis.verdict import verdict
 
     c = load_comparison(folder)
@@ -350,7 +351,8 @@ def results_for_page(folder: Path) -> dict[str, Any]:
 
     return {
         "verdict": verdict(c["comparison"], c["data"]["runs"], labels, within,
-                           int(c["meta"]["replications"])),
+                           int(c["meta"]["replications"]), c["meta"].get("precision"),
+                           after=after_change(c, labels, labels[0])),
         "table": pd.DataFrame(rows),
         "plots": [(title, folder / "plots" / f) for f, title in APP_PLOTS
                   if (folder / "plots" / f).is_file()],

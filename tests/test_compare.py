@@ -401,3 +401,25 @@ def test_percent_axes_step_by_whole_points_and_label_each_tick_once():
         labels = [t.get_text() for t in ax.get_yticklabels()]
         assert len(set(labels)) == len(labels) and all(x.endswith("%") for x in labels), labels
         plt.close(fig)
+
+
+def test_each_approach_keeps_its_colour_whatever_else_is_compared():
+    from analysis.plots import APPROACH_COLOURS, colours, use_approach_colours
+    from analysis.report import approaches
+
+    params = pd.DataFrame([
+        {"scenario": "a", "parameter": "policy.name", "value": "access_first"},
+        {"scenario": "b", "parameter": "policy.name", "value": "personalised_micro_teams"},
+        {"scenario": "c", "parameter": "policy.name", "value": "access_first"},
+        {"scenario": "c", "parameter": "policy_changes[0].policy.name",
+         "value": "usual_gp_first"},
+        {"scenario": "d", "parameter": "policy.name", "value": "usual_gp_first"},
+    ])
+    found = approaches(params, ["a", "b", "c", "d"])
+    assert found == {"a": "access_first", "b": "personalised_micro_teams",
+                     "c": "usual_gp_first", "d": "usual_gp_first"}
+    chosen = use_approach_colours(["a", "b", "c", "d"], found)
+    assert chosen["b"] == APPROACH_COLOURS["personalised_micro_teams"]  # not by its place
+    assert chosen["c"] == APPROACH_COLOURS["usual_gp_first"]  # the approach it changes to
+    assert len(set(chosen.values())) == 4  # a second usual-GP-first gets a colour of its own
+    assert colours(["a", "b", "c", "d"]) == chosen

@@ -167,6 +167,17 @@ def network_summaries(results: list[tuple[str, object]], hub_ids=frozenset()
     return table[["practice_id", "policy", *SUMMARY_COLUMNS, "hub_appointments"]], by_cohort
 
 
+def practice_monthly(results: list[tuple[str, object]], hub_ids=frozenset()) -> pd.DataFrame:
+    """Each practice's month-by-month table, one after another (``practice_id`` first)."""
+    parts = []
+    for pid, r in results:
+        r = r if isinstance(r, PracticeParts) else practice_parts(r, hub_ids)
+        table = monthly_from_parts(r.monthly)
+        table.insert(0, "practice_id", pid)
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
 def network_monthly(results: list[tuple[str, object]], hub_ids=frozenset()) -> pd.DataFrame:
     """The network's month-by-month table, from its practices' monthly parts added up."""
     reduced = [r if isinstance(r, PracticeParts) else practice_parts(r, hub_ids)

@@ -37,13 +37,106 @@ def network_intervals(reps: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: A practice is flagged as in trouble below these (report thresholds, not evidence):
+#: half of routine appointments within two weeks, 90% of urgent requests seen the same day.
+TROUBLE = {"routine_within_14_days_share": 0.5, "urgent_same_day_share": 0.9}
+
+
+def _date(iso: str) -> str:
+    d = pd.Timestamp(iso)
+    return f"{d.day} {d:%B %Y}"
+
+
+def approach_text(periods: list[list[str]]) -> str:
+    """A practice's approaches over the run, in words."""
+    if not periods:
+        return ""
+    words = POLICIES.get(periods[0][1], periods[0][1])
+    for start, name in periods[1:]:
+        words += f", then {POLICIES.get(name, name)} from {_date(start)}"
+    return words
+
+
+def waves_of(periods: dict[str, list[list[str]]]
+             ) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Practices grouped by the day they first change approach.
+
+    Returns wave name -> its practices, and wave name -> that day; practices that
+    never change are grouped last.
+    """
+    by_day: dict[str, list[str]] = {}
+    never = []
+    for pid, p in periods.items():
+        if len(p) > 1:
+            by_day.setdefault(p[1][0], []).append(pid)
+        else:
+            never.append(pid)
+    waves, changes = {}, {}
+    for i, day in enumerate(sorted(by_day), start=1):
+        name = f"wave {i}, from {_date(day)}"
+        waves[name], changes[name] = by_day[day], day
+    if never:
+        waves["no change"] = never
+    return waves, changes
+
+
+def _trouble(t: dict, practices: list[str]) -> str:
+    """Which practices fall below :data:`TROUBLE`, in a paragraph."""
+    e = html.escape
+    flagged = []
+    for pid in practices:
+        why = [f"{measure(m).label.lower()} {number(m, t[(pid, m)]['mean'])}"
+               for m, floor in TROUBLE.items() if (pid, m) in t and t[(pid, m)]["mean"] < floor]
+        if why:
+            flagged.append(f"<li><b>{e(pid)}</b>: {e('; '.join(why))}</li>")
+    rule = ("fewer than half of routine appointments within two weeks, or fewer than 90% of "
+            "urgent requests seen the same day (thresholds of this report, not targets)")
+    if not flagged:
+        return f"<p>No practice is in trouble by this report's tests ({rule}).</p>"
+    return (f'<h2>Practices in trouble</h2><p class="worse">{len(flagged)} of '
+            f"{len(practices)} practices: {rule}. Look at their capacity before changing "
+            f"their booking.</p><ul>{''.join(flagged)}</ul>")
+
+
+def _rollout(out: Path, meta: dict, monthly: pd.DataFrame | None) -> str:
+    """The rollout month by month: each practice's approaches by period, and the plot."""
+    from .plots import rollout_monthly
+
+    e = html.escape
+    periods = meta.get("periods") or {}
+    if not any(len(p) > 1 for p in periods.values()):
+        return ""
+    waves, changes = waves_of(periods)
+    rows = "".join(f"<tr><th>{e(pid)}</th><td>{e(wave)}</td>"
+                   f"<td>{e(approach_text(periods[pid]))}</td></tr>"
+                   for wave, pids in waves.items() for pid in pids)
+    text = ("<h2>The rollout, month by month</h2><p>Each practice's approach in each period "
+            "(a change builds up over its ramp, as the scenario says), then each practice's "
+            "continuity, routine wait and same-day access by month, coloured by wave; a "
+            "dashed line marks the month a wave changes.</p>"
+            "<table><tr><th>Practice</th><th>Wave</th><th>Approach by period</th></tr>"
+            f"{rows}</table>")
+    if monthly is not None and len(monthly):
+        plot = rollout_monthly(monthly, waves, out / "plots" / "rollout.png", changes)
+        data = base64.b64encode(plot.read_bytes()).decode("ascii")
+        text += ('<img alt="Each practice month by month, by wave" '
+                 f'src="data:image/png;base64,{data}">'
+                 "<p class=\"small\">Month by month, one replication (the first); the table "
+                 "<code>network_monthly_by_practice.csv</code> has every month's measures.</p>")
+    return text
+
+
 def render_network(out: Path, reps: pd.DataFrame, meta: dict,
-                   intervals: pd.DataFrame | None = None) -> Path:
+                   intervals: pd.DataFrame | None = None,
+                   practice_monthly: pd.DataFrame | None = None) -> Path:
     """Write ``report.html`` and ``plots/practices.png`` for a network run into ``out``.
 
     ``meta``: ``name``, ``replications``, ``first_replication``, ``practices``
-    (practice id -> {policy, patients}), ``created_at``. ``intervals``:
-    :func:`network_intervals` of ``reps`` if the caller has it already.
+    (practice id -> {policy, patients}), ``created_at``, and optionally ``periods``
+    (practice id -> [first day, policy name] per period) and ``warmup`` (a sentence).
+    ``intervals``: :func:`network_intervals` of ``reps`` if the caller has it already.
+    ``practice_monthly``: each practice's month-by-month table (a rollout is then
+    drawn month by month, by wave).
     """
     e = html.escape
     intervals = network_intervals(reps) if intervals is None else intervals
@@ -89,7 +182,10 @@ forecasts.</span></p>
 <p class="small">Replications {meta.get('first_replication', 0)} to
 {meta.get('first_replication', 0) + reps_n - 1}; created {e(meta.get('created_at', ''))}.
 {e(meta.get('warmup', ''))}</p>
-<h2>The network as a whole</h2>"""]
+"""]
+    parts.append(_trouble(t, practices))
+    parts.append(_rollout(out, meta, practice_monthly))
+    parts.append("<h2>The network as a whole</h2>")
     for group, metrics in HEADLINE_GROUPS.items():
         metrics = [m for m in metrics if ("network", m) in t]
         lows = {m: min(t[(p, m)]["mean"] for p in practices) for m in metrics}
@@ -114,7 +210,8 @@ forecasts.</span></p>
                  + "".join(f"<th>{e(measure(m).heading)}</th>" for m in key) + "</tr>")
     for pid in practices:
         p = info.get(pid, {})
-        policy = POLICIES.get(p.get("policy", ""), p.get("policy", ""))
+        policy = (approach_text(meta["periods"][pid]) if pid in meta.get("periods", {})
+                  else POLICIES.get(p.get("policy", ""), p.get("policy", "")))
         parts.append(f"<tr><th>{e(pid)}</th><td>{e(policy)}</td>"
                      f'<td class="num">{int(p.get("patients", 0)):,}</td>'
                      + "".join(cell(pid, m) for m in key) + "</tr>")

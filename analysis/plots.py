@@ -506,3 +506,59 @@ def compare_practices(practices: pd.DataFrame, labels, names, path,
         ax.axis("off")
     _legend_below(fig, *axes.flat[0].get_legend_handles_labels())
     return _save(fig, Path(path))
+
+
+#: What a rollout's month-by-month plot shows for each practice.
+ROLLOUT_PANELS = (
+    ("slicc", "GP visits with the list GP (SLICC)", "share of GP consultations", True),
+    ("team_continuity_rolling", "Consultations with the own micro-team (last year)",
+     "share of consultations", True),
+    ("routine_wait_mean_days", "Routine wait, mean", "days", False),
+    ("same_day_share", "Appointments on the day booked (same-day access)",
+     "share of appointments", True),
+)
+
+
+def rollout_monthly(monthly: pd.DataFrame, waves: dict[str, list[str]], path,
+                    changes: dict[str, str]) -> Path:
+    """Each practice month by month, coloured by wave, with each wave's change marked.
+
+    ``monthly``: ``practice_id, month, days`` and the measures (one replication);
+    ``waves``: wave name -> its practices, in order; ``changes``: wave name -> the
+    date its practices changed approach (none for practices that never change).
+    """
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.6), dpi=100, sharex=True,
+                             layout="constrained")
+    m = monthly[monthly["days"] >= 7]
+    months = sorted(m["month"].unique())
+    x_of = {mo: i for i, mo in enumerate(months)}
+    handles = {}
+    for ax, (metric, title, ylabel, percent) in zip(axes.ravel(), ROLLOUT_PANELS, strict=True):
+        for w, (wave, pids) in enumerate(waves.items()):
+            colour = PALETTE[w % len(PALETTE)]
+            for j, pid in enumerate(pids):
+                r = m[m["practice_id"] == pid].sort_values("month")
+                line, = ax.plot([x_of[mo] for mo in r["month"]], r[metric], color=colour,
+                                lw=1.4, ls=LINESTYLES[j % len(LINESTYLES)],
+                                marker=MARKERS[j % len(MARKERS)], ms=3)
+                handles.setdefault(f"{pid} ({wave})", line)
+            date = changes.get(wave)
+            if date and date[:7] in x_of:
+                ax.axvline(x_of[date[:7]], color=colour, ls="--", lw=1)
+        ax.set_title(title, loc="left", fontsize=10)
+        ax.set_ylabel(ylabel)
+        if percent:
+            _percent_axis(ax)
+        ax.grid(alpha=0.3)
+    step = max(1, len(months) // 8)
+    for ax in axes[-1]:
+        ax.set_xticks(range(0, len(months), step),
+                      [months[i] for i in range(0, len(months), step)])
+        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+    texts = list(handles)
+    lines = list(handles.values())
+    if changes:
+        lines.append(matplotlib.lines.Line2D([], [], color="grey", ls="--"))
+        texts.append("the wave changes approach (its colour)")
+    _legend_below(fig, lines, texts)
+    return _save(fig, Path(path))

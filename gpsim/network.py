@@ -19,6 +19,7 @@ import pandas as pd
 from analysis.network import (
     network_monthly,
     network_summaries,
+    practice_monthly,
     practice_parts,
     write_and_reduce,
 )
@@ -64,6 +65,15 @@ class NetworkResult:
     by_cohort: pd.DataFrame
     seconds: float
     summary_only: bool
+
+
+def approach_periods(s) -> list[list[str]]:
+    """A practice's approaches in order: ``[first recorded day, policy name]`` per period."""
+    start = s.start_date + dt.timedelta(days=s.warmup_days)
+    periods = [[start.isoformat(), s.policy.name]]
+    for change in s.policy_changes:
+        periods.append([change.from_date.isoformat(), change.policy.name])
+    return periods
 
 
 def warmup_words(s) -> str:
@@ -135,6 +145,7 @@ def run_network_study(
                                    scheduler=scheduler, progress=progress, policies=policies))
         table, by_cohort = network_summaries(results, network.hub_ids)
         monthly = network_monthly(results, network.hub_ids)
+        by_practice = practice_monthly(results, network.hub_ids)
         reps = [table.assign(replication=replication)]
         for k in range(replication + 1, replication + replications):  # summaries only
             more = list(run_network(network, k, workers, reducer=PracticeSummary(network.hub_ids),
@@ -147,13 +158,15 @@ def run_network_study(
                 "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "practices": {pid: {"policy": s.policy.name, "patients": s.population.size}
                               for pid, s in network.practices},
-                "warmup": warmup_words(network.practices[0][1])}
+                "warmup": warmup_words(network.practices[0][1]),
+                "periods": {pid: approach_periods(s) for pid, s in network.practices}}
         with folder.writing() as stage:
             write_csv(table, stage / "network_summary.csv", index=False)
             write_csv(by_cohort, stage / "network_summary_by_cohort.csv", index=False)
             write_csv(monthly, stage / "network_monthly.csv", index=False)
+            write_csv(by_practice, stage / "network_monthly_by_practice.csv", index=False)
             write_csv(all_reps, stage / "network_replications.csv", index=False)
             intervals = network_intervals(all_reps)
             write_csv(intervals, stage / "network_intervals.csv", index=False)
-            render_network(stage, all_reps, meta, intervals)
+            render_network(stage, all_reps, meta, intervals, by_practice)
     return NetworkResult(network, out, table, by_cohort, time.perf_counter() - t0, summary_only)

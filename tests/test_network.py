@@ -450,3 +450,44 @@ def test_a_networks_practices_get_their_wait_plot_only_when_asked(tmp_path, two_
     assert (tmp_path / "plain" / pid / "appointments.parquet").exists()
     assert (tmp_path / "plotted" / pid / "wait_distribution.png").read_bytes()[:4] == b"\x89PNG"
 
+
+
+def test_waves_and_periods_in_words():
+    from analysis.network_report import approach_text, waves_of
+
+    periods = {"a": [["2025-03-03", "access_first"],
+                     ["2025-09-01", "personalised_micro_teams"]],
+               "b": [["2025-03-03", "access_first"], ["2026-03-02", "usual_gp_first"]],
+               "c": [["2025-03-03", "access_first"]],
+               "d": [["2025-03-03", "access_first"],
+                     ["2025-09-01", "personalised_micro_teams"]]}
+    waves, changes = waves_of(periods)
+    assert waves == {"wave 1, from 1 September 2025": ["a", "d"],
+                     "wave 2, from 2 March 2026": ["b"], "no change": ["c"]}
+    assert changes["wave 2, from 2 March 2026"] == "2026-03-02"
+    assert approach_text(periods["b"]) == "access-first, then usual-GP-first from 2 March 2026"
+
+
+@pytest.mark.slow
+def test_a_rollout_network_report_shows_the_rollout(tmp_path):
+    import html5lib
+
+    out = tmp_path / "waves"
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "network",
+                        str(ROOT / "scenarios" / "rollout" / "two_waves.yaml"), "--out", str(out)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert p.returncode == 0, p.stderr
+    text = " ".join(html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(
+        (out / "report.html").read_text()).itertext())
+    text = " ".join(text.split())
+    assert "The rollout, month by month" in text
+    assert "clifton wave 2, from 2 March 2026 access-first, then personalised micro-teams " \
+           "from 2 March 2026" in text
+    assert (out / "plots" / "rollout.png").read_bytes()[:4] == b"\x89PNG"
+    monthly = pd.read_csv(out / "network_monthly_by_practice.csv")
+    assert set(monthly["practice_id"]) == {"ashley", "barton", "clifton", "downend"}
+    # a practice below the report's thresholds is named, with the measure that put it there
+    reps = pd.read_csv(out / "network_replications.csv").set_index("practice_id")
+    low = reps.index[reps["routine_within_14_days_share"] < 0.5].tolist()
+    assert low and all(f"{pid} : routine appointments within 2 weeks" in text
+                       or f"{pid}: routine appointments within 2 weeks" in text for pid in low)

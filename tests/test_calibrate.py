@@ -445,6 +445,25 @@ def test_the_fit_page_says_when_the_export_shows_a_full_book(tmp_path):
     assert "looks full" not in page
 
 
+def test_the_fit_page_advises_only_what_the_export_supports(tmp_path):
+    """Continuity off without a usual-GP column: add the list, do not change the policy."""
+    from analysis.calibration.fit import fit_page, fit_plot, fit_table
+
+    export = {"lead same day": 0.40, "upc_mean": 0.50}
+    model = {"lead same day": 0.41, "upc_mean": 0.70}
+    table = fit_table(export, [model, {k: v + 0.005 for k, v in model.items()}])
+    page = fit_page(table, fit_plot(table, tmp_path / "f.png"), name="p", source="x.csv",
+                    scenario="p.yaml", notes=[], path=tmp_path / "f.html").read_text()
+    page = " ".join(page.split())
+    assert "The export names no usual GP" in page and "usual_gp column" in page
+    assert "do not change <code>--policy</code> on its account" in page
+    with_usual = fit_table({**export, "slicc": 0.30}, [{**model, "slicc": 0.45}] * 2)
+    page = fit_page(with_usual, tmp_path / "f.png", name="p", source="x.csv",
+                    scenario="p.yaml", notes=[], path=tmp_path / "g.html").read_text()
+    page = " ".join(page.split())
+    assert "names no usual GP" not in page and "if you know it does" in page
+
+
 @pytest.mark.slow
 def test_the_readmes_calibrate_example_runs_as_written(tmp_path):
     """The README's own-practice command, word for word, on the shipped example export.

@@ -253,10 +253,20 @@ def fit_page(fit: pd.DataFrame, plot: Path, *, name: str, source: str, scenario:
         lead += (" Outside: " + "; ".join(e(x) for x in outside["label"].head(8))
                  + (f"; and {len(outside) - 8} more" if len(outside) > 8 else "")
                  + ". Read these before trusting the model's effect sizes for this practice.")
-        if outside["group"].eq("index").any():
-            lead += (" Continuity outside its tolerance often means the practice books "
-                     "differently from the scenario's policy: calibrate again with "
-                     "<code>--policy</code> (usual_gp_first, micro_team, ...) and compare.")
+        if outside["group"].eq("index").any() and not fit["measure"].eq("slicc").any():
+            # Without each patient's usual GP the model drew the lists itself: a continuity
+            # mismatch says nothing about how the practice books.
+            lead += (" The export names no usual GP, so the model assigned patients to GPs "
+                     "itself and its continuity cannot be held to the export's: give the "
+                     "registered list with a usual_gp column (<code>--list</code>) before "
+                     "reading continuity. This export cannot show which booking approach the "
+                     "practice uses, so do not change <code>--policy</code> on its account.")
+        elif outside["group"].eq("index").any():
+            lead += (" With each patient's usual GP known, continuity outside its tolerance "
+                     "may mean the practice books differently from the scenario's policy "
+                     "(if you know it does, calibrate again with <code>--policy</code>: "
+                     "usual_gp_first, micro_team, ...), or that its patients ask for their "
+                     "own GP more or less often than the defaults assume.")
         far = fit.set_index("measure")["export"].reindex(
             ["lead 15-21 days", "lead 22-28 days", "lead over 28 days"]).sum()
         if outside["measure"].str.startswith("lead").any() and far >= FULL_BOOK:

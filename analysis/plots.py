@@ -398,6 +398,24 @@ MONTHLY_PANELS = (
 )
 
 
+def _month_panel(ax, title: str, ylabel: str, percent: bool) -> None:
+    """A month-by-month panel's title, axis label, percentages and grid."""
+    ax.set_title(title, loc="left", fontsize=10)
+    ax.set_ylabel(ylabel)
+    if percent:
+        _percent_axis(ax)
+    ax.grid(alpha=0.3)
+
+
+def _month_ticks(bottom_row, months: list[str]) -> None:
+    """Month labels on the bottom panels: at most about eight, turned to fit."""
+    step = max(1, len(months) // 8)
+    for ax in bottom_row:
+        ax.set_xticks(range(0, len(months), step),
+                      [months[i] for i in range(0, len(months), step)])
+        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+
+
 def compare_monthly(monthly: pd.DataFrame, labels, names, path, changes=None) -> Path:
     """Each measure by month: mean over replications with its 95% band, change dates marked.
 
@@ -424,16 +442,8 @@ def compare_monthly(monthly: pd.DataFrame, labels, names, path, changes=None) ->
                 month = date[:7]
                 if month in x_of:
                     ax.axvline(x_of[month], color=col.get(lb, "grey"), ls="--", lw=1)
-        ax.set_title(title, loc="left", fontsize=10)
-        ax.set_ylabel(ylabel)
-        if percent:
-            _percent_axis(ax)
-        ax.grid(alpha=0.3)
-    step = max(1, len(months) // 8)
-    for ax in axes[-1]:
-        ax.set_xticks(range(0, len(months), step), [months[i] for i in range(0, len(months),
-                                                                              step)])
-        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+        _month_panel(ax, title, ylabel, percent)
+    _month_ticks(axes[-1], months)
     handles, texts = axes[0, 0].get_legend_handles_labels()
     if changes and any(changes.values()):
         handles.append(matplotlib.lines.Line2D([], [], color="grey", ls="--"))
@@ -545,16 +555,8 @@ def rollout_monthly(monthly: pd.DataFrame, waves: dict[str, list[str]], path,
             date = changes.get(wave)
             if date and date[:7] in x_of:
                 ax.axvline(x_of[date[:7]], color=colour, ls="--", lw=1)
-        ax.set_title(title, loc="left", fontsize=10)
-        ax.set_ylabel(ylabel)
-        if percent:
-            _percent_axis(ax)
-        ax.grid(alpha=0.3)
-    step = max(1, len(months) // 8)
-    for ax in axes[-1]:
-        ax.set_xticks(range(0, len(months), step),
-                      [months[i] for i in range(0, len(months), step)])
-        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+        _month_panel(ax, title, ylabel, percent)
+    _month_ticks(axes[-1], months)
     texts = list(handles)
     lines = list(handles.values())
     if changes:

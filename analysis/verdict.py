@@ -48,7 +48,6 @@ class _Tables:
     def __init__(self, comparison: pd.DataFrame, runs: pd.DataFrame, base: str,
                  after: pd.DataFrame | None = None):
         self.comp = comparison.set_index(["scenario", "metric"])
-        self.whole = runs
         self.base = base
         self._pairs: dict[tuple[str, str], pd.DataFrame] = {}
         self.runs = runs

@@ -17,34 +17,38 @@ import pandas as pd
 
 
 def wait_distribution(appointments: pd.DataFrame, path: str | Path, title: str = "") -> Path:
-    """Empirical CDF of days from first request to appointment, urgent and routine.
+    """Empirical CDF of the wait from request to appointment: urgent in hours, routine in days.
 
     Only appointments in the observation window that were attended or missed
     are shown (cancelled ones are not).
     """
     a = appointments[appointments["in_window"].to_numpy(dtype=bool)]
     a = a[a["status"].isin(["attended", "dna"])]
-    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=110)
-    for urgency, colour in (("urgent", "#c0392b"), ("routine", "#2c7fb8")):
-        w = np.sort(a.loc[a["urgency"] == urgency, "wait_days"].to_numpy(dtype=float))
-        if w.size == 0:
-            continue
-        y = np.arange(1, w.size + 1) / w.size
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.3), dpi=110, layout="constrained")
+    panels = ((axes[0], "urgent", "#c0392b", 24.0, "Hours from request to appointment"),
+              (axes[1], "routine", "#2c7fb8", 1.0, "Days from first request to appointment"))
+    for ax, urgency, colour, scale, xlabel in panels:
+        w = np.sort(a.loc[a["urgency"] == urgency, "wait_days"].to_numpy(dtype=float) * scale)
         n = w.size
-        if n > 4000:  # draw the curve through 4,000 of its points: the same picture, faster
-            keep = np.unique(np.linspace(0, n - 1, 4000).round().astype(np.int64))
-            w, y = w[keep], y[keep]
-        ax.step(w, y, where="post", color=colour, label=f"{urgency} (n = {n:,})")
-    ax.axvline(14, color="grey", lw=0.8, ls="--")
-    ax.text(14.2, 0.03, "2 weeks", color="grey", fontsize=8)
-    ax.set_xlabel("Days from first request to appointment")
-    ax.set_ylabel("Share of appointments seen within")
-    ax.set_ylim(0, 1.01)
-    ax.set_xlim(left=0)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
-    ax.set_title(title or "Wait from request to appointment")
-    fig.tight_layout()
+        if n:
+            y = np.arange(1, n + 1) / n
+            if n > 4000:  # draw the curve through 4,000 of its points: the same picture, faster
+                keep = np.unique(np.linspace(0, n - 1, 4000).round().astype(np.int64))
+                w, y = w[keep], y[keep]
+            ax.step(w, y, where="post", color=colour, label=f"{urgency} (n = {n:,})")
+            ax.legend(loc="center right")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("Appointments seen within (%)")
+        ax.set_ylim(0, 1.01)
+        _percent_axis(ax)
+        ax.set_title(f"{urgency.capitalize()} requests", loc="left")
+        ax.grid(alpha=0.3)
+    axes[0].set_xlim(0, 48)
+    axes[0].set_xticks(range(0, 49, 6))
+    axes[1].set_xlim(left=0)
+    axes[1].axvline(14, color="grey", lw=0.8, ls="--")
+    axes[1].text(14.2, 0.03, "2 weeks", color="grey", fontsize=8)
+    fig.suptitle(title or "Wait from request to appointment")
     path = Path(path)
     fig.savefig(path, format="png")
     plt.close(fig)

@@ -695,7 +695,8 @@ def _replication_words(meta: dict) -> str:
             f"key measure's 95% interval was within {target} of its mean in every scenario")
     if status.get("reached"):
         return text + "; the target was reached."
-    worst = "; ".join(f"{measure(w['measure']).label} in {html.escape(w['scenario'])}"
+    worst = "; ".join(f"{html.escape(measure(w['measure']).label)} in "
+                      f"{html.escape(w['scenario'])}"
                       + (f" ({w['relative_precision']:.1%})" if w["relative_precision"] else "")
                       for w in status.get("worst", []))
     return text + f"; the cap was reached first, with these still wider: {worst}."

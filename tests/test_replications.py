@@ -175,3 +175,6 @@ def test_compare_to_a_precision_adds_replications_and_equals_a_plain_compare(tmp
         assert (tmp_path / "p" / name).read_bytes() == (tmp_path / "q" / name).read_bytes()
     report = (tmp_path / "p" / "report.html").read_text()
     assert "confidence-interval method" in report
+    import html5lib
+
+    html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(report)

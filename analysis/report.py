@@ -770,6 +770,12 @@ def _warmup_words(p: pd.Series) -> str:
     check = (f"a warm-up analysis (<code>gpsim warmup</code>: MSER-5 and Welch's method, run "
              f"{e(str(p.get('warmup_check.checked_on')))}), which recommended at least "
              f"{e(str(days))} days from the scenario's start")
+    checked_from, starts = p.get("warmup_check.start_date"), p.get("start_date")
+    if isinstance(checked_from, str) and checked_from and isinstance(starts, str) \
+            and checked_from != starts:
+        return (f"A warm-up analysis is recorded for a start on {e(checked_from)}, not for "
+                f"this run's start on {e(starts)}: the warm-up was not checked for this start "
+                "(<code>gpsim warmup</code> runs one).")
     try:
         used, wanted = int(float(p.get("warmup_days"))), int(float(days))
     except (TypeError, ValueError):

@@ -87,6 +87,9 @@ def warmup_words(s) -> str:
     if check is None:
         return text + ("; no warm-up analysis is recorded for the practices' scenario "
                        "(gpsim warmup runs one).")
+    if check.start_date is not None and check.start_date != s.start_date:
+        return text + (f"; the warm-up analysis on record ran from {check.start_date}, not "
+                       "from this start, so this warm-up was not checked.")
     if s.warmup_days < check.recommended_days:
         return text + (f", shorter than the {check.recommended_days} days a warm-up analysis "
                        f"recommended on {check.checked_on}: waits are likely biased.")

@@ -126,7 +126,7 @@ def recommendation_text(rec: Recommendation, scenario, years: int, replications:
         lines.append(f"Recommended: warmup_days: {rec.warmup_days} (or more), from a start on "
                      f"{scenario.start_date}; to record that it was checked, add to the "
                      f"scenario: warmup_check: {{recommended_days: {rec.warmup_days}, "
-                     f"checked_on: {today}}}")
+                     f"checked_on: {today}, start_date: {scenario.start_date}}}")
         if scenario.warmup_days < rec.warmup_days:
             lines.append(f"The scenario's warm-up ({scenario.warmup_days} days) is shorter.")
     return "\n".join(lines)

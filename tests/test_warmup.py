@@ -100,3 +100,28 @@ def test_bad_arguments_are_refused(tmp_path):
                         "--out", str(tmp_path / "w")], cwd=ROOT, capture_output=True, text=True,
                        timeout=120)
     assert p.returncode == 2 and "--replications" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_moved_start_is_not_covered_by_the_recorded_check():
+    """The check records the start it ran from; a variant starting elsewhere is told so."""
+    import datetime as dt
+
+    from analysis.report import _warmup_words
+    from gpsim.network import warmup_words
+    from sim import load_scenario
+    from sim.inputs.notes import scenario_notes
+
+    default = load_scenario(ROOT / "scenarios" / "default.yaml")
+    assert default.warmup_check.start_date == default.start_date
+    assert not any("warm-up" in n for n in scenario_notes(default))
+    moved = default.model_copy(update={"start_date": dt.date(2024, 9, 2)})
+    assert any("ran from 2024-03-04, but the scenario starts on 2024-09-02" in n
+               for n in scenario_notes(moved))
+    assert "this warm-up was not checked" in warmup_words(moved)
+    assert "chosen from a warm-up analysis" in warmup_words(default)
+    row = {"warmup_check.recommended_days": "175", "warmup_check.checked_on": "2026-12-04",
+           "warmup_check.start_date": "2024-03-04", "warmup_days": "364"}
+    same = _warmup_words(pd.Series({**row, "start_date": "2024-03-04"}))
+    other = _warmup_words(pd.Series({**row, "start_date": "2024-09-02"}))
+    assert same.startswith("The warm-up was chosen from a warm-up analysis")
+    assert "not for this run's start on 2024-09-02" in other

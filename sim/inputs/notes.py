@@ -22,7 +22,11 @@ def scenario_notes(s: Scenario) -> list[str]:
             "after that is closed; set practice.bank_holidays (e.g. england_and_wales) to have "
             "them by rule")
     check = s.warmup_check
-    if check is not None and s.warmup_days < check.recommended_days:
+    if check is not None and check.start_date is not None and check.start_date != s.start_date:
+        notes.append(
+            f"{s.name}: the warm-up analysis on record ran from {check.start_date}, but the "
+            f"scenario starts on {s.start_date}: run gpsim warmup for this start")
+    elif check is not None and s.warmup_days < check.recommended_days:
         notes.append(
             f"{s.name}: warmup_days ({s.warmup_days}) is shorter than the "
             f"{check.recommended_days} days the warm-up analysis of {check.checked_on} "

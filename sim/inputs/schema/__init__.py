@@ -174,6 +174,9 @@ class WarmupCheck(Strict):
     recommended_days: int = Field(ge=0, le=3650, description="The warm-up it recommended, in "
                                   "days, from this scenario's start_date.")
     checked_on: CalendarDate = Field(description="When the analysis was run.")
+    start_date: CalendarDate | None = Field(
+        None, description="The start_date the analysis ran from: a scenario that starts on "
+        "another day (a variant that moves it) is not covered by the check.")
     note: str = Field("", description="Anything a reader should know (pilot length, "
                       "replications, what did not settle).")
 

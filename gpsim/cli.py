@@ -160,10 +160,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         worst = max(status["worst"], key=lambda w: w["relative_precision"] or math.inf)
         rel = worst["relative_precision"]
-        print(f"After {done} replications, {measure(worst['measure']).label.lower()} in "
-              f"{worst['scenario']} is within "
-              f"{'?' if rel is None else f'{rel:.1%}'} of its mean (target "
-              f"{status['target']:.0%}): running to {target} ...", flush=True)
+        within = "?" if rel is None else f"{rel:.1%}"
+        print(f"After {done} replications, {measure(worst['measure']).label} in "
+              f"{worst['scenario']} is known to within \u00b1{within} of its mean (target "
+              f"\u00b1{status['target']:.0%}): running to {target} ...", flush=True)
 
     precision = {}
     if args.measures and args.precision is None:
@@ -213,6 +213,9 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, _parse_set(args.set or []), _registry(args))
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
+    from sim.inputs.resolve import with_seed
+
+    scenario = with_seed(scenario)  # a scenario without a seed gets one, said in its outputs
     out = Path(args.out) if args.out else \
         project_root() / "results" / "warmup" / Path(args.scenario).stem
     workers = min(args.workers or os.cpu_count() or 1, args.replications)

@@ -31,6 +31,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from .stats import mean_ci
+
 #: The measures a precision target applies to by default: what a practice decides on.
 KEY_MEASURES = ("routine_wait_mean_days", "urgent_wait_hours_mean", "slicc", "upc_mean",
                 "ae_per_1000")
@@ -40,16 +42,6 @@ INITIAL = 3
 
 #: The look-ahead of Hoad, Robinson and Davies (their default and sim-tools').
 LOOK_AHEAD = 5
-
-
-def half_width(x: np.ndarray, level: float = 0.95) -> float:
-    """Half-width of the Student-t interval of the mean of ``x`` (NaN under two values)."""
-    from scipy.special import stdtrit
-
-    n = x.size
-    if n < 2:
-        return float("nan")
-    return float(stdtrit(n - 1, 0.5 + level / 2) * x.std(ddof=1) / math.sqrt(n))
 
 
 def running_precision(values, level: float = 0.95) -> pd.DataFrame:
@@ -64,8 +56,8 @@ def running_precision(values, level: float = 0.95) -> pd.DataFrame:
     rows = []
     for n in range(1, x.size + 1):
         part = x[:n]
-        mean = float(part.mean())
-        hw = half_width(part, level)
+        mean, low, high, _ = mean_ci(part, level)
+        hw = high - mean
         std = float(part.std(ddof=1)) if n > 1 else float("nan")
         if math.isnan(hw):
             rel = float("nan")
@@ -73,8 +65,8 @@ def running_precision(values, level: float = 0.95) -> pd.DataFrame:
             rel = 0.0 if hw == 0 else math.inf
         else:
             rel = hw / abs(mean)
-        rows.append({"replications": n, "mean": mean, "std": std, "low": mean - hw,
-                     "high": mean + hw, "half_width": hw, "relative_precision": rel})
+        rows.append({"replications": n, "mean": mean, "std": std, "low": low,
+                     "high": high, "half_width": hw, "relative_precision": rel})
     return pd.DataFrame(rows)
 
 

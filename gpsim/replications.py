@@ -32,9 +32,6 @@ from sim.files.outputs import claim_output
 from sim.inputs.policies import Registry
 from sim.runs.batch import run_batch
 
-#: Files the advisor writes (its folder holds nothing else).
-FILES = ("replications.png", "replications.csv", "advice.csv", "recommendation.txt")
-
 
 @dataclasses.dataclass(frozen=True)
 class ReplicationsRequest:

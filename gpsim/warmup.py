@@ -26,10 +26,6 @@ from sim.runs.batch import run_batch
 #: GP utilisation at which the book is called full (demand above capacity).
 SATURATED = 0.97
 
-#: Files a warm-up analysis writes (its folder holds nothing else).
-FILES = ("warmup.png", "series.csv", "truncation.csv", "steadiness.csv", "recommendation.txt")
-
-
 @dataclasses.dataclass(frozen=True)
 class WarmupRequest:
     """What ``gpsim warmup`` is asked for.

@@ -73,6 +73,10 @@ SWITCHES: dict[str, dict] = {
     "team_wait_limit": {"policy.name": "micro_team", "policy.params.team_wait_days": 2},
     "full_adherence": {"policy.name": "usual_gp_first", "policy.params.adherence": 1.0},
     "urgent_with_usual_gp": {"policy.name": "micro_team", "policy.params.urgent": True},
+    "duty_doctor": {"practice.urgent_care.model": "duty_doctor",
+                    "practice.urgent_care.duty_doctors_per_day": 2},
+    "duty_doctor_and_urgent_rule": {"policy.name": "usual_gp_first", "policy.params.urgent": True,
+                                    "practice.urgent_care.model": "duty_doctor"},
     "bank_holidays": {"practice.bank_holidays": "none", "practice.open_dates": ["2025-04-21"]},
     "popup_reminder": {"policy.name": "micro_team", "policy.params.popup_reminder": True},
     "coded_cohorts": {"policy.name": "usual_gp_first",
@@ -133,7 +137,7 @@ SWITCHES: dict[str, dict] = {
 }
 
 #: Switched on together (one run with all of them), where they can be combined.
-COMBINED = ["unprompted_offers", "micro_team", "team_wait_limit", "popup_reminder", "decline_late_offers",
+COMBINED = ["duty_doctor", "unprompted_offers", "micro_team", "team_wait_limit", "popup_reminder", "decline_late_offers",
             "patient_choice", "online_time", "signposting", "leaver", "reviews", "follow_ups",
             "release_window", "dna_by_lead", "sickness", "planned_care", "closed_dates",
             "planned_care_streams", "history"]

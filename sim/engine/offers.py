@@ -12,7 +12,8 @@ A change to an approach is a change to its rule; the two readings of rules are
 the engine's, kept identical by the parity tests.
 
 Urgent requests are seen the same day if any capacity exists: first the
-day's held on-the-day slots, then any slot still free today. Routine requests
+day's held on-the-day slots, then any slot still free today; under a
+duty-doctor rota, the duty GPs' first. Routine requests
 take bookable-ahead slots from the day wanted up to the horizon (or a shorter
 wait limit), and, wanting the soonest, today's held slots that start within
 the release window and are still free. Online requests, when the practice
@@ -133,7 +134,8 @@ def tiered_offers(
     ``tiers`` pairs clinicians (already limited to those eligible) with the
     longest wait, in days, to offer them; the eligible clinicians, with no
     limit but the horizon, are always the last tier. Urgent requests get the
-    first tier with a slot today; routine requests one offer per tier
+    first tier with a slot today, the day's duty GPs (if the practice runs a
+    duty-doctor rota) coming just before anyone; routine requests one offer per tier
     (without repeats); follow-ups, reviews and planned care go to
     :func:`follow_up_offers`. With no tiers this is access-first.
     """
@@ -141,7 +143,8 @@ def tiered_offers(
         return follow_up_offers(request, calendar, practice)
     all_tiers = [*tiers, (request.eligible, None)]
     if request.urgency == URGENT:
-        for tier, _ in all_tiers:
+        duty = tuple(c for c in practice.on_duty(request.day) if c in request.eligible)
+        for tier, _ in [*tiers, (duty, None), (request.eligible, None)]:
             if tier:
                 slot = same_day_slot(request, calendar, tier)
                 if slot is not None:

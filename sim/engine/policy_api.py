@@ -136,6 +136,8 @@ class PracticeView:
             it if they have a slot within this many days of the wanted day.
         coding_rank: per patient, a uniform number fixing the order in which a
             practice's continuity code reaches its list (``coded_share``).
+        duty: per day, the GPs on duty under a duty-doctor rota (-1: none;
+            no columns without one).
     """
 
     patients: Patients
@@ -149,6 +151,13 @@ class PracticeView:
     usual_clinician: np.ndarray | None = None
     follow_up_window_days: int = 7
     coding_rank: np.ndarray | None = None
+    duty: np.ndarray | None = None
+
+    def on_duty(self, day: int) -> tuple[int, ...]:
+        """The GPs on duty on ``day``, in rota order (empty without a duty-doctor rota)."""
+        if self.duty is None or self.duty.shape[1] == 0 or day >= self.duty.shape[0]:
+            return ()
+        return tuple(int(c) for c in self.duty[day] if c >= 0)
 
     def team_of_patient(self, patient: int) -> tuple[int, ...]:
         """The micro-team of a patient's usual clinician (lead first), or ``()``."""

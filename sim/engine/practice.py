@@ -60,6 +60,7 @@ class PracticeModel:
             usual_clinician=self.lists.usual,
             follow_up_window_days=world.rules.follow_up_window_days,
             coding_rank=world.coding_rank,
+            duty=world.rules.duty,
         )
         #: The policy of each day (one policy, or a rollout's changes).
         self.schedule = PolicySchedule(world, self.practice_view, policies)

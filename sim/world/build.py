@@ -34,6 +34,7 @@ from .workforce import (
     Workforce,
     annual_leave,
     build_workforce,
+    duty_rota,
     employed,
     open_days,
     sickness_spells,
@@ -78,6 +79,8 @@ class BookingRules(NamedTuple):
         eligible_mask: per (need, mode) and clinician: whether they may take it.
         teams: per team: its size, then its members, lead first.
         team_of: per clinician: their team if they hold a list in one, else -1.
+        duty: per day, the GPs on duty (-1: none); no columns unless the practice runs
+            a duty-doctor rota (:func:`sim.world.workforce.duty_rota`).
     """
 
     end_day: int
@@ -105,6 +108,7 @@ class BookingRules(NamedTuple):
     eligible_mask: np.ndarray
     teams: np.ndarray
     team_of: np.ndarray
+    duty: np.ndarray
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -200,7 +204,8 @@ def build_world(scenario: Scenario, replication: int = 0) -> World:
     workforce = build_workforce(s)
     leave = annual_leave(s, n_days, streams.get("leave"))
     in_post = employed(s, n_days)
-    slots = slot_layout(s, workforce, n_days, is_open, leave, in_post)
+    duty = duty_rota(s, n_days, is_open, leave, in_post)
+    slots = slot_layout(s, workforce, n_days, is_open, leave, in_post, duty)
     caps = np.array([np.inf if c.max_list_size is None else c.max_list_size
                      for c in s.clinicians])
     holders = np.nonzero(workforce.holds_list & in_post[:, 0])[0]
@@ -237,7 +242,7 @@ def build_world(scenario: Scenario, replication: int = 0) -> World:
     teams, team_of = team_index(s)
     rules = booking_rules(s, n_days, is_open, patients, eligible, teams, team_of,
                           navigation is not None,
-                          willingness_to_wait(s, patients.size, streams.get("willingness")))
+                          willingness_to_wait(s, patients.size, streams.get("willingness")), duty)
     return World(
         scenario=s, replication=replication, streams=streams, end_day=end_day, n_days=n_days,
         workforce=workforce, leave=leave, in_post=in_post, slots=slots, patients=patients,
@@ -323,10 +328,12 @@ def willingness_to_wait(s: Scenario, n_patients: int, rng: np.random.Generator) 
 def booking_rules(s: Scenario, n_days: int, is_open: np.ndarray, patients: Patients,
                   eligible: tuple[tuple[tuple[int, ...], ...], ...],
                   teams: tuple[tuple[int, ...], ...], team_of: dict[int, int],
-                  has_navigation: bool, extra_days: np.ndarray) -> BookingRules:
+                  has_navigation: bool, extra_days: np.ndarray,
+                  duty: np.ndarray | None = None) -> BookingRules:
     """The :class:`BookingRules` of a scenario (arrays contiguous and writable).
 
-    ``extra_days``: :func:`willingness_to_wait`.
+    ``extra_days``: :func:`willingness_to_wait`; ``duty``:
+    :func:`sim.world.workforce.duty_rota` (None: no duty rota).
     """
     needs = list(s.demand.needs.values())
     n_clin = max(len(s.clinicians), 1)
@@ -384,6 +391,8 @@ def booking_rules(s: Scenario, n_days: int, is_open: np.ndarray, patients: Patie
         eligible_mask=eligible_mask,
         teams=team_table,
         team_of=team_of_clinician,
+        duty=(np.full((n_days, 0), -1, dtype=np.int64) if duty is None
+              else np.ascontiguousarray(duty, dtype=np.int64)),
     )
 
 

@@ -202,9 +202,103 @@ class SlotLayout:
     time: np.ndarray
 
 
+def _works(s: Scenario, is_open: np.ndarray, leave: np.ndarray,
+           in_post: np.ndarray | None) -> np.ndarray:
+    """(clinician, day): the clinician can run sessions that day (open, not on leave, in post)."""
+    works = np.array([working_days(s, clin, is_open) & ~leave[c]
+                      for c, clin in enumerate(s.clinicians)]).reshape(len(s.clinicians), -1)
+    return works if in_post is None else works & in_post
+
+
+def _sessions_by_weekday(clin) -> np.ndarray:
+    """How many sessions a clinician works on each weekday (Monday first)."""
+    counts = np.zeros(7, dtype=np.int64)
+    for code in clin.sessions:
+        counts[WEEKDAYS.index(code.partition("_")[0])] += 1
+    return counts
+
+
+def duty_rota(s: Scenario, n_days: int, is_open: np.ndarray, leave: np.ndarray,
+              in_post: np.ndarray | None = None) -> np.ndarray:
+    """The GPs on duty each day under the duty-doctor model: (day, k), -1 where none.
+
+    ``k`` is ``practice.urgent_care.duty_doctors_per_day`` (0 columns under the
+    on-the-day team model). On each open day the list-holders (not hub
+    clinicians) who work a session that day take turns: those with the fewest
+    duties per day worked so far go on duty, ties in clinician order, so each
+    GP's share of duties follows the days they work. No random numbers: the
+    rota is the practice's plan, the same under every policy and replication
+    with the same leave.
+    """
+    care = s.practice.urgent_care
+    if care.model != "duty_doctor":
+        return np.full((n_days, 0), -1, dtype=np.int64)
+    k = care.duty_doctors_per_day
+    rota = np.full((n_days, k), -1, dtype=np.int64)
+    holders = [c for c, clin in enumerate(s.clinicians)
+               if s.roles[clin.role].holds_list and not clin.extended_access]
+    if not holders:
+        return rota
+    weekday = (s.start_date.weekday() + np.arange(n_days)) % 7
+    on_shift = _works(s, is_open, leave, in_post) & np.array(
+        [_sessions_by_weekday(s.clinicians[c])[weekday] > 0 for c in range(len(s.clinicians))])
+    duties = np.zeros(len(s.clinicians))
+    worked = np.zeros(len(s.clinicians))
+    for d in np.nonzero(is_open[:n_days])[0]:
+        working = [c for c in holders if on_shift[c, d]]
+        worked[working] += 1
+        # Fewest duties per day worked so far first; ties in clinician order.
+        on = sorted(working, key=lambda c: (duties[c] / worked[c], c))[:k]
+        rota[d, :len(on)] = on
+        duties[on] += 1
+    return rota
+
+
+def held_shares(s: Scenario, n_days: int, is_open: np.ndarray, leave: np.ndarray,
+                in_post: np.ndarray | None, duty: np.ndarray) -> np.ndarray:
+    """(clinician, day): the share of each session's slots held for the day.
+
+    The role's ``on_the_day_share``, except under the duty-doctor model: a duty
+    GP holds all their slots that day, and the role's other list-holders hold
+    ``(h S - D) / (S - D)`` (at least 0), where ``h`` is the role's share, ``S``
+    the role's list-holders' slots that day and ``D`` the duty GPs', so the
+    capacity the role holds for the day stays as the scenario says (less only
+    when the duty GPs alone hold more than that).
+    """
+    n_clin = len(s.clinicians)
+    share = np.array([[s.roles[clin.role].on_the_day_share] for clin in s.clinicians],
+                     dtype=float).reshape(n_clin, 1).repeat(n_days, axis=1)
+    if duty.shape[1] == 0:
+        return share
+    weekday = (s.start_date.weekday() + np.arange(n_days)) % 7
+    works = _works(s, is_open, leave, in_post)
+    on_duty = np.zeros((n_clin, n_days), dtype=bool)
+    for j in range(duty.shape[1]):
+        days = np.nonzero(duty[:, j] >= 0)[0]
+        on_duty[duty[days, j], days] = True
+    for name, role in s.roles.items():
+        members = [c for c, clin in enumerate(s.clinicians) if clin.role == name
+                   and role.holds_list and not clin.extended_access]
+        if not members:
+            continue
+        slots = np.array([(slots_per_session(s, s.clinicians[c]) - role.online_slots_per_session)
+                          * _sessions_by_weekday(s.clinicians[c])[weekday] * works[c]
+                          for c in members], dtype=float)
+        duty_slots = (slots * on_duty[members]).sum(axis=0)
+        rest = slots.sum(axis=0) - duty_slots
+        h = role.on_the_day_share
+        with np.errstate(divide="ignore", invalid="ignore"):
+            others = np.where(rest > 0, np.clip((h * (rest + duty_slots) - duty_slots) / rest,
+                                                0.0, 1.0), h)
+        has_duty = duty_slots > 0
+        for c in members:
+            share[c, has_duty] = np.where(on_duty[c, has_duty], 1.0, others[has_duty])
+    return share
+
+
 def slot_layout(
     s: Scenario, wf: Workforce, n_days: int, is_open: np.ndarray, leave: np.ndarray,
-    in_post: np.ndarray | None = None,
+    in_post: np.ndarray | None = None, duty: np.ndarray | None = None,
 ) -> SlotLayout:
     """Lay out every slot of every clinician's sessions on open days off leave.
 
@@ -213,8 +307,13 @@ def slot_layout(
     slots become online time: ``1 / online_fraction`` short slots each, in the
     ONLINE pool, which only online requests use. Within each session, on-the-day slots are
     spread evenly (slot ``j`` is held if ``floor((j+1) h) > floor(j h)`` for
-    share ``h``), so urgent capacity exists at every time of day.
+    share ``h``), so urgent capacity exists at every time of day. ``h`` is the
+    role's share, or the day's under a duty-doctor rota ``duty``
+    (:func:`duty_rota`, :func:`held_shares`).
     """
+    if duty is None:
+        duty = np.full((n_days, 0), -1, dtype=np.int64)
+    shares = held_shares(s, n_days, is_open, leave, in_post, duty)
     wd0 = s.start_date.weekday()
     weekday = (wd0 + np.arange(n_days)) % 7
     starts = {name: hours(t) / 24.0 for name, t in s.practice.session_starts.items()}
@@ -224,18 +323,14 @@ def slot_layout(
         total = slots_per_session(s, clin)
         n_online = 0 if clin.extended_access else role.online_slots_per_session
         j = np.arange(total - n_online)
-        h = role.on_the_day_share
-        held = np.floor((j + 1) * h) > np.floor(j * h)
         minute = 1.0 / (24.0 * 60.0)
         offsets = (clin.first_slot + j) * role.slot_minutes * minute
-        pools = np.where(held, ON_THE_DAY, AHEAD).astype(np.int8)
         if n_online:
             # The session's last slots are online time: short slots of online_fraction each.
             m = np.arange(int(n_online / role.online_fraction + 1e-9))
             offsets = np.concatenate([offsets, (clin.first_slot + j.size) * role.slot_minutes
                                       * minute + m * role.slot_minutes
                                       * role.online_fraction * minute])
-            pools = np.concatenate([pools, np.full(m.size, ONLINE, dtype=np.int8)])
         works = working_days(s, clin, is_open) & ~leave[c]
         if in_post is not None:
             works = works & in_post[c]
@@ -244,13 +339,20 @@ def slot_layout(
             days = np.nonzero(works & (weekday == WEEKDAYS.index(wd_name)))[0]
             if days.size == 0:
                 continue
+            h = shares[c, days][:, None]
+            held = np.floor((j + 1)[None, :] * h) > np.floor(j[None, :] * h)
+            pools = np.where(held, ON_THE_DAY, AHEAD).astype(np.int8)
+            if n_online:
+                pools = np.concatenate(
+                    [pools, np.full((days.size, offsets.size - j.size), ONLINE, dtype=np.int8)],
+                    axis=1)
             t = (days[:, None] + starts[sess] + offsets[None, :]).ravel()
             cl_parts.append(np.full(t.size, c, dtype=np.int32))
             day_parts.append(np.repeat(days, offsets.size).astype(np.int32))
             # On a day the practice is shut (a hub's weekend session) nobody can ask on
             # the day, so nothing is held back: every slot is bookable ahead.
-            day_pools = np.where(is_open[days][:, None], pools[None, :],
-                                 np.where(pools == ONLINE, ONLINE, AHEAD)[None, :])
+            day_pools = np.where(is_open[days][:, None], pools,
+                                 np.where(pools == ONLINE, ONLINE, AHEAD))
             pool_parts.append(day_pools.ravel().astype(np.int8))
             time_parts.append(t)
 

@@ -115,6 +115,22 @@ def _fill_tiers(rules, rule, usual, run, patient, row):
     return n_first, n_team
 
 
+@inner
+def _fill_duty(rules, run, row, today):
+    """The GPs on duty ``today`` who may take the request, into ``run.tiers[0]``; their count.
+
+    As :meth:`sim.engine.policy_api.PracticeView.on_duty`, filtered by eligibility.
+    """
+    n = 0
+    if today < rules.duty.shape[0]:
+        for j in range(rules.duty.shape[1]):
+            c = rules.duty[today, j]
+            if c >= 0 and rules.eligible_mask[row, c]:
+                run.tiers[0, n] = c
+                n += 1
+    return n
+
+
 @inlined
 def offers(cal, rules, rule, usual, run, log, rid, now):
     """The rule's offers for request ``rid`` at time ``now``, into the scratch offers.
@@ -202,6 +218,11 @@ def _policy_offers(cal, rules, rule, usual, run, log, rid, now, urgency, row, n_
                 return _add_offer(run, i64(0), slot)
         if n_team > 0:
             slot = _same_day(cal, run.tiers[1], n_team, now, online)
+            if slot[1] >= 0:
+                return _add_offer(run, i64(0), slot)
+        n_duty = _fill_duty(rules, run, row, int(now))
+        if n_duty > 0:
+            slot = _same_day(cal, run.tiers[0], n_duty, now, online)
             if slot[1] >= 0:
                 return _add_offer(run, i64(0), slot)
         return _add_offer(run, i64(0), _same_day(cal, eligible, n_eligible, now, online))

@@ -70,6 +70,7 @@ from .practice import (
     Role,
     Team,
     TeamFormation,
+    UrgentCare,
 )
 
 __all__ = [
@@ -113,6 +114,7 @@ __all__ = [
     "Team",
     "TeamFormation",
     "TimeOfDay",
+    "UrgentCare",
     "Weekday",
     "_has_boolean",
     "_in_calendar",

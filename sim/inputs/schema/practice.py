@@ -41,6 +41,24 @@ class Opening(Strict):
         return self
 
 
+class UrgentCare(Strict):
+    """How the practice sees urgent (same-day) requests."""
+
+    model: Literal["on_the_day_team", "duty_doctor"] = Field(
+        "on_the_day_team", description="'on_the_day_team': every clinician holds their role's "
+        "on_the_day_share of each session for the day, and an urgent request takes the "
+        "earliest held slot with anyone who can see it. 'duty_doctor': each open day, a rota "
+        "puts duty_doctors_per_day list-holding GPs on duty; all of a duty GP's slots that day "
+        "are held for the day (the other list-holders of the role hold less, so the role's "
+        "capacity held for the day stays what on_the_day_share says), and an urgent request "
+        "goes to the duty GP's earliest slot today, else to anyone's. Practices run both "
+        "(docs/evidence.md 9.5); which one is the practice's choice.")
+    duty_doctors_per_day: int = Field(
+        1, ge=1, le=10, description="GPs on duty each open day under the duty-doctor model "
+        "(fewer on a day fewer list-holders work); they take turns, each in proportion to "
+        "the days they work.")
+
+
 class Practice(Strict):
     """The practice: opening hours, sessions and booking rules."""
 
@@ -72,6 +90,9 @@ class Practice(Strict):
             "to routine requests too; until then it is kept for urgent requests."
         ),
     )
+    urgent_care: UrgentCare = Field(
+        UrgentCare(), description="How urgent same-day requests are seen: an on-the-day team "
+        "(the default) or a duty doctor rota.")
     max_attempts: int = Field(
         3,
         ge=1,

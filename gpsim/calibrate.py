@@ -25,15 +25,17 @@ import pandas as pd
 
 from analysis.calibration.export import ExportError, ExportFormat, load_format, read_export
 from analysis.calibration.fit import (
+    access_by_need,
     fit_page,
     fit_plot,
     fit_table,
     measures,
     run_measures,
-    same_day_by_need,
+    solve_access,
 )
-from analysis.calibration.infer import Calibration, calibrate
+from analysis.calibration.infer import Calibration, Estimate, calibrate
 from analysis.calibration.writer import scenario_text
+from analysis.plots import role_name
 from sim.files.csv_read import line_numbers, read_csv_text
 from sim.files.csv_safe import write_csv
 from sim.files.outputs import claim_output
@@ -132,7 +134,7 @@ class CalibrationRequest:
             clinician names (:func:`analysis.calibration.export.read_export`).
         replications, workers: the fit report's runs and processes.
         fit: write the fit report.
-        fit_urgent: fit the urgent shares by simulation.
+        fit_urgent: fit the urgent and routine planned shares by simulation (access).
         name: the practice's name (default: from ``out``).
         argv: the command as typed (recorded in the scenario).
         start_date: the simulated period's first day (default: the Monday after the export).
@@ -244,7 +246,7 @@ def run_calibrate(request: CalibrationRequest, *, prepared: Prepared | None = No
                 _write_history(cal, people, stage / history_name)
         scenario = _load(stage / out_path.name, stage, dest)
         if fit_urgent:
-            scenario = _fit_urgent_shares(cal, scenario, stage / out_path.name, workers, say)
+            scenario = _fit_access(cal, scenario, stage / out_path.name, workers, say)
             text = scenario_text(cal, base, name=practice_name, start_date=start,
                                  list_file=list_name,
                                  history_file=history_name, command=command, start_note=start_note,
@@ -295,46 +297,77 @@ def _load(path: Path, stage: Path, dest: Path):
                                ) from None
 
 
-#: Correction rounds and replications per round when fitting the urgent shares. The fitting
-#: runs use replications from FITTING_REPLICATIONS on, so the fit report (replications 0,
-#: 1, ...) is judged on random numbers the fitting never saw.
-URGENT_ROUNDS = 2
-URGENT_REPLICATIONS = 3
+#: Correction rounds and replications per round when fitting access. The fitting runs use
+#: replications from FITTING_REPLICATIONS on, so the fit report (replications 0, 1, ...) is
+#: judged on random numbers the fitting never saw.
+ACCESS_ROUNDS = 3
+ACCESS_REPLICATIONS = 3
 FITTING_REPLICATIONS = 1000
 
+#: What a bound that held the access fit means, for the scenario's comment and the fit report.
+ACCESS_BOUNDS = {
+    "no urgent requests": "the export books fewer of this role's appointments on the day than "
+    "the model's routine requests alone would take, so none is urgent and more of the routine "
+    "ones are for a later day (routine_planned_share)",
+    "all urgent": "the export books more on the day than even all-urgent demand gives",
+    "all routine planned": "the export books fewer on the day than the model gives even when "
+    "almost every routine request is for a later day",
+    "no routine": "no routine request of this role wanting the soonest slot found one in the "
+    "fitting runs",
+}
 
-def _fit_urgent_shares(cal: Calibration, scenario, path: Path, workers: int | None,
-                       say) -> object:
-    """Fit each need's urgent share so the model books as much on the day as the export.
+
+def _fit_access(cal: Calibration, scenario, path: Path, workers: int | None, say) -> object:
+    """Fit each need's urgent share (and, in a quiet practice, its routine planned share).
 
     An export shows which appointments were booked for the same day, not which
-    requests had to be: some routine requests find a slot today too. With the
-    model's share ``q`` of routine requests booked the same day, the urgent
-    share ``u`` that gives the export's same-day share ``e`` solves
-    ``u + (1 - u) q = e``. Two rounds of three replications settle it.
+    requests had to be: some routine requests find a slot today too. Each round
+    runs the scenario, reads how each kind of request was booked
+    (:func:`analysis.calibration.fit.access_by_need`) and solves for the shares
+    that give the export's same-day share
+    (:func:`analysis.calibration.fit.solve_access`). A bound that held the fit
+    is said in the scenario and the fit report (:data:`ACCESS_BOUNDS`).
     """
-    target = {role: need["urgent_share"].value for role, need in cal.needs.items()}
-    urgent = dict(target)
-    for _ in range(URGENT_ROUNDS):
+    same = {role: need["urgent_share"].value for role, need in cal.needs.items()}
+    urgent = dict(same)
+    base = {role: float(n.routine_planned_share) for role, n in scenario.demand.needs.items()}
+    planned = dict(base)
+    bounds: dict[str, str] = {}
+    for _ in range(ACCESS_ROUNDS):
         runs = [kept for _, _, kept in run_batch(
-            [("urgent", scenario, FITTING_REPLICATIONS + k) for k in range(URGENT_REPLICATIONS)],
-            same_day_by_need,
-            workers=workers or os.cpu_count() or 1, progress=None, description="urgent share")]
-        for role, u in urgent.items():
-            m = float(np.mean([r.get(role, np.nan) for r in runs]))
-            if not np.isfinite(m) or u >= 1.0:
+            [("access", scenario, FITTING_REPLICATIONS + k) for k in range(ACCESS_REPLICATIONS)],
+            access_by_need,
+            workers=workers or os.cpu_count() or 1, progress=None, description="access fit")]
+        for role in urgent:
+            rows = [r[role] for r in runs if role in r]
+            if not rows:
                 continue
-            q = min(max((m - u) / (1.0 - u), 0.0), 0.95)
-            urgent[role] = round(min(max((target[role] - q) / (1.0 - q), 0.0), 1.0), 3)
-        scenario = load_scenario(path, {f"demand.needs.{r}.urgent_share": u
-                                        for r, u in urgent.items()})
-    for role, u in urgent.items():
-        cal.needs[role]["urgent_share"].value = u
-        cal.needs[role]["urgent_share"].note = (
-            f"fitted so that {100 * target[role]:.0f}% of requests are booked for the same day, "
-            f"as in the export (the rest of them are routine requests that found a slot today)")
+            stats = {k: float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
+                     for k in rows[0] for v in [np.array([r[k] for r in rows])]}
+            u, p, word = solve_access(same[role], stats, base[role])
+            urgent[role], planned[role] = round(u, 3), round(p, 3)
+            bounds.pop(role, None)
+            if word:
+                bounds[role] = word
+        scenario = load_scenario(path, {
+            **{f"demand.needs.{r}.urgent_share": u for r, u in urgent.items()},
+            **{f"demand.needs.{r}.routine_planned_share": p for r, p in planned.items()}})
+    for role in urgent:
+        need = cal.needs[role]
+        held = f"; {ACCESS_BOUNDS[bounds[role]]}" if role in bounds else ""
+        need["urgent_share"].value = urgent[role]
+        need["urgent_share"].note = (
+            f"fitted by simulation so that {100 * same[role]:.0f}% of requests are booked for "
+            f"the same day, as in the export (the rest of them are routine requests that "
+            f"found a slot today){held}")
+        if planned[role] != base[role]:
+            need["routine_planned_share"] = Estimate(planned[role], (
+                f"fitted with urgent_share (above), from {base[role]:g} (the default "
+                "practice's); the day wanted is drawn from demand.planned_delay_days"))
+    cal.access_bounds = {role: ACCESS_BOUNDS[w] for role, w in bounds.items()}
     say("Urgent shares fitted to the export's same-day bookings: " + ", ".join(
-        f"{r} {u:.2f}" for r, u in urgent.items()) + ".")
+        f"{r} {u:.2f}" + (f" (routine for a later day {planned[r]:.2f})"
+                          if planned[r] != base[r] else "") for r, u in urgent.items()) + ".")
     return scenario
 
 
@@ -360,6 +393,14 @@ def _notes(cal: Calibration, export) -> list[str]:
     if cal.counts.get("booked_after_appointment"):
         notes.append(f"{cal.counts['booked_after_appointment']:,} appointments were recorded as "
                      "booked after they happened; their lead time is taken as 0.")
+    by_reason: dict[str, list[str]] = {}
+    for role, why in sorted(cal.access_bounds.items()):
+        by_reason.setdefault(why, []).append(role_name(role))
+    for why, roles in by_reason.items():
+        notes.append(f"Same-day access ({', '.join(roles)}): the fit held at a bound: {why}."
+                     + (" Every request of these roles is then routine, within a continuity "
+                        "approach's reach: read approaches' gains for them with that in mind."
+                        if "none is urgent" in why else ""))
     if "slicc" not in cal.usual_gp_note and "saw most" in cal.usual_gp_note:
         notes.append("SLICC of the export uses usual GPs taken from the export itself (the GP "
                      "seen most), which flatters it: read the model's SLICC against it with care.")

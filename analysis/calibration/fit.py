@@ -106,18 +106,75 @@ def run_measures(result) -> dict[str, float]:
                     {str(k): float(v) for k, v in util.items()})
 
 
-def same_day_by_need(result) -> dict[str, float]:
-    """Share of patients' own requests (urgent or routine) booked for the same day, by need.
+#: Kinds of a patient's own request the access fit tells apart.
+ACCESS_KINDS = ("urgent", "soonest", "planned")
 
-    What calibration's urgent shares are fitted to (a calibrated practice has
-    one need per role, named after it): the export shows which appointments
-    were booked on the day, not which requests had to be.
+
+def access_by_need(result) -> dict[str, dict[str, float]]:
+    """How a run booked patients' own requests, by need: what calibration fits access to.
+
+    Per need: ``same``, the share of its kept own appointments (urgent or
+    routine, attended or DNA, in the window) booked for the same day, as an
+    export shows it; and per kind of request (urgent; routine wanting the
+    soonest slot; routine for a planned later day) its share of them
+    (``<kind>_share``) and its own same-day share (``<kind>_same``; NaN for a
+    kind with no appointment). Appointments of requests first made before the
+    window are left out (their wanted day is not recorded).
     """
     a = result.appointments
     a = a[a["in_window"].to_numpy() & a["urgency"].astype(str).isin(("urgent", "routine"))
           .to_numpy() & a["status"].astype(str).isin(("attended", "dna")).to_numpy()]
-    same = (a["lead_days"] == 0).groupby(a["need"].astype(str)).mean()
-    return {str(k): float(v) for k, v in same.items()}
+    wanted = a["request_id"].map(result.requests.set_index("request_id")["wanted_from"])
+    a, wanted = a[wanted.notna().to_numpy()], wanted[wanted.notna()]
+    urgent = (a["urgency"].astype(str) == "urgent").to_numpy()
+    planned = (wanted.dt.normalize() > a["requested_at"].dt.normalize()).to_numpy()
+    kind = np.where(urgent, "urgent", np.where(planned, "planned", "soonest"))
+    same = a["lead_days"].to_numpy() == 0
+    need = a["need"].astype(str).to_numpy()
+    out: dict[str, dict[str, float]] = {}
+    for name in sorted(set(need)):
+        mine = need == name
+        row = {"same": float(same[mine].mean())}
+        for k in ACCESS_KINDS:
+            these = mine & (kind == k)
+            row[f"{k}_share"] = float(these.sum() / mine.sum())
+            row[f"{k}_same"] = float(same[these].mean()) if these.any() else np.nan
+        out[name] = row
+    return out
+
+
+def solve_access(same: float, stats: dict[str, float], planned_share: float
+                 ) -> tuple[float, float, str]:
+    """The urgent share and routine planned share that give an export's same-day share.
+
+    An export shows which appointments were booked for the same day, not which
+    requests had to be. With the urgent share ``u``, the routine planned share
+    ``p`` (requests for a later day, never booked today) and ``q``, the share of
+    routine requests wanting the soonest slot that the model booked today
+    (``stats``, from :func:`access_by_need`), the same-day share is
+    ``u s + (1 - u)(1 - p) q`` (``s``: urgent requests booked today). The urgent
+    share is solved for with ``p`` as it is; only if that would need fewer than
+    no urgent requests (a quiet practice, whose routine callers mostly get a
+    slot today) is ``u`` 0 and ``p`` solved for instead: more of the routine
+    requests are for a later day. The word says which bound held ("" if none).
+    """
+    q = stats.get("soonest_same", np.nan)
+    s = stats.get("urgent_same", np.nan)
+    s = 1.0 if not np.isfinite(s) else s
+    if not np.isfinite(q):  # no routine request wanting the soonest slot was booked
+        return min(max(same / s, 0.0), 1.0), planned_share, "no routine"
+    routine = (1.0 - planned_share) * q
+    if s - routine <= 1e-9:
+        return 1.0, planned_share, "all urgent"
+    u = (same - routine) / (s - routine)
+    if u > 1.0:
+        return 1.0, planned_share, "all urgent"
+    if u >= 0.0:
+        return float(u), planned_share, ""
+    p = 1.0 - same / q if q > 0 else planned_share
+    if p > 0.95:
+        return 0.0, 0.95, "all routine planned"
+    return 0.0, float(max(p, 0.0)), "no urgent requests"
 
 
 def group_of(measure: str) -> str:

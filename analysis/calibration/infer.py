@@ -95,6 +95,7 @@ class Calibration:
     counts: dict[str, int]
     utilisation: dict[str, float]  # role -> appointments / inferred capacity of worked sessions
     synthetic_history: Estimate | None = None  # population.history, for a practice without a list
+    access_bounds: dict[str, str] = dataclasses.field(default_factory=dict)  # role -> why held
 
     @property
     def years(self) -> float:

@@ -154,8 +154,12 @@ def scenario_text(cal: Calibration, base: dict, *, name: str, start_date: dt.dat
         out.append(_line(6, "share", need["share"].value, need["share"].note))
         out.append(_line(6, "urgent_share", need["urgent_share"].value, need["urgent_share"].note))
         out.append(_line(6, "roles", need["roles"].value, need["roles"].note))
-        out.append(_line(6, "routine_planned_share", routine_planned,
-                         "ASSUMPTION: as the default practice's acute need"))
+        if "routine_planned_share" in need:
+            out.append(_line(6, "routine_planned_share", need["routine_planned_share"].value,
+                             need["routine_planned_share"].note))
+        else:
+            out.append(_line(6, "routine_planned_share", routine_planned,
+                             "ASSUMPTION: as the default practice's acute need"))
         for key in ("follow_up_probability", "follow_up_delay_days"):
             out.append(_line(6, key, need[key].value, need[key].note))
     out.append(_line(2, "planned_delay_days", base["demand"]["planned_delay_days"],

@@ -160,8 +160,11 @@ PARAMETERS = {
     "policy.params.adherence_with_popup": "adherence with the pop-up",
     "policy.params.team_wait_days": "team wait limit (days)",
     "policy.params.max_wait_days": "wait limit for the named clinician (days)",
-    "choice.continuity_preference_share": "patients with a preferred GP",
-    "demand.rate_per_patient_year": "requests per patient a year",
+    "policy.params.popup_reminder": "pop-up reminder",
+    "population.values_continuity_share": "patients with a preferred GP",
+    "demand.requests_per_patient_year": "requests per patient a year",
+    "choice.extra_days_shape": "spread of how long patients will wait for their GP",
+    "roles.gp.on_the_day_share": "GP capacity held for the day",
 }
 
 

@@ -287,6 +287,40 @@ def cmd_replications(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_choose(args: argparse.Namespace) -> int:
+    """Answer a question file: search, select, check robustness; write choice.html."""
+    from gpsim.choose import choose, load
+
+    question = load(args.question, _registry(args))
+    out = Path(args.out) if args.out else \
+        project_root() / "results" / "choices" / Path(args.question).stem
+    where = f"Dask scheduler {args.scheduler}" if args.scheduler else \
+        f"{args.workers or 'all'} process(es)"
+    print(f"Question {question.spec.name!r}: {len(question.spec.options)} option(s), "
+          f"{question.spec.search.trials} settings to try; running on {where} ...", flush=True)
+
+    def say(text: str) -> None:
+        print(f"  {text}", file=sys.stderr, flush=True)
+
+    import os
+
+    try:
+        c = choose(question, out, workers=args.workers or os.cpu_count() or 1,
+                   scheduler=args.scheduler, policies=_registry(args), force=args.force,
+                   say=say)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: the runs finished so far are saved in {out / 'runs'}; "
+                          "run the same command again to go on from there (nothing else was "
+                          "written)") from None
+    from analysis.choice_report import answer
+
+    print(answer(c)[0])
+    print(f"{c.runs_made + c.runs_reused:,} runs ({c.runs_made:,} made now) in "
+          f"{c.seconds:,.0f} s. Report: {out / 'choice.html'}; tables: choice.csv, search.csv"
+          + (", robustness.csv, sensitivity.csv" if c.robustness is not None else ""))
+    return 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep (resuming if interrupted) and write its aggregates and report."""
     from gpsim.sweep import SweepProgress, run_sweep
@@ -690,6 +724,14 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     sw.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     sw.add_argument("--out", help="output folder (default results/sweeps/<sweep file name>)")
     sw.set_defaults(func=cmd_sweep)
+    ch = sub.add_parser("choose", help="which approach and settings suit a practice: search, "
+                        "ranking and selection, robustness (resumes if interrupted)",
+                        parents=[forced, plugins])
+    ch.add_argument("question", help="question YAML file (see scenarios/choices/)")
+    ch.add_argument("--workers", type=_positive, help="local processes (default: all cores)")
+    ch.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    ch.add_argument("--out", help="output folder (default results/choices/<question file name>)")
+    ch.set_defaults(func=cmd_choose)
     nw = sub.add_parser("network", help="run every practice of a network (PCN, federation)",
                         parents=[forced, plugins])
     nw.add_argument("network", help="network YAML file (see scenarios/networks/)")

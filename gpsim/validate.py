@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from sim.inputs.files import NETWORK, SWEEP, file_kind
+from sim.inputs.files import NETWORK, QUESTION, SWEEP, file_kind
 from sim.inputs.loading import load_scenario
 from sim.inputs.networks import load_network
 from sim.inputs.notes import scenario_notes
@@ -62,6 +62,14 @@ def check_file(path: str | Path, policies: Registry | None = None,
             notes = scenario_notes(sweep.points[0].scenario)
             summary = (f"sweep {sweep.spec.name!r}: {len(sweep.points)} points x "
                        f"{sweep.spec.replications} replications = {len(sweep.runs())} runs")
+        elif kind == QUESTION:
+            from gpsim.choose import load as load_question
+
+            q = load_question(path, policies)
+            notes = scenario_notes(q.today)
+            summary = (f"question {q.spec.name!r}: {len(q.spec.options)} option(s), "
+                       f"{q.spec.search.trials} settings to try, up to "
+                       f"{q.spec.selection.finalists} finalists")
         else:
             s = load_scenario(path, policies=policies)
             notes = scenario_notes(s)

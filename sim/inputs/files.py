@@ -1,4 +1,4 @@
-"""What kind of input file a YAML file is: a scenario, a network or a sweep.
+"""What kind of input file a YAML file is: a scenario, a network, a sweep or a question.
 
 Told from its top-level keys, so a command given the wrong kind of file can
 say so in one line instead of listing every key it did not expect.
@@ -12,7 +12,7 @@ from typing import Any
 from .problems import ScenarioError
 from .yaml_files import read_yaml
 
-SCENARIO, NETWORK, SWEEP = "scenario", "network", "sweep"
+SCENARIO, NETWORK, SWEEP, QUESTION = "scenario", "network", "sweep", "question"
 
 #: What to do with each kind, for the one-line hint.
 USE = {
@@ -22,14 +22,21 @@ USE = {
              "'validate'",
     SWEEP: "a sweep file (it has base: and grid: or variants:): use it with 'sweep' or "
            "'validate'",
+    QUESTION: "a question file (it has base: and options:): use it with 'choose' or "
+              "'validate'",
 }
 
 
 def kind_of(data: Any) -> str:
-    """The kind of a parsed file: network (``practices:``), sweep (``base:``), else scenario."""
+    """The kind of a parsed file: network, question, sweep or scenario.
+
+    Network: ``practices:``; question: ``base:`` and ``options:``; sweep: ``base:``.
+    """
     if isinstance(data, dict):
         if "practices" in data:
             return NETWORK
+        if "base" in data and "options" in data:
+            return QUESTION
         if "base" in data and not {"population", "clinicians", "roles"} & set(data):
             return SWEEP
     return SCENARIO

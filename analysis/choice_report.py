@@ -137,7 +137,7 @@ def answer(choice) -> list[str]:
     if chosen.option != TODAY and today:
         d = _paired(best.runs, today, obj)
         text += f": {_interval(obj, d[0], d[1], d[2], diff=True)} on today's " \
-                f"{number(obj, float(np.mean(_values(today, obj))), unit=True)}"
+                f"{_value(obj, float(np.mean(_values(today, obj))))}"
     out.append(text + ".")
     costs = []
     for c, v in zip(spec.constraints, best.verdicts, strict=False):
@@ -178,7 +178,9 @@ def answer(choice) -> list[str]:
         text += constraint_risk(choice)
         top = measure_first(choice)
         if top:
-            text += f" Measure {top} before rolling out: it moves the answer most."
+            many = " and " in top
+            text += (f" Measure {top} before rolling out: {'they move' if many else 'it moves'}"
+                     " the answer most.")
         out.append(text)
     return out
 
@@ -206,6 +208,10 @@ def constraint_risk(choice) -> str:
             text += (f", most of all where {parameter_name(top['assumption'])} is "
                      f"{'high' if bad else 'low'} (across its range it moves the measure by "
                      f"{difference(c.measure, top['mu_star']).lstrip('+')})")
+    col = f"meets_constraints_{TODAY}"
+    if col in rob:
+        text += (f"; today's practice itself misses one or more constraints in "
+                 f"{1 - rob[col].mean():.0%}")
     return text + "."
 
 

@@ -401,3 +401,80 @@ def test_an_uploaded_value_is_shown_as_text_and_fetches_nothing(tmp_path):
         trap.shutdown()
     assert hits == [], f"the page fetched {hits}"
     keep_screenshots(tmp_path / "app_upload_error.png")
+
+
+# ------------------------------------------------------------------ help me choose
+
+def test_the_help_me_choose_page_answers_in_the_test_harness():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(PAGE), default_timeout=300).run()
+    at.switch_page("app_choose.py").run()
+    assert not at.exception and not at.error
+    assert [h.value for h in at.header] == [
+        "1. Today's practice", "2. What the practice could adopt", "3. What matters",
+        "4. How robust", "5. Find the answer"]
+    at.number_input(key="choose-list").set_value(1500).run()
+    at.number_input(key="choose-trials").set_value(4).run()
+    at.button(key="choose-run").click().run(timeout=600)
+    assert not at.exception and not at.error
+    assert "6. The answer" in [h.value for h in at.header]
+    said = [m.value.replace("\\", "") for m in at.markdown]
+    first = next(s for s in said if s.startswith("**"))
+    assert first.startswith(("**Adopt ", "**Keep today's practice"))
+    assert any(s.startswith("How sure: ") for s in said)
+    assert any(s.startswith("What would change the answer: ") for s in said)
+    table = at.dataframe[-1].value
+    assert "today's practice, unchanged" in list(table["finalist"])
+
+
+def test_the_question_taken_away_from_the_page_is_a_valid_question_file(tmp_path):
+    import shutil
+
+    from gpsim import app_choice as choice
+    from gpsim.choose import load
+
+    base = load_scenario(DEFAULT)
+    form = {"list_size": 1500, "approaches": ["usual_gp_first", "micro_team"],
+            "try_popup": True, "horizons": [14, 28], "held_for_day": (0.4, 0.5),
+            "team_waits": [3, 7], "objective": "slicc", "max_longer_wait": 1.0,
+            "min_urgent_same_day": 0.95, "zone": 1.0, "trials": 6,
+            "assumptions": list(choice.ASSUMPTIONS)}
+    data = choice.question_data(form, base)
+    shutil.copy(DEFAULT, tmp_path / DEFAULT.name)
+    (tmp_path / "question.yaml").write_text(choice.question_yaml(data, DEFAULT))
+    q = load(tmp_path / "question.yaml")
+    assert q.spec.set == {"population.size": 1500}
+    team = q.option("micro_team")
+    assert team.search["policy.params.team_wait_days"] == [3, 7]
+    assert team.search["roles.gp.on_the_day_share"].step == 0.05
+    assert "policy.params.team_wait_days" not in q.option("usual_gp_first").search
+    rate = base.demand.requests_per_patient_year
+    r = q.spec.robustness.assumptions["demand.requests_per_patient_year"]
+    assert (r.low, r.high) == (round(rate * 0.9, 3), round(rate * 1.1, 3))
+    assert q.not_applicable == {"today": {"policy.params.adherence"}}
+
+
+@pytest.mark.slow
+def test_help_me_choose_in_a_real_browser(tmp_path):
+    """Open the second page, make the question small, choose; the answer and plots appear."""
+    with app_page(tmp_path) as (_, page):
+        page.get_by_role("link", name="Help me choose").click()
+        page.get_by_role("heading", name="1. Today's practice").wait_for(timeout=60000)
+        _enter(page, "Registered patients (list size)", "1500")
+        _enter(page, "Settings to try (more: a wider search, longer to run)", "4")
+        page.wait_for_timeout(1500)
+        page.screenshot(path=tmp_path / "app_choose_set_up.png", full_page=True)
+        page.get_by_role("button", name="Choose").click()
+        page.get_by_role("heading", name="6. The answer").wait_for(timeout=300000)
+        page.wait_for_timeout(2500)
+        # The page brings the answer into view by itself once the choice is made.
+        top = page.evaluate("document.getElementById('the-choice').getBoundingClientRect().top")
+        assert 0 <= top < page.viewport_size["height"] / 2, top
+        page.screenshot(path=tmp_path / "app_choose_answer.png", full_page=True)
+        assert page.get_by_text("How sure:").count() >= 1
+        grid = page.locator("[data-testid='stDataFrame']").last.bounding_box()
+        assert grid["x"] + grid["width"] <= page.viewport_size["width"]
+        assert page.locator("[data-testid='stImage'] img").count() >= 2
+        assert page.get_by_role("button", name="The full answer (HTML)").count() == 1
+    keep_screenshots(tmp_path / "app_choose_set_up.png", tmp_path / "app_choose_answer.png")

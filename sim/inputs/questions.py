@@ -251,15 +251,40 @@ def load_question(path: str | Path, policies: Registry | None = None,
 def _load(path: Path, policies: Registry | None, measures: set[str] | None) -> Question:
     shown = str(path)
     spec, doc = read_spec(path, QuestionSpec, QUESTION)
-    lines = doc.lines
+    base = path.parent / spec.base
+    refused = outside(base, spec.base)
+    if refused:
+        raise ScenarioError([Problem(shown, ("base",), refused, doc.lines.get(("base",)))])
+    return _check(path, shown, spec, doc.lines, base, policies, measures)
+
+
+def question_from_form(data: dict, base: str | Path, policies: Registry | None = None,
+                       measures: set[str] | None = None, shown: str = "the form") -> Question:
+    """A question made in the app's form rather than a file, checked the same way.
+
+    ``data`` is what a question file holds (``base`` is taken from ``base``,
+    a scenario file the user chose); problems name ``shown`` and the key.
+    """
+    from pydantic import ValidationError
+
+    base = Path(base)
+    try:
+        spec = QuestionSpec.model_validate({**data, "base": str(base)})
+    except ValidationError as err:
+        raise ScenarioError([Problem(shown, tuple(e["loc"]), e["msg"])
+                             for e in err.errors()]) from None
+    with reading_from(base):
+        return _check(base.parent / "question (from the form)", shown, spec, {}, base,
+                      policies, measures)
+
+
+def _check(path: Path, shown: str, spec: QuestionSpec, lines: dict, base: Path,
+           policies: Registry | None, measures: set[str] | None) -> Question:
+    """Every check of a question whose spec has been read: measures, options, assumptions."""
 
     def problem(where: tuple, message: str) -> Problem:
         return Problem(shown, where, message, lines.get(where))
 
-    base = path.parent / spec.base
-    refused = outside(base, spec.base)
-    if refused:
-        raise ScenarioError([problem(("base",), refused)])
     if not base.is_file():
         raise ScenarioError([problem(("base",), f"scenario file {spec.base!r} not found "
                                                 f"(looked for {base.resolve()})")])

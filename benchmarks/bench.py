@@ -12,6 +12,8 @@ capacity scales with the list.
     python benchmarks/bench.py --workers  # the 40-practice network on 1, 2 and 4 workers
     python benchmarks/bench.py --targets  # each end-to-end case against its target, then
                                           # the naive SimPy ratio
+    python benchmarks/bench.py --timeline [W]  # where the time goes on W workers (default:
+                                          # all cores): BNSSG, and sweeps of 100 runs
 
 The default run ends with the project's time beside a naive SimPy model's
 (benchmarks/naive_simpy.py) on the same practice, measured in the same call.
@@ -93,6 +95,143 @@ def one_network(n_practices: int, workers: int) -> dict:
             "network_requests": int(table.iloc[-1]["requests"]),
             "requests_per_s": requests / wall, "parent_mib": own, "worker_mib": child,
             "total_mib": own + workers * child, "workers": workers}
+
+
+class _TimedPractice:
+    """A practice's run as ``run.py network --summary-only`` makes it, with its own timings.
+
+    Returns the practice's id, its summary parts, and (start, simulated, reduced)
+    wall-clock times taken in the worker (one clock for every process of a machine).
+    """
+
+    def __init__(self, hub_ids):
+        self.parts = _Parts(hub_ids)
+
+    def __call__(self, task):
+        from sim.runs.single import run
+
+        practice_id, scenario = task
+        t0 = time.time()
+        result = run(scenario)
+        t1 = time.time()
+        kept = self.parts(practice_id, result)
+        return practice_id, kept, (t0, t1, time.time())
+
+
+def timeline_network(workers: int, copies: int = 1) -> dict:
+    """BNSSG (``copies`` times over) on ``workers``: the wall time split into phases."""
+    import resource
+
+    t_start = time.time()
+    from analysis.network import network_summaries
+    from sim.inputs.networks import load_network
+    from sim.runs.executor import execute
+    from sim.runs.network import largest_first
+
+    t_imported = time.time()
+    net = load_network(ROOT / "scenarios" / "networks" / "bnssg.yaml")
+    practices = [(f"{pid}_{c}", s) for c in range(copies) for pid, s in net.practices]
+    t_loaded = time.time()
+    order = largest_first(practices)
+    kept, spans = {}, []
+    for _, (pid, parts, span) in execute([practices[j] for j in order],
+                                         _TimedPractice(net.hub_ids), workers=workers):
+        kept[pid] = parts
+        spans.append(span)
+    t_ran = time.time()
+    network_summaries([(pid, kept[pid][0]) for pid, _ in practices], net.hub_ids)
+    t_end = time.time()
+    first = min(s[0] for s in spans)
+    last = max(s[2] for s in spans)
+    simulate = sum(s[1] - s[0] for s in spans)
+    reduce = sum(s[2] - s[1] for s in spans)
+    return {
+        "case": f"BNSSG x{copies}" if copies > 1 else "BNSSG", "runs": len(practices),
+        "workers": workers, "wall_s": t_end - t_start,
+        "phases": {
+            "import (parent)": t_imported - t_start,
+            "load and hub allocation (parent)": t_loaded - t_imported,
+            "until the first practice starts (pool, worker start-up)": first - t_loaded,
+            "practices running (first start to last end)": last - first,
+            "after the last practice (results passed back)": t_ran - last,
+            "network summary (parent)": t_end - t_ran,
+        },
+        "work_s": {"simulating": simulate, "reducing to summary parts": reduce},
+        "parent_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "worker_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
+def timeline_sweep(workers: int, runs: int) -> dict:
+    """A sweep of ``runs`` runs of the default practice (``run.py sweep``): its phases."""
+    import resource
+    import tempfile
+
+    t_start = time.time()
+    from gpsim.sweep import SweepProgress, run_sweep
+
+    t_imported = time.time()
+    marks = {}
+    with tempfile.TemporaryDirectory(prefix="gpsim-bench-") as folder:
+        sweep = Path(folder) / "sweep.yaml"
+        reps = max(1, runs // 2)
+        sweep.write_text(f"base: {ROOT / 'scenarios' / 'default.yaml'}\nreplications: {reps}\n"
+                         "grid:\n  policy.name: [access_first, usual_gp_first]\n")
+        class Marked(SweepProgress):
+            """Notes when each stage starts."""
+
+            def __setattr__(self, name, value):
+                if name == "stage":
+                    marks[value] = time.time()
+                super().__setattr__(name, value)
+
+        state = Marked(Path(folder) / "out")
+
+        def started(_sweep, _state):
+            marks["loaded"] = time.time()
+
+        run_sweep(sweep, Path(folder) / "out", workers=workers, progress=False, state=state,
+                  on_start=started, force=True)
+        t_end = time.time()
+        stage = Path(folder) / "out"
+        files = sum(1 for _ in stage.rglob("*"))
+    return {
+        "case": f"sweep of {2 * reps} runs", "runs": 2 * reps, "workers": workers,
+        "wall_s": t_end - t_start,
+        "phases": {"import (parent)": t_imported - t_start,
+                   "load and check every point (parent)": marks["loaded"] - t_imported,
+                   "runs (workers run and store each run)": marks["writing"] - marks["loaded"],
+                   "tables, plots and report (parent)": t_end - marks["writing"]},
+        "files": files,
+        "parent_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "worker_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
+def timeline_main(workers: int) -> int:
+    """Where the time goes: each case in a fresh process, its phases and its serial share."""
+    print(f"Where the time goes, on {workers} worker process(es); each case in a fresh "
+          "process (numba's cache warm).")
+    for args in (["--one-timeline", "network", "1", str(workers)],
+                 ["--one-timeline", "network", "1", "1"],
+                 ["--one-timeline", "sweep", "100", str(workers)]):
+        r = _child(*args)
+        print(f"\n{r['case']}: {r['runs']} runs on {r['workers']} worker(s), "
+              f"{r['wall_s']:.1f} s wall, parent {r['parent_mib']:,.0f} MiB, largest worker "
+              f"{r['worker_mib']:,.0f} MiB")
+        for name, secs in r["phases"].items():
+            print(f"  {name:<58} {secs:7.2f} s  {secs / r['wall_s']:6.1%}")
+        if "work_s" in r:
+            busy = sum(r["work_s"].values())
+            running = r["phases"]["practices running (first start to last end)"]
+            serial = r["wall_s"] - running
+            print(f"  work inside the workers: {busy:.1f} s ("
+                  + ", ".join(f"{k} {v:.1f} s" for k, v in r["work_s"].items())
+                  + f"); workers busy {busy / (running * r['workers']):.0%} of the running "
+                  f"phase")
+            print(f"  serial part (everything outside the running phase): {serial:.1f} s, "
+                  f"{serial / r['wall_s']:.0%} of the wall time")
+    return 0
 
 
 def network_main(workers: int) -> int:
@@ -278,6 +417,16 @@ def _main(argv: list[str]) -> int:
     if argv and argv[0] == "--one-network":
         print(json.dumps(one_network(int(argv[1]), int(argv[2]))))
         return 0
+    if argv and argv[0] == "--one-timeline":
+        if argv[1] == "network":
+            print(json.dumps(timeline_network(int(argv[3]), int(argv[2]))))
+        else:
+            print(json.dumps(timeline_sweep(int(argv[3]), int(argv[2]))))
+        return 0
+    if argv and argv[0] == "--timeline":
+        import os
+
+        return timeline_main(_whole(argv, 1, os.cpu_count() or 1, "--timeline's workers"))
     if argv and argv[0] == "--workers":
         return workers_main(_whole(argv, 1, 40, "--workers' number of practices"))
     if argv and argv[0] == "--targets":

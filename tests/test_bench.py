@@ -25,6 +25,7 @@ def test_scaled_scenario_is_valid_and_scaled():
     (["10k"], "a list size must be a whole number, not '10k'"),
     (["0"], "a list size must be 1 or more, not 0"),
     (["--workers", "x"], "--workers' number of practices must be a whole number"),
+    (["--timeline", "0"], "--timeline's workers must be 1 or more, not 0"),
 ])
 def test_bad_arguments_get_a_message_and_the_usage_not_a_traceback(args, says):
     p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), *args],
@@ -38,3 +39,4 @@ def test_help_prints_the_usage():
     p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--help"],
                        capture_output=True, text=True)
     assert p.returncode == 0 and "--network" in p.stdout and p.stderr == ""
+    assert "--timeline" in p.stdout

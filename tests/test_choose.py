@@ -137,3 +137,51 @@ def test_a_small_choice_has_the_known_answer_and_the_same_files_on_any_workers(t
                  "sensitivity.csv"):
         first = (tmp_path / "one" / name).read_bytes()
         assert first == (tmp_path / "two" / name).read_bytes(), name
+
+
+@pytest.mark.slow
+def test_a_choice_on_a_dask_cluster_gives_the_same_files(tmp_path):
+    import distributed
+
+    f = write(tmp_path, QUESTION)
+    assert sh("choose", str(f), "--workers", "1", "--out", str(tmp_path / "local")
+              ).returncode == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        p = sh("choose", str(f), "--scheduler", cluster.scheduler_address, "--out",
+               str(tmp_path / "dask"))
+    assert p.returncode == 0, p.stderr
+    assert "Dask scheduler tcp://127.0.0.1" in p.stdout
+    for name in ("choice.html", "choice.csv", "search.csv", "robustness.csv"):
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "dask" / name
+                                                             ).read_bytes(), name
+
+
+@pytest.mark.slow
+def test_an_interrupted_choice_resumes_to_the_same_answer(tmp_path):
+    import signal
+    import time
+
+    f = write(tmp_path, QUESTION)
+    whole = tmp_path / "whole"
+    assert sh("choose", str(f), "--workers", "1", "--out", str(whole)).returncode == 0
+    out = tmp_path / "cut"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "choose", str(f),
+                             "--workers", "1", "--out", str(out)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while len(list((out / "runs").glob("*.json"))) < 15 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "the runs finished so far are saved" in err and "Traceback" not in err
+    assert not (out / "choice.html").exists()
+    saved = len(list((out / "runs").glob("*.json")))
+    p = sh("choose", str(f), "--workers", "1", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    made = int(p.stdout.split("(")[-1].split(" made now")[0].replace(",", ""))
+    distinct = len(list((whole / "runs").glob("*.json")))
+    assert made == distinct - saved and 0 < saved < distinct, p.stdout
+    for name in ("choice.html", "choice.csv", "search.csv", "robustness.csv"):
+        assert (whole / name).read_bytes() == (out / name).read_bytes(), name

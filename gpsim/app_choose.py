@@ -10,6 +10,7 @@ import streamlit as st
 
 from gpsim import app_choice as choice
 from gpsim import app_logic as logic
+from gpsim.app_page import answer_heading
 from gpsim.paths import project_root
 from sim import ScenarioError, load_scenario
 
@@ -125,15 +126,7 @@ if st.button("Choose", type="primary", key="choose-run"):
 
 if "choice" in st.session_state:
     found, text = st.session_state["choice"]
-    st.header("6. The answer", anchor="the-choice")
-    if st.session_state.pop("scroll_to_choice", False):
-        # A finished choice brings the answer into view (the page would stay at the button).
-        try:
-            st.html("<script>setTimeout(() => window.parent.document.getElementById("
-                    "'the-choice')?.scrollIntoView({behavior: 'smooth'}), 300);</script>",
-                    unsafe_allow_javascript=True)
-        except TypeError:  # a Streamlit without it: the answer is still there below
-            pass
+    answer_heading("6. The answer", "the-choice", "scroll_to_choice")
     for i, sentence in enumerate(found.sentences):
         st.write(("**" + logic.plain(sentence) + "**") if i == 0 else logic.plain(sentence))
     st.dataframe(found.finalists, hide_index=True, width="stretch")

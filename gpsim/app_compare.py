@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from gpsim import app_logic as logic
+from gpsim.app_page import answer_heading
 from gpsim.paths import project_root
 from sim import load_scenario
 
@@ -172,15 +173,7 @@ if st.button("Run", type="primary"):
 
 if "result" in st.session_state:
     result, ran = st.session_state["result"]
-    st.header("4. The answer", anchor="the-answer")
-    if st.session_state.pop("scroll_to_answer", False):
-        # A finished run brings the answer into view (the page would stay at the button).
-        try:
-            st.html("<script>setTimeout(() => window.parent.document.getElementById("
-                    "'the-answer')?.scrollIntoView({behavior: 'smooth'}), 300);</script>",
-                    unsafe_allow_javascript=True)
-        except TypeError:  # a Streamlit without it: the answer is still there below
-            pass
+    answer_heading("4. The answer", "the-answer", "scroll_to_answer")
     for sentence in result.verdict:
         st.write(logic.plain(sentence))
     # Measures as rows and approaches as columns, so the table fits the page's width

@@ -386,9 +386,9 @@ def sensitivity_plot(choice, path: Path) -> Path:
     scale = 100 if m.kind == "share" else 1
     unit = "points" if m.kind == "share" else m.unit
     outs = [("objective", f"{m.label} of the chosen option"),
-            ("margin", "its lead over the best rival")]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 * mo["assumption"].nunique() + 2.2),
-                             sharey=True)
+            ("margin", "Its lead over the best rival")]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 * mo["assumption"].nunique() + 2.4),
+                             sharey=True, layout="constrained")
     order = (mo[mo["output"] == "margin"].sort_values("mu_star")["assumption"].tolist())
     for ax, (out, title) in zip(axes, outs, strict=True):
         part = mo[mo["output"] == out].set_index("assumption").loc[order]
@@ -403,8 +403,8 @@ def sensitivity_plot(choice, path: Path) -> Path:
         ax.grid(alpha=0.3, axis="x")
     axes[0].set_yticks(np.arange(len(order)))
     axes[0].set_yticklabels([_wrap(parameter_name(a), 30) for a in order], fontsize=8)
-    axes[0].legend(fontsize=8, loc="upper center", bbox_to_anchor=(1.05, -0.25), ncol=2,
-                   frameon=False)
+    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=8, loc="outside lower center",
+               ncol=2, frameon=False)
     fig.suptitle("Which assumptions move the answer (Morris screening)", fontsize=11)
     return _save(fig, path)
 

@@ -123,6 +123,9 @@ def test_a_small_choice_has_the_known_answer_and_the_same_files_on_any_workers(t
     assert table.loc[table["chosen"], "probability_of_correct_selection"].item() == 0.95
     assert set(table["status"]) == {"chosen", "tied", "screened out"}
     html = (tmp_path / "one" / "choice.html").read_text()
+    import html5lib
+
+    html5lib.HTMLParser(strict=True).parse(html)  # well-formed, as a browser reads it
     assert "Adopt usual-GP-first" in html and "cannot be told apart" in html
     assert "Robustness of the choice" in html and "Morris" in html
     # Adherence applies to the options, not to today's access-first practice.

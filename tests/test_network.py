@@ -491,3 +491,26 @@ def test_a_rollout_network_report_shows_the_rollout(tmp_path):
     low = reps.index[reps["routine_within_14_days_share"] < 0.5].tolist()
     assert low and all(f"{pid} : routine appointments within 2 weeks" in text
                        or f"{pid}: routine appointments within 2 weeks" in text for pid in low)
+
+
+@pytest.mark.slow
+def test_a_network_on_a_dask_cluster_gives_the_same_tables(tmp_path):
+    import distributed
+
+    net = ROOT / "scenarios" / "networks" / "example_pcn.yaml"
+    local = tmp_path / "local"
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "network", str(net),
+                        "--summary-only", "--workers", "1", "--out", str(local)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert p.returncode == 0, p.stderr
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        dask = tmp_path / "dask"
+        p = subprocess.run([sys.executable, str(ROOT / "run.py"), "network", str(net),
+                            "--summary-only", "--scheduler", cluster.scheduler_address,
+                            "--out", str(dask)], capture_output=True, text=True, cwd=ROOT,
+                           timeout=600)
+    assert p.returncode == 0, p.stderr
+    for name in ("network_summary.csv", "network_summary_by_cohort.csv",
+                 "network_monthly_by_practice.csv"):
+        assert (local / name).read_bytes() == (dask / name).read_bytes(), name

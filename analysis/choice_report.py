@@ -33,6 +33,7 @@ from sim.files.csv_safe import write_csv
 from .labels import POLICIES, difference, measure, number, parameter_name, value_name
 from .plots import APPROACH_COLOURS, PALETTE, _save
 from .report import STYLE
+from .selection import per_replication
 from .stats import mean_ci
 
 TODAY = "today"
@@ -98,13 +99,9 @@ def _interval(metric: str, mean: float, low: float, high: float, diff: bool = Fa
     return f"{f(mean)} (95% interval {f(low)} to {f(high)})"
 
 
-def _values(runs: list[dict], metric: str) -> np.ndarray:
-    return np.array([r.get(metric, np.nan) for r in runs], dtype=float)
-
-
 def _paired(a: list[dict], b: list[dict], metric: str) -> tuple[float, float, float, int]:
-    n = min(len(a), len(b))
-    return mean_ci(_values(a[:n], metric) - _values(b[:n], metric))
+    """The mean difference of ``a`` from ``b``, run by run, with its interval."""
+    return mean_ci(per_replication(a[:len(b)], metric, b))
 
 
 def answer(choice) -> list[str]:
@@ -132,12 +129,12 @@ def answer(choice) -> list[str]:
                    f"{_low(measure(obj).label)} while meeting every constraint.")
     else:
         out.append(f"Adopt {option_words(choice, chosen)}.")
-    m, lo, hi, _ = mean_ci(_values(best.runs, obj))
+    m, lo, hi, _ = mean_ci(per_replication(best.runs, obj))
     text = f"It gives {_low(measure(obj).label)} of {_interval(obj, m, lo, hi)}"
     if chosen.option != TODAY and today:
         d = _paired(best.runs, today, obj)
         text += f": {_interval(obj, d[0], d[1], d[2], diff=True)} on today's " \
-                f"{_value(obj, float(np.mean(_values(today, obj))))}"
+                f"{_value(obj, float(np.mean(per_replication(today, obj))))}"
     out.append(text + ".")
     costs = []
     for c, v in zip(spec.constraints, best.verdicts, strict=False):
@@ -192,7 +189,7 @@ def constraint_risk(choice) -> str:
     worst, share = None, 0.0
     for j, c in enumerate(spec.constraints):
         v = rob[f"constraint_{j + 1}"]
-        fails = float((v > c.bound).mean() if c.at_most is not None else (v < c.bound).mean())
+        fails = float((c.excess(v) > 0).mean())
         if fails > share:
             worst, share = j, fails
     if worst is None or share < 0.1:
@@ -249,7 +246,7 @@ def finalists_table(choice) -> pd.DataFrame:
     ref = fin.get(choice.chosen)
     rows = []
     for f in choice.finalists:
-        m, lo, hi, n = mean_ci(_values(f.runs, obj)) if f.runs else (np.nan,) * 3 + (0,)
+        m, lo, hi, n = mean_ci(per_replication(f.runs, obj)) if f.runs else (np.nan,) * 3 + (0,)
         row = {"candidate": f.candidate.label, "option": f.candidate.option,
                "settings": json.dumps(dict(f.candidate.values)), "status": f.status,
                "chosen": f.candidate == choice.chosen, "replications": n,
@@ -338,7 +335,7 @@ def search_plot(choice, path: Path) -> Path:
         ax.scatter(ok["trial"], ok["objective"] * scale, color=col, s=40, label=name, zorder=3)
         ax.scatter(bad["trial"], bad["objective"] * scale, facecolors="none", edgecolors=col,
                    s=40, zorder=3, label=f"{name}: fails a constraint (on the mean)")
-    today = np.mean(_values(choice.today_runs, obj)) if choice.today_runs else np.nan
+    today = np.mean(per_replication(choice.today_runs, obj)) if choice.today_runs else np.nan
     if np.isfinite(today):
         ax.axhline(today * scale, color="#777777", ls="--", lw=1, label="today (selection runs)")
     ax.set_xlabel("Setting tried (in order)")

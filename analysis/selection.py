@@ -180,6 +180,15 @@ def judge_constraint(values, bound: float, at_most: bool, level: float = 0.95
     return verdict, mean, low, high
 
 
+def per_replication(runs: list[dict], measure: str, paired_with: list[dict] | None = None
+                    ) -> np.ndarray:
+    """A measure per replication from runs' measures; minus ``paired_with``'s, run by run."""
+    x = np.array([r.get(measure, np.nan) for r in runs], dtype=float)
+    if paired_with is not None:
+        x = x - np.array([r.get(measure, np.nan) for r in paired_with[:len(x)]], dtype=float)
+    return x
+
+
 def run_measures(result) -> dict[str, float]:
     """A run's summary measures as plain numbers (a picklable reducer for the executor)."""
     from .summary import run_summaries

@@ -193,8 +193,6 @@ def timeline_sweep(workers: int, runs: int) -> dict:
         run_sweep(sweep, Path(folder) / "out", workers=workers, progress=False, state=state,
                   on_start=started, force=True)
         t_end = time.time()
-        stage = Path(folder) / "out"
-        files = sum(1 for _ in stage.rglob("*"))
     return {
         "case": f"sweep of {2 * reps} runs", "runs": 2 * reps, "workers": workers,
         "wall_s": t_end - t_start,
@@ -202,7 +200,6 @@ def timeline_sweep(workers: int, runs: int) -> dict:
                    "load and check every point (parent)": marks["loaded"] - t_imported,
                    "runs (workers run and store each run)": marks["writing"] - marks["loaded"],
                    "tables, plots and report (parent)": t_end - marks["writing"]},
-        "files": files,
         "parent_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "worker_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }

@@ -10,9 +10,9 @@ import streamlit as st
 
 from gpsim import app_choice as choice
 from gpsim import app_logic as logic
-from gpsim.app_page import answer_heading
+from gpsim.app_page import answer_heading, pick_practice
 from gpsim.paths import project_root
-from sim import ScenarioError, load_scenario
+from sim import ScenarioError
 
 ROOT = project_root()
 st.title("Help me choose an approach")
@@ -22,31 +22,7 @@ st.caption("Which approach, with which settings, gives this practice the most co
 
 # ------------------------------------------------------------------ 1. the practice
 st.header("1. Today's practice")
-shipped = logic.shipped_scenarios(ROOT)
-source = st.radio("Start from", ["The default practice", "A shipped scenario",
-                                 "A calibrated practice on this computer"], horizontal=True,
-                  key="choose-source")
-base, base_file, problems = None, None, []
-try:
-    if source == "The default practice":
-        base_file = ROOT / "scenarios" / "default.yaml"
-        base = load_scenario(base_file)
-    elif source == "A shipped scenario":
-        name = st.selectbox("Scenario", list(shipped), key="choose-shipped")
-        base_file = shipped[name]
-        base = load_scenario(base_file)
-    else:
-        where = st.text_input("The scenario `gpsim calibrate` wrote", key="choose-local",
-                              placeholder="/path/to/my_practice.yaml")
-        if where:
-            base, problems = logic.read_local(where)
-            base_file = where.strip()
-except Exception as e:  # a one-line message, never a traceback
-    base, problems = None, [f"unexpected {type(e).__name__}: {e}"]
-for p in problems:
-    st.error(logic.plain(p))
-if base is None:
-    st.stop()
+base, base_file = pick_practice(ROOT, own_file=False, key="choose")
 st.write(logic.plain(f"Today: {base.name}, booking "
                      f"{logic.APPROACHES.get(base.policy.name, base.policy.name).lower()}."))
 list_size = st.number_input("Registered patients (list size)", min_value=100,

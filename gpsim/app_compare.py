@@ -10,9 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from gpsim import app_logic as logic
-from gpsim.app_page import answer_heading
+from gpsim.app_page import answer_heading, pick_practice
 from gpsim.paths import project_root
-from sim import load_scenario
 
 ROOT = project_root()
 st.title("Which booking approach for your practice?")
@@ -21,32 +20,7 @@ st.caption("A simulation of your practice's appointments under different booking
 
 # ------------------------------------------------------------------ 1. the practice
 st.header("1. Your practice")
-shipped = logic.shipped_scenarios(ROOT)
-source = st.radio("Start from", ["The default practice", "A shipped scenario",
-                                 "A scenario file of my own",
-                                 "A calibrated practice on this computer"], horizontal=True)
-base, problems = None, []
-try:
-    if source == "The default practice":
-        base = load_scenario(ROOT / "scenarios" / "default.yaml")
-    elif source == "A shipped scenario":
-        choice = st.selectbox("Scenario", list(shipped))
-        base = load_scenario(shipped[choice])
-    elif source == "A scenario file of my own":
-        upload = st.file_uploader("Scenario file (YAML, up to 1 MB)", type=["yaml", "yml"])
-        if upload is not None:
-            base, problems = logic.read_upload(upload.name, upload.getvalue())
-    else:
-        where = st.text_input("The scenario `gpsim calibrate` wrote (its list and history are "
-                              "read from beside it)", placeholder="/path/to/my_practice.yaml")
-        if where:
-            base, problems = logic.read_local(where)
-except Exception as e:  # a one-line message, never a traceback
-    base, problems = None, [f"unexpected {type(e).__name__}: {e}"]
-for p in problems:
-    st.error(logic.plain(p))
-if base is None:
-    st.stop()
+base, _ = pick_practice(ROOT, own_file=True)
 
 form = logic.practice_form(base)
 left, middle, right = st.columns(3)

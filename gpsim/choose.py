@@ -48,6 +48,7 @@ from analysis.selection import (
     kn_screen,
     morris_design,
     morris_indices,
+    per_replication,
     run_measures,
     sobol_design,
     sobol_indices,
@@ -180,22 +181,25 @@ class Chooser:
         n = len(reps)
         return {c: got[i * n:(i + 1) * n] for i, c in enumerate(candidates)}
 
-    def values(self, runs: list[dict], today: list[dict], measure: str, relative: bool
-               ) -> np.ndarray:
-        """A measure per replication; paired with today's when ``relative``."""
-        x = np.array([r.get(measure, np.nan) for r in runs], dtype=float)
-        if relative:
-            x = x - np.array([r.get(measure, np.nan) for r in today[:len(x)]], dtype=float)
-        return x
+    def values(self, runs: list[dict], today: list[dict], constraint) -> np.ndarray:
+        """A constraint's measure per replication; paired with today's where it is relative."""
+        return per_replication(runs, constraint.measure,
+                               today if constraint.relative_to == TODAY else None)
 
     def violations(self, runs: list[dict], today: list[dict]) -> list[float]:
         """Each constraint's mean excess over its bound (0 or less: met on the mean)."""
-        out = []
-        for c in self.spec.constraints:
-            v = float(np.nanmean(self.values(runs, today, c.measure,
-                                             c.relative_to == TODAY)))
-            out.append(v - c.bound if c.at_most is not None else c.bound - v)
-        return out
+        return [float(c.excess(np.nanmean(self.values(runs, today, c))))
+                for c in self.spec.constraints]
+
+    def objective(self, runs: list[dict]) -> float:
+        """The objective's mean over runs."""
+        return float(np.nanmean(per_replication(runs, self.spec.objective.measure)))
+
+    def ranked(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Search rows best first: those meeting the constraints on their means first."""
+        rows = rows.assign(_b=[self.better(x) for x in rows["objective"]])
+        return rows.sort_values(["meets_constraints_on_mean", "_b", "trial"],
+                                ascending=[False, False, True], kind="stable")
 
     def better(self, x: float) -> float:
         """The objective oriented so that larger is better."""
@@ -251,7 +255,7 @@ class Chooser:
                          f"of {s.trials}")
                 got = self.runs(cands, reps, "search")
                 for t, c in zip(asked, cands, strict=True):
-                    obj = float(np.nanmean([r[self.spec.objective.measure] for r in got[c]]))
+                    obj = self.objective(got[c])
                     viol = self.violations(got[c], today)
                     tried[c] = (obj, viol)
                     self._tell(study, t, obj, viol)
@@ -309,9 +313,7 @@ class Chooser:
                                                     Candidate | None, list[Candidate], dict]:
         """Stage 2: constraints on intervals, then KN among those that meet them all."""
         sel = self.spec.selection
-        ranked = search.assign(_b=[self.better(x) for x in search["objective"]])
-        ranked = ranked.sort_values(["meets_constraints_on_mean", "_b", "trial"],
-                                    ascending=[False, False, True], kind="stable")
+        ranked = self.ranked(search)
         # Each option's best first (so every approach reaches the selection), then the
         # best of the rest; those meeting the constraints on their search means first.
         seen: dict[Candidate, float] = {}
@@ -357,9 +359,9 @@ class Chooser:
         undecided = list(finalists)
         while True:
             for f in undecided:
-                f.verdicts = [judge_constraint(
-                    self.values(f.runs, today, c.measure, c.relative_to == TODAY), c.bound,
-                    c.at_most is not None) for c in self.spec.constraints]
+                f.verdicts = [judge_constraint(self.values(f.runs, today, c), c.bound,
+                                               c.at_most is not None)
+                              for c in self.spec.constraints]
                 words = [v[0] for v in f.verdicts]
                 f.status = ("infeasible" if "not met" in words else
                             "undecided" if "undecided" in words else "feasible")
@@ -389,7 +391,7 @@ class Chooser:
         while True:
             obs = np.full((rows, len(feasible)), np.nan)
             for j, f in enumerate(feasible):
-                vals = [r[measure] for r in f.runs[:rows]]
+                vals = per_replication(f.runs[:rows], measure)
                 obs[:len(vals), j] = vals
             kn_screen(state, obs)
             if state.done or rows >= sel.max_replications:
@@ -426,16 +428,12 @@ class Chooser:
             met = [f for f in finalists if f.candidate.option == o.name
                    and f.status in ("tied", "screened out", "feasible")]
             if met:
-                out.append(max(met, key=lambda f: self.better(float(np.mean(
-                    [r[self.spec.objective.measure] for r in f.runs])))).candidate)
+                out.append(max(met, key=lambda f: self.better(self.objective(f.runs))).candidate)
             elif self._search is not None:
                 rows = self._search[(self._search["option"] == o.name)
                                     & ~self._search["_candidate"].isin(failed)]
                 if len(rows):
-                    rows = rows.assign(_b=[self.better(x) for x in rows["objective"]])
-                    rows = rows.sort_values(["meets_constraints_on_mean", "_b"],
-                                            ascending=[False, False], kind="stable")
-                    out.append(rows["_candidate"].iloc[0])
+                    out.append(self.ranked(rows)["_candidate"].iloc[0])
         if chosen.option != TODAY:
             out.append(Candidate(TODAY))
         return out
@@ -515,17 +513,15 @@ class Chooser:
         (whatever the rival's constraints); ``stays_best`` compares it only with the
         rivals that meet every constraint there (on the mean of the runs).
         """
-        measure = self.spec.objective.measure
-        objs = {c: float(np.mean([r[measure] for r in got[c]])) for c in rivals}
+        objs = {c: self.objective(got[c]) for c in rivals}
         today = got.get(Candidate(TODAY), got.get(rivals[0]))
         meets = {}
         cons = {}
         for c in rivals:
             ok = True
             for j, k in enumerate(self.spec.constraints):
-                v = float(np.mean(self.values(got[c], today, k.measure,
-                                              k.relative_to == TODAY)))
-                ok &= v <= k.bound if k.at_most is not None else v >= k.bound
+                v = float(np.nanmean(self.values(got[c], today, k)))
+                ok &= k.excess(v) <= 0
                 if c == rivals[0]:
                     cons[f"constraint_{j + 1}"] = v
             meets[c] = bool(ok)

@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .checks import _unknown
 from .files import QUESTION
 from .loading import Origin, load_scenario, read_spec
 from .policies import Registry
@@ -115,6 +116,10 @@ class Constraint(_Strict):
     def bound(self) -> float:
         """The bound's value."""
         return self.at_most if self.at_most is not None else self.at_least
+
+    def excess(self, value):
+        """How far ``value`` (a number or an array) is past the bound: 0 or less when met."""
+        return value - self.bound if self.at_most is not None else self.bound - value
 
 
 class SearchSettings(_Strict):
@@ -210,7 +215,6 @@ class Question:
     spec: QuestionSpec
     base: Path
     today: Scenario
-    lines: dict = field(default_factory=dict)
     #: Per option (or ``today``), the assumptions its policy does not take.
     not_applicable: dict[str, set[str]] = field(default_factory=dict)
 
@@ -302,9 +306,7 @@ def _check(path: Path, shown: str, spec: QuestionSpec, lines: dict, base: Path,
                    for i, c in enumerate(spec.constraints)]
         for where, m in wanted:
             if m not in measures:
-                near = _nearest(m, measures)
-                found.append(problem(where, f"unknown measure {m!r}"
-                                     + (f"; did you mean {near!r}?" if near else "")
+                found.append(problem(where, _unknown("measure", m, sorted(measures))
                                      + " (the measures are the columns of a run's summary.csv)"))
     for i, o in enumerate(spec.options):
         for key, values in o.search.items():
@@ -338,13 +340,13 @@ def _check(path: Path, shown: str, spec: QuestionSpec, lines: dict, base: Path,
         if key.startswith("policy.params."):
             # A policy's own parameter (adherence, say) applies to the options whose
             # policy takes it; it must apply to at least one of them.
-            takers = []
+            takers = []  # the settings of each that takes it
             for who, fixed in [(TODAY, dict(spec.set))] + [
                     (o.name, {**spec.set, **o.set, **_ends(o.search)[0]})
                     for o in spec.options]:
                 try:
                     load_scenario(base, {**fixed, key: r.value(r.low)}, policies, origins)
-                    takers.append(who)
+                    takers.append(fixed)
                 except ScenarioError:
                     skip.setdefault(who, set()).add(key)
             if not takers:
@@ -352,10 +354,7 @@ def _check(path: Path, shown: str, spec: QuestionSpec, lines: dict, base: Path,
                     shown, where, "no option's policy takes this parameter", lines.get(where))))
                 continue
             for end in (r.low, r.high):
-                o = spec.options[[x.name for x in spec.options].index(takers[-1])] \
-                    if takers[-1] != TODAY else None
-                fixed = {**spec.set, **(o.set if o else {})}
-                check(f"assumption {key}={end:g}", {**fixed, key: r.value(end)}, origins)
+                check(f"assumption {key}={end:g}", {**takers[-1], key: r.value(end)}, origins)
             continue
         for end in (r.low, r.high):
             check(f"assumption {key}={end:g}", {**spec.set, key: r.value(end)}, origins)
@@ -364,7 +363,7 @@ def _check(path: Path, shown: str, spec: QuestionSpec, lines: dict, base: Path,
     assert today is not None
     seed = spec.seed if spec.seed is not None else with_seed(today).seed
     today = today.model_copy(update={"seed": seed})
-    return Question(path, spec, base, today, lines, skip)
+    return Question(path, spec, base, today, skip)
 
 
 def _ends(search: dict[str, list[Any] | Range]) -> list[dict[str, Any]]:
@@ -375,13 +374,6 @@ def _ends(search: dict[str, list[Any] | Range]) -> list[dict[str, Any]]:
                for k, v in search.items()}
     n = max(len(v) for v in columns.values())
     return [{k: v[min(j, len(v) - 1)] for k, v in columns.items()} for j in range(n)]
-
-
-def _nearest(word: str, choices: set[str]) -> str | None:
-    import difflib
-
-    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return close[0] if close else None
 
 
 def grid_size(search: dict[str, list[Any] | Range]) -> float:

@@ -98,6 +98,8 @@ MEASURES: dict[str, Measure] = {
     "unmet_per_1000_patients_year": _M("Attempts that found no slot", "rate", -1, "access"),
     "gave_up_requests": _M("Requests abandoned (the patient gave up)", "count", -1, "access"),
     "signposted_requests": _M("Requests signposted to another service", "count", 0, "access"),
+    "triaged_requests": _M("Requests triaged by a clinician", "count", 0, "access"),
+    "resolved_at_triage_requests": _M("Requests resolved at triage", "count", 0, "access"),
     "waiting_at_end": _M("Requests still waiting when the run ended", "count", 0, "access"),
     **{f"lead_{k}_share": _M(f"Appointments {words} after booking", "share", 0, "access", 1)
        for k, words in (("same_day", "the same day"), ("next_day", "the next day"),

@@ -58,7 +58,7 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "routine_wait_p90_days": "90th percentile of that wait, days",
     "routine_within_14_days_share": "share of routine appointments within 14 days of request",
     "urgent_same_day_share": "share of urgent requests seen on the day first made (of those "
-                             "not signposted elsewhere)",
+                             "not signposted elsewhere or resolved at triage)",
     "urgent_wait_hours_mean": "mean hours from an urgent request to its appointment",
     "urgent_wait_hours_median": "median of that wait, hours",
     "urgent_wait_hours_p90": "90th percentile of that wait, hours",
@@ -70,6 +70,8 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "unmet_per_1000_patients_year": "the same per 1,000 patients per year",
     "gave_up_requests": "requests abandoned after the last attempt",
     "signposted_requests": "requests care navigation sent to another service (no appointment)",
+    "triaged_requests": "requests a clinician assessed by telephone before booking (triage)",
+    "resolved_at_triage_requests": "triaged requests resolved on the telephone (no appointment)",
     "waiting_at_end": "requests still without an appointment when the run ended",
     "dna_rate": "share of appointments missed (did not attend)",
     "utilisation": "share of available slots booked",
@@ -180,7 +182,8 @@ def summary_parts(
     dna = one_of(appts["status"], ["dna"])[happened]
     routine = happened & one_of(appts["urgency"], ["routine"])
     signposted = one_of(reqs["outcome"], ["signposted_elsewhere"])
-    urgent = one_of(reqs["urgency"], ["urgent"]) & ~signposted
+    resolved = one_of(reqs["outcome"], ["resolved_at_triage"])
+    urgent = one_of(reqs["urgency"], ["urgent"]) & ~signposted & ~resolved
     # same calendar day (a request never booked, NaT, is not)
     same_day_urgent = (reqs["appointment_at"].to_numpy()[urgent].astype("datetime64[D]")
                        == reqs["requested_at"].to_numpy()[urgent].astype("datetime64[D]"))
@@ -219,6 +222,9 @@ def summary_parts(
         "unmet_requests": len(tables["unmet"]),
         "gave_up_requests": int(one_of(reqs["outcome"], ["gave_up"]).sum()),
         "signposted_requests": int(signposted.sum()),
+        "triaged_requests": (int((~one_of(reqs["triage"], ["not_triaged"])).sum())
+                             if "triage" in reqs.columns else 0),
+        "resolved_at_triage_requests": int(resolved.sum()),
         "waiting_at_end": int(one_of(reqs["outcome"], ["waiting_at_end"]).sum()),
         "dna": int(dna.sum()),
         "available_slots": float(days["available_slots"].sum()),
@@ -293,6 +299,8 @@ def summary_from_parts(parts: dict) -> pd.DataFrame:
         "unmet_per_1000_patients_year": p["unmet_requests"] / patients * 1000.0 / years,
         "gave_up_requests": p["gave_up_requests"],
         "signposted_requests": p["signposted_requests"],
+        "triaged_requests": p["triaged_requests"],
+        "resolved_at_triage_requests": p["resolved_at_triage_requests"],
         "waiting_at_end": p["waiting_at_end"],
         "dna_rate": _ratio(p["dna"], n),
         "utilisation": p["booked_slots"] / available if available else np.nan,

@@ -187,6 +187,9 @@ def approach_text(item: Scenario | Network, policies: Registry | None = None) ->
     else:
         s, lead = item, ""
     text = lead + describe_policy(s.policy.name, s.policy.params, policies)
+    care = urgent_care_text(s)
+    if care:
+        text += " " + care
     for c in s.policy_changes:
         weeks = max((r.weeks for r in c.ramp), default=0)
         text += (f" From {c.from_date.day} {c.from_date:%B %Y}: "
@@ -194,6 +197,23 @@ def approach_text(item: Scenario | Network, policies: Registry | None = None) ->
         if weeks:
             text += f" Uptake builds up over {weeks:g} weeks."
     return text
+
+
+def urgent_care_text(s: Scenario) -> str:
+    """How the practice sees urgent requests and triages, in words ("" for the defaults)."""
+    care = s.practice.urgent_care
+    words = []
+    if care.model == "duty_doctor":
+        n = care.duty_doctors_per_day
+        words.append(f"Urgent requests go to the day's duty GP{'s' if n > 1 else ''} "
+                     f"({n} a day) first.")
+    t = care.triage
+    if t.requests != "none":
+        which = ("each urgent request" if t.requests == "urgent"
+                 else "every new urgent or routine request (total triage)")
+        words.append(f"A GP telephones {which} before it is booked ({t.minutes_per_call:g} "
+                     f"minutes a call; {t.resolved_share:.0%} resolved on the telephone).")
+    return " ".join(words)
 
 
 def descriptions(items: Sequence[Scenario | Network]) -> tuple[str, list[str]]:

@@ -32,8 +32,14 @@ BOOKED, ATTENDED, DNA, CANCELLED = 0, 1, 2, 3
 APPOINTMENT_STATUS = ("booked", "attended", "dna", "cancelled_by_practice")
 
 # Request outcome.
-PENDING, GOT_APPOINTMENT, GAVE_UP, SIGNPOSTED = 0, 1, 2, 3
-REQUEST_OUTCOME = ("waiting_at_end", "booked", "gave_up", "signposted_elsewhere")
+PENDING, GOT_APPOINTMENT, GAVE_UP, SIGNPOSTED, RESOLVED_AT_TRIAGE = 0, 1, 2, 3, 4
+REQUEST_OUTCOME = ("waiting_at_end", "booked", "gave_up", "signposted_elsewhere",
+                   "resolved_at_triage")
+
+# What triage made of a request (``practice.urgent_care.triage``): not triaged, assessed
+# by a clinician and booked on, or resolved on the telephone with no appointment.
+NOT_TRIAGED, TRIAGED_TO_BOOK, TRIAGED_RESOLVED = 0, 1, 2
+TRIAGE_NAMES = ("not_triaged", "to_appointment", "resolved")
 
 # Care navigation of an arrival: booked as asked, or sent to another service
 # (any other value is the index of the need it is redirected to).

@@ -423,3 +423,17 @@ def test_each_approach_keeps_its_colour_whatever_else_is_compared():
     assert chosen["c"] == APPROACH_COLOURS["usual_gp_first"]  # the approach it changes to
     assert len(set(chosen.values())) == 4  # a second usual-GP-first gets a colour of its own
     assert colours(["a", "b", "c", "d"]) == chosen
+
+
+def test_the_report_says_how_each_practice_sees_urgent_requests_and_triages():
+    from gpsim.compare import approach_text
+    from sim import load_scenario
+    urgent = ROOT / "scenarios" / "urgent"
+    plain = approach_text(load_scenario(ROOT / "scenarios" / "default.yaml"))
+    assert "duty" not in plain and "telephones" not in plain
+    duty = approach_text(load_scenario(urgent / "duty_doctor.yaml"))
+    assert "duty GP (1 a day) first" in duty and "telephones" not in duty
+    total = approach_text(load_scenario(urgent / "total_triage.yaml"))
+    assert "every new urgent or routine request (total triage)" in total
+    assert "4 minutes a call; 34% resolved" in total
+    assert "each urgent request" in approach_text(load_scenario(urgent / "urgent_triage.yaml"))

@@ -77,6 +77,12 @@ SWITCHES: dict[str, dict] = {
                     "practice.urgent_care.duty_doctors_per_day": 2},
     "duty_doctor_and_urgent_rule": {"policy.name": "usual_gp_first", "policy.params.urgent": True,
                                     "practice.urgent_care.model": "duty_doctor"},
+    "urgent_triage": {"practice.urgent_care.triage.requests": "urgent",
+                      "practice.urgent_care.triage.headroom": 0.0},
+    "total_triage": {"practice.urgent_care.model": "duty_doctor",
+                     "practice.urgent_care.triage.requests": "all",
+                     "practice.urgent_care.triage.minutes_per_call": 6.0,
+                     "practice.urgent_care.triage.resolved_share": 0.5},
     "bank_holidays": {"practice.bank_holidays": "none", "practice.open_dates": ["2025-04-21"]},
     "popup_reminder": {"policy.name": "micro_team", "policy.params.popup_reminder": True},
     "coded_cohorts": {"policy.name": "usual_gp_first",
@@ -137,7 +143,7 @@ SWITCHES: dict[str, dict] = {
 }
 
 #: Switched on together (one run with all of them), where they can be combined.
-COMBINED = ["duty_doctor", "unprompted_offers", "micro_team", "team_wait_limit", "popup_reminder", "decline_late_offers",
+COMBINED = ["total_triage", "unprompted_offers", "micro_team", "team_wait_limit", "popup_reminder", "decline_late_offers",
             "patient_choice", "online_time", "signposting", "leaver", "reviews", "follow_ups",
             "release_window", "dna_by_lead", "sickness", "planned_care", "closed_dates",
             "planned_care_streams", "history"]

@@ -151,3 +151,102 @@ def test_under_a_duty_rota_most_urgent_gp_work_is_the_duty_gp_s():
     b = team.appointments
     assert (b["urgency"] == "urgent").sum() == pytest.approx((result.appointments["urgency"]
                                                                == "urgent").sum(), rel=0.05)
+
+
+# ------------------------------------------------------------------ triage
+
+
+def triage_world(requests: str = "all", **more):
+    s = load_scenario(DEFAULT, {**SHORT, "practice.urgent_care.triage.requests": requests,
+                                **more})
+    return build_world(with_seed(s, 3))
+
+
+def test_without_triage_nothing_is_set_aside_and_no_day_takes_calls():
+    w = build_world(with_seed(load_scenario(DEFAULT, SHORT), 3))
+    assert not w.rules.triage_calls.any() and not w.rules.triage_kinds.any()
+    assert w.slots.time.size == triage_world("none").slots.time.size
+
+
+@pytest.mark.parametrize("model", ["on_the_day_team", "duty_doctor"])
+def test_triage_time_comes_out_of_the_gps_sessions_and_covers_the_planned_calls(model):
+    from sim.world.triage import planned_calls
+    w = triage_world("urgent", **{"practice.urgent_care.model": model})
+    plain = build_world(with_seed(load_scenario(DEFAULT, {
+        **SHORT, "practice.urgent_care.model": model}), 3))
+    s = w.scenario
+    planned = planned_calls(s, w.arrivals, w.navigation,
+                            float(w.patients.rate_per_year.sum()), w.end_day, w.n_days)
+    open_run = w.rules.is_open[:w.end_day]
+    assert (planned[:w.end_day][open_run] > 0).all() and not planned[~w.rules.is_open].any()
+    # Every open day can take its planned calls (the GPs have slots enough), and no more
+    # than one slot's worth beyond them.
+    gp_slot = s.roles["gp"].slot_minutes / s.practice.urgent_care.triage.minutes_per_call
+    cap = w.rules.triage_calls
+    assert (cap >= planned).all() and (cap <= planned + np.ceil(gp_slot)).all()
+    # The slots gone are list-holders', the day's earliest, held and bookable alike.
+    key = np.round(w.slots.time * 1440).astype(np.int64) * 100 + w.slots.clinician
+    gone = ~np.isin(np.round(plain.slots.time * 1440).astype(np.int64) * 100
+                    + plain.slots.clinician, key)
+    holders = {c for c, clin in enumerate(s.clinicians) if s.roles[clin.role].holds_list}
+    assert set(plain.slots.clinician[gone].tolist()) <= holders
+    minutes = np.bincount(plain.slots.day[gone], minlength=w.n_days) * s.roles["gp"].slot_minutes
+    assert np.array_equal(np.floor(minutes / s.practice.urgent_care.triage.minutes_per_call
+                                   + 1e-9).astype(int), cap)
+    d = int(np.nonzero(cap)[0][0])
+    today = (plain.slots.day == d) & np.isin(plain.slots.clinician, list(holders))
+    assert plain.slots.time[gone & today].max() <= plain.slots.time[~gone & today].min()
+    held = plain.slots.pool == ON_THE_DAY
+    assert held[gone].mean() == pytest.approx(held[today].mean(), abs=0.1)
+
+
+def test_triage_takes_no_more_calls_than_a_day_has_and_resolves_about_its_share():
+    from sim.codes import TRIAGED_RESOLVED
+    from sim.engine.practice import PracticeModel
+    w = triage_world("all", **{"practice.urgent_care.triage.headroom": 0.0,
+                               "practice.urgent_care.triage.resolved_share": 0.4})
+    log = PracticeModel(w).run().log
+    triaged = log.req_triage > 0
+    kinds = w.rules.triage_kinds[log.req_urgency]
+    assert not (triaged & ~kinds).any(), "follow-ups, reviews and planned care are not triaged"
+    # Urgent requests triaged at their first call were triaged on the day they were made:
+    # never more of them on a day than its calls.
+    from sim.codes import URGENT
+    first_call = triaged & (log.req_urgency == URGENT) & (log.req_attempts == 1)
+    per_day = np.bincount(np.floor(log.req_time[first_call]).astype(int), minlength=w.n_days)
+    assert (per_day <= w.rules.triage_calls).all()
+    assert (per_day == w.rules.triage_calls).any(), "some days use every call"
+    assert triaged.sum() <= w.rules.triage_calls.sum()
+    n = int(triaged.sum())
+    share = (log.req_triage[triaged] == TRIAGED_RESOLVED).mean()
+    assert abs(share - 0.4) < 4 * np.sqrt(0.4 * 0.6 / n), share
+    # With no headroom some days run out: those callers found nothing and were triaged later.
+    unmet = np.unique(log.unmet_request)
+    assert (kinds[log.req_urgency[unmet]]).any()
+    carried = unmet[(log.req_triage[unmet] > 0) & kinds[log.req_urgency[unmet]]]
+    assert carried.size > 0, "a caller turned away by a full triage list is triaged later"
+
+
+def test_urgent_triage_leaves_routine_requests_as_they_were_booked():
+    from sim.codes import ROUTINE, URGENT
+    from sim.engine.practice import PracticeModel
+    w = triage_world("urgent")
+    log = PracticeModel(w).run().log
+    triaged = log.req_triage > 0
+    assert triaged.any() and (log.req_urgency[triaged] == URGENT).all()
+    assert not triaged[log.req_urgency == ROUTINE].any()
+
+
+def test_total_triage_shows_in_the_summary_and_urgent_same_day_counts_those_needing_a_slot():
+    from analysis.summary import summarise
+    from sim import run
+    w = triage_world("all")
+    result = run(w.scenario)
+    row = summarise(result.tables, w.patients.size, w.scenario.duration_days).iloc[0]
+    reqs = result.requests
+    assert row["triaged_requests"] == int((reqs["triage"] != "not_triaged").sum()) > 0
+    assert row["resolved_at_triage_requests"] == int(
+        (reqs["outcome"] == "resolved_at_triage").sum()) > 0
+    urgent = reqs[(reqs["urgency"] == "urgent") & (reqs["outcome"] != "resolved_at_triage")]
+    same = (urgent["appointment_at"].dt.floor("D") == urgent["requested_at"].dt.floor("D")).mean()
+    assert row["urgent_same_day_share"] == pytest.approx(same)

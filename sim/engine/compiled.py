@@ -65,11 +65,13 @@ from .kernel.layout import (
     USED_DNA_DRAWS,
     USED_FOLLOW_UP_DRAWS,
     USED_POLICY_DRAWS,
+    USED_TRIAGE_DRAWS,
     WANT_ATTEMPTS,
     WANT_ATTENDANCES,
     WANT_PAIRS,
     WANT_POLICY_DRAWS,
     WANT_REQUESTS,
+    WANT_TRIAGE_DRAWS,
 )
 from .lists import ListState
 from .policy_api import BookingRule
@@ -230,7 +232,9 @@ class CompiledDesk:
             "dna_draws": _Stream(world.streams.get("dna")),
             "follow_up_draws": _Stream(world.streams.get("follow_up")),
             "policy_draws": _Stream(world.streams.get("policy") if uses_policy_stream
-                                    else None)}
+                                    else None),
+            "triage_draws": _Stream(world.streams.get("triage")
+                                    if world.rules.triage_calls.any() else None)}
         n_days = world.n_days
         days = np.zeros((6, n_days), dtype=np.int64)
         days[[DAY_FIRST_APPT, DAY_LAST_APPT, DAY_FIRST_QUEUED, DAY_LAST_QUEUED]] = -1
@@ -245,11 +249,12 @@ class CompiledDesk:
                                       side="left").astype(np.int64),
             spells=np.array(world.spells, dtype=np.int64).reshape(-1, 3).T.copy(),
             dna_draws=np.zeros(0), follow_up_draws=np.zeros(0), policy_draws=np.zeros(0),
+            triage_draws=np.zeros(0), triage_left=world.rules.triage_calls.copy(),
             days=days, slot_appointment=np.full(n_slots, -1, dtype=np.int64),
             pairs=_pair_table(_pair_table_size(max(presized_pairs, world.history.size))),
             tiers=np.zeros((2, n_clinicians), dtype=np.int64),
             offer_time=np.zeros(4), offer_int=np.zeros((4, 5), dtype=np.int64),
-            want=np.zeros(5, dtype=np.int64),
+            want=np.zeros(6, dtype=np.int64),
             scratch=np.zeros(max(n_slots, 1), dtype=np.int64),
         )
         room = n_arrivals + n_arrivals // 2 + 64 if PRESIZE else 64
@@ -267,17 +272,18 @@ class CompiledDesk:
             self.log.count[COUNT_PAIRS] = history.size
         self._ensure(0, 0, room if PRESIZE else 0,
                      n_arrivals if uses_policy_stream and PRESIZE else 0,
-                     max(presized_pairs - int(self.log.count[COUNT_PAIRS]), 0))
+                     max(presized_pairs - int(self.log.count[COUNT_PAIRS]), 0),
+                     n_arrivals if world.rules.triage_calls.any() and PRESIZE else 0)
 
     # ---------------------------------------------------------------- capacity
 
     def _ensure(self, requests: int, attempts: int, attendances: int, policy_draws: int,
-                pairs: int = 0) -> None:
+                pairs: int = 0, triage_draws: int = 0) -> None:
         """Room for ``requests`` new requests, ``attempts`` booking attempts and their draws.
 
         ``attendances``: appointments that may be attended (a DNA draw and two
         follow-up draws each); ``pairs``: new patient-clinician pairs (the
-        table is kept at most half full).
+        table is kept at most half full); ``triage_draws``: triage calls.
         """
         log = self.log
         count = log.count
@@ -302,7 +308,8 @@ class CompiledDesk:
         for name, used, more in (("dna_draws", count[USED_DNA_DRAWS], attendances),
                                  ("follow_up_draws", count[USED_FOLLOW_UP_DRAWS],
                                   2 * attendances),
-                                 ("policy_draws", count[USED_POLICY_DRAWS], policy_draws)):
+                                 ("policy_draws", count[USED_POLICY_DRAWS], policy_draws),
+                                 ("triage_draws", count[USED_TRIAGE_DRAWS], triage_draws)):
             stream = self._streams[name]
             if stream.ensure(int(used), int(more)):
                 drawn[name] = stream.values
@@ -318,7 +325,7 @@ class CompiledDesk:
         want = self.run.want
         self._ensure(int(want[WANT_REQUESTS]), int(want[WANT_ATTEMPTS]),
                      int(want[WANT_ATTENDANCES]), int(want[WANT_POLICY_DRAWS]),
-                     int(want[WANT_PAIRS]))
+                     int(want[WANT_PAIRS]), int(want[WANT_TRIAGE_DRAWS]))
 
     # ---------------------------------------------------------------- the contract
 

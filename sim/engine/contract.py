@@ -71,6 +71,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("req", "appointment", int, -1, "its row in the appointments, -1 if none"),
     Column("req", "gave_up_at", float, float("nan"),
            "time of the last failed attempt of a patient who gave up, else NaN"),
+    Column("req", "triage", int, 0, "NOT_TRIAGED, TRIAGED_TO_BOOK or TRIAGED_RESOLVED "
+           "(sim.codes.TRIAGE_NAMES)"),
     Column("appt", "request", int, None, "the request it answers"),
     Column("appt", "patient", int, None, "the patient"),
     Column("appt", "clinician", int, None, "the clinician"),

@@ -59,13 +59,17 @@ from ..codes import (
     NAMED_NONE,
     NAMED_USUAL_GP,
     NAV_ELSEWHERE,
+    NOT_TRIAGED,
     ON_THE_DAY,
     ONLINE,
     PENDING,
     PLANNED,
+    RESOLVED_AT_TRIAGE,
     REVIEW,
     ROUTINE,
     SIGNPOSTED,
+    TRIAGED_RESOLVED,
+    TRIAGED_TO_BOOK,
 )
 from ..world.build import World
 from .calendar import Calendar, Slot
@@ -138,6 +142,10 @@ class ReferenceDesk:
         self._values = world.patients.values_continuity.tolist()
         self._dna_rng = world.streams.get("dna")
         self._fu_rng = world.streams.get("follow_up")
+        self._triage_rng = world.streams.get("triage")
+        #: Triage calls each day can still take (``practice.urgent_care.triage``).
+        self._triage_left = rules.triage_calls.tolist()
+        self._triaged = rules.triage_kinds.tolist()
         #: Attended consultations per (patient, clinician) so far, the history's first.
         h = world.history
         self.pair_visits: dict[tuple[int, int], int] = dict(zip(
@@ -271,7 +279,14 @@ class ReferenceDesk:
             return
         cols = self.book.cols
         cols["req_attempts"][request.id] += 1
-        offers = self._offers(request)
+        triage_full = False
+        if self._triaged[request.urgency] and cols["req_triage"][request.id] == NOT_TRIAGED:
+            if self._triage_left[request.day] > 0:
+                if self.triage(request):
+                    return
+            else:
+                triage_full = True
+        offers = [] if triage_full else self._offers(request)
         values = self._values[request.patient]
         slot = patient_choice(
             offers, request.urgency,
@@ -292,6 +307,25 @@ class ReferenceDesk:
                 request.id, request.patient, t, request.need, request.urgency, request.mode,
                 request.attempt + 1, request.first_time, request.eligible, request.from_day,
                 request.with_clinician))
+
+    def triage(self, request: Request) -> bool:
+        """A clinician calls the patient back; whether the call resolved the request.
+
+        It takes one of the day's triage calls; ``triage_resolved_share`` of
+        calls end with advice and no appointment (drawn from the triage
+        stream, one number per call). Otherwise reception books as asked (the
+        request keeps its urgency). When the day's calls are used up, the
+        request is not triaged and the attempt finds nothing (see
+        :meth:`reception`): the patient is asked to call again.
+        """
+        self._triage_left[request.day] -= 1
+        cols = self.book.cols
+        if self._triage_rng.random() < self.world.rules.triage_resolved_share:
+            cols["req_triage"][request.id] = TRIAGED_RESOLVED
+            cols["req_outcome"][request.id] = RESOLVED_AT_TRIAGE
+            return True
+        cols["req_triage"][request.id] = TRIAGED_TO_BOOK
+        return False
 
     def _call_back_at(self, t: float, request: Request) -> None:
         """The patient calls again at time ``t``, an opening, before new requests then.

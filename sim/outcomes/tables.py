@@ -37,6 +37,7 @@ from ..codes import (
     DNA,
     POOL_NAMES,
     REQUEST_OUTCOME,
+    TRIAGE_NAMES,
     URGENCY_NAMES,
 )
 from ..engine.contract import BookingRecord
@@ -138,6 +139,8 @@ def build_tables(world: World, record: BookingRecord, emergencies: Emergencies
         "attempts": np.asarray(log.req_attempts, dtype=np.int64)[idx],
         "outcome": pd.Categorical.from_codes(np.asarray(log.req_outcome)[idx],
                                              categories=list(REQUEST_OUTCOME)),
+        "triage": pd.Categorical.from_codes(np.asarray(log.req_triage)[idx],
+                                            categories=list(TRIAGE_NAMES)),
         "appointment_at": np.where(has[idx], _datetimes(start, np.nan_to_num(r_appt_time[idx])),
                                    np.datetime64("NaT", "s")),
         "clinician_id": pd.Categorical.from_codes(r_clin[idx], dtype=clin_ids.dtype),

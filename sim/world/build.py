@@ -29,6 +29,7 @@ from .demand import Arrivals, care_plan_reviews, generate_arrivals, merge_arriva
 from .history import build_history
 from .population import Patients, build_patients
 from .streams import Streams
+from .triage import planned_calls, set_aside, triaged_kinds
 from .workforce import (
     SlotLayout,
     Workforce,
@@ -81,6 +82,11 @@ class BookingRules(NamedTuple):
         team_of: per clinician: their team if they hold a list in one, else -1.
         duty: per day, the GPs on duty (-1: none); no columns unless the practice runs
             a duty-doctor rota (:func:`sim.world.workforce.duty_rota`).
+        triage_kinds: per urgency code, whether new requests of that kind are
+            triaged (``practice.urgent_care.triage``; all False without triage).
+        triage_calls: per day, the triage calls the GP time set aside can take
+            (:func:`sim.world.triage.set_aside`).
+        triage_resolved_share: share of triaged requests resolved on the telephone.
     """
 
     end_day: int
@@ -109,6 +115,9 @@ class BookingRules(NamedTuple):
     teams: np.ndarray
     team_of: np.ndarray
     duty: np.ndarray
+    triage_kinds: np.ndarray
+    triage_calls: np.ndarray
+    triage_resolved_share: float
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -238,11 +247,15 @@ def build_world(scenario: Scenario, replication: int = 0) -> World:
     spells = tuple(sp for sp in sickness_spells(s, n_days, streams.get("sickness"))
                    if sp[0] < end_day)
     navigation = _signposting(s, arrivals, streams.get("navigation"))
+    slots, triage_calls = set_aside(
+        s, slots, planned_calls(s, arrivals, navigation, float(patients.rate_per_year.sum()),
+                               end_day, n_days), is_open)
     eligible = _eligibility(s, workforce)
     teams, team_of = team_index(s)
     rules = booking_rules(s, n_days, is_open, patients, eligible, teams, team_of,
                           navigation is not None,
-                          willingness_to_wait(s, patients.size, streams.get("willingness")), duty)
+                          willingness_to_wait(s, patients.size, streams.get("willingness")), duty,
+                          triage_calls)
     return World(
         scenario=s, replication=replication, streams=streams, end_day=end_day, n_days=n_days,
         workforce=workforce, leave=leave, in_post=in_post, slots=slots, patients=patients,
@@ -329,11 +342,13 @@ def booking_rules(s: Scenario, n_days: int, is_open: np.ndarray, patients: Patie
                   eligible: tuple[tuple[tuple[int, ...], ...], ...],
                   teams: tuple[tuple[int, ...], ...], team_of: dict[int, int],
                   has_navigation: bool, extra_days: np.ndarray,
-                  duty: np.ndarray | None = None) -> BookingRules:
+                  duty: np.ndarray | None = None,
+                  triage_calls: np.ndarray | None = None) -> BookingRules:
     """The :class:`BookingRules` of a scenario (arrays contiguous and writable).
 
     ``extra_days``: :func:`willingness_to_wait`; ``duty``:
-    :func:`sim.world.workforce.duty_rota` (None: no duty rota).
+    :func:`sim.world.workforce.duty_rota` (None: no duty rota); ``triage_calls``:
+    :func:`sim.world.triage.set_aside` (None: no triage).
     """
     needs = list(s.demand.needs.values())
     n_clin = max(len(s.clinicians), 1)
@@ -393,6 +408,10 @@ def booking_rules(s: Scenario, n_days: int, is_open: np.ndarray, patients: Patie
         team_of=team_of_clinician,
         duty=(np.full((n_days, 0), -1, dtype=np.int64) if duty is None
               else np.ascontiguousarray(duty, dtype=np.int64)),
+        triage_kinds=triaged_kinds(s),
+        triage_calls=(np.zeros(n_days, dtype=np.int64) if triage_calls is None
+                      else np.ascontiguousarray(triage_calls, dtype=np.int64)),
+        triage_resolved_share=float(s.practice.urgent_care.triage.resolved_share),
     )
 
 

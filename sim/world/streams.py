@@ -16,7 +16,7 @@ import numpy as np
 STREAM_NAMES = (
     "population", "lists", "demand", "case_mix", "leave", "sickness", "dna", "follow_up", "policy",
     "reviews", "emergency_access", "emergency_ae", "emergency_admission", "relationship_years",
-    "navigation", "planned_care", "coding", "history", "willingness",
+    "navigation", "planned_care", "coding", "history", "willingness", "triage",
 )
 
 

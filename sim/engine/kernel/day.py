@@ -27,10 +27,13 @@ from ...codes import (
     ONLINE,
     PENDING,
     PLANNED,
+    RESOLVED_AT_TRIAGE,
     REVIEW,
     ROUTINE,
     RULE_NONE,
     SIGNPOSTED,
+    TRIAGED_RESOLVED,
+    TRIAGED_TO_BOOK,
 )
 from .calendar import book_slot, refresh
 from .layout import (
@@ -94,6 +97,7 @@ from .layout import (
     REQ_OUTCOME,
     REQ_PATIENT,
     REQ_TIME,
+    REQ_TRIAGE,
     REQ_URGENCY,
     REQ_WITH,
     SPELL_CLINICIAN,
@@ -104,11 +108,13 @@ from .layout import (
     USED_DNA_DRAWS,
     USED_FOLLOW_UP_DRAWS,
     USED_POLICY_DRAWS,
+    USED_TRIAGE_DRAWS,
     WANT_ATTEMPTS,
     WANT_ATTENDANCES,
     WANT_PAIRS,
     WANT_POLICY_DRAWS,
     WANT_REQUESTS,
+    WANT_TRIAGE_DRAWS,
     i64,
     inlined,
     inner,
@@ -242,7 +248,23 @@ def handle(cal, rules, rule, usual, run, log, rid, now, attempt):
                 queue_push(run, log, day, rid, attempt)
         return
     log.req_int[REQ_ATTEMPTS, rid] += 1
-    n = offers(cal, rules, rule, usual, run, log, rid, now)
+    n = -1
+    if rules.triage_kinds[log.req_int[REQ_URGENCY, rid]] and log.req_int[REQ_TRIAGE, rid] == 0:
+        # As ReferenceDesk.triage: a clinician's call first, while the day has calls left.
+        day = int(now)
+        if run.triage_left[day] > 0:
+            run.triage_left[day] -= 1
+            u = run.triage_draws[log.count[USED_TRIAGE_DRAWS]]
+            log.count[USED_TRIAGE_DRAWS] += 1
+            if u < rules.triage_resolved_share:
+                log.req_int[REQ_TRIAGE, rid] = TRIAGED_RESOLVED
+                log.req_int[REQ_OUTCOME, rid] = RESOLVED_AT_TRIAGE
+                return
+            log.req_int[REQ_TRIAGE, rid] = TRIAGED_TO_BOOK
+        else:
+            n = 0  # the day's calls are used up: this attempt finds nothing
+    if n < 0:
+        n = offers(cal, rules, rule, usual, run, log, rid, now)
     j = choose(rules, run, log, rid, n)
     if j >= 0:
         soonest = run.offer_time[0]
@@ -472,11 +494,13 @@ def _room(cal, rule, run, log, d, attend):
     queued = run.days[DAY_QUEUED, d] + cancelled
     attempts = yesterday + queued + new
     draws = queued + new if rule.named != RULE_NONE and rule.adherence < 1.0 else 0
+    triage_draws = min(queued + new, run.triage_left[d])  # a draw per triage call
     run.want[WANT_REQUESTS] = yesterday + new
     run.want[WANT_ATTEMPTS] = attempts
     run.want[WANT_ATTENDANCES] = yesterday
     run.want[WANT_POLICY_DRAWS] = draws
     run.want[WANT_PAIRS] = yesterday
+    run.want[WANT_TRIAGE_DRAWS] = triage_draws
     count = log.count
     appt_room = log.appt_int.shape[1]
     unmet_room = log.unmet_int.shape[1]
@@ -487,6 +511,7 @@ def _room(cal, rule, run, log, d, attend):
             and count[USED_DNA_DRAWS] + yesterday <= run.dna_draws.size
             and count[USED_FOLLOW_UP_DRAWS] + 2 * yesterday <= run.follow_up_draws.size
             and count[USED_POLICY_DRAWS] + draws <= run.policy_draws.size
+            and count[USED_TRIAGE_DRAWS] + triage_draws <= run.triage_draws.size
             and 2 * (count[COUNT_PAIRS] + yesterday) <= run.pairs.shape[1]
             and yesterday <= run.scratch.size)
 

@@ -20,8 +20,8 @@ from ..policy_api import BookingRule
 
 # Log.count: rows used, random numbers used, the next sickness spell.
 (COUNT_REQUESTS, COUNT_APPOINTMENTS, COUNT_UNMET, COUNT_QUEUED, USED_DNA_DRAWS,
- USED_FOLLOW_UP_DRAWS, USED_POLICY_DRAWS, NEXT_SPELL, COUNT_PAIRS) = range(9)
-N_COUNTERS = 9
+ USED_FOLLOW_UP_DRAWS, USED_POLICY_DRAWS, NEXT_SPELL, COUNT_PAIRS, USED_TRIAGE_DRAWS) = range(10)
+N_COUNTERS = 10
 # Rows of the packed arrays.
 CELL_START, CELL_END, CELL_NEXT_FREE, CELL_BOOKED = 0, 1, 2, 3           # Cal.cell
 HEAD_DAY, HEAD_CELL, HEAD_SLOT = 0, 1, 2                                # Cal.head
@@ -33,7 +33,7 @@ SPELL_DAY, SPELL_CLINICIAN, SPELL_LENGTH = 0, 1, 2                      # RunSta
 (DAY_FIRST_APPT, DAY_LAST_APPT, DAY_APPTS, DAY_FIRST_QUEUED, DAY_LAST_QUEUED,
  DAY_QUEUED) = range(6)                                                 # RunState.days
 (WANT_REQUESTS, WANT_ATTEMPTS, WANT_ATTENDANCES, WANT_POLICY_DRAWS,
- WANT_PAIRS) = range(5)                                                 # RunState.want
+ WANT_PAIRS, WANT_TRIAGE_DRAWS) = range(6)                              # RunState.want
 OFFER_CLINICIAN, OFFER_DAY, OFFER_POOL, OFFER_CELL, OFFER_SLOT = range(5)  # RunState.offer_int
 # The log's rows, as the event log's definition lays them out (sim.engine.contract.COLUMNS):
 # each table has an array of whole numbers and one of times, a row per column.
@@ -44,6 +44,7 @@ REQ_PATIENT, REQ_FROM_DAY, REQ_WITH = (_REQ_INT[k] for k in ("patient", "from_da
 REQ_NEED, REQ_URGENCY, REQ_MODE = (_REQ_INT[k] for k in ("need", "urgency", "mode"))
 REQ_ATTEMPTS, REQ_OUTCOME, REQ_APPOINTMENT = (_REQ_INT[k] for k in ("attempts", "outcome",
                                                                     "appointment"))
+REQ_TRIAGE = _REQ_INT["triage"]
 REQ_TIME, REQ_GAVE_UP_AT = _REQ_FLOAT["time"], _REQ_FLOAT["gave_up_at"]
 APPT_REQUEST, APPT_PATIENT, APPT_CLINICIAN = (_APPT_INT[k] for k in ("request", "patient",
                                                                      "clinician"))
@@ -103,6 +104,8 @@ class RunState(NamedTuple):
     dna_draws: np.ndarray
     follow_up_draws: np.ndarray
     policy_draws: np.ndarray
+    triage_draws: np.ndarray
+    triage_left: np.ndarray  # per day, the triage calls still free
     days: np.ndarray            # (6, days): rows DAY_*: each day's appointments and queue
     slot_appointment: np.ndarray
     pairs: np.ndarray   # hash table (keys, counts): patient * n_clinicians + clinician -> visits

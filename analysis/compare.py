@@ -30,6 +30,7 @@ from sim.files.csv_safe import read_csv, write_csv
 from .continuity import patient_indices, slicc_by_month
 from .depth import usual_gp_consultations
 from .monthly import combine_monthly_parts, monthly_from_parts, monthly_table
+from .spread import IndexValues, WaitsWithin
 from .stats import mean_ci, paired_differences, summarise_replications
 from .summary import SUMMARY_COLUMNS, run_summaries
 from .validation import validation_table
@@ -38,6 +39,9 @@ from .validation import validation_table
 COMPARED = [m for m in SUMMARY_COLUMNS if m not in ("patients", "window_days")]
 DATA_TABLES = ("runs", "cohorts", "waits", "patient_continuity", "slicc_by_month",
                "utilisation", "usual_gp_consultations", "monthly")
+#: The long tables whose distributions the report draws from a summary
+#: (:mod:`analysis.spread`), and that summary's table.
+SPREADS = {"waits": "wait_ecdf", "patient_continuity": "continuity_boxes"}
 
 
 def reduce_run(result, parts=None, monthly: dict | None = None) -> dict[str, pd.DataFrame]:
@@ -210,8 +214,10 @@ def write_comparison(stage: Path, data: dict[str, pd.DataFrame], labels: list[st
                      parameters: pd.DataFrame, meta: dict) -> None:
     """Write a comparison's data and tables into ``stage`` (the report is rendered separately)."""
     (stage / "data").mkdir(exist_ok=True)
+    data = {**data, **spreads(data, labels)}
     for name, df in data.items():
-        df.to_parquet(stage / "data" / f"{name}.parquet", index=False)
+        if df is not None:  # None: a table a sweep streamed into the folder itself
+            df.to_parquet(stage / "data" / f"{name}.parquet", index=False)
     write_csv(data["runs"], stage / "runs.csv", index=False)
     comparison, differences = comparison_tables(data["runs"], labels[0])
     write_csv(comparison, stage / "comparison.csv", index=False)
@@ -228,17 +234,52 @@ def write_comparison(stage: Path, data: dict[str, pd.DataFrame], labels: list[st
     (stage / "comparison.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
 
+def spreads(data: dict[str, pd.DataFrame | None], labels: list[str]) -> dict[str, pd.DataFrame]:
+    """The summaries the report draws the distributions from (:mod:`analysis.spread`).
+
+    Made from the stacked ``waits`` and ``patient_continuity`` unless ``data``
+    holds them already (a sweep adds them up run by run).
+    """
+    out = {}
+    if data.get(SPREADS["waits"]) is None:
+        within = WaitsWithin()
+        within.add_stacked(data["waits"])
+        out[SPREADS["waits"]] = within.table(labels)
+    if data.get(SPREADS["patient_continuity"]) is None:
+        values = IndexValues()
+        values.add_stacked(data["patient_continuity"])
+        out[SPREADS["patient_continuity"]] = values.table(labels)
+    return out
+
+
 def load_comparison(folder: str | Path) -> dict:
-    """Read a comparison folder back (for :mod:`analysis.report`)."""
+    """Read a comparison folder back (for :mod:`analysis.report`).
+
+    The long tables (every wait, every patient's indices) are read only when
+    the folder lacks their summaries (one written before they existed).
+    """
     folder = Path(folder)
     meta_file = folder / "comparison.json"
     if not meta_file.is_file():
         raise FileNotFoundError(f"{folder}: not a comparison folder (no comparison.json); "
                                 "create one with: python run.py compare A.yaml B.yaml --out DIR")
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    data = {name: (pd.read_parquet(folder / "data" / f"{name}.parquet")
-                   if (folder / "data" / f"{name}.parquet").is_file() else pd.DataFrame())
-            for name in (*DATA_TABLES, "practices")}  # an older folder may lack a newer table
+
+    def read(name: str) -> pd.DataFrame | None:
+        path = folder / "data" / f"{name}.parquet"
+        return pd.read_parquet(path) if path.is_file() else None
+
+    data = {name: read(name) for name in (*SPREADS.values(), "practices")}
+    labels = [s["label"] for s in meta["scenarios"]]
+    for name in DATA_TABLES:  # an older folder may lack a newer table
+        if name not in SPREADS or data[SPREADS[name]] is None:
+            data[name] = read(name)
+            if data[name] is None:
+                data[name] = pd.DataFrame()
+    data.update(spreads(data, labels))
+    # The long tables not read stay empty: the report needs only their summaries.
+    data = {name: pd.DataFrame() if data.get(name) is None else data[name]
+            for name in (*DATA_TABLES, *SPREADS.values(), "practices")}
     return {
         "meta": meta,
         "data": data,

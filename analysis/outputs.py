@@ -17,7 +17,6 @@ from sim.outcomes.tables import RunResult
 from .continuity import opr_by_clinician, slicc_by_list, slicc_by_month
 from .depth import usual_gp_consultations
 from .monthly import monthly_table
-from .plots import wait_distribution
 from .summary import SUMMARY_COLUMNS, run_summaries
 
 #: Files a run writes, and what each holds.
@@ -108,6 +107,10 @@ def write_run_files(result: RunResult, folder: Path, parts=None, label: str | No
     write_csv(by_list.merge(opr, on="clinician_id", how="outer"),
               stage / "continuity_by_list.csv", index=False)
     if plots:
+        # Imported here: matplotlib is a third of the start-up of a network run that
+        # draws nothing (--summary-only), in the parent and each worker.
+        from .plots import wait_distribution
+
         wait_distribution(result.tables["appointments"], stage / "wait_distribution.png",
                           title=f"{label or s.name}: wait from request to appointment")
     files = {p.name: sha256_of(p) for p in sorted(stage.iterdir()) if p.is_file()}

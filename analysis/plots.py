@@ -15,6 +15,8 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
+from .spread import WAIT_AXES, wait_grid
+
 
 def wait_distribution(appointments: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     """Empirical CDF of the wait from request to appointment: urgent in hours, routine in days.
@@ -209,28 +211,24 @@ def overlapping_texts(fig) -> list[tuple[str, str]]:
     return out
 
 
-def compare_waits(waits: pd.DataFrame, labels, names, path) -> Path:
+def compare_waits(within: pd.DataFrame, labels, names, path) -> Path:
     """ECDF of waits by scenario, urgent and routine (all replications pooled).
 
-    Each ECDF is drawn at 2,000 points across the axis (finer than its pixels)
-    rather than at every wait: the same picture, without drawing a step per
-    appointment (a 100-run sweep has millions).
+    ``within``: :meth:`analysis.spread.WaitsWithin.table`, the waits within each
+    of 2,001 points across the axis (finer than its pixels) rather than every
+    wait: the same picture, without holding or drawing a step per appointment
+    (a sweep of a thousand runs has tens of millions).
     """
     col = colours(labels)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), dpi=110, layout="constrained")
-    # Each row's scenario as a number, found once (not a text comparison per scenario).
-    codes, found = pd.factorize(waits["scenario"])
-    scenario = np.append(pd.Index(list(labels)).get_indexer(found), -1)[codes]
-    wait = waits["wait_days"].to_numpy(dtype=float)
-    for ax, urgency, xmax, scale in ((axes[0], "urgent", 48, 24.0),
-                                     (axes[1], "routine", 42, 1.0)):
-        grid = np.linspace(0.0, xmax, 2001)
+    for ax, (urgency, xmax, _) in zip(axes, WAIT_AXES, strict=True):
+        grid = wait_grid(xmax)
         every = grid.size // 12
-        of_urgency = (waits["urgency"] == urgency).to_numpy(dtype=bool)
+        of_urgency = within[within["urgency"] == urgency]
         for i, lb in enumerate(labels):
-            w = np.sort(wait[of_urgency & (scenario == i)] * scale)
-            if w.size:
-                y = np.searchsorted(w, grid, side="right") / w.size  # share seen within x
+            mine = of_urgency[of_urgency["scenario"] == lb]
+            if len(mine):
+                y = mine["within"].to_numpy(dtype=float) / mine["n"].to_numpy(dtype=float)
                 ax.step(grid, y, where="post", color=col[lb], lw=1.5, label=names[lb],
                         markevery=slice(i * every // max(len(labels), 1), None, every),
                         ms=4, **_style(i))
@@ -249,8 +247,12 @@ def compare_waits(waits: pd.DataFrame, labels, names, path) -> Path:
     return _save(fig, Path(path))
 
 
-def compare_continuity(pc: pd.DataFrame, labels, names, path) -> Path:
-    """Distribution of per-patient UPC, COC and SECON by scenario (patients with 3+ GP visits)."""
+def compare_continuity(boxes: pd.DataFrame, labels, names, path) -> Path:
+    """Distribution of per-patient UPC, COC and SECON by scenario (patients with 3+ GP visits).
+
+    ``boxes``: :meth:`analysis.spread.IndexValues.table`, each box's statistics
+    (exact, from every patient of every replication).
+    """
     col = colours(labels)
     fig, axes = plt.subplots(1, 3, figsize=(12, 1.6 + 0.75 * len(labels)), dpi=110,
                              layout="constrained")
@@ -258,9 +260,13 @@ def compare_continuity(pc: pd.DataFrame, labels, names, path) -> Path:
               ("coc", "COC", "concentration on few GPs"),
               ("secon", "SECON", "same GP as last time"))
     for ax, (idx, title, what) in zip(axes, panels, strict=True):
-        data = [pc.loc[pc["scenario"] == lb, idx].dropna().to_numpy(dtype=float) for lb in labels]
-        box = ax.boxplot(data, tick_labels=[_wrap(names[lb], 32) for lb in labels],
-                         showfliers=False, patch_artist=True, widths=0.6, **_HORIZONTAL)
+        mine = boxes[boxes["index"] == idx].set_index("scenario")
+        stats = [{"label": _wrap(names[lb], 32),
+                  **{k: float(mine.loc[lb, k]) if lb in mine.index else np.nan
+                     for k in ("q1", "q3", "whislo", "whishi")},
+                  "med": float(mine.loc[lb, "median"]) if lb in mine.index else np.nan}
+                 for lb in labels]
+        box = ax.bxp(stats, showfliers=False, patch_artist=True, widths=0.6, **_HORIZONTAL)
         for patch, lb in zip(box["boxes"], labels, strict=True):
             patch.set_facecolor(col[lb])
             patch.set_alpha(0.35)

@@ -130,9 +130,9 @@ def make_plots(c: dict, folder: Path, formats: tuple[str, ...] = ("png",),
         {s["label"]: s["name"] for s in c["meta"]["scenarios"]}).items()}
     d, comp = c["data"], c["comparison"]
     calls = {
-        "compare_waits": lambda p: plots.compare_waits(d["waits"], labels, names, p),
+        "compare_waits": lambda p: plots.compare_waits(d["wait_ecdf"], labels, names, p),
         "compare_tradeoff": lambda p: plots.compare_tradeoff(comp, labels, names, p),
-        "compare_continuity": lambda p: plots.compare_continuity(d["patient_continuity"],
+        "compare_continuity": lambda p: plots.compare_continuity(d["continuity_boxes"],
                                                                  labels, names, p),
         "compare_depth": lambda p: plots.compare_depth(comp, d["usual_gp_consultations"],
                                                        labels, names, p),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import matplotlib
@@ -20,10 +20,11 @@ import pandas as pd
 from sim.files.csv_safe import write_csv
 from sim.processes import end_with_parent
 
-from .compare import DATA_TABLES, stack_runs, write_comparison
+from .compare import DATA_TABLES, SPREADS, stack_runs, write_comparison
 from .labels import HEADLINE_GROUPS, measure, parameter_name, value_name
 from .plots import PALETTE
 from .report import render
+from .spread import IndexValues, WaitsWithin
 from .stats import mean_ci
 from .summary import SUMMARY_COLUMNS
 
@@ -125,35 +126,91 @@ def _lead(sweep, points) -> str:
             "(in the tables and plots below each point is one approach).")
 
 
-def _stacked_runs(sweep, out: Path, read_runs, labels: list[str]) -> dict[str, pd.DataFrame]:
-    """Each stored table of every complete run, stacked (:func:`analysis.compare.stack_runs`).
+#: The small tables of a run the sweep's report stacks (a row or a few per run).
+SMALL_TABLES = tuple(name for name in DATA_TABLES if name not in SPREADS)
 
-    One table at a time, each run's piece released once stacked, so a large
-    sweep holds its tables once rather than twice (the stored runs and the stack).
+
+def run_digest(folder: Path, label: str) -> dict:
+    """What the sweep's aggregates need of one stored run (its ``runs/<key>/`` folder).
+
+    Its small tables as stored, and its long ones (every wait, every patient's
+    indices) as their summaries (:mod:`analysis.spread`, under ``label``). A
+    worker makes it as soon as it has stored the run, so the parent only adds
+    digests up (:class:`SweepTotals`), while the runs go on.
     """
-    rank = {label: i for i, label in enumerate(labels)}
-    data, keys = {}, None
-    for name in DATA_TABLES:
-        got = [(p.label, k, df) for p, k, df in read_runs(sweep, out, name) if p.label in rank]
-        present = {(label, k) for label, k, _ in got}
-        keys = present if keys is None else keys & present
-        data[name] = stack_runs(got, rank, copy=False) if got else None
-        del got
-    # Only runs with every table (a run stored in full); normally all of them.
-    for name, df in data.items():
-        if df is not None and len(keys) < df.groupby(["scenario", "replication"]).ngroups:
-            pairs = pd.MultiIndex.from_frame(df[["scenario", "replication"]])
-            data[name] = df[pairs.isin(list(keys))].reset_index(drop=True)
-    return data
+    digest = {name: pd.read_parquet(folder / f"{name}.parquet") for name in SMALL_TABLES}
+    waits, values = WaitsWithin(), IndexValues()
+    waits.add(label, pd.read_parquet(folder / "waits.parquet"))
+    values.add(label, pd.read_parquet(folder / "patient_continuity.parquet"))
+    digest[SPREADS["waits"]] = waits
+    digest[SPREADS["patient_continuity"]] = values
+    return digest
 
 
-def write_aggregates(stage: Path, sweep, out: Path, read_runs, parameter_rows, resolved_yaml,
+class SweepTotals:
+    """The runs' digests (:func:`run_digest`) added up as they arrive, in any order.
+
+    Each run's small tables are kept (a few rows); the distributions are
+    summed into one summary per approach, so memory stays flat in the number
+    of runs. Whatever the order the digests come in, the tables made at the
+    end are the same (sums of whole numbers; tables put in the sweep's order).
+    """
+
+    def __init__(self) -> None:
+        self.small: dict[tuple[str, int], dict[str, pd.DataFrame]] = {}
+        self.waits = WaitsWithin()
+        self.values = IndexValues()
+
+    def add(self, label: str, k: int, digest: dict) -> None:
+        """One run's digest (replication ``k`` of the point ``label``)."""
+        if (label, k) in self.small:
+            return
+        self.small[(label, k)] = {name: digest[name] for name in SMALL_TABLES}
+        self.waits.merge(digest[SPREADS["waits"]])
+        self.values.merge(digest[SPREADS["patient_continuity"]])
+
+    def add_stored(self, sweep, out: Path) -> None:
+        """Every finished run on disk not added yet (run before a resume, or on a cluster)."""
+        missing = [(p.label, k, out / "runs" / key) for p, k, key in sweep.runs()
+                   if (p.label, k) not in self.small
+                   and (out / "runs" / key / "metadata.json").is_file()]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for i in range(0, len(missing), 16):  # a few runs read at once
+                chunk = missing[i:i + 16]
+                digests = pool.map(lambda m: run_digest(m[2], m[0]), chunk)
+                for (label, k, _), digest in zip(chunk, digests, strict=True):
+                    self.add(label, k, digest)
+
+    def summaries(self, sweep) -> list:
+        """``(point, replication, summary row)`` of every run added, in the sweep's order."""
+        return [(p, k, self.small[(p.label, k)]["runs"]) for p, k, _ in sweep.runs()
+                if (p.label, k) in self.small]
+
+    def data(self, labels: list[str]) -> dict[str, pd.DataFrame | None]:
+        """The report's data: the small tables stacked, the distributions' summaries.
+
+        The long tables themselves are not repeated in the report's data: each
+        run's are in ``runs/<key>/``.
+        """
+        rank = {label: i for i, label in enumerate(labels)}
+        data: dict[str, pd.DataFrame | None] = {
+            name: stack_runs([(label, k, tables[name]) for (label, k), tables
+                              in self.small.items() if label in rank], rank)
+            for name in SMALL_TABLES}
+        data[SPREADS["waits"]] = self.waits.table(labels)
+        data[SPREADS["patient_continuity"]] = self.values.table(labels)
+        for name in SPREADS:
+            data[name] = None
+        return data
+
+
+def write_aggregates(stage: Path, sweep, totals: SweepTotals, parameter_rows, resolved_yaml,
                      meta: dict) -> pd.DataFrame:
     """Write the tidy table, the sweep plots and the comparison report into ``stage``.
 
-    ``read_runs(sweep, out, table)`` reads a stored table of every finished run.
+    ``totals``: every finished run's digest, added up (:class:`SweepTotals`).
     """
-    summaries = read_runs(sweep, out, "runs")
+    summaries = totals.summaries(sweep)
     tidy = tidy_table(sweep, summaries)
     tidy.to_parquet(stage / "sweep.parquet", index=False)
     write_csv(tidy, stage / "sweep.csv", index=False)
@@ -162,24 +219,24 @@ def write_aggregates(stage: Path, sweep, out: Path, read_runs, parameter_rows, r
     with ProcessPoolExecutor(max_workers=1, initializer=end_with_parent,
                              initargs=(os.getpid(),)) as pool:
         plots = pool.submit(sweep_plots, tidy, sweep.swept, stage / "plots")
-        _write_report(stage, sweep, out, read_runs, parameter_rows, resolved_yaml, meta,
-                      tidy, {p.label for p, _, _ in summaries})
+        _write_report(stage, sweep, totals, parameter_rows, resolved_yaml, meta, tidy,
+                      {p.label for p, _, _ in summaries})
         plots.result()
     return tidy
 
 
-def _write_report(stage: Path, sweep, out: Path, read_runs, parameter_rows, resolved_yaml,
+def _write_report(stage: Path, sweep, totals: SweepTotals, parameter_rows, resolved_yaml,
                   meta: dict, tidy: pd.DataFrame, finished: set[str]) -> None:
     """The comparison report of the sweep's finished points, into ``stage/report``."""
     points = [p for p in sweep.points if p.label in finished]
     if not points:
         return
     labels = [p.label for p in points]
-    data = _stacked_runs(sweep, out, read_runs, labels)
-    params = pd.DataFrame([{"scenario": p.label, **row} for p in points
-                           for row in parameter_rows(p.scenario)])
     report = stage / "report"
     report.mkdir()
+    data = totals.data(labels)
+    params = pd.DataFrame([{"scenario": p.label, **row} for p in points
+                           for row in parameter_rows(p.scenario)])
     write_comparison(report, data, labels, {p.label: point_name(p) for p in points},
                      {p.label: resolved_yaml(p.scenario) for p in points}, params,
                      {**meta, "replications": int(tidy.groupby("point").size().max()),

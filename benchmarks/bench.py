@@ -13,7 +13,9 @@ capacity scales with the list.
     python benchmarks/bench.py --targets  # each end-to-end case against its target, then
                                           # the naive SimPy ratio
     python benchmarks/bench.py --timeline [W]  # where the time goes on W workers (default:
-                                          # all cores): BNSSG, and sweeps of 100 runs
+                                          # all cores): BNSSG (also on 1 worker), ten BNSSGs
+                                          # (400 practices), sweeps of 100 runs (also on 1
+                                          # worker) and of 1,000 runs; about 8 minutes here
 
 The default run ends with the project's time beside a naive SimPy model's
 (benchmarks/naive_simpy.py) on the same practice, measured in the same call.
@@ -211,7 +213,10 @@ def timeline_main(workers: int) -> int:
           "process (numba's cache warm).")
     for args in (["--one-timeline", "network", "1", str(workers)],
                  ["--one-timeline", "network", "1", "1"],
-                 ["--one-timeline", "sweep", "100", str(workers)]):
+                 ["--one-timeline", "network", "10", str(workers)],
+                 ["--one-timeline", "sweep", "100", str(workers)],
+                 ["--one-timeline", "sweep", "100", "1"],
+                 ["--one-timeline", "sweep", "1000", str(workers)]):
         r = _child(*args)
         print(f"\n{r['case']}: {r['runs']} runs on {r['workers']} worker(s), "
               f"{r['wall_s']:.1f} s wall, parent {r['parent_mib']:,.0f} MiB, largest worker "

@@ -14,14 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from analysis.compare import reduce_run
-from analysis.sweep import write_aggregates
+from analysis.sweep import SweepTotals, run_digest, write_aggregates
 from sim.files.outputs import claim_output
 from sim.files.provenance import code_version, environment
 from sim.inputs.parameters import parameter_rows
 from sim.inputs.policies import Registry
 from sim.inputs.resolve import resolved_yaml
 from sim.inputs.sweeps import DEFAULT_MAX_RUNS, Point, Sweep, load_sweep
-from sim.runs.sweep import execute, is_done, read_runs
+from sim.runs.sweep import execute, is_done
 
 
 @dataclasses.dataclass
@@ -115,23 +115,27 @@ def run_sweep(
         state.stage = "running"
         if on_start is not None:
             on_start(sweep, state)
-        for _key, point, k, error in execute(sweep, out, reduce_run,
-                                             workers=workers or os.cpu_count() or 1,
-                                             scheduler=scheduler, progress=progress,
-                                             policies=policies):
+        totals = SweepTotals()
+        for _key, point, k, error, digest in execute(sweep, out, reduce_run,
+                                                     workers=workers or os.cpu_count() or 1,
+                                                     scheduler=scheduler, progress=progress,
+                                                     policies=policies, digest=run_digest):
             if error:
                 state.failures.append((point, k, error))
                 if on_failure is not None:
                     on_failure(point, k, error)
             else:
                 state.saved += 1
+                if digest is not None:  # added up as the runs go on
+                    totals.add(point.label, k, digest)
         state.stage = "writing"
         first = sweep.points[0].scenario
         meta = {"title": f"Sweep: {sweep.spec.name}", "seeds": [first.seed],
                 "warmup_days": first.warmup_days, "window_days": first.duration_days,
                 "code_version": code_version(), "environment": environment(),
                 "sweep_file": str(sweep.file)}
+        totals.add_stored(sweep, out)  # runs finished before a resume, or on a cluster
         with folder.writing() as stage:
-            write_aggregates(stage, sweep, out, read_runs, parameter_rows, resolved_yaml, meta)
+            write_aggregates(stage, sweep, totals, parameter_rows, resolved_yaml, meta)
     state.stage = "done"
     return state

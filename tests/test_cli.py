@@ -105,7 +105,7 @@ def test_failed_run_leaves_existing_results_untouched(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("analysis.outputs.wait_distribution", broken)
+    monkeypatch.setattr("analysis.plots.wait_distribution", broken)
     code = cli.main(["run", str(DEFAULT), "--out", str(out), *SMALL, "--seed", "99"])
     assert code == 1
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}

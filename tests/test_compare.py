@@ -364,6 +364,7 @@ def test_a_long_legend_makes_the_figure_taller_not_the_plots_smaller(tmp_path):
     import matplotlib.image
 
     from analysis.plots import compare_waits
+    from analysis.spread import WaitsWithin
 
     rng = np.random.default_rng(0)
 
@@ -374,7 +375,9 @@ def test_a_long_legend_makes_the_figure_taller_not_the_plots_smaller(tmp_path):
                               "wait_days": rng.exponential(3.0, 200 * n)})
         names = {lb: f"a point with a long enough name to take a row, number {lb}"
                  for lb in labels}
-        path = compare_waits(waits, labels, names, tmp_path / f"w{n}.png")
+        within = WaitsWithin()
+        within.add_stacked(waits)
+        path = compare_waits(within.table(labels), labels, names, tmp_path / f"w{n}.png")
         return matplotlib.image.imread(path).shape[0]
 
     assert height(3) == height(4) == round(4.8 * 110)  # four rows fit as before
@@ -437,3 +440,22 @@ def test_the_report_says_how_each_practice_sees_urgent_requests_and_triages():
     assert "every new urgent or routine request (total triage)" in total
     assert "4 minutes a call; 34% resolved" in total
     assert "each urgent request" in approach_text(load_scenario(urgent / "urgent_triage.yaml"))
+
+
+def test_a_folder_written_before_the_summaries_draws_the_same_plots(comparison, tmp_path):
+    """The wait and continuity plots come from their summaries; an older folder makes them."""
+    from analysis.report import make_plots
+
+    folder, _ = comparison
+    old = tmp_path / "old"
+    shutil.copytree(folder, old)
+    for name in ("wait_ecdf", "continuity_boxes"):
+        (old / "data" / f"{name}.parquet").unlink()
+    from analysis.compare import load_comparison
+    c = load_comparison(old)
+    assert len(c["data"]["waits"]) and len(c["data"]["wait_ecdf"])
+    make_plots(c, tmp_path / "plots")
+    for png in ("waits.png", "continuity.png"):
+        assert (tmp_path / "plots" / png).read_bytes() == (folder / "plots" / png).read_bytes()
+    fresh = load_comparison(folder)
+    assert fresh["data"]["waits"].empty, "the long tables are not read when summaries exist"

@@ -427,11 +427,11 @@ def test_a_scenario_given_as_a_network_gets_a_one_line_hint():
 
 
 def test_practice_plots_are_titled_with_the_practice_id(tmp_path, monkeypatch, two_practices):
-    import analysis.outputs
+    import analysis.plots  # where analysis.outputs takes it from, when it draws
     from analysis.network import write_and_reduce
 
     titles = []
-    monkeypatch.setattr(analysis.outputs, "wait_distribution",
+    monkeypatch.setattr(analysis.plots, "wait_distribution",
                         lambda appts, path, title="": titles.append(title) or path)
     _, results = two_practices
     pid, result = results[0]

@@ -213,3 +213,41 @@ def test_an_interruption_counts_the_runs_on_disk_not_the_tally(tmp_path):
         (tmp_path / "runs" / key / "metadata.json").write_text("{}")
     st = SweepProgress(tmp_path, total=3, saved=1, stage="running", keys=keys)
     assert st.interrupted_message().startswith("interrupted: 2 of 3 runs are saved")
+
+
+def test_the_report_adds_runs_up_as_they_come_and_equals_the_stacked_runs(tmp_path):
+    """A sweep adds its runs up as they come; its report's data is what stacking gave.
+
+    Whether the workers digested the runs or the parent read them back (a resume).
+    """
+    import shutil
+
+    from analysis.compare import DATA_TABLES, SPREADS, spreads, stack_runs
+    f = write(tmp_path, "replications: 2\n" + SMALL
+              + "grid:\n  policy.name: [access_first, usual_gp_first]\n")
+    out = tmp_path / "out"
+    assert sh("sweep", str(f), "--workers", "2", "--out", str(out)).returncode == 0
+    sweep = load_sweep(f)
+    labels = [p.label for p in sweep.points]
+    rank = {label: i for i, label in enumerate(labels)}
+    data = out / "report" / "data"
+    stacked = {}
+    for name in DATA_TABLES:
+        # Runs in reverse, to show the order is the sweep's, not the order they came in.
+        stacked[name] = stack_runs([(p.label, k, pd.read_parquet(out / "runs" / key
+                                                                 / f"{name}.parquet"))
+                                    for p, k, key in reversed(sweep.runs())], rank)
+        if name in SPREADS:  # every wait is in runs/<key>/, not again in the report
+            assert not (data / f"{name}.parquet").exists()
+        else:
+            pd.testing.assert_frame_equal(pd.read_parquet(data / f"{name}.parquet"),
+                                          stacked[name])
+    for name, table in spreads(stacked, labels).items():
+        pd.testing.assert_frame_equal(pd.read_parquet(data / f"{name}.parquet"), table)
+    # Read back by the parent (every run already on disk): the same files, byte for byte.
+    again = tmp_path / "again"
+    shutil.copytree(out / "runs", again / "runs")
+    assert sh("sweep", str(f), "--workers", "2", "--out", str(again), "--force").returncode == 0
+    for sub in ("sweep.csv", "report/comparison.csv", "report/runs.csv",
+                *(f"report/data/{p.name}" for p in data.iterdir())):
+        assert (again / sub).read_bytes() == (out / sub).read_bytes(), sub

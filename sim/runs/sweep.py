@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -59,38 +58,45 @@ class RunAndStore:
     """A picklable task: run a point's replication, reduce it and store it, in the worker.
 
     Local workers share this machine's disk, so each writes the run it made (in
-    parallel, and without sending the tables back); returns ``True``.
+    parallel, and without sending the tables back). Returns ``digest(folder,
+    label)`` of the stored run when a ``digest`` is given (what the parent
+    adds up, made here so the parent need not read the run back), else ``True``.
     """
 
     def __init__(self, reducer: Callable[[RunResult], Any], out: Path,
-                 policies: Registry | None = None):
+                 policies: Registry | None = None,
+                 digest: Callable[[Path, str], Any] | None = None):
         self.run = RunAndReduce(reducer, policies=policies)
         self.out = out
+        self.digest = digest
 
-    def __call__(self, task: tuple[Point, int, str]) -> bool:
+    def __call__(self, task: tuple[Point, int, str]) -> Any:
         """Run ``(point, replication, key)`` and store its tables under ``runs/<key>/``."""
         point, k, key = task
         store(self.out, key, point, k, self.run((point.scenario, k)))
-        return True
+        return True if self.digest is None else self.digest(self.out / "runs" / key,
+                                                            point.label)
 
 
 def execute(sweep: Sweep, out: Path, reducer: Callable[[RunResult], Any], workers: int = 1,
             scheduler: str | None = None, progress: bool | None = None,
-            policies: Registry | None = None
-            ) -> Iterator[tuple[str, Point, int, str | None]]:
-    """Run every unfinished run of the sweep; yield ``(key, point, replication, error)``.
+            policies: Registry | None = None,
+            digest: Callable[[Path, str], Any] | None = None,
+            ) -> Iterator[tuple[str, Point, int, str | None, Any]]:
+    """Run every unfinished run of the sweep; yield ``(key, point, replication, error, digest)``.
 
     Finished runs (already on disk) are skipped. With ``scheduler`` (a Dask
     scheduler address) the runs go to that cluster and this process writes
     each run's results as it completes, so the cluster's workers need no
     access to ``out``; local worker processes write their own runs
     (:class:`RunAndStore`). A run that fails is recorded under ``failures/``
-    and the others go on.
+    and the others go on. ``digest(folder, label)``: made of each stored run,
+    by the local worker that ran it (else None is yielded).
     """
     todo = [(p, k, key) for p, k, key in sweep.runs() if not is_done(out, key)]
     local = scheduler is None
-    fn = RunAndStore(reducer, out, policies) if local else RunAndReduce(reducer,
-                                                                         policies=policies)
+    fn = (RunAndStore(reducer, out, policies, digest) if local
+          else RunAndReduce(reducer, policies=policies))
     tasks = todo if local else [(p.scenario, k) for p, k, _ in todo]
     for i, value in execute_tasks(tasks, fn, workers=workers, scheduler=scheduler,
                                   capture_errors=True, progress=progress,
@@ -98,22 +104,9 @@ def execute(sweep: Sweep, out: Path, reducer: Callable[[RunResult], Any], worker
         p, k, key = todo[i]
         if isinstance(value, Failure):
             record_failure(out, key, p, k, f"{value.error}\n{value.detail}")
-            yield key, p, k, value.error
+            yield key, p, k, value.error, None
+        elif local:
+            yield key, p, k, None, None if digest is None else value
         else:
-            if not local:
-                store(out, key, p, k, value)
-            yield key, p, k, None
-
-
-def read_runs(sweep: Sweep, out: Path, table: str) -> list[tuple[Point, int, pd.DataFrame]]:
-    """One stored table of every finished run, in sweep order.
-
-    The files are read by a few threads at once (reading a small Parquet file
-    is mostly work outside Python's lock: twice as fast on two cores).
-    """
-    found = [(p, k, out / "runs" / key / f"{table}.parquet") for p, k, key in sweep.runs()
-             if is_done(out, key)]
-    found = [(p, k, f) for p, k, f in found if f.is_file()]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        tables = list(pool.map(pd.read_parquet, [f for _, _, f in found]))
-    return [(p, k, df) for (p, k, _), df in zip(found, tables, strict=True)]
+            store(out, key, p, k, value)
+            yield key, p, k, None, None

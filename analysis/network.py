@@ -14,13 +14,15 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .continuity import one_of
-from .monthly import combine_monthly_parts, monthly_from_parts, monthly_parts
+from .monthly import monthly_from_parts, monthly_parts
 from .outputs import write_run
 from .summary import (
     SUMMARY_COLUMNS,
+    WAIT_ARRAYS,
     cohorts_from_parts,
     combine_parts,
     run_parts,
@@ -138,6 +140,117 @@ def combine_cohort_parts(per_practice: list[dict[str, dict]]) -> dict[str, dict]
     return {n: combine_parts([c[n] for c in per_practice if n in c]) for n in names}
 
 
+class _Sum:
+    """Parts added one at a time, as :func:`analysis.summary.combine_parts` adds a list.
+
+    ``first``: keys taken from the first part; ``joined``: arrays joined (once, at
+    the end, in the order the parts came); ``every``: flags that hold if they
+    hold in every part; the rest summed in the order the parts came (the same
+    sums as the list's). Every part has the same keys (one function makes them).
+    """
+
+    def __init__(self, first: tuple[str, ...], joined: tuple[str, ...], every: tuple[str, ...]):
+        self.first, self.joined, self.every = first, joined, every
+        self.out: dict = {}
+        self.lists: dict[str, list] = {}
+
+    def add(self, part: dict) -> None:
+        for key, value in part.items():
+            if key in self.first:
+                self.out.setdefault(key, value)
+            elif key in self.joined:
+                self.lists.setdefault(key, []).append(value)
+            elif key in self.every:
+                self.out[key] = self.out.get(key, True) and value
+            else:
+                self.out[key] = self.out.get(key, 0) + value
+
+    def total(self) -> dict:
+        return {**self.out, **{k: np.concatenate(v) for k, v in self.lists.items()}}
+
+
+def _parts_sum() -> _Sum:
+    return _Sum(first=("window_days",), joined=WAIT_ARRAYS,
+                every=("has_emergency", "has_preferring"))
+
+
+def _monthly_sum() -> _Sum:
+    return _Sum(first=("days",), joined=("routine_waits",), every=("has_emergency",))
+
+
+class NetworkTotals:
+    """A network's practices added up one at a time, in the network's order.
+
+    What :func:`network_summaries`, :func:`network_monthly` and
+    :func:`practice_monthly` compute from every practice at once, built as the
+    practices arrive (:func:`sim.runs.network.run_network` yields them in
+    order): each practice's own summary row and monthly table (``months``) are
+    made as it comes, its parts are added to the network's and then let go. The work is
+    done while the other practices still run, and the parent holds the
+    network's joined waits rather than every practice's parts. Gives the same
+    tables as the functions (tested).
+    """
+
+    def __init__(self, hub_ids=frozenset(), months: bool = True):
+        self.hub_ids = hub_ids
+        self.months_wanted = months
+        self.rows: list[pd.DataFrame] = []
+        self.monthly_tables: list[pd.DataFrame] = []
+        self.parts = _parts_sum()
+        self.cohorts: dict[str, _Sum] = {}
+        self.months: dict[str, _Sum] = {}
+        self.hub = 0
+        self.window_days: int | None = None
+
+    def add(self, practice_id: str, result) -> None:
+        """One practice's run (:class:`sim.RunResult`) or its :class:`PracticeParts`."""
+        r = result if isinstance(result, PracticeParts) else practice_parts(result, self.hub_ids)
+        row = summary_from_parts(r.parts)
+        row.insert(0, "practice_id", practice_id)
+        row.insert(1, "policy", r.policy)
+        row["hub_appointments"] = r.hub_appointments
+        self.rows.append(row)
+        self.parts.add(r.parts)
+        for name, part in r.cohorts.items():
+            self.cohorts.setdefault(name, _parts_sum()).add(part)
+        if self.months_wanted:
+            table = monthly_from_parts(r.monthly)
+            table.insert(0, "practice_id", practice_id)
+            self.monthly_tables.append(table)
+            for month, part in r.monthly.items():
+                self.months.setdefault(month, _monthly_sum()).add(part)
+        self.hub += r.hub_appointments
+        if self.window_days is None:
+            self.window_days = r.window_days
+
+    def summaries(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """As :func:`network_summaries`: a row per practice and the network's; its cohorts."""
+        net = summary_from_parts(self.parts.total())
+        net.insert(0, "practice_id", "network")
+        net.insert(1, "policy", "")
+        net["hub_appointments"] = self.hub
+        table = pd.concat([*self.rows, net], ignore_index=True)
+        by_cohort = cohorts_from_parts({n: c.total() for n, c in self.cohorts.items()},
+                                       self.window_days)
+        return table[["practice_id", "policy", *SUMMARY_COLUMNS, "hub_appointments"]], by_cohort
+
+    def monthly(self) -> pd.DataFrame:
+        """As :func:`network_monthly`: the network's month-by-month table."""
+        return monthly_from_parts({m: p.total() for m, p in self.months.items()})
+
+    def practice_monthly(self) -> pd.DataFrame:
+        """As :func:`practice_monthly`: each practice's month-by-month table, in turn."""
+        return (pd.concat(self.monthly_tables, ignore_index=True) if self.monthly_tables
+                else pd.DataFrame())
+
+
+def _totals(results: list[tuple[str, object]], hub_ids, months: bool) -> NetworkTotals:
+    totals = NetworkTotals(hub_ids, months=months)
+    for pid, r in results:
+        totals.add(pid, r)
+    return totals
+
+
 def network_summaries(results: list[tuple[str, object]], hub_ids=frozenset()
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One summary row per practice and one for the network; and the network's cohort table.
@@ -146,40 +259,16 @@ def network_summaries(results: list[tuple[str, object]], hub_ids=frozenset()
     or their :class:`PracticeParts`. ``hub_appointments`` counts appointments
     (attended or missed) with the clinicians in ``hub_ids`` (the
     extended-access hub). A cohort's network figures add up the practices
-    that define it.
+    that define it. (:class:`NetworkTotals` adds practices as they arrive.)
     """
-    reduced = [(pid, r if isinstance(r, PracticeParts) else practice_parts(r, hub_ids))
-               for pid, r in results]
-    rows = []
-    for pid, r in reduced:
-        row = summary_from_parts(r.parts)
-        row.insert(0, "practice_id", pid)
-        row.insert(1, "policy", r.policy)
-        row["hub_appointments"] = r.hub_appointments
-        rows.append(row)
-    net = summary_from_parts(combine_parts([r.parts for _, r in reduced]))
-    net.insert(0, "practice_id", "network")
-    net.insert(1, "policy", "")
-    net["hub_appointments"] = sum(r.hub_appointments for _, r in reduced)
-    table = pd.concat([*rows, net], ignore_index=True)
-    cohorts = combine_cohort_parts([r.cohorts for _, r in reduced])
-    by_cohort = cohorts_from_parts(cohorts, reduced[0][1].window_days)
-    return table[["practice_id", "policy", *SUMMARY_COLUMNS, "hub_appointments"]], by_cohort
+    return _totals(results, hub_ids, months=False).summaries()
 
 
 def practice_monthly(results: list[tuple[str, object]], hub_ids=frozenset()) -> pd.DataFrame:
     """Each practice's month-by-month table, one after another (``practice_id`` first)."""
-    parts = []
-    for pid, r in results:
-        r = r if isinstance(r, PracticeParts) else practice_parts(r, hub_ids)
-        table = monthly_from_parts(r.monthly)
-        table.insert(0, "practice_id", pid)
-        parts.append(table)
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return _totals(results, hub_ids, months=True).practice_monthly()
 
 
 def network_monthly(results: list[tuple[str, object]], hub_ids=frozenset()) -> pd.DataFrame:
     """The network's month-by-month table, from its practices' monthly parts added up."""
-    reduced = [r if isinstance(r, PracticeParts) else practice_parts(r, hub_ids)
-               for _, r in results]
-    return monthly_from_parts(combine_monthly_parts([r.monthly for r in reduced]))
+    return _totals(results, hub_ids, months=True).monthly()

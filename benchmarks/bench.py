@@ -125,7 +125,7 @@ def timeline_network(workers: int, copies: int = 1) -> dict:
     import resource
 
     t_start = time.time()
-    from analysis.network import network_summaries
+    from analysis.network import NetworkTotals
     from sim.inputs.networks import load_network
     from sim.runs.executor import execute
     from sim.runs.network import largest_first
@@ -135,13 +135,18 @@ def timeline_network(workers: int, copies: int = 1) -> dict:
     practices = [(f"{pid}_{c}", s) for c in range(copies) for pid, s in net.practices]
     t_loaded = time.time()
     order = largest_first(practices)
-    kept, spans = {}, []
+    # As run.py network does: each practice added up as it arrives, in the network's order.
+    totals = NetworkTotals(net.hub_ids, months=False)
+    held, spans, turn = {}, [], 0
     for _, (pid, parts, span) in execute([practices[j] for j in order],
                                          _TimedPractice(net.hub_ids), workers=workers):
-        kept[pid] = parts
+        held[pid] = parts[0]
         spans.append(span)
+        while turn < len(practices) and practices[turn][0] in held:
+            totals.add(practices[turn][0], held.pop(practices[turn][0]))
+            turn += 1
     t_ran = time.time()
-    network_summaries([(pid, kept[pid][0]) for pid, _ in practices], net.hub_ids)
+    totals.summaries()
     t_end = time.time()
     first = min(s[0] for s in spans)
     last = max(s[2] for s in spans)
@@ -155,7 +160,7 @@ def timeline_network(workers: int, copies: int = 1) -> dict:
             "load and hub allocation (parent)": t_loaded - t_imported,
             "until the first practice starts (pool, worker start-up)": first - t_loaded,
             "practices running (first start to last end)": last - first,
-            "after the last practice (results passed back)": t_ran - last,
+            "after the last practice (results passed back, the last added up)": t_ran - last,
             "network summary (parent)": t_end - t_ran,
         },
         "work_s": {"simulating": simulate, "reducing to summary parts": reduce},

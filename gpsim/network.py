@@ -17,9 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.network import (
-    network_monthly,
-    network_summaries,
-    practice_monthly,
+    NetworkTotals,
     practice_parts,
     write_and_reduce,
 )
@@ -144,16 +142,23 @@ def run_network_study(
         t0 = time.perf_counter()
         reducer = (PracticeSummary(network.hub_ids) if summary_only
                    else PracticeWriter(out / "practices", network.hub_ids, practice_plots))
-        results = list(run_network(network, replication, workers, reducer=reducer,
-                                   scheduler=scheduler, progress=progress, policies=policies))
-        table, by_cohort = network_summaries(results, network.hub_ids)
-        monthly = network_monthly(results, network.hub_ids)
-        by_practice = practice_monthly(results, network.hub_ids)
+        # Each practice is added up as it arrives (in the network's order), while the
+        # others still run: the parent never holds every practice's parts.
+        totals = NetworkTotals(network.hub_ids)
+        for pid, kept in run_network(network, replication, workers, reducer=reducer,
+                                     scheduler=scheduler, progress=progress, policies=policies):
+            totals.add(pid, kept)
+        table, by_cohort = totals.summaries()
+        monthly, by_practice = totals.monthly(), totals.practice_monthly()
         reps = [table.assign(replication=replication)]
         for k in range(replication + 1, replication + replications):  # summaries only
-            more = list(run_network(network, k, workers, reducer=PracticeSummary(network.hub_ids),
-                                    scheduler=scheduler, progress=progress, policies=policies))
-            reps.append(network_summaries(more, network.hub_ids)[0].assign(replication=k))
+            more = NetworkTotals(network.hub_ids, months=False)
+            for pid, kept in run_network(network, k, workers,
+                                         reducer=PracticeSummary(network.hub_ids),
+                                         scheduler=scheduler, progress=progress,
+                                         policies=policies):
+                more.add(pid, kept)
+            reps.append(more.summaries()[0].assign(replication=k))
         all_reps = pd.concat(reps, ignore_index=True)
         all_reps.insert(1, "replication", all_reps.pop("replication"))
         meta = {"name": network.spec.name, "replications": replications,

@@ -514,3 +514,27 @@ def test_a_network_on_a_dask_cluster_gives_the_same_tables(tmp_path):
     for name in ("network_summary.csv", "network_summary_by_cohort.csv",
                  "network_monthly_by_practice.csv"):
         assert (local / name).read_bytes() == (dask / name).read_bytes(), name
+
+
+def test_a_network_added_up_as_it_arrives_gives_the_tables_of_every_practice_at_once(
+        two_practices):
+    """NetworkTotals adds practices one at a time; the same tables as pooling their parts."""
+    from analysis.monthly import combine_monthly_parts, monthly_from_parts
+    from analysis.network import NetworkTotals, combine_cohort_parts, practice_parts
+    from analysis.summary import cohorts_from_parts, combine_parts, summary_from_parts
+    _, results = two_practices
+    totals = NetworkTotals()
+    for pid, result in results:
+        totals.add(pid, result)
+    reduced = [practice_parts(r) for _, r in results]
+    table, by_cohort = totals.summaries()
+    expect = summary_from_parts(combine_parts([r.parts for r in reduced]))
+    got = table[table["practice_id"] == "network"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got[expect.columns], expect, check_exact=True)
+    pd.testing.assert_frame_equal(
+        by_cohort, cohorts_from_parts(combine_cohort_parts([r.cohorts for r in reduced]),
+                                      reduced[0].window_days), check_exact=True)
+    pd.testing.assert_frame_equal(
+        totals.monthly(), monthly_from_parts(combine_monthly_parts([r.monthly for r in reduced])),
+        check_exact=True)
+    assert list(totals.practice_monthly()["practice_id"].unique()) == [p for p, _ in results]

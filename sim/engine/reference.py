@@ -25,7 +25,9 @@ that SimPy runs on one clock (:meth:`ReferenceDesk.start`):
 
 Reception (:meth:`~ReferenceDesk.reception`) asks the booking policy for offers,
 the patient chooses (:func:`sim.engine.choice.patient_choice`) and the slot is
-booked. Reception's rules on what may be offered are the booking policy's and
+booked. Where the practice triages (``practice.urgent_care.triage``), a GP's
+call comes first (:meth:`~ReferenceDesk.triage`) and may resolve the request.
+Reception's rules on what may be offered are the booking policy's and
 :mod:`sim.engine.offers`: routine requests up to the booking horizon, a held
 slot to a routine caller only within ``on_the_day_release_minutes`` of its start,
 follow-ups and reviews with their named clinician near the day wanted.
@@ -259,8 +261,10 @@ class ReferenceDesk:
     def reception(self, request: Request) -> None:
         """One attempt to book: the policy's offers, the patient's choice, the booking.
 
-        A request that finds nothing suitable is logged as unmet; the patient
-        calls back at the next opening, or gives up after ``max_attempts``. A routine
+        A request of a kind the practice triages is first called back by a GP
+        (:meth:`triage`), once; when the day's calls are used up the attempt
+        finds nothing. A request that finds nothing suitable is logged as unmet;
+        the patient calls back at the next opening, or gives up after ``max_attempts``. A routine
         request for a day beyond the booking horizon is not an attempt yet: the
         patient calls again at the first opening from which that day is in reach.
         """

@@ -34,7 +34,19 @@ def wait_grid(end: float) -> np.ndarray:
     return np.linspace(0.0, end, GRID_POINTS)
 
 
-class WaitsWithin:
+class _Summary:
+    """A summary filled one run at a time (``add``), or from a stacked table."""
+
+    def add(self, label: str, table: pd.DataFrame) -> None:
+        raise NotImplementedError
+
+    def add_stacked(self, table: pd.DataFrame) -> None:
+        """A stacked table of several approaches' runs (with a ``scenario`` column)."""
+        for label, part in table.groupby("scenario", sort=False, observed=True):
+            self.add(str(label), part)
+
+
+class WaitsWithin(_Summary):
     """Waits within each point of the plot's axis, per approach and urgency."""
 
     def __init__(self) -> None:
@@ -60,11 +72,6 @@ class WaitsWithin:
             self.within[key] = self.within.get(key, 0) + other.within[key]
             self.n[key] = self.n.get(key, 0) + n
 
-    def add_stacked(self, waits: pd.DataFrame) -> None:
-        """A stacked table of several approaches' waits (with a ``scenario`` column)."""
-        for label, part in waits.groupby("scenario", sort=False, observed=True):
-            self.add(str(label), part)
-
     def table(self, labels: list[str]) -> pd.DataFrame:
         """``scenario, urgency, at, within, n``: the ECDF is ``within / n`` at ``at``."""
         parts = []
@@ -83,7 +90,7 @@ class WaitsWithin:
         return pd.concat(parts, ignore_index=True)
 
 
-class IndexValues:
+class IndexValues(_Summary):
     """Each distinct value of each per-patient index and its count, per approach."""
 
     def __init__(self) -> None:
@@ -106,11 +113,6 @@ class IndexValues:
             v, c = np.concatenate([old_v, v]), np.concatenate([old_c, c])
         u, inverse = np.unique(v, return_inverse=True)
         self.values[key] = (u, np.bincount(inverse, weights=c, minlength=u.size).astype(np.int64))
-
-    def add_stacked(self, pc: pd.DataFrame) -> None:
-        """A stacked table of several approaches' indices (with a ``scenario`` column)."""
-        for label, part in pc.groupby("scenario", sort=False, observed=True):
-            self.add(str(label), part)
 
     def table(self, labels: list[str]) -> pd.DataFrame:
         """``scenario, index, q1, median, q3, whislo, whishi, n`` (:func:`box_stats`)."""

@@ -45,11 +45,10 @@ class Triage(Strict):
     """A clinician assesses requests by telephone before any is booked (triage)."""
 
     requests: Literal["none", "urgent", "all"] = Field(
-        "none", description="Which new requests a clinician assesses before booking: 'none' "
-        "(reception books as asked), 'urgent' (urgent same-day requests: triage by the duty "
-        "or on-the-day clinicians) or 'all' (total triage: urgent and routine requests; "
-        "follow-ups, reviews and planned care are booked by clinicians already and are not "
-        "triaged).")
+        "none", description="Which new requests a GP telephones before booking: 'none' "
+        "(reception books as asked), 'urgent' (urgent same-day requests) or 'all' (total "
+        "triage: urgent and routine requests; follow-ups, reviews and planned care are booked "
+        "by clinicians already and are not triaged).")
     minutes_per_call: float = Field(
         4.0, gt=0, le=60, description="GP time a triage call takes, minutes (ESTEEM trial, "
         "GP-led triage: mean 4.0, SD 2.8; Holt et al. 2016; docs/evidence.md 9.6).")
@@ -59,8 +58,9 @@ class Triage(Strict):
         "0.5: about a third, derived from the time ESTEEM's GP-triage patients spent with a "
         "clinician on the day (docs/evidence.md 9.6).")
     headroom: float = Field(
-        0.2, ge=0, le=2, description="Triage time planned beyond each weekday's average "
-        "triaged demand (0.2: 20% more). ASSUMPTION, range 0 to 0.5. The time is taken from "
+        0.2, ge=0, le=2, description="Triage time planned beyond each day's expected "
+        "triaged demand (its weekday and season; 0.2: 20% more). ASSUMPTION, range 0 to 0.5. "
+        "The time is taken from "
         "the list-holding GPs' sessions that day, earliest slots first (a triage session "
         "at the start of the day), held and bookable alike. When a day's triage calls are "
         "used up, a caller is asked to call again at the next opening (an attempt that "

@@ -251,3 +251,30 @@ def test_the_report_adds_runs_up_as_they_come_and_equals_the_stacked_runs(tmp_pa
     for sub in ("sweep.csv", "report/comparison.csv", "report/runs.csv",
                 *(f"report/data/{p.name}" for p in data.iterdir())):
         assert (again / sub).read_bytes() == (out / sub).read_bytes(), sub
+
+
+def test_runs_added_in_any_order_and_joined_in_chunks_give_the_same_tables(tmp_path,
+                                                                         monkeypatch):
+    from analysis.sweep import SweepTotals, run_digest, tidy_table
+    f = write(tmp_path, "replications: 3\n" + SMALL
+              + "grid:\n  policy.name: [access_first, usual_gp_first]\n")
+    out = tmp_path / "out"
+    assert sh("sweep", str(f), "--workers", "2", "--out", str(out)).returncode == 0
+    sweep = load_sweep(f)
+    labels = [p.label for p in sweep.points]
+    digests = [(p.label, k, run_digest(out / "runs" / key, p.label)) for p, k, key in sweep.runs()]
+    whole = SweepTotals()
+    for label, k, d in digests:
+        whole.add(label, k, d)
+    monkeypatch.setattr(SweepTotals, "CHUNK", 2)
+    chunked = SweepTotals()
+    for label, k, d in reversed(digests):  # in another order, joined two runs at a time
+        chunked.add(label, k, d)
+    assert len(chunked.chunks["runs"]) == 3
+    for name, table in whole.data(labels).items():
+        if table is not None:
+            pd.testing.assert_frame_equal(chunked.data(labels)[name], table)
+    pd.testing.assert_frame_equal(tidy_table(sweep, chunked.summaries(sweep)),
+                                  tidy_table(sweep, whole.summaries(sweep)))
+    assert tidy_table(sweep, whole.summaries(sweep)).to_csv(index=False) == (
+        out / "sweep.csv").read_text(encoding="utf-8").replace("\r\n", "\n")

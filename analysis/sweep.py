@@ -205,6 +205,9 @@ class SweepTotals:
     def _table(self, name: str, rank: dict[str, int]) -> pd.DataFrame:
         """Table ``name`` of every run added of the ranked points, by rank then replication."""
         self._join()
+        if not self.chunks[name]:  # no run finished (every one failed)
+            return pd.DataFrame({"scenario": pd.Series(dtype=object),
+                                 "replication": pd.Series(dtype=np.int64)})
         df = pd.concat(self.chunks[name], ignore_index=True)
         df = df[df["scenario"].isin(list(rank))]
         # A stable sort keeps each run's rows in their order, as stacking run by run did.

@@ -60,7 +60,8 @@ class RunAndStore:
     Local workers share this machine's disk, so each writes the run it made (in
     parallel, and without sending the tables back). Returns ``digest(folder,
     label)`` of the stored run when a ``digest`` is given (what the parent
-    adds up, made here so the parent need not read the run back), else ``True``.
+    adds up, made here so the parent need not read the run back; None if it
+    could not be made, and the parent reads the run back), else ``True``.
     """
 
     def __init__(self, reducer: Callable[[RunResult], Any], out: Path,
@@ -74,8 +75,12 @@ class RunAndStore:
         """Run ``(point, replication, key)`` and store its tables under ``runs/<key>/``."""
         point, k, key = task
         store(self.out, key, point, k, self.run((point.scenario, k)))
-        return True if self.digest is None else self.digest(self.out / "runs" / key,
-                                                            point.label)
+        if self.digest is None:
+            return True
+        try:
+            return self.digest(self.out / "runs" / key, point.label)
+        except Exception:  # the run is stored: the parent digests it from disk instead
+            return None
 
 
 def execute(sweep: Sweep, out: Path, reducer: Callable[[RunResult], Any], workers: int = 1,

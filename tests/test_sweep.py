@@ -215,6 +215,16 @@ def test_an_interruption_counts_the_runs_on_disk_not_the_tally(tmp_path):
     assert st.interrupted_message().startswith("interrupted: 2 of 3 runs are saved")
 
 
+def two_policies_swept(tmp_path, replications: int):
+    """A small sweep of access-first and usual-GP-first, run: (file, out, sweep, labels)."""
+    f = write(tmp_path, f"replications: {replications}\n" + SMALL
+              + "grid:\n  policy.name: [access_first, usual_gp_first]\n")
+    out = tmp_path / "out"
+    assert sh("sweep", str(f), "--workers", "2", "--out", str(out)).returncode == 0
+    sweep = load_sweep(f)
+    return f, out, sweep, [p.label for p in sweep.points]
+
+
 def test_the_report_adds_runs_up_as_they_come_and_equals_the_stacked_runs(tmp_path):
     """A sweep adds its runs up as they come; its report's data is what stacking gave.
 
@@ -223,12 +233,7 @@ def test_the_report_adds_runs_up_as_they_come_and_equals_the_stacked_runs(tmp_pa
     import shutil
 
     from analysis.compare import DATA_TABLES, SPREADS, spreads, stack_runs
-    f = write(tmp_path, "replications: 2\n" + SMALL
-              + "grid:\n  policy.name: [access_first, usual_gp_first]\n")
-    out = tmp_path / "out"
-    assert sh("sweep", str(f), "--workers", "2", "--out", str(out)).returncode == 0
-    sweep = load_sweep(f)
-    labels = [p.label for p in sweep.points]
+    f, out, sweep, labels = two_policies_swept(tmp_path, 2)
     rank = {label: i for i, label in enumerate(labels)}
     data = out / "report" / "data"
     stacked = {}
@@ -256,12 +261,7 @@ def test_the_report_adds_runs_up_as_they_come_and_equals_the_stacked_runs(tmp_pa
 def test_runs_added_in_any_order_and_joined_in_chunks_give_the_same_tables(tmp_path,
                                                                          monkeypatch):
     from analysis.sweep import SweepTotals, run_digest, tidy_table
-    f = write(tmp_path, "replications: 3\n" + SMALL
-              + "grid:\n  policy.name: [access_first, usual_gp_first]\n")
-    out = tmp_path / "out"
-    assert sh("sweep", str(f), "--workers", "2", "--out", str(out)).returncode == 0
-    sweep = load_sweep(f)
-    labels = [p.label for p in sweep.points]
+    _, out, sweep, labels = two_policies_swept(tmp_path, 3)
     digests = [(p.label, k, run_digest(out / "runs" / key, p.label)) for p, k, key in sweep.runs()]
     whole = SweepTotals()
     for label, k, d in digests:

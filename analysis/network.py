@@ -185,10 +185,10 @@ class NetworkTotals:
     :func:`practice_monthly` compute from every practice at once, built as the
     practices arrive (:func:`sim.runs.network.run_network` yields them in
     order): each practice's own summary row and monthly table (``months``) are
-    made as it comes, its parts are added to the network's and then let go. The work is
-    done while the other practices still run, and the parent holds the
-    network's joined waits rather than every practice's parts. Gives the same
-    tables as the functions (tested).
+    made as it comes, and its parts are added to the network's and let go. The
+    work is done while the other practices still run, and the parent holds the
+    network's waits rather than every practice's parts. Gives the same tables
+    as combining every practice's parts at once (tested).
     """
 
     def __init__(self, hub_ids=frozenset(), months: bool = True):

@@ -144,18 +144,18 @@ def reduce_network(results: list) -> dict[str, pd.DataFrame]:
     }
 
 
-def stack_runs(pieces: list[tuple[str, int, pd.DataFrame]], rank: dict[str, int],
-               stable: bool = False) -> pd.DataFrame:
+def stack_runs(pieces: list[tuple[str, int, pd.DataFrame]], rank: dict[str, int] | None
+               ) -> pd.DataFrame:
     """One table of several runs stacked, ``scenario`` and ``replication`` first.
 
     ``pieces``: (scenario label, replication, the run's table); rows follow the
-    scenarios' ``rank`` and then replication (``stable``: only ``rank``, keeping
-    the pieces' order within it). The pieces are joined once and the two
-    columns added once (adding them to each piece cost most of a 1,000-run
-    sweep's aggregates); the pieces are left as they are.
+    scenarios' ``rank`` and then replication (``rank`` None: the pieces' order).
+    The pieces are joined once and the two columns added once (adding them to
+    each piece cost most of a 1,000-run sweep's aggregates); the pieces are
+    left as they are.
     """
-    ordered = sorted(pieces, key=(lambda r: rank[r[0]]) if stable
-                     else (lambda r: (rank[r[0]], r[1])))
+    ordered = (pieces if rank is None
+               else sorted(pieces, key=lambda r: (rank[r[0]], r[1])))
     df = pd.concat([piece for _, _, piece in ordered], ignore_index=True)
     lengths = [len(piece) for _, _, piece in ordered]
     df.insert(0, "replication", np.repeat(np.array([k for _, k, _ in ordered], dtype=np.int64),

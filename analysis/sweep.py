@@ -183,11 +183,9 @@ class SweepTotals:
         """The pending runs' small tables joined, with ``scenario`` and ``replication``."""
         if not self.pending:
             return
-        order = {label: 0 for label, _, _ in self.pending}  # in the order they came
-        for name in SMALL_TABLES:
+        for name in SMALL_TABLES:  # in the order they came (sorted when the tables are made)
             self.chunks[name].append(stack_runs(
-                [(label, k, tables[name]) for label, k, tables in self.pending], order,
-                stable=True))
+                [(label, k, tables[name]) for label, k, tables in self.pending], None))
         self.pending = []
 
     def add_stored(self, sweep, out: Path) -> None:

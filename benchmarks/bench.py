@@ -127,7 +127,7 @@ def timeline_network(workers: int, copies: int = 1) -> dict:
     t_start = time.time()
     from analysis.network import NetworkTotals
     from sim.inputs.networks import load_network
-    from sim.runs.executor import execute
+    from sim.runs.executor import execute, in_order
     from sim.runs.network import largest_first
 
     t_imported = time.time()
@@ -137,14 +137,11 @@ def timeline_network(workers: int, copies: int = 1) -> dict:
     order = largest_first(practices)
     # As run.py network does: each practice added up as it arrives, in the network's order.
     totals = NetworkTotals(net.hub_ids, months=False)
-    held, spans, turn = {}, [], 0
-    for _, (pid, parts, span) in execute([practices[j] for j in order],
-                                         _TimedPractice(net.hub_ids), workers=workers):
-        held[pid] = parts[0]
+    spans = []
+    done = execute([practices[j] for j in order], _TimedPractice(net.hub_ids), workers=workers)
+    for _, (pid, parts, span) in in_order((order[i], kept) for i, kept in done):
+        totals.add(pid, parts[0])
         spans.append(span)
-        while turn < len(practices) and practices[turn][0] in held:
-            totals.add(practices[turn][0], held.pop(practices[turn][0]))
-            turn += 1
     t_ran = time.time()
     totals.summaries()
     t_end = time.time()

@@ -2,7 +2,8 @@
 
 It runs a picklable function over a list of tasks in this process, in local
 worker processes, or on a Dask cluster (given its scheduler's address), and
-yields each task's index with its result, as they complete or in order. With
+yields each task's index with its result as they complete (:func:`in_order`
+puts such pairs back in order, as soon as each can be). With
 ``capture_errors`` a failing task yields a :class:`Failure` instead of
 stopping the others. Whether a progress bar is shown is decided once, here
 (:func:`show_progress`).
@@ -15,7 +16,7 @@ import gc
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as futures_completed
 from typing import Any
@@ -57,12 +58,13 @@ def execute(
     *,
     workers: int = 1,
     scheduler: str | None = None,
-    ordered: bool = False,
     capture_errors: bool = False,
     progress: bool | None = None,
     description: str = "runs",
 ) -> Iterator[tuple[int, Any]]:
-    """Run ``fn(task)`` for every task; yield ``(index of the task, result)``.
+    """Run ``fn(task)`` for every task; yield ``(index of the task, result)`` as each completes.
+
+    (:func:`in_order` puts them back in order.)
 
     Args:
         tasks: what to run; each is passed to ``fn`` (picklable, for workers).
@@ -71,8 +73,6 @@ def execute(
         workers: local processes (1: in this process, in order).
         scheduler: address of a Dask scheduler (``tcp://host:8786``); the tasks
             go to its cluster instead of local processes.
-        ordered: yield in task order (results are held until their turn);
-            otherwise as they complete.
         capture_errors: a task that raises, or whose worker dies, yields a
             :class:`Failure`; otherwise the error is raised here.
         progress: draw a progress bar (None: :func:`show_progress`).
@@ -84,22 +84,29 @@ def execute(
         from tqdm import tqdm
 
         bar = tqdm(total=len(tasks), desc=description, unit="run", file=sys.stderr)
-    held: dict[int, Any] = {}
-    next_index = 0
     try:
         for i, result in _completed(tasks, call, workers, scheduler, capture_errors):
             if bar is not None:
                 bar.update(1)
-            if not ordered:
-                yield i, result
-                continue
-            held[i] = result
-            while next_index in held:
-                yield next_index, held.pop(next_index)
-                next_index += 1
+            yield i, result
     finally:
         if bar is not None:
             bar.close()
+
+
+def in_order(results: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+    """``(position, value)`` pairs arriving in any order, yielded by position (0, 1, ...).
+
+    Each as soon as all before it have come; those that come early are held
+    meanwhile.
+    """
+    held: dict[int, Any] = {}
+    next_index = 0
+    for i, value in results:
+        held[i] = value
+        while next_index in held:
+            yield next_index, held.pop(next_index)
+            next_index += 1
 
 
 def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,

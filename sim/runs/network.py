@@ -15,7 +15,7 @@ from ..inputs.networks import Network
 from ..inputs.policies import Registry
 from ..inputs.schema import Scenario
 from ..outcomes.tables import RunResult
-from .executor import execute
+from .executor import execute, in_order
 from .single import run
 
 
@@ -72,11 +72,8 @@ def run_network(network: Network, replication: int = 0, workers: int = 1,
             yield kept
         return
     order = largest_first(practices)
-    held: dict[int, Any] = {}
-    next_index = 0
-    for i, kept in execute([practices[j] for j in order], fn, workers=workers,
-                           scheduler=scheduler, progress=progress, description="practices"):
-        held[order[i]] = kept
-        while next_index in held:  # in the network's order, as soon as each can be
-            yield held.pop(next_index)
-            next_index += 1
+    done = execute([practices[j] for j in order], fn, workers=workers, scheduler=scheduler,
+                   progress=progress, description="practices")
+    # In the network's order, as soon as each can be.
+    for _, kept in in_order((order[i], kept) for i, kept in done):
+        yield kept

@@ -16,6 +16,8 @@ capacity scales with the list.
                                           # all cores): BNSSG (also on 1 worker), ten BNSSGs
                                           # (400 practices), sweeps of 100 runs (also on 1
                                           # worker) and of 1,000 runs; about 8 minutes here
+    python benchmarks/bench.py --choose [W]  # the shipped question (gpsim choose, about 600
+                                          # runs) on 1 and on W workers; about 3 minutes here
 
 The default run ends with the project's time beside a naive SimPy model's
 (benchmarks/naive_simpy.py) on the same practice, measured in the same call.
@@ -345,6 +347,23 @@ def targets_main() -> int:
     return 0
 
 
+def choose_main(workers: int) -> int:
+    """The shipped question end to end, as a user runs it, on one worker and on ``workers``."""
+    import tempfile
+
+    question = "scenarios/choices/continuity_without_longer_waits.yaml"
+    print(f"gpsim choose {question}")
+    print(f"{'workers':>7} {'wall s':>7} {'speed-up':>8} {'peak MiB':>9}")
+    walls = {}
+    with tempfile.TemporaryDirectory(prefix="gpsim-bench-") as tmp:
+        for w in sorted({1, workers}):
+            walls[w], peak = _timed([sys.executable, str(ROOT / "run.py"), "choose", question,
+                                     "--workers", str(w), "--out", f"{tmp}/choice-{w}"])
+            print(f"{w:>7} {walls[w]:>7.1f} {walls[1] / walls[w]:>7.2f}x {peak:>9,.0f}")
+    print("peak MiB: the largest single process (a worker or the parent).")
+    return 0
+
+
 def one_naive(patients: int, policy: str) -> dict:
     """The naive SimPy model (benchmarks/naive_simpy.py) on the same practice, in this process."""
     from naive_simpy import naive_run
@@ -431,6 +450,10 @@ def _main(argv: list[str]) -> int:
         import os
 
         return timeline_main(_whole(argv, 1, os.cpu_count() or 1, "--timeline's workers"))
+    if argv and argv[0] == "--choose":
+        import os
+
+        return choose_main(_whole(argv, 1, os.cpu_count() or 1, "--choose's workers"))
     if argv and argv[0] == "--workers":
         return workers_main(_whole(argv, 1, 40, "--workers' number of practices"))
     if argv and argv[0] == "--targets":

@@ -43,6 +43,7 @@ from sim.inputs.loading import load_scenario
 from sim.inputs.problems import ScenarioError
 from sim.inputs.yaml_files import read_yaml
 from sim.runs.batch import run_batch
+from sim.runs.executor import kept_workers
 
 LIST_COLUMNS = ("patient_id", "age", "age_band", "sex", "n_ltc", "housebound")
 
@@ -237,8 +238,9 @@ def run_calibrate(request: CalibrationRequest, *, prepared: Prepared | None = No
     written: dict[str, Path] = {}
     names = [out_path.name, *(n for n in (list_name, history_name) if n),
              *((f"{stem}_fit/{n}" for n in ("fit.csv", "fit.png", "fit.html")) if fit else ())]
+    # The access fit's rounds and the fit's runs share one set of workers.
     with claim_output(dest, command="calibrate", files=names) as folder, \
-            folder.writing() as stage:
+            folder.writing() as stage, kept_workers(workers or os.cpu_count() or 1):
         (stage / out_path.name).write_text(text, encoding="utf-8")
         if people is not None:
             _write_list(people, cal, stage / list_name)

@@ -60,6 +60,7 @@ from sim.inputs.questions import TODAY, Candidate, Question, Range, grid_size, l
 from sim.inputs.schema import Scenario
 from sim.inputs.sweeps import run_key
 from sim.runs.batch import run_batch
+from sim.runs.executor import kept_workers
 
 SELECTION_FROM = 10_000
 ROBUSTNESS_FROM = 20_000
@@ -176,10 +177,17 @@ class Chooser:
     def runs(self, candidates: list[Candidate], reps: range, what: str,
              assumed: tuple[tuple[str, Any], ...] = ()) -> dict[Candidate, list[dict]]:
         """Each candidate's measures at each replication (one executor call for them all)."""
-        jobs = [(self.store.scenario(self.q, c, assumed), k) for c in candidates for k in reps]
+        return self.runs_at(candidates, reps, what, [assumed])[0]
+
+    def runs_at(self, candidates: list[Candidate], reps: range, what: str,
+                points: list[tuple[tuple[str, Any], ...]]) -> list[dict[Candidate, list[dict]]]:
+        """:meth:`runs` at each point of assumed values, all in one executor call."""
+        jobs = [(self.store.scenario(self.q, c, assumed), k)
+                for assumed in points for c in candidates for k in reps]
         got = self.store.measure(jobs, what)
-        n = len(reps)
-        return {c: got[i * n:(i + 1) * n] for i, c in enumerate(candidates)}
+        n, per_point = len(reps), len(candidates) * len(reps)
+        return [{c: got[p * per_point + i * n:p * per_point + (i + 1) * n]
+                 for i, c in enumerate(candidates)} for p in range(len(points))]
 
     def values(self, runs: list[dict], today: list[dict], constraint) -> np.ndarray:
         """A constraint's measure per replication; paired with today's where it is relative."""
@@ -453,11 +461,13 @@ class Chooser:
         rows: list[dict] = []
 
         def run_points(x: np.ndarray, design: str, what: str) -> None:
-            for i, point in enumerate(x):
-                assumed = tuple((k, r.value(v)) for k, r, v in zip(names, ranges, point,
-                                                                   strict=True))
-                got = self.runs(run_for, reps, what, assumed)
-                rows.append(self._point_row(design, i, dict(assumed), got, rivals))
+            # Every sampled practice's runs in one batch (the design is fixed beforehand),
+            # so the workers are never left waiting for the last run of a point.
+            points = [tuple((k, r.value(v)) for k, r, v in zip(names, ranges, point,
+                                                               strict=True)) for point in x]
+            got = self.runs_at(run_for, reps, what, points)
+            for i, (assumed, at_point) in enumerate(zip(points, got, strict=True)):
+                rows.append(self._point_row(design, i, dict(assumed), at_point, rivals))
 
         xm = morris_design(names, bounds, rob.trajectories, rob.levels, seed)
         self.say(f"robustness: Morris screening, {len(xm)} sampled practices x "
@@ -555,13 +565,16 @@ def choose(question: Question, out: Path, *, workers: int = 1, scheduler: str | 
         if store.known:
             say(f"resuming: {len(store.known)} runs already saved in {out / 'runs'}")
         ch = Chooser(question, store, say)
-        search, _ = ch.search()
-        finalists, today, chosen, tied, kn = ch.select(search)
-        choice = Choice(question, search.drop(columns="_candidate"), finalists, today, chosen,
-                        tied, kn)
-        if chosen is not None and question.spec.robustness.assumptions:
-            (choice.robustness, choice.morris, choice.sobol,
-             choice.rivals) = ch.robustness(chosen, finalists)
+        # One set of worker processes for every stage's batches (each loads the engine
+        # once), rather than new ones for each batch.
+        with kept_workers(workers if not scheduler else 1):
+            search, _ = ch.search()
+            finalists, today, chosen, tied, kn = ch.select(search)
+            choice = Choice(question, search.drop(columns="_candidate"), finalists, today,
+                            chosen, tied, kn)
+            if chosen is not None and question.spec.robustness.assumptions:
+                (choice.robustness, choice.morris, choice.sobol,
+                 choice.rivals) = ch.robustness(chosen, finalists)
         choice.runs_made, choice.runs_reused = store.made, store.reused
         choice.seconds = time.perf_counter() - started
         say("writing the report")

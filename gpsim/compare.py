@@ -42,6 +42,7 @@ from sim.inputs.policies import Registry, describe_policy
 from sim.inputs.resolve import resolved_yaml, with_seed
 from sim.inputs.schema import Scenario
 from sim.runs.batch import run_batch
+from sim.runs.executor import kept_workers
 
 #: What may be compared: a scenario or network file, or a loaded scenario or network.
 Item = str | Path | Scenario | Network
@@ -366,27 +367,29 @@ def run_comparison(
         t0 = time.perf_counter()
         reduced: list = []
         done, precision = 0, None
-        while True:
-            jobs = [(lb, it, k) for k in range(done, target)
-                    for lb, it in zip(labels, loaded, strict=True)]
-            for finished in run_batch(jobs, reduce_run, workers=min(workers, len(jobs)),
-                                      description="runs", network_reducer=reduce_network,
-                                      practice_reducer=reduce_practice, scheduler=scheduler,
-                                      progress=progress, policies=policies):
-                reduced.append(finished)
-                if on_progress is not None:
-                    on_progress(len(reduced), max(planned, len(reduced)))
-            done = target
-            if r.precision is None:
-                break
-            precision = precision_status(reduced, labels, r.precision, r.precision_measures,
-                                         r.max_replications)
-            if precision["reached"] or precision["next"] <= done:
-                break
-            target = precision["next"]
-            planned = target * len(loaded)
-            if on_more is not None:
-                on_more(done, target, precision)
+        # With --precision, every batch of replications goes to one set of workers.
+        with kept_workers(workers if not scheduler else 1):
+            while True:
+                jobs = [(lb, it, k) for k in range(done, target)
+                        for lb, it in zip(labels, loaded, strict=True)]
+                for finished in run_batch(jobs, reduce_run, workers=workers,
+                                          description="runs", network_reducer=reduce_network,
+                                          practice_reducer=reduce_practice, scheduler=scheduler,
+                                          progress=progress, policies=policies):
+                    reduced.append(finished)
+                    if on_progress is not None:
+                        on_progress(len(reduced), max(planned, len(reduced)))
+                done = target
+                if r.precision is None:
+                    break
+                precision = precision_status(reduced, labels, r.precision, r.precision_measures,
+                                             r.max_replications)
+                if precision["reached"] or precision["next"] <= done:
+                    break
+                target = precision["next"]
+                planned = target * len(loaded)
+                if on_more is not None:
+                    on_more(done, target, precision)
         replications = done
         data = collect(reduced, labels)
         scenarios = [it.practices[0][1] if isinstance(it, Network) else it for it in loaded]

@@ -26,6 +26,7 @@ def test_scaled_scenario_is_valid_and_scaled():
     (["0"], "a list size must be 1 or more, not 0"),
     (["--workers", "x"], "--workers' number of practices must be a whole number"),
     (["--timeline", "0"], "--timeline's workers must be 1 or more, not 0"),
+    (["--choose", "two"], "--choose's workers must be a whole number"),
 ])
 def test_bad_arguments_get_a_message_and_the_usage_not_a_traceback(args, says):
     p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), *args],
@@ -39,4 +40,4 @@ def test_help_prints_the_usage():
     p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--help"],
                        capture_output=True, text=True)
     assert p.returncode == 0 and "--network" in p.stdout and p.stderr == ""
-    assert "--timeline" in p.stdout
+    assert "--timeline" in p.stdout and "--choose" in p.stdout

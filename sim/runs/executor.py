@@ -7,6 +7,12 @@ puts such pairs back in order, as soon as each can be). With
 ``capture_errors`` a failing task yields a :class:`Failure` instead of
 stopping the others. Whether a progress bar is shown is decided once, here
 (:func:`show_progress`).
+
+Each call starts its own worker processes, unless it runs inside
+:func:`kept_workers`: a command that calls :func:`execute` many times (a
+choice's search batches, selection rounds and robustness designs; a network's
+replications) starts its workers once there, and each worker loads the
+compiled engine once, on its first run, instead of once a call.
 """
 
 from __future__ import annotations
@@ -15,10 +21,14 @@ import dataclasses
 import gc
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as futures_completed
+from concurrent.futures import wait as futures_wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any
 
 from ..processes import end_with_parent
@@ -30,6 +40,64 @@ class Failure:
 
     error: str
     detail: str = ""
+
+
+class _KeptPool:
+    """Local worker processes kept for several :func:`execute` calls (see :func:`kept_workers`)."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        self.is_broken = False
+
+    def get(self) -> ProcessPoolExecutor:
+        """The pool, started on first use (and again if a worker died and broke it)."""
+        if self.is_broken:
+            self.close()
+        if self.pool is None:
+            # Forked workers: frozen, this process's objects are not swept by their
+            # collectors, so they copy fewer of its memory pages (unfrozen on close).
+            gc.freeze()
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, initializer=end_with_parent,
+                                            initargs=(os.getpid(),))
+        return self.pool
+
+    def close(self) -> None:
+        self.is_broken = False
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+            gc.unfreeze()
+
+
+#: The kept workers of this thread's :func:`kept_workers` block (the web app runs
+#: each page's work in a thread of its own).
+_local = threading.local()
+
+
+def _kept() -> _KeptPool | None:
+    return getattr(_local, "kept", None)
+
+
+@contextmanager
+def kept_workers(workers: int) -> Iterator[None]:
+    """Inside this block, :func:`execute` calls on ``workers`` local processes share them.
+
+    The processes start with the first such call and end with the block; the
+    results are the same as with a pool per call (each task is whole in
+    itself). Calls on another number of workers, on a Dask cluster, in this
+    process or in another thread are not affected; blocks inside blocks use the
+    outermost one's.
+    """
+    if _kept() is not None or workers <= 1:
+        yield
+        return
+    _local.kept = kept = _KeptPool(workers)
+    try:
+        yield
+    finally:
+        _local.kept = None
+        kept.close()
 
 
 def show_progress(progress: bool | None = None) -> bool:
@@ -122,6 +190,10 @@ def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,
                 # Let go of each future once done: it holds its result.
                 yield futures.pop(fut), _result(fut, capture_errors)
         return
+    kept = _kept()
+    if kept is not None and kept.workers == workers and tasks:
+        yield from _on_kept(kept, tasks, call, capture_errors)
+        return
     if workers <= 1 or len(tasks) <= 1:
         for i, task in enumerate(tasks):
             yield i, call(task)
@@ -143,6 +215,34 @@ def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         gc.unfreeze()
+
+
+def _on_kept(kept: _KeptPool, tasks: Sequence[Any], call: Callable[[Any], Any],
+             capture_errors: bool) -> Iterator[tuple[int, Any]]:
+    """As :func:`_completed`, on the kept workers (which stay when the call ends)."""
+    futures = {}
+    try:
+        try:
+            pool = kept.get()
+            for i, task in enumerate(tasks):
+                futures[pool.submit(call, task)] = i
+        except BrokenProcessPool:  # a worker died since the last call: start afresh
+            for fut in futures:
+                fut.cancel()
+            kept.is_broken = True
+            pool = kept.get()
+            futures = {pool.submit(call, task): i for i, task in enumerate(tasks)}
+        for fut in futures_completed(list(futures)):
+            i = futures.pop(fut)
+            if not fut.cancelled() and isinstance(fut.exception(), BrokenProcessPool):
+                kept.is_broken = True  # a worker died: the next call starts new ones
+            yield i, _result(fut, capture_errors)
+    finally:
+        # Stopped early (cancelled, interrupted): runs not yet started never start, and
+        # those running are waited for, as when a call's own pool shuts down.
+        for fut in futures:
+            fut.cancel()
+        futures_wait(list(futures))
 
 
 def _result(future: Any, capture_errors: bool) -> Any:

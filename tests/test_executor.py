@@ -1,0 +1,78 @@
+"""The executor's kept workers: one set of processes for many calls, as if each had its own."""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from marking_task import die_on, mark_then_wait, worker_pid
+
+from sim.runs.executor import Failure, execute, kept_workers
+
+
+def _pids(n: int, workers: int = 2) -> list[int]:
+    return [pid for _, pid in execute(list(range(n)), worker_pid, workers=workers,
+                                      progress=False)]
+
+
+def test_calls_inside_kept_workers_share_one_set_of_processes():
+    with kept_workers(2):
+        first, second, one = _pids(8), _pids(8), _pids(1)
+    kept = set(first)
+    assert len(kept) == 2 and os.getpid() not in kept
+    assert set(second) == kept  # the same processes, not new ones
+    assert set(one) <= kept  # a single task goes to them too (not this process)
+    # Without the block each call starts its own; after it, the kept ones are gone.
+    assert not set(_pids(8)) & kept
+    assert all(not os.path.exists(f"/proc/{p}") or _zombie(p) for p in kept)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] == "Z"
+    except OSError:
+        return True
+
+
+def test_other_worker_counts_and_this_process_are_left_alone():
+    with kept_workers(2):
+        kept = set(_pids(6))
+        assert set(_pids(1, workers=1)) == {os.getpid()}
+        three = set(_pids(9, workers=3))
+        assert len(three) == 3 and not three & kept
+        assert set(_pids(6)) == kept
+        with kept_workers(3):  # inside a block, the outer one's workers serve
+            assert set(_pids(6)) == kept
+
+
+def test_another_thread_gets_workers_of_its_own():
+    """The web app runs each page's work in its own thread: one page's block is not another's."""
+    with kept_workers(2):
+        kept = set(_pids(6))
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            other = set(thread.submit(_pids, 6).result())
+        assert len(other) == 2 and not other & kept
+        assert set(_pids(6)) == kept
+
+
+def test_a_worker_that_dies_fails_its_call_and_the_next_call_gets_new_workers():
+    with kept_workers(2):
+        before = set(_pids(4))
+        got = dict(execute(["a", "die", "b", "c"], die_on, workers=2, capture_errors=True,
+                           progress=False))
+        assert isinstance(got[1], Failure) and "terminated abruptly" in got[1].error
+        after = _pids(4)
+        assert len(after) == 4 and not set(after) & before
+        assert dict(execute(["x", "y"], die_on, workers=2, progress=False)) == {0: "x", 1: "y"}
+
+
+def test_stopping_a_call_on_kept_workers_cancels_its_runs_not_yet_started(tmp_path):
+    with kept_workers(2):
+        runs = execute([(str(tmp_path), i) for i in range(40)], mark_then_wait, workers=2,
+                       progress=False)
+        next(runs)
+        runs.close()
+        # Those running were waited for: no run starts after the call has stopped.
+        started = len(list(tmp_path.glob("started-*")))
+        assert started < 20, started
+        assert len(_pids(4)) == 4  # and the workers take the next call
+        assert len(list(tmp_path.glob("started-*"))) == started

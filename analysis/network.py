@@ -147,14 +147,20 @@ class _Sum:
     the end, in the order the parts came); ``every``: flags that hold if they
     hold in every part; the rest summed in the order the parts came (the same
     sums as the list's). Every part has the same keys (one function makes them).
+    :meth:`total` ends the adding: the parts' arrays are let go as each key is
+    joined, so it never holds two copies of every wait (ten BNSSGs' waits are
+    hundreds of MiB).
     """
 
     def __init__(self, first: tuple[str, ...], joined: tuple[str, ...], every: tuple[str, ...]):
         self.first, self.joined, self.every = first, joined, every
         self.out: dict = {}
         self.lists: dict[str, list] = {}
+        self.joined_already = False
 
     def add(self, part: dict) -> None:
+        if self.joined_already:
+            raise RuntimeError("parts added after their total was taken")
         for key, value in part.items():
             if key in self.first:
                 self.out.setdefault(key, value)
@@ -166,7 +172,10 @@ class _Sum:
                 self.out[key] = self.out.get(key, 0) + value
 
     def total(self) -> dict:
-        return {**self.out, **{k: np.concatenate(v) for k, v in self.lists.items()}}
+        self.joined_already = True
+        for key in list(self.lists):
+            self.out[key] = np.concatenate(self.lists.pop(key))
+        return dict(self.out)
 
 
 def _parts_sum() -> _Sum:

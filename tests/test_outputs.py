@@ -303,3 +303,24 @@ def test_formula_like_text_cells_are_neutralised_in_written_csvs_and_read_back_w
     assert "'=cmd" in raw and "'@SUM" in raw and "'+x" in raw and "'-y" in raw
     assert ",-1.5," in raw and ",-3\n" in raw, "numbers are left as numbers"
     pd.testing.assert_frame_equal(read_csv(tmp_path / "t.csv"), df.astype({"value": float}))
+
+
+def test_the_code_version_is_asked_of_git_once_per_process(monkeypatch):
+    """Every run of a sweep records it; git checks the whole checkout each time it is asked."""
+    from sim.files import provenance
+
+    asked = []
+    real = subprocess.run
+
+    def counting(*args, **kwargs):
+        asked.append(args[0])
+        return real(*args, **kwargs)
+
+    provenance.code_version.cache_clear()
+    monkeypatch.setattr(provenance.subprocess, "run", counting)
+    try:
+        first = provenance.code_version()
+        assert [provenance.code_version() for _ in range(3)] == [first] * 3
+        assert len(asked) == 1 and asked[0][:2] == ["git", "-C"]
+    finally:
+        provenance.code_version.cache_clear()

@@ -114,7 +114,7 @@ class RunStore:
         for key, job in zip(keys, jobs, strict=True):
             if key not in self.known and key not in todo:
                 todo[key] = job
-        self.reused += len(set(keys)) - len(todo)
+        self.reused += len(keys) - len(todo)  # asked for again, in this batch or before
         if todo:
             self.folder.mkdir(parents=True, exist_ok=True)
             batch = [(key, s, k) for key, (s, k) in todo.items()]

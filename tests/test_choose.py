@@ -188,3 +188,18 @@ def test_an_interrupted_choice_resumes_to_the_same_answer(tmp_path):
     assert made == distinct - saved and 0 < saved < distinct, p.stdout
     for name in ("choice.html", "choice.csv", "search.csv", "robustness.csv"):
         assert (whole / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_a_run_asked_for_twice_is_made_once_and_counted_as_reused(tmp_path):
+    """The report's 'N runs (M made now)' counts every run asked for, however batched."""
+    from gpsim.choose import RunStore
+    from sim.inputs.loading import load_scenario
+
+    s = load_scenario(DEFAULT, {"population.size": 1500, "warmup_days": 7,
+                                "duration_days": 35, "seed": 7})
+    store = RunStore(tmp_path / "runs")
+    got = store.measure([(s, 0), (s, 0), (s, 1)], "test")
+    assert got[0] == got[1] != got[2]
+    assert (store.made, store.reused) == (2, 1)
+    assert store.measure([(s, 1)], "test") == [got[2]]
+    assert (store.made, store.reused) == (2, 2)

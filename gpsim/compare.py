@@ -367,7 +367,10 @@ def run_comparison(
         t0 = time.perf_counter()
         reduced: list = []
         done, precision = 0, None
-        # With --precision, every batch of replications goes to one set of workers.
+        # With --precision, every batch of replications goes to one set of workers,
+        # as many as the most runs that may be asked for (a single batch's, without).
+        most = (r.max_replications if r.precision is not None else replications) * len(loaded)
+        workers = min(workers, most)
         with kept_workers(workers if not scheduler else 1):
             while True:
                 jobs = [(lb, it, k) for k in range(done, target)

@@ -26,8 +26,7 @@ from sim.files.csv_safe import write_csv
 from sim.files.outputs import claim_output
 from sim.inputs.networks import Network, load_network
 from sim.inputs.policies import Registry
-from sim.runs.executor import kept_workers
-from sim.runs.network import run_network
+from sim.runs.network import run_network_replications
 
 
 class PracticeSummary:
@@ -143,26 +142,26 @@ def run_network_study(
         t0 = time.perf_counter()
         reducer = (PracticeSummary(network.hub_ids) if summary_only
                    else PracticeWriter(out / "practices", network.hub_ids, practice_plots))
-        # Every replication's practices go to one set of workers (each loads the
-        # engine once), not new ones for each replication.
-        with kept_workers(workers if not scheduler else 1):
-            # Each practice is added up as it arrives (in the network's order), while the
-            # others still run: the parent never holds every practice's parts.
-            totals = NetworkTotals(network.hub_ids)
-            for pid, kept in run_network(network, replication, workers, reducer=reducer,
-                                         scheduler=scheduler, progress=progress, policies=policies):
-                totals.add(pid, kept)
-            table, by_cohort = totals.summaries()
-            monthly, by_practice = totals.monthly(), totals.practice_monthly()
-            reps = [table.assign(replication=replication)]
-            for k in range(replication + 1, replication + replications):  # summaries only
-                more = NetworkTotals(network.hub_ids, months=False)
-                for pid, kept in run_network(network, k, workers,
-                                             reducer=PracticeSummary(network.hub_ids),
-                                             scheduler=scheduler, progress=progress,
-                                             policies=policies):
-                    more.add(pid, kept)
-                reps.append(more.summaries()[0].assign(replication=k))
+        # Every replication's practices go to the workers as one batch; each practice
+        # is added up as it arrives (in the network's order, replication by
+        # replication), while the others still run: the parent never holds every
+        # practice's parts. The later replications are summaries only.
+        ks = range(replication, replication + replications)
+        summary = PracticeSummary(network.hub_ids)
+        totals = {k: NetworkTotals(network.hub_ids, months=k == replication) for k in ks}
+        reps = []
+        for k, pid, kept in run_network_replications(
+                network, ks, workers, {k: reducer if k == replication else summary for k in ks},
+                scheduler=scheduler, progress=progress, policies=policies):
+            totals[k].add(pid, kept)
+            if len(totals[k].rows) == len(network.practices):  # the replication's last
+                done = totals.pop(k)
+                if k == replication:
+                    table, by_cohort = done.summaries()
+                    monthly, by_practice = done.monthly(), done.practice_monthly()
+                    reps.append(table.assign(replication=k))
+                else:
+                    reps.append(done.summaries()[0].assign(replication=k))
         all_reps = pd.concat(reps, ignore_index=True)
         all_reps.insert(1, "replication", all_reps.pop("replication"))
         meta = {"name": network.spec.name, "replications": replications,

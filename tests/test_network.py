@@ -12,7 +12,7 @@ from conftest import DEFAULT, ROOT
 from analysis.network import network_summaries
 from sim import ScenarioError
 from sim.inputs.networks import load_network, practice_seed
-from sim.runs.network import largest_first, run_network
+from sim.runs.network import largest_first, run_network, run_network_replications
 
 SMALL = "{population.size: %d, warmup_days: 7, duration_days: 42}"
 
@@ -116,6 +116,26 @@ def test_workers_start_the_largest_practices_first(tmp_path):
     assert largest_first(longer)[0] == 0  # 1,000 patients for three times as long
     # started in that order, the results still come in the network's order
     assert [pid for pid, _ in run_network(net, workers=2)] == ["p0", "p1", "p2", "p3"]
+
+
+def test_replications_in_one_batch_are_each_replications_own_run(tmp_path):
+    """All replications' practices go to the workers at once, and come back as run one by one."""
+    from analysis.network import PracticeParts
+    from gpsim.network import PracticeSummary
+
+    net = load_network(network_file(tmp_path, sizes=(1000, 2500, 1500)))
+    ks = range(3, 6)
+    summary = PracticeSummary(net.hub_ids)
+    together = list(run_network_replications(net, ks, workers=2,
+                                             reducers=dict.fromkeys(ks, summary)))
+    # Replication by replication, each in the network's order.
+    assert [(k, pid) for k, pid, _ in together] == [(k, p) for k in ks for p in ("p0", "p1", "p2")]
+    for k in ks:
+        alone = list(run_network(net, k, workers=1, reducer=summary))
+        for (pid, a), (_, got_pid, b) in zip(alone, [t for t in together if t[0] == k],
+                                             strict=True):
+            assert isinstance(b, PracticeParts) and pid == got_pid
+            assert network_summaries([(pid, a)])[0].equals(network_summaries([(pid, b)])[0])
 
 
 def test_adding_a_practice_leaves_the_others_unchanged(tmp_path, two_practices):

@@ -40,6 +40,25 @@ class PracticeRun:
                              else result)
 
 
+class ReplicatedPracticeRun:
+    """A picklable task function: run one practice in one replication, reduce it where it ran.
+
+    Tasks are ``(replication, practice id, scenario)``; ``reducers`` gives each
+    replication's reducer (as :class:`PracticeRun`'s).
+    """
+
+    def __init__(self, reducers: dict[int, Callable[[str, RunResult], Any] | None],
+                 policies: Registry | None = None):
+        self.reducers = reducers
+        self.policies = policies
+
+    def __call__(self, task: tuple[int, str, Scenario]) -> Any:
+        """Run ``(replication, practice id, scenario)``; return what is kept."""
+        replication, practice_id, scenario = task
+        return PracticeRun(replication, self.reducers[replication], self.policies)(
+            (practice_id, scenario))[1]
+
+
 def largest_first(practices: list[tuple[str, Scenario]]) -> list[int]:
     """The practices' positions, the most work first (patients x simulated days).
 
@@ -77,3 +96,39 @@ def run_network(network: Network, replication: int = 0, workers: int = 1,
     # In the network's order, as soon as each can be.
     for _, kept in in_order((order[i], kept) for i, kept in done):
         yield kept
+
+
+def run_network_replications(
+        network: Network, replications: range, workers: int = 1,
+        reducers: dict[int, Callable[[str, RunResult], Any] | None] | None = None,
+        scheduler: str | None = None, progress: bool | None = False,
+        policies: Registry | None = None) -> Iterator[tuple[int, str, RunResult | Any]]:
+    """Every practice in every replication: ``(replication, practice id, kept)``.
+
+    Each replication's practices come in the network's order, replication by
+    replication, the same as :func:`run_network` gives them for each. On more
+    than one worker (or a Dask cluster) every replication's practices go to the
+    workers as one batch, largest first within each replication, so the
+    workers do not wait at the end of one replication for its last practice
+    before the next starts. ``reducers``: each replication's reducer (default
+    none: full results).
+    """
+    reducers = reducers if reducers is not None else dict.fromkeys(replications)
+    if workers <= 1 and not scheduler:
+        for k in replications:
+            for pid, kept in run_network(network, k, reducer=reducers[k], progress=progress,
+                                         policies=policies):
+                yield k, pid, kept
+        return
+    practices = list(network.practices)
+    order = largest_first(practices)
+    tasks = [(k, *practices[j]) for k in replications for j in order]
+    done = execute(tasks, ReplicatedPracticeRun(reducers, policies), workers=workers,
+                   scheduler=scheduler, progress=progress, description="practices")
+    n = len(practices)
+    # Task i is replication replications[i // n], practice order[i % n]; put each
+    # replication's practices in the network's order, replications in turn.
+    position = {i: (i // n) * n + order[i % n] for i in range(len(tasks))}
+    for at, kept in in_order((position[i], kept) for i, kept in done):
+        k = replications[at // n]
+        yield k, practices[at % n][0], kept

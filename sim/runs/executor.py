@@ -11,8 +11,9 @@ stopping the others. Whether a progress bar is shown is decided once, here
 Each call starts its own worker processes, unless it runs inside
 :func:`kept_workers`: a command that calls :func:`execute` many times (a
 choice's search batches, selection rounds and robustness designs; a
-comparison's ``--precision`` rounds) starts its workers once there, and each worker loads the
-compiled engine once, on its first run, instead of once a call.
+comparison's ``--precision`` rounds) starts its workers once there, and each
+worker loads the compiled engine once, on its first run, instead of once a
+call.
 """
 
 from __future__ import annotations

@@ -138,6 +138,37 @@ def test_replications_in_one_batch_are_each_replications_own_run(tmp_path):
             assert network_summaries([(pid, a)])[0].equals(network_summaries([(pid, b)])[0])
 
 
+def test_a_batch_sends_each_network_practice_as_a_task_of_its_own(tmp_path, monkeypatch):
+    """Compare's batches: a network's practices fill the workers, reduced as one run."""
+    import sim.runs.batch as batch
+    from gpsim.network import PracticeSummary
+
+    net = load_network(network_file(tmp_path, sizes=(1000, 2500, 1500)))
+    summary = PracticeSummary(net.hub_ids)
+    sent = []
+    execute = batch.execute
+
+    def recorded(tasks, fn, **kw):
+        sent.extend(tasks)
+        return execute(tasks, fn, **kw)
+
+    monkeypatch.setattr(batch, "execute", recorded)
+    got = list(batch.run_batch([("a", net, 0), ("b", net, 1)], None, workers=2,
+                               network_reducer=network_summaries, practice_reducer=summary))
+    # Six tasks, one per practice and replication: largest first within each network.
+    assert [(task[1], task[2]) for task in sent] == [(0, "p1"), (0, "p2"), (0, "p0"),
+                                                    (1, "p1"), (1, "p2"), (1, "p0")]
+    assert sorted((label, k) for label, k, _ in got) == [("a", 0), ("b", 1)]
+    for label, k, (table, by_cohort) in got:
+        # The network reduced from its practices in the network's order, as one run.
+        alone, alone_cohort = network_summaries(list(run_network(net, k, reducer=summary)))
+        assert list(table["practice_id"]) == ["p0", "p1", "p2", "network"], label
+        pd.testing.assert_frame_equal(table, alone)
+        pd.testing.assert_frame_equal(by_cohort, alone_cohort)
+    with pytest.raises(ValueError, match="network_reducer"):
+        next(batch.run_batch([("a", net, 0)], None))
+
+
 def test_adding_a_practice_leaves_the_others_unchanged(tmp_path, two_practices):
     _, before = two_practices
     net = load_network(network_file(tmp_path, sizes=(1500, 2500, 1000)))

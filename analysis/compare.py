@@ -178,14 +178,103 @@ def collect(reduced: list[tuple[str, int, dict[str, pd.DataFrame]]],
     out = {name: stack_runs([(label, k, tables[name]) for label, k, tables in reduced], rank)
            for name in DATA_TABLES}
     # Networks also keep each practice's summary row (for the report's small multiples).
+    practices = _practices(reduced)
+    if practices is not None:
+        out["practices"] = practices
+    return out
+
+
+class ComparisonTotals:
+    """A comparison's runs, added up as they arrive: memory flat in the number of runs.
+
+    Each run's small tables (a few rows each) are kept. Its long tables (every
+    wait, every patient's indices: a 400,000-patient network's run has millions
+    of rows) are summed at once into the distributions the report draws
+    (:mod:`analysis.spread`: exact counts, the same in any order) and set aside
+    in ``spill``, a folder of the caller's (one compressed Arrow file each: about
+    20 MB for a 400,000-patient network's run), until :meth:`write_long` writes
+    them into ``data/`` one run at a time, in the comparison's order. The tables
+    are those :func:`collect` and :func:`write_comparison` make from every run
+    held at once (the long files read back the same, one row group per run).
+    """
+
+    def __init__(self, spill: Path):
+        self.spill = Path(spill)
+        self.small: list[tuple[str, int, dict[str, pd.DataFrame]]] = []
+        self.set_aside: dict[tuple[str, int], dict[str, Path]] = {}
+        self.waits = WaitsWithin()
+        self.values = IndexValues()
+
+    def add(self, label: str, k: int, tables: dict[str, pd.DataFrame]) -> None:
+        """One run's reduced tables (:func:`reduce_run`): replication ``k`` of ``label``."""
+        self.waits.add(label, tables["waits"])
+        self.values.add(label, tables["patient_continuity"])
+        paths = {}
+        for name in SPREADS:
+            paths[name] = self.spill / f"{len(self.set_aside)}-{name}.arrow"
+            tables[name].to_feather(paths[name], compression="zstd")
+        self.set_aside[(label, k)] = paths
+        self.small.append((label, k, {n: t for n, t in tables.items() if n not in SPREADS}))
+
+    def data(self, labels: list[str]) -> dict[str, pd.DataFrame | None]:
+        """The report's data: the small tables stacked (as :func:`collect` does).
+
+        With the distributions' summaries, and ``None`` for the long tables (written
+        by :meth:`write_long`).
+        """
+        rank = {label: i for i, label in enumerate(labels)}
+        small = sorted(self.small, key=lambda r: (rank[r[0]], r[1]))
+        out: dict[str, pd.DataFrame | None] = {
+            name: stack_runs([(label, k, tables[name]) for label, k, tables in small], None)
+            for name in DATA_TABLES if name not in SPREADS}
+        practices = _practices(small)
+        if practices is not None:
+            out["practices"] = practices
+        out[SPREADS["waits"]] = self.waits.table(labels)
+        out[SPREADS["patient_continuity"]] = self.values.table(labels)
+        for name in SPREADS:
+            out[name] = None
+        return out
+
+    def write_long(self, folder: Path, labels: list[str]) -> None:
+        """Write ``waits.parquet`` and ``patient_continuity.parquet`` into ``folder``.
+
+        Rows follow the scenarios' order and then replication (as :func:`collect`
+        stacks them), read back and written one run at a time.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        rank = {label: i for i, label in enumerate(labels)}
+        runs = sorted((key for key in self.set_aside if key[0] in rank),
+                      key=lambda key: (rank[key[0]], key[1]))
+        for name in SPREADS:
+            writer = None
+            try:
+                for label, k in runs:
+                    run = pd.read_feather(self.set_aside[label, k][name])
+                    piece = stack_runs([(label, k, run)], None)
+                    if writer is None:
+                        table = pa.Table.from_pandas(piece, preserve_index=False)
+                        writer = pq.ParquetWriter(folder / f"{name}.parquet", table.schema)
+                    else:
+                        table = pa.Table.from_pandas(piece, schema=writer.schema,
+                                                     preserve_index=False)
+                    writer.write_table(table)
+            finally:
+                if writer is not None:
+                    writer.close()
+
+
+def _practices(reduced) -> pd.DataFrame | None:
+    """Each network's practices' summary rows, ``scenario, replication, practice_id`` first."""
     practices = [tables["practices"].assign(scenario=label, replication=k)
                  for label, k, tables in reduced if "practices" in tables]
-    if practices:
-        df = pd.concat(practices, ignore_index=True)
-        out["practices"] = df[["scenario", "replication", "practice_id",
-                               *[c for c in df.columns if c not in ("scenario", "replication",
-                                                                    "practice_id")]]]
-    return out
+    if not practices:
+        return None
+    df = pd.concat(practices, ignore_index=True)
+    return df[["scenario", "replication", "practice_id",
+               *[c for c in df.columns if c not in ("scenario", "replication", "practice_id")]]]
 
 
 def comparison_tables(runs: pd.DataFrame, baseline: str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import os
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ import pandas as pd
 import yaml
 
 from analysis.compare import (
-    collect,
+    ComparisonTotals,
     reduce_network,
     reduce_practice,
     reduce_run,
@@ -358,14 +359,17 @@ def run_comparison(
               else it.model_copy(update={"seed": seed}) for it in loaded]
     names = {lb: (it.spec.name if isinstance(it, Network) else it.name)
              for lb, it in zip(labels, loaded, strict=True)}
-    with claim_output(out, command="compare", force=force) as folder:
+    # Each run's long tables wait on disk until the comparison is written (a network's
+    # run has millions of waits), so memory stays flat in the number of runs.
+    with claim_output(out, command="compare", force=force) as folder, \
+            tempfile.TemporaryDirectory(prefix="gpsim-compare-") as spill:
         workers = workers or os.cpu_count() or 1
         target = replications
         planned = target * len(loaded)
         if on_start is not None:
             on_start(labels, planned, 0 if scheduler else min(workers, planned))
         t0 = time.perf_counter()
-        reduced: list = []
+        totals = ComparisonTotals(Path(spill))
         done, precision = 0, None
         # With --precision, every batch of replications goes to one set of workers,
         # as many as the most runs that may be asked for (a single batch's, without).
@@ -379,14 +383,14 @@ def run_comparison(
                                           description="runs", network_reducer=reduce_network,
                                           practice_reducer=reduce_practice, scheduler=scheduler,
                                           progress=progress, policies=policies):
-                    reduced.append(finished)
+                    totals.add(*finished)
                     if on_progress is not None:
-                        on_progress(len(reduced), max(planned, len(reduced)))
+                        on_progress(len(totals.small), max(planned, len(totals.small)))
                 done = target
                 if r.precision is None:
                     break
-                precision = precision_status(reduced, labels, r.precision, r.precision_measures,
-                                             r.max_replications)
+                precision = precision_status(totals.small, labels, r.precision,
+                                             r.precision_measures, r.max_replications)
                 if precision["reached"] or precision["next"] <= done:
                     break
                 target = precision["next"]
@@ -394,7 +398,7 @@ def run_comparison(
                 if on_more is not None:
                     on_more(done, target, precision)
         replications = done
-        data = collect(reduced, labels)
+        data = totals.data(labels)
         scenarios = [it.practices[0][1] if isinstance(it, Network) else it for it in loaded]
         s0 = scenarios[0]
         meta = {
@@ -414,8 +418,9 @@ def run_comparison(
             texts = {lb: resolved_text(it) for lb, it in zip(labels, loaded, strict=True)}
             write_comparison(stage, data, labels, names, texts,
                              _parameter_table(labels, loaded, list(sources or items)), meta)
+            totals.write_long(stage / "data", labels)
             render(stage, formats=plot_formats, side_by_side=side_by_side_plots)
             write_manifest(stage)
     return ComparisonResult(out=Path(out), labels=labels, names=names, seed=seed,
-                            replications=replications, runs=len(reduced),
+                            replications=replications, runs=len(totals.small),
                             seconds=time.perf_counter() - t0, precision=precision)

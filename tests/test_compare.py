@@ -459,3 +459,39 @@ def test_a_folder_written_before_the_summaries_draws_the_same_plots(comparison, 
         assert (tmp_path / "plots" / png).read_bytes() == (folder / "plots" / png).read_bytes()
     fresh = load_comparison(folder)
     assert fresh["data"]["waits"].empty, "the long tables are not read when summaries exist"
+
+
+def test_runs_added_up_as_they_arrive_give_the_tables_of_every_run_held_at_once(tmp_path):
+    """Compare keeps each run's long tables on disk: the same data and files, in any order."""
+    from analysis.compare import DATA_TABLES, ComparisonTotals, collect, reduce_run, spreads
+    from sim.inputs.loading import load_scenario
+    from sim.runs.batch import run_batch
+
+    quick = {"population.size": 1500, "warmup_days": 14, "duration_days": 42, "seed": 5}
+    labels = ["b", "a"]  # the baseline need not sort first
+    jobs = [(lb, load_scenario(POLICY_DIR / f"{name}.yaml", quick), k)
+            for lb, name in zip(labels, ("access_first", "usual_gp_first"), strict=True)
+            for k in range(2)]
+    reduced = list(run_batch(jobs, reduce_run))
+    held = collect(reduced, labels)
+    held.update(spreads(held, labels))
+    (tmp_path / "spill").mkdir()
+    totals = ComparisonTotals(tmp_path / "spill")
+    for label, k, tables in reversed(reduced):  # the last run first
+        totals.add(label, k, tables)
+    data = totals.data(labels)
+    for name in DATA_TABLES:
+        if name in ("waits", "patient_continuity"):
+            assert data[name] is None  # written by write_long, never held
+        else:
+            pd.testing.assert_frame_equal(data[name], held[name], obj=name)
+    for name in ("wait_ecdf", "continuity_boxes"):
+        pd.testing.assert_frame_equal(data[name], held[name], obj=name)
+    totals.write_long(tmp_path, labels)
+    for name in ("waits", "patient_continuity"):
+        back = pd.read_parquet(tmp_path / f"{name}.parquet")
+        assert len(back) > 0
+        expected = held[name].copy()
+        expected.to_parquet(tmp_path / "whole.parquet", index=False)
+        pd.testing.assert_frame_equal(back, pd.read_parquet(tmp_path / "whole.parquet"), obj=name)
+    assert list(dict.fromkeys(back["scenario"])) == labels

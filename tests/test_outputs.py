@@ -324,3 +324,30 @@ def test_the_code_version_is_asked_of_git_once_per_process(monkeypatch):
         assert len(asked) == 1 and asked[0][:2] == ["git", "-C"]
     finally:
         provenance.code_version.cache_clear()
+
+
+def test_a_runs_tables_are_dictionary_encoded_only_where_they_are_categories(tmp_path):
+    """Unique ids, times and waits are stored plain; each table reads back as before."""
+    import pyarrow.parquet as pq
+
+    from analysis.outputs import write_events
+    from sim import load_scenario, run
+
+    result = run(load_scenario(DEFAULT, {"population.size": 1500, "warmup_days": 7,
+                                         "duration_days": 28}))
+    for name in ("appointments", "requests", "patients", "emergency"):
+        table = result.tables[name]
+        path = tmp_path / f"{name}.parquet"
+        write_events(table, path)
+        table.to_parquet(tmp_path / "every_column.parquet", index=False)  # pyarrow's default
+        pd.testing.assert_frame_equal(pd.read_parquet(path),
+                                      pd.read_parquet(tmp_path / "every_column.parquet"),
+                                      obj=name)
+        assert len(table) and path.stat().st_size < (tmp_path / "every_column.parquet").stat(
+        ).st_size
+        meta = pq.ParquetFile(path).metadata.row_group(0)
+        for i in range(meta.num_columns):
+            column = meta.column(i)
+            dictionary = column.dictionary_page_offset is not None
+            categorical = isinstance(table[column.path_in_schema].dtype, pd.CategoricalDtype)
+            assert dictionary == categorical, (name, column.path_in_schema)

@@ -13,7 +13,9 @@ capacity scales with the list.
     python benchmarks/bench.py --targets  # each end-to-end case against its target, then
                                           # the naive SimPy ratio
     python benchmarks/bench.py --timeline [W]  # where the time goes on W workers (default:
-                                          # all cores): BNSSG (also on 1 worker), ten BNSSGs
+                                          # all cores): the BNSSG command as a user runs it
+                                          # (also on 1 worker), BNSSG's work (also on 1
+                                          # worker), ten BNSSGs
                                           # (400 practices), sweeps of 100 runs (also on 1
                                           # worker) and of 1,000 runs; about 8 minutes here
     python benchmarks/bench.py --choose [W]  # the shipped question (gpsim choose, about 600
@@ -168,6 +170,67 @@ def timeline_network(workers: int, copies: int = 1) -> dict:
     }
 
 
+#: Run in the child of :func:`timeline_command`: ``gpsim`` itself, its stages marked.
+_MARKED_COMMAND = r"""
+import json, sys, time
+import gpsim.cli as cli
+import gpsim.network as gn
+marks = {"imported": time.time()}
+run, render = gn.run_network_replications, gn.render_network
+def timed_run(*a, **k):
+    marks["loaded"] = time.time()
+    yield from run(*a, **k)
+    marks["ran"] = time.time()
+def timed_render(*a, **k):
+    marks["summed"] = time.time()
+    out = render(*a, **k)
+    marks["drawn"] = time.time()
+    return out
+gn.run_network_replications, gn.render_network = timed_run, timed_render
+code = cli.main(sys.argv[1:])
+marks["returned"] = time.time()
+sys.stderr.write("MARKS " + json.dumps(marks) + "\n")
+sys.exit(code)
+"""
+
+
+def timeline_command(workers: int) -> dict:
+    """``gpsim network bnssg.yaml --summary-only`` as a user runs it, in a fresh interpreter.
+
+    Unlike :func:`timeline_network`, this counts the interpreter's start and
+    exit, every import the command makes (matplotlib's too), its tables and its
+    report with the 40-practice figure.
+    """
+    import resource
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="gpsim-bench-") as folder:
+        t_start = time.time()
+        p = subprocess.run([sys.executable, "-c", _MARKED_COMMAND, "network",
+                            str(ROOT / "scenarios" / "networks" / "bnssg.yaml"),
+                            "--summary-only", "--workers", str(workers), "--out",
+                            str(Path(folder) / "out")],
+                           capture_output=True, text=True, check=True, cwd=ROOT)
+        t_end = time.time()
+    m = json.loads(p.stderr.split("MARKS ", 1)[1].splitlines()[0])
+    return {
+        "case": "gpsim network BNSSG --summary-only, the whole command", "runs": 40,
+        "workers": workers, "wall_s": t_end - t_start,
+        "phases": {
+            "interpreter start and imports": m["imported"] - t_start,
+            "loading the network, hub allocation": m["loaded"] - m["imported"],
+            "practices running (pool start to the last result added up)":
+                m["ran"] - m["loaded"],
+            "network summary and its CSVs": m["summed"] - m["ran"],
+            "report and its figure": m["drawn"] - m["summed"],
+            "the folder put in place": m["returned"] - m["drawn"],
+            "interpreter exit": t_end - m["returned"],
+        },
+        "running": "practices running (pool start to the last result added up)",
+        "largest_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
 def timeline_sweep(workers: int, runs: int) -> dict:
     """A sweep of ``runs`` runs of the default practice (``run.py sweep``): its phases."""
     import resource
@@ -215,18 +278,26 @@ def timeline_main(workers: int) -> int:
     """Where the time goes: each case in a fresh process, its phases and its serial share."""
     print(f"Where the time goes, on {workers} worker process(es); each case in a fresh "
           "process (numba's cache warm).")
-    for args in (["--one-timeline", "network", "1", str(workers)],
+    for args in (["--one-timeline", "command", str(workers)],
+                 ["--one-timeline", "command", "1"],
+                 ["--one-timeline", "network", "1", str(workers)],
                  ["--one-timeline", "network", "1", "1"],
                  ["--one-timeline", "network", "10", str(workers)],
                  ["--one-timeline", "sweep", "100", str(workers)],
                  ["--one-timeline", "sweep", "100", "1"],
                  ["--one-timeline", "sweep", "1000", str(workers)]):
         r = _child(*args)
+        memory = (f"largest process {r['largest_mib']:,.0f} MiB" if "largest_mib" in r else
+                  f"parent {r['parent_mib']:,.0f} MiB, largest worker "
+                  f"{r['worker_mib']:,.0f} MiB")
         print(f"\n{r['case']}: {r['runs']} runs on {r['workers']} worker(s), "
-              f"{r['wall_s']:.1f} s wall, parent {r['parent_mib']:,.0f} MiB, largest worker "
-              f"{r['worker_mib']:,.0f} MiB")
+              f"{r['wall_s']:.1f} s wall, {memory}")
         for name, secs in r["phases"].items():
             print(f"  {name:<58} {secs:7.2f} s  {secs / r['wall_s']:6.1%}")
+        if "running" in r:
+            serial = r["wall_s"] - r["phases"][r["running"]]
+            print(f"  serial part (everything outside the running phase): {serial:.1f} s, "
+                  f"{serial / r['wall_s']:.0%} of the wall time")
         if "work_s" in r:
             busy = sum(r["work_s"].values())
             running = r["phases"]["practices running (first start to last end)"]
@@ -443,6 +514,8 @@ def _main(argv: list[str]) -> int:
     if argv and argv[0] == "--one-timeline":
         if argv[1] == "network":
             print(json.dumps(timeline_network(int(argv[3]), int(argv[2]))))
+        elif argv[1] == "command":
+            print(json.dumps(timeline_command(int(argv[2]))))
         else:
             print(json.dumps(timeline_sweep(int(argv[3]), int(argv[2]))))
         return 0

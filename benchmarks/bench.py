@@ -187,10 +187,14 @@ def timed_render(*a, **k):
     marks["drawn"] = time.time()
     return out
 gn.run_network_replications, gn.render_network = timed_run, timed_render
-code = cli.main(sys.argv[1:])
-marks["returned"] = time.time()
-sys.stderr.write("MARKS " + json.dumps(marks) + "\n")
-sys.exit(code)
+main = cli.main
+def timed_main(*a, **k):
+    code = main(*a, **k)
+    marks["returned"] = time.time()
+    sys.stderr.write("MARKS " + json.dumps(marks) + "\n")
+    return code
+cli.main = timed_main
+cli.entry(prog="gpsim")  # as the gpsim command ends: main, then exit
 """
 
 

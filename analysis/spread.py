@@ -55,10 +55,12 @@ class WaitsWithin(_Summary):
 
     def add(self, label: str, waits: pd.DataFrame) -> None:
         """One run's waits (``urgency``, ``wait_days``) of the approach ``label``."""
-        urgency = waits["urgency"].astype(str).to_numpy()
+        # Compared as the column stores it (categories, Arrow strings): turning it into
+        # Python strings first took most of the time (0.5 of 0.67 s for a network's run).
+        urgency = waits["urgency"]
         wait = waits["wait_days"].to_numpy(dtype=float)
         for name, end, scale in WAIT_AXES:
-            w = np.sort(wait[urgency == name] * scale)
+            w = np.sort(wait[(urgency == name).to_numpy(dtype=bool)] * scale)
             if not w.size:
                 continue
             key = (label, name)

@@ -59,3 +59,18 @@ def test_waits_within_added_run_by_run_are_the_pooled_ecdf():
         assert (mine["n"] == w.size).all()
         assert np.array_equal(mine["within"], np.searchsorted(w, wait_grid(end), side="right"))
     assert set(table["scenario"]) == {"a"}, "an approach with no waits has no rows"
+
+
+@pytest.mark.parametrize("kind", ["object", "category", "str"])
+def test_waits_within_reads_the_urgency_as_any_table_stores_it(kind):
+    """Python strings, categories (a run's own tables) or Arrow strings: the same counts."""
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"urgency": np.array(rng.choice(["urgent", "routine", "review"], 800),
+                                           dtype=object),
+                       "wait_days": rng.exponential(2.0, 800).astype(np.float32)})
+    plain, stored = WaitsWithin(), WaitsWithin()
+    plain.add("a", df)
+    stored.add("a", df.assign(urgency=df["urgency"].astype(kind)))
+    assert plain.n == stored.n and set(plain.n) == {("a", "urgent"), ("a", "routine")}
+    for key in plain.n:
+        assert np.array_equal(plain.within[key], stored.within[key])

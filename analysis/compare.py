@@ -167,20 +167,24 @@ def stack_runs(pieces: list[tuple[str, int, pd.DataFrame]], rank: dict[str, int]
 
 
 def collect(reduced: list[tuple[str, int, dict[str, pd.DataFrame]]],
-            order: list[str]) -> dict[str, pd.DataFrame]:
+            order: list[str], names: tuple[str, ...] = DATA_TABLES) -> dict[str, pd.DataFrame]:
     """Stack the reduced runs into one table each, with ``scenario`` and ``replication`` first.
 
     Rows are sorted by the scenarios' order and then replication, whatever
-    order the runs finished in.
+    order the runs finished in. ``names``: the tables to stack (default: all).
     """
     rank = {label: i for i, label in enumerate(order)}
     reduced = sorted(reduced, key=lambda r: (rank[r[0]], r[1]))
     out = {name: stack_runs([(label, k, tables[name]) for label, k, tables in reduced], rank)
-           for name in DATA_TABLES}
+           for name in names}
     # Networks also keep each practice's summary row (for the report's small multiples).
-    practices = _practices(reduced)
-    if practices is not None:
-        out["practices"] = practices
+    practices = [tables["practices"].assign(scenario=label, replication=k)
+                 for label, k, tables in reduced if "practices" in tables]
+    if practices:
+        df = pd.concat(practices, ignore_index=True)
+        out["practices"] = df[["scenario", "replication", "practice_id",
+                               *[c for c in df.columns if c not in ("scenario", "replication",
+                                                                    "practice_id")]]]
     return out
 
 
@@ -222,14 +226,8 @@ class ComparisonTotals:
         With the distributions' summaries, and ``None`` for the long tables (written
         by :meth:`write_long`).
         """
-        rank = {label: i for i, label in enumerate(labels)}
-        small = sorted(self.small, key=lambda r: (rank[r[0]], r[1]))
-        out: dict[str, pd.DataFrame | None] = {
-            name: stack_runs([(label, k, tables[name]) for label, k, tables in small], None)
-            for name in DATA_TABLES if name not in SPREADS}
-        practices = _practices(small)
-        if practices is not None:
-            out["practices"] = practices
+        out: dict[str, pd.DataFrame | None] = collect(
+            self.small, labels, tuple(name for name in DATA_TABLES if name not in SPREADS))
         out[SPREADS["waits"]] = self.waits.table(labels)
         out[SPREADS["patient_continuity"]] = self.values.table(labels)
         for name in SPREADS:
@@ -264,17 +262,6 @@ class ComparisonTotals:
             finally:
                 if writer is not None:
                     writer.close()
-
-
-def _practices(reduced) -> pd.DataFrame | None:
-    """Each network's practices' summary rows, ``scenario, replication, practice_id`` first."""
-    practices = [tables["practices"].assign(scenario=label, replication=k)
-                 for label, k, tables in reduced if "practices" in tables]
-    if not practices:
-        return None
-    df = pd.concat(practices, ignore_index=True)
-    return df[["scenario", "replication", "practice_id",
-               *[c for c in df.columns if c not in ("scenario", "replication", "practice_id")]]]
 
 
 def comparison_tables(runs: pd.DataFrame, baseline: str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -165,6 +165,7 @@ def timeline_network(workers: int, copies: int = 1) -> dict:
             "network summary (parent)": t_end - t_ran,
         },
         "work_s": {"simulating": simulate, "reducing to summary parts": reduce},
+        "running": "practices running (first start to last end)",
         "parent_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "worker_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
@@ -298,18 +299,15 @@ def timeline_main(workers: int) -> int:
               f"{r['wall_s']:.1f} s wall, {memory}")
         for name, secs in r["phases"].items():
             print(f"  {name:<58} {secs:7.2f} s  {secs / r['wall_s']:6.1%}")
-        if "running" in r:
-            serial = r["wall_s"] - r["phases"][r["running"]]
-            print(f"  serial part (everything outside the running phase): {serial:.1f} s, "
-                  f"{serial / r['wall_s']:.0%} of the wall time")
         if "work_s" in r:
             busy = sum(r["work_s"].values())
-            running = r["phases"]["practices running (first start to last end)"]
-            serial = r["wall_s"] - running
             print(f"  work inside the workers: {busy:.1f} s ("
                   + ", ".join(f"{k} {v:.1f} s" for k, v in r["work_s"].items())
-                  + f"); workers busy {busy / (running * r['workers']):.0%} of the running "
+                  + f"); workers busy "
+                  f"{busy / (r['phases'][r['running']] * r['workers']):.0%} of the running "
                   f"phase")
+        if "running" in r:
+            serial = r["wall_s"] - r["phases"][r["running"]]
             print(f"  serial part (everything outside the running phase): {serial:.1f} s, "
                   f"{serial / r['wall_s']:.0%} of the wall time")
     return 0

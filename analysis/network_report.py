@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .labels import GROUPS, HEADLINE_GROUPS, POLICIES, measure, number
-from .plots import PRACTICE_PANELS, compare_practices
+from .plots import PRACTICE_PANELS, PRACTICES_NAMED, compare_practices
 from .report import STYLE
 from .stats import mean_ci
 
@@ -186,22 +186,35 @@ forecasts.</span></p>
     parts.append(_trouble(t, practices))
     parts.append(_rollout(out, meta, practice_monthly))
     parts.append("<h2>The network as a whole</h2>")
+
+    def named(p, m):
+        mean = t[(p, m)]["mean"]
+        others = sum(1 for q in practices if t[(q, m)]["mean"] == mean) - 1
+        return e(p) + (f" and {others} other{'s' * (others > 1)}" if others else "")
+
     for group, metrics in HEADLINE_GROUPS.items():
         metrics = [m for m in metrics if ("network", m) in t]
-        lows = {m: min(t[(p, m)]["mean"] for p in practices) for m in metrics}
-        highs = {m: max(t[(p, m)]["mean"] for p in practices) for m in metrics}
+        # the practice with the lowest and the highest mean, named beside its figure (on a
+        # tie the first in the network's order, and how many others share it)
+        lows = {m: min(practices, key=lambda p, m=m: t[(p, m)]["mean"]) for m in metrics}
+        highs = {m: max(practices, key=lambda p, m=m: t[(p, m)]["mean"]) for m in metrics}
         parts.append(f'<h3>{e(GROUPS[group])}</h3><div class="wrap"><table><tr><th>Measure'
                      "</th><th>Network</th><th>Lowest practice</th><th>Highest practice</th>"
                      "</tr>")
         for m in metrics:
             parts.append(f"<tr><td>{e(measure(m).heading)}</td>{cell('network', m, True)}"
-                         f'<td class="num">{e(number(m, lows[m]))}</td>'
-                         f'<td class="num">{e(number(m, highs[m]))}</td></tr>')
+                         + "".join(f'<td class="num">{e(number(m, t[(p, m)]["mean"]))} '
+                                   f"<small>{named(p, m)}</small></td>"
+                                   for p in (lows[m], highs[m]))
+                         + "</tr>")
         parts.append("</table></div>")
     data = base64.b64encode(plot.read_bytes()).decode("ascii")
+    ranked = ("" if len(practices) <= PRACTICES_NAMED else
+              f" With more than {PRACTICES_NAMED} practices each panel ranks them, highest at "
+              "the top, without their names; every practice's figures are in the table below.")
     parts.append("<h2>Each practice beside the others</h2><p>Each practice's mean "
                  f"{'with its 95% interval ' if reps_n > 1 else ''}for six key measures; the "
-                 "dashed line is the network as a whole.</p>"
+                 f"dashed line is the network as a whole.{ranked}</p>"
                  f'<img alt="Each practice beside the others" src="data:image/png;base64,'
                  f'{data}">')
     key = [m for m in PRACTICE_PANELS if ("network", m) in t]

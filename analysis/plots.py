@@ -14,6 +14,7 @@ import matplotlib.text
 import matplotlib.ticker
 import numpy as np
 import pandas as pd
+from matplotlib.font_manager import FontProperties
 
 from .spread import WAIT_AXES, wait_grid
 
@@ -69,10 +70,14 @@ _HORIZONTAL = ({"orientation": "horizontal"}
                else {"vert": False})
 
 
-def _save(fig, path: Path) -> Path:
-    """Save in the format the path's suffix names (png, svg or pdf)."""
+def _save(fig, path: Path, laid_out: bool = False) -> Path:
+    """Save in the format the path's suffix names (png, svg or pdf).
+
+    A figure without a layout engine is laid out tightly first, unless ``laid_out``
+    (its axes were placed by hand).
+    """
     path = Path(path)
-    if fig.get_layout_engine() is None:
+    if fig.get_layout_engine() is None and not laid_out:
         fig.tight_layout()
     fig.savefig(path, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
@@ -467,6 +472,38 @@ PRACTICE_PANELS = ("slicc", "upc_mean", "routine_wait_mean_days", "urgent_same_d
                    "ae_per_1000", "utilisation")
 
 
+#: Up to this many practices a network's figure gives each practice its own named row;
+#: beyond it each panel ranks the practices (a caterpillar plot) in a figure of one size,
+#: as a row per practice would make the figure, and the time to draw it, grow with the
+#: network (400 practices: 24,000 pixels tall and 4 s to draw).
+PRACTICES_NAMED = 50
+
+
+def _panels_by_hand(n_panels: int, ncol: int, axis_h: float, left: float, legend_rows: int,
+                    width: float = 12.0):
+    """A figure of ``n_panels`` axes, ``ncol`` a row, laid out in inches without a layout engine.
+
+    Each row of panels has room for a two-line title above and tick labels below; the
+    first column's y labels get ``left`` inches; the legend has ``legend_rows`` rows at
+    the bottom. (matplotlib's constrained layout draws the figure once more to measure
+    it: a quarter of a large figure's time.)
+    """
+    title_h, ticks_h, top, gap, right = 0.5, 0.35, 0.1, 0.3, 0.25
+    bottom = 0.2 + 0.22 * legend_rows
+    nrow = -(-n_panels // ncol)
+    row_h = title_h + axis_h + ticks_h
+    height = top + nrow * row_h + bottom
+    fig = plt.figure(figsize=(width, height), dpi=100)
+    w = (width - left - right - gap * (ncol - 1)) / ncol
+    axes = []
+    for i in range(nrow * ncol):
+        r, c = divmod(i, ncol)
+        x0 = left + c * (w + gap)
+        y0 = height - top - r * row_h - title_h - axis_h
+        axes.append(fig.add_axes((x0 / width, y0 / height, w / width, axis_h / height)))
+    return fig, axes
+
+
 def compare_practices(practices: pd.DataFrame, labels, names, path,
                       reference: tuple[str, dict[str, float]] | None = None) -> Path:
     """Each practice of the compared networks, as small multiples.
@@ -474,6 +511,9 @@ def compare_practices(practices: pd.DataFrame, labels, names, path,
     Key measures, the mean over replications and its 95% interval, one colour
     and marker per compared network. ``reference``: a name and a value per
     measure drawn as a dashed line in each panel (the network as a whole).
+    Up to :data:`PRACTICES_NAMED` practices, a named row each, in the networks'
+    order; more, and each panel ranks them by the first network's means,
+    highest at the top, in a figure whose size does not grow with the network.
     """
     from .labels import measure
     from .stats import mean_ci
@@ -481,51 +521,81 @@ def compare_practices(practices: pd.DataFrame, labels, names, path,
     col = colours(labels)
     shown = [lb for lb in labels if lb in set(practices["scenario"])]
     ids = list(dict.fromkeys(practices["practice_id"]))
+    named = len(ids) <= PRACTICES_NAMED
     panels = [m for m in PRACTICE_PANELS if m in practices.columns]
     ncol = 3
-    nrow = (len(panels) + ncol - 1) // ncol
-    # One practice per row across a row of panels: its name only in the first column.
-    # The rows are the same in every panel, but the axes are not shared: a shared axis
-    # gives every panel a tick (and a grid line) per practice, which doubled the drawing
-    # time of a 40-practice network; each row's faint line is one collection instead.
-    fig, axes = plt.subplots(nrow, ncol, figsize=(12, 1.2 + nrow * (0.9 + 0.3 * len(ids))),
-                             dpi=100, squeeze=False, layout="constrained")
-    rows_y = np.arange(len(ids))
+    texts = [names[lb] for lb in shown] + ([reference[0]] if reference is not None else [])
+    legend_cols = max(min(1 if max(map(len, texts), default=0) > 45 else 2, len(texts)), 1)
+    legend_rows = -(-len(texts) // legend_cols)
+    if named:
+        # Room for the longest practice name, measured as matplotlib will draw it.
+        probe = plt.figure(dpi=100)
+        renderer = probe.canvas.get_renderer()
+        font = FontProperties(size=8)
+        widest = max(renderer.get_text_width_height_descent(str(p), font, ismath=False)[0]
+                     for p in ids)
+        plt.close(probe)
+        left = widest / 100 + 0.2
+    else:
+        left = 0.6
+    # One practice per row: 0.3 inches each when named; a fixed 4.5 inches when ranked.
+    fig, axes = _panels_by_hand(len(panels), ncol,
+                                0.3 * len(ids) if named else 4.5, left, legend_rows)
     # each network's rows of each practice, found once for every panel
     scenario, practice = practices["scenario"].to_numpy(), practices["practice_id"].to_numpy()
     where = {lb: [np.flatnonzero((scenario == lb) & (practice == pid)) for pid in ids]
              for lb in shown}
-    step = 0.7 / max(len(shown), 1)
-    for k, (ax, m) in enumerate(zip(axes.flat, panels, strict=False)):
+    step = 0.7 / max(len(shown), 1) if named else 0.0
+    for k, (ax, m) in enumerate(zip(axes, panels, strict=False)):
         scale = 100 if measure(m).kind == "share" else 1
         values = practices[m].to_numpy(dtype=float)
+        stats = {lb: np.array([mean_ci(values[rows])[:3] for rows in where[lb]], dtype=float)
+                 * scale for lb in shown}
+        if named:
+            row_of = np.arange(len(ids))
+        else:  # ranked by the first network's means, highest first (missing ones last)
+            first = stats[shown[0]][:, 0] if shown else np.zeros(len(ids))
+            order = np.argsort(-np.nan_to_num(first, nan=-np.inf), kind="stable")
+            row_of = np.empty(len(ids), dtype=int)
+            row_of[order] = np.arange(len(ids))
         for i, lb in enumerate(shown):
-            stats = [mean_ci(values[rows]) for rows in where[lb]]
-            mean = np.array([x[0] for x in stats]) * scale
-            err = np.nan_to_num(np.vstack([mean - np.array([x[1] for x in stats]) * scale,
-                                           np.array([x[2] for x in stats]) * scale - mean]))
-            y = np.arange(len(ids)) + (i - (len(shown) - 1) / 2) * step
-            ax.errorbar(mean, y, xerr=err, fmt=MARKERS[i % len(MARKERS)], color=col[lb], ms=5,
-                        capsize=2, ls="none", label=names[lb])
+            mean, low, high = stats[lb].T
+            err = np.nan_to_num(np.vstack([mean - low, high - mean]))
+            y = row_of + (i - (len(shown) - 1) / 2) * step
+            ax.errorbar(mean, y, xerr=err, fmt=MARKERS[i % len(MARKERS)], color=col[lb],
+                        ms=5 if named else 2.5, capsize=2 if named else 0,
+                        elinewidth=None if named else 0.6, ls="none", label=names[lb])
         if reference is not None and m in reference[1]:
             ax.axvline(reference[1][m] * scale, color="#d95f02", ls="--", lw=1,
                        label=reference[0])
-        ax.hlines(rows_y, 0, 1, transform=ax.get_yaxis_transform(), color="#b0b0b0",
-                  alpha=0.3, lw=0.5, zorder=0)
-        ax.set_ylim(len(ids) - 0.5, -0.5)  # the first practice at the top
-        if k % ncol == 0:  # names once a row
-            ax.set_yticks(rows_y, ids, fontsize=8)
+        ax.set_ylim(len(ids) - 0.5, -0.5)  # the first practice (or the highest) at the top
+        if named:
+            # Each row's faint line is one collection: a tick (and grid line) per practice
+            # in every panel doubled the drawing time of a 40-practice network.
+            ax.hlines(row_of, 0, 1, transform=ax.get_yaxis_transform(), color="#b0b0b0",
+                      alpha=0.3, lw=0.5, zorder=0)
+            if k % ncol == 0:  # names once a row
+                ax.set_yticks(row_of, ids, fontsize=8)
+            else:
+                ax.set_yticks([])
         else:
-            ax.set_yticks([])
+            ranks = [1, *(int(r) for r in matplotlib.ticker.MaxNLocator(
+                nbins=4, integer=True).tick_values(1, len(ids)) if 1 < r <= len(ids))]
+            ax.set_yticks([r - 1 for r in ranks], [f"{r}" for r in ranks])
+            ax.tick_params(axis="y", labelsize=8, labelleft=k % ncol == 0)
+            if k % ncol == 0:
+                ax.set_ylabel("rank", fontsize=8)
         heading = measure(m).heading
         ax.set_title(_wrap(heading, 42), loc="left", fontsize=9,
                      color="#a00" if "PROXY" in heading else "black")
         ax.grid(alpha=0.3, axis="x")
         ax.tick_params(axis="x", labelsize=8)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in axes[len(panels):]:
         ax.axis("off")
-    _legend_below(fig, *axes.flat[0].get_legend_handles_labels())
-    return _save(fig, Path(path))
+    handles, found = axes[0].get_legend_handles_labels()
+    fig.legend(handles, found, loc="lower center", bbox_to_anchor=(0.5, 0.1 / fig.get_figheight()),
+               ncol=legend_cols, fontsize=9, frameon=False)
+    return _save(fig, Path(path), laid_out=True)
 
 
 #: What a rollout's month-by-month plot shows for each practice.

@@ -366,9 +366,13 @@ it, the difference from the baseline, {e(within[base])}, paired by replication:
     if practices is not None and len(practices):
         png = plots.compare_practices(practices, labels, short, out / "plots" / "practices.png")
         data = base64.b64encode(png.read_bytes()).decode("ascii")
+        many = practices["practice_id"].nunique() > plots.PRACTICES_NAMED
+        ranked = (f" With more than {plots.PRACTICES_NAMED} practices each panel ranks them by "
+                  f"the first network's means, highest at the top, without their names."
+                  if many else "")
         parts.append("<h2>Each practice</h2><p>Each practice of the compared networks: six "
                      "key measures, the mean over replications with its 95% interval, one "
-                     "colour per approach as everywhere in this report.</p>"
+                     f"colour per approach as everywhere in this report.{ranked}</p>"
                      f'<img alt="Each practice" src="data:image/png;base64,{data}">')
     parts.append(_every_measure(comp, labels, short))
     parts.append(_assumptions(c["parameters"], labels, short))

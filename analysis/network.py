@@ -42,21 +42,30 @@ class PracticeParts:
     cohorts: dict[str, dict]
     hub_appointments: int
     monthly: dict
+    #: The practice's own summary row and monthly table, made where it ran (so that the
+    #: parent, which adds up every practice, only adds), or None to be made from the parts.
+    summary: pd.DataFrame | None = None
+    monthly_table: pd.DataFrame | None = None
 
 
-def practice_parts(result, hub_ids=frozenset(), parts=None) -> PracticeParts:
+def practice_parts(result, hub_ids=frozenset(), parts=None, tables: str = "") -> PracticeParts:
     """A practice's summary parts, cohort parts and hub appointments (:class:`sim.RunResult`).
 
     ``parts``: the run's :func:`analysis.summary.run_parts`, if already computed.
+    ``tables``: ``"summary"`` makes the practice's own summary row too, ``"monthly"``
+    its monthly table as well (in a worker: the parent adding up a network of
+    hundreds of practices then only adds).
     """
     summary, cohorts = parts if parts is not None else run_parts(result)
     s = result.scenario
     gp_roles = tuple(name for name, role in s.roles.items() if role.holds_list)
+    monthly = monthly_parts(result.tables, s.start_date, s.warmup_days, s.end_day,
+                            s.population.size, gp_roles)
     return PracticeParts(
         policy=s.policy.name, window_days=s.duration_days, parts=summary, cohorts=cohorts,
-        hub_appointments=_hub_count(result.tables["appointments"], hub_ids),
-        monthly=monthly_parts(result.tables, s.start_date, s.warmup_days, s.end_day,
-                              s.population.size, gp_roles))
+        hub_appointments=_hub_count(result.tables["appointments"], hub_ids), monthly=monthly,
+        summary=summary_from_parts(summary) if tables in ("summary", "monthly") else None,
+        monthly_table=monthly_from_parts(monthly) if tables == "monthly" else None)
 
 
 def write_and_reduce(result, out: str | Path, hub_ids=frozenset(),
@@ -67,10 +76,11 @@ def write_and_reduce(result, out: str | Path, hub_ids=frozenset(),
     ``plots``: draw its wait plot too. ``out`` is wholly the tool's (inside the
     network's claimed output folder) and is replaced in one step.
     """
-    reduced = practice_parts(result, hub_ids)
+    reduced = practice_parts(result, hub_ids, tables="monthly")
     write_run(result, out, parts=(reduced.parts, reduced.cohorts),
               label=f"Practice {Path(out).name} ({result.scenario.policy.name})",
-              monthly=reduced.monthly, plots=plots, whole=True)
+              monthly=reduced.monthly, plots=plots, whole=True,
+              made=(reduced.summary, reduced.monthly_table))
     return reduced
 
 
@@ -214,7 +224,9 @@ class NetworkTotals:
     def add(self, practice_id: str, result) -> None:
         """One practice's run (:class:`sim.RunResult`) or its :class:`PracticeParts`."""
         r = result if isinstance(result, PracticeParts) else practice_parts(result, self.hub_ids)
-        row = summary_from_parts(r.parts)
+        # made where the practice ran, if it was (copied: the columns added here are the
+        # network's, not the practice's)
+        row = summary_from_parts(r.parts) if r.summary is None else r.summary.copy()
         row.insert(0, "practice_id", practice_id)
         row.insert(1, "policy", r.policy)
         row["hub_appointments"] = r.hub_appointments
@@ -223,7 +235,8 @@ class NetworkTotals:
         for name, part in r.cohorts.items():
             self.cohorts.setdefault(name, _parts_sum()).add(part)
         if self.months_wanted:
-            table = monthly_from_parts(r.monthly)
+            table = (monthly_from_parts(r.monthly) if r.monthly_table is None
+                     else r.monthly_table.copy())
             table.insert(0, "practice_id", practice_id)
             self.monthly_tables.append(table)
             for month, part in r.monthly.items():

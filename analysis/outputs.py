@@ -58,15 +58,16 @@ def write_events(table: pd.DataFrame, path: Path) -> None:
 
 def write_run(result: RunResult, out_dir: str | Path, parts=None, label: str | None = None,
               monthly: dict | None = None, plots: bool = True, *, force: bool = False,
-              whole: bool = False) -> dict[str, Path]:
+              whole: bool = False, made: tuple | None = None) -> dict[str, Path]:
     """Write a run's files into ``out_dir``; return where each went.
 
     ``parts``: the run's :func:`analysis.summary.run_parts`, if already computed.
     ``label``: what the plot's title calls the run (default: the scenario's name;
     a network gives the practice id). ``monthly``: the run's monthly parts, if
-    made. ``plots``: draw ``wait_distribution.png`` (a network's practices skip it unless
-    asked: it is a sixth of a practice's writing time). Nothing in ``out_dir`` changes
-    unless every file was written.
+    made; ``made``: its summary row and monthly table, if made. ``plots``: draw
+    ``wait_distribution.png`` (a network's practices skip it unless asked: it is a
+    sixth of a practice's writing time). Nothing in ``out_dir`` changes unless every
+    file was written.
 
     ``out_dir`` is claimed as an output folder (:func:`sim.files.outputs.claim_output`:
     refused if it holds files the tool did not write, unless ``force``); with
@@ -75,21 +76,26 @@ def write_run(result: RunResult, out_dir: str | Path, parts=None, label: str | N
     """
     if whole:
         with replace_dir(out_dir) as stage:
-            write_run_files(result, stage, parts, label, monthly, plots)
+            write_run_files(result, stage, parts, label, monthly, plots, made)
     else:
         with claim_output(out_dir, command="run", force=force) as folder, \
                 folder.writing() as stage:
-            write_run_files(result, stage, parts, label, monthly, plots)
+            write_run_files(result, stage, parts, label, monthly, plots, made)
     out_dir = Path(out_dir)
     return {name: out_dir / name for name in RUN_FILES
             if plots or not name.endswith(".png")}
 
 
 def write_run_files(result: RunResult, folder: Path, parts=None, label: str | None = None,
-                    monthly: dict | None = None, plots: bool = True) -> None:
-    """Write a run's files into ``folder`` (a staging folder), ``metadata.json`` last."""
+                    monthly: dict | None = None, plots: bool = True,
+                    made: tuple | None = None) -> None:
+    """Write a run's files into ``folder`` (a staging folder), ``metadata.json`` last.
+
+    ``made``: the run's summary row and monthly table (either may be None), if made.
+    """
     s = result.scenario
-    summary, by_cohort = run_summaries(result, parts)
+    summary_row, month_table = made or (None, None)
+    summary, by_cohort = run_summaries(result, parts, summary_row)
     appts = result.tables["appointments"]
     holders = [name for name, role in s.roles.items() if role.holds_list]
     gp_visits = appts.loc[appts["in_window"].to_numpy(dtype=bool)
@@ -111,7 +117,8 @@ def write_run_files(result: RunResult, folder: Path, parts=None, label: str | No
               stage / "summary_columns.csv", index=False)
     write_csv(slicc_by_month(gp_visits, time="appointment_at"), stage / "slicc_by_month.csv",
               index=False)
-    write_csv(monthly_table(result, monthly), stage / "monthly.csv", index=False)
+    write_csv(monthly_table(result, monthly) if month_table is None else month_table,
+              stage / "monthly.csv", index=False)
     by_list = slicc_by_list(gp_visits).rename(columns={
         "usual_clinician_id": "clinician_id", "visits": "list_gp_visits",
         "with_usual": "list_visits_with_them", "slicc": "list_slicc"})

@@ -594,12 +594,13 @@ def run_parts(result) -> tuple[dict, dict[str, dict]]:
     return parts, cohorts
 
 
-def run_summaries(result, parts: tuple[dict, dict[str, dict]] | None = None
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_summaries(result, parts: tuple[dict, dict[str, dict]] | None = None,
+                  row: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The summary row and the per-cohort table of a run (:class:`sim.RunResult`).
 
-    ``parts``: the run's :func:`run_parts`, if already computed.
+    ``parts``: the run's :func:`run_parts`, if already computed; ``row``: its summary
+    row (:func:`summary_from_parts` of them), if already made.
     """
     summary, cohorts = parts if parts is not None else run_parts(result)
-    return (summary_from_parts(summary),
+    return (summary_from_parts(summary) if row is None else row,
             cohorts_from_parts(cohorts, result.scenario.duration_days))

@@ -30,14 +30,19 @@ from sim.runs.network import run_network_replications
 
 
 class PracticeSummary:
-    """Picklable reducer for network runs: keep a practice's summary parts, write nothing."""
+    """Picklable reducer for network runs: keep a practice's summary parts, write nothing.
 
-    def __init__(self, hub_ids=frozenset()):
+    Its summary row (and with ``months`` its monthly table) is made here, in the
+    worker, so that the parent only adds the practices up.
+    """
+
+    def __init__(self, hub_ids=frozenset(), months: bool = False):
         self.hub_ids = hub_ids
+        self.tables = "monthly" if months else "summary"
 
     def __call__(self, practice_id: str, result):
         """The practice's :class:`analysis.network.PracticeParts`."""
-        return practice_parts(result, self.hub_ids)
+        return practice_parts(result, self.hub_ids, tables=self.tables)
 
 
 class PracticeWriter:
@@ -140,7 +145,7 @@ def run_network_study(
     with claim_output(out, command="network", force=force, bulk=("practices",)) as folder:
         folder.mark_bulk()
         t0 = time.perf_counter()
-        reducer = (PracticeSummary(network.hub_ids) if summary_only
+        reducer = (PracticeSummary(network.hub_ids, months=True) if summary_only
                    else PracticeWriter(out / "practices", network.hub_ids, practice_plots))
         # Every replication's practices go to the workers as one batch; each practice
         # is added up as it arrives (in the network's order, replication by

@@ -589,3 +589,30 @@ def test_a_network_added_up_as_it_arrives_gives_the_tables_of_every_practice_at_
         totals.monthly(), monthly_from_parts(combine_monthly_parts([r.monthly for r in reduced])),
         check_exact=True)
     assert list(totals.practice_monthly()["practice_id"].unique()) == [p for p, _ in results]
+
+
+def test_a_practice_s_own_tables_made_where_it_ran_are_those_the_parent_would_make(
+        two_practices):
+    """A worker makes each practice's summary row and monthly table; the parent only adds.
+
+    The same tables as the parent making them from the practice's parts, and the
+    tables a worker sent are not changed by adding them up.
+    """
+    import pickle
+
+    from analysis.network import NetworkTotals, practice_parts
+    _, results = two_practices
+    from_parts, made = NetworkTotals(), NetworkTotals()
+    for pid, result in results:
+        from_parts.add(pid, practice_parts(result))
+        kept = pickle.loads(pickle.dumps(practice_parts(result, tables="monthly")))
+        assert kept.summary is not None and kept.monthly_table is not None
+        made.add(pid, kept)
+        assert "practice_id" not in kept.summary and "practice_id" not in kept.monthly_table
+    for got, expect in zip(made.summaries(), from_parts.summaries(), strict=True):
+        pd.testing.assert_frame_equal(got, expect, check_exact=True)
+    pd.testing.assert_frame_equal(made.practice_monthly(), from_parts.practice_monthly(),
+                                  check_exact=True)
+    pd.testing.assert_frame_equal(made.monthly(), from_parts.monthly(), check_exact=True)
+    summary_only = practice_parts(results[0][1], tables="summary")
+    assert summary_only.summary is not None and summary_only.monthly_table is None

@@ -95,7 +95,12 @@ def _trouble(t: dict, practices: list[str]) -> str:
         return f"<p>No practice is in trouble by this report's tests ({rule}).</p>"
     return (f'<h2>Practices in trouble</h2><p class="worse">{len(flagged)} of '
             f"{len(practices)} practices: {rule}. Look at their capacity before changing "
-            f"their booking.</p><ul>{''.join(flagged)}</ul>")
+            f"their booking.</p>{'<ul>' if len(flagged) <= 12 else _COLUMNS}"
+            f"{''.join(flagged)}</ul>")
+
+
+#: A long list of practices in trouble (a large network) in columns, so it reads as a list.
+_COLUMNS = '<ul style="columns: 26em; column-gap: 2em">'
 
 
 def _rollout(out: Path, meta: dict, monthly: pd.DataFrame | None) -> str:

@@ -198,6 +198,39 @@ def test_reasonable_aliases_are_allowed(tmp_path):
     assert by_id["gp_gill"].sessions == by_id["gp_hughes"].sessions == ("mon_am", "tue_am")
 
 
+def test_setting_a_key_through_one_alias_leaves_the_other_place_as_written(tmp_path):
+    """An alias is a copy of its anchor once read: an override changes one place only."""
+    f = tmp_path / "aliases.yaml"
+    f.write_text(f"extends: {DEFAULT}\n"
+                 "clinicians:\n"
+                 "  - {id: gp_gill, sessions: &short [mon_am, tue_am]}\n"
+                 "  - {id: gp_hughes, sessions: *short}\n")
+    s = load_scenario(f, overrides={"clinicians[gp_gill].sessions[1]": "wed_am"})
+    by_id = {c.id: c for c in s.clinicians}
+    assert by_id["gp_gill"].sessions == ("mon_am", "wed_am")
+    assert by_id["gp_hughes"].sessions == ("mon_am", "tue_am")
+    # and the file read again is as written (the parsed file is kept, never changed)
+    again = {c.id: c for c in load_scenario(f).clinicians}
+    assert again["gp_gill"].sessions == ("mon_am", "tue_am")
+
+
+def test_copying_parsed_data_copies_every_mapping_and_list():
+    import datetime
+
+    from sim.inputs.yaml_files import copy_tree
+
+    day = datetime.date(2025, 1, 6)
+    shared = [1, 2]
+    data = {"a": {"b": [shared, {"c": day}], "d": "text"}, "e": shared, "f": {1, 2}}
+    out = copy_tree(data)
+    assert out == data
+    assert out["a"] is not data["a"] and out["a"]["b"] is not data["a"]["b"]
+    assert out["a"]["b"][0] is not shared and out["e"] is not shared
+    assert out["a"]["b"][0] is not out["e"]  # an alias is a copy of its own
+    assert out["f"] is not data["f"]  # anything else is deep-copied
+    assert out["a"]["b"][1]["c"] is day  # dates and text never change in place: shared
+
+
 def test_self_referring_and_deep_documents_are_refused(tmp_path):
     f = tmp_path / "loop.yaml"
     f.write_text("a: &a [1, *a]\n")

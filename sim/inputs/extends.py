@@ -10,14 +10,13 @@ folders the user chose (:mod:`sim.inputs.roots`).
 
 from __future__ import annotations
 
-import copy
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
 from .problems import KeyPath, Problem, ScenarioError
 from .roots import outside, reading_from
-from .yaml_files import YamlDoc, read_yaml
+from .yaml_files import YamlDoc, copy_tree, read_yaml
 
 #: The marker that removes an item from an id list (``{id: x, remove: true}``).
 REMOVE = "remove"
@@ -38,16 +37,16 @@ def _deep_merge(base: Any, over: Any, where: KeyPath, doc: YamlDoc,
         out = dict(base)
         for k, v in over.items():
             out[k] = (_deep_merge(base[k], v, (*where, k), doc, problems) if k in base
-                      else copy.deepcopy(v))
+                      else copy_tree(v))
         return out
     if _is_id_list(over) and (_is_id_list(base) or base == []):
         return _merge_by_id(base, over, where, doc, problems)
-    return copy.deepcopy(over)
+    return copy_tree(over)
 
 
 def _merge_by_id(base: list[dict], over: list[dict], where: KeyPath, doc: YamlDoc,
                  problems: list[Problem]) -> list[dict]:
-    out = [copy.deepcopy(x) for x in base]
+    out = [copy_tree(x) for x in base]
     for j, item in enumerate(over):
         ident = item["id"]
         position = next((i for i, x in enumerate(out) if x.get("id") == ident), None)
@@ -60,7 +59,7 @@ def _merge_by_id(base: list[dict], over: list[dict], where: KeyPath, doc: YamlDo
                 del out[position]
             continue
         if position is None:
-            out.append(copy.deepcopy(item))
+            out.append(copy_tree(item))
         else:
             out[position] = _deep_merge(out[position], item, (*where, j), doc, problems)
     return out

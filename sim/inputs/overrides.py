@@ -9,13 +9,13 @@ add or remove an item by id (``clinicians[gp_new]={role: gp, ...}``,
 
 from __future__ import annotations
 
-import copy
 import re
 from difflib import get_close_matches
 from typing import Any
 
 from .extends import REMOVE
 from .problems import KeyPath, Problem, ScenarioError, format_path
+from .yaml_files import copy_tree
 
 #: How overrides may address a key, for messages.
 OVERRIDE_FORMS = ("population.size, clinicians[3].sessions (by position), "
@@ -66,7 +66,7 @@ def apply_override(data: dict[str, Any], key: str, value: Any) -> tuple[dict[str
             the forms that work).
     """
     parts = parse_key(key)
-    out = copy.deepcopy(data)
+    out = copy_tree(data)
     node: Any = out
     path: list[Any] = []
     for i, part in enumerate(parts):

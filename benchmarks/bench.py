@@ -15,9 +15,10 @@ capacity scales with the list.
     python benchmarks/bench.py --timeline [W]  # where the time goes on W workers (default:
                                           # all cores): the BNSSG command as a user runs it
                                           # (also on 1 worker), BNSSG's work (also on 1
-                                          # worker), ten BNSSGs
-                                          # (400 practices), sweeps of 100 runs (also on 1
-                                          # worker) and of 1,000 runs; about 8 minutes here
+                                          # worker), ten BNSSGs (400 practices: the work,
+                                          # then the whole command), sweeps of 100 runs
+                                          # (also on 1 worker) and of 1,000 runs; about 9
+                                          # minutes here
     python benchmarks/bench.py --choose [W]  # the shipped question (gpsim choose, about 600
                                           # runs) on 1 and on W workers; about 3 minutes here
 
@@ -199,27 +200,49 @@ cli.entry(prog="gpsim")  # as the gpsim command ends: main, then exit
 """
 
 
-def timeline_command(workers: int) -> dict:
+def _bnssg_times(copies: int, folder: Path) -> Path:
+    """BNSSG's practices ``copies`` times over (ids prefixed ``c0_``...), one hub, in ``folder``.
+
+    The network file sits at the top of a copy of ``scenarios/``, so that its
+    practices' files are in its own tree.
+    """
+    import shutil
+
+    shutil.copytree(ROOT / "scenarios", folder / "scenarios")
+    lines = (ROOT / "scenarios" / "networks" / "bnssg.yaml").read_text().splitlines()
+    practices = [x for x in lines if x.startswith("  - {id: practice_")]
+    first, last = lines.index(practices[0]), lines.index(practices[-1])
+    many = [x.replace("{id: practice_", f"{{id: c{c}_practice_").replace("../", "")
+            for c in range(copies) for x in practices]
+    path = folder / "scenarios" / f"bnssg_x{copies}.yaml"
+    path.write_text("\n".join([*lines[:first], *many, *lines[last + 1:]]) + "\n")
+    return path
+
+
+def timeline_command(workers: int, copies: int = 1) -> dict:
     """``gpsim network bnssg.yaml --summary-only`` as a user runs it, in a fresh interpreter.
 
     Unlike :func:`timeline_network`, this counts the interpreter's start and
     exit, every import the command makes (matplotlib's too), its tables and its
-    report with the 40-practice figure.
+    report with the practices' figure. ``copies``: BNSSG's practices that many
+    times over (ten: 400 practices, 4,000,000 patients), sharing one hub.
     """
     import resource
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="gpsim-bench-") as folder:
+        network = (ROOT / "scenarios" / "networks" / "bnssg.yaml" if copies == 1
+                   else _bnssg_times(copies, Path(folder)))
         t_start = time.time()
-        p = subprocess.run([sys.executable, "-c", _MARKED_COMMAND, "network",
-                            str(ROOT / "scenarios" / "networks" / "bnssg.yaml"),
+        p = subprocess.run([sys.executable, "-c", _MARKED_COMMAND, "network", str(network),
                             "--summary-only", "--workers", str(workers), "--out",
                             str(Path(folder) / "out")],
                            capture_output=True, text=True, check=True, cwd=ROOT)
         t_end = time.time()
     m = json.loads(p.stderr.split("MARKS ", 1)[1].splitlines()[0])
+    name = "BNSSG" if copies == 1 else f"BNSSG x{copies}"
     return {
-        "case": "gpsim network BNSSG --summary-only, the whole command", "runs": 40,
+        "case": f"gpsim network {name} --summary-only, the whole command", "runs": 40 * copies,
         "workers": workers, "wall_s": t_end - t_start,
         "phases": {
             "interpreter start and imports": m["imported"] - t_start,
@@ -288,6 +311,7 @@ def timeline_main(workers: int) -> int:
                  ["--one-timeline", "network", "1", str(workers)],
                  ["--one-timeline", "network", "1", "1"],
                  ["--one-timeline", "network", "10", str(workers)],
+                 ["--one-timeline", "command", str(workers), "10"],
                  ["--one-timeline", "sweep", "100", str(workers)],
                  ["--one-timeline", "sweep", "100", "1"],
                  ["--one-timeline", "sweep", "1000", str(workers)]):
@@ -517,7 +541,8 @@ def _main(argv: list[str]) -> int:
         if argv[1] == "network":
             print(json.dumps(timeline_network(int(argv[3]), int(argv[2]))))
         elif argv[1] == "command":
-            print(json.dumps(timeline_command(int(argv[2]))))
+            print(json.dumps(timeline_command(int(argv[2]),
+                                              int(argv[3]) if len(argv) > 3 else 1)))
         else:
             print(json.dumps(timeline_sweep(int(argv[3]), int(argv[2]))))
         return 0

@@ -41,3 +41,20 @@ def test_help_prints_the_usage():
                        capture_output=True, text=True)
     assert p.returncode == 0 and "--network" in p.stdout and p.stderr == ""
     assert "--timeline" in p.stdout and "--choose" in p.stdout
+
+
+def test_the_timeline_s_larger_network_is_bnssg_several_times_over(tmp_path):
+    """``--one-timeline command W 10``: BNSSG's practices copied, ids distinct, one hub."""
+    from bench import _bnssg_times
+
+    from sim.inputs.networks import load_network
+
+    bnssg = load_network(ROOT / "scenarios" / "networks" / "bnssg.yaml")
+    twice = load_network(_bnssg_times(2, tmp_path))
+    ids = [pid for pid, _ in twice.practices]
+    assert len(ids) == len(set(ids)) == 2 * len(bnssg.practices)
+    assert ids[:2] == ["c0_practice_01", "c0_practice_02"]
+    assert ids[len(bnssg.practices)] == "c1_practice_01"
+    assert twice.hub_ids == bnssg.hub_ids
+    assert ([s.population.size for _, s in twice.practices]
+            == 2 * [s.population.size for _, s in bnssg.practices])

@@ -85,3 +85,17 @@ def test_ranked_panels_put_the_highest_first(tmp_path, monkeypatch):
     for x, y in rows.values():
         assert sorted(y.tolist()) == list(range(80))
         assert np.all(np.diff(x[np.argsort(y)]) <= 0)  # highest at the top
+
+
+def test_a_long_list_of_practices_in_trouble_is_set_in_columns():
+    from analysis.network_report import TROUBLE, _trouble
+
+    def page(n_flagged):
+        ids = [f"practice_{i:03d}" for i in range(40)]
+        t = {(p, m): {"mean": floor * (0.5 if i < n_flagged else 1.5)}
+             for i, p in enumerate(ids) for m, floor in TROUBLE.items()}
+        return _trouble(t, ids)
+
+    few, many = page(12), page(13)
+    assert "12 of 40 practices" in few and "columns" not in few and few.count("<li>") == 12
+    assert "13 of 40 practices" in many and "columns:" in many and many.count("<li>") == 13

@@ -535,7 +535,7 @@ def compare_practices(practices: pd.DataFrame, labels, names, path,
         widest = max(renderer.get_text_width_height_descent(str(p), font, ismath=False)[0]
                      for p in ids)
         plt.close(probe)
-        left = widest / 100 + 0.2
+        left = min(widest / 100 + 0.2, 4.0)  # a name longer than 4 inches is cut short
     else:
         left = 0.6
     # One practice per row: 0.3 inches each when named; a fixed 4.5 inches when ranked.

@@ -162,13 +162,18 @@ def _legend_below(fig, handles, texts, ncol: int | None = None) -> None:
     A legend of more than four rows (a sweep compares many points) makes the
     figure taller by its extra rows, so the plots keep their height.
     """
-    ncol = ncol or (1 if max((len(t) for t in texts), default=0) > 45 else 2)
-    ncol = max(min(ncol, len(texts)), 1)
-    rows = -(-len(texts) // ncol)
+    ncol, rows = _legend_shape(texts, ncol)
     if rows > 4:
         fig.set_figheight(fig.get_figheight() + (rows - 4) * 0.2)
     fig.legend(handles, texts, loc="outside lower center", ncol=ncol, fontsize=9,
                frameon=False)
+
+
+def _legend_shape(texts, ncol: int | None = None) -> tuple[int, int]:
+    """A legend's columns (one if any text is long, else two, unless given) and rows."""
+    ncol = ncol or (1 if max((len(t) for t in texts), default=0) > 45 else 2)
+    ncol = max(min(ncol, len(texts)), 1)
+    return ncol, -(-len(texts) // ncol)
 
 
 def role_name(role: str) -> str:
@@ -525,8 +530,7 @@ def compare_practices(practices: pd.DataFrame, labels, names, path,
     panels = [m for m in PRACTICE_PANELS if m in practices.columns]
     ncol = 3
     texts = [names[lb] for lb in shown] + ([reference[0]] if reference is not None else [])
-    legend_cols = max(min(1 if max(map(len, texts), default=0) > 45 else 2, len(texts)), 1)
-    legend_rows = -(-len(texts) // legend_cols)
+    legend_cols, legend_rows = _legend_shape(texts)
     if named:
         # Room for the longest practice name, measured as matplotlib will draw it.
         probe = plt.figure(dpi=100)

@@ -56,3 +56,16 @@ def test_largest_pair_is_each_patients_commonest_clinicians_count():
         assert m == np.bincount(clinician[patient == p]).max()
     empty = np.zeros(0, dtype=np.int64)
     assert [x.size for x in largest_pair(*count_pairs(empty, empty))] == [0, 0]
+
+
+@pytest.mark.parametrize("bits", [1, 8, 16, 17, 32, 33, 47, 48, 50])
+def test_whole_argsort_is_numpys_stable_argsort_at_every_width(bits):
+    """One radix pass, two, three, and codes too wide for the radix sort."""
+    from sim.ordering import whole_argsort
+
+    rng = np.random.default_rng(bits)
+    span = 1 << bits
+    code = rng.integers(0, span, 5000)
+    code[rng.integers(0, code.size, 2000)] = code[0]  # many ties
+    code[:3] = [0, span - 1, span - 1]  # both ends of the range
+    assert np.array_equal(whole_argsort(code, span), np.argsort(code, kind="stable"))

@@ -87,7 +87,11 @@ class ReducedPractice:
     tables: dict[str, pd.DataFrame]
     parts: object  # analysis.network.PracticeParts
     patients: int
-    monthly: dict  # analysis.monthly.monthly_parts
+
+    @property
+    def monthly(self) -> dict:
+        """Its :func:`analysis.monthly.monthly_parts` (its waits are sent once, in ``parts``)."""
+        return self.parts.full_monthly()
 
 
 def reduce_practice(practice_id: str, result) -> ReducedPractice:
@@ -97,8 +101,8 @@ def reduce_practice(practice_id: str, result) -> ReducedPractice:
 
     parts = run_parts(result)
     reduced = practice_parts(result, parts=parts)  # its monthly parts made once, used twice
-    return ReducedPractice(reduce_run(result, parts, reduced.monthly), reduced,
-                           result.scenario.population.size, reduced.monthly)
+    return ReducedPractice(reduce_run(result, parts, reduced.full_monthly()), reduced,
+                           result.scenario.population.size)
 
 
 def reduce_network(results: list) -> dict[str, pd.DataFrame]:

@@ -163,6 +163,50 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
 
     Parts of several practices with the same window add up (a network's months).
     """
+    parts, waits, months = monthly_parts_by_code(tables, start_date, warmup_days, end_day,
+                                                 patients, gp_roles)
+    return with_routine_waits(parts, waits, months)
+
+
+def with_routine_waits(parts: dict[str, dict], waits: np.ndarray,
+                       months: np.ndarray | list[np.ndarray]) -> dict[str, dict]:
+    """Monthly parts with each month's routine waits put in (``routine_waits``).
+
+    ``months``: each wait's month, numbered in the order of ``parts`` (a number
+    past the last: outside the window); a month's waits keep their order. For
+    several practices' waits joined (a network's), ``months`` is each practice's
+    in turn, and a month's waits come practice by practice: sorted one practice
+    at a time, into one array, with no order of every wait held at once.
+    """
+    pieces = months if isinstance(months, list) else [months]
+    n = len(parts)
+    counts = np.array([np.bincount(m, minlength=n + 1)[:n] for m in pieces],
+                      dtype=np.int64).reshape(len(pieces), n)
+    month_start = np.concatenate([[0], np.cumsum(counts.sum(axis=0))])
+    at = month_start[:n] + np.cumsum(counts, axis=0) - counts  # each practice's place
+    out = np.empty(int(month_start[-1]), dtype=waits.dtype)
+    first = 0
+    for p, m in enumerate(pieces):
+        order = np.argsort(m, kind="stable")  # 16-bit numbers: a radix sort
+        mine = waits[first:first + m.size][order]
+        first += m.size
+        ends = np.cumsum(counts[p])
+        for k in range(n):
+            out[at[p, k]:at[p, k] + counts[p, k]] = mine[ends[k] - counts[p, k]:ends[k]]
+    return {month: {**part, "routine_waits": out[month_start[k]:month_start[k + 1]]}
+            for k, (month, part) in enumerate(parts.items())}
+
+
+def monthly_parts_by_code(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: int,
+                          end_day: int, patients: int, gp_roles: tuple[str, ...] = ("gp",)
+                          ) -> tuple[dict[str, dict], np.ndarray, np.ndarray]:
+    """:func:`monthly_parts` without each month's routine waits, and the waits apart.
+
+    Returns the parts, every routine wait (in the order of
+    :func:`analysis.summary.summary_parts`' ``routine_waits``) and each one's month
+    (16-bit numbers, in the order of the parts; past the last: outside the window).
+    A network's practices send their month numbers rather than their waits twice.
+    """
     start = np.datetime64(start_date, "D")
     a = tables["appointments"]
     # The appointments that happened in the window, as arrays (masks on the whole table,
@@ -217,11 +261,8 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
     r = tables["requests"]
     counts["gave_up_requests"] = per_month(_day(r.loc[r["outcome"] == "gave_up",
                                                       "requested_at"], start))
-    # Routine waits of each month, in the rows' order within the month.
-    r_month = h_month[routine_rows]
-    r_order = np.argsort(r_month, kind="stable")
-    r_split = np.split(waits[routine_rows][r_order],
-                       np.searchsorted(r_month[r_order], np.arange(1, n_months + 1)))
+    # each routine wait's month
+    r_month = h_month[routine_rows].astype(np.int16 if n_months < 2**15 else np.int32)
     e = tables.get("emergency")
     if e is not None:
         e_day = _day(e["at"], start)
@@ -246,7 +287,6 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
         part = {"days": d1 - d0, "patients": patients,
                 **{key: int(v[k]) for key, v in counts.items()
                    if key not in ("ae", "admissions")},
-                "routine_waits": r_split[k],
                 "upc_sum": upc_sum, "upc_n": upc_n, "team_sum": team_sum, "team_n": team_n,
                 "has_emergency": e is not None,
                 "ae": int(counts["ae"][k]) if e is not None else 0,
@@ -255,7 +295,7 @@ def monthly_parts(tables: Mapping[str, pd.DataFrame], start_date, warmup_days: i
             part[f"booked_{role}"] = float(booked[role][k])
             part[f"available_{role}"] = float(available[role][k])
         out[month] = part
-    return out
+    return out, waits[routine_rows], r_month
 
 
 def combine_monthly_parts(parts: list[dict[str, dict]]) -> dict[str, dict]:

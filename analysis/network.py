@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .continuity import one_of
-from .monthly import monthly_from_parts, monthly_parts
+from .monthly import monthly_from_parts, monthly_parts_by_code, with_routine_waits
 from .outputs import write_run
 from .summary import (
     SUMMARY_COLUMNS,
@@ -41,11 +41,20 @@ class PracticeParts:
     parts: dict
     cohorts: dict[str, dict]
     hub_appointments: int
+    #: The monthly parts without their routine waits (``parts["routine_waits"]`` are
+    #: the same waits), and each of those waits' month (:func:`monthly_parts_by_code`):
+    #: sent once rather than twice, and held once by a network's parent.
     monthly: dict
+    routine_months: np.ndarray
     #: The practice's own summary row and monthly table, made where it ran (so that the
     #: parent, which adds up every practice, only adds), or None to be made from the parts.
     summary: pd.DataFrame | None = None
     monthly_table: pd.DataFrame | None = None
+
+    def full_monthly(self) -> dict:
+        """The monthly parts with each month's routine waits (:func:`monthly_parts`)."""
+        return with_routine_waits(self.monthly, self.parts["routine_waits"],
+                                  self.routine_months)
 
 
 def practice_parts(result, hub_ids=frozenset(), parts=None, tables: str = "") -> PracticeParts:
@@ -59,13 +68,17 @@ def practice_parts(result, hub_ids=frozenset(), parts=None, tables: str = "") ->
     summary, cohorts = parts if parts is not None else run_parts(result)
     s = result.scenario
     gp_roles = tuple(name for name, role in s.roles.items() if role.holds_list)
-    monthly = monthly_parts(result.tables, s.start_date, s.warmup_days, s.end_day,
-                            s.population.size, gp_roles)
-    return PracticeParts(
+    # the same routine waits as the summary parts', in the same order (one set of rows)
+    monthly, _, months = monthly_parts_by_code(result.tables, s.start_date, s.warmup_days,
+                                               s.end_day, s.population.size, gp_roles)
+    reduced = PracticeParts(
         policy=s.policy.name, window_days=s.duration_days, parts=summary, cohorts=cohorts,
         hub_appointments=_hub_count(result.tables["appointments"], hub_ids), monthly=monthly,
-        summary=summary_from_parts(summary) if tables in ("summary", "monthly") else None,
-        monthly_table=monthly_from_parts(monthly) if tables == "monthly" else None)
+        routine_months=months,
+        summary=summary_from_parts(summary) if tables in ("summary", "monthly") else None)
+    if tables == "monthly":
+        reduced.monthly_table = monthly_from_parts(reduced.full_monthly())
+    return reduced
 
 
 def write_and_reduce(result, out: str | Path, hub_ids=frozenset(),
@@ -79,7 +92,7 @@ def write_and_reduce(result, out: str | Path, hub_ids=frozenset(),
     reduced = practice_parts(result, hub_ids, tables="monthly")
     write_run(result, out, parts=(reduced.parts, reduced.cohorts),
               label=f"Practice {Path(out).name} ({result.scenario.policy.name})",
-              monthly=reduced.monthly, plots=plots, whole=True,
+              plots=plots, whole=True,
               made=(reduced.summary, reduced.monthly_table))
     return reduced
 
@@ -194,7 +207,7 @@ def _parts_sum() -> _Sum:
 
 
 def _monthly_sum() -> _Sum:
-    return _Sum(first=("days",), joined=("routine_waits",), every=("has_emergency",))
+    return _Sum(first=("days",), joined=(), every=("has_emergency",))
 
 
 class NetworkTotals:
@@ -218,6 +231,7 @@ class NetworkTotals:
         self.parts = _parts_sum()
         self.cohorts: dict[str, _Sum] = {}
         self.months: dict[str, _Sum] = {}
+        self.wait_months: list[np.ndarray] = []
         self.hub = 0
         self.window_days: int | None = None
 
@@ -235,12 +249,14 @@ class NetworkTotals:
         for name, part in r.cohorts.items():
             self.cohorts.setdefault(name, _parts_sum()).add(part)
         if self.months_wanted:
-            table = (monthly_from_parts(r.monthly) if r.monthly_table is None
+            table = (monthly_from_parts(r.full_monthly()) if r.monthly_table is None
                      else r.monthly_table.copy())
             table.insert(0, "practice_id", practice_id)
             self.monthly_tables.append(table)
             for month, part in r.monthly.items():
                 self.months.setdefault(month, _monthly_sum()).add(part)
+            # the months of the network's routine waits (which the parts hold once)
+            self.wait_months.append(r.routine_months)
         self.hub += r.hub_appointments
         if self.window_days is None:
             self.window_days = r.window_days
@@ -258,7 +274,9 @@ class NetworkTotals:
 
     def monthly(self) -> pd.DataFrame:
         """As :func:`network_monthly`: the network's month-by-month table."""
-        return monthly_from_parts({m: p.total() for m, p in self.months.items()})
+        return monthly_from_parts(with_routine_waits(
+            {m: p.total() for m, p in self.months.items()},
+            self.parts.total()["routine_waits"], self.wait_months))
 
     def practice_monthly(self) -> pd.DataFrame:
         """As :func:`practice_monthly`: each practice's month-by-month table, in turn."""

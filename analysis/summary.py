@@ -192,10 +192,10 @@ def summary_parts(
                          if "held_out_days" in appts.columns
                          else np.zeros(int(routine.sum()), dtype=bool))
     routine_wait = appts["wait_days"].to_numpy(dtype=float)[routine]
-    # Hours from the request (first made) to the appointment, urgent and same-day ones.
+    # Seconds from the request (first made) to the appointment, urgent and same-day ones.
     asked = appts["requested_at"].to_numpy()[happened]
     seen = appts["appointment_at"].to_numpy()[happened]
-    hours = (seen - asked) / np.timedelta64(1, "h")
+    seconds = wait_seconds(seen - asked)
     same_calendar_day = seen.astype("datetime64[D]") == asked.astype("datetime64[D]")
     urgent_appt = one_of(appts["urgency"], ["urgent"])[happened]
     parts = {
@@ -215,8 +215,8 @@ def summary_parts(
         "attended": int(attended.sum()),
         "same_day": int((lead == 0).sum()),
         "routine_waits": routine_wait,
-        "urgent_wait_hours": hours[urgent_appt],
-        "same_day_wait_hours": hours[same_calendar_day],
+        "urgent_wait_seconds": seconds[urgent_appt],
+        "same_day_wait_seconds": seconds[same_calendar_day],
         "urgent": int(urgent.sum()),
         "urgent_same_day": int(same_day_urgent.sum()),
         "unmet_requests": len(tables["unmet"]),
@@ -246,7 +246,23 @@ def summary_parts(
 
 
 #: The parts that are waits, one per appointment: joined, not added, when parts combine.
-WAIT_ARRAYS = ("routine_waits", "urgent_wait_hours", "same_day_wait_hours")
+WAIT_ARRAYS = ("routine_waits", "urgent_wait_seconds", "same_day_wait_seconds")
+
+
+def wait_seconds(waits: np.ndarray) -> np.ndarray:
+    """Durations (``timedelta64``) as seconds: 32-bit whole numbers when they are whole.
+
+    The engine's times are whole seconds, so its waits are kept exactly in half
+    the memory of hours (a network's parent holds every urgent and same-day
+    wait of every practice); ``seconds / 3600`` is then the very number
+    ``waits / 1 hour`` is. Waits with parts of a second, or too long for 32 bits,
+    stay 64-bit seconds.
+    """
+    whole = waits // np.timedelta64(1, "s")
+    if (whole * np.timedelta64(1, "s") == waits).all() and (
+            not whole.size or (-(2**31) < whole.min() and whole.max() < 2**31)):
+        return whole.astype(np.int32)
+    return waits / np.timedelta64(1, "s")
 
 
 def _spread(values: np.ndarray, name: str) -> dict[str, float]:
@@ -256,6 +272,22 @@ def _spread(values: np.ndarray, name: str) -> dict[str, float]:
     return {f"{name}_mean": float(np.mean(values)),
             f"{name}_median": float(np.median(values)),
             f"{name}_p90": float(np.quantile(values, 0.9))}
+
+
+def _spread_hours(seconds: np.ndarray, name: str) -> dict[str, float]:
+    """:func:`_spread` of waits in seconds, as hours.
+
+    The hours are a new array, so after their mean they are put in order in
+    place for the median and the 90th percentile (numpy would copy them for
+    each: a network's are hundreds of MB); the values are numpy's own.
+    """
+    hours = seconds / 3600
+    if not hours.size:
+        return _spread(hours, name)
+    mean = float(np.mean(hours))  # first: the sum's rounding depends on the order
+    return {f"{name}_mean": mean,
+            f"{name}_median": float(np.median(hours, overwrite_input=True)),
+            f"{name}_p90": float(np.quantile(hours, 0.9, overwrite_input=True))}
 
 
 def combine_parts(parts: list[dict]) -> dict:
@@ -293,8 +325,8 @@ def summary_from_parts(parts: dict) -> pd.DataFrame:
         "routine_wait_p90_days": float(np.quantile(waits, 0.9)) if waits.size else np.nan,
         "routine_within_14_days_share": _ratio(int((waits <= 14.0).sum()), waits.size),
         "urgent_same_day_share": _ratio(p["urgent_same_day"], p["urgent"]),
-        **_spread(p["urgent_wait_hours"], "urgent_wait_hours"),
-        **_spread(p["same_day_wait_hours"], "same_day_wait_hours"),
+        **_spread_hours(p["urgent_wait_seconds"], "urgent_wait_hours"),
+        **_spread_hours(p["same_day_wait_seconds"], "same_day_wait_hours"),
         "unmet_requests": p["unmet_requests"],
         "unmet_per_1000_patients_year": p["unmet_requests"] / patients * 1000.0 / years,
         "gave_up_requests": p["gave_up_requests"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import DEFAULT, ROOT
@@ -586,7 +587,8 @@ def test_a_network_added_up_as_it_arrives_gives_the_tables_of_every_practice_at_
         by_cohort, cohorts_from_parts(combine_cohort_parts([r.cohorts for r in reduced]),
                                       reduced[0].window_days), check_exact=True)
     pd.testing.assert_frame_equal(
-        totals.monthly(), monthly_from_parts(combine_monthly_parts([r.monthly for r in reduced])),
+        totals.monthly(),
+        monthly_from_parts(combine_monthly_parts([r.full_monthly() for r in reduced])),
         check_exact=True)
     assert list(totals.practice_monthly()["practice_id"].unique()) == [p for p, _ in results]
 
@@ -616,3 +618,37 @@ def test_a_practice_s_own_tables_made_where_it_ran_are_those_the_parent_would_ma
     pd.testing.assert_frame_equal(made.monthly(), from_parts.monthly(), check_exact=True)
     summary_only = practice_parts(results[0][1], tables="summary")
     assert summary_only.summary is not None and summary_only.monthly_table is None
+
+
+def test_a_practice_sends_its_routine_waits_once_and_its_months_give_them_back(two_practices):
+    """A practice's monthly parts travel without their routine waits, with their months.
+
+    The summary parts hold the same waits; put back, they are :func:`monthly_parts`'
+    own. The urgent and same-day waits are whole seconds, exactly the hours.
+    """
+    from analysis.monthly import monthly_parts
+    from analysis.network import practice_parts
+    from analysis.summary import summary_parts
+    _, results = two_practices
+    for _, result in results:
+        s = result.scenario
+        reduced = practice_parts(result)
+        assert all("routine_waits" not in part for part in reduced.monthly.values())
+        assert reduced.routine_months.dtype == np.int16
+        expect = monthly_parts(result.tables, s.start_date, s.warmup_days, s.end_day,
+                               s.population.size)
+        got = reduced.full_monthly()
+        assert list(got) == list(expect)
+        for month, part in expect.items():
+            assert set(got[month]) == set(part)
+            for key, value in part.items():
+                assert np.array_equal(got[month][key], value), (month, key)
+        assert sum(p["routine_waits"].size for p in got.values()) > 0
+        parts = summary_parts(result.tables, s.population.size, s.duration_days)
+        a = result.tables["appointments"]
+        happened = a["in_window"] & a["status"].isin(["attended", "dna"])
+        hours = ((a["appointment_at"] - a["requested_at"])[happened & (a["urgency"] == "urgent")]
+                 / pd.Timedelta(hours=1)).to_numpy()
+        assert parts["urgent_wait_seconds"].dtype == np.int32
+        assert np.array_equal((parts["urgent_wait_seconds"] / 3600).view(np.int64),
+                              hours.view(np.int64))

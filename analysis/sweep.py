@@ -133,15 +133,27 @@ SMALL_TABLES = tuple(name for name in DATA_TABLES if name not in SPREADS)
 def run_digest(folder: Path, label: str) -> dict:
     """What the sweep's aggregates need of one stored run (its ``runs/<key>/`` folder).
 
-    Its small tables as stored, and its long ones (every wait, every patient's
-    indices) as their summaries (:mod:`analysis.spread`, under ``label``). A
-    worker makes it as soon as it has stored the run, so the parent only adds
-    digests up (:class:`SweepTotals`), while the runs go on.
+    :func:`digest_tables` of the tables as stored: what the parent reads back of
+    runs finished before a resume, or on a cluster.
     """
-    digest = {name: pd.read_parquet(folder / f"{name}.parquet") for name in SMALL_TABLES}
+    return digest_tables({name: pd.read_parquet(folder / f"{name}.parquet")
+                          for name in (*SMALL_TABLES, *SPREADS)}, label)
+
+
+def digest_tables(tables: dict[str, pd.DataFrame], label: str) -> dict:
+    """What the sweep's aggregates need of one run's tables (:func:`analysis.compare.reduce_run`).
+
+    Its small tables, and its long ones (every wait, every patient's indices) as
+    their summaries (:mod:`analysis.spread`, under ``label``). A local worker
+    makes it as soon as it has stored the run, from the tables it just wrote
+    (reading them back cost a tenth of a run), so the parent only adds digests
+    up (:class:`SweepTotals`), while the runs go on. The small tables are taken
+    as the files hold them (a fresh row index): the same digest either way (tested).
+    """
+    digest = {name: tables[name].reset_index(drop=True) for name in SMALL_TABLES}
     waits, values = WaitsWithin(), IndexValues()
-    waits.add(label, pd.read_parquet(folder / "waits.parquet"))
-    values.add(label, pd.read_parquet(folder / "patient_continuity.parquet"))
+    waits.add(label, tables["waits"])
+    values.add(label, tables["patient_continuity"])
     digest[SPREADS["waits"]] = waits
     digest[SPREADS["patient_continuity"]] = values
     return digest

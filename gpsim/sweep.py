@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from analysis.compare import reduce_run
-from analysis.sweep import SweepTotals, run_digest, write_aggregates
+from analysis.sweep import SweepTotals, digest_tables, write_aggregates
 from sim.files.outputs import claim_output
 from sim.files.provenance import code_version, environment
 from sim.inputs.parameters import parameter_rows
@@ -119,7 +119,7 @@ def run_sweep(
         for _key, point, k, error, digest in execute(sweep, out, reduce_run,
                                                      workers=workers or os.cpu_count() or 1,
                                                      scheduler=scheduler, progress=progress,
-                                                     policies=policies, digest=run_digest):
+                                                     policies=policies, digest=digest_tables):
             if error:
                 state.failures.append((point, k, error))
                 if on_failure is not None:

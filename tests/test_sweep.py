@@ -278,3 +278,32 @@ def test_runs_added_in_any_order_and_joined_in_chunks_give_the_same_tables(tmp_p
                                   tidy_table(sweep, whole.summaries(sweep)))
     assert tidy_table(sweep, whole.summaries(sweep)).to_csv(index=False) == (
         out / "sweep.csv").read_text(encoding="utf-8").replace("\r\n", "\n")
+
+
+def test_a_worker_s_digest_of_a_run_s_tables_is_the_digest_of_the_files_it_wrote(tmp_path):
+    """A worker's digest of the tables it just stored is the digest of the files it wrote.
+
+    The parent reads the files back on a resume: the same small tables (row index,
+    dtypes, values) and the same spreads.
+    """
+    from analysis.compare import DATA_TABLES, SPREADS, reduce_run
+    from analysis.sweep import SMALL_TABLES, digest_tables, run_digest
+    from sim.runs.sweep import RunAndStore
+
+    f = write(tmp_path, "replications: 1\n" + SMALL + "grid:\n  policy.name: [usual_gp_first]\n")
+    point, k, key = load_sweep(f).runs()[0]
+    kept = {}
+
+    def keep(tables, label):
+        kept["tables"] = tables
+        return digest_tables(tables, label)
+
+    made = RunAndStore(reduce_run, tmp_path / "out", digest=keep)((point, k, key))
+    read = run_digest(tmp_path / "out" / "runs" / key, point.label)
+    assert set(made) == set(read) == {*SMALL_TABLES, *SPREADS.values()}
+    for name in SMALL_TABLES:
+        pd.testing.assert_frame_equal(made[name], read[name], check_exact=True)
+    for name in SPREADS.values():
+        pd.testing.assert_frame_equal(made[name].table([point.label]),
+                                      read[name].table([point.label]), check_exact=True)
+    assert set(kept["tables"]) == set(DATA_TABLES)  # made from the run's tables in memory

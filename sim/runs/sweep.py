@@ -58,15 +58,15 @@ class RunAndStore:
     """A picklable task: run a point's replication, reduce it and store it, in the worker.
 
     Local workers share this machine's disk, so each writes the run it made (in
-    parallel, and without sending the tables back). Returns ``digest(folder,
-    label)`` of the stored run when a ``digest`` is given (what the parent
-    adds up, made here so the parent need not read the run back; None if it
-    could not be made, and the parent reads the run back), else ``True``.
+    parallel, and without sending the tables back). Returns ``digest(tables,
+    label)`` of the stored run's tables when a ``digest`` is given (what the
+    parent adds up, made here so the parent need not read the run back; None if
+    it could not be made, and the parent reads the run back), else ``True``.
     """
 
     def __init__(self, reducer: Callable[[RunResult], Any], out: Path,
                  policies: Registry | None = None,
-                 digest: Callable[[Path, str], Any] | None = None):
+                 digest: Callable[[dict[str, pd.DataFrame], str], Any] | None = None):
         self.run = RunAndReduce(reducer, policies=policies)
         self.out = out
         self.digest = digest
@@ -74,11 +74,12 @@ class RunAndStore:
     def __call__(self, task: tuple[Point, int, str]) -> Any:
         """Run ``(point, replication, key)`` and store its tables under ``runs/<key>/``."""
         point, k, key = task
-        store(self.out, key, point, k, self.run((point.scenario, k)))
+        tables = self.run((point.scenario, k))
+        store(self.out, key, point, k, tables)
         if self.digest is None:
             return True
         try:
-            return self.digest(self.out / "runs" / key, point.label)
+            return self.digest(tables, point.label)
         except Exception:  # the run is stored: the parent digests it from disk instead
             return None
 
@@ -86,7 +87,7 @@ class RunAndStore:
 def execute(sweep: Sweep, out: Path, reducer: Callable[[RunResult], Any], workers: int = 1,
             scheduler: str | None = None, progress: bool | None = None,
             policies: Registry | None = None,
-            digest: Callable[[Path, str], Any] | None = None,
+            digest: Callable[[dict[str, pd.DataFrame], str], Any] | None = None,
             ) -> Iterator[tuple[str, Point, int, str | None, Any]]:
     """Run every unfinished run of the sweep; yield ``(key, point, replication, error, digest)``.
 
@@ -95,7 +96,7 @@ def execute(sweep: Sweep, out: Path, reducer: Callable[[RunResult], Any], worker
     each run's results as it completes, so the cluster's workers need no
     access to ``out``; local worker processes write their own runs
     (:class:`RunAndStore`). A run that fails is recorded under ``failures/``
-    and the others go on. ``digest(folder, label)``: made of each stored run,
+    and the others go on. ``digest(tables, label)``: made of each stored run's tables,
     by the local worker that ran it (else None is yielded).
     """
     todo = [(p, k, key) for p, k, key in sweep.runs() if not is_done(out, key)]

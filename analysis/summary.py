@@ -258,11 +258,12 @@ def wait_seconds(waits: np.ndarray) -> np.ndarray:
     ``waits / 1 hour`` is. Waits with parts of a second, or too long for 32 bits,
     stay 64-bit seconds.
     """
-    whole = waits // np.timedelta64(1, "s")
-    if (whole * np.timedelta64(1, "s") == waits).all() and (
-            not whole.size or (-(2**31) < whole.min() and whole.max() < 2**31)):
-        return whole.astype(np.int32)
-    return waits / np.timedelta64(1, "s")
+    if not np.isnat(waits).any():
+        whole = waits // np.timedelta64(1, "s")
+        if (whole * np.timedelta64(1, "s") == waits).all() and (
+                not whole.size or (-(2**31) < whole.min() and whole.max() < 2**31)):
+            return whole.astype(np.int32)
+    return waits / np.timedelta64(1, "s")  # (a missing time: NaN)
 
 
 def _spread(values: np.ndarray, name: str) -> dict[str, float]:

@@ -9,7 +9,8 @@ capacity scales with the list.
     python benchmarks/bench.py --network  # scenarios/networks/bnssg.yaml: its first 10, 20 and
                                           # 40 practices (100k, 200k, 400k patients, 2 years)
     python benchmarks/bench.py --baseline # only the ratio against the naive SimPy model
-    python benchmarks/bench.py --workers  # the 40-practice network on 1, 2 and 4 workers
+    python benchmarks/bench.py --workers  # the 40-practice network on 1, 2, 4, ... workers,
+                                          # up to the cores (at least 4)
     python benchmarks/bench.py --targets  # each end-to-end case against its target, then
                                           # the naive SimPy ratio
     python benchmarks/bench.py --timeline [W]  # where the time goes on W workers (default:
@@ -357,17 +358,31 @@ def network_main(workers: int) -> int:
     return 0
 
 
+def worker_counts(cores: int) -> list[int]:
+    """1, 2, 4, ... up to the cores (and the cores themselves); at least up to 4 workers."""
+    counts = [1]
+    while counts[-1] * 2 <= max(cores, 4):
+        counts.append(counts[-1] * 2)
+    return sorted({*counts, cores})
+
+
 def workers_main(practices: int = 40) -> int:
-    """The same network on 1, 2 and 4 worker processes: how the cost spreads over cores."""
-    print(f"\nBNSSG's first {practices} practices on 1, 2 and 4 worker processes (this machine "
-          "has " + str(__import__("os").cpu_count()) + " cores: beyond them, workers share).")
-    print(f"{'workers':>7} {'patients':>9} {'wall s':>8} {'speed-up':>9} {'total MiB':>9}")
+    """The same network on 1, 2, 4, ... worker processes: how the cost spreads over cores."""
+    import os
+
+    cores = os.cpu_count() or 1
+    counts = worker_counts(cores)
+    print(f"\nBNSSG's first {practices} practices on {', '.join(map(str, counts))} worker "
+          f"processes (this machine has {cores} cores: beyond them, workers share). Efficiency: "
+          "the speed-up over one worker divided by the workers.")
+    print(f"{'workers':>7} {'patients':>9} {'wall s':>8} {'speed-up':>9} {'efficiency':>10} "
+          f"{'total MiB':>9}")
     first = None
-    for w in (1, 2, 4):
+    for w in counts:
         r = _child("--one-network", str(practices), str(w))
         first = first or r["wall_s"]
         print(f"{w:>7} {r['patients']:>9,} {r['wall_s']:>8.1f} {first / r['wall_s']:>8.2f}x "
-              f"{r['total_mib']:>9,.0f}")
+              f"{first / r['wall_s'] / w:>10.0%} {r['total_mib']:>9,.0f}")
     return 0
 
 

@@ -58,3 +58,12 @@ def test_the_timeline_s_larger_network_is_bnssg_several_times_over(tmp_path):
     assert twice.hub_ids == bnssg.hub_ids
     assert ([s.population.size for _, s in twice.practices]
             == 2 * [s.population.size for _, s in bnssg.practices])
+
+
+@pytest.mark.parametrize("cores, counts", [(1, [1, 2, 4]), (2, [1, 2, 4]), (6, [1, 2, 4, 6]),
+                                           (16, [1, 2, 4, 8, 16]), (24, [1, 2, 4, 8, 16, 24])])
+def test_workers_case_goes_up_to_every_core(cores, counts):
+    """--workers measures up to the machine's cores (16 on a lent machine), and past two."""
+    from bench import worker_counts
+
+    assert worker_counts(cores) == counts

@@ -652,3 +652,17 @@ def test_a_practice_sends_its_routine_waits_once_and_its_months_give_them_back(t
         assert parts["urgent_wait_seconds"].dtype == np.int32
         assert np.array_equal((parts["urgent_wait_seconds"] / 3600).view(np.int64),
                               hours.view(np.int64))
+
+
+def test_waits_are_whole_seconds_in_32_bits_when_they_can_be_and_exact_hours_always():
+    from analysis.summary import wait_seconds
+    whole = np.array([0, 59, 3600, 86_400 * 400], dtype="timedelta64[s]")
+    got = wait_seconds(whole)
+    assert got.dtype == np.int32 and got.tolist() == [0, 59, 3600, 86_400 * 400]
+    assert np.array_equal((got / 3600).view(np.int64),
+                          (whole / np.timedelta64(1, "h")).view(np.int64))
+    # parts of a second, a missing time, or too long for 32 bits: 64-bit seconds
+    assert wait_seconds(np.array([1500], dtype="timedelta64[ms]")).tolist() == [1.5]
+    missing = wait_seconds(np.array([5, "NaT"], dtype="timedelta64[s]"))
+    assert missing[0] == 5 and np.isnan(missing[1])
+    assert wait_seconds(np.array([2**31], dtype="timedelta64[s]")).dtype == np.float64

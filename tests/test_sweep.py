@@ -307,3 +307,46 @@ def test_a_worker_s_digest_of_a_run_s_tables_is_the_digest_of_the_files_it_wrote
         pd.testing.assert_frame_equal(made[name].table([point.label]),
                                       read[name].table([point.label]), check_exact=True)
     assert set(kept["tables"]) == set(DATA_TABLES)  # made from the run's tables in memory
+
+
+def test_sweep_figures_are_laid_out_with_no_text_overlapping_or_cut_off(tmp_path, monkeypatch):
+    """Panels placed by hand: numeric and named parameters, a legend, a y axis with an offset."""
+    import matplotlib.figure
+    import numpy as np
+
+    from analysis import plots
+    from analysis.labels import HEADLINE_GROUPS
+    from analysis.sweep import sweep_plots
+
+    metrics = [m for group in HEADLINE_GROUPS.values() for m in group]
+    rng = np.random.default_rng(0)
+    rows = []
+    for slots in (3, 4, 5):
+        for policy in ("access_first", "usual_gp_first", "personalised_micro_teams"):
+            for k in range(3):
+                values = {m: rng.uniform(0.2, 0.9) for m in metrics}
+                values[metrics[1]] = 1_234_567 + rng.uniform(0, 0.01)  # drawn with an offset
+                values[metrics[2]] = rng.uniform(10_000, 99_999)  # wide tick labels
+                rows.append({"point": f"{slots}-{policy}", "roles.gp.slots_per_session": slots,
+                             "policy.name": policy, "replication": k, **values})
+    seen = []
+    save = matplotlib.figure.Figure.savefig
+
+    def check(fig, path, **kw):
+        fig.canvas.draw()
+        r = fig.canvas.get_renderer()
+        outside = [t.get_text() for t in plots._drawn_texts(fig)
+                   if not fig.bbox.contains(*t.get_window_extent(r).min)
+                   or not fig.bbox.contains(*t.get_window_extent(r).max)]
+        seen.append((path.name, plots.overlapping_texts(fig), outside,
+                     fig.axes[1].yaxis.get_major_formatter().get_offset()))
+        return save(fig, path, **kw)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", check)
+    paths = sweep_plots(pd.DataFrame(rows), ["roles.gp.slots_per_session", "policy.name"],
+                        tmp_path)
+    assert [p.name for p in paths] == [name for name, *_ in seen]
+    assert len(seen) == 2
+    for name, overlaps, outside, offset in seen:
+        assert overlaps == [] and outside == [], (name, overlaps, outside)
+        assert offset  # the case that keeps matplotlib's own title placement was drawn

@@ -70,6 +70,32 @@ _HORIZONTAL = ({"orientation": "horizontal"}
                else {"vert": False})
 
 
+def _titles_unmeasured(fig) -> None:
+    """Keep every axes' titles at the top of the axes without measuring the axes to place them.
+
+    matplotlib places a title by measuring its axes' tick labels, to lift it over
+    tick labels along the top or the y axis's offset ("1e6"): a sixth of drawing a
+    comparison plot. Where there can be neither, the title stays at the top of the
+    axes anyway, so its height is set (a ``y`` given to ``set_title``, here to the
+    empty right-hand title) and the picture is the same, drawn faster.
+    """
+    tops = any(ax.xaxis.get_tick_params().get("labeltop") or
+               ax.xaxis.get_label_position() == "top" for ax in fig.axes)
+    if tops:
+        return
+    for ax in fig.axes:
+        if ax.get_title(loc="right") or not (ax.get_title(loc="left") or ax.get_title()):
+            continue
+        if isinstance(ax.yaxis.get_major_formatter(), matplotlib.ticker.ScalarFormatter):
+            lo, hi = ax.get_ylim()
+            big = max(abs(lo), abs(hi))
+            # an offset or a power of ten is written only for values this large, this
+            # small, or this close together (rcParams' defaults, with room to spare)
+            if big >= 1e4 or 0 < big < 1e-3 or abs(hi - lo) * 100 < abs(hi + lo) / 2:
+                continue
+        ax.set_title("", loc="right", y=1.0)
+
+
 def _save(fig, path: Path, laid_out: bool = False) -> Path:
     """Save in the format the path's suffix names (png, svg or pdf).
 
@@ -77,6 +103,7 @@ def _save(fig, path: Path, laid_out: bool = False) -> Path:
     (its axes were placed by hand).
     """
     path = Path(path)
+    _titles_unmeasured(fig)
     if fig.get_layout_engine() is None and not laid_out:
         fig.tight_layout()
     fig.savefig(path, format=path.suffix.lstrip(".") or "png")

@@ -389,3 +389,27 @@ def test_a_file_read_again_is_parsed_once_but_each_reader_gets_its_own_data(tmp_
     assert again.data == {"a": {"b": [1, 2]}} and again.lines[("a", "b")] == 2
     f.write_text("a:\n  b: [5]\n", encoding="utf-8")  # edited: read afresh
     assert yaml_files.read_yaml(f).data == {"a": {"b": [5]}}
+
+
+@pytest.mark.parametrize("key, value", [
+    ("population.size", 5), ("practice.opening.open", "07:00"), ("new.deep.key", 1),
+    ("clinicians[gp_a].sessions[0]", "wed_pm"), ("clinicians[1].role", "anp"),
+    ("clinicians[gp_c]", {"role": "gp", "sessions": ["mon_am"]}),
+    ("clinicians[gp_a]", {"remove": True}), ("clinicians[gp_b]", {"sessions": ["fri_am"]}),
+])
+def test_an_override_copies_what_it_changes_and_leaves_its_input_as_it_was(key, value):
+    """Only the mappings and lists on the key's path are copied; the input never changes."""
+    import copy
+
+    from sim.inputs.overrides import apply_override
+
+    data = {"population": {"size": 1000}, "practice": {"opening": {"open": "08:00"}},
+            "clinicians": [{"id": "gp_a", "role": "gp", "sessions": ["mon_am", "tue_am"]},
+                           {"id": "gp_b", "role": "gp", "sessions": ["mon_pm"]}]}
+    before = copy.deepcopy(data)
+    out, _ = apply_override(data, key, value)
+    assert data == before  # the input is as it was
+    again, _ = apply_override(copy.deepcopy(before), key, value)
+    assert out == again  # the same result as on a fresh copy
+    out2, _ = apply_override(out, "population.size", 7)  # a second key on the first's result
+    assert out2["population"]["size"] == 7 and out["population"] == again["population"]

@@ -15,7 +15,6 @@ from typing import Any
 
 from .extends import REMOVE
 from .problems import KeyPath, Problem, ScenarioError, format_path
-from .yaml_files import copy_tree
 
 #: How overrides may address a key, for messages.
 OVERRIDE_FORMS = ("population.size, clinicians[3].sessions (by position), "
@@ -66,7 +65,10 @@ def apply_override(data: dict[str, Any], key: str, value: Any) -> tuple[dict[str
             the forms that work).
     """
     parts = parse_key(key)
-    out = copy_tree(data)
+    # Only the mappings and lists on the key's path are copied (each before it changes);
+    # the rest is shared with ``data``, which nothing changes in place. Copying the whole
+    # tree for every key was a sixth of loading a network of hundreds of practices.
+    out = dict(data)
     node: Any = out
     path: list[Any] = []
     for i, part in enumerate(parts):
@@ -80,7 +82,7 @@ def apply_override(data: dict[str, Any], key: str, value: Any) -> tuple[dict[str
             if last:
                 node[name] = value
             else:
-                node = node.setdefault(name, {})
+                node[name] = node = _own(node[name]) if name in node else {}
             continue
         if not isinstance(node, list):
             raise ValueError(f"{where} is a single value; it has no key {part!r}")
@@ -115,8 +117,13 @@ def apply_override(data: dict[str, Any], key: str, value: Any) -> tuple[dict[str
                               if isinstance(value, dict) and isinstance(node[position], dict)
                               and isinstance(part, tuple) else value)
         else:
-            node = node[position]
+            node[position] = node = _own(node[position])
     return out, tuple(path)
+
+
+def _own(value: Any) -> Any:
+    """A mapping or list copied one level (to be changed), anything else as it is."""
+    return dict(value) if type(value) is dict else list(value) if type(value) is list else value
 
 
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:

@@ -644,9 +644,16 @@ def test_a_practice_sends_its_routine_waits_once_and_its_months_give_them_back(t
             for key, value in part.items():
                 assert np.array_equal(got[month][key], value), (month, key)
         assert sum(p["routine_waits"].size for p in got.values()) > 0
-        parts = summary_parts(result.tables, s.population.size, s.duration_days)
         a = result.tables["appointments"]
         happened = a["in_window"] & a["status"].isin(["attended", "dna"])
+        # each month's routine waits, found from the table itself, in its rows' order
+        month = a["appointment_at"].dt.strftime("%Y-%m")
+        routine = happened & (a["urgency"] == "routine")
+        for m, part in got.items():
+            assert np.array_equal(part["routine_waits"],
+                                  a.loc[routine & (month == m), "wait_days"].to_numpy(float)), m
+        assert sum(p["routine_waits"].size for p in got.values()) == int(routine.sum())
+        parts = summary_parts(result.tables, s.population.size, s.duration_days)
         hours = ((a["appointment_at"] - a["requested_at"])[happened & (a["urgency"] == "urgent")]
                  / pd.Timedelta(hours=1)).to_numpy()
         assert parts["urgent_wait_seconds"].dtype == np.int32

@@ -1,6 +1,9 @@
 """A sweep's aggregates: the tidy table, metric-against-parameter plots and the report.
 
 Reads only what the sweep stored (``runs/<key>/*.parquet``); never simulates.
+Matplotlib and the report's code are imported only where they draw: a sweep's
+workers use :func:`digest_tables` without them, and the command imports them
+while the runs go on (:data:`DRAWING`).
 """
 
 from __future__ import annotations
@@ -10,10 +13,6 @@ import textwrap
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -22,11 +21,12 @@ from sim.processes import end_with_parent
 
 from .compare import DATA_TABLES, SPREADS, stack_runs, write_comparison
 from .labels import HEADLINE_GROUPS, measure, parameter_name, value_name
-from .plots import PALETTE, _save
-from .report import render
 from .spread import IndexValues, WaitsWithin
 from .stats import mean_ci
 from .summary import SUMMARY_COLUMNS
+
+#: The modules that draw a sweep's figures and report (matplotlib among them).
+DRAWING = ("analysis.plots", "analysis.report")
 
 
 def tidy_table(sweep, runs: list) -> pd.DataFrame:
@@ -52,6 +52,8 @@ def sweep_plots(tidy: pd.DataFrame, swept: list[str], folder: Path) -> list[Path
     lines; a categorical one (a policy name) as points side by side, with no
     line between categories.
     """
+    from .plots import PALETTE, _save, plt  # (plots chooses the Agg backend first)
+
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     metrics = [m for group in HEADLINE_GROUPS.values() for m in group if m in tidy.columns]
@@ -344,6 +346,8 @@ def write_aggregates(stage: Path, sweep, totals: SweepTotals, parameter_rows, re
 def _write_report(stage: Path, sweep, totals: SweepTotals, parameter_rows, resolved_yaml,
                   meta: dict, tidy: pd.DataFrame, finished: set[str]) -> None:
     """The comparison report of the sweep's finished points, into ``stage/report``."""
+    from .report import render
+
     points = [p for p in sweep.points if p.label in finished]
     if not points:
         return

@@ -9,12 +9,13 @@ says at any moment what is saved, so an interruption can be reported truly.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 from analysis.compare import reduce_run
-from analysis.sweep import SweepTotals, digest_tables, write_aggregates
+from analysis.sweep import DRAWING, SweepTotals, digest_tables, write_aggregates
 from sim.files.outputs import claim_output
 from sim.files.provenance import code_version, environment
 from sim.inputs.parameters import parameter_rows
@@ -68,6 +69,12 @@ class SweepProgress:
         return "interrupted after the sweep finished: everything is written."
 
 
+def _import_drawing() -> None:
+    """The figures' and report's code (matplotlib), imported while the runs go on elsewhere."""
+    for name in DRAWING:
+        importlib.import_module(name)
+
+
 def run_sweep(
     sweep: str | Path | Sweep,
     out: str | Path | None = None,
@@ -119,7 +126,8 @@ def run_sweep(
         for _key, point, k, error, digest in execute(sweep, out, reduce_run,
                                                      workers=workers or os.cpu_count() or 1,
                                                      scheduler=scheduler, progress=progress,
-                                                     policies=policies, digest=digest_tables):
+                                                     policies=policies, digest=digest_tables,
+                                                     meanwhile=_import_drawing):
             if error:
                 state.failures.append((point, k, error))
                 if on_failure is not None:

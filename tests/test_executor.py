@@ -76,3 +76,37 @@ def test_stopping_a_call_on_kept_workers_cancels_its_runs_not_yet_started(tmp_pa
         assert started < 20, started
         assert len(_pids(4)) == 4  # and the workers take the next call
         assert len(list(tmp_path.glob("started-*"))) == started
+
+
+def test_meanwhile_runs_here_once_while_the_workers_run(tmp_path):
+    import time
+
+    seen = []
+
+    def meanwhile():
+        # The runs are under way while this process does its own work: wait for one to start.
+        deadline = time.monotonic() + 20
+        while not list(tmp_path.glob("started-*")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append((os.getpid(), len(list(tmp_path.glob("started-*"))), len(results)))
+
+    results = []
+    for i, value in execute([(str(tmp_path), i) for i in range(4)], mark_then_wait, workers=2,
+                            progress=False, meanwhile=meanwhile):
+        results.append((i, value))
+    assert sorted(results) == [(i, i) for i in range(4)]
+    # Called once, in this process, with a run started and before any result came.
+    assert len(seen) == 1 and seen[0][0] == os.getpid() and seen[0][1] >= 1 and seen[0][2] == 0
+
+    with kept_workers(2):  # on kept workers too
+        seen.clear()
+        list(execute([(str(tmp_path), i) for i in range(4, 6)], mark_then_wait, workers=2,
+                     progress=False, meanwhile=meanwhile))
+        assert len(seen) == 1
+
+
+def test_meanwhile_is_not_called_when_the_tasks_run_in_this_process(tmp_path):
+    called = []
+    out = list(execute([(str(tmp_path), i) for i in range(3)], mark_then_wait, workers=1,
+                       progress=False, meanwhile=lambda: called.append(1)))
+    assert [v for _, v in out] == [0, 1, 2] and called == []

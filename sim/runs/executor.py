@@ -130,6 +130,7 @@ def execute(
     capture_errors: bool = False,
     progress: bool | None = None,
     description: str = "runs",
+    meanwhile: Callable[[], Any] | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """Run ``fn(task)`` for every task; yield ``(index of the task, result)`` as each completes.
 
@@ -146,6 +147,10 @@ def execute(
             :class:`Failure`; otherwise the error is raised here.
         progress: draw a progress bar (None: :func:`show_progress`).
         description: the progress bar's label.
+        meanwhile: this process's own work while the others run: called once, here,
+            when every task is with the workers or the cluster, before the first
+            result is awaited (the runs go on meanwhile, and their results wait in
+            the pipe). Not called when the tasks run in this process.
     """
     call = _Guarded(fn) if capture_errors else fn
     bar = None
@@ -154,7 +159,8 @@ def execute(
 
         bar = tqdm(total=len(tasks), desc=description, unit="run", file=sys.stderr)
     try:
-        for i, result in _completed(tasks, call, workers, scheduler, capture_errors):
+        for i, result in _completed(tasks, call, workers, scheduler, capture_errors,
+                                    meanwhile or _nothing):
             if bar is not None:
                 bar.update(1)
             yield i, result
@@ -178,22 +184,28 @@ def in_order(results: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
             next_index += 1
 
 
+def _nothing() -> None:
+    return None
+
+
 def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,
-               scheduler: str | None, capture_errors: bool) -> Iterator[tuple[int, Any]]:
-    """``(index, result)`` as each task completes."""
+               scheduler: str | None, capture_errors: bool,
+               meanwhile: Callable[[], Any]) -> Iterator[tuple[int, Any]]:
+    """``(index, result)`` as each task completes; ``meanwhile()`` once they are handed out."""
     if scheduler:
         from dask.distributed import Client
         from dask.distributed import as_completed as dask_completed
 
         with Client(scheduler, timeout="30s") as client:
             futures = {client.submit(call, task, pure=False): i for i, task in enumerate(tasks)}
+            meanwhile()
             for fut in dask_completed(futures):
                 # Let go of each future once done: it holds its result.
                 yield futures.pop(fut), _result(fut, capture_errors)
         return
     kept = _kept()
     if kept is not None and kept.workers == workers and tasks:
-        yield from _on_kept(kept, tasks, call, capture_errors)
+        yield from _on_kept(kept, tasks, call, capture_errors, meanwhile)
         return
     if workers <= 1 or len(tasks) <= 1:
         for i, task in enumerate(tasks):
@@ -208,6 +220,7 @@ def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,
         pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
                                    initializer=end_with_parent, initargs=(os.getpid(),))
         futures = {pool.submit(call, task): i for i, task in enumerate(tasks)}
+        meanwhile()
         for fut in futures_completed(futures):
             # Let go of each future once done: it holds its result, and a sweep of
             # thousands of runs kept every run's digest (about 0.1 MiB each) to the end.
@@ -219,7 +232,7 @@ def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,
 
 
 def _on_kept(kept: _KeptPool, tasks: Sequence[Any], call: Callable[[Any], Any],
-             capture_errors: bool) -> Iterator[tuple[int, Any]]:
+             capture_errors: bool, meanwhile: Callable[[], Any]) -> Iterator[tuple[int, Any]]:
     """As :func:`_completed`, on the kept workers (which stay when the call ends)."""
     futures = {}
     try:
@@ -233,6 +246,7 @@ def _on_kept(kept: _KeptPool, tasks: Sequence[Any], call: Callable[[Any], Any],
             kept.is_broken = True
             pool = kept.get()
             futures = {pool.submit(call, task): i for i, task in enumerate(tasks)}
+        meanwhile()
         for fut in futures_completed(list(futures)):
             i = futures.pop(fut)
             if not fut.cancelled() and isinstance(fut.exception(), BrokenProcessPool):

@@ -75,7 +75,8 @@ def run_network_replications(
         network: Network, replications: range, workers: int = 1,
         reducers: dict[int, Callable[[str, RunResult], Any] | None] | None = None,
         scheduler: str | None = None, progress: bool | None = False,
-        policies: Registry | None = None) -> Iterator[tuple[int, str, RunResult | Any]]:
+        policies: Registry | None = None, meanwhile: Callable[[], Any] | None = None,
+) -> Iterator[tuple[int, str, RunResult | Any]]:
     """Every practice in every replication: ``(replication, practice id, kept)``.
 
     Each replication's practices come in the network's order, replication by
@@ -84,7 +85,8 @@ def run_network_replications(
     largest first within each replication (:func:`largest_first`), so the
     workers do not wait at the end of one replication for its last practice
     before the next starts. ``reducers``: each replication's reducer (default
-    none: full results).
+    none: full results). ``meanwhile``: this process's own work while the
+    practices run elsewhere (:func:`sim.runs.executor.execute`).
     """
     reducers = reducers if reducers is not None else dict.fromkeys(replications)
     practices = list(network.practices)
@@ -92,7 +94,8 @@ def run_network_replications(
     order = largest_first(practices) if workers > 1 or scheduler else list(range(n))
     tasks = [(k, *practices[j]) for k in replications for j in order]
     done = execute(tasks, PracticeRun(reducers, policies), workers=workers,
-                   scheduler=scheduler, progress=progress, description="practices")
+                   scheduler=scheduler, progress=progress, description="practices",
+                   meanwhile=meanwhile)
     # Task i is replication replications[i // n], practice order[i % n]; put each
     # replication's practices in the network's order, replications in turn.
     for at, kept in in_order(((i // n) * n + order[i % n], kept) for i, kept in done):

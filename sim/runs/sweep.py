@@ -88,6 +88,7 @@ def execute(sweep: Sweep, out: Path, reducer: Callable[[RunResult], Any], worker
             scheduler: str | None = None, progress: bool | None = None,
             policies: Registry | None = None,
             digest: Callable[[dict[str, pd.DataFrame], str], Any] | None = None,
+            meanwhile: Callable[[], Any] | None = None,
             ) -> Iterator[tuple[str, Point, int, str | None, Any]]:
     """Run every unfinished run of the sweep; yield ``(key, point, replication, error, digest)``.
 
@@ -97,7 +98,9 @@ def execute(sweep: Sweep, out: Path, reducer: Callable[[RunResult], Any], worker
     access to ``out``; local worker processes write their own runs
     (:class:`RunAndStore`). A run that fails is recorded under ``failures/``
     and the others go on. ``digest(tables, label)``: made of each stored run's tables,
-    by the local worker that ran it (else None is yielded).
+    by the local worker that ran it (else None is yielded). ``meanwhile``: this
+    process's own work while the runs go on elsewhere
+    (:func:`sim.runs.executor.execute`).
     """
     todo = [(p, k, key) for p, k, key in sweep.runs() if not is_done(out, key)]
     local = scheduler is None
@@ -106,7 +109,7 @@ def execute(sweep: Sweep, out: Path, reducer: Callable[[RunResult], Any], worker
     tasks = todo if local else [(p.scenario, k) for p, k, _ in todo]
     for i, value in execute_tasks(tasks, fn, workers=workers, scheduler=scheduler,
                                   capture_errors=True, progress=progress,
-                                  description="sweep runs"):
+                                  description="sweep runs", meanwhile=meanwhile):
         p, k, key = todo[i]
         if isinstance(value, Failure):
             record_failure(out, key, p, k, f"{value.error}\n{value.detail}")

@@ -17,7 +17,7 @@ import pandas as pd
 from .labels import GROUPS, HEADLINE_GROUPS, POLICIES, measure, number
 from .plots import PRACTICE_PANELS, PRACTICES_NAMED, compare_practices
 from .report import STYLE
-from .stats import mean_ci
+from .stats import intervals_by
 
 
 def network_intervals(reps: pd.DataFrame) -> pd.DataFrame:
@@ -28,13 +28,7 @@ def network_intervals(reps: pd.DataFrame) -> pd.DataFrame:
     """
     metrics = [c for c in reps.columns if c not in ("practice_id", "policy", "replication")
                and pd.api.types.is_numeric_dtype(reps[c])]
-    rows = []
-    for pid, g in reps.groupby("practice_id", sort=False):
-        for m in metrics:
-            mean, low, high, n = mean_ci(g[m].to_numpy(dtype=float))
-            rows.append({"practice_id": pid, "metric": m, "mean": mean, "low": low,
-                         "high": high, "n": n})
-    return pd.DataFrame(rows)
+    return intervals_by(reps, "practice_id", metrics)
 
 
 #: A practice is flagged as in trouble below these (report thresholds, not evidence):

@@ -70,3 +70,35 @@ def test_numbers_are_for_people():
     assert short_names({"a": "Default practice, access-first", "b": "Default practice, usual"}) \
         == {"a": "access-first", "b": "usual"}
     assert short_names({"a": "One", "b": "Two"}) == {"a": "One", "b": "Two"}
+
+
+def _cell_by_cell(frame, by, metrics, level=0.95):
+    rows = []
+    for key, g in frame.groupby(by, sort=False):
+        for m in metrics:
+            mean, low, high, n = mean_ci(g[m], level)
+            rows.append({by: key, "metric": m, "mean": mean, "low": low, "high": high, "n": n})
+    return pd.DataFrame(rows)
+
+
+def test_intervals_by_group_are_mean_ci_to_the_last_bit():
+    from analysis.stats import intervals_by
+
+    rng = np.random.default_rng(5)
+    parts = []
+    # groups of 1, 3 and 20 rows (past 8, numpy sums in pairs), interleaved, and one of
+    # 3 rows whose metrics have missing and infinite values
+    for key, r in (("one", 1), ("three", 3), ("twenty", 20), ("gaps", 3)):
+        parts.append(pd.DataFrame({"scenario": key, "replication": range(r),
+                                   "a": rng.normal(3, 1, r) * 1e3 / 7,
+                                   "b": rng.integers(0, 9, r),
+                                   "c": rng.random(r) / 3}))
+    frame = pd.concat(parts, ignore_index=True).sample(frac=1, random_state=2)
+    frame.loc[frame["scenario"] == "gaps", "a"] = [np.nan, 1.5, 2.25]
+    frame.loc[frame["scenario"] == "gaps", "c"] = [np.inf, np.nan, np.nan]
+    for level in (0.95, 0.9):
+        got = intervals_by(frame, "scenario", ["c", "a", "b"], level)
+        want = _cell_by_cell(frame, "scenario", ["c", "a", "b"], level)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        assert got.to_csv() == want.to_csv()
+    assert intervals_by(frame, "scenario", []).empty

@@ -125,9 +125,22 @@ def _rollout(out: Path, meta: dict, monthly: pd.DataFrame | None) -> str:
     return text
 
 
+def practices_figure(out: Path, reps: pd.DataFrame, meta: dict) -> Path:
+    """``plots/practices.png``: each practice beside the others, the network's line across."""
+    (out / "plots").mkdir(parents=True, exist_ok=True)
+    label = "practice (95% interval)" if int(meta.get("replications", 1)) > 1 else "practice"
+    network = reps[reps["practice_id"] == "network"]
+    return compare_practices(
+        reps[reps["practice_id"] != "network"].assign(scenario="run"), ["run"],
+        {"run": label}, out / "plots" / "practices.png",
+        reference=("the network as a whole",
+                   {m: float(network[m].mean()) for m in PRACTICE_PANELS if m in network}))
+
+
 def render_network(out: Path, reps: pd.DataFrame, meta: dict,
                    intervals: pd.DataFrame | None = None,
-                   practice_monthly: pd.DataFrame | None = None) -> Path:
+                   practice_monthly: pd.DataFrame | None = None, *,
+                   figure_drawn: bool = False) -> Path:
     """Write ``report.html`` and ``plots/practices.png`` for a network run into ``out``.
 
     ``meta``: ``name``, ``replications``, ``first_replication``, ``practices``
@@ -135,19 +148,15 @@ def render_network(out: Path, reps: pd.DataFrame, meta: dict,
     (practice id -> [first day, policy name] per period) and ``warmup`` (a sentence).
     ``intervals``: :func:`network_intervals` of ``reps`` if the caller has it already.
     ``practice_monthly``: each practice's month-by-month table (a rollout is then
-    drawn month by month, by wave).
+    drawn month by month, by wave). ``figure_drawn``: :func:`practices_figure` has
+    been drawn into ``out`` already (while the caller wrote its tables).
     """
     e = html.escape
     intervals = network_intervals(reps) if intervals is None else intervals
     practices = [p for p in dict.fromkeys(reps["practice_id"]) if p != "network"]
     (out / "plots").mkdir(parents=True, exist_ok=True)
-    label = "practice (95% interval)" if int(meta.get("replications", 1)) > 1 else "practice"
-    network = reps[reps["practice_id"] == "network"]
-    plot = compare_practices(
-        reps[reps["practice_id"] != "network"].assign(scenario="run"), ["run"],
-        {"run": label}, out / "plots" / "practices.png",
-        reference=("the network as a whole",
-                   {m: float(network[m].mean()) for m in PRACTICE_PANELS if m in network}))
+    plot = (out / "plots" / "practices.png" if figure_drawn
+            else practices_figure(out, reps, meta))
     # (practice, measure) -> its row of intervals, looked up as a plain dict (a pandas
     # lookup per cell cost more than the rest of the page)
     t = {(pid, m): {"mean": mean, "low": low, "high": high} for pid, m, mean, low, high in zip(

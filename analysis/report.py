@@ -16,6 +16,8 @@ import base64
 import html
 import math
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -147,26 +149,48 @@ def make_plots(c: dict, folder: Path, formats: tuple[str, ...] = ("png",),
         if x not in FORMATS:
             raise ValueError(f"unknown plot format {x!r} (choose from {', '.join(FORMATS)})")
     heavy = [(f, fn) for f, _, _, fn in PLOTS if fn in HEAVY_PLOTS]
-    child = None
     if side_by_side and heavy and _can_draw_side_by_side():
-        import multiprocessing
-
-        child = multiprocessing.get_context("fork").Process(
-            target=_draw_in_child, args=(os.getpid(), calls, heavy, folder, extra))
-        child.start()
-    _draw(calls, [(f, fn) for f, _, _, fn in PLOTS if child is None or fn not in HEAVY_PLOTS],
-          folder, extra)
-    if child is not None:
-        child.join()
-        if child.exitcode != 0:
-            _draw(calls, heavy, folder, extra)
+        with drawn_aside(lambda: _draw(calls, heavy, folder, extra)):
+            _draw(calls, [(f, fn) for f, _, _, fn in PLOTS if fn not in HEAVY_PLOTS],
+                  folder, extra)
+    else:
+        _draw(calls, [(f, fn) for f, _, _, fn in PLOTS], folder, extra)
     return {f: folder / f for f, _, _, _ in PLOTS}
 
 
-def _draw_in_child(parent: int, *args) -> None:
-    """:func:`_draw` in a forked process that ends if ``parent`` is killed first."""
+@contextmanager
+def drawn_aside(draw: Callable[[], object], side_by_side: bool = True) -> Iterator[None]:
+    """``draw()`` in a forked process while the block runs in this one.
+
+    The block's work and the drawing go side by side on two cores. If the
+    second process fails, ``draw()`` runs here after the block, so an error
+    shows as it would have; without ``side_by_side``, or where a fork is not
+    safe (:func:`_can_draw_side_by_side`), it runs here before the block. The
+    block must not need what ``draw()`` writes: that is there once the block
+    has ended.
+    """
+    child = None
+    if side_by_side and _can_draw_side_by_side():
+        import multiprocessing
+
+        child = multiprocessing.get_context("fork").Process(
+            target=_draw_in_child, args=(os.getpid(), draw))
+        child.start()
+    else:
+        draw()
+    try:
+        yield
+    finally:  # (an error in the block still waits for the drawing, never leaves it running)
+        if child is not None:
+            child.join()
+    if child is not None and child.exitcode != 0:
+        draw()
+
+
+def _draw_in_child(parent: int, draw: Callable[[], object]) -> None:
+    """``draw()`` in a forked process that ends if ``parent`` is killed first."""
     end_with_parent(parent)
-    _draw(*args)
+    draw()
 
 
 def _fmt(fmt: str, x: float) -> str:

@@ -394,7 +394,8 @@ def cmd_network(args: argparse.Namespace) -> int:
                                    replications=args.replications,
                                    workers=workers, scheduler=args.scheduler,
                                    summary_only=args.summary_only, policies=_registry(args),
-                                   practice_plots=args.practice_plots, force=args.force)
+                                   practice_plots=args.practice_plots, force=args.force,
+                                   side_by_side=True)
     except KeyboardInterrupt:
         saved = "" if args.summary_only else (
             f" Practices that had finished have their files in {out / 'practices'}.")

@@ -121,6 +121,7 @@ def run_network_study(
     policies: Registry | None = None,
     practice_plots: bool = False,
     force: bool = False,
+    side_by_side: bool = False,
 ) -> NetworkResult:
     """Run every practice of a network and write its summary tables into ``out``.
 
@@ -141,6 +142,9 @@ def run_network_study(
         practice_plots: also draw each practice's wait plot (``wait_distribution.png``).
         force: write into ``out`` even if it holds files the tool did not write (left as
             they are).
+        side_by_side: draw the report's figure in a forked process while this one
+            writes the tables (:func:`analysis.report.drawn_aside`; the command line
+            asks for it, as a long-running server with threads should not).
     """
     if not isinstance(network, Network):
         from gpsim.exports import calibrate_network_practices
@@ -185,15 +189,18 @@ def run_network_study(
                               for pid, s in network.practices},
                 "warmup": warmup_words(network.practices[0][1]),
                 "periods": {pid: approach_periods(s) for pid, s in network.practices}}
-        from analysis.network_report import network_intervals, render_network
+        from analysis.network_report import network_intervals, practices_figure, render_network
+        from analysis.report import drawn_aside
 
         with folder.writing() as stage:
-            write_csv(table, stage / "network_summary.csv", index=False)
-            write_csv(by_cohort, stage / "network_summary_by_cohort.csv", index=False)
-            write_csv(monthly, stage / "network_monthly.csv", index=False)
-            write_csv(by_practice, stage / "network_monthly_by_practice.csv", index=False)
-            write_csv(all_reps, stage / "network_replications.csv", index=False)
-            intervals = network_intervals(all_reps)
-            write_csv(intervals, stage / "network_intervals.csv", index=False)
-            render_network(stage, all_reps, meta, intervals, by_practice)
+            # The practices' figure (half a second) is drawn in a second process meanwhile.
+            with drawn_aside(lambda: practices_figure(stage, all_reps, meta), side_by_side):
+                write_csv(table, stage / "network_summary.csv", index=False)
+                write_csv(by_cohort, stage / "network_summary_by_cohort.csv", index=False)
+                write_csv(monthly, stage / "network_monthly.csv", index=False)
+                write_csv(by_practice, stage / "network_monthly_by_practice.csv", index=False)
+                write_csv(all_reps, stage / "network_replications.csv", index=False)
+                intervals = network_intervals(all_reps)
+                write_csv(intervals, stage / "network_intervals.csv", index=False)
+            render_network(stage, all_reps, meta, intervals, by_practice, figure_drawn=True)
     return NetworkResult(network, out, table, by_cohort, time.perf_counter() - t0, summary_only)

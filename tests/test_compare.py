@@ -239,6 +239,39 @@ def test_run_network_study_from_python(tmp_path):
     assert result.summary.iloc[-1]["patients"] == 2700
     assert (result.out / "network_summary.csv").is_file()
     assert not (result.out / "practices").exists()
+    # The report's figure drawn in a second process while the tables are written: the same.
+    aside = run_network_study(net, tmp_path / "aside", workers=1, summary_only=True,
+                              side_by_side=True)
+    for name in ("plots/practices.png", "network_intervals.csv", "network_summary.csv"):
+        assert (aside.out / name).read_bytes() == (result.out / name).read_bytes()
+    assert "data:image/png;base64," in (aside.out / "report.html").read_text()
+
+
+def test_drawn_aside_draws_in_a_second_process_or_here_if_that_fails(tmp_path, monkeypatch):
+    import os
+
+    import analysis.report as report
+
+    monkeypatch.setattr(report, "_can_draw_side_by_side", lambda: True)
+    here = os.getpid()
+
+    def draw(name):
+        (tmp_path / f"{name}-{'here' if os.getpid() == here else 'aside'}").touch()
+
+    with report.drawn_aside(lambda: draw("a")):
+        (tmp_path / "block").touch()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-aside", "block"]
+
+    def dies_aside():
+        if os.getpid() != here:
+            os._exit(3)
+        draw("b")
+
+    with report.drawn_aside(dies_aside):
+        pass
+    assert (tmp_path / "b-here").exists()  # drawn again here: nothing goes missing
+    with report.drawn_aside(lambda: draw("c"), side_by_side=False):
+        assert (tmp_path / "c-here").exists()  # here, before the block
 
 
 def test_no_text_overlaps_in_any_plot(comparison, monkeypatch):

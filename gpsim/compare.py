@@ -32,7 +32,6 @@ from analysis.compare import (
     write_comparison,
 )
 from analysis.replications import INITIAL, KEY_MEASURES, LOOK_AHEAD, advise, needed
-from analysis.report import render
 from sim.files.outputs import claim_output
 from sim.files.provenance import code_version, environment
 from sim.inputs.files import is_network_file
@@ -311,6 +310,11 @@ def precision_status(reduced: list, labels: list[str], precision: float,
                        "wanted": a.wanted} for a in short]}
 
 
+def _import_report() -> None:
+    """The report's code (matplotlib's among it), imported while the runs go on elsewhere."""
+    import analysis.report  # noqa: F401
+
+
 def run_comparison(
     request: ComparisonRequest,
     *,
@@ -382,7 +386,8 @@ def run_comparison(
                 for finished in run_batch(jobs, reduce_run, workers=workers,
                                           description="runs", network_reducer=reduce_network,
                                           practice_reducer=reduce_practice, scheduler=scheduler,
-                                          progress=progress, policies=policies):
+                                          progress=progress, policies=policies,
+                                          meanwhile=_import_report):
                     totals.add(*finished)
                     if on_progress is not None:
                         on_progress(len(totals.small), max(planned, len(totals.small)))
@@ -419,6 +424,8 @@ def run_comparison(
             write_comparison(stage, data, labels, names, texts,
                              _parameter_table(labels, loaded, list(sources or items)), meta)
             totals.write_long(stage / "data", labels)
+            from analysis.report import render
+
             render(stage, formats=plot_formats, side_by_side=side_by_side_plots)
             write_manifest(stage)
     return ComparisonResult(out=Path(out), labels=labels, names=names, seed=seed,

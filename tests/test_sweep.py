@@ -353,12 +353,12 @@ def test_sweep_figures_are_laid_out_with_no_text_overlapping_or_cut_off(tmp_path
 
 
 def test_the_commands_import_matplotlib_only_while_their_runs_go_on():
-    """A sweep's and a network's code load without matplotlib, so their workers never need it.
+    """A sweep's, a network's and a comparison's code load without matplotlib (workers need none).
 
     The command imports the drawing code itself once the runs are with the workers
     (``meanwhile``), rather than before it starts them.
     """
-    code = ("import sys, gpsim.sweep, gpsim.network\n"
+    code = ("import sys, gpsim.sweep, gpsim.network, gpsim.compare\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT)

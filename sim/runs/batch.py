@@ -60,6 +60,7 @@ def run_batch(
     practice_reducer: Callable[[str, RunResult], Any] | None = None,
     scheduler: str | None = None,
     policies: Registry | None = None,
+    meanwhile: Callable[[], Any] | None = None,
 ) -> Iterator[tuple[str, int, Any]]:
     """Run every ``(label, scenario or network, replication)``; yield ``(label, k, kept)``.
 
@@ -71,8 +72,8 @@ def run_batch(
     ``(practice id, result) -> kept``) and, once the last has come back,
     ``network_reducer`` turns the list of ``(practice id, kept)``, in the
     network's order, into what is kept of the network (here, in this process).
-    See :func:`sim.runs.executor.execute` for ``workers``, ``scheduler`` and
-    ``progress``.
+    See :func:`sim.runs.executor.execute` for ``workers``, ``scheduler``,
+    ``progress`` and ``meanwhile``.
     """
     for _, s, _ in jobs:
         if isinstance(s, Scenario) and s.seed is None:
@@ -95,7 +96,7 @@ def run_batch(
     fn = RunAndReduce(reducer, practice_reducer, policies)
     waiting: dict[int, dict[int, Any]] = {}  # a network's practices back so far, by position
     for t, kept in execute(tasks, fn, workers=workers, scheduler=scheduler, progress=progress,
-                           description=description):
+                           description=description, meanwhile=meanwhile):
         i, j = owners[t]
         label, item, k = jobs[i]
         if j < 0:

@@ -42,7 +42,7 @@ from sim.inputs.policies import Registry, describe_policy
 from sim.inputs.resolve import resolved_yaml, with_seed
 from sim.inputs.schema import Scenario
 from sim.runs.batch import run_batch
-from sim.runs.executor import kept_workers
+from sim.runs.executor import importing, kept_workers
 
 #: What may be compared: a scenario or network file, or a loaded scenario or network.
 Item = str | Path | Scenario | Network
@@ -310,11 +310,6 @@ def precision_status(reduced: list, labels: list[str], precision: float,
                        "wanted": a.wanted} for a in short]}
 
 
-def _import_report() -> None:
-    """The report's code (matplotlib's among it), imported while the runs go on elsewhere."""
-    import analysis.report  # noqa: F401
-
-
 def run_comparison(
     request: ComparisonRequest,
     *,
@@ -387,7 +382,7 @@ def run_comparison(
                                           description="runs", network_reducer=reduce_network,
                                           practice_reducer=reduce_practice, scheduler=scheduler,
                                           progress=progress, policies=policies,
-                                          meanwhile=_import_report):
+                                          meanwhile=importing("analysis.report")):
                     totals.add(*finished)
                     if on_progress is not None:
                         on_progress(len(totals.small), max(planned, len(totals.small)))

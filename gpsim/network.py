@@ -25,6 +25,7 @@ from sim.files.csv_safe import write_csv
 from sim.files.outputs import claim_output
 from sim.inputs.networks import Network, load_network
 from sim.inputs.policies import Registry
+from sim.runs.executor import importing
 from sim.runs.network import run_network_replications
 
 
@@ -99,15 +100,6 @@ def warmup_words(s) -> str:
                    f"recommended at least {check.recommended_days} days).")
 
 
-def _import_report() -> None:
-    """The report's code (matplotlib's among it), imported while the practices run elsewhere.
-
-    A third of a second that this process would otherwise spend after the
-    last practice, with the workers done.
-    """
-    import analysis.network_report  # noqa: F401
-
-
 def run_network_study(
     network: str | Path | Network,
     out: str | Path | None = None,
@@ -170,7 +162,7 @@ def run_network_study(
         for k, pid, kept in run_network_replications(
                 network, ks, workers, {k: reducer if k == replication else summary for k in ks},
                 scheduler=scheduler, progress=progress, policies=policies,
-                meanwhile=_import_report):
+                meanwhile=importing("analysis.network_report")):
             totals[k].add(pid, kept)
             if len(totals[k].rows) == len(network.practices):  # the replication's last
                 done = totals.pop(k)

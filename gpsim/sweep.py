@@ -9,7 +9,6 @@ says at any moment what is saved, so an interruption can be reported truly.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from sim.inputs.parameters import parameter_rows
 from sim.inputs.policies import Registry
 from sim.inputs.resolve import resolved_yaml
 from sim.inputs.sweeps import DEFAULT_MAX_RUNS, Point, Sweep, load_sweep
+from sim.runs.executor import importing
 from sim.runs.sweep import execute, is_done
 
 
@@ -67,12 +67,6 @@ class SweepProgress:
                     f"finished runs are saved in {self.out / 'runs'}. {again}write them "
                     "(nothing is run again).")
         return "interrupted after the sweep finished: everything is written."
-
-
-def _import_drawing() -> None:
-    """The figures' and report's code (matplotlib), imported while the runs go on elsewhere."""
-    for name in DRAWING:
-        importlib.import_module(name)
 
 
 def run_sweep(
@@ -127,7 +121,7 @@ def run_sweep(
                                                      workers=workers or os.cpu_count() or 1,
                                                      scheduler=scheduler, progress=progress,
                                                      policies=policies, digest=digest_tables,
-                                                     meanwhile=_import_drawing):
+                                                     meanwhile=importing(*DRAWING)):
             if error:
                 state.failures.append((point, k, error))
                 if on_failure is not None:

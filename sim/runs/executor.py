@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import importlib
 import os
 import sys
 import threading
@@ -186,6 +187,19 @@ def in_order(results: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
 
 def _nothing() -> None:
     return None
+
+
+def importing(*modules: str) -> Callable[[], None]:
+    """A ``meanwhile`` for :func:`execute`: import ``modules`` (a report's drawing code, say).
+
+    What a command needs only after its runs (matplotlib, a third of a second)
+    is then imported while the workers run, not before they start.
+    """
+    def meanwhile() -> None:
+        for name in modules:
+            importlib.import_module(name)
+
+    return meanwhile
 
 
 def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,

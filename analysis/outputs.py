@@ -51,8 +51,21 @@ def write_events(table: pd.DataFrame, path: Path) -> None:
     practice's tables took to write (measured: 0.076 s against 0.058 s for a
     network practice's six tables), for files an eighth larger. The frames read
     back are the same.
+
+    Written as ``DataFrame.to_parquet`` writes it (the same bytes: pandas's
+    metadata, snappy), but converted on this thread: pandas lets pyarrow convert
+    a table's columns on a pool of threads, which on a machine whose cores are
+    all running practices only adds hand-overs (the six tables 6% to 10% faster
+    alone, more beside other workers).
     """
-    table.to_parquet(path, index=False, use_dictionary=[
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(table, preserve_index=False, nthreads=1)
+    if table.attrs:  # as pandas keeps them
+        arrow = arrow.replace_schema_metadata({**arrow.schema.metadata,
+                                               "PANDAS_ATTRS": json.dumps(table.attrs)})
+    pq.write_table(arrow, path, compression="snappy", use_dictionary=[
         c for c in table.columns if isinstance(table[c].dtype, pd.CategoricalDtype)])
 
 

@@ -272,14 +272,16 @@ def test_a_full_or_read_only_disk_is_a_message_and_changes_nothing(tmp_path, mon
     out = tmp_path / "out"
     assert cli.main(["run", str(DEFAULT), "--out", str(out), *SMALL]) == 0
     before = tree(out)
-    real = pd.DataFrame.to_parquet
+    import pyarrow.parquet as pq  # where every Parquet writer ends, pandas's included
 
-    def full(self, path, *args, **kwargs):
-        if "emergency" in str(path):
-            raise OSError(code, os.strerror(code), str(path))
-        return real(self, path, *args, **kwargs)
+    real = pq.write_table
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    def full(table, where, *args, **kwargs):
+        if "emergency" in str(where):
+            raise OSError(code, os.strerror(code), str(where))
+        return real(table, where, *args, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", full)
     assert cli.main(["run", str(DEFAULT), "--out", str(out), *SMALL, "--seed", "3"]) == 2
     assert tree(out) == before
 

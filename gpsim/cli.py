@@ -380,22 +380,30 @@ def cmd_network(args: argparse.Namespace) -> int:
     from gpsim.exports import calibrate_network_practices
     from gpsim.network import run_network_study
     from sim.inputs.networks import load_network
+    from sim.runs.executor import kept_workers
+    from sim.runs.single import load_engine
 
-    network = load_network(args.network, _registry(args), calibrate_network_practices)
+    asked = args.workers or os.cpu_count() or 1
     out = Path(args.out) if args.out else \
         project_root() / "results" / "networks" / Path(args.network).stem
-    workers = min(args.workers or os.cpu_count() or 1, len(network.practices))
-    patients = sum(s.population.size for _, s in network.practices)
-    where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{workers} process(es)"
-    print(f"Network {network.spec.name!r}: {len(network.practices)} practices, {patients:,} "
-          f"patients, {_replications(args)}, {where} ...", flush=True)
     try:
-        result = run_network_study(network, out, replication=args.replication,
-                                   replications=args.replications,
-                                   workers=workers, scheduler=args.scheduler,
-                                   summary_only=args.summary_only, policies=_registry(args),
-                                   practice_plots=args.practice_plots, force=args.force,
-                                   side_by_side=True)
+        # The workers start now and load the engine while this process reads the network.
+        with kept_workers(asked if not args.scheduler else 1, prepare=load_engine):
+            network = load_network(args.network, _registry(args), calibrate_network_practices)
+            workers = min(asked, len(network.practices))
+            patients = sum(s.population.size for _, s in network.practices)
+            where = (f"Dask scheduler {args.scheduler}" if args.scheduler
+                     else f"{workers} process(es)")
+            print(f"Network {network.spec.name!r}: {len(network.practices)} practices, "
+                  f"{patients:,} patients, {_replications(args)}, {where} ...", flush=True)
+            # As many workers as started (those beyond the practices stay idle).
+            result = run_network_study(network, out, replication=args.replication,
+                                       replications=args.replications,
+                                       workers=asked, scheduler=args.scheduler,
+                                       summary_only=args.summary_only,
+                                       policies=_registry(args),
+                                       practice_plots=args.practice_plots, force=args.force,
+                                       side_by_side=True)
     except KeyboardInterrupt:
         saved = "" if args.summary_only else (
             f" Practices that had finished have their files in {out / 'practices'}.")

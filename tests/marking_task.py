@@ -26,3 +26,25 @@ def die_on(task):
     if task == "die":
         os._exit(1)
     return task
+
+
+class Prepare:
+    """A worker's ``prepare``: marks ``folder/prepared-<pid>``; with ``fail``, then raises."""
+
+    def __init__(self, folder, fail: bool = False):
+        self.folder, self.fail = folder, fail
+
+    def __call__(self):
+        import os
+
+        (Path(self.folder) / f"prepared-{os.getpid()}").touch()
+        if self.fail:
+            raise RuntimeError("prepare failed")
+
+
+def was_prepared(task):
+    """The process that ran the task, and whether it had been prepared before the task."""
+    import os
+
+    time.sleep(0.05)
+    return os.getpid(), (Path(task) / f"prepared-{os.getpid()}").exists()

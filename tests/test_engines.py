@@ -374,6 +374,28 @@ def test_the_compiled_desk_starts_without_scipy_linalg_and_blas_still_works():
     assert out == ["linalg before False", "dot 3.0", "linalg after True"]
 
 
+def test_load_engine_loads_what_a_first_run_would_import_of_numba_and_the_holidays():
+    """A worker prepared with ``load_engine`` imports no numba or holiday module in its first run."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sim import load_scenario\n"
+        "from sim.runs.single import load_engine, run\n"
+        "s = load_scenario('scenarios/default.yaml', {'duration_days': 14})\n"
+        "load_engine()\n"
+        "before = set(sys.modules)\n"
+        "run(s)\n"
+        "print(sorted(m for m in set(sys.modules) - before\n"
+        "             if m.split('.')[0] in ('numba', 'llvmlite', 'holidays')))\n"
+        "print('numba' in before, 'holidays.countries' in before)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == ["[]", "True True"]
+
+
 def test_the_compiled_desk_books_the_same_when_it_must_grow_as_it_goes(monkeypatch):
     """Sized for its arrivals it seldom stops for room; starting small it stops often."""
     import sim.engine.compiled as compiled

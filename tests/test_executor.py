@@ -110,3 +110,30 @@ def test_meanwhile_is_not_called_when_the_tasks_run_in_this_process(tmp_path):
     out = list(execute([(str(tmp_path), i) for i in range(3)], mark_then_wait, workers=1,
                        progress=False, meanwhile=lambda: called.append(1)))
     assert [v for _, v in out] == [0, 1, 2] and called == []
+
+
+def test_workers_with_prepare_start_with_the_block_and_prepare_before_any_task(tmp_path):
+    import time
+
+    from marking_task import Prepare, was_prepared
+
+    with kept_workers(2, prepare=Prepare(tmp_path)):
+        # Started as the block opened, before any call: each prepares at once.
+        deadline = time.monotonic() + 30
+        while len(list(tmp_path.glob("prepared-*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        prepared = {int(p.name.split("-")[1]) for p in tmp_path.glob("prepared-*")}
+        assert len(prepared) == 2 and os.getpid() not in prepared
+        out = [v for _, v in execute([str(tmp_path)] * 6, was_prepared, workers=2,
+                                     progress=False)]
+    assert {pid for pid, _ in out} <= prepared and all(ok for _, ok in out)
+    assert len(list(tmp_path.glob("prepared-*"))) == 2  # once a worker, not once a task
+
+
+def test_a_prepare_that_fails_leaves_the_workers_running_their_tasks(tmp_path):
+    from marking_task import Prepare
+
+    with kept_workers(2, prepare=Prepare(tmp_path, fail=True)):
+        out = dict(execute(list(range(5)), die_on, workers=2, progress=False))
+    assert out == {i: i for i in range(5)}
+    assert len(list(tmp_path.glob("prepared-*"))) == 2

@@ -44,11 +44,27 @@ class Failure:
     detail: str = ""
 
 
+def _worker_starts(parent_pid: int, prepare: Callable[[], Any] | None) -> None:
+    """A worker's first step: end with its parent; then ``prepare()`` (see :func:`kept_workers`).
+
+    A ``prepare`` that fails is let go: it only loads ahead what the worker's
+    first task would load anyway, and that task then meets (and reports) the
+    same problem.
+    """
+    end_with_parent(parent_pid)
+    if prepare is not None:
+        try:
+            prepare()
+        except Exception:  # the first task meets it again, and reports it
+            pass
+
+
 class _KeptPool:
     """Local worker processes kept for several :func:`execute` calls (see :func:`kept_workers`)."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, prepare: Callable[[], Any] | None = None):
         self.workers = workers
+        self.prepare = prepare
         self.pool: ProcessPoolExecutor | None = None
         self.is_broken = False
 
@@ -60,9 +76,15 @@ class _KeptPool:
             # Forked workers: frozen, this process's objects are not swept by their
             # collectors, so they copy fewer of its memory pages (unfrozen on close).
             gc.freeze()
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, initializer=end_with_parent,
-                                            initargs=(os.getpid(),))
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_worker_starts,
+                                            initargs=(os.getpid(), self.prepare))
         return self.pool
+
+    def start(self) -> None:
+        """Start every worker now (each runs ``prepare`` first), not on the first call."""
+        pool = self.get()
+        for _ in range(self.workers):  # forked workers all start on the first; others one each
+            pool.submit(_nothing)
 
     def close(self) -> None:
         self.is_broken = False
@@ -82,7 +104,7 @@ def _kept() -> _KeptPool | None:
 
 
 @contextmanager
-def kept_workers(workers: int) -> Iterator[None]:
+def kept_workers(workers: int, prepare: Callable[[], Any] | None = None) -> Iterator[None]:
     """Inside this block, :func:`execute` calls on ``workers`` local processes share them.
 
     The processes start with the first such call and end with the block; the
@@ -90,12 +112,19 @@ def kept_workers(workers: int) -> Iterator[None]:
     itself). Calls on another number of workers, on a Dask cluster, in this
     process or in another thread are not affected; blocks inside blocks use the
     outermost one's.
+
+    ``prepare``: the processes start as the block opens instead, and each first
+    calls ``prepare()`` (loading what its first task would: the compiled engine,
+    say) while this process goes on with its own work (reading a network, say)
+    on the other cores. What a task returns does not depend on it.
     """
     if _kept() is not None or workers <= 1:
         yield
         return
-    _local.kept = kept = _KeptPool(workers)
+    _local.kept = kept = _KeptPool(workers, prepare)
     try:
+        if prepare is not None:
+            kept.start()
         yield
     finally:
         _local.kept = None

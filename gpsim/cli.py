@@ -16,6 +16,7 @@ import gc
 import json
 import math
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import NoReturn
 
@@ -384,19 +385,27 @@ def cmd_network(args: argparse.Namespace) -> int:
     from sim.runs.single import load_engine
 
     asked = args.workers or os.cpu_count() or 1
+    replications = _replications(args)
     out = Path(args.out) if args.out else \
         project_root() / "results" / "networks" / Path(args.network).stem
     try:
-        # The workers start now and load the engine while this process reads the network.
-        with kept_workers(asked if not args.scheduler else 1, prepare=load_engine):
-            network = load_network(args.network, _registry(args), calibrate_network_practices)
-            workers = min(asked, len(network.practices))
+        with ExitStack() as workers_kept:
+            def start_workers(spec) -> None:
+                # Once the network file is read: the workers start, and load the engine
+                # while this process reads the practices' scenarios.
+                if not args.scheduler:
+                    n = min(asked, len(spec.practices) * args.replications)
+                    workers_kept.enter_context(kept_workers(n, prepare=load_engine))
+
+            network = load_network(args.network, _registry(args), calibrate_network_practices,
+                                   on_spec=start_workers)
+            # No more workers than runs (as run_network_study starts them).
+            workers = min(asked, len(network.practices) * args.replications)
             patients = sum(s.population.size for _, s in network.practices)
             where = (f"Dask scheduler {args.scheduler}" if args.scheduler
                      else f"{workers} process(es)")
             print(f"Network {network.spec.name!r}: {len(network.practices)} practices, "
-                  f"{patients:,} patients, {_replications(args)}, {where} ...", flush=True)
-            # As many workers as started (those beyond the practices stay idle).
+                  f"{patients:,} patients, {replications}, {where} ...", flush=True)
             result = run_network_study(network, out, replication=args.replication,
                                        replications=args.replications,
                                        workers=asked, scheduler=args.scheduler,

@@ -143,9 +143,9 @@ def run_network_study(
 
         network = load_network(network, policies, calibrate_network_practices)
     out = Path(out) if out is not None else Path("results") / "networks" / network.file.stem
-    workers = workers or os.cpu_count() or 1  # execute starts no more than it has tasks
     if replications < 1:
         raise ValueError("replications must be 1 or more")
+    workers = min(workers or os.cpu_count() or 1, len(network.practices) * replications)
     with claim_output(out, command="network", force=force, bulk=("practices",)) as folder:
         folder.mark_bulk()
         t0 = time.perf_counter()

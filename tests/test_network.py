@@ -194,6 +194,46 @@ def test_bad_network_files(tmp_path):
         load_network(f)
 
 
+def test_on_spec_sees_the_network_file_before_its_practices_are_read(tmp_path):
+    seen = []
+    net = load_network(network_file(tmp_path, sizes=(1500, 2500, 900)),
+                       on_spec=lambda spec: seen.append([p.id for p in spec.practices]))
+    assert seen == [["p0", "p1", "p2"]] and len(net.practices) == 3
+    # A practice's bad key is found after: the file itself was read and valid.
+    f = network_file(tmp_path)
+    f.write_text(f.read_text().replace("population.size", "population.sise", 1))
+    seen.clear()
+    with pytest.raises(ScenarioError, match="unknown key 'sise'"):
+        load_network(f, on_spec=lambda spec: seen.append(len(spec.practices)))
+    assert seen == [2]
+    # A bad network file: nothing to start for.
+    f.write_text(f"practices:\n  - {{id: a, scenario: {DEFAULT}}}\n"
+                 f"  - {{id: a, scenario: {DEFAULT}}}\n")
+    with pytest.raises(ScenarioError, match="practice ids must be unique"):
+        load_network(f, on_spec=seen.append)
+    assert seen == [2]
+
+
+@pytest.mark.parametrize("replications, started", [(1, 2), (2, 4)])
+def test_the_network_command_starts_no_more_workers_than_it_has_runs(
+        tmp_path, monkeypatch, capsys, replications, started):
+    import run as cli
+    import sim.runs.executor as executor
+
+    real, asked = executor.kept_workers, []
+
+    def kept_workers(workers, prepare=None):
+        asked.append(workers)
+        return real(workers, prepare)
+
+    monkeypatch.setattr(executor, "kept_workers", kept_workers)
+    assert cli.main(["network", str(network_file(tmp_path)), "--out", str(tmp_path / "out"),
+                     "--summary-only", "--workers", "8",
+                     "--replications", str(replications)]) == 0
+    assert asked == [started], "two practices: as many workers as runs, not eight"
+    assert f"{started} process(es)" in capsys.readouterr().out
+
+
 def test_network_cli(tmp_path):
     out = tmp_path / "out"
     p = subprocess.run([sys.executable, str(ROOT / "run.py"), "network",

@@ -202,11 +202,15 @@ def with_network_seed(network: Network, seed: int) -> Network:
 
 
 def load_network(path: str | Path, policies: Registry | None = None,
-                 calibrator: Calibrator | None = None) -> Network:
+                 calibrator: Calibrator | None = None,
+                 on_spec: Callable[[NetworkSpec], Any] | None = None) -> Network:
     """Read and validate a network file and every practice's scenario.
 
     Practices given by their exports are calibrated first by ``calibrator``
     (``gpsim`` passes :func:`gpsim.calibrate.calibrate_network_practices`).
+    ``on_spec(spec)`` is called once the network file itself is read and valid,
+    before its practices are (``gpsim network`` starts its workers then, knowing
+    how many practices there are).
 
     A problem in a practice's ``set:`` is reported at the line of the network
     file where it is written; the same problem in several practices (a
@@ -218,11 +222,11 @@ def load_network(path: str | Path, policies: Registry | None = None,
             file), the line and the key path of every problem.
     """
     with reading_from(path):
-        return _load_network(Path(path), policies, calibrator)
+        return _load_network(Path(path), policies, calibrator, on_spec)
 
 
-def _load_network(path: Path, policies: Registry | None, calibrator: Calibrator | None
-                  ) -> Network:
+def _load_network(path: Path, policies: Registry | None, calibrator: Calibrator | None,
+                  on_spec: Callable[[NetworkSpec], Any] | None = None) -> Network:
     shown = str(path)
     spec, doc = read_spec(path, NetworkSpec, NETWORK)
     ids = [p.id for p in spec.practices]
@@ -232,6 +236,8 @@ def _load_network(path: Path, policies: Registry | None, calibrator: Calibrator 
                                      f"({', '.join(dupes)} appear more than once)",
                                      doc.lines.get(("practices",)))])
     _refuse_outside(shown, path, spec, doc)
+    if on_spec is not None:
+        on_spec(spec)
     practices, found = [], []
     calibrated = _calibrated(shown, path, spec, doc, calibrator)
     for i, ref in enumerate(spec.practices):

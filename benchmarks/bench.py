@@ -225,6 +225,11 @@ def _bnssg_times(copies: int, folder: Path) -> Path:
     return path
 
 
+#: The command's running phase: from the network loaded (its workers start, and load the
+#: engine, once its file is read) to the last practice's result added up.
+RUNNING = "practices running (network loaded to the last result added up)"
+
+
 def timeline_command(workers: int, copies: int = 1) -> dict:
     """``gpsim network bnssg.yaml --summary-only`` as a user runs it, in a fresh interpreter.
 
@@ -253,15 +258,14 @@ def timeline_command(workers: int, copies: int = 1) -> dict:
         "phases": {
             "interpreter start and imports": m["imported"] - t_start,
             "loading the network, hub allocation": m["loaded"] - m["imported"],
-            "practices running (pool start to the last result added up)":
-                m["ran"] - m["loaded"],
+            RUNNING: m["ran"] - m["loaded"],
             "network summary and its CSVs (its figure drawn meanwhile, aside)":
                 m["summed"] - m["ran"],
             "report": m["drawn"] - m["summed"],
             "the folder put in place": m["returned"] - m["drawn"],
             "interpreter exit": t_end - m["returned"],
         },
-        "running": "practices running (pool start to the last result added up)",
+        "running": RUNNING,
         "largest_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 

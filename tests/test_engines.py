@@ -355,9 +355,6 @@ def test_backtest_reproduces_stored_outputs(name, engine):
 
 def test_the_compiled_desk_starts_without_scipy_linalg_and_blas_still_works():
     """The BLAS probe is answered without importing scipy.linalg; real BLAS use still imports it."""
-    import subprocess
-    import sys
-
     code = (
         "import sys\n"
         "from sim import load_scenario, run\n"
@@ -369,16 +366,21 @@ def test_the_compiled_desk_starts_without_scipy_linalg_and_blas_still_works():
         "print('dot', dot(np.ones(3), np.arange(3.0)))\n"
         "print('linalg after', 'scipy.linalg' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout.splitlines()
-    assert out == ["linalg before False", "dot 3.0", "linalg after True"]
+    assert _printed_by_a_fresh_python(code) == ["linalg before False", "dot 3.0",
+                                                "linalg after True"]
+
+
+def _printed_by_a_fresh_python(code: str) -> list[str]:
+    """The lines ``code`` prints, run in a new interpreter from the project's root."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout.splitlines()
 
 
 def test_load_engine_loads_what_a_first_run_would_import_of_numba_and_the_holidays():
     """A worker prepared with ``load_engine`` imports no numba or holiday module in its first run."""
-    import subprocess
-    import sys
-
     code = (
         "import sys\n"
         "from sim import load_scenario\n"
@@ -391,9 +393,7 @@ def test_load_engine_loads_what_a_first_run_would_import_of_numba_and_the_holida
         "             if m.split('.')[0] in ('numba', 'llvmlite', 'holidays')))\n"
         "print('numba' in before, 'holidays.countries' in before)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout.splitlines()
-    assert out == ["[]", "True True"]
+    assert _printed_by_a_fresh_python(code) == ["[]", "True True"]
 
 
 def test_the_compiled_desk_books_the_same_when_it_must_grow_as_it_goes(monkeypatch):

@@ -376,15 +376,12 @@ def _replications(args: argparse.Namespace) -> str:
 
 def cmd_network(args: argparse.Namespace) -> int:
     """Run every practice of a network; write each practice's results and the network's."""
-    import os
-
     from gpsim.exports import calibrate_network_practices
-    from gpsim.network import run_network_study
+    from gpsim.network import network_workers, run_network_study
     from sim.inputs.networks import load_network
     from sim.runs.executor import kept_workers
     from sim.runs.single import load_engine
 
-    asked = args.workers or os.cpu_count() or 1
     replications = _replications(args)
     out = Path(args.out) if args.out else \
         project_root() / "results" / "networks" / Path(args.network).stem
@@ -394,13 +391,12 @@ def cmd_network(args: argparse.Namespace) -> int:
                 # Once the network file is read: the workers start, and load the engine
                 # while this process reads the practices' scenarios.
                 if not args.scheduler:
-                    n = min(asked, len(spec.practices) * args.replications)
+                    n = network_workers(args.workers, len(spec.practices), args.replications)
                     workers_kept.enter_context(kept_workers(n, prepare=load_engine))
 
             network = load_network(args.network, _registry(args), calibrate_network_practices,
                                    on_spec=start_workers)
-            # No more workers than runs (as run_network_study starts them).
-            workers = min(asked, len(network.practices) * args.replications)
+            workers = network_workers(args.workers, len(network.practices), args.replications)
             patients = sum(s.population.size for _, s in network.practices)
             where = (f"Dask scheduler {args.scheduler}" if args.scheduler
                      else f"{workers} process(es)")
@@ -408,7 +404,7 @@ def cmd_network(args: argparse.Namespace) -> int:
                   f"{patients:,} patients, {replications}, {where} ...", flush=True)
             result = run_network_study(network, out, replication=args.replication,
                                        replications=args.replications,
-                                       workers=asked, scheduler=args.scheduler,
+                                       workers=workers, scheduler=args.scheduler,
                                        summary_only=args.summary_only,
                                        policies=_registry(args),
                                        practice_plots=args.practice_plots, force=args.force,

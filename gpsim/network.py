@@ -100,6 +100,15 @@ def warmup_words(s) -> str:
                    f"recommended at least {check.recommended_days} days).")
 
 
+def network_workers(workers: int | None, practices: int, replications: int) -> int:
+    """Local processes for a network's runs: as asked (default: every core), no more than runs.
+
+    Each practice's replication is a task of its own, so ``-r 3`` may use three
+    times as many workers as the network has practices.
+    """
+    return min(workers or os.cpu_count() or 1, practices * replications)
+
+
 def run_network_study(
     network: str | Path | Network,
     out: str | Path | None = None,
@@ -145,7 +154,7 @@ def run_network_study(
     out = Path(out) if out is not None else Path("results") / "networks" / network.file.stem
     if replications < 1:
         raise ValueError("replications must be 1 or more")
-    workers = min(workers or os.cpu_count() or 1, len(network.practices) * replications)
+    workers = network_workers(workers, len(network.practices), replications)
     with claim_output(out, command="network", force=force, bulk=("practices",)) as folder:
         folder.mark_bulk()
         t0 = time.perf_counter()

@@ -9,6 +9,8 @@ without one.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -81,6 +83,91 @@ def test_a_bad_history_file_is_refused_with_its_key_and_line(practice, rows, mes
     text = str(e.value)
     assert "population.history_file" in text and message in text
     assert f"{path}:" in text  # the scenario's line
+
+
+KNOWN = pd.DataFrame({"patient_id": ["P0003", "P0001"], "clinician_id": ["gp_adams", "pn_khan"],
+                      "consultations": [12, 2]})
+
+
+@pytest.fixture()
+def reads(monkeypatch):
+    """Each list and history file read by the loader, counted by path; nothing remembered."""
+    import collections
+
+    from sim.inputs import loading
+
+    monkeypatch.setattr(loading, "_CHECKED", {})
+    counted: collections.Counter = collections.Counter()
+
+    def counting(read):
+        def counted_read(path, *a):
+            counted[Path(path).resolve()] += 1
+            return read(path, *a)
+        return counted_read
+
+    for name in ("read_list", "read_history"):
+        monkeypatch.setattr(loading, name, counting(getattr(loading, name)))
+    return counted
+
+
+def test_a_list_and_history_checked_once_are_read_again_only_once_they_change(practice,
+                                                                              reads):
+    import os
+
+    from sim.files.seen import inputs_read
+
+    tmp_path, data = practice
+    path = write(tmp_path, data, KNOWN)
+    listed, history = (tmp_path / "list.csv").resolve(), (tmp_path / "history.parquet").resolve()
+    first = load_scenario(path)
+    with inputs_read() as seen:  # not read again, but still an input no output may replace
+        again = load_scenario(path)
+    assert first == again and first.population.size == 300
+    assert reads == {listed: 1, history: 1} and {listed, history} <= seen
+    (tmp_path / "other").mkdir()  # a check that passed never lets a file from outside in
+    with pytest.raises(ScenarioError, match=r"list_file: 'list\.csv' is outside the folders"):
+        load_scenario(path, roots=[tmp_path / "other"])
+    # The list changes (fewer patients; a later modification time, whatever the clock's grain).
+    stat = os.stat(listed)
+    pd.read_csv(listed).iloc[:250].to_csv(listed, index=False)
+    os.utime(listed, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert load_scenario(path).population.size == 250 and reads[listed] == 2
+    # A scenario without a clinician the history names is refused, though the files passed.
+    data = {**data, "clinicians": [c for c in data["clinicians"] if c["id"] != "pn_khan"],
+            "teams": []}
+    with pytest.raises(ScenarioError, match=r"clinician\(s\) not in the scenario: pn_khan"):
+        load_scenario(write(tmp_path, data, None))
+    with pytest.raises(ScenarioError, match=r"clinician\(s\) not in the scenario: pn_khan"):
+        load_scenario(tmp_path / "s.yaml")  # a problem is found each time, never remembered
+    assert reads[history] == 4
+
+
+def test_a_network_reads_each_list_once_though_its_hub_and_rollout_check_again(practice,
+                                                                               reads):
+    """The hub's clinicians and a wave's rollout are validated again without the files."""
+    import copy
+    import shutil
+
+    from sim.inputs.networks import load_network
+
+    tmp_path, data = practice
+    for pid in ("a", "b"):
+        (tmp_path / pid).mkdir()
+        shutil.copy(tmp_path / "list.csv", tmp_path / pid / "list.csv")
+        write(tmp_path / pid, copy.deepcopy(data), KNOWN)
+    (tmp_path / "net.yaml").write_text(
+        "name: n\nseed: 3\nrollout: {policy: {name: usual_gp_first}}\n"
+        "waves:\n  - {from: 2025-04-07, practices: [a]}\n"
+        "practices:\n  - {id: a, scenario: a/s.yaml}\n  - {id: b, scenario: b/s.yaml}\n"
+        "hub:\n  name: h\n  session_starts: {ev: '18:30'}\n  clinicians:\n"
+        "    - {id: hub_gp, role: gp, sessions: [mon_ev], slots_per_session: 4}\n",
+        encoding="utf-8")
+    net = load_network(tmp_path / "net.yaml")
+    assert reads == {(tmp_path / pid / name).resolve(): 1 for pid in ("a", "b")
+                     for name in ("list.csv", "history.parquet")}
+    for _, s in net.practices:
+        assert s.population.size == 300 and "hub_gp" in [c.id for c in s.clinicians]
+    assert [len(s.policy_changes) for _, s in net.practices] == [1, 0]
 
 
 def test_a_history_file_needs_a_list_and_not_a_drawn_history_too():

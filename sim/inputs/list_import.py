@@ -94,7 +94,9 @@ def read_list(path: str | Path, band_names: list[str], holders: list[str],
                                 f"{line_numbers(bad, lines)} (e.g. {band.to_numpy()[bad][0]!r}; "
                                 "the scenario's bands: "
                                 f"{', '.join(band_names)})")
-        age_band = np.array([band_names.index(b) for b in band], dtype=np.int16)
+        # each band's first index among the scenario's (found once a distinct band)
+        kinds, which = np.unique(band.to_numpy(dtype=object), return_inverse=True)
+        age_band = np.array([band_names.index(b) for b in kinds], dtype=np.int16)[which]
     elif "age" in df.columns:
         bounds = _band_bounds(band_names)
         if bounds is None:

@@ -379,7 +379,7 @@ def cmd_network(args: argparse.Namespace) -> int:
     from gpsim.exports import calibrate_network_practices
     from gpsim.network import network_workers, run_network_study
     from sim.inputs.networks import load_network
-    from sim.runs.executor import kept_workers
+    from sim.runs.executor import ahead, kept_workers
     from sim.runs.single import load_engine
 
     replications = _replications(args)
@@ -394,8 +394,10 @@ def cmd_network(args: argparse.Namespace) -> int:
                     n = network_workers(args.workers, len(spec.practices), args.replications)
                     workers_kept.enter_context(kept_workers(n, prepare=load_engine))
 
+            # The workers also check the practices' list files while this process reads
+            # the scenarios (ahead).
             network = load_network(args.network, _registry(args), calibrate_network_practices,
-                                   on_spec=start_workers)
+                                   on_spec=start_workers, ahead=ahead)
             workers = network_workers(args.workers, len(network.practices), args.replications)
             patients = sum(s.population.size for _, s in network.practices)
             where = (f"Dask scheduler {args.scheduler}" if args.scheduler

@@ -48,3 +48,10 @@ def was_prepared(task):
 
     time.sleep(0.05)
     return os.getpid(), (Path(task) / f"prepared-{os.getpid()}").exists()
+
+
+def square_unless_three(task):
+    """``task`` squared; 3 raises."""
+    if task == 3:
+        raise ValueError("three")
+    return task * task

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from marking_task import die_on, mark_then_wait, worker_pid
 
-from sim.runs.executor import Failure, execute, kept_workers
+from sim.runs.executor import Failure, ahead, execute, kept_workers
 
 
 def _pids(n: int, workers: int = 2) -> list[int]:
@@ -137,3 +137,36 @@ def test_a_prepare_that_fails_leaves_the_workers_running_their_tasks(tmp_path):
         out = dict(execute(list(range(5)), die_on, workers=2, progress=False))
     assert out == {i: i for i in range(5)}
     assert len(list(tmp_path.glob("prepared-*"))) == 2
+
+
+def _all_ready(handle, n: int) -> list:
+    import time
+
+    got, deadline = [], time.monotonic() + 60
+    while len(got) < n and time.monotonic() < deadline:
+        got += handle.ready()
+        time.sleep(0.01)
+    return got
+
+
+def test_work_handed_ahead_comes_back_when_ready_on_all_kept_workers_but_one(tmp_path):
+    import time
+
+    from marking_task import mark_then_wait, square_unless_three
+
+    with kept_workers(3):
+        handle = ahead([(str(tmp_path), i) for i in range(4)], mark_then_wait)
+        # Two of three workers take tasks; more are handed out only as ready() is asked.
+        deadline = time.monotonic() + 30
+        while len(list(tmp_path.glob("started-*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.6)  # the first two have finished; nothing more was handed out
+        assert sorted(p.name for p in tmp_path.glob("started-*")) == ["started-0", "started-1"]
+        assert sorted(_all_ready(handle, 4)) == [0, 1, 2, 3]
+        # A task that fails is left out; the others come back.
+        handle = ahead(list(range(6)), square_unless_three)
+        assert sorted(_all_ready(handle, 5)) == [0, 1, 4, 16, 25]
+        handle.close()
+        assert handle.ready() == []
+    # Outside a block of kept workers nothing is handed out (the caller does the work).
+    assert ahead(list(range(6)), square_unless_three).ready() == []

@@ -214,3 +214,61 @@ def test_last_year_is_spread_evenly_over_the_year_before_the_run():
     p, t, c = _with_last_year(h, gp, np.array([7]), np.array([3.0]), np.array([2]))
     assert p.tolist() == [7, 0, 0] and c.tolist() == [2, 2, 2]  # the non-GP pair is left out
     assert np.allclose(t, [3.0, -365.25 + 0.25 * 365.25, -365.25 + 0.75 * 365.25])
+
+
+def test_a_networks_lists_checked_ahead_in_its_workers_give_the_same_network(practice, reads):
+    """Checked in worker processes, the files are not read here, and nothing else changes."""
+    import copy
+    import shutil
+
+    from sim.files.seen import inputs_read
+    from sim.inputs import loading
+    from sim.inputs.networks import load_network
+    from sim.runs.executor import execute, kept_workers
+
+    tmp_path, data = practice
+    for pid in ("a", "b", "c"):
+        (tmp_path / pid).mkdir()
+        shutil.copy(tmp_path / "list.csv", tmp_path / pid / "list.csv")
+        write(tmp_path / pid, copy.deepcopy(data), KNOWN)
+    (tmp_path / "net.yaml").write_text(
+        "name: n\nseed: 3\npractices:\n  - {id: a, scenario: a/s.yaml}\n"
+        "  - {id: b, scenario: b/s.yaml, set: {policy.name: usual_gp_first}}\n"
+        "  - {id: c, scenario: c/s.yaml}\n"
+        "hub:\n  name: h\n  session_starts: {ev: '18:30'}\n  clinicians:\n"
+        "    - {id: hub_gp, role: gp, sessions: [mon_ev], slots_per_session: 4}\n",
+        encoding="utf-8")
+    plain = load_network(tmp_path / "net.yaml")
+    loading._CHECKED.clear()
+    reads.clear()
+
+    class AllReady:
+        """Every task done in the workers before the first practice is read."""
+
+        def __init__(self, tasks, fn):
+            with kept_workers(2):
+                self.results = [r for _, r in execute(tasks, fn, workers=2, progress=False)]
+
+        def ready(self):
+            out, self.results = self.results, []
+            return out
+
+        def close(self):
+            pass
+
+    with inputs_read() as seen:
+        checked = load_network(tmp_path / "net.yaml", ahead=AllReady)
+    assert reads == {} and checked.practices == plain.practices
+    assert {(tmp_path / pid / name).resolve() for pid in ("a", "b", "c")
+            for name in ("list.csv", "history.parquet")} <= seen
+
+
+def test_a_check_ahead_reads_nothing_outside_the_folders_it_is_given(practice, reads):
+    from sim.inputs.loading import files_checked
+
+    tmp_path, data = practice
+    path = write(tmp_path, data, KNOWN)
+    (tmp_path / "other").mkdir()
+    assert files_checked((path, {}, (tmp_path / "other",), None)) == {}
+    assert reads == {}
+    assert len(files_checked((path, {}, (tmp_path,), None))) == 1 and len(reads) == 2

@@ -31,7 +31,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .files import NETWORK
-from .loading import Origin, load_scenario, read_spec, scenario_from_dict
+from .loading import (
+    Origin,
+    files_checked,
+    load_scenario,
+    read_spec,
+    remember_checked,
+    scenario_from_dict,
+)
 from .policies import Registry
 from .problems import Problem, ScenarioError, merge_repeats
 from .roots import outside, reading_from
@@ -113,6 +120,9 @@ class ExportPractice:
 #: Calibrates practices given by their exports: returns, per practice id, the scenario
 #: file written, or the problems found (each a message).
 Calibrator = Callable[[Path, list[ExportPractice]], dict[str, Path | list[str]]]
+
+#: Hands tasks to other processes: ``ahead(tasks, fn)`` (see :func:`load_network`).
+AheadRunner = Callable[[list[Any], Callable[[Any], Any]], Any]
 
 
 class HubClinician(BaseModel):
@@ -203,14 +213,22 @@ def with_network_seed(network: Network, seed: int) -> Network:
 
 def load_network(path: str | Path, policies: Registry | None = None,
                  calibrator: Calibrator | None = None,
-                 on_spec: Callable[[NetworkSpec], Any] | None = None) -> Network:
+                 on_spec: Callable[[NetworkSpec], Any] | None = None,
+                 ahead: AheadRunner | None = None) -> Network:
     """Read and validate a network file and every practice's scenario.
 
     Practices given by their exports are calibrated first by ``calibrator``
     (``gpsim`` passes :func:`gpsim.calibrate.calibrate_network_practices`).
     ``on_spec(spec)`` is called once the network file itself is read and valid,
     before its practices are (``gpsim network`` starts its workers then, knowing
-    how many practices there are).
+    how many practices there are). ``ahead(tasks, fn)``: hands ``fn(task)`` to
+    other processes and returns a handle whose ``ready()`` gives the results
+    finished so far and whose ``close()`` drops the rest
+    (:func:`sim.runs.executor.ahead`); the practices' list and history files are
+    then checked there (:func:`sim.inputs.loading.files_checked`), the last
+    practice first, while this process reads the scenarios from the first.
+    Whatever is not checked there by the time a practice is read is checked
+    here, so the network and every message are the same with it or without.
 
     A problem in a practice's ``set:`` is reported at the line of the network
     file where it is written; the same problem in several practices (a
@@ -221,12 +239,13 @@ def load_network(path: str | Path, policies: Registry | None = None,
         ScenarioError: naming the network file (or the practice's scenario
             file), the line and the key path of every problem.
     """
-    with reading_from(path):
-        return _load_network(Path(path), policies, calibrator, on_spec)
+    with reading_from(path) as roots:
+        return _load_network(Path(path), policies, calibrator, on_spec, ahead, roots)
 
 
 def _load_network(path: Path, policies: Registry | None, calibrator: Calibrator | None,
-                  on_spec: Callable[[NetworkSpec], Any] | None = None) -> Network:
+                  on_spec: Callable[[NetworkSpec], Any] | None = None,
+                  ahead: AheadRunner | None = None, roots: tuple[Path, ...] = ()) -> Network:
     shown = str(path)
     spec, doc = read_spec(path, NetworkSpec, NETWORK)
     ids = [p.id for p in spec.practices]
@@ -238,9 +257,32 @@ def _load_network(path: Path, policies: Registry | None, calibrator: Calibrator 
     _refuse_outside(shown, path, spec, doc)
     if on_spec is not None:
         on_spec(spec)
-    practices, found = [], []
     calibrated = _calibrated(shown, path, spec, doc, calibrator)
+    files = [(calibrated[ref.id] if ref.appointments is not None else path.parent / ref.scenario,
+              ref) for ref in spec.practices]
+    checking = ahead([(f, dict(ref.set), roots, policies) for f, ref in reversed(files)
+                      if isinstance(f, Path)], files_checked) if ahead is not None else None
+    try:
+        return _read_practices(shown, path, spec, doc, policies, calibrated, checking)
+    finally:
+        if checking is not None:
+            checking.close()
+
+
+def _read_practices(shown: str, path: Path, spec: NetworkSpec, doc: YamlDoc,
+                    policies: Registry | None, calibrated: dict[str, Path | list[str]],
+                    checking: Any) -> Network:
+    """The network from its file: each practice's scenario read, with the rollouts and hub.
+
+    ``checking``: an :class:`sim.runs.executor.Ahead` checking the practices'
+    list files in other processes (or None); the checks it has finished are
+    taken before each practice is read.
+    """
+    practices, found = [], []
     for i, ref in enumerate(spec.practices):
+        if checking is not None:
+            for checked in checking.ready():
+                remember_checked(checked)
         origins = {key: Origin(shown, doc.lines.get(("practices", i, "set", key)),
                                ("practices", i, "set", key)) for key in ref.set}
         if ref.appointments is not None:

@@ -131,6 +131,67 @@ def kept_workers(workers: int, prepare: Callable[[], Any] | None = None) -> Iter
         kept.close()
 
 
+class Ahead:
+    """Tasks the kept workers run while this process goes on; results taken when ready.
+
+    Made by :func:`ahead`. Nothing waits for them: :meth:`ready` gives the
+    results finished since it was last called (and hands out more tasks), and
+    :meth:`close` drops the tasks not yet handed out (one running finishes and
+    its result is dropped). A task that fails is dropped: it only did ahead what
+    the caller does anyway.
+    """
+
+    def __init__(self, pool: Any, tasks: Sequence[Any], fn: Callable[[Any], Any],
+                 at_once: int):
+        self._pool, self._fn, self._at_once = pool, fn, at_once
+        self._waiting = list(reversed(tasks))  # popped from the end: in the tasks' order
+        self._futures: list[Any] = []
+        self._hand_out()
+
+    def _hand_out(self) -> None:
+        try:
+            while self._waiting and len(self._futures) < self._at_once:
+                self._futures.append(self._pool.submit(self._fn, self._waiting.pop()))
+        except BrokenProcessPool:  # a worker died: the next execute() starts new ones
+            self._waiting = []
+
+    def ready(self) -> list[Any]:
+        """The results of the tasks finished since the last call, failures left out."""
+        done, pending = [], []
+        for fut in self._futures:
+            (done if fut.done() else pending).append(fut)
+        self._futures = pending
+        self._hand_out()
+        return [fut.result() for fut in done if not fut.cancelled() and fut.exception() is None]
+
+    def close(self) -> None:
+        """Drop the tasks not yet handed out, and the results not yet taken."""
+        self._waiting = []
+        for fut in self._futures:
+            fut.cancel()
+        self._futures = []
+
+
+def ahead(tasks: Sequence[Any], fn: Callable[[Any], Any]) -> Ahead:
+    """Hand ``fn(task)`` for each task, in order, to this block's :func:`kept_workers`.
+
+    For work this process would otherwise do itself while its workers wait (a
+    network's practices' list files checked while it reads their scenarios).
+    All workers but one take tasks, so that this process keeps a core (on two
+    cores, one worker). Outside a block of kept workers, nothing is handed out
+    and the :class:`Ahead` has no results.
+    """
+    kept = _kept()
+    if kept is None or not tasks:
+        return Ahead(None, [], fn, 0)
+    try:
+        pool = kept.get()
+    except BrokenProcessPool:
+        kept.is_broken = True
+        return Ahead(None, [], fn, 0)
+    return Ahead(pool, tasks, fn, max(1, kept.workers - 1))
+
+
 def show_progress(progress: bool | None = None) -> bool:
     """Whether to draw a progress bar: as asked, else only on a terminal outside CI."""
     if progress is not None:

@@ -22,6 +22,11 @@ capacity scales with the list.
                                           # minutes here
     python benchmarks/bench.py --choose [W]  # the shipped question (gpsim choose, about 600
                                           # runs) on 1 and on W workers; about 3 minutes here
+    python benchmarks/bench.py --calibrated [W]  # a network of 40 calibrated practices (each
+                                          # its own list and history) with a hub: loading
+                                          # it alone, with W workers checking the lists
+                                          # ahead, and the command on W workers; about 20
+                                          # seconds here
 
 The default run ends with the project's time beside a naive SimPy model's
 (benchmarks/naive_simpy.py) on the same practice, measured in the same call.
@@ -486,6 +491,96 @@ def choose_main(workers: int) -> int:
     return 0
 
 
+def calibrated_network(folder: Path, copies: int = 40) -> Path:
+    """A network of ``copies`` calibrated 10,000-patient practices with a hub, in ``folder``.
+
+    One practice is simulated (the default practice, seed 1), exported as a
+    practice system would (EMIS Web) with its list, and calibrated once with
+    the fit report left out; each practice is a copy in a folder of its own, with
+    its own list and history files, as practices calibrated one by one would be.
+    """
+    import shutil
+
+    from analysis.calibration.synthetic import export_from_appointments, list_from_patients
+    from gpsim.calibrate import CalibrationRequest, run_calibrate
+    from sim import load_scenario, with_seed
+    from sim.runs.single import run
+
+    result = run(with_seed(load_scenario(ROOT / "scenarios" / "default.yaml"), 1))
+    export_from_appointments(result.appointments, "emis_web").to_csv(folder / "export.csv",
+                                                                       index=False)
+    list_from_patients(result.patients, usual_gp=True).to_csv(folder / "list.csv", index=False)
+    made = folder / "made"
+    made.mkdir()
+    run_calibrate(CalibrationRequest(str(folder / "export.csv"), str(made / "p.yaml"), ROOT,
+                                     list_file=str(folder / "list.csv"), fit=False,
+                                     fit_urgent=False), say=lambda _: None)
+    lines = ['name: "Calibrated practices with a hub"', "seed: 11", "practices:"]
+    for i in range(1, copies + 1):
+        (folder / f"p{i:02d}").mkdir()
+        for name in ("p.yaml", "p.list.csv", "p.history.parquet"):
+            shutil.copy(made / name, folder / f"p{i:02d}" / name)
+        lines.append(f"  - {{id: p{i:02d}, scenario: p{i:02d}/p.yaml}}")
+    lines += ["hub:", '  name: "Evening hub"', '  session_starts: {ev: "18:30"}',
+              "  clinicians:"]
+    lines += [f"    - {{id: hub_gp_{k}, role: gp, sessions: [mon_ev, tue_ev, wed_ev, thu_ev, "
+              "fri_ev], slots_per_session: 9}" for k in (1, 2)]
+    (folder / "network.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder / "network.yaml"
+
+
+def one_calibrated_load(network: str, workers: int) -> dict:
+    """Load the network in this process: alone (0 workers) or with ``workers`` checking ahead."""
+    import contextlib
+
+    from sim.inputs import loading
+    from sim.inputs.networks import load_network
+    from sim.runs.executor import ahead, kept_workers
+    from sim.runs.single import load_engine
+
+    reads = []
+    read_list = loading.read_list
+
+    def counted(*a):
+        reads.append(a[0])
+        return read_list(*a)
+
+    loading.read_list = counted
+    with contextlib.ExitStack() as kept:
+        def start(_spec):
+            kept.enter_context(kept_workers(workers, prepare=load_engine))
+
+        t = time.perf_counter()
+        net = load_network(network, on_spec=start if workers else None,
+                           ahead=ahead if workers else None)
+        wall = time.perf_counter() - t
+    return {"load_s": wall, "practices": len(net.practices), "lists_read_here": len(reads)}
+
+
+def calibrated_main(workers: int) -> int:
+    """A network of calibrated practices: its loading, and the whole command."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="gpsim-bench-") as tmp:
+        print("Calibrating one practice and copying it 40 times ...", flush=True)
+        network = calibrated_network(Path(tmp))
+        print(f"{'case':<55} {'wall s':>7} {'lists read by the parent':>25}")
+        for w in (0, workers):
+            p = subprocess.run([sys.executable, __file__, "--one-calibrated-load", str(network),
+                                str(w)], capture_output=True, text=True, check=True)
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+            case = (f"load_network, {w} workers checking the lists ahead" if w
+                    else "load_network alone")
+            print(f"{case:<55} {r['load_s']:>7.2f} {r['lists_read_here']:>25}")
+        wall, _ = _timed([sys.executable, str(ROOT / "run.py"), "network", str(network),
+                          "--summary-only", "--workers", str(workers), "--out",
+                          f"{tmp}/out"])
+        print(f"{f'gpsim network --summary-only --workers {workers}':<55} {wall:>7.2f}")
+    print("On W workers, W - 1 check the lists ahead while the parent reads the scenarios "
+          "(the parent keeps a core); on one, the parent checks them all.")
+    return 0
+
+
 def one_naive(patients: int, policy: str) -> dict:
     """The naive SimPy model (benchmarks/naive_simpy.py) on the same practice, in this process."""
     from naive_simpy import naive_run
@@ -575,6 +670,13 @@ def _main(argv: list[str]) -> int:
         import os
 
         return timeline_main(_whole(argv, 1, os.cpu_count() or 1, "--timeline's workers"))
+    if argv and argv[0] == "--one-calibrated-load":
+        print(json.dumps(one_calibrated_load(argv[1], int(argv[2]))))
+        return 0
+    if argv and argv[0] == "--calibrated":
+        import os
+
+        return calibrated_main(_whole(argv, 1, os.cpu_count() or 1, "--calibrated's workers"))
     if argv and argv[0] == "--choose":
         import os
 

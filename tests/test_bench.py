@@ -27,6 +27,7 @@ def test_scaled_scenario_is_valid_and_scaled():
     (["--workers", "x"], "--workers' number of practices must be a whole number"),
     (["--timeline", "0"], "--timeline's workers must be 1 or more, not 0"),
     (["--choose", "two"], "--choose's workers must be a whole number"),
+    (["--calibrated", "0"], "--calibrated's workers must be 1 or more, not 0"),
 ])
 def test_bad_arguments_get_a_message_and_the_usage_not_a_traceback(args, says):
     p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), *args],
@@ -67,3 +68,17 @@ def test_workers_case_goes_up_to_every_core(cores, counts):
     from bench import worker_counts
 
     assert worker_counts(cores) == counts
+
+
+def test_the_calibrated_network_s_practices_each_have_their_own_list(tmp_path):
+    """``--calibrated``: copies of one calibrated practice, each with its own files, a hub."""
+    from bench import calibrated_network
+
+    from sim.inputs.networks import load_network
+
+    net = load_network(calibrated_network(tmp_path, copies=2))
+    lists = [s.population.list_file for _, s in net.practices]
+    assert [pid for pid, _ in net.practices] == ["p01", "p02"] and len(set(lists)) == 2
+    assert all(s.population.history_file and s.population.size == 10_000
+               for _, s in net.practices)
+    assert net.hub_ids == {"hub_gp_1", "hub_gp_2"}

@@ -142,26 +142,33 @@ def test_a_list_and_history_checked_once_are_read_again_only_once_they_change(pr
     assert reads[history] == 4
 
 
-def test_a_network_reads_each_list_once_though_its_hub_and_rollout_check_again(practice,
-                                                                               reads):
-    """The hub's clinicians and a wave's rollout are validated again without the files."""
+HUB = ("hub:\n  name: h\n  session_starts: {ev: '18:30'}\n  clinicians:\n"
+       "    - {id: hub_gp, role: gp, sessions: [mon_ev], slots_per_session: 4}\n")
+
+
+def _practices_with_lists(tmp_path, data, ids) -> None:
+    """``tmp_path/<id>/s.yaml`` for each id: the practice, with its own list and history."""
     import copy
     import shutil
 
-    from sim.inputs.networks import load_network
-
-    tmp_path, data = practice
-    for pid in ("a", "b"):
+    for pid in ids:
         (tmp_path / pid).mkdir()
         shutil.copy(tmp_path / "list.csv", tmp_path / pid / "list.csv")
         write(tmp_path / pid, copy.deepcopy(data), KNOWN)
+
+
+def test_a_network_reads_each_list_once_though_its_hub_and_rollout_check_again(practice,
+                                                                               reads):
+    """The hub's clinicians and a wave's rollout are validated again without the files."""
+    from sim.inputs.networks import load_network
+
+    tmp_path, data = practice
+    _practices_with_lists(tmp_path, data, ("a", "b"))
     (tmp_path / "net.yaml").write_text(
         "name: n\nseed: 3\nrollout: {policy: {name: usual_gp_first}}\n"
         "waves:\n  - {from: 2025-04-07, practices: [a]}\n"
         "practices:\n  - {id: a, scenario: a/s.yaml}\n  - {id: b, scenario: b/s.yaml}\n"
-        "hub:\n  name: h\n  session_starts: {ev: '18:30'}\n  clinicians:\n"
-        "    - {id: hub_gp, role: gp, sessions: [mon_ev], slots_per_session: 4}\n",
-        encoding="utf-8")
+        + HUB, encoding="utf-8")
     net = load_network(tmp_path / "net.yaml")
     assert reads == {(tmp_path / pid / name).resolve(): 1 for pid in ("a", "b")
                      for name in ("list.csv", "history.parquet")}
@@ -218,26 +225,17 @@ def test_last_year_is_spread_evenly_over_the_year_before_the_run():
 
 def test_a_networks_lists_checked_ahead_in_its_workers_give_the_same_network(practice, reads):
     """Checked in worker processes, the files are not read here, and nothing else changes."""
-    import copy
-    import shutil
-
     from sim.files.seen import inputs_read
     from sim.inputs import loading
     from sim.inputs.networks import load_network
     from sim.runs.executor import execute, kept_workers
 
     tmp_path, data = practice
-    for pid in ("a", "b", "c"):
-        (tmp_path / pid).mkdir()
-        shutil.copy(tmp_path / "list.csv", tmp_path / pid / "list.csv")
-        write(tmp_path / pid, copy.deepcopy(data), KNOWN)
+    _practices_with_lists(tmp_path, data, ("a", "b", "c"))
     (tmp_path / "net.yaml").write_text(
         "name: n\nseed: 3\npractices:\n  - {id: a, scenario: a/s.yaml}\n"
         "  - {id: b, scenario: b/s.yaml, set: {policy.name: usual_gp_first}}\n"
-        "  - {id: c, scenario: c/s.yaml}\n"
-        "hub:\n  name: h\n  session_starts: {ev: '18:30'}\n  clinicians:\n"
-        "    - {id: hub_gp, role: gp, sessions: [mon_ev], slots_per_session: 4}\n",
-        encoding="utf-8")
+        "  - {id: c, scenario: c/s.yaml}\n" + HUB, encoding="utf-8")
     plain = load_network(tmp_path / "net.yaml")
     loading._CHECKED.clear()
     reads.clear()

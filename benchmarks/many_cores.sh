@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The scale-out figures on a machine with many cores, in one go (docs/performance.md).
+#
+#   benchmarks/many_cores.sh [OUT]    # OUT: where each case's output goes (default: a new
+#                                     # folder under /tmp); about 6 minutes on 16 cores
+#
+# Each case's printout is written to OUT/<case>.txt as it finishes, so a run cut short
+# keeps what it measured. Run it on a quiet machine: the cases are timed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-$(mktemp -d /tmp/gpsim-many-cores-XXXXXX)}"
+mkdir -p "$out"
+cores="$(python -c 'import os; print(os.cpu_count() or 1)')"
+export PYTHONUNBUFFERED=1
+{
+  echo "cores: $cores"
+  python -c 'import platform, numpy, pandas, numba; print("python", platform.python_version(),
+    "numpy", numpy.__version__, "pandas", pandas.__version__, "numba", numba.__version__)'
+} > "$out/machine.txt"
+# numba's cache: compiled once here, so that no case pays for it.
+python run.py run scenarios/default.yaml --set population.size=500 --set warmup_days=7 \
+  --set duration_days=7 --out "$out/warm" > "$out/warm.txt" 2>&1
+rm -rf "$out/warm"
+status=0
+for case in "workers" "timeline $cores" "calibrated $cores"; do
+  name="${case%% *}"
+  echo "== bench.py --$case" | tee -a "$out/progress.txt"
+  # shellcheck disable=SC2086  # the case's words are its arguments
+  if ! python benchmarks/bench.py --$case > "$out/$name.txt" 2>&1; then
+    echo "   failed: see $out/$name.txt" | tee -a "$out/progress.txt"
+    status=1
+  fi
+done
+echo "figures in $out"
+exit "$status"

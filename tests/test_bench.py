@@ -82,3 +82,16 @@ def test_the_calibrated_network_s_practices_each_have_their_own_list(tmp_path):
     assert all(s.population.history_file and s.population.size == 10_000
                for _, s in net.practices)
     assert net.hub_ids == {"hub_gp_1", "hub_gp_2"}
+
+
+def test_the_many_cores_script_is_valid_and_runs_only_cases_bench_has():
+    import re
+
+    script = ROOT / "benchmarks" / "many_cores.sh"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    cases = re.search(r'for case in (.*); do', script.read_text(encoding="utf-8")).group(1)
+    names = re.findall(r'"(\w+)', cases)
+    usage = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--help"],
+                           capture_output=True, text=True).stdout
+    assert names == ["workers", "timeline", "calibrated"]
+    assert all(f"--{name}" in usage for name in names)

@@ -569,8 +569,8 @@ def calibrated_main(workers: int) -> int:
             p = subprocess.run([sys.executable, __file__, "--one-calibrated-load", str(network),
                                 str(w)], capture_output=True, text=True, check=True)
             r = json.loads(p.stdout.strip().splitlines()[-1])
-            case = (f"load_network, {w} workers checking the lists ahead" if w
-                    else "load_network alone")
+            case = (f"load_network, {w} workers kept ({w - 1} checking the lists ahead)"
+                    if w else "load_network alone")
             print(f"{case:<55} {r['load_s']:>7.2f} {r['lists_read_here']:>25}")
         wall, _ = _timed([sys.executable, str(ROOT / "run.py"), "network", str(network),
                           "--summary-only", "--workers", str(workers), "--out",

@@ -152,7 +152,7 @@ def _all_ready(handle, n: int) -> list:
 def test_work_handed_ahead_comes_back_when_ready_on_all_kept_workers_but_one(tmp_path):
     import time
 
-    from marking_task import mark_then_wait, square_unless_three
+    from marking_task import square_unless_three
 
     with kept_workers(3):
         handle = ahead([(str(tmp_path), i) for i in range(4)], mark_then_wait)

@@ -10,7 +10,10 @@ A file and its ``extends:`` chain are read by :mod:`sim.inputs.extends`; overrid
 :mod:`sim.inputs.overrides`, and a problem an override causes is reported where
 the override was written; here the data are validated against the schema
 (:mod:`sim.inputs.schema`) and the cross-checks (:mod:`sim.inputs.checks`), with
-:class:`Locator` finding each key's file and line.
+:class:`Locator` finding each key's file and line. A practice's list and history
+files that passed their checks are not read again while unchanged
+(:func:`_checked_before`); a network's workers can check them ahead
+(:func:`files_checked`).
 """
 
 from __future__ import annotations

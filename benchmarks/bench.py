@@ -564,18 +564,18 @@ def calibrated_main(workers: int) -> int:
     with tempfile.TemporaryDirectory(prefix="gpsim-bench-") as tmp:
         print("Calibrating one practice and copying it 40 times ...", flush=True)
         network = calibrated_network(Path(tmp))
-        print(f"{'case':<55} {'wall s':>7} {'lists read by the parent':>25}")
+        print(f"{'case':<60} {'wall s':>7} {'lists read by the parent':>25}")
         for w in (0, workers):
             p = subprocess.run([sys.executable, __file__, "--one-calibrated-load", str(network),
                                 str(w)], capture_output=True, text=True, check=True)
             r = json.loads(p.stdout.strip().splitlines()[-1])
             case = (f"load_network, {w} workers kept ({w - 1} checking the lists ahead)"
                     if w else "load_network alone")
-            print(f"{case:<55} {r['load_s']:>7.2f} {r['lists_read_here']:>25}")
+            print(f"{case:<60} {r['load_s']:>7.2f} {r['lists_read_here']:>25}")
         wall, _ = _timed([sys.executable, str(ROOT / "run.py"), "network", str(network),
                           "--summary-only", "--workers", str(workers), "--out",
                           f"{tmp}/out"])
-        print(f"{f'gpsim network --summary-only --workers {workers}':<55} {wall:>7.2f}")
+        print(f"{f'gpsim network --summary-only --workers {workers}':<60} {wall:>7.2f}")
     print("On W workers, W - 1 check the lists ahead while the parent reads the scenarios "
           "(the parent keeps a core); on one, the parent checks them all.")
     return 0

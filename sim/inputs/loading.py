@@ -326,14 +326,12 @@ def files_checked(task: tuple[Path, Mapping[str, Any], Sequence[Path], Registry 
     known = set(_CHECKED)
     try:
         with reading_from(path, roots=roots):
-            data, _ = read_scenario_data(path)
-            for key, value in overrides.items():
-                data, _ = apply_override(data, key, value)
+            data, locator = _merged(path, overrides, None)
             population = data.get("population")
             if not (isinstance(population, dict) and population.get("list_file")):
                 return {}
-            load_scenario(path, overrides, policies, roots=roots)
-    except (ScenarioError, ValueError):
+            _validate(data, locator, policies)
+    except ScenarioError:
         return {}
     return {key: value for key, value in _CHECKED.items() if key not in known}
 
@@ -501,6 +499,12 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None,
 
 def _load(path: str | Path, overrides: Mapping[str, Any] | None, policies: Registry | None,
           origins: Mapping[str, Origin] | None) -> Scenario:
+    return _validate(*_merged(path, overrides, origins), policies)
+
+
+def _merged(path: str | Path, overrides: Mapping[str, Any] | None,
+            origins: Mapping[str, Origin] | None) -> tuple[dict[str, Any], Locator]:
+    """A scenario file's data, its ``extends:`` chain and overrides merged, not yet validated."""
     data, docs = read_scenario_data(path)
     found: dict[KeyPath, Origin] = {}
     problems = []
@@ -514,7 +518,7 @@ def _load(path: str | Path, overrides: Mapping[str, Any] | None, policies: Regis
         found[resolved] = origin
     if problems:
         raise ScenarioError(problems)
-    return _validate(data, Locator(docs, data, found), policies)
+    return data, Locator(docs, data, found)
 
 
 def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>",

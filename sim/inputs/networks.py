@@ -258,22 +258,26 @@ def _load_network(path: Path, policies: Registry | None, calibrator: Calibrator 
     if on_spec is not None:
         on_spec(spec)
     calibrated = _calibrated(shown, path, spec, doc, calibrator)
-    files = [(calibrated[ref.id] if ref.appointments is not None else path.parent / ref.scenario,
-              ref) for ref in spec.practices]
-    checking = ahead([(f, dict(ref.set), roots, policies) for f, ref in reversed(files)
+    # Each practice's scenario file (calibrated from its export, or named), or the problems
+    # its calibration found.
+    files = [calibrated[ref.id] if ref.appointments is not None else path.parent / ref.scenario
+             for ref in spec.practices]
+    checking = ahead([(f, dict(ref.set), roots, policies)
+                      for f, ref in reversed(list(zip(files, spec.practices, strict=True)))
                       if isinstance(f, Path)], files_checked) if ahead is not None else None
     try:
-        return _read_practices(shown, path, spec, doc, policies, calibrated, checking)
+        return _read_practices(shown, path, spec, doc, policies, files, checking)
     finally:
         if checking is not None:
             checking.close()
 
 
 def _read_practices(shown: str, path: Path, spec: NetworkSpec, doc: YamlDoc,
-                    policies: Registry | None, calibrated: dict[str, Path | list[str]],
+                    policies: Registry | None, files: list[Path | list[str]],
                     checking: Any) -> Network:
     """The network from its file: each practice's scenario read, with the rollouts and hub.
 
+    ``files``: each practice's scenario file, or the problems its calibration found.
     ``checking``: an :class:`sim.runs.executor.Ahead` checking the practices'
     list files in other processes (or None); the checks it has finished are
     taken before each practice is read.
@@ -285,16 +289,12 @@ def _read_practices(shown: str, path: Path, spec: NetworkSpec, doc: YamlDoc,
                 remember_checked(checked)
         origins = {key: Origin(shown, doc.lines.get(("practices", i, "set", key)),
                                ("practices", i, "set", key)) for key in ref.set}
-        if ref.appointments is not None:
-            if isinstance(calibrated[ref.id], list):
-                where = ("practices", i, "appointments")
-                found += [(ref.id, Problem(shown, where, f"practice {ref.id!r}: {msg}",
-                                           doc.lines.get(where)))
-                          for msg in calibrated[ref.id]]
-                continue
-            scenario_file = calibrated[ref.id]
-        else:
-            scenario_file = path.parent / ref.scenario
+        scenario_file = files[i]
+        if isinstance(scenario_file, list):
+            where = ("practices", i, "appointments")
+            found += [(ref.id, Problem(shown, where, f"practice {ref.id!r}: {msg}",
+                                       doc.lines.get(where))) for msg in scenario_file]
+            continue
         try:
             if not scenario_file.is_file():
                 raise ScenarioError([Problem(shown, ("practices", i, "scenario"),

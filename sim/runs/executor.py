@@ -184,12 +184,7 @@ def ahead(tasks: Sequence[Any], fn: Callable[[Any], Any]) -> Ahead:
     kept = _kept()
     if kept is None or not tasks:
         return Ahead(None, [], fn, 0)
-    try:
-        pool = kept.get()
-    except BrokenProcessPool:
-        kept.is_broken = True
-        return Ahead(None, [], fn, 0)
-    return Ahead(pool, tasks, fn, max(1, kept.workers - 1))
+    return Ahead(kept.get(), tasks, fn, max(1, kept.workers - 1))
 
 
 def show_progress(progress: bool | None = None) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 
@@ -60,3 +61,41 @@ def test_a_hand_list_that_runs_out_before_the_run_is_noted(tmp_path):
     p = subprocess.run([sys.executable, str(ROOT / "run.py"), "validate", str(DEFAULT)],
                        capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert "note:" not in p.stdout
+
+
+_EVERY_NATION = """
+import datetime as dt, json, sys
+{before}
+from sim.world.closures import BANK_HOLIDAYS, bank_holidays
+days = {{n: [d.isoformat() for d in bank_holidays(n, dt.date(1995, 1, 1), dt.date(2045, 12, 31))]
+        for n in BANK_HOLIDAYS}}
+countries = sorted(m for m in sys.modules if m.startswith("holidays.countries."))
+{after}
+print(json.dumps({{"days": days, "countries": countries}}))
+"""
+
+
+def _every_nation(before: str = "", after: str = "") -> dict:
+    p = subprocess.run([sys.executable, "-c", _EVERY_NATION.format(before=before, after=after)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120, check=True)
+    return json.loads(p.stdout)
+
+
+def test_the_uk_rules_loaded_on_their_own_give_python_holidays_own_dates():
+    # A fresh process loads only the United Kingdom's module (not python-holidays'
+    # 250 countries); its dates for every nation and 51 years are those of a
+    # process where python-holidays imported all its countries itself first.
+    own = _every_nation()
+    assert own["countries"] == ["holidays.countries.united_kingdom"], own["countries"][:5]
+    theirs = _every_nation(before="import holidays.countries")
+    assert len(theirs["countries"]) > 100
+    assert own["days"] == theirs["days"]
+    assert len(own["days"]["england_and_wales"]) > 400
+    # Importing the whole package afterwards reuses the module already loaded.
+    later = _every_nation(after=(
+        "import holidays, holidays.countries\n"
+        "assert holidays.countries.UnitedKingdom is "
+        "sys.modules['holidays.countries.united_kingdom'].UnitedKingdom\n"
+        "assert sorted(holidays.country_holidays('GB', subdiv='SCT', years=2030)) == "
+        "bank_holidays('scotland', dt.date(2030, 1, 1), dt.date(2030, 12, 31))"))
+    assert later["days"] == own["days"]

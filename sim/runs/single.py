@@ -60,7 +60,7 @@ def load_engine() -> None:
     """Load now what a process's first run would: the compiled desk and the bank holidays' rules.
 
     numba and the desk's compiled module (0.15 to 0.2 s), and python-holidays'
-    country rules (0.1 s: it imports every country's on first use). A worker
+    rules for the United Kingdom (about 0.05 s). A worker
     started ahead of its tasks calls it (:func:`sim.runs.executor.kept_workers`);
     nothing a run returns depends on it.
     """

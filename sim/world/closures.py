@@ -8,13 +8,20 @@ announcements, and is small. A scenario names its nation
 (``practice.bank_holidays``), adds its own closures (``closed_dates``: training
 afternoons count as sessions, not closures) and removes a bank holiday it opens on
 (``open_dates``).
+
+python-holidays imports the rules of all its 250 countries the first time it
+is asked for any (about 0.05 s of a process's first run, in every worker and
+every command); only the United Kingdom's module is loaded here
+(:func:`_holidays`), and the package itself only when a run first needs it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+import sys
+from pathlib import Path
 
-import holidays
 import numpy as np
 
 from ..inputs.schema import Scenario
@@ -24,13 +31,44 @@ BANK_HOLIDAYS = {"england_and_wales": ("GB", "ENG"), "scotland": ("GB", "SCT"),
                  "northern_ireland": ("GB", "NIR")}
 
 
+#: The python-holidays module that holds the United Kingdom's rules.
+UK_MODULE = "holidays.countries.united_kingdom"
+
+
+def _holidays():
+    """python-holidays, with the United Kingdom's module loaded on its own.
+
+    ``holidays.country_holidays`` imports its country's module by name, which
+    first runs ``holidays/countries/__init__.py``, and that imports every
+    country. Loading ``united_kingdom.py`` from its file and registering it
+    under its own name first lets the lookup find it without the package: the
+    same module and the same class, so the same dates. Where a release moves
+    that file, nothing is registered and the lookup is python-holidays' own.
+    """
+    import holidays
+
+    if UK_MODULE not in sys.modules:
+        path = Path(holidays.__file__).parent / "countries" / "united_kingdom.py"
+        spec = importlib.util.spec_from_file_location(UK_MODULE, path)
+        if path.is_file() and spec is not None and spec.loader is not None:
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[UK_MODULE] = module
+            try:
+                spec.loader.exec_module(module)
+            except Exception:
+                # Not loadable on its own: python-holidays' own import then
+                # loads it, or says what is wrong.
+                del sys.modules[UK_MODULE]
+    return holidays
+
+
 def bank_holidays(nation: str, first: dt.date, last: dt.date) -> list[dt.date]:
     """Bank holidays of ``nation`` from ``first`` to ``last`` inclusive (none for ``none``)."""
     if nation == "none":
         return []
     country, subdiv = BANK_HOLIDAYS[nation]
-    days = holidays.country_holidays(country, subdiv=subdiv,
-                                     years=range(first.year, last.year + 1))
+    days = _holidays().country_holidays(country, subdiv=subdiv,
+                                        years=range(first.year, last.year + 1))
     return sorted(d for d in days if first <= d <= last)
 
 

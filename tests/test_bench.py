@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -95,3 +96,15 @@ def test_the_many_cores_script_is_valid_and_runs_only_cases_bench_has():
                            capture_output=True, text=True).stdout
     assert names == ["workers", "timeline", "calibrated"]
     assert all(f"--{name}" in usage for name in names)
+
+
+def test_one_case_can_run_again_in_the_same_process():
+    """``--one N POLICY --again``: the fresh process's run and the same run again, both reported."""
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--one", "500",
+                        "usual_gp_first", "--again"], capture_output=True, text=True, check=True)
+    figures = json.loads(p.stdout.strip().splitlines()[-1])
+    assert figures["patients"] == 500 and figures["requests"] > 0
+    assert figures["wall_s"] > 0 and figures["again_s"] > 0
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--one", "500"],
+                       capture_output=True, text=True, check=True)
+    assert "again_s" not in json.loads(p.stdout.strip().splitlines()[-1])

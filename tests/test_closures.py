@@ -99,3 +99,27 @@ def test_the_uk_rules_loaded_on_their_own_give_python_holidays_own_dates():
         "assert sorted(holidays.country_holidays('GB', subdiv='SCT', years=2030)) == "
         "bank_holidays('scotland', dt.date(2030, 1, 1), dt.date(2030, 12, 31))"))
     assert later["days"] == own["days"]
+
+
+def test_threads_asking_at_once_all_get_the_dates():
+    # The web app runs each page in a thread: a thread must not find the UK
+    # module registered but not yet loaded by another.
+    code = (
+        "import datetime as dt, sys, threading\n"
+        "from sim.world.closures import bank_holidays\n"
+        "sys.setswitchinterval(1e-6)\n"
+        "go, got = threading.Barrier(8), []\n"
+        "def ask():\n"
+        "    go.wait()\n"
+        "    try:\n"
+        "        got.append(len(bank_holidays('scotland', dt.date(2024, 1, 1),"
+        " dt.date(2026, 12, 31))))\n"
+        "    except Exception as e:\n"
+        "        got.append(repr(e))\n"
+        "threads = [threading.Thread(target=ask) for _ in range(8)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "print(sorted(set(map(str, got))))\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       timeout=120, check=True)
+    assert p.stdout.strip() == "['31']", p.stdout

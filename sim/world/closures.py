@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ BANK_HOLIDAYS = {"england_and_wales": ("GB", "ENG"), "scotland": ("GB", "SCT"),
 
 #: The python-holidays module that holds the United Kingdom's rules.
 UK_MODULE = "holidays.countries.united_kingdom"
+_LOADING = threading.Lock()
 
 
 def _holidays():
@@ -47,18 +49,21 @@ def _holidays():
     """
     import holidays
 
-    if UK_MODULE not in sys.modules:
-        path = Path(holidays.__file__).parent / "countries" / "united_kingdom.py"
-        spec = importlib.util.spec_from_file_location(UK_MODULE, path)
-        if path.is_file() and spec is not None and spec.loader is not None:
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[UK_MODULE] = module
-            try:
-                spec.loader.exec_module(module)
-            except Exception:
-                # Not loadable on its own: python-holidays' own import then
-                # loads it, or says what is wrong.
-                del sys.modules[UK_MODULE]
+    # One thread at a time (the web app runs each page in a thread): another
+    # would otherwise find the module registered but not yet run.
+    with _LOADING:
+        if UK_MODULE not in sys.modules:
+            path = Path(holidays.__file__).parent / "countries" / "united_kingdom.py"
+            spec = importlib.util.spec_from_file_location(UK_MODULE, path)
+            if path.is_file() and spec is not None and spec.loader is not None:
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[UK_MODULE] = module
+                try:
+                    spec.loader.exec_module(module)
+                except Exception:
+                    # Not loadable on its own: python-holidays' own import then
+                    # loads it, or says what is wrong.
+                    del sys.modules[UK_MODULE]
     return holidays
 
 

@@ -10,7 +10,7 @@ afternoons count as sessions, not closures) and removes a bank holiday it opens 
 (``open_dates``).
 
 python-holidays imports the rules of all its 250 countries the first time it
-is asked for any (about 0.05 s of a process's first run, in every worker and
+is asked for any (about 0.07 s of a process's first run, in every worker and
 every command); only the United Kingdom's module is loaded here
 (:func:`_holidays`), and the package itself only when a run first needs it.
 """

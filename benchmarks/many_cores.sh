@@ -2,7 +2,8 @@
 # The scale-out figures on a machine with many cores, in one go (docs/performance.md).
 #
 #   benchmarks/many_cores.sh [OUT]    # OUT: where each case's output goes (default: a new
-#                                     # folder under /tmp); about 6 minutes on 16 cores
+#                                     # folder under /tmp); a few minutes on 16 cores,
+#                                     # about 6 on two
 #
 # Each case's printout is written to OUT/<case>.txt as it finishes, so a run cut short
 # keeps what it measured. Run it on a quiet machine: the cases are timed.
@@ -14,6 +15,7 @@ cores="$(python -c 'import os; print(os.cpu_count() or 1)')"
 export PYTHONUNBUFFERED=1
 {
   echo "cores: $cores"
+  grep -m1 "model name" /proc/cpuinfo 2>/dev/null || true
   python -c 'import platform, numpy, pandas, numba; print("python", platform.python_version(),
     "numpy", numpy.__version__, "pandas", pandas.__version__, "numba", numba.__version__)'
 } > "$out/machine.txt"
@@ -22,7 +24,9 @@ python run.py run scenarios/default.yaml --set population.size=500 --set warmup_
   --set duration_days=7 --out "$out/warm" > "$out/warm.txt" 2>&1
 rm -rf "$out/warm"
 status=0
-for case in "workers" "timeline $cores" "calibrated $cores"; do
+# baseline: how fast one core is here (a practice-year, first and again), so that the
+# other cases can be set against this project's 2-core figures.
+for case in "baseline" "workers" "timeline $cores" "calibrated $cores"; do
   name="${case%% *}"
   echo "== bench.py --$case" | tee -a "$out/progress.txt"
   # shellcheck disable=SC2086  # the case's words are its arguments

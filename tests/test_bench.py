@@ -94,7 +94,7 @@ def test_the_many_cores_script_is_valid_and_runs_only_cases_bench_has():
     names = re.findall(r'"(\w+)', cases)
     usage = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--help"],
                            capture_output=True, text=True).stdout
-    assert names == ["workers", "timeline", "calibrated"]
+    assert names == ["baseline", "workers", "timeline", "calibrated"]
     assert all(f"--{name}" in usage for name in names)
 
 

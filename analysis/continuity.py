@@ -49,11 +49,17 @@ def one_of(column: pd.Series, values) -> np.ndarray:
     """Row by row, whether a column's value is one of ``values`` (``Series.isin`` as an array).
 
     A categorical column (every simulated table's) is looked up by its few
-    categories, not row by row: seven times faster.
+    categories, not row by row: seven times faster. The categories are looked
+    up in a set rather than with ``Index.isin`` (text categories are Arrow
+    strings, whose ``isin`` costs more than the rows' lookup: 0.4 against 0.2
+    ms a call on a network practice's appointments, 28 calls a practice).
     """
     if isinstance(column.dtype, pd.CategoricalDtype):
-        wanted = np.append(column.cat.categories.isin(list(values)), False)  # code -1: missing
-        return wanted[column.cat.codes.to_numpy()]
+        table = column.array
+        wanted = set(values)
+        hit = np.array([c in wanted for c in table.categories.tolist()] + [False],
+                       dtype=bool)  # the last for code -1: missing
+        return hit[table.codes]
     return column.isin(list(values)).to_numpy(dtype=bool)
 
 

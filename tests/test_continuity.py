@@ -212,8 +212,11 @@ def test_one_of_is_isin_for_categories_and_text():
 
     text = pd.Series(["gp", "anp", None, "gp", "practice_nurse"])
     for column in (text, text.astype("category")):
-        for values in (["gp"], ("gp", "anp"), [], ["nobody"]):
+        for values in (["gp"], ("gp", "anp"), [], ["nobody"], {"gp": 1}.keys()):
             assert np.array_equal(one_of(column, values), column.isin(list(values)).to_numpy())
+    numbers = pd.Series([3, 1, 2, 3, None], dtype="Int64").astype("category")
+    for values in ([3], [1.0, 2], ["3"], []):
+        assert np.array_equal(one_of(numbers, values), numbers.isin(list(values)).to_numpy())
 
 
 @pytest.mark.parametrize("categorical", [False, True])

@@ -18,7 +18,11 @@ export PYTHONUNBUFFERED=1
   grep -m1 "model name" /proc/cpuinfo 2>/dev/null || true
   python -c 'import platform, numpy, pandas, numba; print("python", platform.python_version(),
     "numpy", numpy.__version__, "pandas", pandas.__version__, "numba", numba.__version__)'
+  python -c 'import sys; print("Python writes bytecode as it imports:", not sys.dont_write_bytecode)'
 } > "$out/machine.txt"
+# The project's bytecode, as a usual installation has it after its first command (where
+# PYTHONDONTWRITEBYTECODE is set, every process would compile the project's modules again).
+python -m compileall -q gpsim sim analysis policies > /dev/null
 # numba's cache: compiled once here, so that no case pays for it.
 python run.py run scenarios/default.yaml --set population.size=500 --set warmup_days=7 \
   --set duration_days=7 --out "$out/warm" > "$out/warm.txt" 2>&1

@@ -96,6 +96,11 @@ def test_the_many_cores_script_is_valid_and_runs_only_cases_bench_has():
                            capture_output=True, text=True).stdout
     assert names == ["baseline", "workers", "timeline", "calibrated"]
     assert all(f"--{name}" in usage for name in names)
+    # the project's bytecode cached first, for every package bench.py counts
+    from bench import PACKAGES
+
+    compiled = re.search(r"python -m compileall -q ([\w ]+)", script.read_text(encoding="utf-8"))
+    assert compiled.group(1).split() == list(PACKAGES)
 
 
 def test_one_case_can_run_again_in_the_same_process():
@@ -108,3 +113,30 @@ def test_one_case_can_run_again_in_the_same_process():
     p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--one", "500"],
                        capture_output=True, text=True, check=True)
     assert "again_s" not in json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def test_the_note_on_uncached_bytecode_counts_what_each_process_would_compile(
+        tmp_path, monkeypatch):
+    """Said only where Python writes no bytecode and the project's modules have none cached."""
+    import compileall
+
+    from bench import PACKAGES, bytecode_note, uncached_modules
+
+    for package in PACKAGES:
+        (tmp_path / package / "inner").mkdir(parents=True)
+        (tmp_path / package / "__init__.py").write_text("")
+        (tmp_path / package / "inner" / "module.py").write_text("X = 1\n")
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    assert uncached_modules(tmp_path) == 2 * len(PACKAGES)
+    note = bytecode_note(tmp_path)
+    assert f"{2 * len(PACKAGES)} of the project's modules" in note
+    assert "PYTHONDONTWRITEBYTECODE" in note and "python -m compileall -q gpsim sim" in note
+    compileall.compile_file(str(tmp_path / "sim" / "inner" / "module.py"), quiet=1)
+    assert uncached_modules(tmp_path) == 2 * len(PACKAGES) - 1
+    assert compileall.compile_dir(str(tmp_path), quiet=1)
+    assert uncached_modules(tmp_path) == 0 and bytecode_note(tmp_path) is None
+    # Where Python writes bytecode as it imports, a module is compiled once, ever: no note.
+    for cached in tmp_path.rglob("*.pyc"):
+        cached.unlink()
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    assert uncached_modules(tmp_path) == 0 and bytecode_note(tmp_path) is None

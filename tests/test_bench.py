@@ -101,6 +101,12 @@ def test_the_many_cores_script_is_valid_and_runs_only_cases_bench_has():
 
     compiled = re.search(r"python -m compileall -q ([\w ]+)", script.read_text(encoding="utf-8"))
     assert compiled.group(1).split() == list(PACKAGES)
+    # ... which are the packages the project installs
+    import tomllib
+
+    found = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    installed = found["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert sorted(p.rstrip("*") for p in installed) == sorted(PACKAGES)
 
 
 def test_one_case_can_run_again_in_the_same_process():

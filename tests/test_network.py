@@ -379,6 +379,39 @@ def test_hub_role_must_exist_everywhere(tmp_path):
         load_network(f)
 
 
+def test_a_practice_with_the_hub_and_a_rollout_is_its_data_validated_afresh(tmp_path):
+    """A network's practice is what validating its whole data from scratch gives.
+
+    The hub's clinicians and a wave's change join each practice's validated
+    scenario without the rest of it being validated again (``revalidated``).
+    """
+    from sim import scenario_from_dict
+    from sim.inputs.resolve import resolved_yaml
+
+    rollout = ("rollout: {policy: {name: personalised_micro_teams}, ramp: [{param: "
+               "adherence, start: 0.05, weeks: 4}]}\nwaves: [{from: 2024-04-01, practices: "
+               "[p0]}]\n")
+    net = load_network(network_file(tmp_path, extra=rollout + HUB))
+    for pid, s in net.practices:
+        afresh = scenario_from_dict(s.model_dump(mode="json", by_alias=True))
+        assert afresh == s, pid
+        assert resolved_yaml(afresh) == resolved_yaml(s), pid
+        assert {"hub_gp_1", "hub_gp_2"} <= {c.id for c in s.clinicians}
+        assert "ev" in s.practice.session_starts
+    changes = {pid: [c.policy.name for c in s.policy_changes] for pid, s in net.practices}
+    assert changes == {"p0": ["personalised_micro_teams"], "p1": []}
+    # the ramp's end is written into the change, as for a scenario file's own changes
+    assert net.practices[0][1].policy_changes[0].policy.params["adherence"] > 0.05
+
+
+def test_a_hub_clinician_clashing_with_a_practice_is_named_by_its_key_path(tmp_path):
+    f = network_file(tmp_path, extra=HUB.replace("id: hub_gp_2", "id: gp_adams"))
+    with pytest.raises(ScenarioError, match=r"net\.yaml:\d+: hub: practice 'p0': duplicate "
+                       r"clinician id 'gp_adams' \(also clinicians\[0\]\) \(at "
+                       r"clinicians\[\d+\]\.id\)"):
+        load_network(f)
+
+
 def test_many_small_practices_all_get_hub_slots(tmp_path):
     """Pooled over clinicians: 10 practices share 3 clinicians' 9-slot sessions (27 slots)."""
     from sim.inputs.networks import Hub, _with_hub

@@ -138,6 +138,7 @@ def test_bad_changes_are_named_with_their_lines(tmp_path):
     f.write_text(f"extends: {DEFAULT}\npolicy_changes:\n"
                  "  - from: 2024-01-01\n    policy: {name: usual_gp_first}\n"
                  "  - from: 2025-06-02\n    policy: {name: usual_gp_frist}\n"
+                 "    ramp: [{param: adherence, start: 0.1, weeks: 4}]\n"
                  "  - from: 2025-09-01\n    policy: {name: micro_team}\n"
                  "    ramp: [{param: adherance, start: 0.1, weeks: 4}]\n")
     with pytest.raises(ScenarioError) as info:
@@ -148,6 +149,8 @@ def test_bad_changes_are_named_with_their_lines(tmp_path):
            "did you mean 'usual_gp_first'?" in text
     assert "policy_changes[2].ramp[0].param: policy 'micro_team' has no numeric parameter " \
            "'adherance'; did you mean 'adherence'?" in text
+    # an unknown policy's ramp is not checked against parameters nobody can know
+    assert "policy_changes[1].ramp" not in text and len(info.value.problems) == 3
 
 
 def test_a_change_after_the_run_ends_says_how_to_fix_it(tmp_path):

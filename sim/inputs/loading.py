@@ -424,6 +424,8 @@ def _policy_problems(scenario: Scenario, locator: Locator, policies: Registry | 
         found, params = _one_policy(scenario, change.policy, (*where, "policy"), locator,
                                     policies)
         problems += found
+        if found:  # an unknown policy, or bad parameters: its ramps cannot be checked
+            continue
         for j, ramp in enumerate(change.ramp):
             problems += _ramp_problems(ramp, params, change, (*where, "ramp", j), locator)
     return problems

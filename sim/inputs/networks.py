@@ -421,8 +421,8 @@ def revalidated(s: Scenario, changes: dict[str, Any], source: str,
     pydantic as the models they already are, which it takes as they are, and
     the whole scenario is then checked as a loaded one is (cross-references,
     policies, list files). Validating all of ``s`` again from a dump of it cost
-    about 1 ms a practice: 40% of loading a network with a hub. The result is
-    the scenario that validating its data from scratch gives (tested).
+    about 1 ms a practice, a third of loading a network with a hub. The result
+    is the scenario that validating its data from scratch gives (tested).
     """
     fields = type(s).model_fields
     data = {(f.alias or name): getattr(s, name) for name, f in fields.items()}

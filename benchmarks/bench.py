@@ -201,8 +201,11 @@ marks = {"imported": time.time()}
 run = gn.run_network_replications
 def timed_run(*a, **k):
     marks["loaded"] = time.time()
-    yield from run(*a, **k)
-    marks["ran"] = time.time()
+    for item in run(*a, **k):
+        # when each result is received: after the last, the command's work is serial (the
+        # last practice added up, the network's summary), whatever it does with it
+        marks["ran"] = time.time()
+        yield item
     # The report's code: imported while the workers ran (or now, on one worker, a
     # moment before the command itself would import it)
     import analysis.network_report as nr
@@ -214,6 +217,11 @@ def timed_run(*a, **k):
         return out
     nr.render_network = timed_render
 gn.run_network_replications = timed_run
+summaries = gn.NetworkTotals.summaries
+def timed_summaries(self):
+    marks.setdefault("summing", time.time())  # (checked to come after the last result)
+    return summaries(self)
+gn.NetworkTotals.summaries = timed_summaries
 main = cli.main
 def timed_main(*a, **k):
     code = main(*a, **k)
@@ -245,8 +253,22 @@ def _bnssg_times(copies: int, folder: Path) -> Path:
 
 
 #: The command's running phase: from the network loaded (its workers start, and load the
-#: engine, once its file is read) to the last practice's result added up.
-RUNNING = "practices running (network loaded to the last result added up)"
+#: engine, once its file is read) to the last practice's result received.
+RUNNING = "practices running (network loaded to the last result received)"
+
+
+def marked_command(network: Path, workers: int, out: Path) -> tuple[dict, float, float]:
+    """Run ``gpsim network NETWORK --summary-only`` in a fresh interpreter, its stages marked.
+
+    Returns the marks (clock times), and the clock times just before the
+    interpreter started and just after it ended.
+    """
+    t_start = time.time()
+    p = subprocess.run([sys.executable, "-c", _MARKED_COMMAND, "network", str(network),
+                        "--summary-only", "--workers", str(workers), "--out", str(out)],
+                       capture_output=True, text=True, check=True, cwd=ROOT)
+    t_end = time.time()
+    return json.loads(p.stderr.split("MARKS ", 1)[1].splitlines()[0]), t_start, t_end
 
 
 def timeline_command(workers: int, copies: int = 1) -> dict:
@@ -263,13 +285,7 @@ def timeline_command(workers: int, copies: int = 1) -> dict:
     with tempfile.TemporaryDirectory(prefix="gpsim-bench-") as folder:
         network = (ROOT / "scenarios" / "networks" / "bnssg.yaml" if copies == 1
                    else _bnssg_times(copies, Path(folder)))
-        t_start = time.time()
-        p = subprocess.run([sys.executable, "-c", _MARKED_COMMAND, "network", str(network),
-                            "--summary-only", "--workers", str(workers), "--out",
-                            str(Path(folder) / "out")],
-                           capture_output=True, text=True, check=True, cwd=ROOT)
-        t_end = time.time()
-    m = json.loads(p.stderr.split("MARKS ", 1)[1].splitlines()[0])
+        m, t_start, t_end = marked_command(network, workers, Path(folder) / "out")
     name = "BNSSG" if copies == 1 else f"BNSSG x{copies}"
     return {
         "case": f"gpsim network {name} --summary-only, the whole command", "runs": 40 * copies,
@@ -278,7 +294,7 @@ def timeline_command(workers: int, copies: int = 1) -> dict:
             "interpreter start and imports": m["imported"] - t_start,
             "loading the network, hub allocation": m["loaded"] - m["imported"],
             RUNNING: m["ran"] - m["loaded"],
-            "network summary and its CSVs (its figure drawn meanwhile, aside)":
+            "the last practice added up, network summary, CSVs (figure drawn aside)":
                 m["summed"] - m["ran"],
             "report": m["drawn"] - m["summed"],
             "the folder put in place": m["returned"] - m["drawn"],

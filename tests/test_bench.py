@@ -62,6 +62,25 @@ def test_the_timeline_s_larger_network_is_bnssg_several_times_over(tmp_path):
             == 2 * [s.population.size for _, s in bnssg.practices])
 
 
+def test_the_command_s_running_phase_ends_when_the_last_result_is_received(tmp_path):
+    """``--one-timeline command``'s marks come in order, and the network's summary after.
+
+    The running phase once ended only when the command asked for a result past
+    the last, so the summary made for the last practice counted as running.
+    """
+    from bench import marked_command
+
+    net = tmp_path / "net.yaml"
+    net.write_text("name: two\nseed: 3\npractices:\n" + "".join(
+        f"  - {{id: p{i}, scenario: {ROOT / 'scenarios' / 'default.yaml'}, set: "
+        "{population.size: 1500, warmup_days: 7, duration_days: 28}}\n" for i in range(2)))
+    marks, started, ended = marked_command(net, 2, tmp_path / "out")
+    order = ["imported", "loaded", "ran", "summing", "summed", "drawn", "returned"]
+    times = [started, *(marks[k] for k in order), ended]
+    assert times == sorted(times), marks
+    assert (tmp_path / "out" / "report.html").is_file()
+
+
 @pytest.mark.parametrize("cores, counts", [(1, [1, 2, 4]), (2, [1, 2, 4]), (6, [1, 2, 4, 6]),
                                            (16, [1, 2, 4, 8, 16]), (24, [1, 2, 4, 8, 16, 24])])
 def test_workers_case_goes_up_to_every_core(cores, counts):

@@ -163,22 +163,58 @@ def combine_cohort_parts(per_practice: list[dict[str, dict]]) -> dict[str, dict]
     return {n: combine_parts([c[n] for c in per_practice if n in c]) for n in names}
 
 
+class _Joined:
+    """A 1-D array joined from parts as they come: ``np.concatenate`` of them, built as it goes.
+
+    Each part is copied in as it is added (while the other practices still
+    run), into room that grows in place, so taking the whole is not a copy of
+    everything at the end: for ten BNSSGs' waits (270 MB), joining them at the
+    end was a second of the parent's serial time. Same values, order and type
+    as ``np.concatenate`` of the parts (the type promoted as it would be).
+    """
+
+    def __init__(self) -> None:
+        self.array: np.ndarray | None = None
+        self.size = 0
+
+    def add(self, part: np.ndarray) -> None:
+        part = np.asarray(part)
+        if part.ndim != 1:
+            raise ValueError("only 1-D parts are joined")
+        if self.array is None:
+            self.array = np.empty(max(part.size, 1), dtype=part.dtype)
+        elif np.result_type(self.array, part) != self.array.dtype:
+            self.array = self.array.astype(np.result_type(self.array, part))
+        end = self.size + part.size
+        if end > self.array.size:  # grows in place where the allocator can (no copy)
+            self.array.resize(max(end, 2 * self.array.size), refcheck=False)
+        self.array[self.size:end] = part
+        self.size = end
+
+    def whole(self) -> np.ndarray:
+        """The parts joined, without room to spare (no parts: an empty float array)."""
+        if self.array is None:
+            return np.empty(0)
+        self.array.resize(self.size, refcheck=False)
+        return self.array
+
+
 class _Sum:
     """Parts added one at a time, as :func:`analysis.summary.combine_parts` adds a list.
 
-    ``first``: keys taken from the first part; ``joined``: arrays joined (once, at
-    the end, in the order the parts came); ``every``: flags that hold if they
-    hold in every part; the rest summed in the order the parts came (the same
-    sums as the list's). Every part has the same keys (one function makes them).
-    :meth:`total` ends the adding: the parts' arrays are let go as each key is
-    joined, so it never holds two copies of every wait (ten BNSSGs' waits are
-    hundreds of MiB).
+    ``first``: keys taken from the first part; ``joined``: arrays joined in the
+    order the parts came (as they come: :class:`_Joined`); ``every``: flags
+    that hold if they hold in every part; the rest summed in the order the
+    parts came (the same sums as the list's). Every part has the same keys (one
+    function makes them). :meth:`total` ends the adding. A part's arrays are
+    copied in as it comes and not held, so the waits are never held twice (ten
+    BNSSGs' are hundreds of MiB).
     """
 
     def __init__(self, first: tuple[str, ...], joined: tuple[str, ...], every: tuple[str, ...]):
         self.first, self.joined, self.every = first, joined, every
         self.out: dict = {}
-        self.lists: dict[str, list] = {}
+        self.joining: dict[str, _Joined] = {}
         self.joined_already = False
 
     def add(self, part: dict) -> None:
@@ -188,7 +224,7 @@ class _Sum:
             if key in self.first:
                 self.out.setdefault(key, value)
             elif key in self.joined:
-                self.lists.setdefault(key, []).append(value)
+                self.joining.setdefault(key, _Joined()).add(value)
             elif key in self.every:
                 self.out[key] = self.out.get(key, True) and value
             else:
@@ -196,8 +232,8 @@ class _Sum:
 
     def total(self) -> dict:
         self.joined_already = True
-        for key in list(self.lists):
-            self.out[key] = np.concatenate(self.lists.pop(key))
+        for key in list(self.joining):
+            self.out[key] = self.joining.pop(key).whole()
         return dict(self.out)
 
 

@@ -177,8 +177,13 @@ def run_network_study(
                 done = totals.pop(k)
                 if k == replication:
                     table, by_cohort = done.summaries()
-                    monthly, by_practice = done.monthly(), done.practice_monthly()
                     reps.append(table.assign(replication=k))
+                    # Its month-by-month tables: now if later replications are still
+                    # running, else beside the figure (below), after the serial summary.
+                    first = done
+                    if totals:
+                        months = first.monthly(), first.practice_monthly()
+                        first = None
                 else:
                     reps.append(done.summaries()[0].assign(replication=k))
         all_reps = pd.concat(reps, ignore_index=True)
@@ -194,8 +199,12 @@ def run_network_study(
         from analysis.report import drawn_aside
 
         with folder.writing() as stage:
-            # The practices' figure (half a second) is drawn in a second process meanwhile.
+            # The practices' figure (half a second) is drawn in a second process meanwhile
+            # (it needs only the summaries).
             with drawn_aside(lambda: practices_figure(stage, all_reps, meta), side_by_side):
+                if first is not None:
+                    months = first.monthly(), first.practice_monthly()
+                monthly, by_practice = months
                 write_csv(table, stage / "network_summary.csv", index=False)
                 write_csv(by_cohort, stage / "network_summary_by_cohort.csv", index=False)
                 write_csv(monthly, stage / "network_monthly.csv", index=False)

@@ -666,6 +666,29 @@ def test_a_network_added_up_as_it_arrives_gives_the_tables_of_every_practice_at_
     assert list(totals.practice_monthly()["practice_id"].unique()) == [p for p, _ in results]
 
 
+@pytest.mark.parametrize("parts", [
+    [np.arange(5, dtype=np.int32), np.arange(3, dtype=np.int32)],
+    [np.empty(0, dtype=np.int32), np.array([1.5, np.nan]), np.arange(4, dtype=np.int32)],
+    [np.array([2, 3], dtype=np.int32), np.empty(0), np.array([7], dtype=np.int32)],
+    [np.random.default_rng(1).random(n) for n in (1, 0, 700, 3, 5000, 1)],
+    [np.empty(0, dtype=np.int32)],
+])
+def test_waits_joined_as_they_come_are_numpy_s_concatenation(parts):
+    """The network's waits are joined as each practice comes (``_Joined``), growing in place.
+
+    The same values, order and type as joining them all at the end.
+    """
+    from analysis.network import _Joined
+
+    joined = _Joined()
+    for part in parts:
+        joined.add(part)
+    got, expect = joined.whole(), np.concatenate(parts)
+    assert got.dtype == expect.dtype and got.shape == expect.shape
+    np.testing.assert_array_equal(got, expect)
+    assert got.tobytes() == expect.tobytes()  # (NaN included, bit for bit)
+
+
 def test_a_practice_s_own_tables_made_where_it_ran_are_those_the_parent_would_make(
         two_practices):
     """A worker makes each practice's summary row and monthly table; the parent only adds.

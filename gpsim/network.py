@@ -180,10 +180,10 @@ def run_network_study(
                     reps.append(table.assign(replication=k))
                     # Its month-by-month tables: now if later replications are still
                     # running, else beside the figure (below), after the serial summary.
-                    first = done
+                    months_from = done
                     if totals:
-                        months = first.monthly(), first.practice_monthly()
-                        first = None
+                        months = done.monthly(), done.practice_monthly()
+                        months_from = None
                 else:
                     reps.append(done.summaries()[0].assign(replication=k))
         all_reps = pd.concat(reps, ignore_index=True)
@@ -202,8 +202,8 @@ def run_network_study(
             # The practices' figure (half a second) is drawn in a second process meanwhile
             # (it needs only the summaries).
             with drawn_aside(lambda: practices_figure(stage, all_reps, meta), side_by_side):
-                if first is not None:
-                    months = first.monthly(), first.practice_monthly()
+                if months_from is not None:
+                    months = months_from.monthly(), months_from.practice_monthly()
                 monthly, by_practice = months
                 write_csv(table, stage / "network_summary.csv", index=False)
                 write_csv(by_cohort, stage / "network_summary_by_cohort.csv", index=False)

@@ -367,8 +367,9 @@ def timeline_main(workers: int) -> int:
                   f"{r['worker_mib']:,.0f} MiB")
         print(f"\n{r['case']}: {r['runs']} runs on {r['workers']} worker(s), "
               f"{r['wall_s']:.1f} s wall, {memory}")
+        width = max(len(name) for name in r["phases"])  # the figures in one column
         for name, secs in r["phases"].items():
-            print(f"  {name:<58} {secs:7.2f} s  {secs / r['wall_s']:6.1%}")
+            print(f"  {name:<{width}} {secs:7.2f} s  {secs / r['wall_s']:6.1%}")
         if "work_s" in r:
             busy = sum(r["work_s"].values())
             print(f"  work inside the workers: {busy:.1f} s ("

@@ -28,6 +28,12 @@ from .summary import SUMMARY_COLUMNS
 #: The modules that draw a sweep's figures and report (matplotlib among them).
 DRAWING = ("analysis.plots", "analysis.report")
 
+#: The most points a sweep's comparison report sets side by side. Beyond a dozen its
+#: plots repeat their ten colours and its tables (a column a point) outgrow a page,
+#: and drawing it costs about 0.2 s a point after the last run (40 points: 8 s); a
+#: larger sweep is shown by its own plots (every point) and its tables.
+REPORT_POINTS = 12
+
 
 def tidy_table(sweep, runs: list) -> pd.DataFrame:
     """One row per finished run: point label, swept parameters, replication, every metric."""
@@ -75,11 +81,16 @@ def sweep_plots(tidy: pd.DataFrame, swept: list[str], folder: Path) -> list[Path
                              for o, v in zip(others, key, strict=True)) or "all"
             colour = PALETTE[gi % len(PALETTE)]
             shift = 0.0 if numeric else (gi - (len(groups) - 1) / 2) * width
+            # each value's rows of the group, found once for every measure (a pandas
+            # selection per value and measure was a fifth of a 40-point sweep's plots)
+            at = g[param].to_numpy()
+            rows = [np.flatnonzero(at == x) for x in xs]
             for ax, m in zip(axes.flat, metrics, strict=False):
                 scale = 100 if measure(m).kind == "share" else 1
+                values = g[m].to_numpy(dtype=float)
                 pts = []
-                for x in xs:
-                    mean, low, high, _ = mean_ci(g.loc[g[param] == x, m])
+                for x, where in zip(xs, rows, strict=True):
+                    mean, low, high, _ = mean_ci(values[where])
                     pts.append((pos[x] + shift, mean * scale, low * scale, high * scale))
                 p = np.array(pts, dtype=float)
                 ax.errorbar(p[:, 0], p[:, 1], yerr=np.nan_to_num(
@@ -326,7 +337,8 @@ def write_aggregates(stage: Path, sweep, totals: SweepTotals, parameter_rows, re
                      meta: dict) -> pd.DataFrame:
     """Write the tidy table, the sweep plots and the comparison report into ``stage``.
 
-    ``totals``: every finished run's digest, added up (:class:`SweepTotals`).
+    ``totals``: every finished run's digest, added up (:class:`SweepTotals`). The
+    report is written if at most :data:`REPORT_POINTS` points have finished runs.
     """
     summaries = totals.summaries(sweep)
     tidy = tidy_table(sweep, summaries)
@@ -345,11 +357,14 @@ def write_aggregates(stage: Path, sweep, totals: SweepTotals, parameter_rows, re
 
 def _write_report(stage: Path, sweep, totals: SweepTotals, parameter_rows, resolved_yaml,
                   meta: dict, tidy: pd.DataFrame, finished: set[str]) -> None:
-    """The comparison report of the sweep's finished points, into ``stage/report``."""
+    """The comparison report of the sweep's finished points, into ``stage/report``.
+
+    None if no point has finished, or more than :data:`REPORT_POINTS` have.
+    """
     from .report import render
 
     points = [p for p in sweep.points if p.label in finished]
-    if not points:
+    if not points or len(points) > REPORT_POINTS:
         return
     labels = [p.label for p in points]
     report = stage / "report"

@@ -324,6 +324,7 @@ def cmd_choose(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep (resuming if interrupted) and write its aggregates and report."""
+    from analysis.sweep import REPORT_POINTS
     from gpsim.sweep import SweepProgress, run_sweep
 
     out = Path(args.out) if args.out else \
@@ -333,8 +334,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     def started(sweep, st: SweepProgress) -> None:
         todo = st.total - st.done_before
         if todo == 0:
+            what = ("tables, plots and report" if len(sweep.points) <= REPORT_POINTS
+                    else "tables and plots")
             print(f"Sweep {sweep.spec.name!r}: all {st.total} runs are already saved in "
-                  f"{out}; writing the tables and report ...", flush=True)
+                  f"{out}; writing the {what} ...", flush=True)
             return
         where = f"Dask scheduler {args.scheduler}" if args.scheduler else \
             f"{args.workers or 'all'} process(es)"
@@ -353,8 +356,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                   force=args.force, max_runs=args.max_runs)
     except KeyboardInterrupt:
         raise Interrupted(state.interrupted_message()) from None
+    if state.report is not None:
+        report = f"report: {state.report}"
+    elif state.points > REPORT_POINTS:
+        report = (f"no comparison report: its {state.points} points are more than the "
+                  f"{REPORT_POINTS} a report sets side by side (the plots show every point)")
+    else:
+        report = "no report: no run finished"
     print(f"Done: {state.saved} of {state.total} runs finished. Table: {out / 'sweep.csv'}; "
-          f"plots: {out / 'plots'}; report: {out / 'report' / 'report.html'}")
+          f"plots: {out / 'plots'}; {report}")
     if state.failures:
         print(f"{len(state.failures)} run(s) failed (errors in {out / 'failures'}):",
               file=sys.stderr)

@@ -37,6 +37,10 @@ class SweepProgress:
         stage: ``loading``, ``running``, ``writing`` (aggregates and report) or ``done``.
         failures: ``(point, replication, error)`` of runs that failed.
         keys: every run's folder name, so what is on disk can be counted.
+        points: the sweep's points with a finished run, once written.
+        report: the comparison report's page, once written; None if none was
+            (no finished run, or more points than a report compares:
+            :data:`analysis.sweep.REPORT_POINTS`).
     """
 
     out: Path
@@ -46,6 +50,8 @@ class SweepProgress:
     stage: str = "loading"
     failures: list[tuple[Point, int, str]] = dataclasses.field(default_factory=list)
     keys: list[str] = dataclasses.field(default_factory=list)
+    points: int = 0
+    report: Path | None = None
 
     def interrupted_message(self) -> str:
         """What an interruption now leaves behind, and how to go on.
@@ -138,6 +144,9 @@ def run_sweep(
                 "sweep_file": str(sweep.file)}
         totals.add_stored(sweep, out)  # runs finished before a resume, or on a cluster
         with folder.writing() as stage:
-            write_aggregates(stage, sweep, totals, parameter_rows, resolved_yaml, meta)
+            tidy = write_aggregates(stage, sweep, totals, parameter_rows, resolved_yaml, meta)
+    state.points = tidy["point"].nunique()
+    page = out / "report" / "report.html"
+    state.report = page if page.is_file() else None
     state.stage = "done"
     return state

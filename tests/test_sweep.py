@@ -122,6 +122,31 @@ def test_a_sweep_point_is_named_by_its_parameters_words(tmp_path):
                                  "slots per session (GP): 12")
 
 
+def test_a_sweep_of_more_points_than_a_report_compares_writes_its_plots_and_says_so(tmp_path):
+    """Over REPORT_POINTS points: the tables and plots, no report (an old one is removed)."""
+    from analysis.sweep import REPORT_POINTS
+
+    out = tmp_path / "out"
+    few = write(tmp_path, "replications: 1\n" + SMALL
+                + "grid:\n  roles.gp.slots_per_session: [14, 18]\n", "few.yaml")
+    p = sh("sweep", str(few), "--workers", "1", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    assert f"report: {out / 'report' / 'report.html'}" in p.stdout
+    n = REPORT_POINTS + 1
+    many = write(tmp_path, "replications: 1\n" + SMALL + "grid:\n  roles.gp.slots_per_session: "
+                 f"[{', '.join(str(8 + i) for i in range(n))}]\n", "many.yaml")
+    p = sh("sweep", str(many), "--workers", "2", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    assert (f"no comparison report: its {n} points are more than the {REPORT_POINTS} a report "
+            "sets side by side (the plots show every point)") in p.stdout
+    assert not (out / "report").exists(), "the smaller sweep's report is not left behind"
+    assert len(tidy(out)) == n
+    assert (out / "plots" / "sweep_roles_gp_slots_per_session.png").is_file()
+    again = sh("sweep", str(many), "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert f"all {n} runs are already saved in {out}; writing the tables and plots" in again.stdout
+
+
 @pytest.mark.slow
 def test_a_failing_run_does_not_stop_the_others(tmp_path):
     f = write(tmp_path, "replications: 2\n" + SMALL

@@ -28,10 +28,14 @@ from .summary import SUMMARY_COLUMNS
 #: The modules that draw a sweep's figures and report (matplotlib among them).
 DRAWING = ("analysis.plots", "analysis.report")
 
+#: The most series a sweep plot draws against one parameter (one per combination of the
+#: others, a colour each); beyond, each value's mean over the combinations, with their range.
+SERIES_DRAWN = 10
+
 #: The most points a sweep's comparison report sets side by side. Beyond a dozen its
 #: plots repeat their ten colours and its tables (a column a point) outgrow a page,
 #: and drawing it costs about 0.2 s a point after the last run (40 points: 8 s); a
-#: larger sweep is shown by its own plots (every point) and its tables.
+#: larger sweep is shown by its own plots and its tables (every run).
 REPORT_POINTS = 12
 
 
@@ -56,7 +60,10 @@ def sweep_plots(tidy: pd.DataFrame, swept: list[str], folder: Path) -> list[Path
     One series per combination of the other swept parameters (for example one
     per policy); replications are averaged. A numeric parameter is drawn as
     lines; a categorical one (a policy name) as points side by side, with no
-    line between categories.
+    line between categories. Where the other parameters have more than
+    :data:`SERIES_DRAWN` combinations, one series instead: each value's mean
+    over the combinations' own means, its bar from the lowest of them to the
+    highest (a main-effects plot).
     """
     from .plots import PALETTE, _save, plt  # (plots chooses the Agg backend first)
 
@@ -74,6 +81,10 @@ def sweep_plots(tidy: pd.DataFrame, swept: list[str], folder: Path) -> list[Path
         fig, axes = plt.subplots(nrow, ncol, figsize=(16, 3.4 * nrow + 1), dpi=100,
                                  squeeze=False)
         groups = list(tidy.groupby(others, sort=False)) if others else [((), tidy)]
+        combined = len(groups) > SERIES_DRAWN
+        if combined:
+            _over_combinations(axes, tidy, metrics, others, param, xs, pos, numeric)
+            groups = []
         width = 0.6 / max(len(groups), 1)
         for gi, (key, g) in enumerate(groups):
             key = key if isinstance(key, tuple) else (key,)
@@ -110,18 +121,50 @@ def sweep_plots(tidy: pd.DataFrame, swept: list[str], folder: Path) -> list[Path
         for ax in list(axes.flat)[len(metrics):]:
             ax.axis("off")
         handles, texts = axes.flat[0].get_legend_handles_labels()
-        legend_rows = -(-len(texts) // 4) if len(texts) > 1 else 0
+        legend_rows = -(-len(texts) // 4) if len(texts) > 1 or combined else 0
         if legend_rows:
             fig.legend(handles, texts, loc="lower center", bbox_to_anchor=(0.5, 0.0),
                        ncol=min(len(texts), 4), fontsize=9, frameon=False)
-        fig.suptitle(f"Headline measures against {parameter_name(param)} (mean and 95% "
-                     "interval over replications; A&E and admissions are proxies)", fontsize=11,
+        what = ("each value's mean over the other parameters' combinations, and their "
+                "range" if combined else "mean and 95% interval over replications")
+        fig.suptitle(f"Headline measures against {parameter_name(param)} ({what}; A&E and "
+                     "admissions are proxies)", fontsize=11,
                      y=1 - 0.1 / fig.get_figheight(), va="top")
         _grid_by_hand(fig, axes, len(metrics), legend_rows)
         path = folder / f"sweep_{param.replace('.', '_')}.png"
         _save(fig, path, laid_out=True)  # (titles set unmeasured where nothing lifts them)
         paths.append(path)
     return paths
+
+
+def combination_ranges(tidy: pd.DataFrame, metrics: list[str], others: list[str],
+                       param: str, xs: list) -> dict[str, np.ndarray]:
+    """Per measure, each value of ``param``: (mean, lowest, highest) over the others' combinations.
+
+    Each combination of ``others`` is first averaged over its replications; the
+    mean is then that of the combinations' means (each counts once), and the
+    lowest and highest show how far the other parameters move the measure.
+    """
+    means = tidy.groupby([*others, param], sort=False)[metrics].mean()
+    by_value = [means.xs(x, level=param) for x in xs]
+    return {m: np.array([(b[m].mean(), b[m].min(), b[m].max()) for b in by_value], dtype=float)
+            for m in metrics}
+
+
+def _over_combinations(axes, tidy: pd.DataFrame, metrics: list[str], others: list[str],
+                       param: str, xs: list, pos: dict, numeric: bool) -> None:
+    """One series on each panel: :func:`combination_ranges`, a bar for each range."""
+    from .plots import PALETTE
+
+    ranges = combination_ranges(tidy, metrics, others, param, xs)
+    n = len(tidy.groupby(others, sort=False))
+    label = (f"mean of the {n:,} combinations of "
+             f"{', '.join(parameter_name(o) for o in others)} (bars: lowest to highest)")
+    for ax, m in zip(axes.flat, metrics, strict=False):
+        p = ranges[m] * (100 if measure(m).kind == "share" else 1)
+        ax.errorbar([pos[x] for x in xs], p[:, 0], yerr=np.nan_to_num(
+            np.vstack([p[:, 0] - p[:, 1], p[:, 2] - p[:, 0]])), marker="o", capsize=3,
+            color=PALETTE[0], label=label, ls="-" if numeric else "none", ms=5)
 
 
 def _y_tick_labels(ax) -> list[str]:
@@ -359,13 +402,14 @@ def _write_report(stage: Path, sweep, totals: SweepTotals, parameter_rows, resol
                   meta: dict, tidy: pd.DataFrame, finished: set[str]) -> None:
     """The comparison report of the sweep's finished points, into ``stage/report``.
 
-    None if no point has finished, or more than :data:`REPORT_POINTS` have.
+    Nothing is written if no point has finished, or if more than
+    :data:`REPORT_POINTS` have.
     """
-    from .report import render
-
     points = [p for p in sweep.points if p.label in finished]
     if not points or len(points) > REPORT_POINTS:
         return
+    from .report import render
+
     labels = [p.label for p in points]
     report = stage / "report"
     report.mkdir()

@@ -360,7 +360,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         report = f"report: {state.report}"
     elif state.points > REPORT_POINTS:
         report = (f"no comparison report: its {state.points} points are more than the "
-                  f"{REPORT_POINTS} a report sets side by side (the plots show every point)")
+                  f"{REPORT_POINTS} a report sets side by side (the table holds every run)")
     else:
         report = "no report: no run finished"
     print(f"Done: {state.saved} of {state.total} runs finished. Table: {out / 'sweep.csv'}; "

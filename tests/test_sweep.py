@@ -138,7 +138,7 @@ def test_a_sweep_of_more_points_than_a_report_compares_writes_its_plots_and_says
     p = sh("sweep", str(many), "--workers", "2", "--out", str(out))
     assert p.returncode == 0, p.stderr
     assert (f"no comparison report: its {n} points are more than the {REPORT_POINTS} a report "
-            "sets side by side (the plots show every point)") in p.stdout
+            "sets side by side (the table holds every run)") in p.stdout
     assert not (out / "report").exists(), "the smaller sweep's report is not left behind"
     assert len(tidy(out)) == n
     assert (out / "plots" / "sweep_roles_gp_slots_per_session.png").is_file()
@@ -375,6 +375,59 @@ def test_sweep_figures_are_laid_out_with_no_text_overlapping_or_cut_off(tmp_path
     for name, overlaps, outside, offset in seen:
         assert overlaps == [] and outside == [], (name, overlaps, outside)
         assert offset  # the case that keeps matplotlib's own title placement was drawn
+
+
+def test_a_parameter_beside_many_combinations_is_drawn_as_their_mean_and_range(tmp_path,
+                                                                                monkeypatch):
+    """Over SERIES_DRAWN combinations of the other parameters: one series, laid out cleanly."""
+    import matplotlib.figure
+    import numpy as np
+
+    from analysis import plots
+    from analysis.sweep import SERIES_DRAWN, combination_ranges, sweep_plots
+
+    slots = list(range(8, 8 + SERIES_DRAWN + 1))  # one combination too many for a series each
+    rows = [{"point": f"{p}-{s}", "policy.name": p, "roles.gp.slots_per_session": s,
+             "replication": k, "slicc": 0.01 * s + 0.1 * (p == "usual_gp_first") + 0.001 * k,
+             "routine_wait_mean_days": 30.0 - s + k}
+            for p in ("access_first", "usual_gp_first") for s in slots for k in range(2)]
+    tidy = pd.DataFrame(rows)
+    got = combination_ranges(tidy, ["slicc"], ["roles.gp.slots_per_session"], "policy.name",
+                             ["access_first", "usual_gp_first"])["slicc"]
+    # each combination's mean over its two replications, then their mean, lowest, highest
+    means = {p: [0.01 * s + 0.1 * (p == "usual_gp_first") + 0.0005 for s in slots]
+             for p in ("access_first", "usual_gp_first")}
+    want = [(np.mean(v), min(v), max(v)) for v in means.values()]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+    seen = {}
+    save = matplotlib.figure.Figure.savefig
+
+    def check(fig, path, **kw):
+        fig.canvas.draw()
+        r = fig.canvas.get_renderer()
+        outside = [t.get_text() for t in plots._drawn_texts(fig)
+                   if not fig.bbox.contains(*t.get_window_extent(r).min)
+                   or not fig.bbox.contains(*t.get_window_extent(r).max)]
+        ax = fig.axes[0]
+        seen[path.name] = (plots.overlapping_texts(fig), outside, len(ax.containers),
+                           [t.get_text() for t in fig.legends[0].get_texts()],
+                           ax.containers[0].lines[0].get_ydata().tolist(), fig.texts[0].get_text())
+        return save(fig, path, **kw)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", check)
+    sweep_plots(tidy, ["policy.name", "roles.gp.slots_per_session"], tmp_path)
+    overlaps, outside, series, legend, ys, title = seen["sweep_policy_name.png"]
+    assert overlaps == [] and outside == []
+    assert series == 1
+    assert legend == [f"mean of the {len(slots)} combinations of slots per session (GP) "
+                      "(bars: lowest to highest)"]
+    np.testing.assert_allclose(ys, [100 * w[0] for w in want], rtol=1e-12)  # a share, in %
+    assert "each value's mean over the other parameters' combinations, and their range" in title
+    overlaps, outside, series, legend, _, title = seen["sweep_roles_gp_slots_per_session.png"]
+    assert overlaps == [] and outside == []
+    assert series == 2 and len(legend) == 2  # two policies: a series each, as before
+    assert "mean and 95% interval over replications" in title
 
 
 def test_the_commands_import_matplotlib_only_while_their_runs_go_on():

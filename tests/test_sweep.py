@@ -56,6 +56,28 @@ def test_grid_and_variants_expand_to_every_combination(tmp_path):
     assert run_key(p.scenario, 0) == run_key(p.scenario.model_copy(), 0)
 
 
+def test_a_run_s_key_hashes_every_value_of_its_resolved_scenario(tmp_path):
+    """The key's text holds what the resolved YAML holds; any value changed changes the key."""
+    import json
+
+    import yaml
+
+    from sim.inputs.resolve import resolved_yaml
+    from sim.inputs.sweeps import _keyed_text
+
+    sw = load_sweep(write(tmp_path, "replications: 1\n" + SMALL + "grid:\n"
+                          "  policy.name: [access_first, micro_team]\n"
+                          "  roles.gp.slots_per_session: [14, 18]\n"))
+    for p in sw.points:
+        assert json.loads(_keyed_text(p.scenario)) == yaml.safe_load(resolved_yaml(p.scenario))
+    s = sw.points[0].scenario
+    nudged = s.model_copy(update={"population": s.population.model_copy(
+        update={"size": s.population.size + 1})})
+    assert run_key(nudged, 0) != run_key(s, 0) != run_key(s, 1)
+    assert len({key for _, _, key in sw.runs()}) == 4
+    assert [key for _, _, key in sw.runs()] == [run_key(p.scenario, 0) for p in sw.points]
+
+
 @pytest.mark.parametrize(("body", "message"), [
     ("grid:\n  roles.gp.slots_per_sesion: [14]\n",
      r"sweep\.yaml:\d+: grid\.roles\.gp\.slots_per_sesion: unknown key 'slots_per_sesion'; did you "

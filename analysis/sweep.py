@@ -162,9 +162,12 @@ def _over_combinations(axes, tidy: pd.DataFrame, metrics: list[str], others: lis
              f"{', '.join(parameter_name(o) for o in others)} (bars: lowest to highest)")
     for ax, m in zip(axes.flat, metrics, strict=False):
         p = ranges[m] * (100 if measure(m).kind == "share" else 1)
-        ax.errorbar([pos[x] for x in xs], p[:, 0], yerr=np.nan_to_num(
-            np.vstack([p[:, 0] - p[:, 1], p[:, 2] - p[:, 0]])), marker="o", capsize=3,
-            color=PALETTE[0], label=label, ls="-" if numeric else "none", ms=5)
+        # (clipped: where every combination has the same mean, their mean can land an
+        # ulp above the highest of them)
+        bars = np.clip(np.nan_to_num(np.vstack([p[:, 0] - p[:, 1], p[:, 2] - p[:, 0]])), 0,
+                       None)
+        ax.errorbar([pos[x] for x in xs], p[:, 0], yerr=bars, marker="o", capsize=3,
+                    color=PALETTE[0], label=label, ls="-" if numeric else "none", ms=5)
 
 
 def _y_tick_labels(ax) -> list[str]:

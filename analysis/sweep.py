@@ -32,6 +32,10 @@ DRAWING = ("analysis.plots", "analysis.report")
 #: others, a colour each); beyond, each value's mean over the combinations, with their range.
 SERIES_DRAWN = 10
 
+#: The most values of a named parameter (a policy, a variant) written across a sweep
+#: plot's x axis; more are turned upright.
+CATEGORIES_ACROSS = 6
+
 #: The most points a sweep's comparison report sets side by side. Beyond a dozen its
 #: plots repeat their ten colours and its tables (a column a point) outgrow a page,
 #: and drawing it costs about 0.2 s a point after the last run (40 points: 8 s); a
@@ -112,9 +116,14 @@ def sweep_plots(tidy: pd.DataFrame, swept: list[str], folder: Path) -> list[Path
             ax.set_title(textwrap.fill(heading, 38), fontsize=9, loc="left",
                          color="#a00" if "PROXY" in heading else "black")
             ax.set_xlabel(parameter_name(param), fontsize=9)
-            if not numeric:
+            if not numeric and len(xs) <= CATEGORIES_ACROSS:
                 ax.set_xticks(range(len(xs)), [textwrap.fill(value_name(x), 14) for x in xs],
                               fontsize=8)
+            elif not numeric:  # names turned upright, every one up to 24, else every k-th
+                shown = range(0, len(xs), -(-len(xs) // 24))
+                ax.set_xticks(list(shown), [value_name(xs[i]) for i in shown], fontsize=8,
+                              rotation=90)
+            if not numeric:
                 ax.set_xlim(-0.5, len(xs) - 0.5)
             ax.tick_params(labelsize=8)
             ax.grid(alpha=0.3)
@@ -182,8 +191,9 @@ def _grid_by_hand(fig, axes: np.ndarray, used: int, legend_rows: int) -> None:
     """Place a grid of drawn panels in inches, measured as matplotlib will draw them.
 
     Each column gets room for its widest y tick label, each row for its tallest
-    title and its x tick labels and label; the suptitle is at the top and the
-    legend (``legend_rows`` rows) at the bottom. The figure keeps its size. This
+    title and its x tick labels (upright ones: their width) and label; the
+    suptitle is at the top and the legend (``legend_rows`` rows) at the bottom.
+    The figure keeps its size. This
     replaces matplotlib's constrained layout, which draws a figure once more to
     measure it: nearly half a sweep figure's time.
     """
@@ -217,10 +227,12 @@ def _grid_by_hand(fig, axes: np.ndarray, used: int, legend_rows: int) -> None:
     for r in range(nrow):
         title_lines = max((axes[r, c].get_title(loc="left").count("\n") + 1
                            for c in range(ncol) if shown[r][c]), default=0)
-        tick_lines = max((t.get_text().count("\n") + 1 for c in range(ncol) if shown[r][c]
-                          for t in axes[r, c].get_xticklabels()), default=1)
+        ticks = max((label_width(t.get_text()) if t.get_rotation() == 90
+                     else line(8, t.get_text().count("\n") + 1)
+                     for c in range(ncol) if shown[r][c]
+                     for t in axes[r, c].get_xticklabels()), default=line(8))
         titles.append(line(9, title_lines) + line(6) + (line(8) if r in offsets else 0) + 0.05)
-        bottoms.append(line(7) + line(8, tick_lines) + line(4) + line(9) + 0.12)
+        bottoms.append(line(7) + ticks + line(4) + line(9) + 0.12)
     top = line(11) + 0.25
     bottom = line(9, legend_rows) * 1.25 + (0.15 if legend_rows else 0.05)
     gap, right = 0.25, 0.15

@@ -459,6 +459,12 @@ def test_a_parameter_beside_many_combinations_is_drawn_as_their_mean_and_range(t
     assert (got["routine_wait_mean_days"][:, 0] < x).all()  # the case in point
     sweep_plots(alike, ["policy.name", "roles.gp.slots_per_session"], tmp_path / "alike")
     assert seen["sweep_policy_name.png"][2] == 1
+    # Many named values (25 variants): their names turned upright, every other one, with
+    # room below the panel for the longest.
+    variants = tidy.assign(variant=[f"horizon_{14 + i % 25}_days" for i in range(len(tidy))])
+    sweep_plots(variants, ["variant", "policy.name"], tmp_path / "variants")
+    overlaps, outside, *_ = seen["sweep_variant.png"]
+    assert overlaps == [] and outside == [], (overlaps, outside)
 
 
 def test_the_commands_import_matplotlib_only_while_their_runs_go_on():

@@ -356,6 +356,17 @@ def test_a_worker_s_digest_of_a_run_s_tables_is_the_digest_of_the_files_it_wrote
     assert set(kept["tables"]) == set(DATA_TABLES)  # made from the run's tables in memory
 
 
+def _texts_cut_off(fig) -> list[str]:
+    """The figure's drawn texts that reach past its edges (drawn first, to measure them)."""
+    from analysis import plots
+
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    return [t.get_text() for t in plots._drawn_texts(fig)
+            if not fig.bbox.contains(*t.get_window_extent(r).min)
+            or not fig.bbox.contains(*t.get_window_extent(r).max)]
+
+
 def test_sweep_figures_are_laid_out_with_no_text_overlapping_or_cut_off(tmp_path, monkeypatch):
     """Panels placed by hand: numeric and named parameters, a legend, a y axis with an offset."""
     import matplotlib.figure
@@ -380,12 +391,7 @@ def test_sweep_figures_are_laid_out_with_no_text_overlapping_or_cut_off(tmp_path
     save = matplotlib.figure.Figure.savefig
 
     def check(fig, path, **kw):
-        fig.canvas.draw()
-        r = fig.canvas.get_renderer()
-        outside = [t.get_text() for t in plots._drawn_texts(fig)
-                   if not fig.bbox.contains(*t.get_window_extent(r).min)
-                   or not fig.bbox.contains(*t.get_window_extent(r).max)]
-        seen.append((path.name, plots.overlapping_texts(fig), outside,
+        seen.append((path.name, plots.overlapping_texts(fig), _texts_cut_off(fig),
                      fig.axes[1].yaxis.get_major_formatter().get_offset()))
         return save(fig, path, **kw)
 
@@ -426,13 +432,8 @@ def test_a_parameter_beside_many_combinations_is_drawn_as_their_mean_and_range(t
     save = matplotlib.figure.Figure.savefig
 
     def check(fig, path, **kw):
-        fig.canvas.draw()
-        r = fig.canvas.get_renderer()
-        outside = [t.get_text() for t in plots._drawn_texts(fig)
-                   if not fig.bbox.contains(*t.get_window_extent(r).min)
-                   or not fig.bbox.contains(*t.get_window_extent(r).max)]
         ax = fig.axes[0]
-        seen[path.name] = (plots.overlapping_texts(fig), outside, len(ax.containers),
+        seen[path.name] = (plots.overlapping_texts(fig), _texts_cut_off(fig), len(ax.containers),
                            [t.get_text() for t in fig.legends[0].get_texts()],
                            ax.containers[0].lines[0].get_ydata().tolist(), fig.texts[0].get_text())
         return save(fig, path, **kw)

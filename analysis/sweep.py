@@ -193,9 +193,9 @@ def _grid_by_hand(fig, axes: np.ndarray, used: int, legend_rows: int) -> None:
     Each column gets room for its widest y tick label, each row for its tallest
     title and its x tick labels (upright ones: their width) and label; the
     suptitle is at the top and the legend (``legend_rows`` rows) at the bottom.
-    The figure keeps its size. This
-    replaces matplotlib's constrained layout, which draws a figure once more to
-    measure it: nearly half a sweep figure's time.
+    The figure keeps its size. This replaces matplotlib's constrained layout,
+    which draws a figure once more to measure it: nearly half a sweep figure's
+    time.
     """
     from matplotlib.font_manager import FontProperties
 

@@ -18,8 +18,9 @@ capacity scales with the list.
                                           # (also on 1 worker), BNSSG's work (also on 1
                                           # worker), ten BNSSGs (400 practices: the work,
                                           # then the whole command), sweeps of 100 runs
-                                          # (also on 1 worker) and of 1,000 runs; about 9
-                                          # minutes here
+                                          # (also on 1 worker) and of 1,000 runs, and one
+                                          # of 200 points (short runs: what a sweep costs
+                                          # per point); about 10 minutes here
     python benchmarks/bench.py --choose [W]  # the shipped question (gpsim choose, about 600
                                           # runs) on 1 and on W workers; about 3 minutes here
     python benchmarks/bench.py --calibrated [W]  # a network of 40 calibrated practices (each
@@ -305,8 +306,18 @@ def timeline_command(workers: int, copies: int = 1) -> dict:
     }
 
 
-def timeline_sweep(workers: int, runs: int) -> dict:
-    """A sweep of ``runs`` runs of the default practice (``run.py sweep``): its phases."""
+#: A sweep timeline's running phase.
+RUNS = "runs (workers run and store each run)"
+
+
+def timeline_sweep(workers: int, runs: int, points: int = 2) -> dict:
+    """A sweep (``run.py sweep``): its phases.
+
+    Two points: ``runs`` runs of the default practice, two policies. More points
+    (a multiple of 40): one short run each (3,000 patients, 8 weeks after 4 of
+    warm-up: the sweep's own costs, not the model's), two policies x 20 GP
+    capacities x ``points / 40`` booking horizons as variants.
+    """
     import resource
     import tempfile
 
@@ -317,9 +328,22 @@ def timeline_sweep(workers: int, runs: int) -> dict:
     marks = {}
     with tempfile.TemporaryDirectory(prefix="gpsim-bench-") as folder:
         sweep = Path(folder) / "sweep.yaml"
-        reps = max(1, runs // 2)
-        sweep.write_text(f"base: {ROOT / 'scenarios' / 'default.yaml'}\nreplications: {reps}\n"
-                         "grid:\n  policy.name: [access_first, usual_gp_first]\n")
+        if points == 2:
+            reps = max(1, runs // 2)
+            sweep.write_text(f"base: {ROOT / 'scenarios' / 'default.yaml'}\n"
+                             f"replications: {reps}\n"
+                             "grid:\n  policy.name: [access_first, usual_gp_first]\n")
+        else:
+            reps = 1
+            (Path(folder) / "short.yaml").write_text(
+                f"extends: {ROOT / 'scenarios' / 'default.yaml'}\npopulation: {{size: 3000}}\n"
+                "warmup_days: 28\nduration_days: 56\n")
+            horizons = "".join(f"  - {{name: h{14 + i}, set: {{practice.booking_horizon_days: "
+                               f"{14 + i}}}}}\n" for i in range(max(1, points // 40)))
+            sweep.write_text(f"base: {Path(folder) / 'short.yaml'}\nreplications: 1\n"
+                             "grid:\n  policy.name: [access_first, usual_gp_first]\n"
+                             f"  roles.gp.slots_per_session: {list(range(8, 28))}\n"
+                             f"variants:\n{horizons}")
         class Marked(SweepProgress):
             """Notes when each stage starts."""
 
@@ -336,13 +360,16 @@ def timeline_sweep(workers: int, runs: int) -> dict:
         run_sweep(sweep, Path(folder) / "out", workers=workers, progress=False, state=state,
                   on_start=started, force=True)
         t_end = time.time()
+    n = state.total
     return {
-        "case": f"sweep of {2 * reps} runs", "runs": 2 * reps, "workers": workers,
+        "case": f"sweep of {n} runs" if points == 2 else
+                f"sweep of {n} points, one short run each", "runs": n, "workers": workers,
         "wall_s": t_end - t_start,
         "phases": {"import (parent)": t_imported - t_start,
                    "load and check every point (parent)": marks["loaded"] - t_imported,
-                   "runs (workers run and store each run)": marks["writing"] - marks["loaded"],
+                   RUNS: marks["writing"] - marks["loaded"],
                    "tables, plots and report (parent)": t_end - marks["writing"]},
+        "running": RUNS,
         "parent_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "worker_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
@@ -360,7 +387,8 @@ def timeline_main(workers: int) -> int:
                  ["--one-timeline", "command", str(workers), "10"],
                  ["--one-timeline", "sweep", "100", str(workers)],
                  ["--one-timeline", "sweep", "100", "1"],
-                 ["--one-timeline", "sweep", "1000", str(workers)]):
+                 ["--one-timeline", "sweep", "1000", str(workers)],
+                 ["--one-timeline", "sweep-points", "200", str(workers)]):
         r = _child(*args)
         memory = (f"largest process {r['largest_mib']:,.0f} MiB" if "largest_mib" in r else
                   f"parent {r['parent_mib']:,.0f} MiB, largest worker "
@@ -737,6 +765,8 @@ def _main(argv: list[str]) -> int:
         elif argv[1] == "command":
             print(json.dumps(timeline_command(int(argv[2]),
                                               int(argv[3]) if len(argv) > 3 else 1)))
+        elif argv[1] == "sweep-points":
+            print(json.dumps(timeline_sweep(int(argv[3]), 0, int(argv[2]))))
         else:
             print(json.dumps(timeline_sweep(int(argv[3]), int(argv[2]))))
         return 0

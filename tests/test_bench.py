@@ -81,6 +81,17 @@ def test_the_command_s_running_phase_ends_when_the_last_result_is_received(tmp_p
     assert (tmp_path / "out" / "report.html").is_file()
 
 
+def test_the_many_point_sweep_timeline_has_a_run_a_point_and_no_report():
+    """``--one-timeline sweep-points 40 W``: 2 policies x 20 capacities, phases adding up."""
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--one-timeline",
+                        "sweep-points", "40", "2"], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    assert r["case"] == "sweep of 40 points, one short run each" and r["runs"] == 40
+    assert r["running"] in r["phases"]
+    assert sum(r["phases"].values()) == pytest.approx(r["wall_s"], abs=1e-6)
+
+
 @pytest.mark.parametrize("cores, counts", [(1, [1, 2, 4]), (2, [1, 2, 4]), (6, [1, 2, 4, 6]),
                                            (16, [1, 2, 4, 8, 16]), (24, [1, 2, 4, 8, 16, 24])])
 def test_workers_case_goes_up_to_every_core(cores, counts):

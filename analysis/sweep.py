@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.files.csv_safe import write_csv
+from sim.inputs.sweeps import REPORT_POINTS
 from sim.processes import end_with_parent
 
 from .compare import DATA_TABLES, SPREADS, stack_runs, write_comparison
@@ -35,12 +36,6 @@ SERIES_DRAWN = 10
 #: The most values of a named parameter (a policy, a variant) written across a sweep
 #: plot's x axis; more are turned upright.
 CATEGORIES_ACROSS = 6
-
-#: The most points a sweep's comparison report sets side by side. Beyond a dozen its
-#: plots repeat their ten colours and its tables (a column a point) outgrow a page,
-#: and drawing it costs about 0.2 s a point after the last run (40 points: 8 s); a
-#: larger sweep is shown by its own plots and its tables (every run).
-REPORT_POINTS = 12
 
 
 def tidy_table(sweep, runs: list) -> pd.DataFrame:
@@ -262,8 +257,10 @@ def _lead(sweep, points) -> str:
     if "variant" in sweep.swept:
         varied.append("named variants")
     what = ", ".join(varied[:-1]) + f" and {varied[-1]}" if len(varied) > 1 else "".join(varied)
-    return (f"{len(points)} points varying {what or 'nothing'}, each from {sweep.spec.base} "
-            "(in the tables and plots below each point is one approach).")
+    which = (f"{len(points)} of the sweep's {len(sweep.points)} points (those its file "
+             "names under report:)," if sweep.reported is not None else f"{len(points)} points")
+    return (f"{which} varying {what or 'nothing'}, each from {sweep.spec.base} (in the "
+            "tables and plots below each point is one approach).")
 
 
 #: The small tables of a run the sweep's report stacks (a row or a few per run).
@@ -396,7 +393,8 @@ def write_aggregates(stage: Path, sweep, totals: SweepTotals, parameter_rows, re
     """Write the tidy table, the sweep plots and the comparison report into ``stage``.
 
     ``totals``: every finished run's digest, added up (:class:`SweepTotals`). The
-    report is written if at most :data:`REPORT_POINTS` points have finished runs.
+    report compares the points the sweep file names under ``report:``, else every
+    point if at most :data:`REPORT_POINTS` have finished runs (else there is none).
     """
     summaries = totals.summaries(sweep)
     tidy = tidy_table(sweep, summaries)
@@ -417,10 +415,13 @@ def _write_report(stage: Path, sweep, totals: SweepTotals, parameter_rows, resol
                   meta: dict, tidy: pd.DataFrame, finished: set[str]) -> None:
     """The comparison report of the sweep's finished points, into ``stage/report``.
 
-    Nothing is written if no point has finished, or if more than
-    :data:`REPORT_POINTS` have.
+    Only the points the sweep file names under ``report:`` if it names any;
+    nothing is written if none of them has finished, or, without ``report:``, if
+    more than :data:`REPORT_POINTS` points have.
     """
     points = [p for p in sweep.points if p.label in finished]
+    if sweep.reported is not None:
+        points = [p for p in points if p.label in set(sweep.reported)]
     if not points or len(points) > REPORT_POINTS:
         return
     from .report import render

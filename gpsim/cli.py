@@ -334,8 +334,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     def started(sweep, st: SweepProgress) -> None:
         todo = st.total - st.done_before
         if todo == 0:
-            what = ("tables, plots and report" if len(sweep.points) <= REPORT_POINTS
-                    else "tables and plots")
+            what = ("tables, plots and report" if sweep.reported is not None
+                    or len(sweep.points) <= REPORT_POINTS else "tables and plots")
             print(f"Sweep {sweep.spec.name!r}: all {st.total} runs are already saved in "
                   f"{out}; writing the {what} ...", flush=True)
             return
@@ -358,11 +358,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise Interrupted(state.interrupted_message()) from None
     if state.report is not None:
         report = f"report: {state.report}"
-    elif state.points > REPORT_POINTS:
+    elif state.points > REPORT_POINTS and not state.chosen:
         report = (f"no comparison report: its {state.points} points are more than the "
-                  f"{REPORT_POINTS} a report sets side by side (the table holds every run)")
+                  f"{REPORT_POINTS} a report sets side by side (the table holds every run; "
+                  f"name up to {REPORT_POINTS} under report: in the sweep file)")
     else:
-        report = "no report: no run finished"
+        report = "no report: none of its points to report has a finished run"
     print(f"Done: {state.saved} of {state.total} runs finished. Table: {out / 'sweep.csv'}; "
           f"plots: {out / 'plots'}; {report}")
     if state.failures:

@@ -38,9 +38,10 @@ class SweepProgress:
         failures: ``(point, replication, error)`` of runs that failed.
         keys: every run's folder name, so what is on disk can be counted.
         points: the sweep's points with a finished run, once written.
+        chosen: whether the sweep file names the points to report (``report:``).
         report: the comparison report's page, once written; None if none was
-            (no finished run, or more points than a report compares:
-            :data:`analysis.sweep.REPORT_POINTS`).
+            (none of the points to report finished, or, with no ``report:``, more
+            points than a report compares: :data:`sim.inputs.sweeps.REPORT_POINTS`).
     """
 
     out: Path
@@ -51,6 +52,7 @@ class SweepProgress:
     failures: list[tuple[Point, int, str]] = dataclasses.field(default_factory=list)
     keys: list[str] = dataclasses.field(default_factory=list)
     points: int = 0
+    chosen: bool = False
     report: Path | None = None
 
     def interrupted_message(self) -> str:
@@ -146,6 +148,7 @@ def run_sweep(
         with folder.writing() as stage:
             tidy = write_aggregates(stage, sweep, totals, parameter_rows, resolved_yaml, meta)
     state.points = tidy["point"].nunique()
+    state.chosen = sweep.reported is not None
     page = out / "report" / "report.html"
     state.report = page if page.is_file() else None
     state.stage = "done"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import signal
 import subprocess
@@ -90,6 +91,16 @@ def test_a_run_s_key_hashes_every_value_of_its_resolved_scenario(tmp_path):
     ("grid:\n  policy.name: []\n", r"grid\.policy\.name: needs at least one value"),
     ("replications: 0\n", r"replications"),
     ("grids: {}\n", r"grids"),
+    ("grid:\n  policy.name: [access_first]\nreport:\n  - {policy.nme: access_first}\n",
+     r"sweep\.yaml:5: report\[0\]\.policy\.nme: 'policy\.nme' is not swept by this file "
+     r"\(swept: policy\.name\)"),
+    ("grid:\n  policy.name: [access_first]\nreport:\n  - {}\n  - {policy.name: micro_team}\n",
+     r"(?s)sweep\.yaml:5: report\[0\]: names no swept parameter.*sweep\.yaml:6: "
+     r"report\[1\]\.policy\.name: 'micro_team' is not one of its values \(access_first\)"),
+    ("grid:\n  policy.name: [access_first]\n"
+     "  roles.gp.slots_per_session: [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]\n"
+     "report:\n  - {policy.name: access_first}\n",
+     r"sweep\.yaml:5: report: picks 13 points; a report sets at most 12 side by side"),
 ])
 def test_bad_sweeps_name_the_file_and_the_path(tmp_path, body, message):
     with pytest.raises(ScenarioError, match=message):
@@ -160,13 +171,26 @@ def test_a_sweep_of_more_points_than_a_report_compares_writes_its_plots_and_says
     p = sh("sweep", str(many), "--workers", "2", "--out", str(out))
     assert p.returncode == 0, p.stderr
     assert (f"no comparison report: its {n} points are more than the {REPORT_POINTS} a report "
-            "sets side by side (the table holds every run)") in p.stdout
+            "sets side by side (the table holds every run; name up to 12 under report: in the "
+            "sweep file)") in p.stdout
     assert not (out / "report").exists(), "the smaller sweep's report is not left behind"
     assert len(tidy(out)) == n
     assert (out / "plots" / "sweep_roles_gp_slots_per_session.png").is_file()
     again = sh("sweep", str(many), "--out", str(out))
     assert again.returncode == 0, again.stderr
     assert f"all {n} runs are already saved in {out}; writing the tables and plots" in again.stdout
+    # The same sweep naming two of its points to report: a report of those, nothing re-run.
+    chosen = write(tmp_path, many.read_text().split("\n", 1)[1]
+                   + "report:\n  - {roles.gp.slots_per_session: 9}\n"
+                   "  - {roles.gp.slots_per_session: 14}\n", "chosen.yaml")
+    p = sh("sweep", str(chosen), "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    assert "writing the tables, plots and report" in p.stdout
+    assert f"report: {out / 'report' / 'report.html'}" in p.stdout
+    page = html.unescape((out / "report" / "report.html").read_text(encoding="utf-8"))
+    assert (f"2 of the sweep's {n} points (those its file names under report:), varying slots "
+            "per session (GP)") in page
+    assert len(tidy(out)) == n
 
 
 @pytest.mark.slow

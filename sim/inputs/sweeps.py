@@ -60,6 +60,11 @@ class SweepSpec(BaseModel):
     set: dict[str, Any] = Field(default_factory=dict)
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     variants: list[Variant] = Field(default_factory=list)
+    report: list[dict[str, Any]] | None = Field(
+        None, description="The points the comparison report sets side by side: each entry "
+        "names values of swept parameters (a grid key, or `variant`) and picks every point "
+        "that has them; at most REPORT_POINTS points in all. Without it, a sweep of up to "
+        "REPORT_POINTS points reports them all, a larger one none.")
 
 
 @dataclass
@@ -82,6 +87,7 @@ class Sweep:
     spec: SweepSpec
     points: list[Point]
     swept: list[str]
+    reported: list[str] | None = None  # the labels of the points named under ``report:``
 
     def runs(self) -> list[tuple[Point, int, str]]:
         """Every (point, replication, key) to run, replication-major.
@@ -127,6 +133,13 @@ def _label(value: Any) -> str:
     text = str(value)
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)[:40]
 
+
+#: The most points a sweep's comparison report sets side by side. Beyond a dozen its
+#: plots repeat their ten colours and its tables (a column a point) outgrow a page,
+#: and drawing it costs about 0.2 s a point after the last run (40 points: 8 s); a
+#: larger sweep is shown by its own plots and its tables (every run), and its report
+#: compares only the points its file names under ``report:``.
+REPORT_POINTS = 12
 
 #: The most runs (points x replications) a sweep may have unless told otherwise
 #: (``--max-runs``): about an hour of the default practice on two cores.
@@ -224,4 +237,52 @@ def _load_sweep(path: Path, policies: Registry | None, max_runs: int) -> Sweep:
     for p in points:
         p.scenario = p.scenario.model_copy(update={"seed": seed})
     swept = keys + (["variant"] if spec.variants else [])
-    return Sweep(path, spec, points, swept)
+    reported = None if spec.report is None else _reported(spec, doc, shown, points, swept)
+    return Sweep(path, spec, points, swept, reported)
+
+
+def _reported(spec: SweepSpec, doc, shown: str, points: list[Point],
+              swept: list[str]) -> list[str]:
+    """The labels of the points the sweep file names under ``report:``, in the sweep's order.
+
+    Raises:
+        ScenarioError: every entry that names a parameter not swept or a value the
+            sweep does not have, one that names nothing, or too many points in all.
+    """
+    problems = []
+    chosen: set[str] = set()
+
+    def value_of(p: Point, key: str):
+        return p.variant if key == "variant" else p.values[key]
+
+    for i, entry in enumerate(spec.report or []):
+        at = ("report", i)
+        if not entry:
+            problems.append(Problem(shown, at, "names no swept parameter (for example "
+                                    f"{{{swept[0] if swept else 'policy.name'}: ...}})",
+                                    doc.lines.get(at)))
+            continue
+        bad = False
+        for key, value in entry.items():
+            where = (*at, key)
+            line = doc.lines.get(where, doc.lines.get(at))
+            if key not in swept:
+                problems.append(Problem(shown, where, f"{key!r} is not swept by this file "
+                                        f"(swept: {', '.join(swept) or 'nothing'})", line))
+                bad = True
+                continue
+            values = list(dict.fromkeys(value_of(p, key) for p in points))
+            if value not in values:
+                problems.append(Problem(shown, where, f"{value!r} is not one of its values "
+                                        f"({', '.join(map(str, values))})", line))
+                bad = True
+        if not bad:
+            chosen.update(p.label for p in points
+                          if all(value_of(p, k) == v for k, v in entry.items()))
+    if not problems and len(chosen) > REPORT_POINTS:
+        problems.append(Problem(shown, ("report",), f"picks {len(chosen)} points; a report "
+                                f"sets at most {REPORT_POINTS} side by side",
+                                doc.lines.get(("report",))))
+    if problems:
+        raise ScenarioError(problems)
+    return [p.label for p in points if p.label in chosen]

@@ -234,6 +234,12 @@ def test_dask_local_cluster(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "Dask scheduler tcp://127.0.0.1" in p.stdout
     pd.testing.assert_frame_equal(tidy(out), tidy(seq))
+    # The report's data too: on a cluster this process digests each run as it stores it.
+    for f in sorted((seq / "report" / "data").iterdir()):
+        pd.testing.assert_frame_equal(pd.read_parquet(out / "report" / "data" / f.name),
+                                      pd.read_parquet(f), obj=f.name)
+    assert ((out / "report" / "comparison.csv").read_bytes()
+            == (seq / "report" / "comparison.csv").read_bytes())
 
 
 @pytest.mark.slow

@@ -76,12 +76,22 @@ class RunAndStore:
         point, k, key = task
         tables = self.run((point.scenario, k))
         store(self.out, key, point, k, tables)
-        if self.digest is None:
-            return True
-        try:
-            return self.digest(tables, point.label)
-        except Exception:  # the run is stored: the parent digests it from disk instead
-            return None
+        return True if self.digest is None else digested(self.digest, tables, point.label)
+
+
+def digested(digest: Callable[[dict[str, pd.DataFrame], str], Any] | None,
+             tables: dict[str, pd.DataFrame], label: str) -> Any:
+    """``digest(tables, label)`` of a stored run; None if there is no digest or it fails.
+
+    A run without its digest is stored all the same: the parent reads it back
+    from disk instead.
+    """
+    if digest is None:
+        return None
+    try:
+        return digest(tables, label)
+    except Exception:
+        return None
 
 
 def execute(sweep: Sweep, out: Path, reducer: Callable[[RunResult], Any], workers: int = 1,
@@ -98,7 +108,9 @@ def execute(sweep: Sweep, out: Path, reducer: Callable[[RunResult], Any], worker
     access to ``out``; local worker processes write their own runs
     (:class:`RunAndStore`). A run that fails is recorded under ``failures/``
     and the others go on. ``digest(tables, label)``: made of each stored run's tables,
-    by the local worker that ran it (else None is yielded). ``meanwhile``: this
+    by the local worker that ran it, or on a cluster by this process as it stores
+    the run (while the cluster goes on), so that no run is read back at the end
+    (None is yielded where there is none). ``meanwhile``: this
     process's own work while the runs go on elsewhere
     (:func:`sim.runs.executor.execute`).
     """
@@ -118,4 +130,4 @@ def execute(sweep: Sweep, out: Path, reducer: Callable[[RunResult], Any], worker
             yield key, p, k, None, None if digest is None else value
         else:
             store(out, key, p, k, value)
-            yield key, p, k, None, None
+            yield key, p, k, None, digested(digest, value, p.label)

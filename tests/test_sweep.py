@@ -155,6 +155,21 @@ def test_a_sweep_point_is_named_by_its_parameters_words(tmp_path):
                                  "slots per session (GP): 12")
 
 
+def test_report_picks_points_by_their_values_lists_included(tmp_path):
+    """``report:`` entries match every point with their values, a list value too."""
+    sw = load_sweep(write(tmp_path, "replications: 1\n" + SMALL + "grid:\n"
+                          "  policy.name: [access_first, micro_team]\n"
+                          "  emergency.continuity.ae_ratio_by_years: [[[0, 1.0], [5, 0.9]], "
+                          "[[0, 1.0], [5, 0.8]]]\n"
+                          "report:\n  - {emergency.continuity.ae_ratio_by_years: "
+                          "[[0, 1.0], [5, 0.8]]}\n  - {policy.name: access_first}\n"))
+    picked = [p.values for p in sw.points if p.label in sw.reported]
+    assert picked == [
+        {"policy.name": "access_first", "emergency.continuity.ae_ratio_by_years": [[0, 1.0], [5, 0.9]]},
+        {"policy.name": "access_first", "emergency.continuity.ae_ratio_by_years": [[0, 1.0], [5, 0.8]]},
+        {"policy.name": "micro_team", "emergency.continuity.ae_ratio_by_years": [[0, 1.0], [5, 0.8]]}]
+
+
 def test_a_sweep_of_more_points_than_a_report_compares_writes_its_plots_and_says_so(tmp_path):
     """Over REPORT_POINTS points: the tables and plots, no report (an old one is removed)."""
     from analysis.sweep import REPORT_POINTS

@@ -271,7 +271,10 @@ def _reported(spec: SweepSpec, doc, shown: str, points: list[Point],
                                         f"(swept: {', '.join(swept) or 'nothing'})", line))
                 bad = True
                 continue
-            values = list(dict.fromkeys(value_of(p, key) for p in points))
+            values: list[Any] = []  # (a value may be a list, which dict.fromkeys refuses)
+            for p in points:
+                if value_of(p, key) not in values:
+                    values.append(value_of(p, key))
             if value not in values:
                 problems.append(Problem(shown, where, f"{value!r} is not one of its values "
                                         f"({', '.join(map(str, values))})", line))

@@ -79,11 +79,13 @@ def sweep_plots(tidy: pd.DataFrame, swept: list[str], folder: Path) -> list[Path
         nrow = (len(metrics) + ncol - 1) // ncol
         fig, axes = plt.subplots(nrow, ncol, figsize=(16, 3.4 * nrow + 1), dpi=100,
                                  squeeze=False)
-        groups = list(tidy.groupby(others, sort=False)) if others else [((), tidy)]
-        combined = len(groups) > SERIES_DRAWN
+        combinations = tidy.groupby(others, sort=False).ngroups if others else 1
+        combined = combinations > SERIES_DRAWN
         if combined:
-            _over_combinations(axes, tidy, metrics, others, param, xs, pos, numeric)
-            groups = []
+            _over_combinations(axes, tidy, metrics, others, param, xs, pos, numeric,
+                               combinations)
+        groups = ([] if combined else list(tidy.groupby(others, sort=False)) if others
+                  else [((), tidy)])
         width = 0.6 / max(len(groups), 1)
         for gi, (key, g) in enumerate(groups):
             key = key if isinstance(key, tuple) else (key,)
@@ -156,12 +158,11 @@ def combination_ranges(tidy: pd.DataFrame, metrics: list[str], others: list[str]
 
 
 def _over_combinations(axes, tidy: pd.DataFrame, metrics: list[str], others: list[str],
-                       param: str, xs: list, pos: dict, numeric: bool) -> None:
-    """One series on each panel: :func:`combination_ranges`, a bar for each range."""
+                       param: str, xs: list, pos: dict, numeric: bool, n: int) -> None:
+    """One series on each panel: :func:`combination_ranges` of ``n`` combinations, with bars."""
     from .plots import PALETTE
 
     ranges = combination_ranges(tidy, metrics, others, param, xs)
-    n = len(tidy.groupby(others, sort=False))
     label = (f"mean of the {n:,} combinations of "
              f"{', '.join(parameter_name(o) for o in others)} (bars: lowest to highest)")
     for ax, m in zip(axes.flat, metrics, strict=False):
@@ -411,18 +412,27 @@ def write_aggregates(stage: Path, sweep, totals: SweepTotals, parameter_rows, re
     return tidy
 
 
+def reported_points(sweep, finished: set[str]) -> list:
+    """The points a sweep's report compares, of those whose labels are in ``finished``.
+
+    Those the sweep file names under ``report:`` if it names any; else every one,
+    if they are at most :data:`REPORT_POINTS`; else none.
+    """
+    points = [p for p in sweep.points if p.label in finished]
+    if sweep.reported is not None:
+        chosen = set(sweep.reported)
+        points = [p for p in points if p.label in chosen]
+    return points if len(points) <= REPORT_POINTS else []
+
+
 def _write_report(stage: Path, sweep, totals: SweepTotals, parameter_rows, resolved_yaml,
                   meta: dict, tidy: pd.DataFrame, finished: set[str]) -> None:
     """The comparison report of the sweep's finished points, into ``stage/report``.
 
-    Only the points the sweep file names under ``report:`` if it names any;
-    nothing is written if none of them has finished, or, without ``report:``, if
-    more than :data:`REPORT_POINTS` points have.
+    The points are :func:`reported_points`; with none, nothing is written.
     """
-    points = [p for p in sweep.points if p.label in finished]
-    if sweep.reported is not None:
-        points = [p for p in points if p.label in set(sweep.reported)]
-    if not points or len(points) > REPORT_POINTS:
+    points = reported_points(sweep, finished)
+    if not points:
         return
     from .report import render
 

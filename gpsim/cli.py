@@ -324,7 +324,7 @@ def cmd_choose(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep (resuming if interrupted) and write its aggregates and report."""
-    from analysis.sweep import REPORT_POINTS
+    from analysis.sweep import REPORT_POINTS, reported_points
     from gpsim.sweep import SweepProgress, run_sweep
 
     out = Path(args.out) if args.out else \
@@ -334,8 +334,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     def started(sweep, st: SweepProgress) -> None:
         todo = st.total - st.done_before
         if todo == 0:
-            what = ("tables, plots and report" if sweep.reported is not None
-                    or len(sweep.points) <= REPORT_POINTS else "tables and plots")
+            every = {p.label for p in sweep.points}  # (all saved: every point finished)
+            what = ("tables, plots and report" if reported_points(sweep, every)
+                    else "tables and plots")
             print(f"Sweep {sweep.spec.name!r}: all {st.total} runs are already saved in "
                   f"{out}; writing the {what} ...", flush=True)
             return

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.files.csv_safe import write_csv
-from sim.inputs.sweeps import REPORT_POINTS
+from sim.inputs.sweeps import REPORT_POINTS, Point
 from sim.processes import end_with_parent
 
 from .compare import DATA_TABLES, SPREADS, stack_runs, write_comparison
@@ -38,19 +38,26 @@ SERIES_DRAWN = 10
 CATEGORIES_ACROSS = 6
 
 
-def tidy_table(sweep, runs: list) -> pd.DataFrame:
-    """One row per finished run: point label, swept parameters, replication, every metric."""
-    rows = []
-    for point, k, summary in runs:
-        row = {"point": point.label, **point.values}
-        if "variant" in sweep.swept:
-            row["variant"] = point.variant
-        row["replication"] = k
-        row.update(summary.iloc[0].to_dict())
-        rows.append(row)
-    cols = ["point", *sweep.swept, "replication",
-            *[c for c in SUMMARY_COLUMNS if c not in sweep.swept]]
-    return pd.DataFrame(rows, columns=cols)
+def tidy_table(sweep, totals: SweepTotals) -> pd.DataFrame:
+    """One row per finished run: point label, swept parameters, replication, every metric.
+
+    The runs come in the sweep's order (:meth:`sim.inputs.sweeps.Sweep.runs`),
+    their measures taken from the runs' joined summary rows at once (a row
+    picked and turned into a dict per run cost about 0.35 ms a run: 0.35 s of a
+    1,000-point sweep's tail).
+    """
+    picked, rows = totals.summaries(sweep)
+    metrics = [c for c in SUMMARY_COLUMNS if c not in sweep.swept]
+    if not picked:  # no run finished (every one failed)
+        return pd.DataFrame([], columns=["point", *sweep.swept, "replication", *metrics])
+    front = {"point": [p.label for p, _ in picked]}
+    for key in sweep.swept:
+        front[key] = [p.variant if key == "variant" else p.values[key] for p, _ in picked]
+    front["replication"] = [k for _, k in picked]
+    # In the measures' common type, as a row taken at a time gave them: every count a
+    # float, as sweep.csv has always written them.
+    measures = pd.DataFrame(rows.reindex(columns=metrics).to_numpy(), columns=metrics)
+    return pd.concat([pd.DataFrame(front), measures.infer_objects()], axis=1)
 
 
 def sweep_plots(tidy: pd.DataFrame, swept: list[str], folder: Path) -> list[Path]:
@@ -64,83 +71,89 @@ def sweep_plots(tidy: pd.DataFrame, swept: list[str], folder: Path) -> list[Path
     over the combinations' own means, its bar from the lowest of them to the
     highest (a main-effects plot).
     """
+    folder.mkdir(parents=True, exist_ok=True)
+    return [sweep_plot(tidy, swept, param, folder) for param in swept]
+
+
+def sweep_plot(tidy: pd.DataFrame, swept: list[str], param: str, folder: Path) -> Path:
+    """:func:`sweep_plots`' figure against ``param`` (one of ``swept``), into ``folder``.
+
+    Each figure is whole in itself, so a sweep's are drawn side by side, one
+    process each (:func:`write_aggregates`).
+    """
     from .plots import PALETTE, _save, plt  # (plots chooses the Agg backend first)
 
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
     metrics = [m for group in HEADLINE_GROUPS.values() for m in group if m in tidy.columns]
-    for param in swept:
-        others = [p for p in swept if p != param]
-        xs = list(dict.fromkeys(tidy[param].tolist()))
-        numeric = all(isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
-                      for x in xs)
-        pos = {x: (float(x) if numeric else i) for i, x in enumerate(xs)}
-        ncol = 4
-        nrow = (len(metrics) + ncol - 1) // ncol
-        fig, axes = plt.subplots(nrow, ncol, figsize=(16, 3.4 * nrow + 1), dpi=100,
-                                 squeeze=False)
-        combinations = tidy.groupby(others, sort=False).ngroups if others else 1
-        combined = combinations > SERIES_DRAWN
-        if combined:
-            _over_combinations(axes, tidy, metrics, others, param, xs, pos, numeric,
-                               combinations)
-        groups = ([] if combined else list(tidy.groupby(others, sort=False)) if others
-                  else [((), tidy)])
-        width = 0.6 / max(len(groups), 1)
-        for gi, (key, g) in enumerate(groups):
-            key = key if isinstance(key, tuple) else (key,)
-            name = "; ".join(f"{parameter_name(o)}: {value_name(v)}"
-                             for o, v in zip(others, key, strict=True)) or "all"
-            colour = PALETTE[gi % len(PALETTE)]
-            shift = 0.0 if numeric else (gi - (len(groups) - 1) / 2) * width
-            # each value's rows of the group, found once for every measure (a pandas
-            # selection per value and measure was a fifth of a 40-point sweep's plots)
-            at = g[param].to_numpy()
-            rows = [np.flatnonzero(at == x) for x in xs]
-            for ax, m in zip(axes.flat, metrics, strict=False):
-                scale = 100 if measure(m).kind == "share" else 1
-                values = g[m].to_numpy(dtype=float)
-                pts = []
-                for x, where in zip(xs, rows, strict=True):
-                    mean, low, high, _ = mean_ci(values[where])
-                    pts.append((pos[x] + shift, mean * scale, low * scale, high * scale))
-                p = np.array(pts, dtype=float)
-                ax.errorbar(p[:, 0], p[:, 1], yerr=np.nan_to_num(
-                    np.vstack([p[:, 1] - p[:, 2], p[:, 3] - p[:, 1]])), marker="o", capsize=3,
-                    color=colour, label=name, ls="-" if numeric else "none", ms=5)
+    others = [p for p in swept if p != param]
+    xs = list(dict.fromkeys(tidy[param].tolist()))
+    numeric = all(isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
+                  for x in xs)
+    pos = {x: (float(x) if numeric else i) for i, x in enumerate(xs)}
+    ncol = 4
+    nrow = (len(metrics) + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrow, ncol, figsize=(16, 3.4 * nrow + 1), dpi=100,
+                             squeeze=False)
+    combinations = tidy.groupby(others, sort=False).ngroups if others else 1
+    combined = combinations > SERIES_DRAWN
+    if combined:
+        _over_combinations(axes, tidy, metrics, others, param, xs, pos, numeric,
+                           combinations)
+    groups = ([] if combined else list(tidy.groupby(others, sort=False)) if others
+              else [((), tidy)])
+    width = 0.6 / max(len(groups), 1)
+    for gi, (key, g) in enumerate(groups):
+        key = key if isinstance(key, tuple) else (key,)
+        name = "; ".join(f"{parameter_name(o)}: {value_name(v)}"
+                         for o, v in zip(others, key, strict=True)) or "all"
+        colour = PALETTE[gi % len(PALETTE)]
+        shift = 0.0 if numeric else (gi - (len(groups) - 1) / 2) * width
+        # each value's rows of the group, found once for every measure (a pandas
+        # selection per value and measure was a fifth of a 40-point sweep's plots)
+        at = g[param].to_numpy()
+        rows = [np.flatnonzero(at == x) for x in xs]
         for ax, m in zip(axes.flat, metrics, strict=False):
-            heading = measure(m).heading
-            ax.set_title(textwrap.fill(heading, 38), fontsize=9, loc="left",
-                         color="#a00" if "PROXY" in heading else "black")
-            ax.set_xlabel(parameter_name(param), fontsize=9)
-            if not numeric and len(xs) <= CATEGORIES_ACROSS:
-                ax.set_xticks(range(len(xs)), [textwrap.fill(value_name(x), 14) for x in xs],
-                              fontsize=8)
-            elif not numeric:  # names turned upright, every one up to 24, else every k-th
-                shown = range(0, len(xs), -(-len(xs) // 24))
-                ax.set_xticks(list(shown), [value_name(xs[i]) for i in shown], fontsize=8,
-                              rotation=90)
-            if not numeric:
-                ax.set_xlim(-0.5, len(xs) - 0.5)
-            ax.tick_params(labelsize=8)
-            ax.grid(alpha=0.3)
-        for ax in list(axes.flat)[len(metrics):]:
-            ax.axis("off")
-        handles, texts = axes.flat[0].get_legend_handles_labels()
-        legend_rows = -(-len(texts) // 4) if len(texts) > 1 or combined else 0
-        if legend_rows:
-            fig.legend(handles, texts, loc="lower center", bbox_to_anchor=(0.5, 0.0),
-                       ncol=min(len(texts), 4), fontsize=9, frameon=False)
-        what = ("each value's mean over the other parameters' combinations, and their "
-                "range" if combined else "mean and 95% interval over replications")
-        fig.suptitle(f"Headline measures against {parameter_name(param)} ({what}; A&E and "
-                     "admissions are proxies)", fontsize=11,
-                     y=1 - 0.1 / fig.get_figheight(), va="top")
-        _grid_by_hand(fig, axes, len(metrics), legend_rows)
-        path = folder / f"sweep_{param.replace('.', '_')}.png"
-        _save(fig, path, laid_out=True)  # (titles set unmeasured where nothing lifts them)
-        paths.append(path)
-    return paths
+            scale = 100 if measure(m).kind == "share" else 1
+            values = g[m].to_numpy(dtype=float)
+            pts = []
+            for x, where in zip(xs, rows, strict=True):
+                mean, low, high, _ = mean_ci(values[where])
+                pts.append((pos[x] + shift, mean * scale, low * scale, high * scale))
+            p = np.array(pts, dtype=float)
+            ax.errorbar(p[:, 0], p[:, 1], yerr=np.nan_to_num(
+                np.vstack([p[:, 1] - p[:, 2], p[:, 3] - p[:, 1]])), marker="o", capsize=3,
+                color=colour, label=name, ls="-" if numeric else "none", ms=5)
+    for ax, m in zip(axes.flat, metrics, strict=False):
+        heading = measure(m).heading
+        ax.set_title(textwrap.fill(heading, 38), fontsize=9, loc="left",
+                     color="#a00" if "PROXY" in heading else "black")
+        ax.set_xlabel(parameter_name(param), fontsize=9)
+        if not numeric and len(xs) <= CATEGORIES_ACROSS:
+            ax.set_xticks(range(len(xs)), [textwrap.fill(value_name(x), 14) for x in xs],
+                          fontsize=8)
+        elif not numeric:  # names turned upright, every one up to 24, else every k-th
+            shown = range(0, len(xs), -(-len(xs) // 24))
+            ax.set_xticks(list(shown), [value_name(xs[i]) for i in shown], fontsize=8,
+                          rotation=90)
+        if not numeric:
+            ax.set_xlim(-0.5, len(xs) - 0.5)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.axis("off")
+    handles, texts = axes.flat[0].get_legend_handles_labels()
+    legend_rows = -(-len(texts) // 4) if len(texts) > 1 or combined else 0
+    if legend_rows:
+        fig.legend(handles, texts, loc="lower center", bbox_to_anchor=(0.5, 0.0),
+                   ncol=min(len(texts), 4), fontsize=9, frameon=False)
+    what = ("each value's mean over the other parameters' combinations, and their "
+            "range" if combined else "mean and 95% interval over replications")
+    fig.suptitle(f"Headline measures against {parameter_name(param)} ({what}; A&E and "
+                 "admissions are proxies)", fontsize=11,
+                 y=1 - 0.1 / fig.get_figheight(), va="top")
+    _grid_by_hand(fig, axes, len(metrics), legend_rows)
+    path = folder / f"sweep_{param.replace('.', '_')}.png"
+    _save(fig, path, laid_out=True)  # (titles set unmeasured where nothing lifts them)
+    return path
 
 
 def combination_ranges(tidy: pd.DataFrame, metrics: list[str], others: list[str],
@@ -363,15 +376,17 @@ class SweepTotals:
                             df["scenario"].map(rank).to_numpy(dtype=np.int64)))
         return df.iloc[order].reset_index(drop=True)
 
-    def summaries(self, sweep) -> list:
-        """``(point, replication, summary row)`` of every run added, in the sweep's order."""
-        points = {p.label: p for p in sweep.points}
-        runs = self._table("runs", {label: i for i, label in enumerate(points)})
+    def summaries(self, sweep) -> tuple[list[tuple[Point, int]], pd.DataFrame]:
+        """Every run added, in the sweep's order: ``(point, replication)`` pairs, summary rows.
+
+        The rows are a table, a row a run in the same order as the pairs.
+        """
+        runs = self._table("runs", {p.label: i for i, p in enumerate(sweep.points)})
         at = {(label, k): i for i, (label, k) in
               enumerate(zip(runs["scenario"], runs["replication"], strict=True))}
-        rows = runs.drop(columns=["scenario", "replication"])
-        return [(p, k, rows.iloc[[at[(p.label, k)]]]) for p, k, _ in sweep.runs()
-                if (p.label, k) in at]
+        picked = [(p, k) for p, k, _ in sweep.runs() if (p.label, k) in at]
+        rows = runs.iloc[[at[(p.label, k)] for p, k in picked]]
+        return picked, rows.drop(columns=["scenario", "replication"]).reset_index(drop=True)
 
     def data(self, labels: list[str]) -> dict[str, pd.DataFrame | None]:
         """The report's data: the small tables stacked, the distributions' summaries.
@@ -397,18 +412,21 @@ def write_aggregates(stage: Path, sweep, totals: SweepTotals, parameter_rows, re
     report compares the points the sweep file names under ``report:``, else every
     point if at most :data:`REPORT_POINTS` have finished runs (else there is none).
     """
-    summaries = totals.summaries(sweep)
-    tidy = tidy_table(sweep, summaries)
+    tidy = tidy_table(sweep, totals)
     tidy.to_parquet(stage / "sweep.parquet", index=False)
     write_csv(tidy, stage / "sweep.csv", index=False)
-    # The sweep's own plots are drawn in another process while this one writes and draws
-    # the comparison report (a third of a 100-run sweep's time, done side by side).
-    with ProcessPoolExecutor(max_workers=1, initializer=end_with_parent,
-                             initargs=(os.getpid(),)) as pool:
-        plots = pool.submit(sweep_plots, tidy, sweep.swept, stage / "plots")
+    # The sweep's own plots are drawn in other processes, one a plot (each about 1 s past
+    # a few hundred points), while this one writes and draws the comparison report (a
+    # third of a 100-run sweep's time, done side by side).
+    (stage / "plots").mkdir(parents=True, exist_ok=True)
+    with ProcessPoolExecutor(max_workers=max(1, min(len(sweep.swept), os.cpu_count() or 1)),
+                             initializer=end_with_parent, initargs=(os.getpid(),)) as pool:
+        plots = [pool.submit(sweep_plot, tidy, sweep.swept, param, stage / "plots")
+                 for param in sweep.swept]
         _write_report(stage, sweep, totals, parameter_rows, resolved_yaml, meta, tidy,
-                      {p.label for p, _, _ in summaries})
-        plots.result()
+                      set(tidy["point"]))
+        for plot in plots:
+            plot.result()
     return tidy
 
 

@@ -235,6 +235,22 @@ def test_parallel_equals_sequential(tmp_path):
     assert sorted(p.name for p in (a / "plots").iterdir()) == ["sweep_roles_gp_slots_per_session.png"]
 
 
+def test_a_sweep_s_plots_drawn_side_by_side_are_those_drawn_one_after_another(tmp_path):
+    """Each plot is drawn in a process of its own: the same bytes as drawn here, in turn."""
+    from analysis.sweep import sweep_plots
+
+    f = write(tmp_path, "replications: 1\n" + SMALL + "grid:\n  policy.name: [access_first, "
+              "usual_gp_first]\n  roles.gp.slots_per_session: [14, 18]\n")
+    out = tmp_path / "out"
+    assert sh("sweep", str(f), "--workers", "2", "--out", str(out)).returncode == 0
+    here = sweep_plots(pd.read_parquet(out / "sweep.parquet"),
+                       ["policy.name", "roles.gp.slots_per_session"], tmp_path / "here")
+    assert sorted(p.name for p in (out / "plots").iterdir()) == [p.name for p in here] == [
+        "sweep_policy_name.png", "sweep_roles_gp_slots_per_session.png"]
+    for p in here:
+        assert (out / "plots" / p.name).read_bytes() == p.read_bytes(), p.name
+
+
 @pytest.mark.slow
 def test_dask_local_cluster(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
@@ -366,9 +382,8 @@ def test_runs_added_in_any_order_and_joined_in_chunks_give_the_same_tables(tmp_p
     for name, table in whole.data(labels).items():
         if table is not None:
             pd.testing.assert_frame_equal(chunked.data(labels)[name], table)
-    pd.testing.assert_frame_equal(tidy_table(sweep, chunked.summaries(sweep)),
-                                  tidy_table(sweep, whole.summaries(sweep)))
-    assert tidy_table(sweep, whole.summaries(sweep)).to_csv(index=False) == (
+    pd.testing.assert_frame_equal(tidy_table(sweep, chunked), tidy_table(sweep, whole))
+    assert tidy_table(sweep, whole).to_csv(index=False) == (
         out / "sweep.csv").read_text(encoding="utf-8").replace("\r\n", "\n")
 
 

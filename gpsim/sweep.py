@@ -14,7 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from analysis.compare import reduce_run
-from analysis.sweep import DRAWING, SweepTotals, digest_tables, write_aggregates
+from analysis.sweep import (
+    DRAWING,
+    SweepTotals,
+    digest_tables,
+    reported_points,
+    write_aggregates,
+)
 from sim.files.outputs import claim_output
 from sim.files.provenance import code_version, environment
 from sim.inputs.parameters import parameter_rows
@@ -42,6 +48,8 @@ class SweepProgress:
         report: the comparison report's page, once written; None if none was
             (none of the points to report finished, or, with no ``report:``, more
             points than a report compares: :data:`sim.inputs.sweeps.REPORT_POINTS`).
+        reporting: while writing, whether a comparison report is among what is
+            written (None until every finished run has been counted).
     """
 
     out: Path
@@ -54,6 +62,7 @@ class SweepProgress:
     points: int = 0
     chosen: bool = False
     report: Path | None = None
+    reporting: bool | None = None
 
     def interrupted_message(self) -> str:
         """What an interruption now leaves behind, and how to go on.
@@ -71,7 +80,9 @@ class SweepProgress:
             return (f"interrupted: {self.saved} of {self.total} runs are saved in "
                     f"{self.out / 'runs'}. {again}resume: saved runs are skipped.")
         if self.stage == "writing":
-            return (f"interrupted while writing the tables and report: all {self.saved} "
+            what = {True: "tables, plots and report", False: "tables and plots",
+                    None: "tables, plots and any report"}[self.reporting]
+            return (f"interrupted while writing the {what}: all {self.saved} "
                     f"finished runs are saved in {self.out / 'runs'}. {again}write them "
                     "(nothing is run again).")
         return "interrupted after the sweep finished: everything is written."
@@ -145,6 +156,7 @@ def run_sweep(
                 "code_version": code_version(), "environment": environment(),
                 "sweep_file": str(sweep.file)}
         totals.add_stored(sweep, out)  # runs finished before a resume, or on a cluster
+        state.reporting = bool(reported_points(sweep, {label for label, _ in totals.done}))
         with folder.writing() as stage:
             tidy = write_aggregates(stage, sweep, totals, parameter_rows, resolved_yaml, meta)
     state.points = tidy["point"].nunique()

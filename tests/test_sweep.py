@@ -292,7 +292,7 @@ def test_ctrl_c_says_what_is_saved_and_a_rerun_says_all_is_done(tmp_path):
         assert f"interrupted: {saved} of 6 runs are saved in {out / 'runs'}" in err, err
         assert "Run the same command again to resume: saved runs are skipped." in err
     else:  # all runs had finished: interrupted while writing the tables
-        assert "interrupted while writing the tables and report" in err, err
+        assert "interrupted while writing the tables, plots and" in err, err
     assert "nothing was written" not in err
     p = sh("sweep", str(f), "--workers", "1", "--out", str(out))
     assert p.returncode == 0, p.stderr
@@ -305,10 +305,32 @@ def test_interruption_messages_follow_the_stage(tmp_path):
 
     st = SweepProgress(tmp_path, total=45, done_before=0, saved=45, stage="writing")
     assert st.interrupted_message() == (
-        f"interrupted while writing the tables and report: all 45 finished runs are saved in "
-        f"{tmp_path / 'runs'}. Run the same command again to write them (nothing is run again).")
+        f"interrupted while writing the tables, plots and any report: all 45 finished runs are "
+        f"saved in {tmp_path / 'runs'}. Run the same command again to write them (nothing is "
+        "run again).")
+    # Once every finished run is counted, it says whether a report is being written.
+    st.reporting = False
+    assert st.interrupted_message().startswith(
+        "interrupted while writing the tables and plots: all 45 finished runs are saved")
+    st.reporting = True
+    assert st.interrupted_message().startswith(
+        "interrupted while writing the tables, plots and report: all 45")
     st.stage, st.saved = "running", 12
     assert st.interrupted_message().startswith("interrupted: 12 of 45 runs are saved")
+
+
+def test_a_sweep_knows_while_writing_whether_a_report_is_among_what_it_writes(tmp_path,
+                                                                            monkeypatch):
+    import analysis.sweep
+    from gpsim.sweep import run_sweep
+
+    f = write(tmp_path, "replications: 1\n" + SMALL
+              + "grid:\n  roles.gp.slots_per_session: [14, 18]\n")
+    state = run_sweep(f, tmp_path / "out", workers=1, progress=False)
+    assert state.reporting is True and state.report == tmp_path / "out" / "report" / "report.html"
+    monkeypatch.setattr(analysis.sweep, "REPORT_POINTS", 1)  # two points are now too many
+    again = run_sweep(f, tmp_path / "out", workers=1, progress=False)
+    assert again.reporting is False and again.report is None and again.done_before == 2
 
 
 def test_an_interruption_counts_the_runs_on_disk_not_the_tally(tmp_path):

@@ -434,8 +434,11 @@ def reported_points(sweep, finished: set[str]) -> list:
     """The points a sweep's report compares, of those whose labels are in ``finished``.
 
     Those the sweep file names under ``report:`` if it names any; else every one,
-    if they are at most :data:`REPORT_POINTS`; else none.
+    if they are at most :data:`REPORT_POINTS`; else none. None for a sweep of one
+    replication: the report's verdict and tables stand on intervals, which need two.
     """
+    if sweep.spec.replications < 2:
+        return []
     points = [p for p in sweep.points if p.label in finished]
     if sweep.reported is not None:
         chosen = set(sweep.reported)

@@ -343,8 +343,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         where = f"Dask scheduler {args.scheduler}" if args.scheduler else \
             f"{args.workers or 'all'} process(es)"
         resumed = f"{st.done_before} already saved in {out}; " if st.done_before else ""
-        print(f"Sweep {sweep.spec.name!r}: {len(sweep.points)} points x "
-              f"{sweep.spec.replications} replications = {st.total} runs; {resumed}running "
+        reps = sweep.spec.replications
+        n = len(sweep.points)
+        print(f"Sweep {sweep.spec.name!r}: {n} point{'s' * (n != 1)} x "
+              f"{reps} replication{'s' * (reps != 1)} = {st.total} runs; {resumed}running "
               f"{todo} on {where} ...", flush=True)
 
     def failed(point, k: int, error: str) -> None:
@@ -359,6 +361,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise Interrupted(state.interrupted_message()) from None
     if state.report is not None:
         report = f"report: {state.report}"
+    elif state.replications < 2:
+        report = ("no comparison report: with one replication a point there are no 95% "
+                  "intervals to compare (the table holds every run; set replications: 2 or "
+                  "more for a report)")
     elif state.points > REPORT_POINTS and not state.chosen:
         report = (f"no comparison report: its {state.points} points are more than the "
                   f"{REPORT_POINTS} a report sets side by side (the table holds every run; "

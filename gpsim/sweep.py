@@ -50,6 +50,7 @@ class SweepProgress:
             points than a report compares: :data:`sim.inputs.sweeps.REPORT_POINTS`).
         reporting: while writing, whether a comparison report is among what is
             written (None until every finished run has been counted).
+        replications: the sweep's replications of each point.
     """
 
     out: Path
@@ -63,6 +64,7 @@ class SweepProgress:
     chosen: bool = False
     report: Path | None = None
     reporting: bool | None = None
+    replications: int = 0
 
     def interrupted_message(self) -> str:
         """What an interruption now leaves behind, and how to go on.
@@ -130,6 +132,7 @@ def run_sweep(
         folder.mark_bulk()
         runs = sweep.runs()
         state.total = len(runs)
+        state.replications = sweep.spec.replications
         state.keys = [key for _, _, key in runs]
         state.done_before = state.saved = sum(is_done(out, key) for _, _, key in runs)
         state.stage = "running"

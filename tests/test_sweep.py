@@ -101,6 +101,11 @@ def test_a_run_s_key_hashes_every_value_of_its_resolved_scenario(tmp_path):
      "  roles.gp.slots_per_session: [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]\n"
      "report:\n  - {policy.name: access_first}\n",
      r"sweep\.yaml:5: report: picks 13 points; a report sets at most 12 side by side"),
+    ("replications: 1\ngrid:\n  policy.name: [access_first, micro_team]\nreport:\n"
+     "  - {policy.name: micro_team}\n",
+     r"sweep\.yaml:5: report: a report compares points by their 95% intervals, which need at "
+     r"least 2 replications \(this sweep has 1\): set replications: 2 or more, or leave report: "
+     r"out"),
 ])
 def test_bad_sweeps_name_the_file_and_the_path(tmp_path, body, message):
     with pytest.raises(ScenarioError, match=message):
@@ -157,7 +162,7 @@ def test_a_sweep_point_is_named_by_its_parameters_words(tmp_path):
 
 def test_report_picks_points_by_their_values_lists_included(tmp_path):
     """``report:`` entries match every point with their values, a list value too."""
-    sw = load_sweep(write(tmp_path, "replications: 1\n" + SMALL + "grid:\n"
+    sw = load_sweep(write(tmp_path, "replications: 2\n" + SMALL + "grid:\n"
                           "  policy.name: [access_first, micro_team]\n"
                           "  emergency.continuity.ae_ratio_by_years: [[[0, 1.0], [5, 0.9]], "
                           "[[0, 1.0], [5, 0.8]]]\n"
@@ -171,17 +176,28 @@ def test_report_picks_points_by_their_values_lists_included(tmp_path):
 
 
 def test_a_sweep_of_more_points_than_a_report_compares_writes_its_plots_and_says_so(tmp_path):
-    """Over REPORT_POINTS points: the tables and plots, no report (an old one is removed)."""
+    """Over REPORT_POINTS points, or of one replication: the tables and plots, no report.
+
+    An old report in the folder is removed.
+    """
     from analysis.sweep import REPORT_POINTS
 
     out = tmp_path / "out"
-    few = write(tmp_path, "replications: 1\n" + SMALL
-                + "grid:\n  roles.gp.slots_per_session: [14, 18]\n", "few.yaml")
+    grid = "grid:\n  roles.gp.slots_per_session: [14, 18]\n"
+    one = write(tmp_path, "replications: 1\n" + SMALL + grid, "one.yaml")
+    p = sh("sweep", str(one), "--workers", "1", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    assert "2 points x 1 replication = 2 runs" in p.stdout
+    assert ("no comparison report: with one replication a point there are no 95% intervals to "
+            "compare (the table holds every run; set replications: 2 or more for a report)"
+            ) in p.stdout
+    assert not (out / "report").exists() and len(tidy(out)) == 2
+    few = write(tmp_path, "replications: 2\n" + SMALL + grid, "few.yaml")
     p = sh("sweep", str(few), "--workers", "1", "--out", str(out))
     assert p.returncode == 0, p.stderr
     assert f"report: {out / 'report' / 'report.html'}" in p.stdout
     n = REPORT_POINTS + 1
-    many = write(tmp_path, "replications: 1\n" + SMALL + "grid:\n  roles.gp.slots_per_session: "
+    many = write(tmp_path, "replications: 2\n" + SMALL + "grid:\n  roles.gp.slots_per_session: "
                  f"[{', '.join(str(8 + i) for i in range(n))}]\n", "many.yaml")
     p = sh("sweep", str(many), "--workers", "2", "--out", str(out))
     assert p.returncode == 0, p.stderr
@@ -189,11 +205,12 @@ def test_a_sweep_of_more_points_than_a_report_compares_writes_its_plots_and_says
             "sets side by side (the table holds every run; name up to 12 under report: in the "
             "sweep file)") in p.stdout
     assert not (out / "report").exists(), "the smaller sweep's report is not left behind"
-    assert len(tidy(out)) == n
+    assert len(tidy(out)) == 2 * n
     assert (out / "plots" / "sweep_roles_gp_slots_per_session.png").is_file()
     again = sh("sweep", str(many), "--out", str(out))
     assert again.returncode == 0, again.stderr
-    assert f"all {n} runs are already saved in {out}; writing the tables and plots" in again.stdout
+    assert (f"all {2 * n} runs are already saved in {out}; writing the tables and plots"
+            in again.stdout)
     # The same sweep naming two of its points to report: a report of those, nothing re-run.
     chosen = write(tmp_path, many.read_text().split("\n", 1)[1]
                    + "report:\n  - {roles.gp.slots_per_session: 9}\n"
@@ -205,7 +222,7 @@ def test_a_sweep_of_more_points_than_a_report_compares_writes_its_plots_and_says
     page = html.unescape((out / "report" / "report.html").read_text(encoding="utf-8"))
     assert (f"2 of the sweep's {n} points (those its file names under report:), varying slots "
             "per session (GP)") in page
-    assert len(tidy(out)) == n
+    assert len(tidy(out)) == 2 * n
 
 
 @pytest.mark.slow
@@ -324,13 +341,13 @@ def test_a_sweep_knows_while_writing_whether_a_report_is_among_what_it_writes(tm
     import analysis.sweep
     from gpsim.sweep import run_sweep
 
-    f = write(tmp_path, "replications: 1\n" + SMALL
+    f = write(tmp_path, "replications: 2\n" + SMALL
               + "grid:\n  roles.gp.slots_per_session: [14, 18]\n")
     state = run_sweep(f, tmp_path / "out", workers=1, progress=False)
     assert state.reporting is True and state.report == tmp_path / "out" / "report" / "report.html"
     monkeypatch.setattr(analysis.sweep, "REPORT_POINTS", 1)  # two points are now too many
     again = run_sweep(f, tmp_path / "out", workers=1, progress=False)
-    assert again.reporting is False and again.report is None and again.done_before == 2
+    assert again.reporting is False and again.report is None and again.done_before == 4
 
 
 def test_an_interruption_counts_the_runs_on_disk_not_the_tally(tmp_path):

@@ -64,7 +64,8 @@ class SweepSpec(BaseModel):
         None, description="The points the comparison report sets side by side: each entry "
         "names values of swept parameters (a grid key, or `variant`) and picks every point "
         "that has them; at most REPORT_POINTS points in all. Without it, a sweep of up to "
-        "REPORT_POINTS points reports them all, a larger one none.")
+        "REPORT_POINTS points reports them all, a larger one none. A sweep of one "
+        "replication has no report (its intervals need two), and refuses this key.")
 
 
 @dataclass
@@ -138,7 +139,9 @@ def _label(value: Any) -> str:
 #: plots repeat their ten colours and its tables (a column a point) outgrow a page,
 #: and drawing it costs about 0.2 s a point after the last run (40 points: 8 s); a
 #: larger sweep is shown by its own plots and its tables (every run), and its report
-#: compares only the points its file names under ``report:``.
+#: compares only the points its file names under ``report:``. A sweep of one
+#: replication writes no report at all: its verdict and tables stand on 95% intervals,
+#: which need two (as ``compare`` needs two replications).
 REPORT_POINTS = 12
 
 #: The most runs (points x replications) a sweep may have unless told otherwise
@@ -247,9 +250,15 @@ def _reported(spec: SweepSpec, doc, shown: str, points: list[Point],
 
     Raises:
         ScenarioError: every entry that names a parameter not swept or a value the
-            sweep does not have, one that names nothing, or too many points in all.
+            sweep does not have, one that names nothing, too many points in all, or
+            a report asked of a sweep of one replication (no intervals to compare).
     """
     problems = []
+    if spec.replications < 2:
+        problems.append(Problem(shown, ("report",), "a report compares points by their 95% "
+                                "intervals, which need at least 2 replications (this sweep "
+                                "has 1): set replications: 2 or more, or leave report: out",
+                                doc.lines.get(("report",))))
     chosen: set[str] = set()
 
     def value_of(p: Point, key: str):

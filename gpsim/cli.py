@@ -343,10 +343,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         where = f"Dask scheduler {args.scheduler}" if args.scheduler else \
             f"{args.workers or 'all'} process(es)"
         resumed = f"{st.done_before} already saved in {out}; " if st.done_before else ""
-        reps = sweep.spec.replications
-        n = len(sweep.points)
-        print(f"Sweep {sweep.spec.name!r}: {n} point{'s' * (n != 1)} x "
-              f"{reps} replication{'s' * (reps != 1)} = {st.total} runs; {resumed}running "
+        print(f"Sweep {sweep.spec.name!r}: {sweep.size()}; {resumed}running "
               f"{todo} on {where} ...", flush=True)
 
     def failed(point, k: int, error: str) -> None:

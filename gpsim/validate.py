@@ -60,8 +60,7 @@ def check_file(path: str | Path, policies: Registry | None = None,
         elif kind == SWEEP:
             sweep = load_sweep(path, policies, max_runs)
             notes = scenario_notes(sweep.points[0].scenario)
-            summary = (f"sweep {sweep.spec.name!r}: {len(sweep.points)} points x "
-                       f"{sweep.spec.replications} replications = {len(sweep.runs())} runs")
+            summary = f"sweep {sweep.spec.name!r}: {sweep.size()}"
         elif kind == QUESTION:
             from gpsim.choose import load as load_question
 

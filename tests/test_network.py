@@ -404,6 +404,31 @@ def test_a_practice_with_the_hub_and_a_rollout_is_its_data_validated_afresh(tmp_
     assert net.practices[0][1].policy_changes[0].policy.params["adherence"] > 0.05
 
 
+def test_practices_sharing_a_file_are_what_loading_each_on_its_own_gives(tmp_path,
+                                                                         monkeypatch):
+    """A file several practices name is read once (ScenarioVariants): the same practices.
+
+    BNSSG (five files, eight practices each), and practices of one file with their own
+    sizes, a rollout and a hub.
+    """
+    import sim.inputs.networks as networks
+    from sim import load_scenario
+    from sim.inputs.resolve import resolved_yaml
+
+    rollout = ("rollout: {policy: {name: personalised_micro_teams}}\n"
+               "waves: [{from: 2024-04-01, practices: [p1]}]\n")
+    paths = [ROOT / "scenarios" / "networks" / "bnssg.yaml",
+             network_file(tmp_path, sizes=(1500, 2500, 1800), extra=rollout + HUB)]
+    shared = [load_network(path) for path in paths]
+    monkeypatch.setattr(networks, "_practice_scenario", lambda file, overrides, origins,
+                        policies, *_: load_scenario(file, overrides, policies, origins))
+    for net, path in zip(shared, paths, strict=True):
+        alone = load_network(path)
+        assert [pid for pid, _ in net.practices] == [pid for pid, _ in alone.practices]
+        for (pid, a), (_, b) in zip(net.practices, alone.practices, strict=True):
+            assert a == b and resolved_yaml(a) == resolved_yaml(b), pid
+
+
 def test_a_hub_clinician_clashing_with_a_practice_is_named_by_its_key_path(tmp_path):
     f = network_file(tmp_path, extra=HUB.replace("id: hub_gp_2", "id: gp_adams"))
     with pytest.raises(ScenarioError, match=r"net\.yaml:\d+: hub: practice 'p0': duplicate "

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import get_close_matches
@@ -33,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .files import NETWORK
 from .loading import (
     Origin,
+    ScenarioVariants,
     files_checked,
     load_scenario,
     read_spec,
@@ -283,6 +285,10 @@ def _read_practices(shown: str, path: Path, spec: NetworkSpec, doc: YamlDoc,
     taken before each practice is read.
     """
     practices, found = [], []
+    # A file several practices name is read once, each practice's set: applied to it
+    # (ScenarioVariants: what the set: leaves as the file has it is not validated again).
+    uses = Counter(f.resolve() for f in files if isinstance(f, Path))
+    shared: dict[Path, ScenarioVariants | None] = {}
     for i, ref in enumerate(spec.practices):
         if checking is not None:
             for checked in checking.ready():
@@ -301,7 +307,7 @@ def _read_practices(shown: str, path: Path, spec: NetworkSpec, doc: YamlDoc,
                                              f"scenario file {ref.scenario!r} not found "
                                              f"(looked for {scenario_file.resolve()})",
                                              doc.lines.get(("practices", i, "scenario")))])
-            s = load_scenario(scenario_file, ref.set, policies, origins)
+            s = _practice_scenario(scenario_file, ref.set, origins, policies, uses, shared)
         except ScenarioError as e:
             found += [(ref.id, p) for p in e.problems]
             continue
@@ -322,6 +328,21 @@ def _read_practices(shown: str, path: Path, spec: NetworkSpec, doc: YamlDoc,
                                          "calendar (set them in the network's set: overrides)",
                                          doc.lines.get(("practices", i)))])
     return Network(path, spec, practices)
+
+
+def _practice_scenario(file: Path, overrides: dict[str, Any], origins: dict[str, Origin],
+                       policies: Registry | None, uses: Counter,
+                       shared: dict[Path, ScenarioVariants | None]) -> Scenario:
+    """A practice's scenario: ``file`` with its ``set:``; a file named more than once read once."""
+    key = file.resolve()
+    if uses[key] > 1 and key not in shared:
+        try:
+            shared[key] = ScenarioVariants(file, policies)
+        except ScenarioError:  # a problem in the file: each practice that names it says so
+            shared[key] = None
+    loads = shared.get(key)
+    return (loads.load(overrides, origins) if loads is not None
+            else load_scenario(file, overrides, policies, origins))
 
 
 def _refuse_outside(shown: str, path: Path, spec: NetworkSpec, doc: YamlDoc) -> None:

@@ -443,7 +443,7 @@ BAD_VARIANTS = [
 
 def test_a_file_loaded_with_many_overrides_is_what_loading_each_afresh_gives(tmp_path):
     """:class:`ScenarioVariants` (a sweep's points): the same scenarios, the same problems."""
-    from sim.inputs.loading import ScenarioVariants
+    from sim.inputs.variants import ScenarioVariants
 
     loads = ScenarioVariants(DEFAULT)
     assert {"population", "roles", "clinicians", "policy"} <= set(loads.parts)  # reused

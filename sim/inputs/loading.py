@@ -235,8 +235,8 @@ def pydantic_problems(err: ValidationError, model: type[BaseModel], locator: Loc
     return problems
 
 
-def _validate(data: dict[str, Any], locator: Locator, policies: Registry | None = None,
-              validated: Mapping[str, Any] | None = None) -> Scenario:
+def validate_data(data: dict[str, Any], locator: Locator, policies: Registry | None = None,
+                  validated: Mapping[str, Any] | None = None) -> Scenario:
     """Validate merged scenario data, then check the scenario as a whole.
 
     ``validated``: top-level parts of ``data`` already validated, as their
@@ -351,7 +351,7 @@ def files_checked(task: tuple[Path, Mapping[str, Any], Sequence[Path], Registry 
             population = data.get("population")
             if not (isinstance(population, dict) and population.get("list_file")):
                 return {}
-            _validate(data, locator, policies)
+            validate_data(data, locator, policies)
     except ScenarioError:
         return {}
     return {key: value for key, value in _CHECKED.items() if key not in known}
@@ -522,17 +522,18 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None,
 
 def _load(path: str | Path, overrides: Mapping[str, Any] | None, policies: Registry | None,
           origins: Mapping[str, Origin] | None) -> Scenario:
-    return _validate(*_merged(path, overrides, origins), policies)
+    return validate_data(*_merged(path, overrides, origins), policies)
 
 
 def _merged(path: str | Path, overrides: Mapping[str, Any] | None,
             origins: Mapping[str, Origin] | None) -> tuple[dict[str, Any], Locator]:
     """A scenario file's data, its ``extends:`` chain and overrides merged, not yet validated."""
-    return _overridden(*read_scenario_data(path), overrides, origins)
+    return set_overrides(*read_scenario_data(path), overrides, origins)
 
 
-def _overridden(data: dict[str, Any], docs: list[YamlDoc], overrides: Mapping[str, Any] | None,
-                origins: Mapping[str, Origin] | None) -> tuple[dict[str, Any], Locator]:
+def set_overrides(data: dict[str, Any], docs: list[YamlDoc],
+                  overrides: Mapping[str, Any] | None,
+                  origins: Mapping[str, Origin] | None) -> tuple[dict[str, Any], Locator]:
     """A scenario's merged data with overrides set (``data`` itself is left as it is)."""
     found: dict[KeyPath, Origin] = {}
     problems = []
@@ -549,51 +550,6 @@ def _overridden(data: dict[str, Any], docs: list[YamlDoc], overrides: Mapping[st
     return data, Locator(docs, data, found)
 
 
-class ScenarioVariants:
-    """One scenario file loaded with many sets of overrides: a sweep's points.
-
-    The file and its ``extends:`` chain are read once. Each :meth:`load` sets
-    its overrides on that data (copying only what they change) and validates
-    the result, handing pydantic the top-level parts no override touches as
-    the models the file's own data validated to, so that only the touched
-    parts are validated from their data. Then every check runs on the whole
-    scenario, as for any load (cross-references, policies, list files). Each
-    top-level part is validated from its own data alone (the schema has no
-    check across them; those are :mod:`sim.inputs.checks`', run on the whole),
-    so the result is the scenario :func:`load_scenario` gives, and a load with
-    a problem is reported as it would report it (both tested). A 1,000-point
-    sweep was loaded in 1.2 ms a point, the file read and every part validated
-    again for each.
-    """
-
-    def __init__(self, path: str | Path, policies: Registry | None = None,
-                 roots: Sequence[str | Path] | None = None):
-        self.path = path
-        self.policies = policies
-        self.roots = roots
-        with reading_from(path, roots=roots):
-            self.data, self.docs = read_scenario_data(path)
-        try:
-            model = Scenario.model_validate(self.data)
-        except ValidationError:  # the file alone may need an override to be whole
-            model = None
-        self.parts = {} if model is None else {
-            key: getattr(model, name) for name, field in Scenario.model_fields.items()
-            if (key := field.alias or name) in self.data}
-
-    def load(self, overrides: Mapping[str, Any] | None = None,
-             origins: Mapping[str, Origin] | None = None) -> Scenario:
-        """As :func:`load_scenario` of the file with ``overrides``.
-
-        ``origins``: where each override was written.
-        """
-        with reading_from(self.path, roots=self.roots):
-            data, locator = _overridden(self.data, self.docs, overrides, origins)
-            touched = {path[0] for path in locator.origins}
-            return _validate(data, locator, self.policies,
-                             {k: v for k, v in self.parts.items() if k not in touched})
-
-
 def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>",
                        policies: Registry | None = None,
                        roots: Sequence[str | Path] | None = None) -> Scenario:
@@ -606,7 +562,7 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>",
     if "extends" in data:
         raise ScenarioError([Problem(source, ("extends",), "extends works only in files")])
     with reading_from(roots=roots):
-        return _validate(data, Locator([YamlDoc(source, data, {})], data), policies)
+        return validate_data(data, Locator([YamlDoc(source, data, {})], data), policies)
 
 
 def read_spec(path: str | Path, model: type[BaseModel], kind: str) -> tuple[BaseModel, YamlDoc]:

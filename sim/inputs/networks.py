@@ -34,7 +34,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .files import NETWORK
 from .loading import (
     Origin,
-    ScenarioVariants,
     files_checked,
     load_scenario,
     read_spec,
@@ -45,6 +44,7 @@ from .policies import Registry
 from .problems import Problem, ScenarioError, format_path, merge_repeats
 from .roots import outside, reading_from
 from .schema import PolicyRef, Ramp, Scenario
+from .variants import ScenarioVariants
 from .yaml_files import YamlDoc
 
 

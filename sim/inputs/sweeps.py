@@ -33,12 +33,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from .files import SWEEP
-from .loading import Origin, ScenarioVariants, load_scenario, read_spec
+from .loading import Origin, load_scenario, read_spec
 from .policies import Registry
 from .problems import Problem, ScenarioError, merge_repeats
 from .resolve import with_seed
 from .roots import outside, reading_from
 from .schema import Scenario
+from .variants import ScenarioVariants
 
 
 class Variant(BaseModel):

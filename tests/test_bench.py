@@ -165,10 +165,15 @@ def test_the_note_on_uncached_bytecode_counts_what_each_process_would_compile(
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     assert uncached_modules(tmp_path) == 2 * len(PACKAGES)
     note = bytecode_note(tmp_path)
-    assert f"{2 * len(PACKAGES)} of the project's modules" in note
+    assert f"{2 * len(PACKAGES)} of the project's modules have none cached" in note
     assert "PYTHONDONTWRITEBYTECODE" in note and "python -m compileall -q gpsim sim" in note
     compileall.compile_file(str(tmp_path / "sim" / "inner" / "module.py"), quiet=1)
     assert uncached_modules(tmp_path) == 2 * len(PACKAGES) - 1
+    left = tmp_path / PACKAGES[0] / "__init__.py"  # every module but this one cached: "has"
+    for module in tmp_path.rglob("*.py"):
+        if module != left:
+            compileall.compile_file(str(module), quiet=1)
+    assert "1 of the project's modules has none cached" in bytecode_note(tmp_path)
     assert compileall.compile_dir(str(tmp_path), quiet=1)
     assert uncached_modules(tmp_path) == 0 and bytecode_note(tmp_path) is None
     # Where Python writes bytecode as it imports, a module is compiled once, ever: no note.

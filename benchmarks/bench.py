@@ -723,9 +723,8 @@ def bytecode_note(root: Path = ROOT) -> str | None:
         return None
     return ("Note: this Python writes no bytecode (PYTHONDONTWRITEBYTECODE, or python -B) "
             f"and {n} of the project's modules {'has' if n == 1 else 'have'} none cached, so "
-            "every process above "
-            "compiled those it imported: about 0.15 s for a network command's parent and "
-            "0.03 s for each worker, which a usual installation pays once. "
+            "every process above compiled those it imported: about 0.15 s for a network "
+            "command's parent and 0.03 s for each worker, which a usual installation pays once. "
             f"`python -m compileall -q {' '.join(PACKAGES)}` in the project's folder caches them.")
 
 

@@ -43,10 +43,10 @@ class ScenarioVariants:
         self.roots = roots
         with reading_from(path, roots=roots):
             self.data, self.docs = read_scenario_data(path)
-        try:
-            model = Scenario.model_validate(self.data)
-        except ValidationError:  # the file alone may need an override to be whole
-            model = None
+            try:
+                model = Scenario.model_validate(self.data)
+            except ValidationError:  # the file alone may need an override to be whole
+                model = None
         self.parts = {} if model is None else {
             key: getattr(model, name) for name, field in Scenario.model_fields.items()
             if (key := field.alias or name) in self.data}

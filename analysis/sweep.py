@@ -95,6 +95,7 @@ def sweep_plot(tidy: pd.DataFrame, swept: list[str], param: str, folder: Path) -
                              squeeze=False)
     combinations = tidy.groupby(others, sort=False).ngroups if others else 1
     combined = combinations > SERIES_DRAWN
+    once = tidy["point"].is_unique  # one replication a point: single values, no intervals
     if combined:
         _over_combinations(axes, tidy, metrics, others, param, xs, pos, numeric,
                            combinations)
@@ -146,7 +147,8 @@ def sweep_plot(tidy: pd.DataFrame, swept: list[str], param: str, folder: Path) -
         fig.legend(handles, texts, loc="lower center", bbox_to_anchor=(0.5, 0.0),
                    ncol=min(len(texts), 4), fontsize=9, frameon=False)
     what = ("each value's mean over the other parameters' combinations, and their "
-            "range" if combined else "mean and 95% interval over replications")
+            "range" if combined else "one run a point: no intervals" if once
+            else "mean and 95% interval over replications")
     fig.suptitle(f"Headline measures against {parameter_name(param)} ({what}; A&E and "
                  "admissions are proxies)", fontsize=11,
                  y=1 - 0.1 / fig.get_figheight(), va="top")

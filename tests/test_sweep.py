@@ -504,6 +504,29 @@ def test_sweep_figures_are_laid_out_with_no_text_overlapping_or_cut_off(tmp_path
         assert offset  # the case that keeps matplotlib's own title placement was drawn
 
 
+def test_a_sweep_plot_of_one_run_a_point_says_it_has_no_intervals(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    from analysis.sweep import sweep_plot
+
+    titles = []
+    save = matplotlib.figure.Figure.savefig
+
+    def keep(fig, path, **kw):
+        titles.append(fig.texts[0].get_text())
+        return save(fig, path, **kw)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    rows = [{"point": f"s{s}", "roles.gp.slots_per_session": s, "replication": k,
+             "slicc": 0.3 + 0.01 * s + 0.001 * k} for s in (12, 14) for k in range(2)]
+    sweep_plot(pd.DataFrame(rows), ["roles.gp.slots_per_session"],
+               "roles.gp.slots_per_session", tmp_path)
+    sweep_plot(pd.DataFrame(rows[::2]), ["roles.gp.slots_per_session"],
+               "roles.gp.slots_per_session", tmp_path)
+    assert "(mean and 95% interval over replications;" in titles[0]
+    assert "(one run a point: no intervals;" in titles[1]
+
+
 def test_a_parameter_beside_many_combinations_is_drawn_as_their_mean_and_range(tmp_path,
                                                                                 monkeypatch):
     """Over SERIES_DRAWN combinations of the other parameters: one series, laid out cleanly."""

@@ -69,7 +69,8 @@ def sweep_plots(tidy: pd.DataFrame, swept: list[str], folder: Path) -> list[Path
     line between categories. Where the other parameters have more than
     :data:`SERIES_DRAWN` combinations, one series instead: each value's mean
     over the combinations' own means, its bar from the lowest of them to the
-    highest (a main-effects plot).
+    highest (a main-effects plot). With one run a point there are no intervals,
+    and the title says so.
     """
     folder.mkdir(parents=True, exist_ok=True)
     return [sweep_plot(tidy, swept, param, folder) for param in swept]

@@ -126,7 +126,7 @@ class IndexValues(_Summary):
         return pd.DataFrame(rows)
 
 
-def _lerp(a: float, b: float, t: float) -> float:
+def lerp(a: float, b: float, t: float) -> float:
     """Linear interpolation as NumPy's percentile does it (exact at both ends)."""
     diff = b - a
     return a + diff * t if t < 0.5 else b - diff * (1.0 - t)
@@ -151,7 +151,7 @@ def box_stats(values: np.ndarray, counts: np.ndarray) -> dict[str, float]:
     def percentile(q: float) -> float:
         pos = q / 100.0 * (n - 1)
         lo = int(np.floor(pos))
-        return _lerp(at(lo), at(min(lo + 1, n - 1)), pos - lo)
+        return lerp(at(lo), at(min(lo + 1, n - 1)), pos - lo)
 
     q1, median, q3 = percentile(25), percentile(50), percentile(75)
     iqr = q3 - q1

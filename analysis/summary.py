@@ -29,6 +29,7 @@ from sim.ordering import numbered
 
 from .continuity import one_of, patient_indices, same_ids, upc_by_patient
 from .depth import DEFAULT_POINTS, deep_relationship_by_patient
+from .spread import lerp
 
 DAYS_PER_YEAR = 365.25
 
@@ -276,19 +277,50 @@ def _spread(values: np.ndarray, name: str) -> dict[str, float]:
 
 
 def _spread_hours(seconds: np.ndarray, name: str) -> dict[str, float]:
-    """:func:`_spread` of waits in seconds, as hours.
+    """:func:`_spread` of waits in seconds, as hours: numpy's values, bit for bit.
 
-    The hours are a new array, so after their mean they are put in order in
-    place for the median and the 90th percentile (numpy would copy them for
-    each: a network's are hundreds of MB); the values are numpy's own.
+    The mean is numpy's mean of the hours. The median and the 90th percentile
+    are taken from the seconds' order statistics (:func:`_median_and_p90`):
+    whole seconds (32-bit, :func:`wait_seconds`) are put in order at the four
+    places needed in one pass over a copy of half the size of the hours, where
+    numpy's ``median`` and ``quantile`` each pass over the hours (a network's
+    are hundreds of MB: for ten BNSSGs' urgent and same-day waits, 0.31 s
+    against 0.44 s, the hours and their mean included).
     """
     hours = seconds / 3600
     if not hours.size:
         return _spread(hours, name)
-    mean = float(np.mean(hours))  # first: the sum's rounding depends on the order
-    return {f"{name}_mean": mean,
-            f"{name}_median": float(np.median(hours, overwrite_input=True)),
-            f"{name}_p90": float(np.quantile(hours, 0.9, overwrite_input=True))}
+    mean = float(np.mean(hours))  # the sum's rounding depends on the order
+    if seconds.dtype == np.int32:
+        median, p90 = _median_and_p90(seconds.copy(), 3600)
+    else:  # (seconds with parts of a second, or missing: numpy's own, in place)
+        median = float(np.median(hours, overwrite_input=True))
+        p90 = float(np.quantile(hours, 0.9, overwrite_input=True))
+    return {f"{name}_mean": mean, f"{name}_median": median, f"{name}_p90": p90}
+
+
+def _median_and_p90(values: np.ndarray, per: int) -> tuple[float, float]:
+    """``np.median`` and ``np.quantile(q=0.9)`` of ``values / per``, from ``values`` in place.
+
+    ``values``: whole numbers, none missing; ``per`` > 0. Dividing by a
+    positive number keeps their order, so the k-th smallest of ``values / per``
+    is the k-th smallest of ``values`` divided by ``per``; the middle two are
+    then averaged and the 90th percentile interpolated as numpy does
+    (:func:`analysis.spread.lerp`). The same numbers as numpy's, tested bit
+    for bit. ``values`` is left partly ordered.
+    """
+    n = values.size
+    half = n // 2
+    position = (n - 1) * 0.9  # numpy's linear method: (n - 1) q
+    below = int(np.floor(position))
+    above = min(below + 1, n - 1)
+    values.partition(sorted({half - 1 if n % 2 == 0 else half, half, below, above}))
+
+    def at(k: int) -> np.float64:
+        return np.float64(values[k]) / per
+
+    median = (at(half - 1) + at(half)) / 2 if n % 2 == 0 else at(half)
+    return float(median), float(lerp(at(below), at(above), position - below))
 
 
 def combine_parts(parts: list[dict]) -> dict:

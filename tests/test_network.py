@@ -794,3 +794,27 @@ def test_waits_are_whole_seconds_in_32_bits_when_they_can_be_and_exact_hours_alw
     missing = wait_seconds(np.array([5, "NaT"], dtype="timedelta64[s]"))
     assert missing[0] == 5 and np.isnan(missing[1])
     assert wait_seconds(np.array([2**31], dtype="timedelta64[s]")).dtype == np.float64
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_wait_percentiles_from_whole_seconds_are_numpy_s_bit_for_bit(seed):
+    """The urgent and same-day medians and 90th percentiles, taken from the seconds' order.
+
+    Odd and even counts, one and two waits, many ties and none: numpy's
+    ``median`` and ``quantile`` of the hours, bit for bit; the seconds are left
+    as they were.
+    """
+    from analysis.summary import _spread, _spread_hours
+    rng = np.random.default_rng(seed)
+    for n in (1, 2, 3, 4, 10, 11, *rng.integers(5, 3000, 20)):
+        for top in (2, 90, 7200, 300_000, 2**31 - 1):
+            seconds = rng.integers(0, top, n).astype(np.int32)
+            kept = seconds.copy()
+            got = _spread_hours(seconds, "w")
+            want = _spread(seconds / 3600, "w")
+            assert got.keys() == want.keys()
+            for key in got:
+                assert np.float64(got[key]).tobytes() == np.float64(want[key]).tobytes(), (
+                    n, top, key)
+            assert np.array_equal(seconds, kept)
+

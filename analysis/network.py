@@ -299,14 +299,26 @@ class NetworkTotals:
 
     def summaries(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """As :func:`network_summaries`: a row per practice and the network's; its cohorts."""
-        net = summary_from_parts(self.parts.total())
+        by_cohort = cohorts_from_parts({n: c.total() for n, c in self.cohorts.items()},
+                                       self.window_days)
+        return self._table(waits=True), by_cohort
+
+    def without_wait_columns(self) -> pd.DataFrame:
+        """:meth:`summaries`' table, the network row's :data:`~analysis.summary.WAIT_COLUMNS` NaN.
+
+        Made at once (those put the network's waits in order: most of the
+        summary's time), for what needs only the practices' rows and the
+        network's means and shares: the practices' figure, drawn meanwhile.
+        """
+        return self._table(waits=False)
+
+    def _table(self, waits: bool) -> pd.DataFrame:
+        net = summary_from_parts(self.parts.total(), waits=waits)
         net.insert(0, "practice_id", "network")
         net.insert(1, "policy", "")
         net["hub_appointments"] = self.hub
         table = pd.concat([*self.rows, net], ignore_index=True)
-        by_cohort = cohorts_from_parts({n: c.total() for n, c in self.cohorts.items()},
-                                       self.window_days)
-        return table[["practice_id", "policy", *SUMMARY_COLUMNS, "hub_appointments"]], by_cohort
+        return table[["practice_id", "policy", *SUMMARY_COLUMNS, "hub_appointments"]]
 
     def monthly(self) -> pd.DataFrame:
         """As :func:`network_monthly`: the network's month-by-month table."""

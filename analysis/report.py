@@ -150,7 +150,7 @@ def make_plots(c: dict, folder: Path, formats: tuple[str, ...] = ("png",),
             raise ValueError(f"unknown plot format {x!r} (choose from {', '.join(FORMATS)})")
     heavy = [(f, fn) for f, _, _, fn in PLOTS if fn in HEAVY_PLOTS]
     if side_by_side and heavy and _can_draw_side_by_side():
-        with drawn_aside(lambda: _draw(calls, heavy, folder, extra)):
+        with written_aside(lambda: _draw(calls, heavy, folder, extra)):
             _draw(calls, [(f, fn) for f, _, _, fn in PLOTS if fn not in HEAVY_PLOTS],
                   folder, extra)
     else:
@@ -159,38 +159,42 @@ def make_plots(c: dict, folder: Path, formats: tuple[str, ...] = ("png",),
 
 
 @contextmanager
-def drawn_aside(draw: Callable[[], object], side_by_side: bool = True) -> Iterator[None]:
-    """``draw()`` in a forked process while the block runs in this one.
+def written_aside(*writes: Callable[[], object], side_by_side: bool = True) -> Iterator[None]:
+    """Each of ``writes`` (a figure drawn, tables written) in a forked process of its own.
 
-    The block's work and the drawing go side by side on two cores. If the
-    second process fails, ``draw()`` runs here after the block, so an error
-    shows as it would have; without ``side_by_side``, or where a fork is not
-    safe (:func:`_can_draw_side_by_side`), it runs here before the block. The
-    block must not need what ``draw()`` writes: that is there once the block
-    has ended.
+    They and the block (in this process) go side by side on the cores. If a
+    second process fails, its ``write()`` runs here after the block, so an
+    error shows as it would have; without ``side_by_side``, or where a fork is
+    not safe (:func:`_can_draw_side_by_side`), each runs here before the block.
+    The block must not need what they write, nor each what another writes:
+    that is there once the block has ended.
     """
-    child = None
+    children = []
     if side_by_side and _can_draw_side_by_side():
         import multiprocessing
 
-        child = multiprocessing.get_context("fork").Process(
-            target=_draw_in_child, args=(os.getpid(), draw))
-        child.start()
+        fork = multiprocessing.get_context("fork")
+        for write in writes:
+            children.append((write, fork.Process(target=_write_in_child,
+                                                 args=(os.getpid(), write))))
+            children[-1][1].start()
     else:
-        draw()
+        for write in writes:
+            write()
     try:
         yield
-    finally:  # (an error in the block still waits for the drawing, never leaves it running)
-        if child is not None:
+    finally:  # (an error in the block still waits for them, never leaves them running)
+        for _, child in children:
             child.join()
-    if child is not None and child.exitcode != 0:
-        draw()
+    for write, child in children:
+        if child.exitcode != 0:
+            write()
 
 
-def _draw_in_child(parent: int, draw: Callable[[], object]) -> None:
-    """``draw()`` in a forked process that ends if ``parent`` is killed first."""
+def _write_in_child(parent: int, write: Callable[[], object]) -> None:
+    """``write()`` in a forked process that ends if ``parent`` is killed first."""
     end_with_parent(parent)
-    draw()
+    write()
 
 
 def _fmt(fmt: str, x: float) -> str:

@@ -339,12 +339,24 @@ def combine_parts(parts: list[dict]) -> dict:
     return out
 
 
-def summary_from_parts(parts: dict) -> pd.DataFrame:
-    """The one-row summary table from :func:`summary_parts` (or combined parts)."""
+#: The summary columns that go through the urgent and same-day waits one by one, and
+#: the routine waits' 90th percentile: most of a network's summary time (its waits put in
+#: order), left out (NaN) by ``summary_from_parts(waits=False)``.
+WAIT_COLUMNS = ("routine_wait_p90_days", *(f"{kind}_wait_hours_{what}"
+                                           for kind in ("urgent", "same_day")
+                                           for what in ("mean", "median", "p90")))
+
+
+def summary_from_parts(parts: dict, waits: bool = True) -> pd.DataFrame:
+    """The one-row summary table from :func:`summary_parts` (or combined parts).
+
+    ``waits=False``: the :data:`WAIT_COLUMNS` are NaN and not computed; every
+    other column is the same.
+    """
     p = parts
     patients = p["patients"]
     years = p["window_days"] / DAYS_PER_YEAR
-    waits = p["routine_waits"]
+    routine = p["routine_waits"]
     n = p["appointments"]
     available = p["available_slots"]
     row = {
@@ -354,12 +366,13 @@ def summary_from_parts(parts: dict) -> pd.DataFrame:
         "appointments": n,
         "consultations_per_patient_year": p["attended"] / patients / years,
         "same_day_share": _ratio(p["same_day"], n),
-        "routine_wait_mean_days": float(np.mean(waits)) if waits.size else np.nan,
-        "routine_wait_p90_days": float(np.quantile(waits, 0.9)) if waits.size else np.nan,
-        "routine_within_14_days_share": _ratio(int((waits <= 14.0).sum()), waits.size),
+        "routine_wait_mean_days": float(np.mean(routine)) if routine.size else np.nan,
+        "routine_wait_p90_days": (float(np.quantile(routine, 0.9)) if routine.size and waits
+                                  else np.nan),
+        "routine_within_14_days_share": _ratio(int((routine <= 14.0).sum()), routine.size),
         "urgent_same_day_share": _ratio(p["urgent_same_day"], p["urgent"]),
-        **_spread_hours(p["urgent_wait_seconds"], "urgent_wait_hours"),
-        **_spread_hours(p["same_day_wait_seconds"], "same_day_wait_hours"),
+        **(_spread_hours(p["urgent_wait_seconds"], "urgent_wait_hours") if waits else {}),
+        **(_spread_hours(p["same_day_wait_seconds"], "same_day_wait_hours") if waits else {}),
         "unmet_requests": p["unmet_requests"],
         "unmet_per_1000_patients_year": p["unmet_requests"] / patients * 1000.0 / years,
         "gave_up_requests": p["gave_up_requests"],
@@ -371,10 +384,10 @@ def summary_from_parts(parts: dict) -> pd.DataFrame:
         "utilisation": p["booked_slots"] / available if available else np.nan,
         "gp_share": _ratio(p["gp_appointments"], n),
         "cancelled_by_practice": p["cancelled_by_practice"],
-        "held_out_share": _ratio(p["held_out"], waits.size),
+        "held_out_share": _ratio(p["held_out"], routine.size),
         "routine_wait_held_out_mean_days": _ratio(p["held_out_wait_sum"], p["held_out"]),
         "routine_wait_took_soonest_mean_days": _ratio(p["soonest_wait_sum"],
-                                                      waits.size - p["held_out"]),
+                                                      routine.size - p["held_out"]),
         **{f"lead_{name}_share": _ratio(p[f"lead_{name}"], n) for name, _, _, _ in LEAD_BANDS},
         **{f"dna_rate_{name}": _ratio(p[f"dna_{name}"], p[f"booked_{name}"])
            for name, _, _, _ in DNA_BANDS},

@@ -295,7 +295,7 @@ def timeline_command(workers: int, copies: int = 1) -> dict:
             "interpreter start and imports": m["imported"] - t_start,
             "loading the network, hub allocation": m["loaded"] - m["imported"],
             RUNNING: m["ran"] - m["loaded"],
-            "the last practice added up, network summary, CSVs (figure drawn aside)":
+            "the last practice added up, network summary and CSVs (figure, monthly tables aside)":
                 m["summed"] - m["ran"],
             "report": m["drawn"] - m["summed"],
             "the folder put in place": m["returned"] - m["drawn"],

@@ -143,8 +143,9 @@ def run_network_study(
         practice_plots: also draw each practice's wait plot (``wait_distribution.png``).
         force: write into ``out`` even if it holds files the tool did not write (left as
             they are).
-        side_by_side: draw the report's figure in a forked process while this one
-            writes the tables (:func:`analysis.report.drawn_aside`; the command line
+        side_by_side: draw the report's figure and write the month-by-month tables in
+            forked processes while this one writes the others
+            (:func:`analysis.report.written_aside`; the command line
             asks for it, as a long-running server with threads should not).
     """
     if not isinstance(network, Network):
@@ -173,21 +174,19 @@ def run_network_study(
                 scheduler=scheduler, progress=progress, policies=policies,
                 meanwhile=importing("analysis.network_report")):
             totals[k].add(pid, kept)
-            if len(totals[k].rows) == len(network.practices):  # the replication's last
+            if len(totals[k].rows) == len(network.practices) and len(totals) > 1:
+                # A replication done while later ones still run: summed up meanwhile
+                # (its month-by-month tables too, if it is the first).
                 done = totals.pop(k)
                 if k == replication:
                     table, by_cohort = done.summaries()
-                    reps.append(table.assign(replication=k))
-                    # Its month-by-month tables: now if later replications are still
-                    # running, else beside the figure (below), after the serial summary.
-                    months_from = done
-                    if totals:
-                        months = done.monthly(), done.practice_monthly()
-                        months_from = None
+                    months = done.monthly(), done.practice_monthly()
+                    reps.append(table)
                 else:
-                    reps.append(done.summaries()[0].assign(replication=k))
-        all_reps = pd.concat(reps, ignore_index=True)
-        all_reps.insert(1, "replication", all_reps.pop("replication"))
+                    reps.append(done.summaries()[0])
+        # The last replication to finish (the only one, usually): its summary is made
+        # below, beside the practices' figure, which needs only its means.
+        (last, done), = totals.items()
         meta = {"name": network.spec.name, "replications": replications,
                 "first_replication": replication,
                 "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -196,19 +195,37 @@ def run_network_study(
                 "warmup": warmup_words(network.practices[0][1]),
                 "periods": {pid: approach_periods(s) for pid, s in network.practices}}
         from analysis.network_report import network_intervals, practices_figure, render_network
-        from analysis.report import drawn_aside
+        from analysis.report import written_aside
+
+        def replications_table(last_table: pd.DataFrame) -> pd.DataFrame:
+            tables = [t.assign(replication=k) for k, t in zip(ks, [*reps, last_table], strict=True)]
+            out = pd.concat(tables, ignore_index=True)
+            out.insert(1, "replication", out.pop("replication"))
+            return out
+
+        def write_months(into: Path) -> None:
+            monthly, by_practice = months if last != replication else (
+                done.monthly(), done.practice_monthly())
+            write_csv(monthly, into / "network_monthly.csv", index=False)
+            write_csv(by_practice, into / "network_monthly_by_practice.csv", index=False)
 
         with folder.writing() as stage:
-            # The practices' figure (half a second) is drawn in a second process meanwhile
-            # (it needs only the summaries).
-            with drawn_aside(lambda: practices_figure(stage, all_reps, meta), side_by_side):
-                if months_from is not None:
-                    months = months_from.monthly(), months_from.practice_monthly()
-                monthly, by_practice = months
+            # Three processes side by side: the practices' figure (which needs only each
+            # practice's row and the network's means), the month-by-month tables, and
+            # here the network's summary (its waits put in order for its percentiles)
+            # with the other tables.
+            means = replications_table(done.without_wait_columns())
+            with written_aside(lambda: practices_figure(stage, means, meta),
+                               lambda: write_months(stage), side_by_side=side_by_side):
+                last_table, last_by_cohort = done.summaries()
+                all_reps = replications_table(last_table)
+                if last == replication:
+                    table, by_cohort = last_table, last_by_cohort
+                    by_practice = done.practice_monthly()
+                else:
+                    by_practice = months[1]
                 write_csv(table, stage / "network_summary.csv", index=False)
                 write_csv(by_cohort, stage / "network_summary_by_cohort.csv", index=False)
-                write_csv(monthly, stage / "network_monthly.csv", index=False)
-                write_csv(by_practice, stage / "network_monthly_by_practice.csv", index=False)
                 write_csv(all_reps, stage / "network_replications.csv", index=False)
                 intervals = network_intervals(all_reps)
                 write_csv(intervals, stage / "network_intervals.csv", index=False)

@@ -239,15 +239,27 @@ def test_run_network_study_from_python(tmp_path):
     assert result.summary.iloc[-1]["patients"] == 2700
     assert (result.out / "network_summary.csv").is_file()
     assert not (result.out / "practices").exists()
-    # The report's figure drawn in a second process while the tables are written: the same.
+    # The report's figure and the monthly tables written in other processes while the
+    # summary is made: the same files, in one replication and in three.
     aside = run_network_study(net, tmp_path / "aside", workers=1, summary_only=True,
                               side_by_side=True)
-    for name in ("plots/practices.png", "network_intervals.csv", "network_summary.csv"):
+    for name in ("plots/practices.png", "network_intervals.csv", "network_summary.csv",
+                 "network_monthly.csv", "network_monthly_by_practice.csv",
+                 "network_replications.csv", "network_summary_by_cohort.csv"):
         assert (aside.out / name).read_bytes() == (result.out / name).read_bytes()
+    three = [run_network_study(net, tmp_path / f"three{x}", workers=1, summary_only=True,
+                               replications=3, side_by_side=x) for x in (False, True)]
+    for name in ("plots/practices.png", "network_intervals.csv", "network_summary.csv",
+                 "network_monthly.csv", "network_monthly_by_practice.csv",
+                 "network_replications.csv"):
+        assert (three[0].out / name).read_bytes() == (three[1].out / name).read_bytes()
+    for name in ("network_summary.csv", "network_monthly.csv",
+                 "network_monthly_by_practice.csv"):  # the first replication's
+        assert (three[0].out / name).read_bytes() == (result.out / name).read_bytes()
     assert "data:image/png;base64," in (aside.out / "report.html").read_text()
 
 
-def test_drawn_aside_draws_in_a_second_process_or_here_if_that_fails(tmp_path, monkeypatch):
+def test_written_aside_writes_in_other_processes_or_here_if_that_fails(tmp_path, monkeypatch):
     import os
 
     import analysis.report as report
@@ -258,19 +270,20 @@ def test_drawn_aside_draws_in_a_second_process_or_here_if_that_fails(tmp_path, m
     def draw(name):
         (tmp_path / f"{name}-{'here' if os.getpid() == here else 'aside'}").touch()
 
-    with report.drawn_aside(lambda: draw("a")):
+    with report.written_aside(lambda: draw("a"), lambda: draw("d")):
         (tmp_path / "block").touch()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-aside", "block"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-aside", "block", "d-aside"]
 
     def dies_aside():
         if os.getpid() != here:
             os._exit(3)
         draw("b")
 
-    with report.drawn_aside(dies_aside):
+    with report.written_aside(dies_aside, lambda: draw("e")):
         pass
     assert (tmp_path / "b-here").exists()  # drawn again here: nothing goes missing
-    with report.drawn_aside(lambda: draw("c"), side_by_side=False):
+    assert (tmp_path / "e-aside").exists() and not (tmp_path / "e-here").exists()
+    with report.written_aside(lambda: draw("c"), side_by_side=False):
         assert (tmp_path / "c-here").exists()  # here, before the block
 
 

@@ -818,3 +818,35 @@ def test_wait_percentiles_from_whole_seconds_are_numpy_s_bit_for_bit(seed):
                     n, top, key)
             assert np.array_equal(seconds, kept)
 
+
+def test_the_network_table_without_its_wait_columns_is_the_same_otherwise(two_practices):
+    """``without_wait_columns``: the summaries' table, its network row's WAIT_COLUMNS NaN."""
+    from analysis.network import NetworkTotals
+    from analysis.summary import WAIT_COLUMNS
+    _, results = two_practices
+    totals = NetworkTotals()
+    for pid, result in results:
+        totals.add(pid, result)
+    quick = totals.without_wait_columns()
+    table, _ = totals.summaries()
+    assert list(quick.columns) == list(table.columns)
+    assert quick.iloc[-1][list(WAIT_COLUMNS)].isna().all()
+    assert table.iloc[-1][list(WAIT_COLUMNS)].notna().all()
+    rest = [c for c in table.columns if c not in WAIT_COLUMNS]
+    pd.testing.assert_frame_equal(quick[rest], table[rest], check_exact=True)
+    pd.testing.assert_frame_equal(quick.iloc[:-1], table.iloc[:-1], check_exact=True)
+
+
+def test_the_practices_figure_needs_none_of_the_network_s_wait_columns(tmp_path, two_practices):
+    """The figure drawn while the network's percentiles are computed: the same bytes."""
+    from analysis.network import NetworkTotals
+    from analysis.network_report import practices_figure
+    _, results = two_practices
+    totals = NetworkTotals()
+    for pid, result in results:
+        totals.add(pid, result)
+    meta = {"replications": 1}
+    full = practices_figure(tmp_path / "full", totals.summaries()[0].assign(replication=0), meta)
+    quick = practices_figure(tmp_path / "quick",
+                             totals.without_wait_columns().assign(replication=0), meta)
+    assert full.read_bytes() == quick.read_bytes()

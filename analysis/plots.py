@@ -536,6 +536,32 @@ def _panels_by_hand(n_panels: int, ncol: int, axis_h: float, left: float, legend
     return fig, axes
 
 
+def _row_names(ax, rows, names, size: float = 8) -> None:
+    """Each row's name and tick mark left of ``ax``, drawn as y ticks are, but not as ticks.
+
+    A tick is several artists (its mark, its label, its grid line) made and
+    drawn one by one. Here the marks are one line of markers and the names
+    plain texts, in the places and sizes matplotlib gives ticks: the same
+    pixels, with a third fewer of matplotlib's calls for a 40-practice network
+    (about 0.05 s of the 0.45 to 0.5 s the figure takes; it is the last thing a
+    network's command waits for).
+    """
+    import matplotlib.transforms as mtransforms
+
+    rc = matplotlib.rcParams
+    at_axis = mtransforms.blended_transform_factory(ax.transAxes, ax.transData)
+    ax.plot(np.zeros(len(rows)), rows, transform=at_axis, marker=matplotlib.lines.TICKLEFT,
+            ls="none", ms=rc["ytick.major.size"], mew=rc["ytick.major.width"],
+            color=rc["ytick.color"], clip_on=False)
+    # a tick label sits the tick's length and its pad (in points) left of the axis
+    points = rc["ytick.major.size"] + rc["ytick.major.pad"]
+    place = at_axis + mtransforms.ScaledTranslation(-points / 72, 0, ax.figure.dpi_scale_trans)
+    colour = rc["ytick.color"] if rc["ytick.labelcolor"] == "inherit" else rc["ytick.labelcolor"]
+    for row, name in zip(rows, names, strict=True):
+        ax.text(0, row, str(name), transform=place, ha="right", va="center_baseline",
+                fontsize=size, color=colour)
+
+
 def compare_practices(practices: pd.DataFrame, labels, names, path,
                       reference: tuple[str, dict[str, float]] | None = None) -> Path:
     """Each practice of the compared networks, as small multiples.
@@ -605,10 +631,9 @@ def compare_practices(practices: pd.DataFrame, labels, names, path,
             # in every panel doubled the drawing time of a 40-practice network.
             ax.hlines(row_of, 0, 1, transform=ax.get_yaxis_transform(), color="#b0b0b0",
                       alpha=0.3, lw=0.5, zorder=0)
+            ax.set_yticks([])
             if k % ncol == 0:  # names once a row
-                ax.set_yticks(row_of, ids, fontsize=8)
-            else:
-                ax.set_yticks([])
+                _row_names(ax, row_of, ids)
         else:
             ranks = [1, *(int(r) for r in matplotlib.ticker.MaxNLocator(
                 nbins=4, integer=True).tick_values(1, len(ids)) if 1 < r <= len(ids))]

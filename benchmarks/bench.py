@@ -21,6 +21,11 @@ capacity scales with the list.
                                           # (also on 1 worker) and of 1,000 runs, and one
                                           # of 200 points (short runs: what a sweep costs
                                           # per point); about 10 minutes here
+    python benchmarks/bench.py --tail [N] # a network command's serial tail without simulating:
+                                          # BNSSG's practices run once, then their parts fed
+                                          # to the command once and N times over (default
+                                          # 10): adding them up, and the summary, tables,
+                                          # figure and report after the last; about 30 s here
     python benchmarks/bench.py --choose [W]  # the shipped question (gpsim choose, about 600
                                           # runs) on 1 and on W workers; about 3 minutes here
     python benchmarks/bench.py --calibrated [W]  # a network of 40 calibrated practices (each
@@ -304,6 +309,69 @@ def timeline_command(workers: int, copies: int = 1) -> dict:
         "running": RUNNING,
         "largest_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
+
+
+def tail_network(copies: int) -> dict:
+    """A network command's work after its workers: BNSSG ``copies`` times over, not simulated.
+
+    BNSSG's 40 practices run once, as ``--summary-only`` runs them, and the
+    parts their workers send stand in for the workers: ``run_network_study``
+    (as the command calls it: summary only, the figure and the monthly tables
+    side by side) is given them ``copies`` times over, with the ids
+    ``--one-timeline command W COPIES`` gives them. It times the adding up of
+    every practice and what follows the last: the summary, the tables, the
+    figure and the report, up to the folder put in place. Seconds, where the
+    whole command for ten BNSSGs takes a minute here.
+    """
+    import os
+    import pickle
+    import tempfile
+
+    import analysis.network_report  # noqa: F401  (the command imports it while its workers run)
+    import gpsim.network as gn
+    from sim.inputs.networks import load_network
+    from sim.runs.network import run_network
+
+    bnssg = load_network(ROOT / "scenarios" / "networks" / "bnssg.yaml")
+    sent = {pid: pickle.dumps(kept) for pid, kept in run_network(
+        bnssg, workers=os.cpu_count() or 1,
+        reducer=gn.PracticeSummary(bnssg.hub_ids, months=True))}
+    marks = {}
+
+    def workers(network, replications, *args, **kwargs):
+        """In place of the workers: each practice's parts, as the pipe gives them."""
+        for k in replications:
+            for pid, _ in network.practices:
+                yield k, pid, pickle.loads(sent[pid.split("_", 1)[1] if copies > 1 else pid])
+        marks["added"] = time.perf_counter()  # (asked for more once the last was added)
+
+    with tempfile.TemporaryDirectory(prefix="gpsim-bench-") as folder:
+        network = load_network(_bnssg_times(copies, Path(folder)) if copies > 1
+                               else ROOT / "scenarios" / "networks" / "bnssg.yaml")
+        real, gn.run_network_replications = gn.run_network_replications, workers
+        try:
+            t0 = time.perf_counter()
+            gn.run_network_study(network, Path(folder) / "out", summary_only=True,
+                                 side_by_side=True, workers=2)
+            t1 = time.perf_counter()
+        finally:
+            gn.run_network_replications = real
+    return {"case": "BNSSG" if copies == 1 else f"BNSSG x{copies}",
+            "practices": len(network.practices), "adding_s": marks["added"] - t0,
+            "after_the_last_s": t1 - marks["added"]}
+
+
+def tail_main(copies: int) -> int:
+    """``--tail``: :func:`tail_network` for BNSSG and ``copies`` times over, fresh processes."""
+    print("A network command after its workers (their parts replayed, not simulated):")
+    print(f"{'case':<14} {'practices':>9} {'adding up s':>12} {'after the last s':>17}")
+    for n in dict.fromkeys((1, copies)):
+        p = subprocess.run([sys.executable, __file__, "--one-tail", str(n)], capture_output=True,
+                           text=True, check=True)
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        print(f"{r['case']:<14} {r['practices']:>9} {r['adding_s']:>12.2f} "
+              f"{r['after_the_last_s']:>17.2f}")
+    return 0
 
 
 #: A sweep timeline's running phase.
@@ -770,6 +838,11 @@ def _main(argv: list[str]) -> int:
         else:
             print(json.dumps(timeline_sweep(int(argv[3]), int(argv[2]))))
         return 0
+    if argv and argv[0] == "--one-tail":
+        print(json.dumps(tail_network(int(argv[1]))))
+        return 0
+    if argv and argv[0] == "--tail":
+        return tail_main(_whole(argv, 1, 10, "--tail's number of BNSSGs"))
     if argv and argv[0] == "--timeline":
         import os
 

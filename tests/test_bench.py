@@ -29,6 +29,7 @@ def test_scaled_scenario_is_valid_and_scaled():
     (["--timeline", "0"], "--timeline's workers must be 1 or more, not 0"),
     (["--choose", "two"], "--choose's workers must be a whole number"),
     (["--calibrated", "0"], "--calibrated's workers must be 1 or more, not 0"),
+    (["--tail", "ten"], "--tail's number of BNSSGs must be a whole number, not 'ten'"),
 ])
 def test_bad_arguments_get_a_message_and_the_usage_not_a_traceback(args, says):
     p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), *args],

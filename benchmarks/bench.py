@@ -25,7 +25,7 @@ capacity scales with the list.
                                           # BNSSG's practices run once, then their parts fed
                                           # to the command once and N times over (default
                                           # 10): adding them up, and the summary, tables,
-                                          # figure and report after the last; about 30 s here
+                                          # figure and report after the last; about 20 s here
     python benchmarks/bench.py --choose [W]  # the shipped question (gpsim choose, about 600
                                           # runs) on 1 and on W workers; about 3 minutes here
     python benchmarks/bench.py --calibrated [W]  # a network of 40 calibrated practices (each

@@ -465,3 +465,13 @@ def test_a_file_loaded_with_many_overrides_is_what_loading_each_afresh_gives(tmp
     assert loads.parts == {}
     assert loads.load({"population.size": 900}) == load_scenario(partial,
                                                                  {"population.size": 900})
+    # A file that cannot be read: each load reports it, as loading it afresh does.
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("population: [unclosed\n")
+    loads = ScenarioVariants(broken)
+    for _ in range(2):
+        with pytest.raises(ScenarioError) as afresh:
+            load_scenario(broken, {"population.size": 900})
+        with pytest.raises(ScenarioError) as got:
+            loads.load({"population.size": 900})
+        assert str(got.value) == str(afresh.value)

@@ -288,7 +288,7 @@ def _read_practices(shown: str, path: Path, spec: NetworkSpec, doc: YamlDoc,
     # A file several practices name is read once, each practice's set: applied to it
     # (ScenarioVariants: what the set: leaves as the file has it is not validated again).
     uses = Counter(f.resolve() for f in files if isinstance(f, Path))
-    shared: dict[Path, ScenarioVariants | None] = {}
+    shared: dict[Path, ScenarioVariants] = {}
     for i, ref in enumerate(spec.practices):
         if checking is not None:
             for checked in checking.ready():
@@ -332,17 +332,14 @@ def _read_practices(shown: str, path: Path, spec: NetworkSpec, doc: YamlDoc,
 
 def _practice_scenario(file: Path, overrides: dict[str, Any], origins: dict[str, Origin],
                        policies: Registry | None, uses: Counter,
-                       shared: dict[Path, ScenarioVariants | None]) -> Scenario:
+                       shared: dict[Path, ScenarioVariants]) -> Scenario:
     """A practice's scenario: ``file`` with its ``set:``; a file named more than once read once."""
     key = file.resolve()
-    if uses[key] > 1 and key not in shared:
-        try:
-            shared[key] = ScenarioVariants(file, policies)
-        except ScenarioError:  # a problem in the file: each practice that names it says so
-            shared[key] = None
-    loads = shared.get(key)
-    return (loads.load(overrides, origins) if loads is not None
-            else load_scenario(file, overrides, policies, origins))
+    if uses[key] < 2:
+        return load_scenario(file, overrides, policies, origins)
+    if key not in shared:
+        shared[key] = ScenarioVariants(file, policies)
+    return shared[key].load(overrides, origins)
 
 
 def _refuse_outside(shown: str, path: Path, spec: NetworkSpec, doc: YamlDoc) -> None:

@@ -33,7 +33,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from .files import SWEEP
-from .loading import Origin, load_scenario, read_spec
+from .loading import Origin, read_spec
 from .policies import Registry
 from .problems import Problem, ScenarioError, merge_repeats
 from .resolve import with_seed
@@ -211,10 +211,7 @@ def _load_sweep(path: Path, policies: Registry | None, max_runs: int) -> Sweep:
     combos = list(itertools.product(*(list(enumerate(v)) for v in spec.grid.values()))
                   ) if keys else [()]
     variants = list(enumerate(spec.variants)) or [(None, None)]
-    try:  # the base read once for every point (a problem in it: each point reports it)
-        loads: ScenarioVariants | None = ScenarioVariants(base, policies)
-    except ScenarioError:
-        loads = None
+    loads = ScenarioVariants(base, policies)  # the base read once for every point
     points: list[Point] = []
     found: list[tuple[str, Problem]] = []
     for vi, variant in variants:
@@ -235,8 +232,7 @@ def _load_sweep(path: Path, policies: Registry | None, max_runs: int) -> Sweep:
             desc = ", ".join(([f"variant {variant.name}"] if variant else [])
                              + [f"{k}={v}" for k, v in values.items()]) or "base"
             try:
-                s = (loads.load(overrides, origins) if loads is not None
-                     else load_scenario(base, overrides, policies, origins))
+                s = loads.load(overrides, origins)
             except ScenarioError as e:
                 found += [(desc, prob) for prob in e.problems]
                 continue

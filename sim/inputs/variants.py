@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from .extends import read_scenario_data
-from .loading import Origin, set_overrides, validate_data
+from .loading import Origin, load_scenario, set_overrides, validate_data
 from .policies import Registry
+from .problems import ScenarioError
 from .roots import reading_from
 from .schema import Scenario
 
@@ -31,9 +32,10 @@ class ScenarioVariants:
     top-level part is validated from its own data alone (the schema has no
     check across them; those are :mod:`sim.inputs.checks`', run on the whole),
     so the result is the scenario :func:`load_scenario` gives, and a load with
-    a problem is reported as it would report it (both tested). A 1,000-point
-    sweep was loaded in 1.2 ms a point, the file read and every part validated
-    again for each.
+    a problem is reported as it would report it (both tested). A file that
+    cannot be read is loaded by :func:`load_scenario` each time, so that each
+    load reports its problem. A 1,000-point sweep was loaded in 1.2 ms a point,
+    the file read and every part validated again for each.
     """
 
     def __init__(self, path: str | Path, policies: Registry | None = None,
@@ -41,15 +43,19 @@ class ScenarioVariants:
         self.path = path
         self.policies = policies
         self.roots = roots
+        self.data: dict[str, Any] | None = None
+        self.parts: dict[str, Any] = {}
         with reading_from(path, roots=roots):
-            self.data, self.docs = read_scenario_data(path)
+            try:
+                self.data, self.docs = read_scenario_data(path)
+            except ScenarioError:  # each load reports it, as load_scenario does
+                return
             try:
                 model = Scenario.model_validate(self.data)
             except ValidationError:  # the file alone may need an override to be whole
-                model = None
-        self.parts = {} if model is None else {
-            key: getattr(model, name) for name, field in Scenario.model_fields.items()
-            if (key := field.alias or name) in self.data}
+                return
+        self.parts = {key: getattr(model, name) for name, field in Scenario.model_fields.items()
+                      if (key := field.alias or name) in self.data}
 
     def load(self, overrides: Mapping[str, Any] | None = None,
              origins: Mapping[str, Origin] | None = None) -> Scenario:
@@ -57,6 +63,8 @@ class ScenarioVariants:
 
         ``origins``: where each override was written.
         """
+        if self.data is None:
+            return load_scenario(self.path, overrides, self.policies, origins, self.roots)
         with reading_from(self.path, roots=self.roots):
             data, locator = set_overrides(self.data, self.docs, overrides, origins)
             touched = {path[0] for path in locator.origins}

@@ -5,8 +5,10 @@ the project folder is the same command. With no arguments it runs the default
 comparison: the default practice under four booking approaches.
 
 Exit status: 0 success, 2 bad input (a message names the file, the line and
-the key), 1 an unexpected error (run again with ``--debug`` for the
-traceback), 130 interrupted (the message says what was saved).
+the key, or what is wrong with an option), 1 a Dask cluster that cannot be
+used (the message says why) or an unexpected error (run again with
+``--debug`` for the traceback), 130 interrupted (the message says what was
+saved).
 """
 
 from __future__ import annotations
@@ -895,9 +897,16 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         return _fail("--replication must be 0 or more")
     if getattr(args, "seed", None) is not None and args.seed < 0:
         return _fail("--seed must be 0 or more")
+    if getattr(args, "scheduler", None) is not None:  # (read before anything is loaded)
+        from sim.runs.cluster import address_problem
+
+        problem = address_problem(args.scheduler)
+        if problem:
+            return _fail(problem)
     from sim import ScenarioError
     from sim.files.outputs import OutputRefused
     from sim.files.seen import inputs_read
+    from sim.runs.cluster import ClusterError
 
     try:
         with inputs_read():
@@ -914,6 +923,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         for problem in e.args:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ClusterError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except Interrupted as e:
         print(str(e), file=sys.stderr)
         return 130

@@ -292,10 +292,13 @@ def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,
                meanwhile: Callable[[], Any]) -> Iterator[tuple[int, Any]]:
     """``(index, result)`` as each task completes; ``meanwhile()`` once they are handed out."""
     if scheduler:
-        from dask.distributed import Client
         from dask.distributed import as_completed as dask_completed
 
-        with Client(scheduler, timeout="30s") as client:
+        from .cluster import check_workers, connected
+
+        with connected(scheduler) as client:
+            if tasks:  # (a worker that cannot unpickle a task would leave it waiting for ever)
+                check_workers(client, call, tasks[0])
             futures = {client.submit(call, task, pure=False): i for i, task in enumerate(tasks)}
             meanwhile()
             for fut in dask_completed(futures):

@@ -1,0 +1,135 @@
+"""A Dask cluster that cannot be used is named plainly: its address, its scheduler, its workers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from gpsim.network import PracticeSummary
+from sim.runs import cluster
+from sim.runs.cluster import ClusterError, address_problem, named_globals
+from sim.runs.executor import execute
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(("address", "said"), [
+    ("", "--scheduler needs the Dask scheduler's address"),
+    ("  ", "--scheduler needs the Dask scheduler's address"),
+    ("htp://127.0.0.1:8786", "unknown scheme 'htp'"),
+    ("127.0.0.1:notaport", "its port 'notaport' is not a number"),
+    ("tcp://[::1]:x", "its port 'x' is not a number"),
+    ("tcp://127.0.0.1", "missing port number"),
+    ("inproc://whatever", "inside one Python process"),
+    ("tcp://no-such-host.invalid:8786", "no machine named 'no-such-host.invalid' is known"),
+])
+def test_an_address_dask_cannot_use_is_refused_saying_why(address, said):
+    problem = address_problem(address)
+    assert problem is not None and said in problem, problem
+    assert "tcp://HOST:8786" in problem or "no machine" in problem
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "127.0.0.1:8786",
+                                     "localhost:8786", "tls://127.0.0.1:8786"])
+def test_an_address_dask_can_use_passes(address):
+    assert address_problem(address) is None
+
+
+def test_the_command_refuses_a_bad_address_before_it_reads_or_writes_anything(tmp_path):
+    out = tmp_path / "out"
+    p = subprocess.run([sys.executable, str(ROOT / "run.py"), "network",
+                        "scenarios/networks/pcn_with_hub.yaml", "--summary-only",
+                        "--scheduler", "htp://127.0.0.1:8786", "--out", str(out)],
+                       cwd=ROOT, capture_output=True, text=True)
+    assert p.returncode == 2
+    assert p.stderr.startswith("error: --scheduler htp://127.0.0.1:8786: unknown scheme"), p.stderr
+    assert "Traceback" not in p.stderr and p.stdout == ""
+    assert not out.exists()
+
+
+def test_the_names_a_worker_must_find_are_the_projects_not_pythons():
+    named = named_globals(PracticeSummary(), dt.date(2025, 1, 1))
+    assert "gpsim.network:PracticeSummary" in named
+    assert not [n for n in named if n.startswith(("datetime:", "builtins:", "copyreg:"))]
+    assert named_globals(lambda x: x) == []  # Dask sends such a function by value
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_scheduler_that_does_not_answer_is_named(monkeypatch):
+    pytest.importorskip("dask.distributed")
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "1s")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with pytest.raises(ClusterError) as e:
+        list(execute([1, 2], abs, scheduler=address))
+    assert str(e.value).startswith(f"could not connect to the Dask scheduler at {address}: ")
+    assert "Is it running" in str(e.value)
+
+
+def _in_a_thread(fn) -> dict:
+    """``fn()`` in a thread, given two minutes: what it returned or raised, or that it hung."""
+    said = {}
+
+    def go():
+        try:
+            said["returned"] = fn()
+        except Exception as e:  # (kept to be checked)
+            said["raised"] = e
+
+    thread = threading.Thread(target=go, daemon=True)
+    thread.start()
+    thread.join(120)
+    said["hung"] = thread.is_alive()
+    return said
+
+
+@pytest.mark.slow
+def test_workers_that_cannot_load_the_tasks_are_named_instead_of_waited_for(tmp_path,
+                                                                          monkeypatch):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as local:
+        # A module only this process has (its workers started before it was on the path),
+        # as a project missing on a cluster's machines is.
+        (tmp_path / "only_here.py").write_text(
+            "class Doubled:\n    def __call__(self, x):\n        return 2 * x\n")
+        monkeypatch.syspath_prepend(str(tmp_path))
+        import only_here
+
+        said = _in_a_thread(lambda: list(execute([1, 2], only_here.Doubled(),
+                                                 scheduler=local.scheduler_address)))
+        assert not said["hung"], "the command waited for workers that could not load the task"
+        error = str(said.get("raised"))
+        assert isinstance(said.get("raised"), ClusterError), said
+        assert error.startswith("the Dask cluster's workers cannot load the code of the runs, so "
+                                "no run would ever start: ModuleNotFoundError: No module named "
+                                "'only_here' (needed for only_here:Doubled; on 2 of 2 workers: "
+                                "tcp://127.0.0.1:"), error
+        assert "Install this project on every worker machine" in error
+        # What they can load runs as before, and the answer is the same.
+        assert sorted(execute([-1, -2], abs, scheduler=local.scheduler_address)) == [(0, 1),
+                                                                                    (1, 2)]
+
+
+def test_the_command_names_a_scheduler_that_does_not_answer(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("dask.distributed")
+    from gpsim.cli import main
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "1s")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    code = main(["network", str(ROOT / "scenarios" / "networks" / "pcn_with_hub.yaml"),
+                 "--summary-only", "--scheduler", address, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"error: could not connect to the Dask scheduler at {address}: "), err
+    assert "unexpected" not in err and "Traceback" not in err

@@ -293,6 +293,7 @@ def cmd_replications(args: argparse.Namespace) -> int:
 def cmd_choose(args: argparse.Namespace) -> int:
     """Answer a question file: search, select, check robustness; write choice.html."""
     from gpsim.choose import choose, load
+    from sim.runs.cluster import ClusterError
 
     question = load(args.question, _registry(args))
     out = Path(args.out) if args.out else \
@@ -315,6 +316,9 @@ def cmd_choose(args: argparse.Namespace) -> int:
         raise Interrupted(f"interrupted: the runs finished so far are saved in {out / 'runs'}; "
                           "run the same command again to go on from there (nothing else was "
                           "written)") from None
+    except ClusterError as e:
+        raise ClusterError(f"{e} The runs finished so far are saved in {out / 'runs'}; run the "
+                           "same command again to go on from there.") from None
     from analysis.choice_report import answer
 
     print(answer(c)[0])
@@ -328,6 +332,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep (resuming if interrupted) and write its aggregates and report."""
     from analysis.sweep import REPORT_POINTS, reported_points
     from gpsim.sweep import SweepProgress, run_sweep
+    from sim.runs.cluster import ClusterError
 
     out = Path(args.out) if args.out else \
         project_root() / "results" / "sweeps" / Path(args.sweep).stem
@@ -358,6 +363,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                   force=args.force, max_runs=args.max_runs)
     except KeyboardInterrupt:
         raise Interrupted(state.interrupted_message()) from None
+    except ClusterError as e:  # (what is saved, as after Ctrl-C)
+        saved = state.interrupted_message().removeprefix("interrupted: ")
+        raise ClusterError(f"{e} {saved}" if state.stage == "running" else str(e)) from None
     if state.report is not None:
         report = f"report: {state.report}"
     elif state.replications < 2:

@@ -133,3 +133,96 @@ def test_the_command_names_a_scheduler_that_does_not_answer(tmp_path, monkeypatc
     assert code == 1
     assert err.startswith(f"error: could not connect to the Dask scheduler at {address}: "), err
     assert "unexpected" not in err and "Traceback" not in err
+
+
+#: A LocalCluster in a process of its own (to be killed), printing its address.
+_CLUSTER = """
+import time
+import distributed
+if __name__ == "__main__":
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as c:
+        print(c.scheduler_address, flush=True)
+        time.sleep(300)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("capture_errors", [False, True])
+def test_a_scheduler_lost_while_runs_go_on_stops_them_rather_than_failing_each(
+        tmp_path, capture_errors):
+    pytest.importorskip("dask.distributed")
+    import os
+    import signal
+    import time
+
+    from sim.runs.executor import Failure
+
+    script = tmp_path / "cluster.py"
+    script.write_text(_CLUSTER)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        address = proc.stdout.readline().strip()
+        assert address.startswith("tcp://127.0.0.1:"), address
+        got = []
+
+        def run():
+            for _i, value in execute([0.5] * 40, time.sleep, scheduler=address,
+                                    capture_errors=capture_errors):
+                got.append(value)
+                if len(got) == 1:  # 39 runs to go, each half a second, on two workers
+                    os.killpg(proc.pid, signal.SIGKILL)
+
+        said = _in_a_thread(run)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not said["hung"]
+    assert isinstance(said.get("raised"), ClusterError), said
+    assert str(said["raised"]).startswith(f"lost the Dask scheduler at {address} before every "
+                                          "run had finished ("), said["raised"]
+    assert not [v for v in got if isinstance(v, Failure)]  # none counted as a failed run
+    assert 1 <= len(got) < 40
+
+
+@pytest.mark.slow
+def test_a_sweep_that_loses_its_scheduler_says_what_is_saved_and_how_to_go_on(tmp_path):
+    pytest.importorskip("dask.distributed")
+    import os
+    import signal
+    import time
+
+    script = tmp_path / "cluster.py"
+    script.write_text(_CLUSTER)
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(f"base: {ROOT / 'scenarios' / 'default.yaml'}\nreplications: 60\n"
+                     "set: {warmup_days: 7, duration_days: 56}\n"
+                     "grid:\n  policy.name: [access_first, usual_gp_first]\n")
+    out = tmp_path / "out"
+    cluster_proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                                    text=True, start_new_session=True)
+    try:
+        address = cluster_proc.stdout.readline().strip()
+        command = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "sweep", str(sweep),
+                                    "--scheduler", address, "--out", str(out)], cwd=ROOT,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 120
+        while time.time() < deadline and not list(out.glob("runs/*/metadata.json")):
+            time.sleep(0.02)
+        os.killpg(cluster_proc.pid, signal.SIGKILL)
+        _, err = command.communicate(timeout=120)
+    finally:
+        if cluster_proc.poll() is None:
+            os.killpg(cluster_proc.pid, signal.SIGKILL)
+        cluster_proc.wait()
+    saved = len(list(out.glob("runs/*/metadata.json")))
+    assert command.returncode == 1, err
+    assert 1 <= saved < 120
+    assert (f"error: lost the Dask scheduler at {address} before every run had finished ("
+            in err), err
+    assert (f"Is it still running, and can this machine reach it? {saved} of 120 runs are "
+            f"saved in {out / 'runs'}. Run the same command again to resume: saved runs are "
+            "skipped.") in err, err
+    assert "failed:" not in err and not list(out.glob("failures/*"))

@@ -1,19 +1,22 @@
 """A Dask cluster for :func:`sim.runs.executor.execute`: its address and its workers checked first.
 
-Three things that go wrong on a cluster are named here, rather than ending
+Four things that go wrong on a cluster are named here, rather than ending
 in an "unexpected" error or in a wait with no end:
 
 - an address Dask cannot read (``htp://...``, ``HOST:port``): refused by
   :func:`address_problem` before anything is read or written;
 - a scheduler that cannot be reached: :func:`connected` says so, naming it,
   after Dask's own wait (:data:`CONNECT_TIMEOUT`);
+- a scheduler lost while the runs go on: Dask cancels every run not yet
+  finished, and a finished run's result can no longer be fetched;
+  :func:`result_of` stops there, rather than count each as a run that failed;
 - a worker that lacks the project, or has another version of it: it cannot
   unpickle the tasks it is sent, Dask only logs that on the worker, and the
-  command would wait for ever. :func:`check_workers` asks each worker, before any
-  task is sent, to look up every class and function the tasks name
-  (``pkgutil.resolve_name``, from the standard library, so the question itself
-  needs nothing of the project), and raises :class:`ClusterError` naming what
-  is missing and where.
+  command would wait for ever. :func:`check_workers` asks each worker, before
+  any task is sent, to look up every class and function the tasks name
+  (``pkgutil.resolve_name``, from the standard library, so the question
+  itself needs nothing of the project), and raises :class:`ClusterError`
+  naming what is missing and where.
 
 A worker that joins after the check is not asked.
 """
@@ -160,3 +163,29 @@ def check_workers(client: Any, *sent: Any) -> None:
         shown = "; ".join(lines[:3]) + (f"; and {len(lines) - 3} more" if len(lines) > 3 else "")
         raise ClusterError(f"the Dask cluster's workers cannot load the code of the runs, so "
                            f"no run would ever start: {shown}. {INSTALL}")
+
+
+def result_of(future: Any, scheduler: str) -> Any:
+    """A finished Dask future's result; :class:`ClusterError` if the cluster lost it.
+
+    On losing its scheduler, Dask cancels every run not yet finished, and a
+    finished run's result can no longer be fetched. Neither is the run's own
+    failure (the executor cancels none while it waits for them), so neither
+    is counted as one.
+    """
+    from distributed.comm.core import CommClosedError
+
+    reason = None
+    if future.cancelled():
+        try:
+            future.result()
+        except BaseException as e:  # (its reason, where Dask gives one)
+            reason = getattr(e, "reason", None) or type(e).__name__
+        reason = reason or "cancelled"
+    else:
+        try:
+            return future.result()
+        except CommClosedError as e:
+            reason = f"{type(e).__name__}: {e}"
+    raise ClusterError(f"lost the Dask scheduler at {scheduler} before every run had finished "
+                       f"({reason}). Is it still running, and can this machine reach it?")

@@ -294,7 +294,7 @@ def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,
     if scheduler:
         from dask.distributed import as_completed as dask_completed
 
-        from .cluster import check_workers, connected
+        from .cluster import ClusterError, check_workers, connected, result_of
 
         with connected(scheduler) as client:
             if tasks:  # (a worker that cannot unpickle a task would leave it waiting for ever)
@@ -302,8 +302,10 @@ def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,
             futures = {client.submit(call, task, pure=False): i for i, task in enumerate(tasks)}
             meanwhile()
             for fut in dask_completed(futures):
-                # Let go of each future once done: it holds its result.
-                yield futures.pop(fut), _result(fut, capture_errors)
+                # Let go of each future once done: it holds its result. (A cluster lost
+                # is not the run's own failure: it stops every run, captured or not.)
+                yield futures.pop(fut), _result(fut, capture_errors,
+                                                lambda f: result_of(f, scheduler), ClusterError)
         return
     kept = _kept()
     if kept is not None and kept.workers == workers and tasks:
@@ -362,11 +364,18 @@ def _on_kept(kept: _KeptPool, tasks: Sequence[Any], call: Callable[[Any], Any],
         futures_wait(list(futures))
 
 
-def _result(future: Any, capture_errors: bool) -> Any:
-    """A finished future's result; a lost worker becomes a :class:`Failure` if captured."""
+def _result(future: Any, capture_errors: bool,
+            get: Callable[[Any], Any] = lambda f: f.result(),
+            never_captured: type[BaseException] | tuple[()] = ()) -> Any:
+    """``get(future)``; a lost worker becomes a :class:`Failure` if captured.
+
+    ``never_captured``: errors raised even when others are captured.
+    """
     if not capture_errors:
-        return future.result()
+        return get(future)
     try:
-        return future.result()
+        return get(future)
+    except never_captured:
+        raise
     except Exception as e:  # the worker died or the task was lost
         return Failure(f"{type(e).__name__}: {e}")

@@ -144,8 +144,8 @@ def check_workers(client: Any, *sent: Any) -> None:
     batches).
     """
     names = named_globals(*sent)
-    workers = sorted(client.scheduler_info().get("workers", {}))
-    address = client.scheduler_info().get("address", "")
+    info = client.scheduler_info()
+    workers, address = sorted(info.get("workers", {})), info.get("address", "")
     todo = sorted({n for w in workers for n in names if n not in _found.get((address, w), ())})
     failed: dict[str, dict[str, list[str]]] = {}  # name -> the error -> its workers
     for name in todo:

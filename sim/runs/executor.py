@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..processes import end_with_parent
+from .cluster import ClusterError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -294,7 +295,7 @@ def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,
     if scheduler:
         from dask.distributed import as_completed as dask_completed
 
-        from .cluster import ClusterError, check_workers, connected, result_of
+        from .cluster import check_workers, connected, result_of
 
         with connected(scheduler) as client:
             if tasks:  # (a worker that cannot unpickle a task would leave it waiting for ever)
@@ -305,7 +306,7 @@ def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,
                 # Let go of each future once done: it holds its result. (A cluster lost
                 # is not the run's own failure: it stops every run, captured or not.)
                 yield futures.pop(fut), _result(fut, capture_errors,
-                                                lambda f: result_of(f, scheduler), ClusterError)
+                                                lambda f: result_of(f, scheduler))
         return
     kept = _kept()
     if kept is not None and kept.workers == workers and tasks:
@@ -365,17 +366,17 @@ def _on_kept(kept: _KeptPool, tasks: Sequence[Any], call: Callable[[Any], Any],
 
 
 def _result(future: Any, capture_errors: bool,
-            get: Callable[[Any], Any] = lambda f: f.result(),
-            never_captured: type[BaseException] | tuple[()] = ()) -> Any:
+            get: Callable[[Any], Any] = lambda f: f.result()) -> Any:
     """``get(future)``; a lost worker becomes a :class:`Failure` if captured.
 
-    ``never_captured``: errors raised even when others are captured.
+    A lost cluster (:class:`ClusterError`) is raised all the same: it is no run's own
+    failure, and stops them all.
     """
     if not capture_errors:
         return get(future)
     try:
         return get(future)
-    except never_captured:
+    except ClusterError:
         raise
     except Exception as e:  # the worker died or the task was lost
         return Failure(f"{type(e).__name__}: {e}")

@@ -812,8 +812,17 @@ def main(argv: list[str]) -> int:
     return code
 
 
+#: The cases that stand for a command (network, sweep): they keep freed memory as the
+#: command line does (gpsim.memory). The others time the engine as a library runs it.
+AS_THE_COMMAND = ("--one-network", "--one-timeline", "--one-tail", "--one-calibrated-load")
+
+
 def _main(argv: list[str]) -> int:
     """Run each list size in a fresh process and print a table."""
+    if argv and argv[0] in AS_THE_COMMAND:
+        from gpsim.memory import keep_freed_memory
+
+        keep_freed_memory()
     if argv and argv[0] == "--one":
         again = "--again" in argv
         rest = [a for a in argv[1:] if a != "--again"]

@@ -880,7 +880,15 @@ def entry(prog: str | None = None) -> NoReturn:
     command), only for the operating system to take the memory back anyway.
     Every file is closed by then (all are written through context managers),
     and exit handlers still run.
+
+    First, the memory each run frees is kept for the next rather than handed
+    back to the system (:func:`gpsim.memory.keep_freed_memory`; forked
+    workers inherit it). The web app's server is a process of its own, and
+    keeps the allocator's defaults.
     """
+    from gpsim.memory import keep_freed_memory
+
+    keep_freed_memory()
     code = main(prog=prog)
     gc.freeze()
     sys.exit(code)

@@ -1,0 +1,67 @@
+"""Memory a run frees, kept for the next run rather than handed back to the system.
+
+By default glibc's allocator (Linux) gives large blocks back to the operating
+system as soon as they are freed: a block past its mapping threshold (128 KiB
+at first, raised as such blocks are freed, up to 32 MiB) is mapped and
+unmapped on its own, and the heap's top is trimmed once 128 KiB or more of it
+is free. A practice's run allocates and frees arrays of a few MiB at every
+step (its arrivals, its days, its tables), so each run asks the system for
+fresh pages again, and the kernel zeroes every page as it is first touched:
+about 17 ms of system time a BNSSG practice here, 6% of its run (measured in
+docs/performance.md, "Memory kept between runs").
+
+:func:`keep_freed_memory` sets both thresholds once, as the command line
+starts: blocks of up to 32 MiB (glibc's largest mapping threshold) come from
+the heap, and the heap is never trimmed, so what one run frees the next one
+reuses. A process then holds its peak until it ends; the peak itself does not
+grow. It is not done for a long-running server (the web app), nor by the
+library on import: a program that uses the engine decides for its own process.
+Elsewhere (macOS, Windows, a C library without ``mallopt``) it does nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+
+#: ``mallopt``'s parameters (glibc's malloc.h).
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+
+#: Blocks up to this size come from the heap: glibc's largest mapping threshold on a
+#: 64-bit machine (half its heap size); a larger value is refused.
+MMAP_THRESHOLD = 32 * 1024 * 1024
+
+#: Free memory at the heap's top is handed back past this much: never, in practice
+#: (``mallopt`` takes a C int).
+TRIM_THRESHOLD = 2**31 - 1
+
+_kept: bool | None = None
+
+
+def keep_freed_memory() -> bool:
+    """Keep the memory runs free for later runs in this process (and the workers it forks).
+
+    Returns whether the allocator took both settings; once per process, however
+    often called. Forked workers inherit the settings.
+    """
+    global _kept
+    if _kept is None:
+        _kept = _set_thresholds()
+    return _kept
+
+
+def _set_thresholds() -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library this process runs on
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    # mallopt returns 1 when it takes a setting, 0 when it refuses it (or, as musl's
+    # does, ignores every one)
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+        mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,47 @@ def test_workers_that_cannot_load_the_tasks_are_named_instead_of_waited_for(tmp_
         # What they can load runs as before, and the answer is the same.
         assert sorted(execute([-1, -2], abs, scheduler=local.scheduler_address)) == [(0, 1),
                                                                                     (1, 2)]
+
+
+@pytest.mark.slow
+def test_a_cluster_with_no_workers_yet_is_said_to_have_none_and_its_runs_wait(capsys,
+                                                                            monkeypatch):
+    """Not refused (an adaptive cluster starts workers once it has tasks): said, once."""
+    distributed = pytest.importorskip("dask.distributed")
+    from sim.runs import executor
+
+    monkeypatch.setattr(executor, "_told", set())
+    with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as local:
+        address = local.scheduler_address
+        got: dict[str, list] = {}
+
+        def batch(name, tasks):
+            thread = threading.Thread(target=lambda: got.update(
+                {name: sorted(execute(tasks, abs, scheduler=address))}), daemon=True)
+            thread.start()
+            return thread
+
+        first = batch("first", [-1, -2, -3])
+        err = ""
+        for _ in range(150):  # (the note comes once the scheduler has answered)
+            err += capsys.readouterr().err
+            if "note:" in err:
+                break
+            time.sleep(0.2)
+        assert (f"note: the Dask scheduler at {address} has no workers yet, so the runs wait "
+                f"until some join (start them with: dask worker {address}). Workers that "
+                "join later are not checked first") in err, err
+        # A second batch while there are still none: not said again.
+        second = batch("second", [4])
+        time.sleep(3)
+        assert first.is_alive() and second.is_alive(), "ran with no workers?"
+        local.scale(1)  # a worker joins: the runs go on
+        first.join(120)
+        second.join(120)
+        assert got == {"first": [(0, 1), (1, 2), (2, 3)], "second": [(0, 4)]}
+        err += capsys.readouterr().err
+        assert err.count("note:") == 1, err
 
 
 def test_the_command_names_a_scheduler_that_does_not_answer(tmp_path, monkeypatch, capsys):

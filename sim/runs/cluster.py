@@ -18,7 +18,9 @@ in an "unexpected" error or in a wait with no end:
   itself needs nothing of the project), and raises :class:`ClusterError`
   naming what is missing and where.
 
-A worker that joins after the check is not asked.
+A worker that joins after the check is not asked; a cluster with no workers
+yet is said to have none (:func:`no_workers_yet`), and its runs wait for
+some: an adaptive cluster starts workers only once it has tasks.
 """
 
 from __future__ import annotations
@@ -136,12 +138,13 @@ def named_globals(*sent: Any) -> list[str]:
 _found: dict[tuple[str, str], set[str]] = {}
 
 
-def check_workers(client: Any, *sent: Any) -> None:
+def check_workers(client: Any, *sent: Any) -> int:
     """Raise :class:`ClusterError` unless every worker can load what pickling ``sent`` names.
 
     Each worker looks each name up (``pkgutil.resolve_name``); names a worker
     has already found are not asked again in this process (a choice sends many
-    batches).
+    batches). Returns how many workers the cluster has (none: nothing was asked,
+    see :func:`no_workers_yet`).
     """
     names = named_globals(*sent)
     info = client.scheduler_info()
@@ -163,6 +166,15 @@ def check_workers(client: Any, *sent: Any) -> None:
         shown = "; ".join(lines[:3]) + (f"; and {len(lines) - 3} more" if len(lines) > 3 else "")
         raise ClusterError(f"the Dask cluster's workers cannot load the code of the runs, so "
                            f"no run would ever start: {shown}. {INSTALL}")
+    return len(workers)
+
+
+def no_workers_yet(scheduler: str) -> str:
+    """What to say when ``scheduler`` has no workers: the runs wait, unchecked, for some."""
+    return (f"note: the Dask scheduler at {scheduler} has no workers yet, so the runs wait "
+            f"until some join (start them with: dask worker {scheduler}). Workers that join "
+            "later are not checked first: one without this project would leave the runs "
+            "waiting (docs/usage.md, 'On a cluster').")
 
 
 def result_of(future: Any, scheduler: str) -> Any:

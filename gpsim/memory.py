@@ -53,8 +53,8 @@ def keep_freed_memory() -> bool:
     return _kept
 
 
-def _set_thresholds() -> bool:
-    if not sys.platform.startswith("linux"):
+def _set_thresholds(platform: str = sys.platform) -> bool:
+    if not platform.startswith("linux"):
         return False
     import ctypes
 

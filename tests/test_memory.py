@@ -76,11 +76,20 @@ def test_the_command_line_keeps_freed_memory(tmp_path):
     assert (tmp_path / "schema.json").is_file()
 
 
-def test_elsewhere_it_does_nothing(monkeypatch):
+def test_elsewhere_it_does_nothing():
     """Off Linux the thresholds are not glibc's: nothing is set, and it says so."""
     from gpsim import memory
 
-    monkeypatch.setattr(memory.sys, "platform", "darwin")
+    assert memory._set_thresholds("darwin") is False
+    assert memory._set_thresholds("win32") is False
+
+
+def test_it_is_set_once_a_process(monkeypatch):
+    from gpsim import memory
+
+    calls = []
     monkeypatch.setattr(memory, "_kept", None)
+    monkeypatch.setattr(memory, "_set_thresholds", lambda: calls.append(1) or False)
     assert memory.keep_freed_memory() is False
-    assert memory.keep_freed_memory() is False  # (once per process)
+    assert memory.keep_freed_memory() is False
+    assert calls == [1]

@@ -20,7 +20,8 @@ capacity scales with the list.
                                           # then the whole command), sweeps of 100 runs
                                           # (also on 1 worker) and of 1,000 runs, and one
                                           # of 200 points (short runs: what a sweep costs
-                                          # per point); about 10 minutes here
+                                          # per point), each with its processor time (user,
+                                          # system) and page faults; about 10 minutes here
     python benchmarks/bench.py --tail [N] # a network command's serial tail without simulating:
                                           # BNSSG's practices run once, then their parts fed
                                           # to the command once and N times over (default
@@ -477,6 +478,9 @@ def timeline_main(workers: int) -> int:
             serial = r["wall_s"] - r["phases"][r["running"]]
             print(f"  serial part (everything outside the running phase): {serial:.1f} s, "
                   f"{serial / r['wall_s']:.0%} of the wall time")
+        cpu = r["processor"]
+        print(f"  processor time, every process: user {cpu['user_s']:.1f} s, system "
+              f"{cpu['system_s']:.1f} s; {cpu['minor_faults']:,} pages handed out")
     return 0
 
 
@@ -719,9 +723,21 @@ def one_naive(patients: int, policy: str) -> dict:
 
 
 def _child(*args: str) -> dict:
+    """This script with ``args`` in a fresh process: its JSON line, with ``processor`` added.
+
+    ``processor``: the case's own and its processes' user and system time and minor
+    page faults (pages the kernel handed out, each zeroed or copied first).
+    """
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
                        check=True)
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {**json.loads(p.stdout.strip().splitlines()[-1]),
+            "processor": {"user_s": after.ru_utime - before.ru_utime,
+                          "system_s": after.ru_stime - before.ru_stime,
+                          "minor_faults": after.ru_minflt - before.ru_minflt}}
 
 
 def baseline_main(patients: int = 10_000) -> int:

@@ -182,3 +182,14 @@ def test_the_note_on_uncached_bytecode_counts_what_each_process_would_compile(
         cached.unlink()
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
     assert uncached_modules(tmp_path) == 0 and bytecode_note(tmp_path) is None
+
+
+def test_a_case_in_its_own_process_reports_its_processor_time_and_page_faults():
+    """What the phases do not show (system time, pages the kernel hands out) is counted."""
+    import bench
+
+    r = bench._child("--one-naive", "500", "access_first")
+    cpu = r["processor"]
+    assert cpu["user_s"] > 0 and cpu["system_s"] >= 0
+    assert cpu["minor_faults"] > 1_000  # an interpreter with numpy: several thousand pages
+    assert "wall_s" in r  # (the case's own figures are kept beside it)

@@ -594,8 +594,10 @@ def cmd_app(args: argparse.Namespace) -> int:
     import os
 
     from gpsim.app_server import PARENT
+    from gpsim.memory import environment_as_found
 
-    server = subprocess.Popen(command, env={**os.environ, PARENT: str(os.getpid())})
+    # (a long-running server keeps the allocator's defaults: gpsim.memory)
+    server = subprocess.Popen(command, env={**environment_as_found(), PARENT: str(os.getpid())})
     # Stopping this command stops the server with it (a terminated parent would otherwise
     # leave Streamlit running on its own).
     signal.signal(signal.SIGTERM, lambda *_: server.terminate())

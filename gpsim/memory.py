@@ -18,12 +18,16 @@ reuses. A process then holds its peak until it ends, and the peak grew a
 little here (9% for one process running BNSSG's 40 practices, up to 7% with
 two workers: a freed block cannot always be reused for a larger one). It is
 not done for a long-running server (the web app), nor by the library on
-import: a program that uses the engine decides for its own process. Elsewhere
-(macOS, Windows, a C library without ``mallopt``) it does nothing.
+import: a program that uses the engine decides for its own process. Where the
+environment already chooses (``MALLOC_TRIM_THRESHOLD_``,
+``MALLOC_MMAP_THRESHOLD_``, or ``glibc.malloc`` in ``GLIBC_TUNABLES``), that
+choice stands. Elsewhere (macOS, Windows, a C library without ``mallopt``) it
+does nothing.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 #: ``mallopt``'s parameters (glibc's malloc.h).
@@ -38,19 +42,45 @@ MMAP_THRESHOLD = 32 * 1024 * 1024
 #: (``mallopt`` takes a C int).
 TRIM_THRESHOLD = 2**31 - 1
 
+#: The same settings for processes started afresh rather than forked (workers of a
+#: forkserver, Python 3.14's default on Linux, or spawned): glibc reads them as a
+#: process starts.
+ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD),
+               "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRESHOLD)}
+
 _kept: bool | None = None
+
+#: What :func:`keep_freed_memory` put in this process's environment.
+_added: dict[str, str] = {}
 
 
 def keep_freed_memory() -> bool:
-    """Keep the memory runs free for later runs in this process (and the workers it forks).
+    """Keep the memory runs free for later runs in this process and the workers it starts.
 
     Returns whether the allocator took both settings; once per process, however
-    often called. Forked workers inherit the settings.
+    often called. Forked workers inherit them; for workers started afresh they are
+    put in the environment too (:data:`ENVIRONMENT`). Where the environment
+    already sets either threshold, or glibc's malloc tunables, that choice stands
+    and nothing is changed.
     """
     global _kept
     if _kept is None:
-        _kept = _set_thresholds()
+        chosen = (any(k in os.environ for k in ENVIRONMENT)
+                  or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""))
+        _kept = False if chosen else _set_thresholds()
+        if _kept:
+            os.environ.update(ENVIRONMENT)
+            _added.update(ENVIRONMENT)
     return _kept
+
+
+def environment_as_found() -> dict[str, str]:
+    """This process's environment without what :func:`keep_freed_memory` put in it.
+
+    For a long-running server started from the command line (the web app), which
+    keeps the allocator's defaults.
+    """
+    return {k: v for k, v in os.environ.items() if _added.get(k) != v}
 
 
 def _set_thresholds(platform: str = sys.platform) -> bool:

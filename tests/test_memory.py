@@ -7,6 +7,7 @@ that process's own, not the test runner's.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,10 +40,17 @@ print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before))
 """
 
 
-def _faults(keep: bool) -> int:
+def _faults(keep: bool, env: dict[str, str] | None = None) -> int:
     p = subprocess.run([sys.executable, "-c", _ROUNDS.format(root=str(ROOT), keep=keep)],
-                       capture_output=True, text=True, check=True)
+                       capture_output=True, text=True, check=True, env=env)
     return json.loads(p.stdout)
+
+
+def _environment(**more: str) -> dict[str, str]:
+    """This environment without any allocator setting of its own, plus ``more``."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+    return {**env, **more}
 
 
 glibc = pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -51,7 +59,7 @@ glibc = pytest.mark.skipif(not sys.platform.startswith("linux"),
 
 @glibc
 def test_freed_memory_is_reused_rather_than_fetched_again():
-    plain, kept = _faults(False), _faults(True)
+    plain, kept = _faults(False, _environment()), _faults(True, _environment())
     # By default the heap's top is handed back once 8 MiB (twice the largest block
     # freed) is free, so the rounds fault much of their 40 MiB in again (about half of
     # it with glibc 2.36: 25,000 faults).
@@ -70,7 +78,7 @@ def test_the_command_line_keeps_freed_memory(tmp_path):
         "sys.argv = ['gpsim', 'schema', '--out', {out!r}]\n"
         "try:\n    cli.entry(prog='gpsim')\nexcept SystemExit:\n    pass\n"
         "print(m._kept)").format(root=str(ROOT), out=str(tmp_path / "schema.json"))],
-        capture_output=True, text=True, check=True)
+        capture_output=True, text=True, check=True, env=_environment())
     said = p.stdout.splitlines()
     assert (said[0], said[-1]) == ("None", "True"), p.stdout + p.stderr
     assert (tmp_path / "schema.json").is_file()
@@ -93,3 +101,71 @@ def test_it_is_set_once_a_process(monkeypatch):
     assert memory.keep_freed_memory() is False
     assert memory.keep_freed_memory() is False
     assert calls == [1]
+
+
+#: A worker started afresh (a forkserver's, Python 3.14's default on Linux) by a
+#: process that keeps freed memory: the rounds above, in the worker.
+_AFRESH = r"""
+import json, multiprocessing, sys
+from concurrent.futures import ProcessPoolExecutor
+sys.path.insert(0, {root!r})
+from gpsim.memory import keep_freed_memory
+import probe
+if __name__ == "__main__":
+    keep_freed_memory()
+    context = multiprocessing.get_context({method!r})
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        print(json.dumps(pool.submit(probe.faults).result()))
+"""
+
+
+@glibc
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_workers_started_afresh_keep_freed_memory_too(tmp_path, method):
+    """They do not inherit the allocator's settings, so they are given them to start with."""
+    (tmp_path / "probe.py").write_text(
+        "import resource\nimport numpy as np\n\n"
+        "def faults():\n"
+        "    def round_():\n"
+        "        arrays = [np.ones(4 * 1024 * 1024 // 8) for _ in range(10)]\n"
+        "        del arrays\n"
+        "    round_()\n"
+        "    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "    for _ in range(5):\n"
+        "        round_()\n"
+        "    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before\n")
+    script = tmp_path / "afresh.py"
+    script.write_text(_AFRESH.format(root=str(ROOT), method=method))
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                       cwd=tmp_path, env=_environment(PYTHONPATH=str(tmp_path)))
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout.splitlines()[-1]) < 1_000
+
+
+@glibc
+def test_a_setting_already_in_the_environment_stands():
+    """Dask's nanny, or a user, who set a threshold has chosen: nothing is changed."""
+    env = _environment(MALLOC_TRIM_THRESHOLD_="65536")
+    p = subprocess.run([sys.executable, "-c", (
+        f"import os, sys; sys.path.insert(0, {str(ROOT)!r})\n"
+        "from gpsim.memory import keep_freed_memory\n"
+        "print(keep_freed_memory(), os.environ['MALLOC_TRIM_THRESHOLD_'], "
+        "'MALLOC_MMAP_THRESHOLD_' in os.environ)")],
+        capture_output=True, text=True, check=True, env=env)
+    assert p.stdout.split() == ["False", "65536", "False"]
+
+
+@glibc
+def test_the_web_app_s_server_is_started_without_the_settings(monkeypatch):
+    """``gpsim app`` starts its server with the environment as the command found it."""
+    from gpsim import memory
+
+    for k in memory.ENVIRONMENT:
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("GPSIM_SOMETHING_ELSE", "kept")
+    monkeypatch.setattr(memory, "_added", dict(memory.ENVIRONMENT))
+    for k, v in memory.ENVIRONMENT.items():
+        monkeypatch.setenv(k, v)
+    found = memory.environment_as_found()
+    assert not set(memory.ENVIRONMENT) & set(found)
+    assert found["GPSIM_SOMETHING_ELSE"] == "kept"

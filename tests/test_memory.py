@@ -95,6 +95,10 @@ def test_elsewhere_it_does_nothing():
 def test_it_is_set_once_a_process(monkeypatch):
     from gpsim import memory
 
+    # (a Dask LocalCluster's nanny, started by an earlier test, puts its own setting in
+    # this process's environment)
+    for k in (*memory.ENVIRONMENT, "GLIBC_TUNABLES"):
+        monkeypatch.delenv(k, raising=False)
     calls = []
     monkeypatch.setattr(memory, "_kept", None)
     monkeypatch.setattr(memory, "_set_thresholds", lambda: calls.append(1) or False)

@@ -50,9 +50,6 @@ ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD),
 
 _kept: bool | None = None
 
-#: What :func:`keep_freed_memory` put in this process's environment.
-_added: dict[str, str] = {}
-
 
 def keep_freed_memory() -> bool:
     """Keep the memory runs free for later runs in this process and the workers it starts.
@@ -70,7 +67,6 @@ def keep_freed_memory() -> bool:
         _kept = False if chosen else _set_thresholds()
         if _kept:
             os.environ.update(ENVIRONMENT)
-            _added.update(ENVIRONMENT)
     return _kept
 
 
@@ -80,7 +76,8 @@ def environment_as_found() -> dict[str, str]:
     For a long-running server started from the command line (the web app), which
     keeps the allocator's defaults.
     """
-    return {k: v for k, v in os.environ.items() if _added.get(k) != v}
+    added = ENVIRONMENT if _kept else {}
+    return {k: v for k, v in os.environ.items() if added.get(k) != v}
 
 
 def _set_thresholds(platform: str = sys.platform) -> bool:

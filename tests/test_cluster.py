@@ -127,9 +127,7 @@ def test_a_cluster_with_no_workers_yet_is_said_to_have_none_and_its_runs_wait(ca
                                                                             monkeypatch):
     """Not refused (an adaptive cluster starts workers once it has tasks): said, once."""
     distributed = pytest.importorskip("dask.distributed")
-    from sim.runs import executor
-
-    monkeypatch.setattr(executor, "_told", set())
+    monkeypatch.setattr(cluster, "_told", set())
     with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as local:
         address = local.scheduler_address

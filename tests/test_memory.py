@@ -17,26 +17,33 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Ten 4 MiB arrays made and freed together, as a run makes and frees its arrays, six
-#: times: the page faults of the last five (the first round finds the heap empty
-#: either way). One page is 4 KiB, so a round that gets fresh pages from the system
-#: faults about 10,000 times.
+#: times: ``faults()`` gives the page faults of the last five (the first round finds the
+#: heap empty either way). One page is 4 KiB, so a round that gets fresh pages from the
+#: system faults about 10,000 times.
+_PROBE = """
+import resource
+import numpy as np
+
+def faults():
+    def round_():
+        arrays = [np.ones(4 * 1024 * 1024 // 8) for _ in range(10)]
+        del arrays
+    round_()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(5):
+        round_()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+"""
+
+#: The probe in a fresh interpreter, which first keeps freed memory if ``keep``.
 _ROUNDS = r"""
-import json, resource, sys
+import json, sys
 sys.path.insert(0, {root!r})
 if {keep}:
     from gpsim.memory import keep_freed_memory
     assert keep_freed_memory()
-import numpy as np
-
-def round_():
-    arrays = [np.ones(4 * 1024 * 1024 // 8) for _ in range(10)]
-    del arrays
-
-round_()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(5):
-    round_()
-print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before))
+""" + _PROBE.replace("{", "{{").replace("}", "}}") + """
+print(json.dumps(faults()))
 """
 
 
@@ -127,17 +134,7 @@ if __name__ == "__main__":
 @pytest.mark.parametrize("method", ["forkserver", "spawn"])
 def test_workers_started_afresh_keep_freed_memory_too(tmp_path, method):
     """They do not inherit the allocator's settings, so they are given them to start with."""
-    (tmp_path / "probe.py").write_text(
-        "import resource\nimport numpy as np\n\n"
-        "def faults():\n"
-        "    def round_():\n"
-        "        arrays = [np.ones(4 * 1024 * 1024 // 8) for _ in range(10)]\n"
-        "        del arrays\n"
-        "    round_()\n"
-        "    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
-        "    for _ in range(5):\n"
-        "        round_()\n"
-        "    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before\n")
+    (tmp_path / "probe.py").write_text(_PROBE)
     script = tmp_path / "afresh.py"
     script.write_text(_AFRESH.format(root=str(ROOT), method=method))
     p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
@@ -167,7 +164,7 @@ def test_the_web_app_s_server_is_started_without_the_settings(monkeypatch):
     for k in memory.ENVIRONMENT:
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv("GPSIM_SOMETHING_ELSE", "kept")
-    monkeypatch.setattr(memory, "_added", dict(memory.ENVIRONMENT))
+    monkeypatch.setattr(memory, "_kept", True)
     for k, v in memory.ENVIRONMENT.items():
         monkeypatch.setenv(k, v)
     found = memory.environment_as_found()

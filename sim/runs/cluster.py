@@ -19,7 +19,7 @@ in an "unexpected" error or in a wait with no end:
   naming what is missing and where.
 
 A worker that joins after the check is not asked; a cluster with no workers
-yet is said to have none (:func:`no_workers_yet`), and its runs wait for
+yet is said to have none (:func:`say_no_workers_yet`), and its runs wait for
 some: an adaptive cluster starts workers only once it has tasks.
 """
 
@@ -144,7 +144,7 @@ def check_workers(client: Any, *sent: Any) -> int:
     Each worker looks each name up (``pkgutil.resolve_name``); names a worker
     has already found are not asked again in this process (a choice sends many
     batches). Returns how many workers the cluster has (none: nothing was asked,
-    see :func:`no_workers_yet`).
+    see :func:`say_no_workers_yet`).
     """
     names = named_globals(*sent)
     info = client.scheduler_info()
@@ -169,12 +169,22 @@ def check_workers(client: Any, *sent: Any) -> int:
     return len(workers)
 
 
-def no_workers_yet(scheduler: str) -> str:
-    """What to say when ``scheduler`` has no workers: the runs wait, unchecked, for some."""
-    return (f"note: the Dask scheduler at {scheduler} has no workers yet, so the runs wait "
-            f"until some join (start them with: dask worker {scheduler}). Workers that join "
-            "later are not checked first: one without this project would leave the runs "
-            "waiting (docs/usage.md, 'On a cluster').")
+#: The schedulers this process has said have no workers.
+_told: set[str] = set()
+
+
+def say_no_workers_yet(scheduler: str) -> None:
+    """Say on standard error, once a process, that ``scheduler`` has no workers yet.
+
+    The runs wait, unchecked, for some (a choice sends many batches: said once).
+    """
+    if scheduler in _told:
+        return
+    _told.add(scheduler)
+    print(f"note: the Dask scheduler at {scheduler} has no workers yet, so the runs wait "
+          f"until some join (start them with: dask worker {scheduler}). Workers that join "
+          "later are not checked first: one without this project would leave the runs "
+          "waiting (docs/usage.md, 'On a cluster').", file=sys.stderr, flush=True)
 
 
 def result_of(future: Any, scheduler: str) -> Any:

@@ -271,10 +271,6 @@ def in_order(results: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
             next_index += 1
 
 
-#: The schedulers this process has said have no workers.
-_told: set[str] = set()
-
-
 def _nothing() -> None:
     return None
 
@@ -299,13 +295,12 @@ def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,
     if scheduler:
         from dask.distributed import as_completed as dask_completed
 
-        from .cluster import check_workers, connected, no_workers_yet, result_of
+        from .cluster import check_workers, connected, result_of, say_no_workers_yet
 
         with connected(scheduler) as client:
             # (a worker that cannot unpickle a task would leave it waiting for ever)
-            if tasks and not check_workers(client, call, tasks[0]) and scheduler not in _told:
-                _told.add(scheduler)  # (once: a choice sends many batches)
-                print(no_workers_yet(scheduler), file=sys.stderr, flush=True)
+            if tasks and not check_workers(client, call, tasks[0]):
+                say_no_workers_yet(scheduler)
             futures = {client.submit(call, task, pure=False): i for i, task in enumerate(tasks)}
             meanwhile()
             for fut in dask_completed(futures):

@@ -191,10 +191,14 @@ def result_of(future: Any, scheduler: str) -> Any:
     """A finished Dask future's result; :class:`ClusterError` if the cluster lost it.
 
     On losing its scheduler, Dask cancels every run not yet finished, and a
-    finished run's result can no longer be fetched. Neither is the run's own
-    failure (the executor cancels none while it waits for them), so neither
+    finished run's result can no longer be fetched: fetching it raises
+    either a lost connection or, where Dask cancelled it meanwhile, a
+    cancellation (the race CI once met). None is the run's own
+    failure (the executor cancels none while it waits for them), so none
     is counted as one.
     """
+    from concurrent.futures import CancelledError
+
     from distributed.comm.core import CommClosedError
 
     reason = None
@@ -207,6 +211,8 @@ def result_of(future: Any, scheduler: str) -> Any:
     else:
         try:
             return future.result()
+        except CancelledError as e:  # cancelled while its result was being fetched
+            reason = getattr(e, "reason", None) or type(e).__name__
         except CommClosedError as e:
             reason = f"{type(e).__name__}: {e}"
     raise ClusterError(f"lost the Dask scheduler at {scheduler} before every run had finished "

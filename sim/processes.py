@@ -6,13 +6,20 @@ out-of-memory kill), because nothing tells it. :func:`end_with_parent` starts a
 small watch in the child that ends it within half a second of its parent's death,
 on every operating system (it checks the parent's process id, which changes when a
 process loses its parent).
+
+A worker that a fork server started on the parent's behalf (``forkserver``,
+Python 3.14's default on Linux) is the server's child, not the parent's: it
+watches instead the pipe that ``multiprocessing`` keeps open from the parent
+to each such child, which closes when the parent ends.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
 import time
+from multiprocessing.connection import wait
 
 #: How often a child checks that its parent is alive, in seconds.
 CHECK_SECONDS = 0.5
@@ -21,9 +28,10 @@ _watching = False
 
 
 def end_with_parent(parent_pid: int | None = None) -> None:
-    """End this process (exit status 1) as soon as ``parent_pid`` is no longer its parent.
+    """End this process (exit status 1) as soon as the process ``parent_pid`` ends.
 
-    ``parent_pid``: the process that started this one (default: the current parent).
+    ``parent_pid``: the process that started this one, or had a fork server start
+    it (default: the current parent).
     Starts one watch per process, however often called.
     """
     global _watching
@@ -31,12 +39,20 @@ def end_with_parent(parent_pid: int | None = None) -> None:
         return
     _watching = True
     parent = parent_pid if parent_pid is not None else os.getppid()
-
-    def watch() -> None:
-        while True:
-            if os.getppid() != parent:
-                os._exit(1)
-            time.sleep(CHECK_SECONDS)
+    started_for = multiprocessing.parent_process()  # (None unless multiprocessing started it)
+    if os.getppid() != parent and started_for is not None and started_for.pid == parent:
+        # A fork server's child, started on the parent's behalf (or the parent ended
+        # before this watch began): the pipe multiprocessing keeps from the parent to
+        # this process closes when the parent ends.
+        def watch() -> None:
+            wait([started_for.sentinel])
+            os._exit(1)
+    else:
+        def watch() -> None:
+            while True:
+                if os.getppid() != parent:
+                    os._exit(1)
+                time.sleep(CHECK_SECONDS)
 
     threading.Thread(target=watch, name="gpsim-end-with-parent", daemon=True).start()
 

@@ -291,13 +291,26 @@ def test_the_app_in_a_real_browser(tmp_path):
 
 
 def _workers(server: subprocess.Popen) -> list:
-    """The comparison's worker processes: below Streamlit, which is below ``gpsim app``."""
+    """The comparison's worker processes: below Streamlit, which is below ``gpsim app``.
+
+    Not multiprocessing's helpers: its resource tracker, and the fork server that
+    starts workers where that is how they start (Python 3.14's default on Linux),
+    which stays for the server's life. (Its workers, forked from it, share its
+    command line: they are told apart by their parent.)
+    """
     import psutil
 
+    def worker(k) -> bool:
+        try:
+            said, parent = " ".join(k.cmdline()), k.parent()
+            return k.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in said and (
+                "forkserver" not in said
+                or (parent is not None and "forkserver" in " ".join(parent.cmdline())))
+        except psutil.NoSuchProcess:  # (ended meanwhile)
+            return False
+
     below = psutil.Process(server.pid).children()
-    return [k for s in below for k in s.children(recursive=True)
-            if k.is_running() and k.status() != psutil.STATUS_ZOMBIE
-            and "resource_tracker" not in " ".join(k.cmdline())]
+    return [k for s in below for k in s.children(recursive=True) if worker(k)]
 
 
 @pytest.mark.slow

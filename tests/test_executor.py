@@ -1,8 +1,14 @@
 """The executor's kept workers: one set of processes for many calls, as if each had its own."""
 
+import json
+import multiprocessing
 import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import pytest
 from marking_task import die_on, mark_then_wait, worker_pid
 
 from sim.runs.executor import Failure, ahead, execute, kept_workers
@@ -170,3 +176,43 @@ def test_work_handed_ahead_comes_back_when_ready_on_all_kept_workers_but_one(tmp
         assert handle.ready() == []
     # Outside a block of kept workers nothing is handed out (the caller does the work).
     assert ahead(list(range(6)), square_unless_three).ready() == []
+
+
+#: The executor's calls in a process whose workers are started another way.
+_STARTED = r"""
+import json, multiprocessing, os, sys
+from marking_task import worker_pid
+from sim.runs.executor import execute, kept_workers
+
+def pids(n):
+    return [pid for _, pid in execute(list(range(n)), worker_pid, workers=2, progress=False)]
+
+if __name__ == "__main__":
+    multiprocessing.set_start_method(sys.argv[1])
+    with kept_workers(2):
+        first, second = pids(6), pids(6)
+    print(json.dumps({"own": pids(4), "first": first, "second": second, "me": os.getpid()}))
+"""
+
+
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_workers_started_by_a_fork_server_or_spawned_run_as_forked_ones_do(tmp_path, method):
+    """Each takes its tasks, rather than ending at once as if orphaned.
+
+    Python 3.14 starts workers by a fork server on Linux: the server's children, not
+    this process's.
+    """
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {method} here")
+    script = tmp_path / "started.py"
+    script.write_text(_STARTED)
+    tests = Path(__file__).resolve().parent
+    p = subprocess.run([sys.executable, str(script), method], capture_output=True, text=True,
+                       timeout=300, env={**os.environ, "PYTHONPATH": f"{tests.parent}{os.pathsep}"
+                                                                      f"{tests}"})
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout.splitlines()[-1])
+    kept = set(got["first"])
+    assert len(kept) == 2 and got["me"] not in kept
+    assert set(got["second"]) == kept  # the kept workers served both calls
+    assert len(got["own"]) == 4 and not set(got["own"]) & (kept | {got["me"]})

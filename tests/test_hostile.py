@@ -7,6 +7,7 @@ The files are in ``tests/data/hostile/``; exports are made here. Kills use real 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import socket
@@ -233,10 +234,18 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def test_workers_end_when_their_parent_is_killed(tmp_path):
+@pytest.mark.parametrize("method", [None, "forkserver", "spawn"])
+def test_workers_end_when_their_parent_is_killed(tmp_path, method):
+    """Whichever way they were started.
+
+    Forked (Python 3.13's default on Linux), by a fork server (3.14's: its workers are
+    the server's children, not the parent's), or spawned.
+    """
+    if method and method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {method} here")
     script = tmp_path / "parent.py"
     script.write_text(textwrap.dedent(f"""
-        import os, sys, time
+        import multiprocessing, os, sys, time
         from pathlib import Path
         from sim.runs.executor import execute
 
@@ -244,8 +253,11 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
             Path({str(tmp_path)!r}, f"worker-{{i}}").write_text(str(os.getpid()))
             time.sleep(120)
 
-        for _ in execute(list(range(2)), slow, workers=2, progress=False):
-            pass
+        if __name__ == "__main__":
+            if {method!r}:
+                multiprocessing.set_start_method({method!r})
+            for _ in execute(list(range(2)), slow, workers=2, progress=False):
+                pass
     """))
     parent = subprocess.Popen([sys.executable, str(script)],
                               env={**os.environ, "PYTHONPATH": str(ROOT)})

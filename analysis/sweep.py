@@ -18,7 +18,7 @@ import pandas as pd
 
 from sim.files.csv_safe import write_csv
 from sim.inputs.sweeps import REPORT_POINTS, Point
-from sim.processes import end_with_parent
+from sim.processes import end_with_parent, worker_context
 
 from .compare import DATA_TABLES, SPREADS, stack_runs, write_comparison
 from .labels import HEADLINE_GROUPS, measure, parameter_name, value_name
@@ -423,7 +423,8 @@ def write_aggregates(stage: Path, sweep, totals: SweepTotals, parameter_rows, re
     # third of a 100-run sweep's time, done side by side).
     (stage / "plots").mkdir(parents=True, exist_ok=True)
     with ProcessPoolExecutor(max_workers=max(1, min(len(sweep.swept), os.cpu_count() or 1)),
-                             initializer=end_with_parent, initargs=(os.getpid(),)) as pool:
+                             initializer=end_with_parent, initargs=(os.getpid(),),
+                             mp_context=worker_context()) as pool:
         plots = [pool.submit(sweep_plot, tidy, sweep.swept, param, stage / "plots")
                  for param in sweep.swept]
         _write_report(stage, sweep, totals, parameter_rows, resolved_yaml, meta, tidy,

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from multiprocessing.connection import wait
+from typing import Any
 
 #: How often a child checks that its parent is alive, in seconds.
 CHECK_SECONDS = 0.5
@@ -55,6 +57,23 @@ def end_with_parent(parent_pid: int | None = None) -> None:
                 time.sleep(CHECK_SECONDS)
 
     threading.Thread(target=watch, name="gpsim-end-with-parent", daemon=True).start()
+
+
+def worker_context() -> Any:
+    """The ``multiprocessing`` context a pool of workers starts in: forked, where that is safe.
+
+    On Linux, while this process runs no other thread: ``fork``, Python's default
+    there until 3.13, so that the workers share what this process has loaded (the
+    project's modules, pandas, numba) instead of each loading it again; a fork
+    server (3.14's default) made BNSSG on two workers about 15% slower. Elsewhere,
+    or beside other threads (the web app's server), ``None``: Python's default
+    (a fork server on Linux from 3.14, spawn on macOS and Windows), since forking
+    a process with threads can leave a child waiting on a lock no thread will free.
+    The results are the same either way.
+    """
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return None
 
 
 def forked_child_starts() -> None:

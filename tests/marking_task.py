@@ -55,3 +55,11 @@ def square_unless_three(task):
     if task == 3:
         raise ValueError("three")
     return task * task
+
+
+def worker_parent(task):
+    """The process that started the worker that ran the task."""
+    import os
+
+    time.sleep(0.05)
+    return os.getppid()

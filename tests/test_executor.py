@@ -216,3 +216,48 @@ def test_workers_started_by_a_fork_server_or_spawned_run_as_forked_ones_do(tmp_p
     assert len(kept) == 2 and got["me"] not in kept
     assert set(got["second"]) == kept  # the kept workers served both calls
     assert len(got["own"]) == 4 and not set(got["own"]) & (kept | {got["me"]})
+
+
+_FORKED = r"""
+import json, multiprocessing, os, sys, threading
+from marking_task import worker_parent
+from sim.runs.executor import execute, kept_workers
+
+def parents():
+    return set(p for _, p in execute(list(range(4)), worker_parent, workers=2, progress=False))
+
+if __name__ == "__main__":
+    multiprocessing.set_start_method("forkserver")
+    alone = parents()
+    with kept_workers(2):
+        kept = parents()
+    stop = threading.Event()
+    beside = threading.Thread(target=stop.wait)
+    beside.start()
+    try:
+        with_a_thread = parents()
+    finally:
+        stop.set()
+        beside.join()
+    print(json.dumps({"me": os.getpid(), "alone": sorted(alone), "kept": sorted(kept),
+                      "with_a_thread": sorted(with_a_thread)}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
+def test_on_linux_workers_are_forked_unless_another_thread_runs(tmp_path):
+    """Forked, they share what this process loaded; beside another thread, not.
+
+    Python 3.14 would start them by a fork server; beside another thread its default
+    is kept, as forking a process with threads is not safe.
+    """
+    script = tmp_path / "forked.py"
+    script.write_text(_FORKED)
+    tests = Path(__file__).resolve().parent
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                       timeout=300, env={**os.environ, "PYTHONPATH": f"{tests.parent}{os.pathsep}"
+                                                                      f"{tests}"})
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout.splitlines()[-1])
+    assert got["alone"] == got["kept"] == [got["me"]]  # this process's own children
+    assert len(got["with_a_thread"]) == 1 and got["with_a_thread"] != [got["me"]]  # the server's

@@ -33,7 +33,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any
 
-from ..processes import end_with_parent
+from ..processes import end_with_parent, worker_context
 from .cluster import ClusterError
 
 
@@ -78,7 +78,8 @@ class _KeptPool:
             # collectors, so they copy fewer of its memory pages (unfrozen on close).
             gc.freeze()
             self.pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_worker_starts,
-                                            initargs=(os.getpid(), self.prepare))
+                                            initargs=(os.getpid(), self.prepare),
+                                            mp_context=worker_context())
         return self.pool
 
     def start(self) -> None:
@@ -324,7 +325,8 @@ def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,
     try:
         # Each worker ends if this process is killed (kill -9) rather than finishing its task.
         pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
-                                   initializer=end_with_parent, initargs=(os.getpid(),))
+                                   initializer=end_with_parent, initargs=(os.getpid(),),
+                                   mp_context=worker_context())
         futures = {pool.submit(call, task): i for i, task in enumerate(tasks)}
         meanwhile()
         for fut in futures_completed(futures):

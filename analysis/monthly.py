@@ -64,7 +64,7 @@ def _months(start: np.datetime64, w0: int, w1: int) -> list[tuple[str, int, int]
     d = w0
     while d < w1:
         month = (start + np.timedelta64(d, "D")).astype("datetime64[M]")
-        nxt = ((month + 1).astype("datetime64[D]") - start).astype(int)
+        nxt = ((month + np.timedelta64(1, "M")).astype("datetime64[D]") - start).astype(int)
         end = min(int(nxt), w1)
         out.append((str(month), d, end))
         d = end

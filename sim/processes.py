@@ -62,13 +62,16 @@ def end_with_parent(parent_pid: int | None = None) -> None:
 def worker_context() -> Any:
     """The ``multiprocessing`` context a pool of workers starts in: forked, where that is safe.
 
-    On Linux, while this process runs no other thread: ``fork``, Python's default
-    there until 3.13, so that the workers share what this process has loaded (the
-    project's modules, pandas, numba) instead of each loading it again; a fork
-    server (3.14's default) made BNSSG on two workers about 15% slower. Elsewhere,
-    or beside other threads (the web app's server), ``None``: Python's default
-    (a fork server on Linux from 3.14, spawn on macOS and Windows), since forking
-    a process with threads can leave a child waiting on a lock no thread will free.
+    On Linux, while this process runs no other Python thread: ``fork``, Python's
+    default there until 3.13, so that the workers share what this process has
+    loaded (the project's modules, pandas, numba) instead of each loading it again;
+    a fork server (3.14's default) made BNSSG on two workers about 15% slower.
+    Elsewhere, or beside other Python threads (the web app's server), ``None``:
+    Python's default (a fork server on Linux from 3.14, spawn on macOS and
+    Windows), since forking a process with threads can leave a child waiting on a
+    lock no thread will free. (The idle threads that numpy's OpenBLAS and
+    pyarrow's allocator start as they load prepare themselves for a fork; Python
+    3.12 and later still warn of them, a warning hidden unless asked for.)
     The results are the same either way.
     """
     if sys.platform.startswith("linux") and threading.active_count() == 1:

@@ -49,8 +49,10 @@ def run(scenario: Scenario, replication: int = 0, seed: int | None = None,
         "arrivals": len(world.arrivals),
         "patients": world.patients.size,
         "clinicians": world.workforce.size,
-        "window_start": str(np.datetime64(scenario.start_date) + scenario.warmup_days),
-        "window_end": str(np.datetime64(scenario.start_date) + scenario.end_day),
+        "window_start": str(np.datetime64(scenario.start_date, "D")
+                            + np.timedelta64(scenario.warmup_days, "D")),
+        "window_end": str(np.datetime64(scenario.start_date, "D")
+                          + np.timedelta64(scenario.end_day, "D")),
         "window_days": scenario.duration_days,
     }
     return RunResult(scenario=scenario, replication=replication, tables=tables, info=info)

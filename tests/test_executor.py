@@ -178,10 +178,11 @@ def test_work_handed_ahead_comes_back_when_ready_on_all_kept_workers_but_one(tmp
     assert ahead(list(range(6)), square_unless_three).ready() == []
 
 
-#: The executor's calls in a process whose workers are started another way.
+#: The executor's calls in a process whose workers are started another way (a thread
+#: runs beside, as in the web app's server, so that they are not forked here).
 _STARTED = r"""
-import json, multiprocessing, os, sys
-from marking_task import worker_pid
+import json, multiprocessing, os, sys, threading
+from marking_task import worker_parent, worker_pid
 from sim.runs.executor import execute, kept_workers
 
 def pids(n):
@@ -189,6 +190,9 @@ def pids(n):
 
 if __name__ == "__main__":
     multiprocessing.set_start_method(sys.argv[1])
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+    started_by = [p for _, p in execute([0, 1], worker_parent, workers=2, progress=False)]
+    print(json.dumps({"started_by": started_by}))
     with kept_workers(2):
         first, second = pids(6), pids(6)
     print(json.dumps({"own": pids(4), "first": first, "second": second, "me": os.getpid()}))
@@ -212,6 +216,9 @@ def test_workers_started_by_a_fork_server_or_spawned_run_as_forked_ones_do(tmp_p
                                                                       f"{tests}"})
     assert p.returncode == 0, p.stderr
     got = json.loads(p.stdout.splitlines()[-1])
+    if method == "forkserver":  # the server's children, not this one's
+        started_by = json.loads(p.stdout.splitlines()[-2])["started_by"]
+        assert got["me"] not in started_by, started_by
     kept = set(got["first"])
     assert len(kept) == 2 and got["me"] not in kept
     assert set(got["second"]) == kept  # the kept workers served both calls

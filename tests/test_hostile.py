@@ -245,7 +245,7 @@ def test_workers_end_when_their_parent_is_killed(tmp_path, method):
         pytest.skip(f"no {method} here")
     script = tmp_path / "parent.py"
     script.write_text(textwrap.dedent(f"""
-        import multiprocessing, os, sys, time
+        import multiprocessing, os, sys, threading, time
         from pathlib import Path
         from sim.runs.executor import execute
 
@@ -254,8 +254,9 @@ def test_workers_end_when_their_parent_is_killed(tmp_path, method):
             time.sleep(120)
 
         if __name__ == "__main__":
-            if {method!r}:
+            if {method!r}:  # (with a thread beside, as in the app: not forked here)
                 multiprocessing.set_start_method({method!r})
+                threading.Thread(target=threading.Event().wait, daemon=True).start()
             for _ in execute(list(range(2)), slow, workers=2, progress=False):
                 pass
     """))

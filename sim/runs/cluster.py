@@ -192,10 +192,10 @@ def result_of(future: Any, scheduler: str) -> Any:
 
     On losing its scheduler, Dask cancels every run not yet finished, and a
     finished run's result can no longer be fetched: fetching it raises
-    either a lost connection or, where Dask cancelled it meanwhile, a
-    cancellation (the race CI once met). None is the run's own
-    failure (the executor cancels none while it waits for them), so none
-    is counted as one.
+    either a lost connection or, where Dask cancelled the run between its
+    being done and its result being fetched, a cancellation. None is the
+    run's own failure (the executor cancels none while it waits for them), so
+    none is counted as one.
     """
     from concurrent.futures import CancelledError
 

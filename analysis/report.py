@@ -16,6 +16,7 @@ import base64
 import html
 import math
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,12 +81,17 @@ FORMATS = ("png", "svg", "pdf")
 HEAVY_PLOTS = ("compare_waits", "compare_monthly")
 
 
-def _can_draw_side_by_side() -> bool:
-    """Whether a forked child can draw plots: fork exists here and this is not a worker."""
+def _can_draw_side_by_side(platform: str = sys.platform) -> bool:
+    """Whether a forked child can draw plots: on Linux, and this is not a worker.
+
+    Not on macOS, where Python has spawned processes since 3.8 because the
+    system's libraries may start threads and a forked child can crash, nor
+    Windows, which has no fork; as the workers' pools decide
+    (:func:`sim.processes.worker_context`).
+    """
     import multiprocessing
 
-    return ("fork" in multiprocessing.get_all_start_methods()
-            and not multiprocessing.current_process().daemon)
+    return platform.startswith("linux") and not multiprocessing.current_process().daemon
 
 
 def _draw(calls: dict, jobs: list[tuple[str, str]], folder: Path, extra: list[str]) -> None:

@@ -541,3 +541,14 @@ def test_runs_added_up_as_they_arrive_give_the_tables_of_every_run_held_at_once(
         expected.to_parquet(tmp_path / "whole.parquet", index=False)
         pd.testing.assert_frame_equal(back, pd.read_parquet(tmp_path / "whole.parquet"), obj=name)
     assert list(dict.fromkeys(back["scenario"])) == labels
+
+
+def test_figures_are_drawn_aside_on_linux_only():
+    """A forked child draws only on Linux; elsewhere every figure is drawn in the command.
+
+    macOS spawns processes (a forked child can crash there), Windows has no fork.
+    """
+    from analysis.report import _can_draw_side_by_side
+
+    for platform, forked in (("linux", True), ("darwin", False), ("win32", False)):
+        assert _can_draw_side_by_side(platform) is forked, platform

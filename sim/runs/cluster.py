@@ -201,19 +201,11 @@ def result_of(future: Any, scheduler: str) -> Any:
 
     from distributed.comm.core import CommClosedError
 
-    reason = None
-    if future.cancelled():
-        try:
-            future.result()
-        except BaseException as e:  # (its reason, where Dask gives one)
-            reason = getattr(e, "reason", None) or type(e).__name__
-        reason = reason or "cancelled"
-    else:
-        try:
-            return future.result()
-        except CancelledError as e:  # cancelled while its result was being fetched
-            reason = getattr(e, "reason", None) or type(e).__name__
-        except CommClosedError as e:
-            reason = f"{type(e).__name__}: {e}"
+    try:
+        return future.result()
+    except CancelledError as e:  # cancelled before its result was fetched, or meanwhile
+        reason = getattr(e, "reason", None) or type(e).__name__  # (Dask's, where it gives one)
+    except CommClosedError as e:
+        reason = f"{type(e).__name__}: {e}"
     raise ClusterError(f"lost the Dask scheduler at {scheduler} before every run had finished "
                        f"({reason}). Is it still running, and can this machine reach it?")

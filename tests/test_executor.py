@@ -192,11 +192,26 @@ if __name__ == "__main__":
     multiprocessing.set_start_method(sys.argv[1])
     threading.Thread(target=threading.Event().wait, daemon=True).start()
     started_by = [p for _, p in execute([0, 1], worker_parent, workers=2, progress=False)]
-    print(json.dumps({"started_by": started_by}))
     with kept_workers(2):
         first, second = pids(6), pids(6)
-    print(json.dumps({"own": pids(4), "first": first, "second": second, "me": os.getpid()}))
+    print(json.dumps({"own": pids(4), "first": first, "second": second, "me": os.getpid(),
+                      "started_by": started_by}))
 """
+
+
+def _what_it_says(folder: Path, script: str, *args: str) -> dict:
+    """The JSON of the last line ``script`` prints, run in a fresh interpreter.
+
+    It can import the project and these tests' tasks.
+    """
+    path = folder / "script.py"
+    path.write_text(script)
+    tests = Path(__file__).resolve().parent
+    p = subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True,
+                       timeout=300, env={**os.environ, "PYTHONPATH": f"{tests.parent}{os.pathsep}"
+                                                                      f"{tests}"})
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout.splitlines()[-1])
 
 
 @pytest.mark.parametrize("method", ["forkserver", "spawn"])
@@ -208,17 +223,9 @@ def test_workers_started_by_a_fork_server_or_spawned_run_as_forked_ones_do(tmp_p
     """
     if method not in multiprocessing.get_all_start_methods():
         pytest.skip(f"no {method} here")
-    script = tmp_path / "started.py"
-    script.write_text(_STARTED)
-    tests = Path(__file__).resolve().parent
-    p = subprocess.run([sys.executable, str(script), method], capture_output=True, text=True,
-                       timeout=300, env={**os.environ, "PYTHONPATH": f"{tests.parent}{os.pathsep}"
-                                                                      f"{tests}"})
-    assert p.returncode == 0, p.stderr
-    got = json.loads(p.stdout.splitlines()[-1])
+    got = _what_it_says(tmp_path, _STARTED, method)
     if method == "forkserver":  # the server's children, not this one's
-        started_by = json.loads(p.stdout.splitlines()[-2])["started_by"]
-        assert got["me"] not in started_by, started_by
+        assert got["me"] not in got["started_by"], got["started_by"]
     kept = set(got["first"])
     assert len(kept) == 2 and got["me"] not in kept
     assert set(got["second"]) == kept  # the kept workers served both calls
@@ -258,13 +265,6 @@ def test_on_linux_workers_are_forked_unless_another_thread_runs(tmp_path):
     Python 3.14 would start them by a fork server; beside another thread its default
     is kept, as forking a process with threads is not safe.
     """
-    script = tmp_path / "forked.py"
-    script.write_text(_FORKED)
-    tests = Path(__file__).resolve().parent
-    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                       timeout=300, env={**os.environ, "PYTHONPATH": f"{tests.parent}{os.pathsep}"
-                                                                      f"{tests}"})
-    assert p.returncode == 0, p.stderr
-    got = json.loads(p.stdout.splitlines()[-1])
+    got = _what_it_says(tmp_path, _FORKED)
     assert got["alone"] == got["kept"] == [got["me"]]  # this process's own children
     assert len(got["with_a_thread"]) == 1 and got["with_a_thread"] != [got["me"]]  # the server's

@@ -27,6 +27,13 @@ capacity scales with the list.
                                           # to the command once and N times over (default
                                           # 10): adding them up, and the summary, tables,
                                           # figure and report after the last; about 20 s here
+    python benchmarks/bench.py --speedup [N] [W]  # the scale-out issue's verdict: N pairs
+                                          # (default 6) of one worker and W (default: all
+                                          # cores), taking turns, for the BNSSG command
+                                          # (--summary-only), BNSSG's work and the 100-run
+                                          # sweep: each pair's speed-up, their mean with a
+                                          # 95% interval against 1.8x, and what the serial
+                                          # part alone allows; about 6 minutes here
     python benchmarks/bench.py --choose [W]  # the shipped question (gpsim choose, about 600
                                           # runs) on 1 and on W workers; about 3 minutes here
     python benchmarks/bench.py --calibrated [W]  # a network of 40 calibrated practices (each
@@ -484,6 +491,90 @@ def timeline_main(workers: int) -> int:
     return 0
 
 
+#: ``--speedup``'s cases: what a user runs (the BNSSG command), the practices' work alone,
+#: and the 100-run sweep; each as ``--one-timeline`` arguments, before the workers.
+SPEEDUP_CASES = {
+    "BNSSG command (--summary-only)": ["command"],
+    "BNSSG's work (no report)": ["network", "1"],
+    "sweep of 100 runs": ["sweep", "100"],
+}
+
+#: The scale-out issue's aim for two workers on two cores.
+SPEEDUP_AIM = 1.8
+
+
+def speedup_summary(pairs: list[tuple[dict, dict]], workers: int,
+                    aim: float = SPEEDUP_AIM) -> dict:
+    """What ``pairs`` of timelines (one worker, ``workers``) say about the speed-up.
+
+    Each timeline is a ``--one-timeline`` result (``wall_s``, ``phases``,
+    ``running``). Returns the pairs' speed-ups (one worker's wall over the
+    other's, each pair measured in the same minute), their mean with a 95%
+    interval (Student's t over the pairs), the ratio of the mean walls, the
+    running phases' own speed-up, the serial share on ``workers``, and the
+    *ceiling*: the speed-up if the running phase scaled perfectly, the serial
+    parts as measured, ``(S1 + R1) / (SW + R1 / workers)``. ``verdict``: ``met``
+    if the interval lies at or above ``aim``, ``not met`` if below, else ``at the
+    line``.
+    """
+    import statistics
+
+    from scipy import stats
+
+    def split(t: dict) -> tuple[float, float]:
+        running = t["phases"][t["running"]]
+        return t["wall_s"] - running, running
+
+    ratios = [one["wall_s"] / many["wall_s"] for one, many in pairs]
+    n = len(ratios)
+    mean = statistics.fmean(ratios)
+    half = (stats.t.ppf(0.975, n - 1) * statistics.stdev(ratios) / n ** 0.5 if n > 1
+            else float("inf"))
+    low, high = mean - half, mean + half
+    serial_1 = [split(one)[0] for one, _ in pairs]
+    serial_w = [split(many)[0] for _, many in pairs]
+    run_1 = [split(one)[1] for one, _ in pairs]
+    run_w = [split(many)[1] for _, many in pairs]
+    ceiling = [(s1 + r1) / (sw + r1 / workers)
+               for s1, sw, r1 in zip(serial_1, serial_w, run_1, strict=True)]
+    return {
+        "pairs": n, "workers": workers, "ratios": ratios, "mean": mean, "low": low,
+        "high": high,
+        "of_means": (statistics.fmean(one["wall_s"] for one, _ in pairs)
+                     / statistics.fmean(many["wall_s"] for _, many in pairs)),
+        "running": statistics.median(r1 / rw for r1, rw in zip(run_1, run_w, strict=True)),
+        "serial_s": statistics.median(serial_w),
+        "serial_share": statistics.median(sw / many["wall_s"]
+                                          for sw, (_, many) in zip(serial_w, pairs, strict=True)),
+        "ceiling": statistics.median(ceiling),
+        "verdict": "met" if low >= aim else "not met" if high < aim else "at the line",
+    }
+
+
+def speedup_main(pairs: int, workers: int) -> int:
+    """``--speedup``: each case on one worker and on ``workers``, taking turns ``pairs`` times."""
+    print(f"Speed-up of {workers} workers over one, {pairs} pairs taken in turns (each run a "
+          f"fresh process; this machine has {__import__('os').cpu_count()} cores). Aim: "
+          f"{SPEEDUP_AIM}x (the scale-out issue, two workers on two cores).")
+    for case, args in SPEEDUP_CASES.items():
+        # (for a network, the practice count comes before the workers; the command has none)
+        timed = []
+        for _ in range(pairs):
+            one = _child("--one-timeline", *args, "1")
+            many = _child("--one-timeline", *args, str(workers))
+            timed.append((one, many))
+            print(f"  {case}: 1 worker {one['wall_s']:6.2f} s, {workers} workers "
+                  f"{many['wall_s']:6.2f} s, {one['wall_s'] / many['wall_s']:.2f}x", flush=True)
+        s = speedup_summary(timed, workers)
+        print(f"{case}: {s['mean']:.2f}x on average (95% interval {s['low']:.2f}x to "
+              f"{s['high']:.2f}x; {s['of_means']:.2f}x on the mean walls): {s['verdict']}.\n"
+              f"  The running phase alone {s['running']:.2f}x; the serial part on {workers} "
+              f"workers {s['serial_s']:.2f} s ({s['serial_share']:.1%} of the wall); with the "
+              f"running phase scaling perfectly, that serial part would allow "
+              f"{s['ceiling']:.2f}x.\n")
+    return 0
+
+
 def network_main(workers: int) -> int:
     """BNSSG at 100k, 200k and 400k patients (its first 10, 20 and 40 practices)."""
     print(f"BNSSG network (scenarios/networks/bnssg.yaml), two simulated years after an "
@@ -879,6 +970,11 @@ def _main(argv: list[str]) -> int:
         import os
 
         return calibrated_main(_whole(argv, 1, os.cpu_count() or 1, "--calibrated's workers"))
+    if argv and argv[0] == "--speedup":
+        import os
+
+        return speedup_main(_whole(argv, 1, 6, "--speedup's number of pairs"),
+                            _whole(argv, 2, os.cpu_count() or 1, "--speedup's workers"))
     if argv and argv[0] == "--choose":
         import os
 

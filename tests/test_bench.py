@@ -30,6 +30,8 @@ def test_scaled_scenario_is_valid_and_scaled():
     (["--choose", "two"], "--choose's workers must be a whole number"),
     (["--calibrated", "0"], "--calibrated's workers must be 1 or more, not 0"),
     (["--tail", "ten"], "--tail's number of BNSSGs must be a whole number, not 'ten'"),
+    (["--speedup", "six"], "--speedup's number of pairs must be a whole number, not 'six'"),
+    (["--speedup", "6", "0"], "--speedup's workers must be 1 or more, not 0"),
 ])
 def test_bad_arguments_get_a_message_and_the_usage_not_a_traceback(args, says):
     p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), *args],
@@ -193,3 +195,40 @@ def test_a_case_in_its_own_process_reports_its_processor_time_and_page_faults():
     assert cpu["user_s"] > 0 and cpu["system_s"] >= 0
     assert cpu["minor_faults"] > 1_000  # an interpreter with numpy: several thousand pages
     assert "wall_s" in r  # (the case's own figures are kept beside it)
+
+
+def _timeline(serial: float, running: float) -> dict:
+    return {"wall_s": serial + running, "running": "r",
+            "phases": {"before": serial / 2, "r": running, "after": serial / 2}}
+
+
+def test_the_speedup_verdict_is_the_pairs_mean_and_its_interval_against_the_aim():
+    """``--speedup``'s arithmetic: pair ratios, their t-interval, and the serial ceiling.
+
+    Three pairs with a serial part of 1 s on both sides and running phases of
+    18 s against 9.5 s (ratios 1.9x); then pairs spread around the aim.
+    """
+    from bench import speedup_summary
+
+    s = speedup_summary([(_timeline(1.0, 18.0), _timeline(1.0, 9.5))] * 2
+                        + [(_timeline(1.0, 18.0), _timeline(1.0, 9.0))], workers=2)
+    assert s["ratios"] == pytest.approx([19 / 10.5, 19 / 10.5, 19 / 10.0])
+    assert s["mean"] == pytest.approx((2 * 19 / 10.5 + 1.9) / 3)
+    # Student's t with two degrees of freedom: 4.303 times the standard error
+    import statistics
+
+    se = statistics.stdev(s["ratios"]) / 3 ** 0.5
+    assert s["high"] - s["mean"] == pytest.approx(4.3027 * se, rel=1e-4)
+    assert s["low"] < 1.8 < s["high"] and s["verdict"] == "at the line"
+    assert s["of_means"] == pytest.approx(19 / ((10.5 + 10.5 + 10.0) / 3))
+    assert s["running"] == pytest.approx(18 / 9.5)  # the median pair
+    assert s["serial_s"] == pytest.approx(1.0) and s["serial_share"] == pytest.approx(1 / 10.5)
+    assert s["ceiling"] == pytest.approx(19 / 10)  # (1 + 18) / (1 + 18 / 2)
+
+    fast = speedup_summary([(_timeline(0.2, 18.0), _timeline(0.2, 9.0 + d))
+                            for d in (0.0, 0.05, 0.1)], workers=2)
+    slow = speedup_summary([(_timeline(3.0, 18.0), _timeline(3.0, 9.0 + d))
+                            for d in (0.0, 0.05, 0.1)], workers=2)
+    assert fast["verdict"] == "met" and fast["low"] >= 1.8
+    assert slow["verdict"] == "not met" and slow["high"] < 1.8
+    assert slow["ceiling"] == pytest.approx(21 / 12)  # the serial part alone caps it at 1.75x

@@ -575,8 +575,10 @@ def speedup_main(pairs: int, workers: int) -> int:
             print(f"  {case}: 1 worker {one['wall_s']:6.2f} s, {workers} workers "
                   f"{many['wall_s']:6.2f} s, {one['wall_s'] / many['wall_s']:.2f}x", flush=True)
         s = speedup_summary(timed, workers)
-        print(f"{case}: {s['mean']:.2f}x on average (95% interval {s['low']:.2f}x to "
-              f"{s['high']:.2f}x; {s['of_means']:.2f}x on the mean walls): {s['verdict']}.\n"
+        spread = (f"95% interval {s['low']:.2f}x to {s['high']:.2f}x" if pairs > 1
+                  else "one pair, so no interval")
+        print(f"{case}: {s['mean']:.2f}x on average ({spread}; {s['of_means']:.2f}x on the "
+              f"mean walls): {s['verdict']}.\n"
               f"  The running phase alone {s['running']:.2f}x; the serial part on {workers} "
               f"workers {s['serial_s']:.2f} s ({s['serial_share']:.1%} of the wall); with the "
               f"running phase scaling perfectly, that serial part would allow "

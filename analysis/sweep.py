@@ -79,8 +79,8 @@ def sweep_plots(tidy: pd.DataFrame, swept: list[str], folder: Path) -> list[Path
 def sweep_plot(tidy: pd.DataFrame, swept: list[str], param: str, folder: Path) -> Path:
     """:func:`sweep_plots`' figure against ``param`` (one of ``swept``), into ``folder``.
 
-    Each figure is whole in itself, so a sweep's are drawn side by side, one
-    process each (:func:`write_aggregates`).
+    Each figure is whole in itself, so a sweep's are drawn side by side, in as
+    many processes as there are cores (:func:`write_aggregates`).
     """
     from .plots import PALETTE, _save, plt  # (plots chooses the Agg backend first)
 
@@ -415,23 +415,48 @@ def write_aggregates(stage: Path, sweep, totals: SweepTotals, parameter_rows, re
     report compares the points the sweep file names under ``report:``, else every
     point if at most :data:`REPORT_POINTS` have finished runs (else there is none).
     """
+    from .report import _can_draw_side_by_side, written_aside
+
     tidy = tidy_table(sweep, totals)
     tidy.to_parquet(stage / "sweep.parquet", index=False)
     write_csv(tidy, stage / "sweep.csv", index=False)
-    # The sweep's own plots are drawn in other processes, one a plot (each about 1 s past
-    # a few hundred points), while this one writes and draws the comparison report (a
-    # third of a 100-run sweep's time, done side by side).
-    (stage / "plots").mkdir(parents=True, exist_ok=True)
-    with ProcessPoolExecutor(max_workers=max(1, min(len(sweep.swept), os.cpu_count() or 1)),
-                             initializer=end_with_parent, initargs=(os.getpid(),),
-                             mp_context=worker_context()) as pool:
-        plots = [pool.submit(sweep_plot, tidy, sweep.swept, param, stage / "plots")
-                 for param in sweep.swept]
+    # The sweep's own plots are drawn in other processes (each about 1 s past a few
+    # hundred points), while this one writes and draws the comparison report (a third
+    # of a 100-run sweep's time, done side by side).
+    folder = stage / "plots"
+    folder.mkdir(parents=True, exist_ok=True)
+    processes = max(1, min(len(sweep.swept), os.cpu_count() or 1))
+
+    def report() -> None:
         _write_report(stage, sweep, totals, parameter_rows, resolved_yaml, meta, tidy,
                       set(tidy["point"]))
+
+    if _can_draw_side_by_side():
+        # Forked processes, each drawing every k-th plot: no pool, so no thread of a pool's
+        # runs beside this one when the report forks its own figures aside (a fork
+        # beside threads can leave the child a lock that no thread will release).
+        with written_aside(*(_plots_drawer(tidy, sweep.swept[i::processes], sweep.swept,
+                                           folder) for i in range(processes))):
+            report()
+        return tidy
+    # Where this process cannot fork (macOS, Windows): a pool of Python's own kind.
+    with ProcessPoolExecutor(max_workers=processes, initializer=end_with_parent,
+                             initargs=(os.getpid(),), mp_context=worker_context()) as pool:
+        plots = [pool.submit(sweep_plot, tidy, sweep.swept, param, folder)
+                 for param in sweep.swept]
+        report()
         for plot in plots:
             plot.result()
     return tidy
+
+
+def _plots_drawer(tidy: pd.DataFrame, params: list[str], swept: list[str], folder: Path):
+    """A call drawing :func:`sweep_plot` against each of ``params``, in turn."""
+    def draw() -> None:
+        for param in params:
+            sweep_plot(tidy, swept, param, folder)
+
+    return draw
 
 
 def reported_points(sweep, finished: set[str]) -> list:

@@ -268,6 +268,48 @@ def test_a_sweep_s_plots_drawn_side_by_side_are_those_drawn_one_after_another(tm
         assert (out / "plots" / p.name).read_bytes() == p.read_bytes(), p.name
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="figures are drawn in forked processes on Linux only")
+def test_a_sweep_forks_its_figures_with_no_other_thread_running(tmp_path, monkeypatch):
+    """Each fork of a sweep's tail finds this process's threads as they were before it.
+
+    The sweep's own plots were once drawn by a process pool, whose threads (its
+    manager, its queue's feeder) ran while the report forked its slowest figures
+    aside: a child forked beside threads can inherit a lock no thread will ever
+    release (Python 3.12 and later warn of it). The plots are the same drawn
+    either way: forked here, or by a pool where a process cannot fork.
+    """
+    import contextlib
+    import threading
+
+    import analysis.report
+    from gpsim.sweep import run_sweep
+
+    real = analysis.report.written_aside
+    seen = []
+
+    @contextlib.contextmanager
+    def counted(*writes, **kwargs):
+        seen.append(threading.active_count())
+        with real(*writes, **kwargs):
+            yield
+
+    monkeypatch.setattr(analysis.report, "written_aside", counted)
+    f = write(tmp_path, "replications: 2\n" + SMALL + "grid:\n  policy.name: [access_first, "
+              "usual_gp_first]\n  roles.gp.slots_per_session: [14, 18]\n")
+    before = threading.active_count()
+    run_sweep(f, tmp_path / "forked", workers=1, progress=False)
+    assert seen == [before, before]  # the sweep's plots, then the report's slowest figures
+    names = ["sweep_policy_name.png", "sweep_roles_gp_slots_per_session.png"]
+    assert sorted(p.name for p in (tmp_path / "forked" / "plots").iterdir()) == names
+
+    monkeypatch.setattr(analysis.report, "_can_draw_side_by_side", lambda: False)
+    run_sweep(f, tmp_path / "pooled", workers=1, progress=False)
+    for name in names:
+        assert ((tmp_path / "pooled" / "plots" / name).read_bytes()
+                == (tmp_path / "forked" / "plots" / name).read_bytes()), name
+
+
 @pytest.mark.slow
 def test_dask_local_cluster(tmp_path):
     distributed = pytest.importorskip("dask.distributed")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.processes import end_with_parent
+from sim.processes import can_fork, end_with_parent
 
 from . import plots
 from .compare import load_comparison
@@ -81,17 +81,16 @@ FORMATS = ("png", "svg", "pdf")
 HEAVY_PLOTS = ("compare_waits", "compare_monthly")
 
 
-def _can_draw_side_by_side(platform: str = sys.platform) -> bool:
-    """Whether a forked child can draw plots: on Linux, and this is not a worker.
+def _can_draw_side_by_side(platform: str = sys.platform, threads: int | None = None) -> bool:
+    """Whether a forked child can draw plots: :func:`sim.processes.can_fork`, not in a worker.
 
-    Not on macOS, where Python has spawned processes since 3.8 because the
-    system's libraries may start threads and a forked child can crash, nor
-    Windows, which has no fork; as the workers' pools decide
-    (:func:`sim.processes.worker_context`).
+    That is on Linux, with no other Python thread running (as the workers'
+    pools decide, :func:`sim.processes.worker_context`); ``platform`` and
+    ``threads`` as there.
     """
     import multiprocessing
 
-    return platform.startswith("linux") and not multiprocessing.current_process().daemon
+    return can_fork(platform, threads) and not multiprocessing.current_process().daemon
 
 
 def _draw(calls: dict, jobs: list[tuple[str, str]], folder: Path, extra: list[str]) -> None:

@@ -25,7 +25,7 @@ from sim.files.csv_safe import write_csv
 from sim.files.outputs import claim_output
 from sim.inputs.networks import Network, load_network
 from sim.inputs.policies import Registry
-from sim.runs.executor import importing
+from sim.runs.executor import importing, release_kept_workers
 from sim.runs.network import run_network_replications
 
 
@@ -184,6 +184,9 @@ def run_network_study(
                     reps.append(table)
                 else:
                     reps.append(done.summaries()[0])
+        # The runs are done: their workers (kept by the command line) end now, so that
+        # no pool's threads run beside the forks below.
+        release_kept_workers()
         # The last replication to finish (the only one, usually): its summary is made
         # below, beside the practices' figure, which needs only its means.
         (last, done), = totals.items()

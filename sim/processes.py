@@ -59,24 +59,33 @@ def end_with_parent(parent_pid: int | None = None) -> None:
     threading.Thread(target=watch, name="gpsim-end-with-parent", daemon=True).start()
 
 
+def can_fork(platform: str = sys.platform, threads: int | None = None) -> bool:
+    """Whether this process may fork a child that goes on running Python: Linux, one thread.
+
+    ``threads``: how many Python threads run (default: as now). Not beside other
+    Python threads (the web app's server, a pool's own threads), since forking a
+    process with threads can leave the child waiting on a lock no thread will
+    free; not on macOS, where Python has spawned processes since 3.8 because the
+    system's libraries may start threads and a forked child can crash; Windows
+    has no fork. (The idle threads that numpy's OpenBLAS and pyarrow's allocator
+    start as they load prepare themselves for a fork; Python 3.12 and later still
+    warn of them, a warning hidden unless asked for.)
+    """
+    threads = threading.active_count() if threads is None else threads
+    return platform.startswith("linux") and threads == 1
+
+
 def worker_context() -> Any:
     """The ``multiprocessing`` context a pool of workers starts in: forked, where that is safe.
 
-    On Linux, while this process runs no other Python thread: ``fork``, Python's
-    default there until 3.13, so that the workers share what this process has
-    loaded (the project's modules, pandas, numba) instead of each loading it again;
-    a fork server (3.14's default) made BNSSG on two workers about 15% slower.
-    Elsewhere, or beside other Python threads (the web app's server), ``None``:
+    Where :func:`can_fork`: ``fork``, Python's default on Linux until 3.13, so
+    that the workers share what this process has loaded (the project's modules,
+    pandas, numba) instead of each loading it again; a fork server (3.14's
+    default) made BNSSG on two workers about 15% slower. Elsewhere ``None``:
     Python's default (a fork server on Linux from 3.14, spawn on macOS and
-    Windows), since forking a process with threads can leave a child waiting on a
-    lock no thread will free. (The idle threads that numpy's OpenBLAS and
-    pyarrow's allocator start as they load prepare themselves for a fork; Python
-    3.12 and later still warn of them, a warning hidden unless asked for.)
-    The results are the same either way.
+    Windows). The results are the same either way.
     """
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return None
+    return multiprocessing.get_context("fork") if can_fork() else None
 
 
 def forked_child_starts() -> None:

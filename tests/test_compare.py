@@ -543,12 +543,14 @@ def test_runs_added_up_as_they_arrive_give_the_tables_of_every_run_held_at_once(
     assert list(dict.fromkeys(back["scenario"])) == labels
 
 
-def test_figures_are_drawn_aside_on_linux_only():
-    """A forked child draws only on Linux; elsewhere every figure is drawn in the command.
+def test_figures_are_drawn_aside_on_linux_only_and_with_no_thread_beside():
+    """A forked child draws only on Linux, alone; elsewhere every figure is drawn in the command.
 
-    macOS spawns processes (a forked child can crash there), Windows has no fork.
+    macOS spawns processes (a forked child can crash there), Windows has no fork,
+    and a child forked beside other threads can wait for ever on a lock one held.
     """
     from analysis.report import _can_draw_side_by_side
 
     for platform, forked in (("linux", True), ("darwin", False), ("win32", False)):
-        assert _can_draw_side_by_side(platform) is forked, platform
+        assert _can_draw_side_by_side(platform, threads=1) is forked, platform
+    assert not _can_draw_side_by_side("linux", threads=2)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from marking_task import die_on, mark_then_wait, worker_pid
 
-from sim.runs.executor import Failure, ahead, execute, kept_workers
+from sim.runs.executor import Failure, ahead, execute, kept_workers, release_kept_workers
 
 
 def _pids(n: int, workers: int = 2) -> list[int]:
@@ -37,6 +37,22 @@ def _zombie(pid: int) -> bool:
             return f.read().split()[2] == "Z"
     except OSError:
         return True
+
+
+def test_kept_workers_released_early_end_then_and_a_later_call_gets_new_ones():
+    """A network ends its workers before its tail forks: their pool's threads go with them."""
+    import threading
+
+    threads = threading.active_count()
+    with kept_workers(2):
+        kept = set(_pids(4))
+        assert threading.active_count() > threads  # the pool's own threads
+        release_kept_workers()
+        assert threading.active_count() == threads
+        assert all(not os.path.exists(f"/proc/{p}") or _zombie(p) for p in kept)
+        again = set(_pids(4))
+        assert len(again) == 2 and not again & kept
+    release_kept_workers()  # outside a block: nothing to end
 
 
 def test_other_worker_counts_and_this_process_are_left_alone():

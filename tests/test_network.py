@@ -234,6 +234,35 @@ def test_the_network_command_starts_no_more_workers_than_it_has_runs(
     assert f"{started} process(es)" in capsys.readouterr().out
 
 
+def test_the_network_s_tail_forks_with_no_thread_of_the_workers_beside(tmp_path, monkeypatch):
+    """The command keeps its workers for the runs only: their pool's threads are gone by the tail.
+
+    The tail forks processes to draw the practices' figure and write the monthly
+    tables; the kept workers' pool (its manager and queue-feeder threads) once
+    ran until the command ended, beside those forks.
+    """
+    import contextlib
+    import threading
+
+    import analysis.report
+    import run as cli
+
+    real, seen = analysis.report.written_aside, []
+
+    @contextlib.contextmanager
+    def counted(*writes, **kwargs):
+        seen.append(threading.active_count())
+        with real(*writes, **kwargs):
+            yield
+
+    monkeypatch.setattr(analysis.report, "written_aside", counted)
+    before = threading.active_count()
+    assert cli.main(["network", str(network_file(tmp_path)), "--out", str(tmp_path / "out"),
+                     "--summary-only", "--workers", "2"]) == 0
+    assert seen == [before]
+    assert (tmp_path / "out" / "plots" / "practices.png").is_file()
+
+
 def test_network_cli(tmp_path):
     out = tmp_path / "out"
     p = subprocess.run([sys.executable, str(ROOT / "run.py"), "network",

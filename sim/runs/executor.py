@@ -68,15 +68,18 @@ class _KeptPool:
         self.prepare = prepare
         self.pool: ProcessPoolExecutor | None = None
         self.is_broken = False
+        self.frozen = False
 
     def get(self) -> ProcessPoolExecutor:
         """The pool, started on first use (and again if a worker died and broke it)."""
         if self.is_broken:
             self.close()
         if self.pool is None:
-            # Forked workers: frozen, this process's objects are not swept by their
-            # collectors, so they copy fewer of its memory pages (unfrozen on close).
-            gc.freeze()
+            if not self.frozen:
+                # Forked workers: frozen, this process's objects are not swept by their
+                # collectors, so they copy fewer of its memory pages (unfrozen on close).
+                gc.freeze()
+                self.frozen = True
             self.pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_worker_starts,
                                             initargs=(os.getpid(), self.prepare),
                                             mp_context=worker_context())
@@ -88,12 +91,22 @@ class _KeptPool:
         for _ in range(self.workers):  # forked workers all start on the first; others one each
             pool.submit(_nothing)
 
-    def close(self) -> None:
-        self.is_broken = False
+    def end_workers(self) -> None:
+        """The workers end, once their runs are done; this process's objects stay frozen.
+
+        (A collection of everything unfrozen costs a few hundredths of a second;
+        the block's end pays it, and processes forked meanwhile copy less.)
+        """
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+
+    def close(self) -> None:
+        self.is_broken = False
+        self.end_workers()
+        if self.frozen:
             gc.unfreeze()
+            self.frozen = False
 
 
 #: The kept workers of this thread's :func:`kept_workers` block (the web app runs
@@ -131,6 +144,18 @@ def kept_workers(workers: int, prepare: Callable[[], Any] | None = None) -> Iter
     finally:
         _local.kept = None
         kept.close()
+
+
+def release_kept_workers() -> None:
+    """End this thread's :func:`kept_workers` now, before their block does.
+
+    For work after the runs that forks processes of its own (a network's tail):
+    the pool's threads would otherwise run beside those forks. A later
+    :func:`execute` call in the block starts new workers.
+    """
+    kept = _kept()
+    if kept is not None:
+        kept.end_workers()
 
 
 class Ahead:

@@ -276,30 +276,39 @@ def test_a_sweep_forks_its_figures_with_no_other_thread_running(tmp_path, monkey
     The sweep's own plots were once drawn by a process pool, whose threads (its
     manager, its queue's feeder) ran while the report forked its slowest figures
     aside: a child forked beside threads can inherit a lock no thread will ever
-    release (Python 3.12 and later warn of it). The plots are the same drawn
-    either way: forked here, or by a pool where a process cannot fork.
+    release (Python 3.12 and later warn of it). The sweep runs as the command line
+    runs it, in a fresh process (this one may have other tests' threads, and then
+    draws no figure aside). The plots are the same drawn either way: forked
+    there, or by a pool where a process cannot fork.
     """
-    import contextlib
-    import threading
+    import json
 
     import analysis.report
     from gpsim.sweep import run_sweep
 
-    real = analysis.report.written_aside
-    seen = []
-
-    @contextlib.contextmanager
-    def counted(*writes, **kwargs):
-        seen.append(threading.active_count())
-        with real(*writes, **kwargs):
-            yield
-
-    monkeypatch.setattr(analysis.report, "written_aside", counted)
     f = write(tmp_path, "replications: 2\n" + SMALL + "grid:\n  policy.name: [access_first, "
               "usual_gp_first]\n  roles.gp.slots_per_session: [14, 18]\n")
-    before = threading.active_count()
-    run_sweep(f, tmp_path / "forked", workers=1, progress=False)
-    assert seen == [before, before]  # the sweep's plots, then the report's slowest figures
+    script = (
+        "import contextlib, json, sys, threading\n"
+        "import analysis.report as report\n"
+        "from gpsim.cli import main\n"
+        "real, seen = report.written_aside, []\n"
+        "@contextlib.contextmanager\n"
+        "def counted(*writes, **kwargs):\n"
+        "    seen.append(threading.active_count())\n"
+        "    with real(*writes, **kwargs):\n"
+        "        yield\n"
+        "report.written_aside = counted\n"
+        "before = threading.active_count()\n"
+        f"code = main(['sweep', {str(f)!r}, '--workers', '2', '--out', "
+        f"{str(tmp_path / 'forked')!r}])\n"
+        "print(json.dumps({'code': code, 'before': before, 'seen': seen}))\n")
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       cwd=ROOT, timeout=300)
+    assert p.returncode == 0, p.stderr
+    said = json.loads(p.stdout.strip().splitlines()[-1])
+    # the sweep's plots, then the report's slowest figures, each with the threads of before
+    assert said == {"code": 0, "before": 1, "seen": [1, 1]}
     names = ["sweep_policy_name.png", "sweep_roles_gp_slots_per_session.png"]
     assert sorted(p.name for p in (tmp_path / "forked" / "plots").iterdir()) == names
 

@@ -436,7 +436,8 @@ def write_aggregates(stage: Path, sweep, totals: SweepTotals, parameter_rows, re
         # runs beside this one when the report forks its own figures aside (a fork
         # beside threads can leave the child a lock that no thread will release).
         with written_aside(*(_plots_drawer(tidy, sweep.swept[i::processes], sweep.swept,
-                                           folder) for i in range(processes))):
+                                           folder) for i in range(processes)
+                             if sweep.swept[i::processes])):
             report()
         return tidy
     # Where this process cannot fork (macOS, Windows): a pool of Python's own kind.

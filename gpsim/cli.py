@@ -378,8 +378,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                   f"name up to {REPORT_POINTS} under report: in the sweep file)")
     else:
         report = "no report: none of its points to report has a finished run"
+    # (a sweep that sweeps nothing, only replications, has no plot against a parameter)
+    plots = f"plots: {out / 'plots'}; " if (out / "plots").is_dir() else ""
     print(f"Done: {state.saved} of {state.total} runs finished. Table: {out / 'sweep.csv'}; "
-          f"plots: {out / 'plots'}; {report}")
+          f"{plots}{report}")
     if state.failures:
         print(f"{len(state.failures)} run(s) failed (errors in {out / 'failures'}):",
               file=sys.stderr)

@@ -252,6 +252,16 @@ def test_parallel_equals_sequential(tmp_path):
     assert sorted(p.name for p in (a / "plots").iterdir()) == ["sweep_roles_gp_slots_per_session.png"]
 
 
+def test_a_sweep_of_replications_only_names_no_plots_folder(tmp_path):
+    """Nothing swept, nothing to plot against: the closing line names no (missing) folder."""
+    f = write(tmp_path, "replications: 2\n" + SMALL)
+    out = tmp_path / "out"
+    p = sh("sweep", str(f), "--workers", "1", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    assert not (out / "plots").exists() and "plots:" not in p.stdout
+    assert f"report: {out / 'report' / 'report.html'}" in p.stdout
+
+
 def test_a_sweep_s_plots_drawn_side_by_side_are_those_drawn_one_after_another(tmp_path):
     """Each plot is drawn in a process of its own: the same bytes as drawn here, in turn."""
     from analysis.sweep import sweep_plots

@@ -32,8 +32,9 @@ capacity scales with the list.
                                           # cores), taking turns, for the BNSSG command
                                           # (--summary-only), BNSSG's work and the 100-run
                                           # sweep: each pair's speed-up, their mean with a
-                                          # 95% interval against 1.8x, and what the serial
-                                          # part alone allows; about 6 minutes here
+                                          # 95% interval against the issue's aim (1.8x for
+                                          # two workers, 60% efficiency for more), and what
+                                          # the serial part alone allows; about 6 minutes here
     python benchmarks/bench.py --choose [W]  # the shipped question (gpsim choose, about 600
                                           # runs) on 1 and on W workers; about 3 minutes here
     python benchmarks/bench.py --calibrated [W]  # a network of 40 calibrated practices (each
@@ -498,6 +499,7 @@ SPEEDUP_CASES = {
     "BNSSG's work (no report)": ["network", "1"],
     "sweep of 100 runs": ["sweep", "100"],
 }
+
 
 def speedup_aim(workers: int) -> float:
     """The scale-out issue's aim: 1.8x for two workers (on two cores), else 60% efficiency.

@@ -147,6 +147,10 @@ def run_network_study(
             forked processes while this one writes the others
             (:func:`analysis.report.written_aside`; the command line
             asks for it, as a long-running server with threads should not).
+
+    Workers kept by the caller (:func:`sim.runs.executor.kept_workers`) end once
+    the last practice's result is in (:func:`sim.runs.executor.release_kept_workers`);
+    a later call in the same block starts new ones.
     """
     if not isinstance(network, Network):
         from gpsim.exports import calibrate_network_practices

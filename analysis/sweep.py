@@ -440,7 +440,8 @@ def write_aggregates(stage: Path, sweep, totals: SweepTotals, parameter_rows, re
                              if sweep.swept[i::processes])):
             report()
         return tidy
-    # Where this process cannot fork (macOS, Windows): a pool of Python's own kind.
+    # Where this process may not fork (macOS, Windows, beside other threads, or in a
+    # worker): a pool, started as sim.processes.worker_context decides.
     with ProcessPoolExecutor(max_workers=processes, initializer=end_with_parent,
                              initargs=(os.getpid(),), mp_context=worker_context()) as pool:
         plots = [pool.submit(sweep_plot, tidy, sweep.swept, param, folder)

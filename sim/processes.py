@@ -75,17 +75,34 @@ def can_fork(platform: str = sys.platform, threads: int | None = None) -> bool:
     return platform.startswith("linux") and threads == 1
 
 
-def worker_context() -> Any:
+def worker_context(platform: str = sys.platform, threads: int | None = None) -> Any:
     """The ``multiprocessing`` context a pool of workers starts in: forked, where that is safe.
 
     Where :func:`can_fork`: ``fork``, Python's default on Linux until 3.13, so
     that the workers share what this process has loaded (the project's modules,
     pandas, numba) instead of each loading it again; a fork server (3.14's
-    default) made BNSSG on two workers about 15% slower. Elsewhere ``None``:
-    Python's default (a fork server on Linux from 3.14, spawn on macOS and
-    Windows). The results are the same either way.
+    default) made BNSSG on two workers about 15% slower. On Linux beside other
+    Python threads (the web app's server): a fork server, whatever Python's
+    default, since forking this process could leave a worker waiting on a lock
+    that one of those threads held (Python up to 3.13 would fork). The server
+    is started afresh, not forked, once per process; it loads the model's
+    modules (:data:`SERVER_LOADS`) before forking workers, so that they share
+    them. Elsewhere ``None``: Python's default (spawn on macOS and Windows). The
+    results are the same either way. ``platform`` and ``threads`` as
+    :func:`can_fork`'s.
     """
-    return multiprocessing.get_context("fork") if can_fork() else None
+    if can_fork(platform, threads):
+        return multiprocessing.get_context("fork")
+    if not platform.startswith("linux"):
+        return None
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(SERVER_LOADS))  # (once the server runs, no effect)
+    return context
+
+
+#: What a fork server loads before it forks workers (an import that fails is
+#: skipped): the main module, as Python's own default, and the model's run.
+SERVER_LOADS = ("__main__", "sim.runs.single")
 
 
 def forked_child_starts() -> None:

@@ -194,24 +194,30 @@ def test_work_handed_ahead_comes_back_when_ready_on_all_kept_workers_but_one(tmp
     assert ahead(list(range(6)), square_unless_three).ready() == []
 
 
-#: The executor's calls in a process whose workers are started another way (a thread
-#: runs beside, as in the web app's server, so that they are not forked here).
+#: The executor's calls in a process whose workers are started another way: by a fork
+#: server (a thread runs beside, as in the web app's server, so that they are not
+#: forked here), or spawned (Python's default kept, as on macOS and Windows).
 _STARTED = r"""
 import json, multiprocessing, os, sys, threading
 from marking_task import worker_parent, worker_pid
+import sim.runs.executor
 from sim.runs.executor import execute, kept_workers
 
 def pids(n):
     return [pid for _, pid in execute(list(range(n)), worker_pid, workers=2, progress=False)]
 
 if __name__ == "__main__":
-    multiprocessing.set_start_method(sys.argv[1])
+    if sys.argv[1] == "spawn":
+        multiprocessing.set_start_method("spawn")
+        sim.runs.executor.worker_context = lambda: None
     threading.Thread(target=threading.Event().wait, daemon=True).start()
     started_by = [p for _, p in execute([0, 1], worker_parent, workers=2, progress=False)]
     with kept_workers(2):
         first, second = pids(6), pids(6)
     print(json.dumps({"own": pids(4), "first": first, "second": second, "me": os.getpid(),
-                      "started_by": started_by}))
+                      "started_by": started_by,
+                      "method": (sim.runs.executor.worker_context()
+                                 or multiprocessing.get_context()).get_start_method()}))
 """
 
 
@@ -240,8 +246,11 @@ def test_workers_started_by_a_fork_server_or_spawned_run_as_forked_ones_do(tmp_p
     if method not in multiprocessing.get_all_start_methods():
         pytest.skip(f"no {method} here")
     got = _what_it_says(tmp_path, _STARTED, method)
+    assert got["method"] == method
     if method == "forkserver":  # the server's children, not this one's
         assert got["me"] not in got["started_by"], got["started_by"]
+    else:
+        assert got["started_by"] == [got["me"]] * 2
     kept = set(got["first"])
     assert len(kept) == 2 and got["me"] not in kept
     assert set(got["second"]) == kept  # the kept workers served both calls
@@ -257,7 +266,8 @@ def parents():
     return set(p for _, p in execute(list(range(4)), worker_parent, workers=2, progress=False))
 
 if __name__ == "__main__":
-    multiprocessing.set_start_method("forkserver")
+    if sys.argv[1] != "default":  # as Python 3.14 on Linux, say
+        multiprocessing.set_start_method(sys.argv[1])
     alone = parents()
     with kept_workers(2):
         kept = parents()
@@ -275,12 +285,28 @@ if __name__ == "__main__":
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
-def test_on_linux_workers_are_forked_unless_another_thread_runs(tmp_path):
-    """Forked, they share what this process loaded; beside another thread, not.
+@pytest.mark.parametrize("default", ["default", "forkserver", "spawn"])
+def test_on_linux_workers_are_forked_unless_another_thread_runs(tmp_path, default):
+    """Forked, they share what this process loaded; beside another thread, a fork server's.
 
-    Python 3.14 would start them by a fork server; beside another thread its default
-    is kept, as forking a process with threads is not safe.
+    Whatever Python's default: up to 3.13 it would fork beside threads too, which
+    can leave a worker waiting on a lock a thread held; 3.14 would start them by a
+    fork server even alone.
     """
-    got = _what_it_says(tmp_path, _FORKED)
+    got = _what_it_says(tmp_path, _FORKED, default)
     assert got["alone"] == got["kept"] == [got["me"]]  # this process's own children
     assert len(got["with_a_thread"]) == 1 and got["with_a_thread"] != [got["me"]]  # the server's
+
+
+def test_the_workers_start_method_by_platform_and_threads():
+    """Forked on Linux alone; a fork server beside threads; Python's default elsewhere."""
+    from sim.processes import SERVER_LOADS, worker_context
+
+    assert worker_context("linux", 1).get_start_method() == "fork"
+    beside = worker_context("linux", 2)
+    assert beside.get_start_method() == "forkserver"
+    import multiprocessing.forkserver as server
+
+    assert server._forkserver._preload_modules == list(SERVER_LOADS)
+    assert worker_context("darwin", 1) is None
+    assert worker_context("win32", 1) is None

@@ -238,8 +238,9 @@ def _alive(pid: int) -> bool:
 def test_workers_end_when_their_parent_is_killed(tmp_path, method):
     """Whichever way they were started.
 
-    Forked (Python 3.13's default on Linux), by a fork server (3.14's: its workers are
-    the server's children, not the parent's), or spawned.
+    Forked (where the parent runs no other thread), by a fork server (beside a thread,
+    as in the app: its workers are the server's children, not the parent's), or
+    spawned (as on macOS and Windows).
     """
     if method and method not in multiprocessing.get_all_start_methods():
         pytest.skip(f"no {method} here")
@@ -247,6 +248,7 @@ def test_workers_end_when_their_parent_is_killed(tmp_path, method):
     script.write_text(textwrap.dedent(f"""
         import multiprocessing, os, sys, threading, time
         from pathlib import Path
+        import sim.runs.executor
         from sim.runs.executor import execute
 
         def slow(i):
@@ -254,8 +256,10 @@ def test_workers_end_when_their_parent_is_killed(tmp_path, method):
             time.sleep(120)
 
         if __name__ == "__main__":
-            if {method!r}:  # (with a thread beside, as in the app: not forked here)
-                multiprocessing.set_start_method({method!r})
+            if {method!r} == "spawn":  # Python's default kept, as on macOS and Windows
+                multiprocessing.set_start_method("spawn")
+                sim.runs.executor.worker_context = lambda: None
+            elif {method!r}:  # (with a thread beside, as in the app: not forked here)
                 threading.Thread(target=threading.Event().wait, daemon=True).start()
             for _ in execute(list(range(2)), slow, workers=2, progress=False):
                 pass

@@ -262,8 +262,9 @@ import json, multiprocessing, os, sys, threading
 from marking_task import worker_parent
 from sim.runs.executor import execute, kept_workers
 
-def parents():
-    return set(p for _, p in execute(list(range(4)), worker_parent, workers=2, progress=False))
+def parents(progress=False):
+    return set(p for _, p in execute(list(range(4)), worker_parent, workers=2,
+                                     progress=progress))
 
 if __name__ == "__main__":
     if sys.argv[1] != "default":  # as Python 3.14 on Linux, say
@@ -271,6 +272,8 @@ if __name__ == "__main__":
     alone = parents()
     with kept_workers(2):
         kept = parents()
+    with_a_bar = parents(progress=True)  # (as on a terminal)
+    bar_threads = threading.active_count()
     stop = threading.Event()
     beside = threading.Thread(target=stop.wait)
     beside.start()
@@ -280,6 +283,7 @@ if __name__ == "__main__":
         stop.set()
         beside.join()
     print(json.dumps({"me": os.getpid(), "alone": sorted(alone), "kept": sorted(kept),
+                      "with_a_bar": sorted(with_a_bar), "bar_threads": bar_threads,
                       "with_a_thread": sorted(with_a_thread)}))
 """
 
@@ -295,6 +299,8 @@ def test_on_linux_workers_are_forked_unless_another_thread_runs(tmp_path, defaul
     """
     got = _what_it_says(tmp_path, _FORKED, default)
     assert got["alone"] == got["kept"] == [got["me"]]  # this process's own children
+    # A progress bar (as on a terminal) leaves no thread behind to change that.
+    assert got["with_a_bar"] == [got["me"]] and got["bar_threads"] == 1
     assert len(got["with_a_thread"]) == 1 and got["with_a_thread"] != [got["me"]]  # the server's
 
 

@@ -266,11 +266,7 @@ def execute(
             the pipe). Not called when the tasks run in this process.
     """
     call = _Guarded(fn) if capture_errors else fn
-    bar = None
-    if show_progress(progress) and tasks:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(tasks), desc=description, unit="run", file=sys.stderr)
+    bar = _progress_bar(len(tasks), description) if show_progress(progress) and tasks else None
     try:
         for i, result in _completed(tasks, call, workers, scheduler, capture_errors,
                                     meanwhile or _nothing):
@@ -280,6 +276,23 @@ def execute(
     finally:
         if bar is not None:
             bar.close()
+
+
+def _progress_bar(total: int, description: str) -> Any:
+    """A progress bar on standard error that starts no thread.
+
+    tqdm's bars start a monitor thread by default, which outlives them; beside
+    it this process would no longer fork its workers or draw its figures aside
+    (:func:`sim.processes.can_fork`), so a command would take another path on a
+    terminal than elsewhere. The monitor only refreshes a bar that is not
+    updated for a while; these are updated as each run ends.
+    """
+    from tqdm import tqdm
+
+    class Bar(tqdm):
+        monitor_interval = 0
+
+    return Bar(total=total, desc=description, unit="run", file=sys.stderr)
 
 
 def in_order(results: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:

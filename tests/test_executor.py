@@ -304,6 +304,8 @@ def test_on_linux_workers_are_forked_unless_another_thread_runs(tmp_path, defaul
     assert len(got["with_a_thread"]) == 1 and got["with_a_thread"] != [got["me"]]  # the server's
 
 
+@pytest.mark.skipif("forkserver" not in multiprocessing.get_all_start_methods(),
+                    reason="no fork server here")
 def test_the_workers_start_method_by_platform_and_threads():
     """Forked on Linux alone; a fork server beside threads; Python's default elsewhere."""
     from sim.processes import SERVER_LOADS, worker_context

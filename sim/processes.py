@@ -75,7 +75,8 @@ def can_fork(platform: str = sys.platform, threads: int | None = None) -> bool:
     return platform.startswith("linux") and threads == 1
 
 
-def worker_context(platform: str = sys.platform, threads: int | None = None) -> Any:
+def worker_context(platform: str = sys.platform, threads: int | None = None,
+                   interactive: bool | None = None) -> Any:
     """The ``multiprocessing`` context a pool of workers starts in: forked, where that is safe.
 
     Where :func:`can_fork`: ``fork``, Python's default on Linux until 3.13, so
@@ -87,17 +88,38 @@ def worker_context(platform: str = sys.platform, threads: int | None = None) -> 
     that one of those threads held (Python up to 3.13 would fork). The server
     is started afresh, not forked, once per process; it loads the model's
     modules (:data:`SERVER_LOADS`) before forking workers, so that they share
-    them. Elsewhere ``None``: Python's default (spawn on macOS and Windows). The
-    results are the same either way. ``platform`` and ``threads`` as
-    :func:`can_fork`'s.
+    them. Except in an interactive session (a notebook, ``python -c``: see
+    :func:`is_interactive`): a worker started afresh could not find what was
+    defined there (a policy class written in a cell, say), so there they are
+    forked, as Python on Linux always has. Elsewhere ``None``: Python's default
+    (spawn on macOS and Windows). The results are the same either way.
+    ``platform`` and ``threads`` as :func:`can_fork`'s; ``interactive`` as
+    :func:`is_interactive` (default: as now).
     """
     if can_fork(platform, threads):
         return multiprocessing.get_context("fork")
     if not platform.startswith("linux"):
         return None
+    if is_interactive() if interactive is None else interactive:
+        return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(SERVER_LOADS))  # (once the server runs, no effect)
     return context
+
+
+def is_interactive() -> bool:
+    """Whether this process's main code has no module a worker could import again.
+
+    True in a notebook, an interactive session, ``python -c`` or a program read
+    from standard input; False for a script or ``python -m`` (the web app's
+    server included). A worker that
+    ``multiprocessing`` starts afresh imports the main module to find what the
+    main code defined; without one, only a forked worker has it.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return (getattr(getattr(main, "__spec__", None), "name", None) is None
+            and not (path and os.path.isfile(path)))  # (python reading stdin: "<stdin>")
 
 
 #: What a fork server loads before it forks workers (an import that fails is

@@ -311,10 +311,41 @@ def test_the_workers_start_method_by_platform_and_threads():
     from sim.processes import SERVER_LOADS, worker_context
 
     assert worker_context("linux", 1).get_start_method() == "fork"
-    beside = worker_context("linux", 2)
+    beside = worker_context("linux", 2, interactive=False)
     assert beside.get_start_method() == "forkserver"
     import multiprocessing.forkserver as server
 
     assert server._forkserver._preload_modules == list(SERVER_LOADS)
     assert worker_context("darwin", 1) is None
     assert worker_context("win32", 1) is None
+    # In a notebook (nothing a worker could import again): forked, as Python always has.
+    assert worker_context("linux", 2, interactive=True).get_start_method() == "fork"
+    assert worker_context("darwin", 2, interactive=True) is None
+
+
+#: A notebook's cell, run as ``python -c`` runs it (no file for a worker to import again):
+#: a function defined here, run on two workers while another thread runs (a kernel's).
+_CELL = r"""
+import json, os, threading
+from sim.runs.executor import execute
+
+def parent_and_square(x):
+    return os.getppid(), x * x
+
+threading.Thread(target=threading.Event().wait, daemon=True).start()
+got = [r for _, r in sorted(execute(list(range(4)), parent_and_square, workers=2,
+                                    progress=False))]
+print(json.dumps({"me": os.getpid(), "got": got}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
+def test_what_a_notebook_defines_reaches_workers_beside_its_kernel_s_threads():
+    """A worker started afresh could not find it, so in a notebook the workers are forked."""
+    tests = Path(__file__).resolve().parent
+    p = subprocess.run([sys.executable, "-c", _CELL], capture_output=True, text=True,
+                       timeout=300, env={**os.environ, "PYTHONPATH": str(tests.parent)})
+    assert p.returncode == 0, p.stderr[-3000:]
+    out = json.loads(p.stdout.splitlines()[-1])
+    assert [sq for _, sq in out["got"]] == [0, 1, 4, 9]
+    assert {parent for parent, _ in out["got"]} == {out["me"]}

@@ -112,9 +112,9 @@ def is_interactive() -> bool:
 
     True in a notebook, an interactive session, ``python -c`` or a program read
     from standard input; False for a script or ``python -m`` (the web app's
-    server included). A worker that
-    ``multiprocessing`` starts afresh imports the main module to find what the
-    main code defined; without one, only a forked worker has it.
+    server included). A worker that ``multiprocessing`` starts afresh imports
+    the main module to find what the main code defined; without one, only a
+    forked worker has it.
     """
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)

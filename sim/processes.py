@@ -96,11 +96,10 @@ def worker_context(platform: str = sys.platform, threads: int | None = None,
     ``platform`` and ``threads`` as :func:`can_fork`'s; ``interactive`` as
     :func:`is_interactive` (default: as now).
     """
-    if can_fork(platform, threads):
-        return multiprocessing.get_context("fork")
     if not platform.startswith("linux"):
         return None
-    if is_interactive() if interactive is None else interactive:
+    if can_fork(platform, threads) or (is_interactive() if interactive is None
+                                       else interactive):
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(SERVER_LOADS))  # (once the server runs, no effect)

@@ -18,7 +18,12 @@ import pandas as pd
 
 from sim.files.csv_safe import write_csv
 from sim.inputs.sweeps import REPORT_POINTS, Point
-from sim.processes import end_with_parent, worker_context
+from sim.processes import (
+    UnguardedMain,
+    end_with_parent,
+    refuse_to_run_main_again,
+    worker_context,
+)
 
 from .compare import DATA_TABLES, SPREADS, stack_runs, write_comparison
 from .labels import HEADLINE_GROUPS, measure, parameter_name, value_name
@@ -441,9 +446,17 @@ def write_aggregates(stage: Path, sweep, totals: SweepTotals, parameter_rows, re
             report()
         return tidy
     # Where this process may not fork (macOS, Windows, beside other threads, or in a
-    # worker): a pool, started as sim.processes.worker_context decides.
+    # worker): a pool, started as sim.processes.worker_context decides; here, one plot
+    # after another, where its workers would run the main script's calls again.
+    context = worker_context()
+    try:
+        refuse_to_run_main_again(context)
+    except UnguardedMain:
+        report()
+        _plots_drawer(tidy, sweep.swept, sweep.swept, folder)()
+        return tidy
     with ProcessPoolExecutor(max_workers=processes, initializer=end_with_parent,
-                             initargs=(os.getpid(),), mp_context=worker_context()) as pool:
+                             initargs=(os.getpid(),), mp_context=context) as pool:
         plots = [pool.submit(sweep_plot, tidy, sweep.swept, param, folder)
                  for param in sweep.swept]
         report()

@@ -15,12 +15,14 @@ to each such child, which closes when the parent ends.
 
 from __future__ import annotations
 
+import ast
 import multiprocessing
 import os
 import sys
 import threading
 import time
 from multiprocessing.connection import wait
+from pathlib import Path
 from typing import Any
 
 #: How often a child checks that its parent is alive, in seconds.
@@ -119,6 +121,79 @@ def is_interactive() -> bool:
     path = getattr(main, "__file__", None)
     return (getattr(getattr(main, "__spec__", None), "name", None) is None
             and not (path and os.path.isfile(path)))  # (python reading stdin: "<stdin>")
+
+
+class UnguardedMain(RuntimeError):
+    """Workers started afresh would run the main script's calls to gpsim again."""
+
+
+def main_run_again() -> str | None:
+    """The main script's path, if a worker started afresh would run this call again; else None.
+
+    A worker that ``multiprocessing`` starts afresh (spawned, or from a fork
+    server) imports the main script or ``python -m`` module again, as it was
+    started, to find what it defines, running its top level once more (a
+    package's ``__main__`` excepted). So a call to gpsim there, outside ``if
+    __name__ == "__main__":``, runs again in each worker: the workers do the
+    work again beside this process, or fail without saying why. That is so
+    when the script has no such block at all, or when this call comes from its
+    top level outside one. None where no worker would import it: a notebook or
+    ``python -c`` (:func:`is_interactive`), a package's ``__main__``, and a
+    main module that Python did not load from its file (Streamlit's pages,
+    written to be run again, run as one it makes up); and where its source
+    cannot be read.
+    """
+    main = sys.modules.get("__main__")
+    name = getattr(getattr(main, "__spec__", None), "name", None)
+    path = getattr(main, "__file__", None)
+    if (is_interactive() or not path or getattr(main, "__loader__", None) is None
+            or (name is not None and name.rpartition(".")[2] == "__main__")):
+        return None
+    try:
+        tree = ast.parse(Path(path).read_bytes(), path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    blocks = [(node.lineno, node.end_lineno) for node in tree.body
+              if isinstance(node, ast.If) and _is_main_test(node.test)]
+    if not blocks:
+        return path
+    frame = sys._getframe(1)
+    while frame is not None:  # the script's own top level, if this call comes from it
+        if frame.f_code.co_name == "<module>" and frame.f_globals is vars(main):
+            return None if any(a <= frame.f_lineno <= b for a, b in blocks) else path
+        frame = frame.f_back
+    return None
+
+
+def _is_main_test(test: ast.expr) -> bool:
+    """Whether ``test`` is ``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = {ast.dump(test.left), ast.dump(test.comparators[0])}
+    return sides == {ast.dump(ast.Name("__name__", ast.Load())),
+                     ast.dump(ast.Constant("__main__"))}
+
+
+def refuse_to_run_main_again(context: Any, platform: str = sys.platform) -> None:
+    """Raise :class:`UnguardedMain` if workers started in ``context`` would run this call again.
+
+    ``context``: the pool's ``multiprocessing`` context (None: Python's default).
+    Forked workers do not import the main script, so they are always let be.
+    ``platform``: as :func:`can_fork`'s (it words the message).
+    """
+    method = (context or multiprocessing.get_context()).get_start_method()
+    path = None if method == "fork" else main_run_again()
+    if path is None:
+        return
+    why = ("another thread runs in this process, so they come from a fork server"
+           if method == "forkserver" and platform.startswith("linux")
+           else f"Python starts them afresh on this system: {method}")
+    raise UnguardedMain(
+        f"{path} calls gpsim outside 'if __name__ == \"__main__\":'. Its workers are not "
+        f"forked here ({why}): each imports the script again, and would run those calls "
+        "again. Put the script's calls under 'if __name__ == \"__main__\":' "
+        "(docs/usage.md, \"From Python\"), or ask for one worker (workers=1).")
 
 
 #: What a fork server loads before it forks workers (an import that fails is

@@ -349,3 +349,130 @@ def test_what_a_notebook_defines_reaches_workers_beside_its_kernel_s_threads():
     out = json.loads(p.stdout.splitlines()[-1])
     assert [sq for _, sq in out["got"]] == [0, 1, 4, 9]
     assert {parent for parent, _ in out["got"]} == {out["me"]}
+
+
+#: A script whose workers start afresh (a fork server beside a thread, or spawned as
+#: on macOS and Windows) and whose call to the executor is ``argv[2]``'s: unguarded
+#: (no main block at all), before its main block, inside it, or unguarded but on
+#: one worker. Each task leaves a mark, so that a worker that ran one shows.
+_AFRESH = r"""
+import json, multiprocessing, os, sys, threading
+import sim.runs.executor
+from marking_task import mark_then_wait
+from sim.runs.executor import execute
+
+def run(workers=2):
+    done = sorted(r for _, r in execute([(sys.argv[3], i) for i in range(2)], mark_then_wait,
+                                        workers=workers, progress=False))
+    print(json.dumps({"done": done}))
+
+if sys.argv[1] == "spawn":
+    if multiprocessing.get_start_method(allow_none=True) is None:
+        multiprocessing.set_start_method("spawn")
+    sim.runs.executor.worker_context = lambda: None
+else:
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+if sys.argv[2] == "before":
+    run()
+if sys.argv[2] == "one":
+    run(workers=1)
+#GUARD#
+    if sys.argv[2] == "inside":
+        run()
+"""
+
+
+def _afresh(folder: Path, method: str, call: str, guarded: bool) -> subprocess.CompletedProcess:
+    script = _AFRESH.replace("#GUARD#", 'if __name__ == "__main__":' if guarded
+                             else "if True:")
+    path = folder / "script.py"
+    path.write_text(script)
+    marks = folder / "marks"
+    marks.mkdir()
+    tests = Path(__file__).resolve().parent
+    return subprocess.run([sys.executable, str(path), method, call, str(marks)],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": f"{tests.parent}{os.pathsep}{tests}"})
+
+
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+@pytest.mark.parametrize("call,guarded", [("inside", False), ("before", True)])
+def test_a_script_that_workers_would_run_again_is_told_so_before_any_starts(
+        tmp_path, method, call, guarded):
+    """Not each worker failing in turn, then a broken pool: one message, naming the fix.
+
+    Without a main block, or called before it, the call would run again in every
+    worker started afresh (each imports the script again).
+    """
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {method} here")
+    p = _afresh(tmp_path, method, call, guarded)
+    assert p.returncode == 1, p.stdout + p.stderr
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"sim.processes.UnguardedMain: {tmp_path / 'script.py'} calls "
+                           "gpsim outside 'if __name__ == \"__main__\":'"), last
+    assert "each imports the script again" in last and "(workers=1)" in last
+    assert "BrokenProcessPool" not in p.stderr and "bootstrapping" not in p.stderr
+    assert not any((tmp_path / "marks").iterdir())  # no worker ran a task
+
+
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+@pytest.mark.parametrize("call,guarded", [("inside", True), ("one", False)])
+def test_a_call_in_the_main_block_or_on_one_worker_runs(tmp_path, method, call, guarded):
+    """Workers started afresh run the script's definitions only; one worker is this process."""
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {method} here")
+    p = _afresh(tmp_path, method, call, guarded)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert json.loads(p.stdout.splitlines()[-1]) == {"done": [0, 1]}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
+def test_forked_workers_run_a_script_without_a_main_block():
+    """Forked, a worker does not import the script again: nothing to refuse."""
+    from sim.processes import refuse_to_run_main_again
+
+    refuse_to_run_main_again(multiprocessing.get_context("fork"))  # (pytest's own, here)
+
+
+def test_which_main_modules_a_worker_started_afresh_would_run_again(tmp_path, monkeypatch):
+    """A script without a main block, or called from outside it.
+
+    Not a package's ``__main__``, nor a main module made up by Streamlit (its
+    pages are run again by design), nor a notebook's, nor a file that cannot be
+    read.
+    """
+    import types
+
+    from sim.processes import main_run_again
+
+    def main_module(source: str | None, loader: object = object(), spec: str | None = None):
+        module = types.ModuleType("__main__")
+        module.__loader__ = loader
+        module.__spec__ = types.SimpleNamespace(name=spec) if spec else None
+        if source is not None:
+            path = tmp_path / f"main{len(list(tmp_path.iterdir()))}.py"
+            path.write_text(source)
+            module.__file__ = str(path)
+        monkeypatch.setitem(sys.modules, "__main__", module)
+        return module
+
+    bare = "import gpsim\nprint('runs')\n"
+    module = main_module(bare)
+    assert main_run_again() == module.__file__
+    for guard in ('if __name__ == "__main__":\n    pass\n',
+                  "if '__main__' == __name__:\n    pass\n"):
+        main_module(bare + guard)
+        assert main_run_again() is None, guard  # (called from no line of it: pytest's)
+    main_module(bare + 'if __name__ != "__main__":\n    pass\n')
+    assert main_run_again() is not None
+    module = main_module(bare, spec="tool.cli")  # python -m tool.cli
+    assert main_run_again() == module.__file__
+    main_module(bare, spec="tool.__main__")  # python -m tool
+    assert main_run_again() is None
+    main_module(bare, loader=None)  # Streamlit's page
+    assert main_run_again() is None
+    main_module(None)  # a notebook, python -c
+    assert main_run_again() is None
+    main_module("def broken(:\n")
+    assert main_run_again() is None

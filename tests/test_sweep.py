@@ -288,13 +288,16 @@ def test_a_sweep_forks_its_figures_with_no_other_thread_running(tmp_path, monkey
     aside: a child forked beside threads can inherit a lock no thread will ever
     release (Python 3.12 and later warn of it). The sweep runs as the command line
     runs it, in a fresh process (this one may have other tests' threads, and then
-    draws no figure aside). The plots are the same drawn either way: forked
-    there, or by a pool where a process cannot fork.
+    draws no figure aside). The plots are the same drawn every way: forked
+    there, by a pool where a process cannot fork, or here where a pool's workers
+    would run the main script again.
     """
     import json
 
     import analysis.report
+    import analysis.sweep
     from gpsim.sweep import run_sweep
+    from sim.processes import UnguardedMain
 
     f = write(tmp_path, "replications: 2\n" + SMALL + "grid:\n  policy.name: [access_first, "
               "usual_gp_first]\n  roles.gp.slots_per_session: [14, 18]\n")
@@ -324,9 +327,18 @@ def test_a_sweep_forks_its_figures_with_no_other_thread_running(tmp_path, monkey
 
     monkeypatch.setattr(analysis.report, "_can_draw_side_by_side", lambda: False)
     run_sweep(f, tmp_path / "pooled", workers=1, progress=False)
+    # ... and here, one after another, where a pool's workers would run the main
+    # script's calls again (a script without its main block, on macOS say).
+    def refused(context):
+        raise UnguardedMain("the script calls gpsim outside its main block")
+
+    monkeypatch.setattr(analysis.sweep, "refuse_to_run_main_again", refused)
+    monkeypatch.setattr(analysis.sweep, "ProcessPoolExecutor", None)  # (not started)
+    run_sweep(f, tmp_path / "here", workers=1, progress=False)
     for name in names:
-        assert ((tmp_path / "pooled" / "plots" / name).read_bytes()
-                == (tmp_path / "forked" / "plots" / name).read_bytes()), name
+        for drawn in ("pooled", "here"):
+            assert ((tmp_path / drawn / "plots" / name).read_bytes()
+                    == (tmp_path / "forked" / "plots" / name).read_bytes()), (drawn, name)
 
 
 @pytest.mark.slow

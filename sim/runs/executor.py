@@ -33,7 +33,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any
 
-from ..processes import end_with_parent, worker_context
+from ..processes import end_with_parent, refuse_to_run_main_again, worker_context
 from .cluster import ClusterError
 
 
@@ -82,7 +82,7 @@ class _KeptPool:
                 self.frozen = True
             self.pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_worker_starts,
                                             initargs=(os.getpid(), self.prepare),
-                                            mp_context=worker_context())
+                                            mp_context=_pool_context())
         return self.pool
 
     def start(self) -> None:
@@ -310,6 +310,17 @@ def in_order(results: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
             next_index += 1
 
 
+def _pool_context() -> Any:
+    """Where the workers start (:func:`sim.processes.worker_context`), if they can.
+
+    Raises :class:`sim.processes.UnguardedMain` where they would run the main
+    script's calls again.
+    """
+    context = worker_context()
+    refuse_to_run_main_again(context)
+    return context
+
+
 def _nothing() -> None:
     return None
 
@@ -364,7 +375,7 @@ def _completed(tasks: Sequence[Any], call: Callable[[Any], Any], workers: int,
         # Each worker ends if this process is killed (kill -9) rather than finishing its task.
         pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
                                    initializer=end_with_parent, initargs=(os.getpid(),),
-                                   mp_context=worker_context())
+                                   mp_context=_pool_context())
         futures = {pool.submit(call, task): i for i, task in enumerate(tasks)}
         meanwhile()
         for fut in futures_completed(futures):

@@ -63,3 +63,10 @@ def worker_parent(task):
 
     time.sleep(0.05)
     return os.getppid()
+
+
+def loaded(module: str) -> bool:
+    """Whether the worker that runs the task has imported ``module``."""
+    import sys
+
+    return module in sys.modules

@@ -491,3 +491,36 @@ def test_help_me_choose_in_a_real_browser(tmp_path):
         assert page.locator("[data-testid='stImage'] img").count() >= 2
         assert page.get_by_role("button", name="The full answer (HTML)").count() == 1
     keep_screenshots(tmp_path / "app_choose_set_up.png", tmp_path / "app_choose_answer.png")
+
+
+
+#: The page as Streamlit runs it (a "__main__" module of its own with the page's
+#: path; in bare mode here), then two tasks on two workers started by a fork server
+#: (a thread runs beside, as Streamlit's do): has either worker imported Streamlit?
+_PAGE_THEN_WORKERS = r"""
+import json, sys, threading, types
+from marking_task import loaded
+from sim.runs.executor import execute
+
+if __name__ == "__main__":
+    page = types.ModuleType("__main__")
+    page.__file__ = sys.argv[1]
+    sys.modules["__main__"] = page
+    exec(compile(open(sys.argv[1]).read(), sys.argv[1], "exec"), page.__dict__)
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+    print(json.dumps([r for _, r in execute(["streamlit", "streamlit"], loaded, workers=2,
+                                            progress=False)]))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a fork server on Linux")
+def test_workers_started_afresh_do_not_run_the_page_again(tmp_path):
+    """Not the page again in each worker: Streamlit imported, the page drawn for nothing."""
+    script = tmp_path / "host.py"
+    script.write_text(_PAGE_THEN_WORKERS)
+    tests = ROOT / "tests"
+    p = subprocess.run([sys.executable, str(script), str(PAGE)], capture_output=True,
+                       text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{tests}"})
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert p.stdout.strip().splitlines()[-1] == "[false, false]"

@@ -197,9 +197,10 @@ def refuse_to_run_main_again(context: Any, platform: str = sys.platform) -> None
 
 
 #: What a fork server loads before it forks workers (an import that fails is
-#: skipped): the main module, as Python's own default, and the model's run. (Up to
-#: Python 3.13 the server is never told the main script's path, so it skips the
-#: first, and each worker imports the main script itself.)
+#: skipped): the main module, as Python's own default, and the model's run. (Before
+#: CPython's fix for gh-126631, in 3.14 and in 3.13's later releases, the server was
+#: never told the main script's path: it skips the first, and each worker imports the
+#: main script itself.)
 SERVER_LOADS = ("__main__", "sim.runs.single")
 
 

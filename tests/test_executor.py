@@ -428,11 +428,22 @@ def test_a_call_in_the_main_block_or_on_one_worker_runs(tmp_path, method, call, 
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
-def test_forked_workers_run_a_script_without_a_main_block():
+def test_forked_workers_run_a_script_without_a_main_block(tmp_path, monkeypatch):
     """Forked, a worker does not import the script again: nothing to refuse."""
-    from sim.processes import refuse_to_run_main_again
+    import types
 
-    refuse_to_run_main_again(multiprocessing.get_context("fork"))  # (pytest's own, here)
+    from sim.processes import UnguardedMain, refuse_to_run_main_again
+
+    script = tmp_path / "script.py"
+    script.write_text("import gpsim\n")
+    main = types.ModuleType("__main__")
+    main.__file__, main.__loader__, main.__spec__ = str(script), object(), None
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    refuse_to_run_main_again(multiprocessing.get_context("fork"))
+    with pytest.raises(UnguardedMain, match="from a fork server"):
+        refuse_to_run_main_again(multiprocessing.get_context("forkserver"), "linux")
+    with pytest.raises(UnguardedMain, match="afresh on this system: spawn"):
+        refuse_to_run_main_again(multiprocessing.get_context("spawn"), "darwin")
 
 
 def test_which_main_modules_a_worker_started_afresh_would_run_again(tmp_path, monkeypatch):

@@ -70,3 +70,23 @@ def loaded(module: str) -> bool:
     import sys
 
     return module in sys.modules
+
+
+def pid_once_all_took_one(task):
+    """This worker's process id, once each of ``workers`` workers has taken one of the tasks.
+
+    ``task``: (folder, workers), the same for every task of a call. Each task marks
+    the folder with its worker and waits (up to a minute) for marks from
+    ``workers`` processes, so every worker takes a task however slowly it started:
+    a worker started afresh may take a second to start, time enough for another to
+    run every quick task alone.
+    """
+    import os
+
+    folder, workers = task
+    me = os.getpid()
+    (Path(folder) / str(me)).touch()
+    deadline = time.monotonic() + 60
+    while len(list(Path(folder).iterdir())) < workers and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return me

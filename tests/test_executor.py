@@ -199,12 +199,18 @@ def test_work_handed_ahead_comes_back_when_ready_on_all_kept_workers_but_one(tmp
 #: forked here), or spawned (Python's default kept, as on macOS and Windows).
 _STARTED = r"""
 import json, multiprocessing, os, sys, threading
-from marking_task import worker_parent, worker_pid
+from marking_task import pid_once_all_took_one, worker_parent, worker_pid
 import sim.runs.executor
 from sim.runs.executor import execute, kept_workers
 
 def pids(n):
     return [pid for _, pid in execute(list(range(n)), worker_pid, workers=2, progress=False)]
+
+def each_worker_s_pid(n, name):  # each of the two takes a task, however slow its start
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+    os.mkdir(folder)
+    return [pid for _, pid in execute([(folder, 2)] * n, pid_once_all_took_one, workers=2,
+                                      progress=False)]
 
 if __name__ == "__main__":
     if sys.argv[1] == "spawn":
@@ -213,7 +219,7 @@ if __name__ == "__main__":
     threading.Thread(target=threading.Event().wait, daemon=True).start()
     started_by = [p for _, p in execute([0, 1], worker_parent, workers=2, progress=False)]
     with kept_workers(2):
-        first, second = pids(6), pids(6)
+        first, second = each_worker_s_pid(6, "first"), each_worker_s_pid(6, "second")
     print(json.dumps({"own": pids(4), "first": first, "second": second, "me": os.getpid(),
                       "started_by": started_by,
                       "method": (sim.runs.executor.worker_context()

@@ -50,6 +50,19 @@ def test_one_off_bank_holidays_are_known_and_each_nation_has_its_own():
     assert bank_holidays("none", dt.date(2024, 1, 1), dt.date(2024, 12, 31)) == []
 
 
+def test_bank_holidays_kept_for_the_process_are_each_callers_own_and_cut_to_the_span():
+    # The years' days are worked out once per process; each call still gets its
+    # own list, cut to its own first and last day.
+    whole = bank_holidays("england_and_wales", dt.date(2025, 1, 1), dt.date(2026, 12, 31))
+    whole.append(dt.date(2025, 7, 1))   # a caller's own change stays its own
+    again = bank_holidays("england_and_wales", dt.date(2025, 1, 1), dt.date(2026, 12, 31))
+    assert dt.date(2025, 7, 1) not in again and again == sorted(again)
+    assert again[0] == dt.date(2025, 1, 1) and again[-1] == dt.date(2026, 12, 28)
+    inside = bank_holidays("england_and_wales", dt.date(2025, 4, 19), dt.date(2025, 12, 25))
+    assert inside == [d for d in again if dt.date(2025, 4, 19) <= d <= dt.date(2025, 12, 25)]
+    assert inside[0] == dt.date(2025, 4, 21) and inside[-1] == dt.date(2025, 12, 25)
+
+
 def test_a_hand_list_that_runs_out_before_the_run_is_noted(tmp_path):
     f = tmp_path / "mine.yaml"
     f.write_text(f"extends: {DEFAULT}\npractice:\n  bank_holidays: none\n"

@@ -18,6 +18,7 @@ every command); only the United Kingdom's module is loaded here
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.util
 import sys
 import threading
@@ -71,10 +72,22 @@ def bank_holidays(nation: str, first: dt.date, last: dt.date) -> list[dt.date]:
     """Bank holidays of ``nation`` from ``first`` to ``last`` inclusive (none for ``none``)."""
     if nation == "none":
         return []
+    return [d for d in _years_holidays(nation, first.year, last.year) if first <= d <= last]
+
+
+@functools.lru_cache(maxsize=64)
+def _years_holidays(nation: str, first_year: int, last_year: int) -> tuple[dt.date, ...]:
+    """Every bank holiday of ``nation`` in those years, in order.
+
+    Kept for the process: python-holidays works each year's days out afresh
+    for every call (about 3 ms a run of three years), and a run asks several
+    times (the opening days, the workforce's days), a network's worker once
+    more for each of its practices. The rules are fixed, so the days are too.
+    """
     country, subdiv = BANK_HOLIDAYS[nation]
     days = _holidays().country_holidays(country, subdiv=subdiv,
-                                        years=range(first.year, last.year + 1))
-    return sorted(d for d in days if first <= d <= last)
+                                        years=range(first_year, last_year + 1))
+    return tuple(sorted(days))
 
 
 def closed_dates(s: Scenario, n_days: int) -> list[dt.date]:

@@ -308,6 +308,34 @@ def test_formula_like_text_cells_are_neutralised_in_written_csvs_and_read_back_w
     pd.testing.assert_frame_equal(read_csv(tmp_path / "t.csv"), df.astype({"value": float}))
 
 
+
+@pytest.mark.parametrize("rows", [5, 2000])
+def test_short_and_long_text_columns_are_neutralised_alike(tmp_path, monkeypatch, rows):
+    """Short columns are searched cell by cell, long ones by pandas: the same cells either way."""
+    import sim.files.csv_safe as csv_safe
+
+    cells = ["=A1", "ok", None, "-2", "@x", "+y"]
+    df = pd.DataFrame({
+        "text": (cells * rows)[:rows],
+        "mixed": ([1, "=B2", 2.5, None, "z", "-q"] * rows)[:rows],
+        "strings": pd.array((["-x", "y", None] * rows)[:rows], dtype="string"),
+        "team": pd.Categorical((["=T", "team_1"] * rows)[:rows]),
+        "numbers_as_objects": pd.Series(([1, 2, 3] * rows)[:rows], dtype=object),
+        "=name": range(rows)})
+    written = {}
+    for short in (0, 10**6):   # every column searched by pandas, then every one cell by cell
+        monkeypatch.setattr(csv_safe, "_SHORT", short)
+        write_csv(df, tmp_path / f"{short}.csv", index=False)
+        written[short] = (tmp_path / f"{short}.csv").read_bytes()
+    assert written[0] == written[10**6]
+    first = written[0].decode().splitlines()[:3]
+    assert first[0] == "text,mixed,strings,team,numbers_as_objects,'=name"
+    assert first[1] == "'=A1,1,'-x,'=T,1,0" and first[2] == "ok,'=B2,y,team_1,2,1"
+    back = read_csv(tmp_path / "0.csv")
+    assert list(back.columns) == list(df.columns)
+    assert back["text"].tolist()[:2] == ["=A1", "ok"] and back["team"].tolist()[:2] == ["=T",
+                                                                                        "team_1"]
+
 def test_the_code_version_is_asked_of_git_once_per_process(monkeypatch):
     """Every run of a sweep records it; git checks the whole checkout each time it is asked."""
     from sim.files import provenance

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 
+import numpy as np
 import pandas as pd
 
 #: What a formula starts with, to a spreadsheet.
@@ -36,31 +37,50 @@ def restore(value: object) -> object:
     return value
 
 
+#: Up to this many rows a text column is searched cell by cell in Python; longer ones
+#: with pandas's string methods (their set-up costs more than a short column's search).
+_SHORT = 512
+
+
+def _text_hits(col: pd.Series, pattern: re.Pattern) -> np.ndarray | None:
+    """Which cells of a text column ``pattern`` matches at their start; None if none is text."""
+    if len(col) <= _SHORT:
+        cells = col.tolist()
+        if not any(isinstance(v, str) for v in cells):
+            return None
+        return np.array([isinstance(v, str) and pattern.match(v) is not None for v in cells],
+                        dtype=bool)
+    try:
+        return col.str.match(pattern.pattern, na=False).to_numpy(dtype=bool)
+    except AttributeError:  # no text at all in the column
+        return None
+
+
 def _map_text(df: pd.DataFrame, fn, pattern: re.Pattern) -> pd.DataFrame:
     """``df`` with ``fn`` applied to the text cells (and names) that ``pattern`` finds.
 
-    Only columns that hold such a cell are copied and mapped (most hold none).
+    Only columns that hold such a cell are copied and mapped (most hold none);
+    columns of numbers are passed over by their type alone (a summary row has
+    some sixty, and taking each out of the table cost more than the search).
     """
     out = None
-    for name in df.columns:
-        col = df[name]
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            cats = col.cat.categories
+    for i, dtype in enumerate(df.dtypes):
+        if isinstance(dtype, pd.CategoricalDtype):
+            cats = dtype.categories
             if cats.dtype == object or pd.api.types.is_string_dtype(cats.dtype):
                 mapped = [fn(c) for c in cats]
                 if mapped != list(cats):
+                    col = df.iloc[:, i]
                     out = df.copy() if out is None else out
-                    out[name] = col.cat.rename_categories(mapped)
-        elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
-            try:
-                hit = col.str.match(pattern.pattern, na=False).to_numpy(dtype=bool)
-            except AttributeError:  # no text at all in the column
-                continue
-            if hit.any():
+                    out.isetitem(i, col.cat.rename_categories(mapped))
+        elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+            col = df.iloc[:, i]
+            hit = _text_hits(col, pattern)
+            if hit is not None and hit.any():
                 out = df.copy() if out is None else out
                 mapped = col.copy()
                 mapped[hit] = [fn(v) for v in col[hit]]
-                out[name] = mapped
+                out.isetitem(i, mapped)
     columns = [fn(c) for c in df.columns]
     if columns != list(df.columns):
         out = df.copy() if out is None else out

@@ -13,6 +13,7 @@ comparison folder, so ``run.py report DIR`` needs no simulation.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import math
 import os
@@ -77,8 +78,49 @@ FORMATS = ("png", "svg", "pdf")
 
 
 #: The slowest plots (many scenarios' waits, 40 panels of months): drawn in a second
-#: process when plots are drawn side by side.
+#: process when plots are drawn side by side on two cores.
 HEAVY_PLOTS = ("compare_waits", "compare_monthly")
+
+#: Each plot's drawing time in seconds, measured (the default comparison, 4 approaches x
+#: 10 replications, two slow cores, 8 December 2026): how plots are shared out over
+#: more than two cores (:func:`plot_groups`). A plot not named here counts as 0.3 s.
+PLOT_SECONDS = {"compare_monthly": 1.18, "compare_continuity": 0.54, "compare_depth": 0.44,
+                "compare_waits": 0.37, "compare_tradeoff": 0.30, "compare_emergency": 0.25,
+                "compare_utilisation": 0.21}
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity where the system says, else all)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):   # not on Linux
+        return os.cpu_count() or 1
+
+
+def plot_groups(jobs: list[tuple[str, str]], cores: int) -> list[list[tuple[str, str]]]:
+    """``jobs`` (file name, plot function) shared out for drawing side by side on ``cores``.
+
+    The first group is drawn by this process, each other by a forked one. On two
+    cores (or one), the :data:`HEAVY_PLOTS` go to a second process and the rest stay
+    here, which balances them. On more, there is a group a core, up to one a plot,
+    each plot given to the group with the least drawing time so far, the slowest
+    first (:data:`PLOT_SECONDS`): with three cores or more, the report then takes as
+    long as its slowest plot, the month-by-month one, rather than the half of all.
+    Each group keeps its plots in ``jobs``' order; empty groups are left out.
+    """
+    if cores <= 2:
+        groups = [[j for j in jobs if j[1] not in HEAVY_PLOTS],
+                  [j for j in jobs if j[1] in HEAVY_PLOTS]]
+    else:
+        groups = [[] for _ in range(min(cores, len(jobs)))]
+        load = [0.0] * len(groups)
+        by_time = sorted(range(len(jobs)), key=lambda i: -PLOT_SECONDS.get(jobs[i][1], 0.3))
+        for i in by_time:
+            g = load.index(min(load))
+            groups[g].append(i)
+            load[g] += PLOT_SECONDS.get(jobs[i][1], 0.3)
+        groups = [[jobs[i] for i in sorted(group)] for group in groups]
+    return groups[:1] + [g for g in groups[1:] if g]
 
 
 def _can_draw_side_by_side(platform: str = sys.platform, threads: int | None = None) -> bool:
@@ -123,11 +165,11 @@ def make_plots(c: dict, folder: Path, formats: tuple[str, ...] = ("png",),
 
     ``formats``: more formats to write each plot in as well (``svg``, ``pdf``),
     for papers; the PNGs are always drawn, since the report embeds them.
-    ``side_by_side``: draw the slowest plots in a forked process meanwhile (the
-    command line asks for it; a long-running server such as the app does not,
-    since forking a process with many threads is not safe). The plots are the
-    same either way; if the second process fails they are drawn here again, so
-    an error shows as it would have.
+    ``side_by_side``: draw plots in forked processes meanwhile, shared out over
+    the cores (:func:`plot_groups`; the command line asks for it; a long-running
+    server such as the app does not, since forking a process with many threads
+    is not safe). The plots are the same either way; if a forked process fails,
+    its plots are drawn here again, so an error shows as it would have.
     """
     labels = [x["label"] for x in c["meta"]["scenarios"]]
     use_approach_colours(labels, approaches(c["parameters"], labels))
@@ -153,13 +195,14 @@ def make_plots(c: dict, folder: Path, formats: tuple[str, ...] = ("png",),
     for x in extra:
         if x not in FORMATS:
             raise ValueError(f"unknown plot format {x!r} (choose from {', '.join(FORMATS)})")
-    heavy = [(f, fn) for f, _, _, fn in PLOTS if fn in HEAVY_PLOTS]
-    if side_by_side and heavy and _can_draw_side_by_side():
-        with written_aside(lambda: _draw(calls, heavy, folder, extra)):
-            _draw(calls, [(f, fn) for f, _, _, fn in PLOTS if fn not in HEAVY_PLOTS],
-                  folder, extra)
+    jobs = [(f, fn) for f, _, _, fn in PLOTS]
+    if side_by_side and _can_draw_side_by_side():
+        here, *aside = plot_groups(jobs, usable_cores())
+        with written_aside(*(functools.partial(_draw, calls, group, folder, extra)
+                             for group in aside)):
+            _draw(calls, here, folder, extra)
     else:
-        _draw(calls, [(f, fn) for f, _, _, fn in PLOTS], folder, extra)
+        _draw(calls, jobs, folder, extra)
     return {f: folder / f for f, _, _, _ in PLOTS}
 
 
@@ -338,7 +381,8 @@ def render(folder: str | Path, out: Path | None = None,
         folder: the comparison folder (read).
         out: where to write ``report.html`` and ``plots/`` (default: ``folder``).
         formats: plot formats besides PNG to write too (``svg``, ``pdf``).
-        side_by_side: draw the slowest plots in a second process (:func:`make_plots`).
+        side_by_side: draw the plots in forked processes, shared out over the cores
+            (:func:`make_plots`).
     """
     folder = Path(folder)
     out = Path(out) if out is not None else folder

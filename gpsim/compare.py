@@ -253,8 +253,8 @@ class ComparisonRequest:
         labels: a label per item (default: from the file names or scenario names).
         sources: the file each item came from, when items are loaded scenarios (its
             comments are the parameters' sources in the report).
-        side_by_side_plots: draw the slowest plots in a forked process (the command
-            line; not the app, whose server runs many threads).
+        side_by_side_plots: draw the plots in forked processes, shared out over the
+            cores (the command line; not the app, whose server runs many threads).
         force: write into ``out`` even if it holds files the tool did not write (they
             are left as they are).
         precision: a target relative precision (0.05: every key measure's 95% interval

@@ -405,6 +405,64 @@ def test_plots_drawn_side_by_side_are_the_same_plots(comparison, tmp_path, monke
         assert (tmp_path / "three" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
 
 
+
+def test_plots_are_shared_out_over_the_cores_each_once():
+    """Plots shared out over the cores: each drawn exactly once.
+
+    Two cores: the heavy plots aside, as before. More: a group a core, none
+    slower than the slowest plot.
+    """
+    from analysis.report import HEAVY_PLOTS, PLOT_SECONDS, PLOTS, plot_groups
+
+    jobs = [(f, fn) for f, _, _, fn in PLOTS]
+    here, aside = plot_groups(jobs, 2)
+    assert {fn for _, fn in aside} == set(HEAVY_PLOTS) and len(here) == len(jobs) - 2
+    for cores in (3, 4, 5, 7, 64):
+        groups = plot_groups(jobs, cores)
+        assert len(groups) == min(cores, len(jobs))
+        assert sorted(j for g in groups for j in g) == sorted(jobs), cores
+        assert all(g == sorted(g, key=jobs.index) for g in groups)   # in the report's order
+        longest = max(sum(PLOT_SECONDS[fn] for _, fn in g) for g in groups)
+        assert longest == max(PLOT_SECONDS.values()), (cores, groups)
+    assert [len(g) for g in plot_groups(jobs, 64)] == [1] * len(jobs)
+
+
+def test_plots_drawn_on_many_cores_are_the_same_plots(comparison, tmp_path, monkeypatch):
+    import os
+
+    import analysis.report as report
+    from analysis.compare import load_comparison
+
+    c = load_comparison(comparison[0])
+    one = report.make_plots(c, tmp_path / "one")
+    monkeypatch.setattr(report, "_can_draw_side_by_side", lambda: True)
+    monkeypatch.setattr(report, "usable_cores", lambda: 16)
+    drew = []
+    real = report._draw
+
+    def noted(calls, jobs, folder, extra):
+        drew.append((os.getpid(), [fn for _, fn in jobs]))
+        real(calls, jobs, folder, extra)
+
+    monkeypatch.setattr(report, "_draw", noted)
+    many = report.make_plots(c, tmp_path / "many", side_by_side=True)
+    assert list(many) == list(one)
+    for name in one:
+        assert (tmp_path / "many" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+    assert drew == [(os.getpid(), ["compare_monthly"])], "the others were drawn elsewhere"
+    # Forked processes that fail leave their plots to this one, every one of them.
+    parent = os.getpid()
+
+    def flaky(calls, jobs, folder, extra):
+        if os.getpid() != parent:
+            os._exit(3)
+        real(calls, jobs, folder, extra)
+
+    monkeypatch.setattr(report, "_draw", flaky)
+    again = report.make_plots(c, tmp_path / "again", side_by_side=True)
+    for name in again:
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+
 def test_a_long_legend_makes_the_figure_taller_not_the_plots_smaller(tmp_path):
     """A sweep's 20 points: the wait plot grows by the legend's extra rows."""
     import matplotlib.image

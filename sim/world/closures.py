@@ -80,9 +80,9 @@ def _years_holidays(nation: str, first_year: int, last_year: int) -> tuple[dt.da
     """Every bank holiday of ``nation`` in those years, in order.
 
     Kept for the process: python-holidays works each year's days out afresh
-    for every call (about 3 ms a run of three years), and a run asks several
-    times (the opening days, the workforce's days), a network's worker once
-    more for each of its practices. The rules are fixed, so the days are too.
+    for every call (a few milliseconds for three years), and a run asks several
+    times (the opening days, the workforce's days), a network's worker again
+    for each of its practices. The rules are fixed, so the days are too.
     """
     country, subdiv = BANK_HOLIDAYS[nation]
     days = _holidays().country_holidays(country, subdiv=subdiv,

@@ -2,7 +2,7 @@
 # The scale-out figures on a machine with many cores, in one go (docs/performance.md).
 #
 #   benchmarks/many_cores.sh [OUT]    # OUT: where each case's output goes (default: a new
-#                                     # folder under /tmp); about 8 minutes on 16
+#                                     # folder under /tmp); about 9 minutes on 16
 #                                     # cores (an estimate), 15 on two
 #
 # Each case's printout is written to OUT/<case>.txt as it finishes, so a run cut short
@@ -28,6 +28,17 @@ python run.py run scenarios/default.yaml --set population.size=500 --set warmup_
   --set duration_days=7 --out "$out/warm" > "$out/warm.txt" 2>&1
 rm -rf "$out/warm"
 status=0
+# The README's comparison (the files 'python run.py' compares), twice, timed as a user
+# runs it: its report's seven figures are shared out over the cores (docs/performance.md,
+# "A report's figures over more than two cores"); on two cores it takes 11 to 14 s.
+mapfile -t defaults < <(python -c 'from gpsim.cli import DEFAULT_POLICIES
+for name in DEFAULT_POLICIES: print(f"scenarios/policies/{name}.yaml")')
+for k in 1 2; do
+  echo "== the default comparison, $k of 2" | tee -a "$out/progress.txt"
+  TIMEFORMAT="the default comparison, $k of 2: %R s wall"
+  { time python run.py compare "${defaults[@]}" --out "$out/default_comparison_$k" \
+      > "$out/default_comparison_$k.txt" 2>&1; } 2>> "$out/default_comparison.txt" || status=1
+done
 # baseline: how fast one core is here (a practice-year, first and again), so that the
 # other cases can be set against this project's 2-core figures.
 # speedup last: the longest, and a run cut short keeps the others.

@@ -377,7 +377,12 @@ def test_approaches_run_one_scenario_under_each_policy(tmp_path):
     assert "clinical champions for cohorts" in resolved
 
 
-def test_plots_drawn_side_by_side_are_the_same_plots(comparison, tmp_path, monkeypatch):
+@pytest.mark.parametrize("cores", [2, 16])
+def test_plots_drawn_side_by_side_are_the_same_plots(comparison, tmp_path, monkeypatch, cores):
+    """Plots drawn in forked processes are those drawn one after another here.
+
+    Two cores: the heavy two aside. Sixteen: a process a plot.
+    """
     import os
 
     import analysis.report as report
@@ -385,17 +390,27 @@ def test_plots_drawn_side_by_side_are_the_same_plots(comparison, tmp_path, monke
 
     c = load_comparison(comparison[0])
     one = report.make_plots(c, tmp_path / "one")
+    monkeypatch.setattr(report, "_can_draw_side_by_side", lambda: True)
+    monkeypatch.setattr(report, "usable_cores", lambda: cores)
+    real = report._draw
+    parent = os.getpid()
+    drawn_here = []
+
+    def noted(calls, jobs, folder, extra):
+        if os.getpid() == parent:
+            drawn_here.extend(fn for _, fn in jobs)
+        real(calls, jobs, folder, extra)
+
+    monkeypatch.setattr(report, "_draw", noted)
     two = report.make_plots(c, tmp_path / "two", side_by_side=True)
     assert list(one) == list(two)
     for name in one:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
-    # A second process that fails leaves its plots to this one, so nothing goes missing.
-    monkeypatch.setattr(report, "_can_draw_side_by_side", lambda: True)
-    real = report._draw
-    parent = os.getpid()
-
+    light = [fn for *_, fn in report.PLOTS if fn not in report.HEAVY_PLOTS]
+    assert drawn_here == (light if cores == 2 else ["compare_monthly"])
+    # Forked processes that fail leave their plots to this one, so nothing goes missing.
     def flaky(calls, jobs, folder, extra):
-        if os.getpid() != parent:  # the forked second process dies
+        if os.getpid() != parent:  # a forked process dies
             os._exit(3)
         real(calls, jobs, folder, extra)
 
@@ -403,7 +418,6 @@ def test_plots_drawn_side_by_side_are_the_same_plots(comparison, tmp_path, monke
     three = report.make_plots(c, tmp_path / "three", side_by_side=True)
     for name in three:
         assert (tmp_path / "three" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
-
 
 
 def test_plots_are_shared_out_over_the_cores_each_once():
@@ -426,42 +440,6 @@ def test_plots_are_shared_out_over_the_cores_each_once():
         assert longest == max(PLOT_SECONDS.values()), (cores, groups)
     assert [len(g) for g in plot_groups(jobs, 64)] == [1] * len(jobs)
 
-
-def test_plots_drawn_on_many_cores_are_the_same_plots(comparison, tmp_path, monkeypatch):
-    import os
-
-    import analysis.report as report
-    from analysis.compare import load_comparison
-
-    c = load_comparison(comparison[0])
-    one = report.make_plots(c, tmp_path / "one")
-    monkeypatch.setattr(report, "_can_draw_side_by_side", lambda: True)
-    monkeypatch.setattr(report, "usable_cores", lambda: 16)
-    drew = []
-    real = report._draw
-
-    def noted(calls, jobs, folder, extra):
-        drew.append((os.getpid(), [fn for _, fn in jobs]))
-        real(calls, jobs, folder, extra)
-
-    monkeypatch.setattr(report, "_draw", noted)
-    many = report.make_plots(c, tmp_path / "many", side_by_side=True)
-    assert list(many) == list(one)
-    for name in one:
-        assert (tmp_path / "many" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
-    assert drew == [(os.getpid(), ["compare_monthly"])], "the others were drawn elsewhere"
-    # Forked processes that fail leave their plots to this one, every one of them.
-    parent = os.getpid()
-
-    def flaky(calls, jobs, folder, extra):
-        if os.getpid() != parent:
-            os._exit(3)
-        real(calls, jobs, folder, extra)
-
-    monkeypatch.setattr(report, "_draw", flaky)
-    again = report.make_plots(c, tmp_path / "again", side_by_side=True)
-    for name in again:
-        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
 
 def test_a_long_legend_makes_the_figure_taller_not_the_plots_smaller(tmp_path):
     """A sweep's 20 points: the wait plot grows by the legend's extra rows."""

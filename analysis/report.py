@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.processes import can_fork, end_with_parent
+from sim.processes import can_fork, end_with_parent, usable_cores
 
 from . import plots
 from .compare import load_comparison
@@ -87,14 +87,6 @@ HEAVY_PLOTS = ("compare_waits", "compare_monthly")
 PLOT_SECONDS = {"compare_monthly": 1.18, "compare_continuity": 0.54, "compare_depth": 0.44,
                 "compare_waits": 0.37, "compare_tradeoff": 0.30, "compare_emergency": 0.25,
                 "compare_utilisation": 0.21}
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its affinity where the system says, else all)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):   # not on Linux
-        return os.cpu_count() or 1
 
 
 def plot_groups(jobs: list[tuple[str, str]], cores: int) -> list[list[tuple[str, str]]]:

@@ -22,6 +22,7 @@ from sim.processes import (
     UnguardedMain,
     end_with_parent,
     refuse_to_run_main_again,
+    usable_cores,
     worker_context,
 )
 
@@ -430,7 +431,7 @@ def write_aggregates(stage: Path, sweep, totals: SweepTotals, parameter_rows, re
     # of a 100-run sweep's time, done side by side).
     folder = stage / "plots"
     folder.mkdir(parents=True, exist_ok=True)
-    processes = max(1, min(len(sweep.swept), os.cpu_count() or 1))
+    processes = max(1, min(len(sweep.swept), usable_cores()))
 
     def report() -> None:
         _write_report(stage, sweep, totals, parameter_rows, resolved_yaml, meta, tidy,

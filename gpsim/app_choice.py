@@ -141,17 +141,16 @@ def answer(base_file: str | Path, data: dict, say: Callable[[str], None] | None 
     Raises:
         ScenarioError: the question is not valid (the form's messages).
     """
-    import os
-
     from analysis.choice_report import answer as sentences
     from analysis.choice_report import option_words
     from gpsim.choose import MEASURES, choose
     from sim.inputs.questions import question_from_form
+    from sim.processes import usable_cores
 
     q = question_from_form(data, base_file, measures=MEASURES)
     with tempfile.TemporaryDirectory(prefix="gpsim-app-") as folder:
         out = Path(folder) / "choice"
-        c = choose(q, out, workers=workers or os.cpu_count() or 1, progress=False,
+        c = choose(q, out, workers=workers or usable_cores(), progress=False,
                    say=say or (lambda _: None))
         obj = q.spec.objective.measure
         table = pd.read_csv(out / "choice.csv")

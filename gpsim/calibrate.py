@@ -14,7 +14,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import os
 import shlex
 import sys
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from sim.files.outputs import claim_output
 from sim.inputs.loading import load_scenario
 from sim.inputs.problems import ScenarioError
 from sim.inputs.yaml_files import read_yaml
+from sim.processes import usable_cores
 from sim.runs.batch import run_batch
 from sim.runs.executor import kept_workers
 
@@ -240,7 +240,7 @@ def run_calibrate(request: CalibrationRequest, *, prepared: Prepared | None = No
              *((f"{stem}_fit/{n}" for n in ("fit.csv", "fit.png", "fit.html")) if fit else ())]
     # The access fit's rounds and the fit's runs share one set of workers.
     with claim_output(dest, command="calibrate", files=names) as folder, \
-            folder.writing() as stage, kept_workers(workers or os.cpu_count() or 1):
+            folder.writing() as stage, kept_workers(workers or usable_cores()):
         (stage / out_path.name).write_text(text, encoding="utf-8")
         if people is not None:
             _write_list(people, cal, stage / list_name)
@@ -266,7 +266,7 @@ def run_calibrate(request: CalibrationRequest, *, prepared: Prepared | None = No
             say(f"Running the calibrated model ({replications} replications) to check its fit...")
             runs = [kept for _, _, kept in run_batch(
                 [("fit", scenario, k) for k in range(replications)], run_measures,
-                workers=workers or os.cpu_count() or 1, progress=None,
+                workers=workers or usable_cores(), progress=None,
                 description="fit runs")]
             ours = measures(export_table(cal, export.table), int(cal.list_size.value),
                             min(cal.days, 364), cal.utilisation)
@@ -339,7 +339,7 @@ def _fit_access(cal: Calibration, scenario, path: Path, workers: int | None, say
         runs = [kept for _, _, kept in run_batch(
             [("access", scenario, FITTING_REPLICATIONS + k) for k in range(ACCESS_REPLICATIONS)],
             access_by_need,
-            workers=workers or os.cpu_count() or 1, progress=None, description="access fit")]
+            workers=workers or usable_cores(), progress=None, description="access fit")]
         for role in urgent:
             rows = [r[role] for r in runs if role in r]
             if not rows:

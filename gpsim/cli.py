@@ -33,6 +33,8 @@ DEFAULT_REPLICATIONS = 10
 #: approach-2 shape, it books exactly as personalised_micro_teams (docs/findings.md).
 DEFAULT_POLICIES = ("access_first", "usual_gp_first", "clinical_champion",
                     "personalised_micro_teams")
+#: ``--workers``' default, as every command's help says it (sim.processes.usable_cores).
+ALL_CORES = "(default: every core this process may use)"
 
 
 class BadInput(Exception):
@@ -205,10 +207,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_warmup(args: argparse.Namespace) -> int:
     """Pilot runs, MSER-5 and Welch's method: how long the scenario must warm up."""
-    import os
-
     from gpsim.warmup import WarmupRequest, recommendation_text, run_warmup
     from sim import load_scenario
+    from sim.processes import usable_cores
 
     if args.years < 1 or args.replications < 2:
         raise BadInput("--years must be 1 or more and --replications 2 or more (the "
@@ -221,7 +222,7 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     scenario = with_seed(scenario)  # a scenario without a seed gets one, said in its outputs
     out = Path(args.out) if args.out else \
         project_root() / "results" / "warmup" / Path(args.scenario).stem
-    workers = min(args.workers or os.cpu_count() or 1, args.replications)
+    workers = min(args.workers or usable_cores(), args.replications)
     try:
         rec = run_warmup(WarmupRequest(scenario, scenario.name, out, years=args.years,
                                        replications=args.replications, workers=workers,
@@ -260,10 +261,9 @@ def _measures(text: str) -> tuple[str, ...]:
 
 def cmd_replications(args: argparse.Namespace) -> int:
     """Pilot replications and the confidence-interval method: how many replications to run."""
-    import os
-
     from gpsim.replications import ReplicationsRequest, advice_text, run_replications
     from sim import load_scenario
+    from sim.processes import usable_cores
 
     if args.replications < 3 + 5:
         raise BadInput("--replications must be 8 or more (the method judges from 3 "
@@ -276,7 +276,7 @@ def cmd_replications(args: argparse.Namespace) -> int:
     scenario = with_seed(scenario)
     out = Path(args.out) if args.out else \
         project_root() / "results" / "replications" / Path(args.scenario).stem
-    workers = min(args.workers or os.cpu_count() or 1, args.replications)
+    workers = min(args.workers or usable_cores(), args.replications)
     measure_set = {"measures": args.measures} if args.measures else {}
     try:
         advice = run_replications(ReplicationsRequest(
@@ -306,10 +306,10 @@ def cmd_choose(args: argparse.Namespace) -> int:
     def say(text: str) -> None:
         print(f"  {text}", file=sys.stderr, flush=True)
 
-    import os
+    from sim.processes import usable_cores
 
     try:
-        c = choose(question, out, workers=args.workers or os.cpu_count() or 1,
+        c = choose(question, out, workers=args.workers or usable_cores(),
                    scheduler=args.scheduler, policies=_registry(args), force=args.force,
                    say=say)
     except KeyboardInterrupt:
@@ -711,7 +711,7 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                          "routine_wait_mean_days, urgent_wait_hours_mean, slicc, upc_mean, "
                          "ae_per_1000)")
     cp.add_argument("--out", help="output folder (default results/comparison)")
-    cp.add_argument("--workers", type=_positive, help="processes (default: all cores)")
+    cp.add_argument("--workers", type=_positive, help=f"processes {ALL_CORES}")
     cp.add_argument("--scheduler", help="address of a Dask scheduler to run on its cluster, "
                     "e.g. tcp://10.0.0.5:8786")
     cp.add_argument("--seed", type=int, help="master seed for every scenario (default: the "
@@ -735,7 +735,7 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                     help="pilot length in years (default 3; 2 or more to judge the seasons)")
     wu.add_argument("--replications", "-r", type=int, default=5,
                     help="pilot runs (default 5)")
-    wu.add_argument("--workers", type=_positive, help="processes (default: all cores)")
+    wu.add_argument("--workers", type=_positive, help=f"processes {ALL_CORES}")
     wu.add_argument("--seed", type=int, help="override the scenario's seed")
     wu.add_argument("--set", action="append", metavar="KEY=VALUE",
                     help="override a scenario key, e.g. --set start_date=2024-09-02")
@@ -754,7 +754,7 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                     help="comma-separated measures of summary.csv (default: "
                          "routine_wait_mean_days, urgent_wait_hours_mean, slicc, upc_mean, "
                          "ae_per_1000)")
-    rp.add_argument("--workers", type=_positive, help="processes (default: all cores)")
+    rp.add_argument("--workers", type=_positive, help=f"processes {ALL_CORES}")
     rp.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     rp.add_argument("--seed", type=int, help="override the scenario's seed")
     rp.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -765,7 +765,7 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="run a sweep of scenario variants (resumes if interrupted)",
                         parents=[forced, limited, plugins])
     sw.add_argument("sweep", help="sweep YAML file (see scenarios/sweeps/)")
-    sw.add_argument("--workers", type=_positive, help="local processes (default: all cores)")
+    sw.add_argument("--workers", type=_positive, help=f"local processes {ALL_CORES}")
     sw.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     sw.add_argument("--out", help="output folder (default results/sweeps/<sweep file name>)")
     sw.set_defaults(func=cmd_sweep)
@@ -773,14 +773,14 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                         "ranking and selection, robustness (resumes if interrupted)",
                         parents=[forced, plugins])
     ch.add_argument("question", help="question YAML file (see scenarios/choices/)")
-    ch.add_argument("--workers", type=_positive, help="local processes (default: all cores)")
+    ch.add_argument("--workers", type=_positive, help=f"local processes {ALL_CORES}")
     ch.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     ch.add_argument("--out", help="output folder (default results/choices/<question file name>)")
     ch.set_defaults(func=cmd_choose)
     nw = sub.add_parser("network", help="run every practice of a network (PCN, federation)",
                         parents=[forced, plugins])
     nw.add_argument("network", help="network YAML file (see scenarios/networks/)")
-    nw.add_argument("--workers", type=_positive, help="processes (default: all cores)")
+    nw.add_argument("--workers", type=_positive, help=f"processes {ALL_CORES}")
     nw.add_argument("--scheduler", help="address of a Dask scheduler to run on its cluster "
                     "(with --summary-only, or with the output folder on a shared disk)")
     nw.add_argument("--replication", type=int, default=0, help="(first) replication number "
@@ -843,7 +843,7 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     ca.add_argument("--replications", "-r", type=int, default=5,
                     help="replications of the calibrated model for the fit report (default 5)")
     ca.add_argument("--workers", type=_positive,
-                    help="processes for the fit runs (default: all cores)")
+                    help=f"processes for the fit runs {ALL_CORES}")
     ca.add_argument("--no-fit", action="store_true", help="write the scenario only, no fit report")
     ca.add_argument("--name", help="the practice's name (default: from --out)")
     ca.add_argument("--policy", default="access_first",

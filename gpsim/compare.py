@@ -14,7 +14,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -41,6 +40,7 @@ from sim.inputs.parameters import parameter_rows, parameter_sources
 from sim.inputs.policies import Registry, describe_policy
 from sim.inputs.resolve import resolved_yaml, with_seed
 from sim.inputs.schema import Scenario
+from sim.processes import usable_cores
 from sim.runs.batch import run_batch
 from sim.runs.executor import importing, kept_workers
 
@@ -242,7 +242,7 @@ class ComparisonRequest:
         out: the folder to write (claimed before anything runs; see
             :func:`sim.files.outputs.claim_output`).
         replications: runs per item (2 or more: intervals need two).
-        workers: local processes (default: all cores).
+        workers: local processes (default: every core this process may use).
         seed: the master seed (default: the first item's own, else a fresh one).
         overrides: ``{"dotted.key": value}`` for every scenario (not networks).
         title: the report's title.
@@ -362,7 +362,7 @@ def run_comparison(
     # run has millions of waits), so memory stays flat in the number of runs.
     with claim_output(out, command="compare", force=force) as folder, \
             tempfile.TemporaryDirectory(prefix="gpsim-compare-") as spill:
-        workers = workers or os.cpu_count() or 1
+        workers = workers or usable_cores()
         target = replications
         planned = target * len(loaded)
         if on_start is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from sim.files.csv_safe import write_csv
 from sim.files.outputs import claim_output
 from sim.inputs.networks import Network, load_network
 from sim.inputs.policies import Registry
+from sim.processes import usable_cores
 from sim.runs.executor import importing, release_kept_workers
 from sim.runs.network import run_network_replications
 
@@ -106,7 +106,7 @@ def network_workers(workers: int | None, practices: int, replications: int) -> i
     Each practice's replication is a task of its own, so ``-r 3`` may use three
     times as many workers as the network has practices.
     """
-    return min(workers or os.cpu_count() or 1, practices * replications)
+    return min(workers or usable_cores(), practices * replications)
 
 
 def run_network_study(
@@ -133,7 +133,7 @@ def run_network_study(
         replications: how many replications (practices' own files are written for the
             first only; every one adds to ``network_replications.csv``, the intervals
             and the report).
-        workers: local processes (default: all cores).
+        workers: local processes (default: every core this process may use).
         scheduler: a Dask scheduler's address, to run on its cluster (each
             worker then needs ``out`` on a shared disk unless ``summary_only``).
         summary_only: write only ``network_summary.csv`` and

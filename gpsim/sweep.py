@@ -9,7 +9,6 @@ says at any moment what is saved, so an interruption can be reported truly.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from sim.inputs.parameters import parameter_rows
 from sim.inputs.policies import Registry
 from sim.inputs.resolve import resolved_yaml
 from sim.inputs.sweeps import DEFAULT_MAX_RUNS, Point, Sweep, load_sweep
+from sim.processes import usable_cores
 from sim.runs.executor import importing
 from sim.runs.sweep import execute, is_done
 
@@ -109,7 +109,7 @@ def run_sweep(
     Args:
         sweep: a sweep file (or a loaded sweep).
         out: its folder (default ``results/sweeps/<file stem>``).
-        workers: local processes (default: all cores).
+        workers: local processes (default: every core this process may use).
         scheduler: a Dask scheduler's address, to run on its cluster.
         progress: draw a progress bar (None: on a terminal outside CI).
         policies: the policy registry (None: the installed one).
@@ -140,7 +140,7 @@ def run_sweep(
             on_start(sweep, state)
         totals = SweepTotals()
         for _key, point, k, error, digest in execute(sweep, out, reduce_run,
-                                                     workers=workers or os.cpu_count() or 1,
+                                                     workers=workers or usable_cores(),
                                                      scheduler=scheduler, progress=progress,
                                                      policies=policies, digest=digest_tables,
                                                      meanwhile=importing(*DRAWING)):

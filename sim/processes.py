@@ -61,6 +61,20 @@ def end_with_parent(parent_pid: int | None = None) -> None:
     threading.Thread(target=watch, name="gpsim-end-with-parent", daemon=True).start()
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: every default number of workers.
+
+    On Linux that is its CPU affinity (``taskset``, a container's or a batch
+    job's cpuset), which can be far fewer than the machine's cores; a default of
+    every core there started one worker per core of the whole machine, each
+    competing for the few it may use. Elsewhere, every core (``os.cpu_count``).
+    """
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):   # no affinity on this system
+        return os.cpu_count() or 1
+
+
 def can_fork(platform: str = sys.platform, threads: int | None = None) -> bool:
     """Whether this process may fork a child that goes on running Python: Linux, one thread.
 

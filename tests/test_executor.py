@@ -493,3 +493,25 @@ def test_which_main_modules_a_worker_started_afresh_would_run_again(tmp_path, mo
     assert main_run_again() is None
     main_module("def broken(:\n")
     assert main_run_again() is None
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_the_default_workers_are_the_cores_this_process_may_use(tmp_path):
+    """A process held to one core starts one worker, not one per core of the machine.
+
+    (As ``taskset``, a container's cpuset or a batch job's allocation would hold it.)
+    """
+    from sim.processes import usable_cores
+
+    assert usable_cores() == len(os.sched_getaffinity(0))
+    one = min(os.sched_getaffinity(0))
+    root = Path(__file__).resolve().parents[1]
+    p = subprocess.run(
+        [sys.executable, str(root / "run.py"), "compare",
+         str(root / "scenarios" / "policies" / "access_first.yaml"), "--replications", "2",
+         "--set", "population.size=300", "--set", "warmup_days=7", "--set", "duration_days=14",
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        preexec_fn=lambda: os.sched_setaffinity(0, {one}))
+    assert p.returncode == 0, p.stderr
+    assert "(2 runs, 1 process(es))" in p.stdout + p.stderr, p.stdout

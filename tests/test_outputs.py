@@ -308,7 +308,6 @@ def test_formula_like_text_cells_are_neutralised_in_written_csvs_and_read_back_w
     pd.testing.assert_frame_equal(read_csv(tmp_path / "t.csv"), df.astype({"value": float}))
 
 
-
 @pytest.mark.parametrize("rows", [5, 2000])
 def test_short_and_long_text_columns_are_neutralised_alike(tmp_path, monkeypatch, rows):
     """Short columns are searched cell by cell, long ones by pandas: the same cells either way."""
@@ -335,6 +334,7 @@ def test_short_and_long_text_columns_are_neutralised_alike(tmp_path, monkeypatch
     assert list(back.columns) == list(df.columns)
     assert back["text"].tolist()[:2] == ["=A1", "ok"] and back["team"].tolist()[:2] == ["=T",
                                                                                         "team_1"]
+
 
 def test_the_code_version_is_asked_of_git_once_per_process(monkeypatch):
     """Every run of a sweep records it; git checks the whole checkout each time it is asked."""

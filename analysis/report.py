@@ -104,13 +104,13 @@ def plot_groups(jobs: list[tuple[str, str]], cores: int) -> list[list[tuple[str,
         groups = [[j for j in jobs if j[1] not in HEAVY_PLOTS],
                   [j for j in jobs if j[1] in HEAVY_PLOTS]]
     else:
+        seconds = [PLOT_SECONDS.get(fn, 0.3) for _, fn in jobs]
         groups = [[] for _ in range(min(cores, len(jobs)))]
         load = [0.0] * len(groups)
-        by_time = sorted(range(len(jobs)), key=lambda i: -PLOT_SECONDS.get(jobs[i][1], 0.3))
-        for i in by_time:
+        for i in sorted(range(len(jobs)), key=lambda i: -seconds[i]):
             g = load.index(min(load))
             groups[g].append(i)
-            load[g] += PLOT_SECONDS.get(jobs[i][1], 0.3)
+            load[g] += seconds[i]
         groups = [[jobs[i] for i in sorted(group)] for group in groups]
     return groups[:1] + [g for g in groups[1:] if g]
 

@@ -332,18 +332,18 @@ def tail_network(copies: int) -> dict:
     figure and the report, up to the folder put in place. Seconds, where the
     whole command for ten BNSSGs takes a minute here.
     """
-    import os
     import pickle
     import tempfile
 
     import analysis.network_report  # noqa: F401  (the command imports it while its workers run)
     import gpsim.network as gn
     from sim.inputs.networks import load_network
+    from sim.processes import usable_cores
     from sim.runs.network import run_network
 
     bnssg = load_network(ROOT / "scenarios" / "networks" / "bnssg.yaml")
     sent = {pid: pickle.dumps(kept) for pid, kept in run_network(
-        bnssg, workers=os.cpu_count() or 1,
+        bnssg, workers=usable_cores(),
         reducer=gn.PracticeSummary(bnssg.hub_ids, months=True))}
     marks = {}
 
@@ -618,9 +618,9 @@ def worker_counts(cores: int) -> list[int]:
 
 def workers_main(practices: int = 40) -> int:
     """The same network on 1, 2, 4, ... worker processes: how the cost spreads over cores."""
-    import os
+    from sim.processes import usable_cores
 
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     counts = worker_counts(cores)
     print(f"\nBNSSG's first {practices} practices on {', '.join(map(str, counts))} worker "
           f"processes (this machine has {cores} cores: beyond them, workers share). Efficiency: "
@@ -973,34 +973,34 @@ def _main(argv: list[str]) -> int:
     if argv and argv[0] == "--tail":
         return tail_main(_whole(argv, 1, 10, "--tail's number of BNSSGs"))
     if argv and argv[0] == "--timeline":
-        import os
+        from sim.processes import usable_cores
 
-        return timeline_main(_whole(argv, 1, os.cpu_count() or 1, "--timeline's workers"))
+        return timeline_main(_whole(argv, 1, usable_cores(), "--timeline's workers"))
     if argv and argv[0] == "--one-calibrated-load":
         print(json.dumps(one_calibrated_load(argv[1], int(argv[2]))))
         return 0
     if argv and argv[0] == "--calibrated":
-        import os
+        from sim.processes import usable_cores
 
-        return calibrated_main(_whole(argv, 1, os.cpu_count() or 1, "--calibrated's workers"))
+        return calibrated_main(_whole(argv, 1, usable_cores(), "--calibrated's workers"))
     if argv and argv[0] == "--speedup":
-        import os
+        from sim.processes import usable_cores
 
         return speedup_main(_whole(argv, 1, 6, "--speedup's number of pairs"),
-                            _whole(argv, 2, os.cpu_count() or 1, "--speedup's workers"))
+                            _whole(argv, 2, usable_cores(), "--speedup's workers"))
     if argv and argv[0] == "--choose":
-        import os
+        from sim.processes import usable_cores
 
-        return choose_main(_whole(argv, 1, os.cpu_count() or 1, "--choose's workers"))
+        return choose_main(_whole(argv, 1, usable_cores(), "--choose's workers"))
     if argv and argv[0] == "--workers":
         return workers_main(_whole(argv, 1, 40, "--workers' number of practices"))
     if argv and argv[0] == "--targets":
         targets_main()
         return baseline_main()
     if argv and argv[0] == "--network":
-        import os
+        from sim.processes import usable_cores
 
-        return network_main(_whole(argv, 1, os.cpu_count() or 1, "--network's workers"))
+        return network_main(_whole(argv, 1, usable_cores(), "--network's workers"))
     if argv and argv[0].startswith("-"):
         raise _BadArgs(f"unknown option {argv[0]!r}")
     sizes = [_whole(argv, i, 0, "a list size") for i in range(len(argv))] or [10_000, 100_000]

@@ -11,7 +11,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-$(mktemp -d /tmp/gpsim-many-cores-XXXXXX)}"
 mkdir -p "$out"
-cores="$(python -c 'import os; print(os.cpu_count() or 1)')"
+cores="$(python -c 'from sim.processes import usable_cores; print(usable_cores())')"
 export PYTHONUNBUFFERED=1
 {
   echo "cores: $cores"

@@ -493,7 +493,6 @@ def test_help_me_choose_in_a_real_browser(tmp_path):
     keep_screenshots(tmp_path / "app_choose_set_up.png", tmp_path / "app_choose_answer.png")
 
 
-
 #: The page as Streamlit runs it (a "__main__" module of its own with the page's
 #: path; in bare mode here), then two tasks on two workers started by a fork server
 #: (a thread runs beside, as Streamlit's do): has either worker imported Streamlit?

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from marking_task import die_on, mark_then_wait, worker_pid
 
 from sim.runs.executor import Failure, ahead, execute, kept_workers, release_kept_workers
@@ -505,10 +506,9 @@ def test_the_default_workers_are_the_cores_this_process_may_use(tmp_path):
 
     assert usable_cores() == len(os.sched_getaffinity(0))
     one = min(os.sched_getaffinity(0))
-    root = Path(__file__).resolve().parents[1]
     p = subprocess.run(
-        [sys.executable, str(root / "run.py"), "compare",
-         str(root / "scenarios" / "policies" / "access_first.yaml"), "--replications", "2",
+        [sys.executable, str(ROOT / "run.py"), "compare",
+         str(ROOT / "scenarios" / "policies" / "access_first.yaml"), "--replications", "2",
          "--set", "population.size=300", "--set", "warmup_days=7", "--set", "duration_days=14",
          "--out", str(tmp_path / "out")],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
